@@ -1,0 +1,86 @@
+/* tsr-error.c
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#include "tsr-error.h"
+
+#include <errno.h>
+
+G_DEFINE_QUARK (tsr - error - quark, tsr_error)
+
+/* Stable names, used on the wire (docs/protocol.md) and in --json output. */
+const char *
+tsr_error_code_to_string (TsrError code)
+{
+  switch (code)
+    {
+      case TSR_ERROR_FAILED:
+        return "FAILED";
+      case TSR_ERROR_INVALID_ARGUMENT:
+        return "INVALID_ARGUMENT";
+      case TSR_ERROR_NOT_FOUND:
+        return "NOT_FOUND";
+      case TSR_ERROR_CORRUPT:
+        return "CORRUPT";
+      case TSR_ERROR_NO_SPACE:
+        return "NO_SPACE";
+      case TSR_ERROR_BUSY:
+        return "BUSY";
+      case TSR_ERROR_IO:
+        return "IO";
+      case TSR_ERROR_PROTOCOL:
+        return "PROTOCOL";
+      case TSR_ERROR_TOO_LARGE:
+        return "TOO_LARGE";
+      case TSR_ERROR_AUTH:
+        return "AUTH";
+      case TSR_ERROR_IDENTITY:
+        return "IDENTITY";
+      case TSR_ERROR_TIMEOUT:
+        return "TIMEOUT";
+      case TSR_ERROR_STOPPED:
+        return "STOPPED";
+      case TSR_ERROR_CANCELLED:
+        return "CANCELLED";
+      default:
+        return "UNKNOWN";
+    }
+}
+
+/**
+ * tsr_set_error_from_errno:
+ * @errsv: the saved errno
+ * @format: what was being done, for the first half of the message
+ *
+ * Maps the errno values a user can act on to specific codes, so that a full disk reads as
+ * %TSR_ERROR_NO_SPACE everywhere, not as a generic I/O failure.
+ */
+void
+tsr_set_error_from_errno (GError **error, int errsv, const char *format, ...)
+{
+  g_autofree char *what = NULL;
+  TsrError code;
+  va_list args;
+
+  va_start (args, format);
+  what = g_strdup_vprintf (format, args);
+  va_end (args);
+
+  switch (errsv)
+    {
+      case ENOSPC:
+      case EDQUOT:
+        code = TSR_ERROR_NO_SPACE;
+        break;
+      case ENOENT:
+        code = TSR_ERROR_NOT_FOUND;
+        break;
+      case EACCES:
+      case EPERM:
+      case EROFS:
+      default:
+        code = TSR_ERROR_IO;
+        break;
+    }
+  g_set_error (error, TSR_ERROR, code, "%s: %s", what, g_strerror (errsv));
+}

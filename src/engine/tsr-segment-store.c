@@ -1,0 +1,1119 @@
+/* tsr-segment-store.c
+ *
+ * Layout under the root directory:
+ *   segments/ab/<id>   one file per segment, fanned out by the first two hex digits of its id
+ *   tmp/               segments being written; emptied on open
+ *   metadata.json      the seed's per-node metadata: segment sizes and usage, saved on sync
+ *   metadata.dirty     exists while there are mutations that metadata.json does not record
+ *   lock               flock()ed by the owning process
+ *
+ * A put writes tmp/<id>.XXXXXX and renames it into segments/, so a reader or a crash only
+ * ever sees whole segments. Durability is batched: tsr_segment_store_sync() makes every put
+ * and delete so far durable with one syncfs() and then saves metadata.json, so an upload of
+ * 16,000 segments pays for one flush, not 16,000 fsyncs. metadata.dirty is made durable
+ * before the first mutation after a sync; finding it on open means a crash happened with
+ * unsynced mutations, and the index is recounted from the files.
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#include "config.h"
+
+#include "tsr-segment-store.h"
+#include "tsr-error.h"
+#include "tsr-hash.h"
+#include "tsr-lock-file.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <glib/gstdio.h>
+
+#define METADATA_FORMAT  "tessera-node-metadata"
+#define METADATA_VERSION 1
+
+struct _TsrSegmentStore
+{
+  GObject parent_instance;
+
+  char *root;
+  char *segments_dir;
+  char *tmp_dir;
+  char *metadata_path;
+  char *dirty_path;
+  int root_fd;
+  TsrLockFile *lock;
+
+  /* Mutations hold this for reading, sync holds it for writing, so the metadata a sync saves
+   * never records a segment that the syncfs() before it did not cover. */
+  GRWLock sync_lock;
+  /* Serialises creating metadata.dirty; held across its fsync, so kept apart from @mutex. */
+  GMutex dirty_mutex;
+  gboolean dirty;
+
+  GMutex mutex;         /* protects everything below */
+  GHashTable *segments; /* id -> size (GSIZE_TO_POINTER) */
+  guint64 capacity;
+  guint64 used;
+  guint64 reserved; /* bytes of puts in progress, counted against capacity */
+  gboolean rebuilt;
+  gboolean closed;
+};
+
+static void tsr_segment_store_initable_iface_init (GInitableIface *iface);
+
+G_DEFINE_FINAL_TYPE_WITH_CODE (TsrSegmentStore, tsr_segment_store, G_TYPE_OBJECT,
+                               G_IMPLEMENT_INTERFACE (G_TYPE_INITABLE,
+                                                      tsr_segment_store_initable_iface_init))
+
+enum
+{
+  PROP_0,
+  PROP_ROOT,
+  PROP_CAPACITY,
+  N_PROPS
+};
+
+static GParamSpec *properties[N_PROPS];
+
+JsonNode *
+tsr_storage_info_to_json (const TsrStorageInfo *info)
+{
+  g_autoptr (JsonBuilder) b = json_builder_new ();
+  const double gb = 1e9;
+
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "capacity_bytes");
+  json_builder_add_int_value (b, (gint64)info->capacity_bytes);
+  json_builder_set_member_name (b, "used_bytes");
+  json_builder_add_int_value (b, (gint64)info->used_bytes);
+  json_builder_set_member_name (b, "available_bytes");
+  json_builder_add_int_value (b, (gint64)info->available_bytes);
+  json_builder_set_member_name (b, "capacity_gb");
+  json_builder_add_double_value (b, info->capacity_bytes / gb);
+  json_builder_set_member_name (b, "used_gb");
+  json_builder_add_double_value (b, info->used_bytes / gb);
+  json_builder_set_member_name (b, "available_gb");
+  json_builder_add_double_value (b, info->available_bytes / gb);
+  json_builder_set_member_name (b, "utilization");
+  json_builder_add_double_value (b, info->utilization);
+  json_builder_set_member_name (b, "segment_count");
+  json_builder_add_int_value (b, (gint64)info->segment_count);
+  json_builder_end_object (b);
+  return json_builder_get_root (b);
+}
+
+char *
+tsr_segment_store_segment_path (TsrSegmentStore *self, const char *id)
+{
+  char fan[3] = { id[0], id[1], '\0' };
+
+  return g_build_filename (self->segments_dir, fan, id, NULL);
+}
+
+static gboolean
+write_all (int fd, const guint8 *data, gsize len)
+{
+  while (len > 0)
+    {
+      ssize_t n = write (fd, data, MIN (len, (gsize)G_MAXSSIZE));
+      if (n < 0)
+        {
+          if (errno == EINTR)
+            continue;
+          return FALSE;
+        }
+      data += n;
+      len -= n;
+    }
+  return TRUE;
+}
+
+/* Empties a directory of plain files (our tmp/), leaving the directory. */
+static void
+remove_dir_files (const char *dir)
+{
+  g_autoptr (GDir) d = g_dir_open (dir, 0, NULL);
+  const char *name;
+
+  if (d == NULL)
+    return;
+  while ((name = g_dir_read_name (d)) != NULL)
+    {
+      g_autofree char *path = g_build_filename (dir, name, NULL);
+      if (g_unlink (path) != 0)
+        g_message ("Could not remove leftover %s: %s", path, g_strerror (errno));
+    }
+}
+
+/* g_file_set_contents() writes NAME.XXXXXX and renames it; a crash can leave those behind. */
+static void
+remove_set_contents_leftovers (TsrSegmentStore *self)
+{
+  g_autoptr (GDir) d = g_dir_open (self->root, 0, NULL);
+  const char *name;
+
+  if (d == NULL)
+    return;
+  while ((name = g_dir_read_name (d)) != NULL)
+    {
+      if ((g_str_has_prefix (name, "metadata.json.") ||
+           g_str_has_prefix (name, "metadata.dirty.")) &&
+          strlen (strrchr (name, '.') + 1) == 6)
+        {
+          g_autofree char *path = g_build_filename (self->root, name, NULL);
+          g_unlink (path);
+        }
+    }
+}
+
+static gboolean
+save_metadata (TsrSegmentStore *self, GError **error)
+{
+  g_autoptr (JsonBuilder) b = json_builder_new ();
+  g_autoptr (JsonGenerator) gen = json_generator_new ();
+  g_autoptr (JsonNode) root = NULL;
+  g_autoptr (GDateTime) now = g_date_time_new_now_utc ();
+  g_autofree char *now_str = g_date_time_format_iso8601 (now);
+  g_autofree char *data = NULL;
+  g_autoptr (GError) local_error = NULL;
+  GHashTableIter iter;
+  gpointer key, value;
+  gsize len;
+
+  g_mutex_lock (&self->mutex);
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "format");
+  json_builder_add_string_value (b, METADATA_FORMAT);
+  json_builder_set_member_name (b, "version");
+  json_builder_add_int_value (b, METADATA_VERSION);
+  json_builder_set_member_name (b, "updated_at");
+  json_builder_add_string_value (b, now_str);
+  json_builder_set_member_name (b, "capacity_bytes");
+  json_builder_add_int_value (b, (gint64)self->capacity);
+  json_builder_set_member_name (b, "used_bytes");
+  json_builder_add_int_value (b, (gint64)self->used);
+  json_builder_set_member_name (b, "segment_count");
+  json_builder_add_int_value (b, g_hash_table_size (self->segments));
+  json_builder_set_member_name (b, "segments");
+  json_builder_begin_object (b);
+  g_hash_table_iter_init (&iter, self->segments);
+  while (g_hash_table_iter_next (&iter, &key, &value))
+    {
+      json_builder_set_member_name (b, key);
+      json_builder_add_int_value (b, (gint64)GPOINTER_TO_SIZE (value));
+    }
+  json_builder_end_object (b);
+  json_builder_end_object (b);
+  g_mutex_unlock (&self->mutex);
+
+  root = json_builder_get_root (b);
+  json_generator_set_root (gen, root);
+  data = json_generator_to_data (gen, &len);
+
+  if (!g_file_set_contents_full (self->metadata_path, data, len,
+                                 G_FILE_SET_CONTENTS_CONSISTENT | G_FILE_SET_CONTENTS_DURABLE, 0644,
+                                 &local_error))
+    {
+      g_set_error (error, TSR_ERROR,
+                   g_error_matches (local_error, G_FILE_ERROR, G_FILE_ERROR_NOSPC)
+                       ? TSR_ERROR_NO_SPACE
+                       : TSR_ERROR_IO,
+                   "Cannot save node metadata: %s", local_error->message);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static gboolean
+get_uint_member (JsonObject *obj, const char *name, guint64 *out)
+{
+  JsonNode *node = json_object_get_member (obj, name);
+
+  if (node == NULL || !JSON_NODE_HOLDS_VALUE (node) ||
+      json_node_get_value_type (node) != G_TYPE_INT64 || json_node_get_int (node) < 0)
+    return FALSE;
+  *out = (guint64)json_node_get_int (node);
+  return TRUE;
+}
+
+/* Loads metadata.json into @table. Anything unexpected makes it unusable: the caller then
+ * rebuilds from the files, which are the truth. One error exit, as for every parser. */
+static gboolean
+load_metadata (TsrSegmentStore *self, GHashTable *table, guint64 *out_used, GError **error)
+{
+  g_autoptr (JsonParser) parser = json_parser_new_immutable ();
+  const char *why = NULL;
+  JsonObject *obj, *segs;
+  JsonNode *root, *node;
+  guint64 version, used, count, sum = 0;
+  g_autoptr (GList) members = NULL;
+
+  if (!json_parser_load_from_file (parser, self->metadata_path, error))
+    return FALSE;
+
+  root = json_parser_get_root (parser);
+  if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root))
+    {
+      why = "not a JSON object";
+      goto fail;
+    }
+  obj = json_node_get_object (root);
+  node = json_object_get_member (obj, "format");
+  if (node == NULL || !JSON_NODE_HOLDS_VALUE (node) ||
+      json_node_get_value_type (node) != G_TYPE_STRING ||
+      g_strcmp0 (json_node_get_string (node), METADATA_FORMAT) != 0)
+    {
+      why = "wrong format tag";
+      goto fail;
+    }
+  if (!get_uint_member (obj, "version", &version) || version != METADATA_VERSION)
+    {
+      why = "unsupported version";
+      goto fail;
+    }
+  if (!get_uint_member (obj, "used_bytes", &used) ||
+      !get_uint_member (obj, "segment_count", &count))
+    {
+      why = "usage fields missing or of the wrong type";
+      goto fail;
+    }
+  node = json_object_get_member (obj, "segments");
+  if (node == NULL || !JSON_NODE_HOLDS_OBJECT (node))
+    {
+      why = "segments is not an object";
+      goto fail;
+    }
+  segs = json_node_get_object (node);
+  members = json_object_get_members (segs);
+  for (GList *l = members; l != NULL; l = l->next)
+    {
+      const char *id = l->data;
+      guint64 size;
+
+      if (!tsr_segment_id_is_valid (id))
+        {
+          why = "invalid segment id";
+          goto fail;
+        }
+      if (!get_uint_member (segs, id, &size) || size > TSR_SEGMENT_MAX_SIZE)
+        {
+          why = "invalid segment size";
+          goto fail;
+        }
+      sum += size;
+      g_hash_table_insert (table, g_strdup (id), GSIZE_TO_POINTER ((gsize)size));
+    }
+  if (sum != used || count != g_hash_table_size (table))
+    {
+      why = "usage totals do not match the segment list";
+      goto fail;
+    }
+  *out_used = used;
+  return TRUE;
+
+fail:
+  g_set_error (error, TSR_ERROR, TSR_ERROR_CORRUPT, "%s", why);
+  return FALSE;
+}
+
+/* The seed's "load_metadata: recover from disk": the segment files are the truth. */
+static gboolean
+rescan (TsrSegmentStore *self, GError **error)
+{
+  g_autoptr (GHashTable) table = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  guint64 used = 0;
+
+  for (guint fan = 0; fan < 256; fan++)
+    {
+      char fan_name[3];
+      g_autofree char *dir_path = NULL;
+      g_autoptr (GDir) dir = NULL;
+      g_autoptr (GError) local_error = NULL;
+      const char *name;
+
+      g_snprintf (fan_name, sizeof fan_name, "%02x", fan);
+      dir_path = g_build_filename (self->segments_dir, fan_name, NULL);
+      dir = g_dir_open (dir_path, 0, &local_error);
+      if (dir == NULL)
+        {
+          g_set_error (error, TSR_ERROR, TSR_ERROR_IO, "Cannot read %s: %s", dir_path,
+                       local_error->message);
+          return FALSE;
+        }
+      while ((name = g_dir_read_name (dir)) != NULL)
+        {
+          g_autofree char *path = g_build_filename (dir_path, name, NULL);
+          GStatBuf st;
+
+          if (!tsr_segment_id_is_valid (name) || strncmp (name, fan_name, 2) != 0 ||
+              g_stat (path, &st) != 0 || !S_ISREG (st.st_mode) ||
+              (guint64)st.st_size > TSR_SEGMENT_MAX_SIZE)
+            {
+              g_message ("Ignoring %s: not a segment file", path);
+              continue;
+            }
+          g_hash_table_insert (table, g_strdup (name), GSIZE_TO_POINTER ((gsize)st.st_size));
+          used += st.st_size;
+        }
+    }
+
+  g_mutex_lock (&self->mutex);
+  g_clear_pointer (&self->segments, g_hash_table_unref);
+  self->segments = g_steal_pointer (&table);
+  self->used = used;
+  self->rebuilt = TRUE;
+  g_mutex_unlock (&self->mutex);
+  return TRUE;
+}
+
+static gboolean
+make_dirs (TsrSegmentStore *self, GError **error)
+{
+  const char *dirs[] = { self->root, self->segments_dir, self->tmp_dir };
+
+  for (guint i = 0; i < G_N_ELEMENTS (dirs); i++)
+    if (g_mkdir_with_parents (dirs[i], 0700) != 0)
+      {
+        tsr_set_error_from_errno (error, errno, "Cannot create %s", dirs[i]);
+        return FALSE;
+      }
+  for (guint fan = 0; fan < 256; fan++)
+    {
+      char fan_name[3];
+      g_autofree char *path = NULL;
+
+      g_snprintf (fan_name, sizeof fan_name, "%02x", fan);
+      path = g_build_filename (self->segments_dir, fan_name, NULL);
+      if (g_mkdir (path, 0700) != 0 && errno != EEXIST)
+        {
+          tsr_set_error_from_errno (error, errno, "Cannot create %s", path);
+          return FALSE;
+        }
+    }
+  return TRUE;
+}
+
+static gboolean
+tsr_segment_store_initable_init (GInitable *initable, GCancellable *cancellable, GError **error)
+{
+  TsrSegmentStore *self = TSR_SEGMENT_STORE (initable);
+  g_autofree char *lock_path = NULL;
+  g_autofree char *what = NULL;
+  g_autoptr (GError) local_error = NULL;
+  gboolean fresh;
+
+  g_return_val_if_fail (self->root != NULL, FALSE);
+
+  self->segments_dir = g_build_filename (self->root, "segments", NULL);
+  self->tmp_dir = g_build_filename (self->root, "tmp", NULL);
+  self->metadata_path = g_build_filename (self->root, "metadata.json", NULL);
+  self->dirty_path = g_build_filename (self->root, "metadata.dirty", NULL);
+
+  if (g_mkdir_with_parents (self->root, 0700) != 0)
+    {
+      tsr_set_error_from_errno (error, errno, "Cannot create node store %s", self->root);
+      return FALSE;
+    }
+  lock_path = g_build_filename (self->root, "lock", NULL);
+  what = g_strdup_printf ("node store %s", self->root);
+  self->lock = tsr_lock_file_acquire (lock_path, what, error);
+  if (self->lock == NULL)
+    return FALSE;
+
+  fresh = !g_file_test (self->metadata_path, G_FILE_TEST_EXISTS) &&
+          !g_file_test (self->segments_dir, G_FILE_TEST_EXISTS);
+  if (!make_dirs (self, error))
+    return FALSE;
+  remove_dir_files (self->tmp_dir);
+  remove_set_contents_leftovers (self);
+
+  self->root_fd = g_open (self->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
+  if (self->root_fd < 0)
+    {
+      tsr_set_error_from_errno (error, errno, "Cannot open %s", self->root);
+      return FALSE;
+    }
+
+  if (fresh)
+    return save_metadata (self, error);
+
+  if (g_file_test (self->dirty_path, G_FILE_TEST_EXISTS))
+    {
+      if (!rescan (self, error))
+        return FALSE;
+      g_message ("Node store %s was not closed cleanly; recounted %u segments, %" G_GUINT64_FORMAT
+                 " bytes",
+                 self->root, g_hash_table_size (self->segments), self->used);
+    }
+  else
+    {
+      g_autoptr (GHashTable) table = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+      guint64 used = 0;
+
+      if (load_metadata (self, table, &used, &local_error))
+        {
+          g_hash_table_unref (self->segments);
+          self->segments = g_steal_pointer (&table);
+          self->used = used;
+          return TRUE;
+        }
+      g_warning ("Node metadata %s is unusable (%s); rebuilding it from the segment files",
+                 self->metadata_path, local_error->message);
+      if (!rescan (self, error))
+        return FALSE;
+    }
+
+  /* Persist the recount before anything else changes, then drop the marker. */
+  if (!save_metadata (self, error))
+    return FALSE;
+  if (g_unlink (self->dirty_path) != 0 && errno != ENOENT)
+    {
+      tsr_set_error_from_errno (error, errno, "Cannot remove %s", self->dirty_path);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static void
+tsr_segment_store_initable_iface_init (GInitableIface *iface)
+{
+  iface->init = tsr_segment_store_initable_init;
+}
+
+/**
+ * tsr_segment_store_open:
+ * @root: the node's directory; created if missing
+ * @capacity: the most bytes of segments this store accepts
+ *
+ * Opens (or creates) a store and takes its lock. Leftovers of interrupted writes are removed;
+ * metadata.json is loaded, or rebuilt from the segment files with a warning when it is
+ * missing or damaged.
+ *
+ * Returns: (transfer full): the store, or %NULL with %TSR_ERROR_BUSY when another process
+ * has it open, or an I/O error.
+ */
+TsrSegmentStore *
+tsr_segment_store_open (const char *root, guint64 capacity, GError **error)
+{
+  g_return_val_if_fail (root != NULL, NULL);
+
+  return g_initable_new (TSR_TYPE_SEGMENT_STORE, NULL, error, "root", root, "capacity", capacity,
+                         NULL);
+}
+
+const char *
+tsr_segment_store_get_root (TsrSegmentStore *self)
+{
+  g_return_val_if_fail (TSR_IS_SEGMENT_STORE (self), NULL);
+  return self->root;
+}
+
+guint64
+tsr_segment_store_get_capacity (TsrSegmentStore *self)
+{
+  guint64 ret;
+
+  g_return_val_if_fail (TSR_IS_SEGMENT_STORE (self), 0);
+  g_mutex_lock (&self->mutex);
+  ret = self->capacity;
+  g_mutex_unlock (&self->mutex);
+  return ret;
+}
+
+void
+tsr_segment_store_set_capacity (TsrSegmentStore *self, guint64 capacity)
+{
+  gboolean changed;
+
+  g_return_if_fail (TSR_IS_SEGMENT_STORE (self));
+  g_mutex_lock (&self->mutex);
+  changed = self->capacity != capacity;
+  self->capacity = capacity;
+  g_mutex_unlock (&self->mutex);
+  if (changed)
+    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_CAPACITY]);
+}
+
+guint64
+tsr_segment_store_get_used (TsrSegmentStore *self)
+{
+  guint64 ret;
+
+  g_return_val_if_fail (TSR_IS_SEGMENT_STORE (self), 0);
+  g_mutex_lock (&self->mutex);
+  ret = self->used;
+  g_mutex_unlock (&self->mutex);
+  return ret;
+}
+
+guint64
+tsr_segment_store_get_segment_count (TsrSegmentStore *self)
+{
+  guint64 ret;
+
+  g_return_val_if_fail (TSR_IS_SEGMENT_STORE (self), 0);
+  g_mutex_lock (&self->mutex);
+  ret = g_hash_table_size (self->segments);
+  g_mutex_unlock (&self->mutex);
+  return ret;
+}
+
+void
+tsr_segment_store_get_info (TsrSegmentStore *self, TsrStorageInfo *info)
+{
+  g_return_if_fail (TSR_IS_SEGMENT_STORE (self));
+  g_return_if_fail (info != NULL);
+
+  g_mutex_lock (&self->mutex);
+  info->capacity_bytes = self->capacity;
+  info->used_bytes = self->used;
+  info->segment_count = g_hash_table_size (self->segments);
+  g_mutex_unlock (&self->mutex);
+  info->available_bytes =
+      info->capacity_bytes > info->used_bytes ? info->capacity_bytes - info->used_bytes : 0;
+  info->utilization =
+      info->capacity_bytes > 0 ? 100.0 * (double)info->used_bytes / info->capacity_bytes : 0.0;
+}
+
+/* Whether the last open recounted the segment files instead of trusting metadata.json. */
+gboolean
+tsr_segment_store_was_rebuilt (TsrSegmentStore *self)
+{
+  g_return_val_if_fail (TSR_IS_SEGMENT_STORE (self), FALSE);
+  return self->rebuilt;
+}
+
+static gboolean
+check_open (TsrSegmentStore *self, GError **error)
+{
+  if (G_UNLIKELY (self->closed))
+    {
+      g_set_error (error, TSR_ERROR, TSR_ERROR_STOPPED, "Node store %s is closed", self->root);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* Called with sync_lock held for reading, before the first mutation after a sync. */
+static gboolean
+ensure_dirty_marker (TsrSegmentStore *self, GError **error)
+{
+  gboolean ok = TRUE;
+  g_autoptr (GError) local_error = NULL;
+
+  g_mutex_lock (&self->dirty_mutex);
+  if (!self->dirty)
+    {
+      ok = g_file_set_contents_full (self->dirty_path, "unsynced changes\n", -1,
+                                     G_FILE_SET_CONTENTS_CONSISTENT | G_FILE_SET_CONTENTS_DURABLE,
+                                     0644, &local_error);
+      if (ok)
+        self->dirty = TRUE;
+      else
+        g_set_error (error, TSR_ERROR,
+                     g_error_matches (local_error, G_FILE_ERROR, G_FILE_ERROR_NOSPC)
+                         ? TSR_ERROR_NO_SPACE
+                         : TSR_ERROR_IO,
+                     "Cannot write to node store: %s", local_error->message);
+    }
+  g_mutex_unlock (&self->dirty_mutex);
+  return ok;
+}
+
+static gboolean
+write_segment_file (TsrSegmentStore *self, const char *id, const guint8 *data, gsize len,
+                    GError **error)
+{
+  g_autofree char *tmp = g_strdup_printf ("%s/%s.XXXXXX", self->tmp_dir, id);
+  g_autofree char *final = NULL;
+  int fd;
+
+  fd = g_mkstemp_full (tmp, O_WRONLY | O_CLOEXEC, 0644);
+  if (fd < 0)
+    {
+      tsr_set_error_from_errno (error, errno, "Cannot create a segment file in %s", self->tmp_dir);
+      return FALSE;
+    }
+  if (!write_all (fd, data, len))
+    {
+      int saved = errno;
+      close (fd);
+      g_unlink (tmp);
+      tsr_set_error_from_errno (error, saved, "Cannot write segment %s", id);
+      return FALSE;
+    }
+#ifdef SYNC_FILE_RANGE_WRITE
+  /* Start writeback now, so that the disk works while we hash and write the next segments and
+   * the sync at the end of a batch has little left to do. It does not wait for the disk. */
+  sync_file_range (fd, 0, 0, SYNC_FILE_RANGE_WRITE);
+#endif
+  if (close (fd) != 0)
+    {
+      int saved = errno;
+      g_unlink (tmp);
+      tsr_set_error_from_errno (error, saved, "Cannot write segment %s", id);
+      return FALSE;
+    }
+  final = tsr_segment_store_segment_path (self, id);
+  if (g_rename (tmp, final) != 0)
+    {
+      int saved = errno;
+      g_unlink (tmp);
+      tsr_set_error_from_errno (error, saved, "Cannot store segment %s", id);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/**
+ * tsr_segment_store_put:
+ * @data: the segment's bytes
+ * @expected_id: (nullable): the id the sender claims; a mismatch is refused as corrupt
+ * @out_id: (out) (optional): the segment id, the hex SHA-256 of @data
+ *
+ * Stores a segment. Storing a segment that is already present succeeds without writing.
+ * Nothing is written when the store would pass its capacity (%TSR_ERROR_NO_SPACE). The
+ * segment is visible at once but durable only after tsr_segment_store_sync().
+ */
+gboolean
+tsr_segment_store_put (TsrSegmentStore *self, GBytes *data, const char *expected_id, char **out_id,
+                       GError **error)
+{
+  char id[TSR_SHA256_HEX_LEN + 1];
+  const guint8 *bytes;
+  gsize len;
+  gboolean ok = FALSE;
+
+  g_return_val_if_fail (TSR_IS_SEGMENT_STORE (self), FALSE);
+  g_return_val_if_fail (data != NULL, FALSE);
+
+  bytes = g_bytes_get_data (data, &len);
+  if (len > TSR_SEGMENT_MAX_SIZE)
+    {
+      g_set_error (error, TSR_ERROR, TSR_ERROR_TOO_LARGE,
+                   "A segment of %" G_GSIZE_FORMAT " bytes exceeds the limit of %" G_GSIZE_FORMAT,
+                   len, TSR_SEGMENT_MAX_SIZE);
+      return FALSE;
+    }
+  if (expected_id != NULL && !tsr_segment_id_is_valid (expected_id))
+    {
+      g_set_error (error, TSR_ERROR, TSR_ERROR_INVALID_ARGUMENT, "Invalid segment id");
+      return FALSE;
+    }
+
+  tsr_sha256_hex (bytes, len, id);
+  if (expected_id != NULL && strcmp (id, expected_id) != 0)
+    {
+      g_set_error (error, TSR_ERROR, TSR_ERROR_CORRUPT,
+                   "Segment %s was refused: its content hashes to %s", expected_id, id);
+      return FALSE;
+    }
+
+  g_rw_lock_reader_lock (&self->sync_lock);
+  if (!check_open (self, error))
+    goto out;
+
+  g_mutex_lock (&self->mutex);
+  if (g_hash_table_contains (self->segments, id))
+    {
+      g_mutex_unlock (&self->mutex);
+      ok = TRUE;
+      goto out;
+    }
+  if (self->used + self->reserved + len > self->capacity)
+    {
+      guint64 used = self->used, capacity = self->capacity;
+      g_mutex_unlock (&self->mutex);
+      g_set_error (error, TSR_ERROR, TSR_ERROR_NO_SPACE,
+                   "Node store is full: %" G_GSIZE_FORMAT " more bytes would exceed its capacity "
+                   "(%" G_GUINT64_FORMAT " of %" G_GUINT64_FORMAT " bytes used)",
+                   len, used, capacity);
+      goto out;
+    }
+  self->reserved += len;
+  g_mutex_unlock (&self->mutex);
+
+  ok = ensure_dirty_marker (self, error) && write_segment_file (self, id, bytes, len, error);
+
+  g_mutex_lock (&self->mutex);
+  self->reserved -= len;
+  if (ok && !g_hash_table_contains (self->segments, id))
+    {
+      g_hash_table_insert (self->segments, g_strdup (id), GSIZE_TO_POINTER (len));
+      self->used += len;
+    }
+  g_mutex_unlock (&self->mutex);
+
+out:
+  g_rw_lock_reader_unlock (&self->sync_lock);
+  if (ok && out_id != NULL)
+    *out_id = g_strdup (id);
+  return ok;
+}
+
+static gboolean
+check_id (const char *id, GError **error)
+{
+  if (!tsr_segment_id_is_valid (id))
+    {
+      g_set_error (error, TSR_ERROR, TSR_ERROR_INVALID_ARGUMENT,
+                   "Invalid segment id: expected 64 lowercase hex characters");
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/**
+ * tsr_segment_store_get:
+ * @id: a segment id
+ *
+ * Reads a segment and checks it against its id before returning it.
+ *
+ * Returns: (transfer full): the bytes, or %NULL with %TSR_ERROR_NOT_FOUND, or
+ * %TSR_ERROR_CORRUPT when the stored bytes no longer match the id.
+ */
+GBytes *
+tsr_segment_store_get (TsrSegmentStore *self, const char *id, GError **error)
+{
+  g_autofree char *path = NULL;
+  g_autofree guint8 *buf = NULL;
+  char actual[TSR_SHA256_HEX_LEN + 1];
+  struct stat st;
+  gsize done = 0;
+  int fd;
+
+  g_return_val_if_fail (TSR_IS_SEGMENT_STORE (self), NULL);
+
+  if (!check_id (id, error) || !check_open (self, error))
+    return NULL;
+
+  path = tsr_segment_store_segment_path (self, id);
+  fd = g_open (path, O_RDONLY | O_CLOEXEC, 0);
+  if (fd < 0)
+    {
+      int saved = errno;
+      if (saved == ENOENT)
+        g_set_error (error, TSR_ERROR, TSR_ERROR_NOT_FOUND, "Segment %s is not stored on this node",
+                     id);
+      else
+        tsr_set_error_from_errno (error, saved, "Cannot read segment %s", id);
+      return NULL;
+    }
+  if (fstat (fd, &st) != 0 || (guint64)st.st_size > TSR_SEGMENT_MAX_SIZE)
+    {
+      close (fd);
+      g_set_error (error, TSR_ERROR, TSR_ERROR_CORRUPT,
+                   "Segment %s on this node is corrupt: impossible size", id);
+      return NULL;
+    }
+  buf = g_malloc (MAX (st.st_size, 1));
+  while (done < (gsize)st.st_size)
+    {
+      ssize_t n = pread (fd, buf + done, st.st_size - done, done);
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n <= 0)
+        {
+          int saved = n < 0 ? errno : EIO;
+          close (fd);
+          tsr_set_error_from_errno (error, saved, "Cannot read segment %s", id);
+          return NULL;
+        }
+      done += n;
+    }
+  close (fd);
+
+  tsr_sha256_hex (buf, done, actual);
+  if (strcmp (actual, id) != 0)
+    {
+      g_set_error (error, TSR_ERROR, TSR_ERROR_CORRUPT,
+                   "Segment %s on this node is corrupt: its content no longer matches its id", id);
+      return NULL;
+    }
+  return g_bytes_new_take (g_steal_pointer (&buf), done);
+}
+
+gboolean
+tsr_segment_store_has (TsrSegmentStore *self, const char *id)
+{
+  gboolean ret;
+
+  g_return_val_if_fail (TSR_IS_SEGMENT_STORE (self), FALSE);
+  if (!tsr_segment_id_is_valid (id))
+    return FALSE;
+  g_mutex_lock (&self->mutex);
+  ret = g_hash_table_contains (self->segments, id);
+  g_mutex_unlock (&self->mutex);
+  return ret;
+}
+
+/**
+ * tsr_segment_store_delete:
+ *
+ * Removes a segment and gives its bytes back to the capacity. Durable after the next sync.
+ * Returns %FALSE with %TSR_ERROR_NOT_FOUND when the segment is not here.
+ */
+gboolean
+tsr_segment_store_delete (TsrSegmentStore *self, const char *id, GError **error)
+{
+  g_autofree char *path = NULL;
+  gpointer size;
+  gboolean ok = FALSE;
+
+  g_return_val_if_fail (TSR_IS_SEGMENT_STORE (self), FALSE);
+  if (!check_id (id, error))
+    return FALSE;
+
+  g_rw_lock_reader_lock (&self->sync_lock);
+  if (!check_open (self, error) || !ensure_dirty_marker (self, error))
+    goto out;
+
+  path = tsr_segment_store_segment_path (self, id);
+  /* Unlink under the mutex: a concurrent put of the same content must either see the segment
+   * and keep it, or not see it and write it again, never see it and then lose it. */
+  g_mutex_lock (&self->mutex);
+  if (!g_hash_table_lookup_extended (self->segments, id, NULL, &size))
+    {
+      g_mutex_unlock (&self->mutex);
+      g_set_error (error, TSR_ERROR, TSR_ERROR_NOT_FOUND, "Segment %s is not stored on this node",
+                   id);
+      goto out;
+    }
+  if (g_unlink (path) != 0 && errno != ENOENT)
+    {
+      int saved = errno;
+      g_mutex_unlock (&self->mutex);
+      tsr_set_error_from_errno (error, saved, "Cannot delete segment %s", id);
+      goto out;
+    }
+  g_hash_table_remove (self->segments, id);
+  self->used -= GPOINTER_TO_SIZE (size);
+  g_mutex_unlock (&self->mutex);
+  ok = TRUE;
+
+out:
+  g_rw_lock_reader_unlock (&self->sync_lock);
+  return ok;
+}
+
+static int
+compare_ids (gconstpointer a, gconstpointer b)
+{
+  return strcmp (*(const char *const *)a, *(const char *const *)b);
+}
+
+/**
+ * tsr_segment_store_list:
+ *
+ * Returns: (transfer full) (element-type utf8): the ids of every stored segment, sorted
+ */
+GPtrArray *
+tsr_segment_store_list (TsrSegmentStore *self)
+{
+  GPtrArray *ids;
+  GHashTableIter iter;
+  gpointer key;
+
+  g_return_val_if_fail (TSR_IS_SEGMENT_STORE (self), NULL);
+
+  g_mutex_lock (&self->mutex);
+  ids = g_ptr_array_new_full (g_hash_table_size (self->segments), g_free);
+  g_hash_table_iter_init (&iter, self->segments);
+  while (g_hash_table_iter_next (&iter, &key, NULL))
+    g_ptr_array_add (ids, g_strdup (key));
+  g_mutex_unlock (&self->mutex);
+
+  g_ptr_array_sort (ids, compare_ids);
+  return ids;
+}
+
+/**
+ * tsr_segment_store_sync:
+ *
+ * Makes every put and delete so far durable with one file-system sync, then saves
+ * metadata.json durably. Cheap when nothing changed.
+ */
+gboolean
+tsr_segment_store_sync (TsrSegmentStore *self, GError **error)
+{
+  gboolean ok = TRUE;
+
+  g_return_val_if_fail (TSR_IS_SEGMENT_STORE (self), FALSE);
+
+  g_rw_lock_writer_lock (&self->sync_lock);
+  if (!check_open (self, error))
+    ok = FALSE;
+  else if (self->dirty)
+    {
+      if (syncfs (self->root_fd) != 0)
+        {
+          tsr_set_error_from_errno (error, errno, "Cannot flush node store %s", self->root);
+          ok = FALSE;
+        }
+      else if (!save_metadata (self, error))
+        ok = FALSE;
+      else if (g_unlink (self->dirty_path) != 0 && errno != ENOENT)
+        {
+          tsr_set_error_from_errno (error, errno, "Cannot remove %s", self->dirty_path);
+          ok = FALSE;
+        }
+      else
+        self->dirty = FALSE;
+    }
+  g_rw_lock_writer_unlock (&self->sync_lock);
+  return ok;
+}
+
+/**
+ * tsr_segment_store_close:
+ *
+ * Syncs and releases the lock. Later calls on the store fail with %TSR_ERROR_STOPPED.
+ */
+gboolean
+tsr_segment_store_close (TsrSegmentStore *self, GError **error)
+{
+  gboolean ok;
+
+  g_return_val_if_fail (TSR_IS_SEGMENT_STORE (self), FALSE);
+
+  if (self->closed)
+    return TRUE;
+  ok = tsr_segment_store_sync (self, error);
+  g_rw_lock_writer_lock (&self->sync_lock);
+  self->closed = TRUE;
+  g_clear_pointer (&self->lock, tsr_lock_file_release);
+  if (self->root_fd >= 0)
+    close (self->root_fd);
+  self->root_fd = -1;
+  g_rw_lock_writer_unlock (&self->sync_lock);
+  return ok;
+}
+
+/**
+ * tsr_segment_store_reconstruct:
+ * @ids: (array zero-terminated=1): segment ids in file order
+ * @out: where the file's bytes go
+ *
+ * The seed's reconstruct_file: writes the segments in order, each checked against its id.
+ */
+gboolean
+tsr_segment_store_reconstruct (TsrSegmentStore *self, const char *const *ids, GOutputStream *out,
+                               GCancellable *cancellable, GError **error)
+{
+  g_return_val_if_fail (TSR_IS_SEGMENT_STORE (self), FALSE);
+  g_return_val_if_fail (G_IS_OUTPUT_STREAM (out), FALSE);
+
+  for (gsize i = 0; ids[i] != NULL; i++)
+    {
+      g_autoptr (GBytes) seg = NULL;
+      gsize len;
+      const guint8 *data;
+
+      if (g_cancellable_set_error_if_cancelled (cancellable, error))
+        return FALSE;
+      seg = tsr_segment_store_get (self, ids[i], error);
+      if (seg == NULL)
+        return FALSE;
+      data = g_bytes_get_data (seg, &len);
+      if (!g_output_stream_write_all (out, data, len, NULL, cancellable, error))
+        return FALSE;
+    }
+  return TRUE;
+}
+
+static void
+tsr_segment_store_finalize (GObject *object)
+{
+  TsrSegmentStore *self = TSR_SEGMENT_STORE (object);
+
+  if (!self->closed && self->lock != NULL)
+    {
+      g_autoptr (GError) error = NULL;
+      if (!tsr_segment_store_close (self, &error))
+        g_warning ("Closing node store %s: %s", self->root, error->message);
+    }
+  else
+    g_clear_pointer (&self->lock, tsr_lock_file_release);
+  if (self->root_fd >= 0)
+    close (self->root_fd);
+
+  g_clear_pointer (&self->segments, g_hash_table_unref);
+  g_free (self->root);
+  g_free (self->segments_dir);
+  g_free (self->tmp_dir);
+  g_free (self->metadata_path);
+  g_free (self->dirty_path);
+  g_rw_lock_clear (&self->sync_lock);
+  g_mutex_clear (&self->dirty_mutex);
+  g_mutex_clear (&self->mutex);
+
+  G_OBJECT_CLASS (tsr_segment_store_parent_class)->finalize (object);
+}
+
+static void
+tsr_segment_store_get_property (GObject *object, guint prop_id, GValue *value, GParamSpec *pspec)
+{
+  TsrSegmentStore *self = TSR_SEGMENT_STORE (object);
+
+  switch (prop_id)
+    {
+      case PROP_ROOT:
+        g_value_set_string (value, self->root);
+        break;
+      case PROP_CAPACITY:
+        g_value_set_uint64 (value, tsr_segment_store_get_capacity (self));
+        break;
+      default:
+        G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+tsr_segment_store_set_property (GObject *object, guint prop_id, const GValue *value,
+                                GParamSpec *pspec)
+{
+  TsrSegmentStore *self = TSR_SEGMENT_STORE (object);
+
+  switch (prop_id)
+    {
+      case PROP_ROOT:
+        self->root = g_value_dup_string (value);
+        break;
+      case PROP_CAPACITY:
+        tsr_segment_store_set_capacity (self, g_value_get_uint64 (value));
+        break;
+      default:
+        G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+tsr_segment_store_class_init (TsrSegmentStoreClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->finalize = tsr_segment_store_finalize;
+  object_class->get_property = tsr_segment_store_get_property;
+  object_class->set_property = tsr_segment_store_set_property;
+
+  properties[PROP_ROOT] =
+      g_param_spec_string ("root", NULL, NULL, NULL,
+                           G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
+  properties[PROP_CAPACITY] = g_param_spec_uint64 (
+      "capacity", NULL, NULL, 0, G_MAXUINT64, TSR_SEGMENT_STORE_DEFAULT_CAPACITY,
+      G_PARAM_READWRITE | G_PARAM_CONSTRUCT | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  g_object_class_install_properties (object_class, N_PROPS, properties);
+}
+
+static void
+tsr_segment_store_init (TsrSegmentStore *self)
+{
+  self->root_fd = -1;
+  self->capacity = TSR_SEGMENT_STORE_DEFAULT_CAPACITY;
+  self->segments = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  g_rw_lock_init (&self->sync_lock);
+  g_mutex_init (&self->dirty_mutex);
+  g_mutex_init (&self->mutex);
+}

@@ -1,0 +1,61 @@
+/* tsr-segment-store.h: one node's content-addressed segment store on disk
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#pragma once
+
+#include <gio/gio.h>
+#include <json-glib/json-glib.h>
+
+G_BEGIN_DECLS
+
+/* The seed's 10 GB node; SI units, as GNOME shows sizes. */
+#define TSR_SEGMENT_STORE_DEFAULT_CAPACITY (G_GUINT64_CONSTANT (10) * 1000 * 1000 * 1000)
+/* Largest segment a store accepts: the largest chunk (16 MiB) plus room for encryption overhead. */
+#define TSR_SEGMENT_MAX_SIZE ((gsize)16 * 1024 * 1024 + 4096)
+
+/**
+ * TsrStorageInfo:
+ *
+ * The seed's get_storage_info. Byte counts are exact; utilization is a percentage.
+ */
+typedef struct
+{
+  guint64 capacity_bytes;
+  guint64 used_bytes;
+  guint64 available_bytes;
+  guint64 segment_count;
+  double utilization;
+} TsrStorageInfo;
+
+JsonNode *tsr_storage_info_to_json (const TsrStorageInfo *info);
+
+#define TSR_TYPE_SEGMENT_STORE (tsr_segment_store_get_type ())
+G_DECLARE_FINAL_TYPE (TsrSegmentStore, tsr_segment_store, TSR, SEGMENT_STORE, GObject)
+
+TsrSegmentStore *tsr_segment_store_open (const char *root, guint64 capacity, GError **error);
+
+const char *tsr_segment_store_get_root (TsrSegmentStore *self);
+guint64 tsr_segment_store_get_capacity (TsrSegmentStore *self);
+void tsr_segment_store_set_capacity (TsrSegmentStore *self, guint64 capacity);
+guint64 tsr_segment_store_get_used (TsrSegmentStore *self);
+guint64 tsr_segment_store_get_segment_count (TsrSegmentStore *self);
+void tsr_segment_store_get_info (TsrSegmentStore *self, TsrStorageInfo *info);
+gboolean tsr_segment_store_was_rebuilt (TsrSegmentStore *self);
+
+gboolean tsr_segment_store_put (TsrSegmentStore *self, GBytes *data, const char *expected_id,
+                                char **out_id, GError **error);
+GBytes *tsr_segment_store_get (TsrSegmentStore *self, const char *id, GError **error);
+gboolean tsr_segment_store_has (TsrSegmentStore *self, const char *id);
+gboolean tsr_segment_store_delete (TsrSegmentStore *self, const char *id, GError **error);
+GPtrArray *tsr_segment_store_list (TsrSegmentStore *self);
+gboolean tsr_segment_store_sync (TsrSegmentStore *self, GError **error);
+gboolean tsr_segment_store_close (TsrSegmentStore *self, GError **error);
+
+gboolean tsr_segment_store_reconstruct (TsrSegmentStore *self, const char *const *ids,
+                                        GOutputStream *out, GCancellable *cancellable,
+                                        GError **error);
+
+char *tsr_segment_store_segment_path (TsrSegmentStore *self, const char *id);
+
+G_END_DECLS
