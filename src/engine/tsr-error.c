@@ -42,6 +42,8 @@ tsr_error_code_to_string (TsrError code)
         return "STOPPED";
       case TSR_ERROR_CANCELLED:
         return "CANCELLED";
+      case TSR_ERROR_CLOSED:
+        return "CLOSED";
       default:
         return "UNKNOWN";
     }

@@ -26,6 +26,7 @@ G_BEGIN_DECLS
  * @TSR_ERROR_TIMEOUT: a peer did not answer in time
  * @TSR_ERROR_STOPPED: the node is stopped
  * @TSR_ERROR_CANCELLED: the operation was cancelled
+ * @TSR_ERROR_CLOSED: the peer closed the connection between frames
  */
 typedef enum
 {
@@ -43,6 +44,7 @@ typedef enum
   TSR_ERROR_TIMEOUT,
   TSR_ERROR_STOPPED,
   TSR_ERROR_CANCELLED,
+  TSR_ERROR_CLOSED,
 } TsrError;
 
 GQuark tsr_error_quark (void);
