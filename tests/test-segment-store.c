@@ -331,25 +331,51 @@ test_second_open_busy (Fixture *f, gconstpointer data)
   g_assert_nonnull (second);
 }
 
+/* Files whose names start with a dot in the segment directories: puts in progress. */
+static guint
+count_partial_files (const char *segments_dir)
+{
+  g_autoptr (GDir) d = g_dir_open (segments_dir, 0, NULL);
+  const char *fan;
+  guint n = 0;
+
+  while (d != NULL && (fan = g_dir_read_name (d)) != NULL)
+    {
+      g_autofree char *sub = g_build_filename (segments_dir, fan, NULL);
+      g_autoptr (GDir) sd = g_dir_open (sub, 0, NULL);
+      const char *name;
+      while (sd != NULL && (name = g_dir_read_name (sd)) != NULL)
+        n += name[0] == '.';
+    }
+  return n;
+}
+
 static void
 test_leftovers_cleaned (Fixture *f, gconstpointer data)
 {
   g_autoptr (TsrSegmentStore) store = open_store (f, TSR_SEGMENT_STORE_DEFAULT_CAPACITY);
   g_autoptr (GBytes) blob = tsr_test_random_bytes (f->rand, 5000);
   g_autofree char *id = put_ok (store, blob);
-  g_autofree char *tmp_dir = g_build_filename (f->dir, "tmp", NULL);
-  g_autofree char *partial = g_strdup_printf ("%s/%s.Ab12Cd", tmp_dir, id);
+  g_autofree char *segments_dir = g_build_filename (f->dir, "segments", NULL);
+  g_autofree char *final = tsr_segment_store_segment_path (store, id);
+  g_autofree char *fan = g_path_get_dirname (final);
+  g_autofree char *partial = g_strdup_printf ("%s/.%s.Ab12Cd", fan, id);
   g_autofree char *meta_tmp = g_build_filename (f->dir, "metadata.json.Xy12Zw", NULL);
+  g_autofree char *marker = g_build_filename (f->dir, "metadata.dirty", NULL);
 
   close_ok (store);
   g_clear_object (&store);
-  /* What a crash in the middle of writes leaves behind. */
+  /* What a crash in the middle of writes leaves behind: half a segment, half a metadata
+   * file, and the marker that says the metadata is behind. */
   g_assert_true (g_file_set_contents (partial, "half a segm", -1, NULL));
   g_assert_true (g_file_set_contents (meta_tmp, "{\"form", -1, NULL));
+  g_assert_true (g_file_set_contents (marker, "unsynced changes\n", -1, NULL));
+  g_assert_cmpuint (count_partial_files (segments_dir), ==, 1);
 
   store = open_store (f, TSR_SEGMENT_STORE_DEFAULT_CAPACITY);
-  g_assert_true (tsr_test_dir_is_empty (tmp_dir));
+  g_assert_cmpuint (count_partial_files (segments_dir), ==, 0);
   g_assert_false (g_file_test (meta_tmp, G_FILE_TEST_EXISTS));
+  g_assert_false (g_file_test (marker, G_FILE_TEST_EXISTS));
   g_assert_cmpuint (tsr_segment_store_get_used (store), ==, 5000);
   g_assert_cmpuint (tsr_segment_store_get_segment_count (store), ==, 1);
 }
@@ -503,7 +529,6 @@ test_sigkill_during_puts (Fixture *f, gconstpointer data)
       g_autoptr (TsrSegmentStore) store = NULL;
       g_autoptr (GPtrArray) listed = NULL;
       g_autofree char *segments_dir = g_build_filename (f->dir, "segments", NULL);
-      g_autofree char *tmp_dir = g_build_filename (f->dir, "tmp", NULL);
       g_autoptr (GString) pending = g_string_new (NULL);
       guint target = 10 + iter * 13;
       int fds[2], status;
@@ -567,10 +592,10 @@ test_sigkill_during_puts (Fixture *f, gconstpointer data)
           g_autoptr (GBytes) back = tsr_segment_store_get (store, listed->pdata[i], &error);
           g_assert_no_error (error);
         }
-      /* Usage agrees with the files on disk, and no temporary file is left. */
+      /* Usage agrees with the whole segment files on disk, and no partial file is left. */
       g_assert_cmpuint (tsr_segment_store_get_used (store), ==,
                         tsr_test_sum_file_sizes (segments_dir));
-      g_assert_true (tsr_test_dir_is_empty (tmp_dir));
+      g_assert_cmpuint (count_partial_files (segments_dir), ==, 0);
       close_ok (store);
     }
 }

@@ -1,125 +1,212 @@
-/* tessera-cli: the command-line client
+/* tessera-cli: the command-line client (the seed's cmd-module CLI, as subcommands)
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
 #include "config.h"
 
 #include <locale.h>
-#include <stdio.h>
+#include <stdarg.h>
 #include <string.h>
-#include <glib.h>
+#include <glib-unix.h>
 
-#include "tessera.h"
+#include "tsr-cli.h"
 
-static void
-print_usage (FILE *out)
+static const TsrCliCommand commands[] = {
+  { "init", "[--nodes N] [--capacity SIZE] [--chunk-size SIZE] [--replicas R]",
+    "create the cluster (optional: the first command creates the default one)", tsr_cli_cmd_init },
+  { "upload", "PATH...", "upload files; prints each file id", tsr_cli_cmd_upload },
+  { "download", "FILE_ID [--output PATH] [--force]", "download a file", tsr_cli_cmd_download },
+  { "list", "", "list the stored files", tsr_cli_cmd_list },
+  { "delete", "FILE_ID", "delete a file from every node", tsr_cli_cmd_delete },
+  { "nodes", "", "the nodes and their state", tsr_cli_cmd_nodes },
+  { "health", "", "check every node (exit status 1 when one is down)", tsr_cli_cmd_health },
+  { "storage", "", "usage per node and in total", tsr_cli_cmd_storage },
+  { "topology", "", "the nodes and the peers each one knows", tsr_cli_cmd_topology },
+  { "stats", "", "network statistics per node and in total", tsr_cli_cmd_stats },
+  { "node", "disable|enable NODE_ID", "take a node out of service or back", tsr_cli_cmd_node },
+  { "shell", "", "the interactive form of these commands", tsr_cli_cmd_shell },
+};
+
+void
+tsr_cli_print_usage (FILE *out)
 {
-  fprintf (out,
-           "Usage: tessera-cli [--data-dir DIR] [--json] COMMAND ...\n"
-           "\n"
-           "Tessera splits files into encrypted segments and replicates them across your "
-           "machines.\n"
-           "\n"
-           "Options:\n"
-           "  --data-dir DIR   use DIR instead of $TESSERA_DATA_DIR or $XDG_DATA_HOME/tessera\n"
-           "  --json           machine-readable output\n"
-           "  --version        print the version\n"
-           "  -h, --help       show this help\n"
-           "\n"
-           "Commands:\n"
-           "  store-info DIR   show the usage of one node's segment store\n"
-           "\n"
-           "The cluster commands (upload, download, list, nodes, health, ...) are not built "
-           "yet.\n");
+  fprintf (out, "Usage: tessera-cli [--data-dir DIR] [--json] COMMAND [ARGS...]\n\n"
+                "Tessera splits files into encrypted segments and replicates them across nodes.\n\n"
+                "Options:\n"
+                "  --data-dir DIR   use DIR (default: $TESSERA_DATA_DIR, else "
+                "$XDG_DATA_HOME/tessera)\n"
+                "  --json           machine-readable output\n"
+                "  --version        print the version\n"
+                "  -h, --help       show this help\n\n"
+                "Commands:\n");
+  for (guint i = 0; i < G_N_ELEMENTS (commands); i++)
+    {
+      g_autofree char *head = g_strdup_printf ("%s %s", commands[i].name, commands[i].args);
+      fprintf (out, "  %-58s %s\n", head, commands[i].summary);
+    }
+  fprintf (out, "\nExit status: 0 success, 1 the operation failed, 2 usage error.\n");
 }
 
-static int
-cmd_store_info (const char *dir, gboolean json)
+int
+tsr_cli_dispatch (TsrCli *cli, int argc, char **argv)
+{
+  for (guint i = 0; i < G_N_ELEMENTS (commands); i++)
+    if (strcmp (argv[0], commands[i].name) == 0)
+      {
+        if (argc > 1 && (strcmp (argv[1], "--help") == 0 || strcmp (argv[1], "-h") == 0))
+          {
+            printf ("Usage: tessera-cli %s %s\n  %s\n", commands[i].name, commands[i].args,
+                    commands[i].summary);
+            return TSR_EXIT_OK;
+          }
+        return commands[i].func (cli, argc, argv);
+      }
+  fprintf (stderr, "tessera-cli: unknown command “%s”; see tessera-cli --help\n", argv[0]);
+  return TSR_EXIT_USAGE;
+}
+
+/* Opens the data dir's cluster once per process; starts its nodes when @start. */
+TsrCluster *
+tsr_cli_cluster (TsrCli *cli, gboolean start)
 {
   g_autoptr (GError) error = NULL;
-  g_autoptr (TsrSegmentStore) store = NULL;
-  TsrStorageInfo info;
 
-  g_autofree char *meta = g_build_filename (dir, "metadata.json", NULL);
-  g_autofree char *segs = g_build_filename (dir, "segments", NULL);
+  if (cli->cluster == NULL)
+    {
+      cli->cluster = tsr_cluster_open (cli->data_dir, &error);
+      if (cli->cluster == NULL)
+        {
+          tsr_cli_fail (cli, error);
+          return NULL;
+        }
+    }
+  if (start && !tsr_cluster_start (cli->cluster, &error))
+    {
+      tsr_cli_fail (cli, error);
+      return NULL;
+    }
+  return cli->cluster;
+}
 
-  /* Refuse to turn an arbitrary directory into a store by looking at it. */
-  if (!g_file_test (meta, G_FILE_TEST_EXISTS) && !g_file_test (segs, G_FILE_TEST_IS_DIR))
+int
+tsr_cli_fail (TsrCli *cli, const GError *error)
+{
+  if (cli->json)
     {
-      fprintf (stderr, "tessera-cli: %s is not a node store directory\n", dir);
-      return 1;
-    }
-  store = tsr_segment_store_open (dir, TSR_SEGMENT_STORE_DEFAULT_CAPACITY, &error);
-  if (store == NULL)
-    {
-      fprintf (stderr, "tessera-cli: %s\n", error->message);
-      return 1;
-    }
-  tsr_segment_store_get_info (store, &info);
-  if (json)
-    {
-      g_autoptr (JsonNode) node = tsr_storage_info_to_json (&info);
-      g_autofree char *text = json_to_string (node, TRUE);
-      printf ("%s\n", text);
+      g_autoptr (JsonBuilder) b = json_builder_new ();
+      g_autoptr (JsonNode) node = NULL;
+
+      json_builder_begin_object (b);
+      json_builder_set_member_name (b, "error");
+      json_builder_add_string_value (b, error->message);
+      json_builder_set_member_name (b, "code");
+      json_builder_add_string_value (
+          b, error->domain == TSR_ERROR ? tsr_error_code_to_string (error->code) : "FAILED");
+      json_builder_end_object (b);
+      node = json_builder_get_root (b);
+      g_autofree char *text = json_to_string (node, FALSE);
+      fprintf (stderr, "%s\n", text);
     }
   else
-    {
-      g_autofree char *used = g_format_size (info.used_bytes);
-      g_autofree char *cap = g_format_size (info.capacity_bytes);
-      g_autofree char *avail = g_format_size (info.available_bytes);
-      printf ("Segments     %" G_GUINT64_FORMAT "\n", info.segment_count);
-      printf ("Used         %s of %s (%.1f%%)\n", used, cap, info.utilization);
-      printf ("Available    %s\n", avail);
-    }
-  if (!tsr_segment_store_close (store, &error))
-    {
-      fprintf (stderr, "tessera-cli: %s\n", error->message);
-      return 1;
-    }
-  return 0;
+    fprintf (stderr, "tessera-cli: %s\n", error->message);
+  return g_error_matches (error, TSR_ERROR, TSR_ERROR_AUTH) ? TSR_EXIT_AUTH : TSR_EXIT_FAILED;
+}
+
+int
+tsr_cli_usage_error (const char *command, const char *format, ...)
+{
+  g_autofree char *msg = NULL;
+  va_list args;
+
+  va_start (args, format);
+  msg = g_strdup_vprintf (format, args);
+  va_end (args);
+  fprintf (stderr, "tessera-cli %s: %s\n", command, msg);
+  return TSR_EXIT_USAGE;
+}
+
+void
+tsr_cli_print_json (JsonNode *node)
+{
+  g_autofree char *text = json_to_string (node, TRUE);
+  printf ("%s\n", text);
+}
+
+char *
+tsr_cli_format_time (gint64 unix_seconds)
+{
+  g_autoptr (GDateTime) utc = g_date_time_new_from_unix_utc (unix_seconds);
+  return g_date_time_format_iso8601 (utc);
+}
+
+static gboolean
+on_interrupt (gpointer data)
+{
+  TsrCli *cli = data;
+
+  /* The first Ctrl+C cancels the transfer, which then cleans up after itself. */
+  g_cancellable_cancel (cli->cancellable);
+  return G_SOURCE_CONTINUE;
 }
 
 int
 main (int argc, char **argv)
 {
-  gboolean json = FALSE;
-  int i;
+  TsrCli cli = { 0 };
+  int i, ret;
 
   setlocale (LC_ALL, "");
 
   for (i = 1; i < argc && argv[i][0] == '-'; i++)
     {
       if (strcmp (argv[i], "--json") == 0)
-        json = TRUE;
+        cli.json = TRUE;
       else if (strcmp (argv[i], "--data-dir") == 0 && i + 1 < argc)
-        i++; /* accepted now so scripts keep working when the cluster commands land */
+        {
+          g_free (cli.data_dir);
+          cli.data_dir = g_strdup (argv[++i]);
+        }
+      else if (g_str_has_prefix (argv[i], "--data-dir="))
+        {
+          g_free (cli.data_dir);
+          cli.data_dir = g_strdup (argv[i] + strlen ("--data-dir="));
+        }
       else if (strcmp (argv[i], "--version") == 0)
         {
           printf ("tessera-cli %s\n", PACKAGE_VERSION);
-          return 0;
+          return TSR_EXIT_OK;
         }
       else if (strcmp (argv[i], "--help") == 0 || strcmp (argv[i], "-h") == 0)
         {
-          print_usage (stdout);
-          return 0;
+          tsr_cli_print_usage (stdout);
+          return TSR_EXIT_OK;
         }
       else
         {
           fprintf (stderr, "tessera-cli: unknown option %s\n\n", argv[i]);
-          print_usage (stderr);
-          return 2;
+          tsr_cli_print_usage (stderr);
+          return TSR_EXIT_USAGE;
         }
     }
-
   if (i >= argc)
     {
-      print_usage (stderr);
-      return 2;
+      tsr_cli_print_usage (stderr);
+      return TSR_EXIT_USAGE;
     }
-  if (strcmp (argv[i], "store-info") == 0 && i + 2 == argc)
-    return cmd_store_info (argv[i + 1], json);
+  if (cli.data_dir == NULL)
+    cli.data_dir = tsr_default_data_dir ();
+  cli.cancellable = g_cancellable_new ();
+  g_unix_signal_add (SIGINT, on_interrupt, &cli);
+  g_unix_signal_add (SIGTERM, on_interrupt, &cli);
 
-  fprintf (stderr, "tessera-cli: unknown command or arguments: %s\n\n", argv[i]);
-  print_usage (stderr);
-  return 2;
+  ret = tsr_cli_dispatch (&cli, argc - i, argv + i);
+
+  if (cli.cluster != NULL)
+    {
+      tsr_cluster_stop (cli.cluster);
+      g_clear_object (&cli.cluster);
+    }
+  g_clear_object (&cli.cancellable);
+  g_free (cli.data_dir);
+  return ret;
 }

@@ -5,7 +5,17 @@
 #pragma once
 
 #include "tsr-chunker.h"
+#include "tsr-cluster.h"
+#include "tsr-cluster-config.h"
+#include "tsr-crypto.h"
 #include "tsr-error.h"
+#include "tsr-frame.h"
 #include "tsr-hash.h"
+#include "tsr-identity.h"
 #include "tsr-lock-file.h"
+#include "tsr-manifest.h"
+#include "tsr-node.h"
+#include "tsr-node-client.h"
 #include "tsr-segment-store.h"
+#include "tsr-tls.h"
+#include "tsr-trust-store.h"

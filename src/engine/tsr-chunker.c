@@ -129,6 +129,7 @@ GBytes *
 tsr_chunker_next (TsrChunker *self, GCancellable *cancellable, GError **error)
 {
   g_autofree guint8 *buf = NULL;
+  g_autoptr (GError) local_error = NULL;
   gsize got = 0;
 
   g_return_val_if_fail (TSR_IS_CHUNKER (self), NULL);
@@ -137,8 +138,16 @@ tsr_chunker_next (TsrChunker *self, GCancellable *cancellable, GError **error)
     return NULL;
 
   buf = g_malloc (self->chunk_size);
-  if (!g_input_stream_read_all (self->stream, buf, self->chunk_size, &got, cancellable, error))
-    return NULL;
+  if (!g_input_stream_read_all (self->stream, buf, self->chunk_size, &got, cancellable,
+                                &local_error))
+    {
+      g_set_error (
+          error, TSR_ERROR,
+          g_error_matches (local_error, G_IO_ERROR, G_IO_ERROR_CANCELLED) ? TSR_ERROR_CANCELLED
+                                                                          : TSR_ERROR_IO,
+          "Cannot read chunk %" G_GUINT64_FORMAT ": %s", self->index, local_error->message);
+      return NULL;
+    }
   if (got < self->chunk_size)
     self->eof = TRUE;
   if (got == 0)

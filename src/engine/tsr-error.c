@@ -44,6 +44,10 @@ tsr_error_code_to_string (TsrError code)
         return "CANCELLED";
       case TSR_ERROR_CLOSED:
         return "CLOSED";
+      case TSR_ERROR_UNREACHABLE:
+        return "UNREACHABLE";
+      case TSR_ERROR_EXISTS:
+        return "EXISTS";
       default:
         return "UNKNOWN";
     }

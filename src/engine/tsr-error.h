@@ -27,6 +27,8 @@ G_BEGIN_DECLS
  * @TSR_ERROR_STOPPED: the node is stopped
  * @TSR_ERROR_CANCELLED: the operation was cancelled
  * @TSR_ERROR_CLOSED: the peer closed the connection between frames
+ * @TSR_ERROR_UNREACHABLE: a node could not be connected to (down, stopped, wrong address)
+ * @TSR_ERROR_EXISTS: the target already exists and overwriting was not asked for
  */
 typedef enum
 {
@@ -45,6 +47,8 @@ typedef enum
   TSR_ERROR_STOPPED,
   TSR_ERROR_CANCELLED,
   TSR_ERROR_CLOSED,
+  TSR_ERROR_UNREACHABLE,
+  TSR_ERROR_EXISTS,
 } TsrError;
 
 GQuark tsr_error_quark (void);

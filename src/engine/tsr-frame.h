@@ -15,8 +15,8 @@ G_BEGIN_DECLS
 #define TSR_FRAME_HEADER_SIZE 20
 #define TSR_FRAME_MAGIC       0x54535257u /* "TSRW" */
 #define TSR_PROTOCOL_VERSION  1
-#define TSR_FRAME_MAX_BODY    ((guint32) 1024 * 1024)
-#define TSR_FRAME_MAX_PAYLOAD ((guint32) 64 * 1024 * 1024)
+#define TSR_FRAME_MAX_BODY    ((guint32)1024 * 1024)
+#define TSR_FRAME_MAX_PAYLOAD ((guint32)64 * 1024 * 1024)
 
 typedef enum
 {
@@ -43,7 +43,7 @@ typedef enum
 typedef struct
 {
   guint8 version;
-  guint8 type; /* TsrMessageType */
+  guint8 type;   /* TsrMessageType */
   guint16 flags; /* must be 0 in version 1 */
   guint32 request_id;
   guint32 body_len;
@@ -60,20 +60,20 @@ typedef struct
 const ProtobufCMessageDescriptor *tsr_message_type_descriptor (TsrMessageType type);
 const char *tsr_message_type_to_string (TsrMessageType type);
 
-void     tsr_frame_header_encode (const TsrFrameHeader *header, guint8 out[TSR_FRAME_HEADER_SIZE]);
+void tsr_frame_header_encode (const TsrFrameHeader *header, guint8 out[TSR_FRAME_HEADER_SIZE]);
 gboolean tsr_frame_header_decode (const guint8 in[TSR_FRAME_HEADER_SIZE], TsrFrameHeader *header,
                                   GError **error);
 
 TsrFrame *tsr_frame_decode (const guint8 *data, gsize len, gsize *consumed, GError **error);
 TsrFrame *tsr_frame_read (GInputStream *in, GCancellable *cancellable, GError **error);
-gboolean  tsr_frame_write (GOutputStream *out, TsrMessageType type, guint32 request_id,
-                           const ProtobufCMessage *body, GBytes *payload, GCancellable *cancellable,
-                           GError **error);
-void      tsr_frame_free (TsrFrame *frame);
+gboolean tsr_frame_write (GOutputStream *out, TsrMessageType type, guint32 request_id,
+                          const ProtobufCMessage *body, GBytes *payload, GCancellable *cancellable,
+                          GError **error);
+void tsr_frame_free (TsrFrame *frame);
 
 /* Status in responses: code 0 is success, otherwise TsrError + 1. */
-void     tsr_status_set_ok (Tessera__Status *status);
-void     tsr_status_set_error (Tessera__Status *status, const GError *error);
+void tsr_status_set_ok (Tessera__Status *status);
+void tsr_status_set_error (Tessera__Status *status, const GError *error);
 gboolean tsr_status_to_error (const Tessera__Status *status, GError **error);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (TsrFrame, tsr_frame_free)

@@ -15,10 +15,9 @@ G_BEGIN_DECLS
 #define TSR_TYPE_IDENTITY (tsr_identity_get_type ())
 G_DECLARE_FINAL_TYPE (TsrIdentity, tsr_identity, TSR, IDENTITY, GObject)
 
-TsrIdentity     *tsr_identity_load_or_create (const char *dir, const char *common_name,
-                                              GError **error);
+TsrIdentity *tsr_identity_load_or_create (const char *dir, const char *common_name, GError **error);
 GTlsCertificate *tsr_identity_get_certificate (TsrIdentity *self);
-const char      *tsr_identity_get_id (TsrIdentity *self);
+const char *tsr_identity_get_id (TsrIdentity *self);
 
 char *tsr_certificate_fingerprint (GTlsCertificate *certificate);
 

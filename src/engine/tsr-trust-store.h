@@ -18,10 +18,10 @@ G_DECLARE_FINAL_TYPE (TsrTrustStore, tsr_trust_store, TSR, TRUST_STORE, GObject)
 TsrTrustStore *tsr_trust_store_new (void);
 TsrTrustStore *tsr_trust_store_load (const char *path, GError **error);
 
-gboolean    tsr_trust_store_add (TsrTrustStore *self, const char *id, const char *name,
-                                 GError **error);
-gboolean    tsr_trust_store_remove (TsrTrustStore *self, const char *id, GError **error);
-gboolean    tsr_trust_store_contains (TsrTrustStore *self, const char *id);
-GPtrArray  *tsr_trust_store_list (TsrTrustStore *self);
+gboolean tsr_trust_store_add (TsrTrustStore *self, const char *id, const char *name,
+                              GError **error);
+gboolean tsr_trust_store_remove (TsrTrustStore *self, const char *id, GError **error);
+gboolean tsr_trust_store_contains (TsrTrustStore *self, const char *id);
+GPtrArray *tsr_trust_store_list (TsrTrustStore *self);
 
 G_END_DECLS

@@ -1,0 +1,363 @@
+/* tsr-cli-files.c: init, upload, download, list, delete
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#include "config.h"
+
+#include <string.h>
+#include <unistd.h>
+
+#include "tsr-cli.h"
+
+static gboolean
+parse_uint_option (const char *command, const char *name, const char *value, guint64 min,
+                   guint64 max, gboolean size, guint64 *out)
+{
+  guint64 v = 0;
+  gboolean ok = size ? tsr_parse_size (value, &v)
+                     : g_ascii_string_to_unsigned (value, 10, min, max, &v, NULL);
+
+  if (!ok || v < min || v > max)
+    {
+      tsr_cli_usage_error (command, "invalid value “%s” for %s", value ? value : "", name);
+      return FALSE;
+    }
+  *out = v;
+  return TRUE;
+}
+
+int
+tsr_cli_cmd_init (TsrCli *cli, int argc, char **argv)
+{
+  guint64 nodes = TSR_CLUSTER_DEFAULT_NODES, capacity = TSR_SEGMENT_STORE_DEFAULT_CAPACITY;
+  guint64 chunk = TSR_CHUNK_SIZE_DEFAULT, replicas = TSR_CLUSTER_DEFAULT_REPLICAS;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (TsrLockFile) lock = NULL;
+  g_autofree char *lock_path = NULL;
+  g_autofree char *what = NULL;
+
+  for (int i = 1; i < argc; i++)
+    {
+      const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+      gboolean ok;
+
+      if (strcmp (argv[i], "--nodes") == 0)
+        ok = parse_uint_option ("init", "--nodes", v, 0, TSR_CLUSTER_MAX_NODES, FALSE, &nodes);
+      else if (strcmp (argv[i], "--capacity") == 0)
+        ok = parse_uint_option ("init", "--capacity", v, 1, G_MAXINT64, TRUE, &capacity);
+      else if (strcmp (argv[i], "--chunk-size") == 0)
+        ok = parse_uint_option ("init", "--chunk-size", v, TSR_CHUNK_SIZE_MIN, TSR_CHUNK_SIZE_MAX,
+                                TRUE, &chunk);
+      else if (strcmp (argv[i], "--replicas") == 0)
+        ok =
+            parse_uint_option ("init", "--replicas", v, 1, TSR_CLUSTER_MAX_NODES, FALSE, &replicas);
+      else
+        return tsr_cli_usage_error ("init", "unknown argument “%s”", argv[i]);
+      if (!ok)
+        return TSR_EXIT_USAGE;
+      i++;
+    }
+  if (nodes > 0 && replicas > nodes)
+    return tsr_cli_usage_error ("init",
+                                "--replicas (%" G_GUINT64_FORMAT ") cannot exceed --nodes "
+                                "(%" G_GUINT64_FORMAT ")",
+                                replicas, nodes);
+
+  if (g_mkdir_with_parents (cli->data_dir, 0700) == 0)
+    {
+      lock_path = g_build_filename (cli->data_dir, "lock", NULL);
+      what = g_strdup_printf ("data dir %s", cli->data_dir);
+      lock = tsr_lock_file_acquire (lock_path, what, &error);
+      if (lock == NULL)
+        return tsr_cli_fail (cli, error);
+    }
+  if (!tsr_cluster_init_data_dir (cli->data_dir, nodes, capacity, chunk, replicas, &error))
+    return tsr_cli_fail (cli, error);
+  if (cli->json)
+    {
+      g_autoptr (JsonBuilder) b = json_builder_new ();
+      g_autoptr (JsonNode) root = NULL;
+      json_builder_begin_object (b);
+      json_builder_set_member_name (b, "data_dir");
+      json_builder_add_string_value (b, cli->data_dir);
+      json_builder_set_member_name (b, "nodes");
+      json_builder_add_int_value (b, nodes);
+      json_builder_end_object (b);
+      root = json_builder_get_root (b);
+      tsr_cli_print_json (root);
+    }
+  else
+    printf ("Created a cluster of %" G_GUINT64_FORMAT " nodes in %s\n", nodes, cli->data_dir);
+  return TSR_EXIT_OK;
+}
+
+/* Prints {"k1": "v1", "k2": "v2"}; the value "true" is written as a boolean. */
+static void
+print_pair_object (const char *k1, const char *v1, const char *k2, const char *v2)
+{
+  g_autoptr (JsonBuilder) b = json_builder_new ();
+  g_autoptr (JsonNode) root = NULL;
+
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, k1);
+  json_builder_add_string_value (b, v1);
+  json_builder_set_member_name (b, k2);
+  if (g_strcmp0 (v2, "true") == 0)
+    json_builder_add_boolean_value (b, TRUE);
+  else
+    json_builder_add_string_value (b, v2);
+  json_builder_end_object (b);
+  root = json_builder_get_root (b);
+  tsr_cli_print_json (root);
+}
+
+/* ---- progress on a terminal ---- */
+
+typedef struct
+{
+  gboolean shown;
+} Progress;
+
+static void
+on_progress (TsrCluster *cluster, const char *name, guint64 done, guint64 total, double rate,
+             gpointer data)
+{
+  Progress *p = data;
+  g_autofree char *rate_str = g_format_size ((guint64)rate);
+  int width = 30, filled = total > 0 ? (int)(width * (double)done / total) : width;
+  char bar[64];
+
+  memset (bar, '#', filled);
+  memset (bar + filled, '-', width - filled);
+  bar[width] = '\0';
+  fprintf (stderr, "\r%-24.24s [%s] %3d%%  %s/s ", name, bar,
+           total > 0 ? (int)(100.0 * done / total) : 100, rate_str);
+  fflush (stderr);
+  p->shown = TRUE;
+}
+
+static void
+on_async_done (GObject *source, GAsyncResult *result, gpointer data)
+{
+  *(GAsyncResult **)data = g_object_ref (result);
+}
+
+/* Runs the main loop until the async call completes, showing progress on a terminal. */
+static GAsyncResult *
+wait_with_progress (TsrCli *cli, GAsyncResult **slot, Progress *p)
+{
+  while (*slot == NULL)
+    g_main_context_iteration (NULL, TRUE);
+  if (p->shown)
+    fprintf (stderr, "\r%*s\r", 80, "");
+  return *slot;
+}
+
+static gulong
+connect_progress (TsrCli *cli, TsrCluster *cluster, Progress *p)
+{
+  if (cli->json || !isatty (STDERR_FILENO))
+    return 0;
+  return g_signal_connect (cluster, "transfer-progress", G_CALLBACK (on_progress), p);
+}
+
+static void
+add_file_json (JsonBuilder *b, const TsrManifest *m)
+{
+  g_autofree char *created = tsr_cli_format_time (m->created_at);
+
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "file_id");
+  json_builder_add_string_value (b, m->file_id);
+  json_builder_set_member_name (b, "name");
+  json_builder_add_string_value (b, m->name);
+  json_builder_set_member_name (b, "size");
+  json_builder_add_int_value (b, (gint64)m->size);
+  json_builder_set_member_name (b, "chunks");
+  json_builder_add_int_value (b, (gint64)m->chunk_count);
+  json_builder_set_member_name (b, "created_at");
+  json_builder_add_string_value (b, created);
+  json_builder_end_object (b);
+}
+
+int
+tsr_cli_cmd_upload (TsrCli *cli, int argc, char **argv)
+{
+  g_autoptr (JsonBuilder) b = json_builder_new ();
+  TsrCluster *cluster;
+  int ret = TSR_EXIT_OK;
+  Progress p = { 0 };
+  gulong handler;
+
+  if (argc < 2)
+    return tsr_cli_usage_error ("upload", "name at least one file to upload");
+  cluster = tsr_cli_cluster (cli, TRUE);
+  if (cluster == NULL)
+    return TSR_EXIT_FAILED;
+  handler = connect_progress (cli, cluster, &p);
+
+  json_builder_begin_array (b);
+  for (int i = 1; i < argc && !g_cancellable_is_cancelled (cli->cancellable); i++)
+    {
+      g_autoptr (GFile) file = g_file_new_for_commandline_arg (argv[i]);
+      g_autoptr (GAsyncResult) result = NULL;
+      g_autoptr (GError) error = NULL;
+      g_autoptr (TsrManifest) m = NULL;
+
+      p.shown = FALSE;
+      tsr_cluster_upload_async (cluster, file, cli->cancellable, on_async_done, &result);
+      wait_with_progress (cli, &result, &p);
+      m = tsr_cluster_upload_finish (cluster, result, &error);
+      if (m == NULL)
+        {
+          ret = tsr_cli_fail (cli, error);
+          continue;
+        }
+      if (cli->json)
+        add_file_json (b, m);
+      else
+        printf ("%s  %s\n", m->file_id, argv[i]);
+    }
+  json_builder_end_array (b);
+  if (handler != 0)
+    g_signal_handler_disconnect (cluster, handler);
+  if (cli->json)
+    {
+      g_autoptr (JsonNode) root = json_builder_get_root (b);
+      tsr_cli_print_json (root);
+    }
+  return ret;
+}
+
+int
+tsr_cli_cmd_download (TsrCli *cli, int argc, char **argv)
+{
+  const char *file_id = NULL, *output = NULL;
+  gboolean force = FALSE;
+  g_autoptr (TsrManifest) m = NULL;
+  g_autoptr (GFile) dest = NULL;
+  g_autoptr (GAsyncResult) result = NULL;
+  g_autoptr (GError) error = NULL;
+  TsrCluster *cluster;
+  Progress p = { 0 };
+  gulong handler;
+
+  for (int i = 1; i < argc; i++)
+    {
+      if (strcmp (argv[i], "--force") == 0)
+        force = TRUE;
+      else if (strcmp (argv[i], "--output") == 0 || strcmp (argv[i], "-o") == 0)
+        {
+          if (++i >= argc)
+            return tsr_cli_usage_error ("download", "--output needs a path");
+          output = argv[i];
+        }
+      else if (file_id == NULL && argv[i][0] != '-')
+        file_id = argv[i];
+      else
+        return tsr_cli_usage_error ("download", "unexpected argument “%s”", argv[i]);
+    }
+  if (file_id == NULL)
+    return tsr_cli_usage_error ("download", "name the FILE_ID to download (see `list`)");
+
+  cluster = tsr_cli_cluster (cli, TRUE);
+  if (cluster == NULL)
+    return TSR_EXIT_FAILED;
+  m = tsr_cluster_get_file (cluster, file_id, &error);
+  if (m == NULL)
+    return tsr_cli_fail (cli, error);
+  dest = g_file_new_for_commandline_arg (output ? output : m->name);
+  if (output != NULL &&
+      g_file_query_file_type (dest, G_FILE_QUERY_INFO_NONE, NULL) == G_FILE_TYPE_DIRECTORY)
+    {
+      g_autoptr (GFile) inside = g_file_get_child (dest, m->name);
+      g_set_object (&dest, inside);
+    }
+
+  handler = connect_progress (cli, cluster, &p);
+  tsr_cluster_download_async (cluster, file_id, dest, force, cli->cancellable, on_async_done,
+                              &result);
+  wait_with_progress (cli, &result, &p);
+  if (handler != 0)
+    g_signal_handler_disconnect (cluster, handler);
+  if (!tsr_cluster_download_finish (cluster, result, &error))
+    {
+      if (g_error_matches (error, TSR_ERROR, TSR_ERROR_EXISTS) && !cli->json)
+        g_prefix_error (&error, "not overwriting (use --force): ");
+      return tsr_cli_fail (cli, error);
+    }
+  {
+    g_autofree char *path = g_file_get_path (dest);
+    if (cli->json)
+      print_pair_object ("file_id", file_id, "path", path);
+    else
+      printf ("%s\n", path);
+  }
+  return TSR_EXIT_OK;
+}
+
+int
+tsr_cli_cmd_list (TsrCli *cli, int argc, char **argv)
+{
+  g_autoptr (GPtrArray) files = NULL;
+  g_autoptr (GError) error = NULL;
+  TsrCluster *cluster;
+
+  if (argc > 1)
+    return tsr_cli_usage_error ("list", "takes no arguments");
+  cluster = tsr_cli_cluster (cli, FALSE);
+  if (cluster == NULL)
+    return TSR_EXIT_FAILED;
+  files = tsr_cluster_list_files (cluster, &error);
+  if (files == NULL)
+    return tsr_cli_fail (cli, error);
+
+  if (cli->json)
+    {
+      g_autoptr (JsonBuilder) b = json_builder_new ();
+      g_autoptr (JsonNode) root = NULL;
+
+      json_builder_begin_array (b);
+      for (guint i = 0; i < files->len; i++)
+        add_file_json (b, files->pdata[i]);
+      json_builder_end_array (b);
+      root = json_builder_get_root (b);
+      tsr_cli_print_json (root);
+      return TSR_EXIT_OK;
+    }
+  if (files->len == 0)
+    {
+      printf ("No files yet. Upload one with: tessera-cli upload PATH\n");
+      return TSR_EXIT_OK;
+    }
+  printf ("%-16s  %10s  %7s  %-20s  %s\n", "FILE ID", "SIZE", "CHUNKS", "UPLOADED", "NAME");
+  for (guint i = 0; i < files->len; i++)
+    {
+      TsrManifest *m = files->pdata[i];
+      g_autofree char *size = g_format_size (m->size);
+      g_autofree char *created = tsr_cli_format_time (m->created_at);
+      printf ("%-16s  %10s  %7" G_GUINT64_FORMAT "  %-20s  %s\n", m->file_id, size, m->chunk_count,
+              created, m->name);
+    }
+  return TSR_EXIT_OK;
+}
+
+int
+tsr_cli_cmd_delete (TsrCli *cli, int argc, char **argv)
+{
+  g_autoptr (GError) error = NULL;
+  TsrCluster *cluster;
+
+  if (argc != 2)
+    return tsr_cli_usage_error ("delete", "name exactly one FILE_ID");
+  cluster = tsr_cli_cluster (cli, TRUE);
+  if (cluster == NULL)
+    return TSR_EXIT_FAILED;
+  if (!tsr_cluster_delete (cluster, argv[1], cli->cancellable, &error))
+    return tsr_cli_fail (cli, error);
+  if (cli->json)
+    print_pair_object ("file_id", argv[1], "deleted", "true");
+  else
+    printf ("Deleted %s\n", argv[1]);
+  return TSR_EXIT_OK;
+}

@@ -1,0 +1,344 @@
+/* tsr-cli-nodes.c: nodes, health, storage, topology, stats, node enable/disable
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#include "config.h"
+
+#include <string.h>
+
+#include "tsr-cli.h"
+
+#define SET_STR(b, k, v)                                                                           \
+  G_STMT_START                                                                                     \
+  {                                                                                                \
+    json_builder_set_member_name (b, k);                                                           \
+    json_builder_add_string_value (b, v);                                                          \
+  }                                                                                                \
+  G_STMT_END
+#define SET_INT(b, k, v)                                                                           \
+  G_STMT_START                                                                                     \
+  {                                                                                                \
+    json_builder_set_member_name (b, k);                                                           \
+    json_builder_add_int_value (b, (gint64)(v));                                                   \
+  }                                                                                                \
+  G_STMT_END
+#define SET_DOUBLE(b, k, v)                                                                        \
+  G_STMT_START                                                                                     \
+  {                                                                                                \
+    json_builder_set_member_name (b, k);                                                           \
+    json_builder_add_double_value (b, v);                                                          \
+  }                                                                                                \
+  G_STMT_END
+
+/* Starts the cluster (which runs a health check) and returns the node status list. */
+static GPtrArray *
+node_status (TsrCli *cli, int argc, const char *command)
+{
+  TsrCluster *cluster;
+
+  if (argc > 1)
+    {
+      tsr_cli_usage_error (command, "takes no arguments");
+      return NULL;
+    }
+  cluster = tsr_cli_cluster (cli, TRUE);
+  if (cluster == NULL)
+    return NULL;
+  if (cli->interactive)
+    tsr_cluster_check_health (cluster, NULL, NULL);
+  return tsr_cluster_dup_node_status (cluster);
+}
+
+static void
+print_json_root (JsonBuilder *b)
+{
+  g_autoptr (JsonNode) root = json_builder_get_root (b);
+  tsr_cli_print_json (root);
+}
+
+int
+tsr_cli_cmd_nodes (TsrCli *cli, int argc, char **argv)
+{
+  g_autoptr (GPtrArray) nodes = node_status (cli, argc, "nodes");
+  g_autoptr (JsonBuilder) b = json_builder_new ();
+
+  if (nodes == NULL)
+    return argc > 1 ? TSR_EXIT_USAGE : TSR_EXIT_FAILED;
+  if (!cli->json)
+    printf ("%-10s  %-21s  %-8s  %10s  %10s  %9s  %s\n", "NODE", "ADDRESS", "STATE", "USED",
+            "CAPACITY", "SEGMENTS", "KIND");
+  json_builder_begin_array (b);
+  for (guint i = 0; i < nodes->len; i++)
+    {
+      TsrNodeStatus *s = nodes->pdata[i];
+      const char *state = tsr_node_state_to_string (s->state);
+
+      if (cli->json)
+        {
+          json_builder_begin_object (b);
+          SET_STR (b, "node_id", s->node_id);
+          SET_STR (b, "address", s->address);
+          SET_STR (b, "state", state);
+          SET_INT (b, "used_bytes", s->used_bytes);
+          SET_INT (b, "capacity_bytes", s->capacity_bytes);
+          SET_INT (b, "segments", s->segment_count);
+          json_builder_set_member_name (b, "enabled");
+          json_builder_add_boolean_value (b, s->enabled);
+          json_builder_set_member_name (b, "embedded");
+          json_builder_add_boolean_value (b, s->embedded);
+          json_builder_end_object (b);
+        }
+      else
+        {
+          g_autofree char *used = g_format_size (s->used_bytes);
+          g_autofree char *cap = g_format_size (s->capacity_bytes);
+          printf ("%-10s  %-21s  %-8s  %10s  %10s  %9" G_GUINT64_FORMAT "  %s%s\n", s->node_id,
+                  s->address, state, used, cap, s->segment_count,
+                  s->embedded ? "embedded" : "remote", s->enabled ? "" : ", disabled");
+        }
+    }
+  json_builder_end_array (b);
+  if (cli->json)
+    print_json_root (b);
+  return TSR_EXIT_OK;
+}
+
+int
+tsr_cli_cmd_health (TsrCli *cli, int argc, char **argv)
+{
+  g_autoptr (GPtrArray) nodes = node_status (cli, argc, "health");
+  g_autoptr (JsonBuilder) b = json_builder_new ();
+  guint alive = 0;
+
+  if (nodes == NULL)
+    return argc > 1 ? TSR_EXIT_USAGE : TSR_EXIT_FAILED;
+  json_builder_begin_array (b);
+  for (guint i = 0; i < nodes->len; i++)
+    {
+      TsrNodeStatus *s = nodes->pdata[i];
+
+      alive += s->alive;
+      if (cli->json)
+        {
+          json_builder_begin_object (b);
+          SET_STR (b, "node_id", s->node_id);
+          json_builder_set_member_name (b, "alive");
+          json_builder_add_boolean_value (b, s->alive);
+          SET_STR (b, "state", tsr_node_state_to_string (s->state));
+          SET_DOUBLE (b, "latency_ms", s->latency_ms);
+          json_builder_end_object (b);
+        }
+      else
+        {
+          char latency[32];
+          g_snprintf (latency, sizeof latency, "%.1f ms", s->latency_ms);
+          printf ("%-10s  %-5s  %-8s  %s\n", s->node_id, s->alive ? "alive" : "DOWN",
+                  tsr_node_state_to_string (s->state),
+                  s->alive ? latency : (s->enabled ? "no answer" : "disabled"));
+        }
+    }
+  json_builder_end_array (b);
+  if (cli->json)
+    print_json_root (b);
+  else
+    printf ("%u of %u nodes alive\n", alive, nodes->len);
+  return alive == nodes->len ? TSR_EXIT_OK : TSR_EXIT_FAILED;
+}
+
+int
+tsr_cli_cmd_storage (TsrCli *cli, int argc, char **argv)
+{
+  g_autoptr (GPtrArray) nodes = node_status (cli, argc, "storage");
+  g_autoptr (JsonBuilder) b = json_builder_new ();
+  guint64 used = 0, capacity = 0;
+
+  if (nodes == NULL)
+    return argc > 1 ? TSR_EXIT_USAGE : TSR_EXIT_FAILED;
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "nodes");
+  json_builder_begin_array (b);
+  if (!cli->json)
+    printf ("%-10s  %10s  %10s  %10s  %6s\n", "NODE", "USED", "CAPACITY", "AVAILABLE", "USE%");
+  for (guint i = 0; i < nodes->len; i++)
+    {
+      TsrNodeStatus *s = nodes->pdata[i];
+      guint64 avail = s->capacity_bytes > s->used_bytes ? s->capacity_bytes - s->used_bytes : 0;
+      double util = s->capacity_bytes ? 100.0 * s->used_bytes / s->capacity_bytes : 0;
+
+      used += s->used_bytes;
+      capacity += s->capacity_bytes;
+      if (cli->json)
+        {
+          json_builder_begin_object (b);
+          SET_STR (b, "node_id", s->node_id);
+          SET_INT (b, "used_bytes", s->used_bytes);
+          SET_INT (b, "capacity_bytes", s->capacity_bytes);
+          SET_INT (b, "available_bytes", avail);
+          SET_DOUBLE (b, "utilization", util);
+          json_builder_end_object (b);
+        }
+      else
+        {
+          g_autofree char *u = g_format_size (s->used_bytes);
+          g_autofree char *c = g_format_size (s->capacity_bytes);
+          g_autofree char *a = g_format_size (avail);
+          printf ("%-10s  %10s  %10s  %10s  %5.1f%%\n", s->node_id, u, c, a, util);
+        }
+    }
+  json_builder_end_array (b);
+  SET_INT (b, "total_used_bytes", used);
+  SET_INT (b, "total_capacity_bytes", capacity);
+  json_builder_end_object (b);
+  if (cli->json)
+    print_json_root (b);
+  else
+    {
+      g_autofree char *u = g_format_size (used);
+      g_autofree char *c = g_format_size (capacity);
+      printf ("%-10s  %10s  %10s  %10s  %5.1f%%\n", "total", u, c, "",
+              capacity ? 100.0 * used / capacity : 0);
+    }
+  return TSR_EXIT_OK;
+}
+
+int
+tsr_cli_cmd_topology (TsrCli *cli, int argc, char **argv)
+{
+  g_autoptr (GPtrArray) nodes = node_status (cli, argc, "topology");
+  g_autoptr (JsonBuilder) b = json_builder_new ();
+
+  if (nodes == NULL)
+    return argc > 1 ? TSR_EXIT_USAGE : TSR_EXIT_FAILED;
+  json_builder_begin_array (b);
+  for (guint i = 0; i < nodes->len; i++)
+    {
+      TsrNodeStatus *s = nodes->pdata[i];
+      TsrNode *node = tsr_cluster_get_embedded_node (cli->cluster, s->node_id);
+      g_autoptr (GPtrArray) peers = node ? tsr_node_dup_peers (node) : NULL;
+
+      if (cli->json)
+        {
+          json_builder_begin_object (b);
+          SET_STR (b, "node_id", s->node_id);
+          SET_STR (b, "address", s->address);
+          SET_STR (b, "state", tsr_node_state_to_string (s->state));
+          json_builder_set_member_name (b, "peers");
+          json_builder_begin_array (b);
+          for (guint j = 0; peers && j < peers->len; j++)
+            json_builder_add_string_value (b, ((TsrPeerInfo *)peers->pdata[j])->node_id);
+          json_builder_end_array (b);
+          json_builder_end_object (b);
+        }
+      else
+        {
+          printf ("%s (%s, %s)\n", s->node_id, s->address, tsr_node_state_to_string (s->state));
+          for (guint j = 0; peers && j < peers->len; j++)
+            {
+              TsrPeerInfo *p = peers->pdata[j];
+              printf ("  └─ %s at %s\n", p->node_id, p->address);
+            }
+        }
+    }
+  json_builder_end_array (b);
+  if (cli->json)
+    print_json_root (b);
+  return TSR_EXIT_OK;
+}
+
+static void
+add_stats (JsonBuilder *b, const TsrInterfaceStats *st)
+{
+  SET_INT (b, "packets_sent", st->packets_sent);
+  SET_INT (b, "packets_received", st->packets_received);
+  SET_INT (b, "bytes_sent", st->bytes_sent);
+  SET_INT (b, "bytes_received", st->bytes_received);
+  SET_INT (b, "errors", st->errors);
+}
+
+int
+tsr_cli_cmd_stats (TsrCli *cli, int argc, char **argv)
+{
+  g_autoptr (GPtrArray) nodes = node_status (cli, argc, "stats");
+  g_autoptr (JsonBuilder) b = json_builder_new ();
+  TsrInterfaceStats total = { 0 };
+
+  if (nodes == NULL)
+    return argc > 1 ? TSR_EXIT_USAGE : TSR_EXIT_FAILED;
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "nodes");
+  json_builder_begin_array (b);
+  if (!cli->json)
+    printf ("%-10s  %12s  %12s  %12s  %12s  %7s\n", "NODE", "PKTS SENT", "PKTS RECV", "BYTES SENT",
+            "BYTES RECV", "ERRORS");
+  for (guint i = 0; i < nodes->len; i++)
+    {
+      TsrNodeStatus *s = nodes->pdata[i];
+
+      total.packets_sent += s->stats.packets_sent;
+      total.packets_received += s->stats.packets_received;
+      total.bytes_sent += s->stats.bytes_sent;
+      total.bytes_received += s->stats.bytes_received;
+      total.errors += s->stats.errors;
+      json_builder_begin_object (b);
+      SET_STR (b, "node_id", s->node_id);
+      add_stats (b, &s->stats);
+      json_builder_end_object (b);
+      if (!cli->json)
+        printf ("%-10s  %12" G_GUINT64_FORMAT "  %12" G_GUINT64_FORMAT "  %12" G_GUINT64_FORMAT
+                "  %12" G_GUINT64_FORMAT "  %7" G_GUINT64_FORMAT "\n",
+                s->node_id, s->stats.packets_sent, s->stats.packets_received, s->stats.bytes_sent,
+                s->stats.bytes_received, s->stats.errors);
+    }
+  json_builder_end_array (b);
+  json_builder_set_member_name (b, "total");
+  json_builder_begin_object (b);
+  add_stats (b, &total);
+  json_builder_end_object (b);
+  json_builder_end_object (b);
+  if (cli->json)
+    print_json_root (b);
+  else
+    printf ("%-10s  %12" G_GUINT64_FORMAT "  %12" G_GUINT64_FORMAT "  %12" G_GUINT64_FORMAT
+            "  %12" G_GUINT64_FORMAT "  %7" G_GUINT64_FORMAT "\n",
+            "total", total.packets_sent, total.packets_received, total.bytes_sent,
+            total.bytes_received, total.errors);
+  return TSR_EXIT_OK;
+}
+
+int
+tsr_cli_cmd_node (TsrCli *cli, int argc, char **argv)
+{
+  g_autoptr (GError) error = NULL;
+  gboolean enable;
+  TsrCluster *cluster;
+
+  if (argc != 3 || (strcmp (argv[1], "enable") != 0 && strcmp (argv[1], "disable") != 0))
+    return tsr_cli_usage_error ("node", "use: node disable NODE_ID, or node enable NODE_ID");
+  enable = strcmp (argv[1], "enable") == 0;
+  cluster = tsr_cli_cluster (cli, FALSE);
+  if (cluster == NULL)
+    return TSR_EXIT_FAILED;
+  if (tsr_cluster_config_find (tsr_cluster_get_config (cluster), argv[2]) == NULL)
+    {
+      g_set_error (&error, TSR_ERROR, TSR_ERROR_NOT_FOUND, "There is no node %s", argv[2]);
+      return tsr_cli_fail (cli, error);
+    }
+  /* Enabling needs the node started; disabling needs only the config when nothing runs. */
+  if ((enable || cli->interactive) && tsr_cli_cluster (cli, TRUE) == NULL)
+    return TSR_EXIT_FAILED;
+  if (!tsr_cluster_set_node_enabled (cluster, argv[2], enable, &error))
+    return tsr_cli_fail (cli, error);
+  if (cli->json)
+    {
+      g_autoptr (JsonBuilder) b = json_builder_new ();
+      json_builder_begin_object (b);
+      SET_STR (b, "node_id", argv[2]);
+      json_builder_set_member_name (b, "enabled");
+      json_builder_add_boolean_value (b, enable);
+      json_builder_end_object (b);
+      print_json_root (b);
+    }
+  else
+    printf ("%s %s\n", argv[2], enable ? "enabled" : "disabled");
+  return TSR_EXIT_OK;
+}

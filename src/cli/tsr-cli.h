@@ -1,0 +1,62 @@
+/* tsr-cli.h: shared state of tessera-cli's commands
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#pragma once
+
+#include <stdio.h>
+#include "tessera.h"
+
+G_BEGIN_DECLS
+
+/* Exit codes, documented in the README. */
+enum
+{
+  TSR_EXIT_OK = 0,
+  TSR_EXIT_FAILED = 1,
+  TSR_EXIT_USAGE = 2,
+  TSR_EXIT_AUTH = 3,
+};
+
+typedef struct
+{
+  char *data_dir;
+  gboolean json;
+  gboolean interactive; /* inside `shell`: the cluster stays up between commands */
+  TsrCluster *cluster;
+  GCancellable *cancellable;
+} TsrCli;
+
+typedef int (*TsrCliCommandFunc) (TsrCli *cli, int argc, char **argv);
+
+typedef struct
+{
+  const char *name;
+  const char *args;
+  const char *summary;
+  TsrCliCommandFunc func;
+} TsrCliCommand;
+
+int tsr_cli_dispatch (TsrCli *cli, int argc, char **argv);
+void tsr_cli_print_usage (FILE *out);
+
+TsrCluster *tsr_cli_cluster (TsrCli *cli, gboolean start);
+int tsr_cli_fail (TsrCli *cli, const GError *error);
+int tsr_cli_usage_error (const char *command, const char *format, ...) G_GNUC_PRINTF (2, 3);
+void tsr_cli_print_json (JsonNode *node);
+char *tsr_cli_format_time (gint64 unix_seconds);
+
+int tsr_cli_cmd_init (TsrCli *cli, int argc, char **argv);
+int tsr_cli_cmd_upload (TsrCli *cli, int argc, char **argv);
+int tsr_cli_cmd_download (TsrCli *cli, int argc, char **argv);
+int tsr_cli_cmd_list (TsrCli *cli, int argc, char **argv);
+int tsr_cli_cmd_delete (TsrCli *cli, int argc, char **argv);
+int tsr_cli_cmd_nodes (TsrCli *cli, int argc, char **argv);
+int tsr_cli_cmd_health (TsrCli *cli, int argc, char **argv);
+int tsr_cli_cmd_storage (TsrCli *cli, int argc, char **argv);
+int tsr_cli_cmd_topology (TsrCli *cli, int argc, char **argv);
+int tsr_cli_cmd_stats (TsrCli *cli, int argc, char **argv);
+int tsr_cli_cmd_node (TsrCli *cli, int argc, char **argv);
+int tsr_cli_cmd_shell (TsrCli *cli, int argc, char **argv);
+
+G_END_DECLS

@@ -1,0 +1,1689 @@
+/* tsr-cluster.c
+ *
+ * Upload pipeline, bounded memory: the calling thread reads a chunk, hashes the plaintext,
+ * encrypts it, hashes the ciphertext (the segment id) and hands it to the cluster's I/O pool,
+ * which stores the copies on their nodes. At most TSR_CLUSTER_UPLOAD_WINDOW chunks are in
+ * flight, so memory is window x chunk size whatever the file size. When every chunk is stored,
+ * each node that received segments is asked to make them durable (one sync per node), and only
+ * then is the manifest written, atomically and durably: a manifest that exists is a promise
+ * that its segments exist.
+ *
+ * Download mirrors it: the pool fetches up to TSR_CLUSTER_DOWNLOAD_WINDOW chunks ahead from any
+ * live replica (each verified against its id by the client, then authenticated by the AEAD);
+ * the calling thread writes them in order into a temporary file beside the destination, checks
+ * the whole-file SHA-256 and renames it into place.
+ *
+ * Signals are emitted on the main context that was the thread default when the cluster was
+ * opened, whatever thread the work runs on; progress is coalesced to ten updates a second.
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#include "config.h"
+
+#include "tsr-cluster.h"
+#include "tsr-chunker.h"
+#include "tsr-crypto.h"
+#include "tsr-error.h"
+#include "tsr-hash.h"
+#include "tsr-identity.h"
+#include "tsr-lock-file.h"
+#include "tsr-node-client.h"
+#include "tsr-trust-store.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <unistd.h>
+#include <glib/gstdio.h>
+
+#define IO_THREADS           16
+#define HEALTH_TIMEOUT_MS    3000
+#define PROGRESS_INTERVAL_US (G_USEC_PER_SEC / 10)
+
+typedef struct
+{
+  TsrNodeConfig *config;  /* owned by the cluster config */
+  TsrSegmentStore *store; /* embedded nodes only */
+  TsrNode *node;          /* embedded nodes only, while enabled */
+  TsrNodeClient *client;  /* while enabled */
+  TsrNodeStatus status;   /* under the cluster's lock */
+} Member;
+
+struct _TsrCluster
+{
+  GObject parent_instance;
+
+  char *data_dir;
+  char *catalog_dir;
+  char *config_path;
+  TsrLockFile *lock_file;
+  TsrClusterConfig *config;
+  TsrIdentity *identity;
+  TsrKey *master_key;
+  GMainContext *owner_context;
+  GThreadPool *pool;
+
+  GMutex lock; /* protects members' status and the config's mutable fields */
+  GPtrArray *members;
+  gboolean started;
+  guint health_source;
+};
+
+G_DEFINE_FINAL_TYPE (TsrCluster, tsr_cluster, G_TYPE_OBJECT)
+
+enum
+{
+  SIGNAL_NODE_STATE_CHANGED,
+  SIGNAL_TRANSFER_PROGRESS,
+  SIGNAL_STATISTICS_CHANGED,
+  SIGNAL_FILES_CHANGED,
+  N_SIGNALS
+};
+
+static guint signals[N_SIGNALS];
+
+void
+tsr_node_status_free (TsrNodeStatus *status)
+{
+  if (status == NULL)
+    return;
+  g_free (status->node_id);
+  g_free (status->address);
+  g_free (status);
+}
+
+static void
+member_free (Member *m)
+{
+  if (m->node != NULL)
+    tsr_node_stop (m->node);
+  g_clear_object (&m->client);
+  g_clear_object (&m->node);
+  if (m->store != NULL)
+    {
+      g_autoptr (GError) error = NULL;
+      if (!tsr_segment_store_close (m->store, &error))
+        g_warning ("Closing %s: %s", m->config->node_id, error->message);
+      g_clear_object (&m->store);
+    }
+  g_free (m->status.node_id);
+  g_free (m->status.address);
+  g_free (m);
+}
+
+/* ---- signals, delivered on the owner's context ---- */
+
+typedef struct
+{
+  GWeakRef self; /* a pending emission must not keep a closed cluster alive */
+  guint signal;
+  char *name;
+  TsrNodeState state;
+  guint64 done, total;
+  double rate;
+} Emission;
+
+static gboolean
+emit_in_owner (gpointer data)
+{
+  Emission *e = data;
+  g_autoptr (TsrCluster) self = g_weak_ref_get (&e->self);
+
+  if (self == NULL)
+    return G_SOURCE_REMOVE;
+  switch (e->signal)
+    {
+      case SIGNAL_NODE_STATE_CHANGED:
+        g_signal_emit (self, signals[e->signal], 0, e->name, e->state);
+        break;
+      case SIGNAL_TRANSFER_PROGRESS:
+        g_signal_emit (self, signals[e->signal], 0, e->name, e->done, e->total, e->rate);
+        break;
+      default:
+        g_signal_emit (self, signals[e->signal], 0);
+    }
+  return G_SOURCE_REMOVE;
+}
+
+static void
+emission_free (gpointer data)
+{
+  Emission *e = data;
+  g_weak_ref_clear (&e->self);
+  g_free (e->name);
+  g_free (e);
+}
+
+/* Always deferred to the owner's context, even from the owner's thread: a worker must never
+ * run handlers, and a handler must never run inside the engine's own call. */
+static void
+emit (TsrCluster *self, guint signal, const char *name, TsrNodeState state, guint64 done,
+      guint64 total, double rate)
+{
+  Emission *e = g_new0 (Emission, 1);
+  GSource *source = g_idle_source_new ();
+
+  g_weak_ref_init (&e->self, self);
+  e->signal = signal;
+  e->name = g_strdup (name);
+  e->state = state;
+  e->done = done;
+  e->total = total;
+  e->rate = rate;
+  g_source_set_priority (source, G_PRIORITY_DEFAULT);
+  g_source_set_callback (source, emit_in_owner, e, emission_free);
+  g_source_attach (source, self->owner_context);
+  g_source_unref (source);
+}
+
+/* ---- opening and starting ---- */
+
+/* $TESSERA_DATA_DIR, else $XDG_DATA_HOME/tessera. */
+char *
+tsr_default_data_dir (void)
+{
+  const char *env = g_getenv ("TESSERA_DATA_DIR");
+
+  if (env != NULL && *env != '\0')
+    return g_strdup (env);
+  return g_build_filename (g_get_user_data_dir (), "tessera", NULL);
+}
+
+/**
+ * tsr_cluster_init_data_dir:
+ *
+ * Writes a cluster config with @n_nodes embedded nodes. Refuses with %TSR_ERROR_EXISTS when
+ * the data dir already has one: changing the chunk size or node set under stored files is not
+ * something to do by accident.
+ */
+gboolean
+tsr_cluster_init_data_dir (const char *data_dir, guint n_nodes, guint64 capacity,
+                           guint32 chunk_size, guint replicas, GError **error)
+{
+  g_autofree char *path = g_build_filename (data_dir, "cluster.json", NULL);
+  g_autoptr (TsrClusterConfig) config = NULL;
+
+  if (g_file_test (path, G_FILE_TEST_EXISTS))
+    {
+      g_set_error (error, TSR_ERROR, TSR_ERROR_EXISTS,
+                   "%s already holds a cluster; use another --data-dir for a new one", data_dir);
+      return FALSE;
+    }
+  if (!tsr_chunk_size_is_valid (chunk_size))
+    {
+      g_set_error (error, TSR_ERROR, TSR_ERROR_INVALID_ARGUMENT,
+                   "The chunk size must be between 4 KiB and 16 MiB");
+      return FALSE;
+    }
+  if (n_nodes > TSR_CLUSTER_MAX_NODES || replicas == 0 || (n_nodes > 0 && replicas > n_nodes))
+    {
+      g_set_error (error, TSR_ERROR, TSR_ERROR_INVALID_ARGUMENT,
+                   "Need 1 to %u replicas, no more than the %u nodes", TSR_CLUSTER_MAX_NODES,
+                   n_nodes);
+      return FALSE;
+    }
+  if (g_mkdir_with_parents (data_dir, 0700) != 0)
+    {
+      tsr_set_error_from_errno (error, errno, "Cannot create %s", data_dir);
+      return FALSE;
+    }
+  config = tsr_cluster_config_new_default (n_nodes, capacity, chunk_size, replicas);
+  return tsr_cluster_config_save (config, path, error);
+}
+
+/**
+ * tsr_cluster_open:
+ * @data_dir: the data dir; created with the default cluster (5 embedded nodes of 10 GB, 64 KiB
+ *   chunks, 2 replicas) when empty
+ *
+ * Takes the data dir's lock (a second process gets %TSR_ERROR_BUSY naming the owner's PID),
+ * loads the config, this client's identity and the master key. Nodes start with
+ * tsr_cluster_start().
+ */
+TsrCluster *
+tsr_cluster_open (const char *data_dir, GError **error)
+{
+  g_autoptr (TsrCluster) self = NULL;
+  g_autofree char *lock_path = NULL;
+  g_autofree char *what = NULL;
+  g_autofree char *client_dir = NULL;
+  g_autofree char *key_path = NULL;
+  g_autoptr (GError) local_error = NULL;
+
+  g_return_val_if_fail (data_dir != NULL, NULL);
+
+  if (!tsr_crypto_init (error))
+    return NULL;
+  if (g_mkdir_with_parents (data_dir, 0700) != 0)
+    {
+      tsr_set_error_from_errno (error, errno, "Cannot create data dir %s", data_dir);
+      return NULL;
+    }
+
+  self = g_object_new (TSR_TYPE_CLUSTER, NULL);
+  self->data_dir = g_strdup (data_dir);
+  self->catalog_dir = g_build_filename (data_dir, "catalog", NULL);
+  self->config_path = g_build_filename (data_dir, "cluster.json", NULL);
+
+  lock_path = g_build_filename (data_dir, "lock", NULL);
+  what = g_strdup_printf ("data dir %s", data_dir);
+  self->lock_file = tsr_lock_file_acquire (lock_path, what, error);
+  if (self->lock_file == NULL)
+    return NULL;
+
+  self->config = tsr_cluster_config_load (self->config_path, &local_error);
+  if (self->config == NULL)
+    {
+      if (!g_error_matches (local_error, TSR_ERROR, TSR_ERROR_NOT_FOUND))
+        {
+          g_propagate_error (error, g_steal_pointer (&local_error));
+          return NULL;
+        }
+      self->config = tsr_cluster_config_new_default (
+          TSR_CLUSTER_DEFAULT_NODES, TSR_SEGMENT_STORE_DEFAULT_CAPACITY, TSR_CHUNK_SIZE_DEFAULT,
+          TSR_CLUSTER_DEFAULT_REPLICAS);
+      if (!tsr_cluster_config_save (self->config, self->config_path, error))
+        return NULL;
+    }
+
+  if (g_mkdir_with_parents (self->catalog_dir, 0700) != 0)
+    {
+      tsr_set_error_from_errno (error, errno, "Cannot create %s", self->catalog_dir);
+      return NULL;
+    }
+  client_dir = g_build_filename (data_dir, "client", NULL);
+  self->identity = tsr_identity_load_or_create (client_dir, "tessera-client", error);
+  if (self->identity == NULL)
+    return NULL;
+  key_path = g_build_filename (data_dir, "keys", "master.key", NULL);
+  self->master_key = tsr_key_load_or_create (key_path, error);
+  if (self->master_key == NULL)
+    return NULL;
+
+  return g_steal_pointer (&self);
+}
+
+static char *
+member_address (Member *m)
+{
+  return g_strdup_printf ("%s:%u", m->config->host, m->config->port);
+}
+
+static gboolean
+start_embedded (TsrCluster *self, Member *m, GError **error)
+{
+  g_autofree char *dir = g_build_filename (self->data_dir, "nodes", m->config->node_id, NULL);
+  g_autoptr (TsrIdentity) identity = NULL;
+  g_autoptr (TsrTrustStore) trusted = tsr_trust_store_new ();
+  g_autoptr (GError) local_error = NULL;
+  const char *id;
+
+  identity = tsr_identity_load_or_create (dir, m->config->node_id, error);
+  if (identity == NULL)
+    return FALSE;
+  id = tsr_identity_get_id (identity);
+  if (m->config->identity != NULL && strcmp (m->config->identity, id) != 0)
+    g_message ("%s has a new identity %s (was %s)", m->config->node_id, id, m->config->identity);
+  g_free (m->config->identity);
+  m->config->identity = g_strdup (id);
+
+  if (m->store == NULL)
+    {
+      m->store = tsr_segment_store_open (dir, m->config->capacity, error);
+      if (m->store == NULL)
+        return FALSE;
+    }
+  if (!tsr_trust_store_add (trusted, tsr_identity_get_id (self->identity), "this client", error))
+    return FALSE;
+
+  m->node = tsr_node_new (m->config->node_id, m->store, identity, trusted);
+  if (!tsr_node_start (m->node, m->config->host, m->config->port, &local_error))
+    {
+      /* The remembered port is taken by someone else: take any free one. */
+      if (m->config->port != 0 && g_error_matches (local_error, TSR_ERROR, TSR_ERROR_BUSY))
+        {
+          g_clear_error (&local_error);
+          m->config->port = 0;
+          g_clear_object (&m->node);
+          m->node = tsr_node_new (m->config->node_id, m->store, identity, trusted);
+          if (tsr_node_start (m->node, m->config->host, 0, &local_error))
+            goto started;
+        }
+      g_propagate_error (error, g_steal_pointer (&local_error));
+      g_clear_object (&m->node);
+      return FALSE;
+    }
+started:
+  m->config->port = tsr_node_get_port (m->node);
+  return TRUE;
+}
+
+static void
+make_client (TsrCluster *self, Member *m)
+{
+  g_autofree char *address = member_address (m);
+
+  g_clear_object (&m->client);
+  m->client =
+      tsr_node_client_new (m->config->node_id, address, m->config->identity, self->identity);
+}
+
+static void
+introduce_peers (TsrCluster *self)
+{
+  for (guint i = 0; i < self->members->len; i++)
+    {
+      Member *m = self->members->pdata[i];
+      if (m->node == NULL)
+        continue;
+      for (guint j = 0; j < self->members->len; j++)
+        {
+          Member *p = self->members->pdata[j];
+          g_autofree char *address = member_address (p);
+          if (p != m && p->config->identity != NULL)
+            tsr_node_add_peer (m->node, p->config->node_id, address, p->config->identity);
+        }
+    }
+}
+
+/**
+ * tsr_cluster_start:
+ *
+ * Starts the enabled embedded nodes (each a thread serving TLS on its address), connects to
+ * every enabled node and runs a first health check.
+ */
+gboolean
+tsr_cluster_start (TsrCluster *self, GError **error)
+{
+  g_return_val_if_fail (TSR_IS_CLUSTER (self), FALSE);
+
+  if (self->started)
+    return TRUE;
+
+  for (guint i = 0; i < self->config->nodes->len; i++)
+    {
+      Member *m = g_new0 (Member, 1);
+      m->config = self->config->nodes->pdata[i];
+      m->status.node_id = g_strdup (m->config->node_id);
+      m->status.state = TSR_NODE_STATE_STOPPED;
+      m->status.capacity_bytes = m->config->capacity;
+      g_ptr_array_add (self->members, m);
+
+      if (m->config->enabled && m->config->embedded && !start_embedded (self, m, error))
+        return FALSE;
+      if (m->config->enabled && m->config->identity != NULL)
+        make_client (self, m);
+    }
+  if (!tsr_cluster_config_save (self->config, self->config_path, error))
+    return FALSE;
+  introduce_peers (self);
+  self->started = TRUE;
+  return tsr_cluster_check_health (self, NULL, error);
+}
+
+/* Stops the embedded nodes and closes their stores; files stay on disk. */
+void
+tsr_cluster_stop (TsrCluster *self)
+{
+  g_return_if_fail (TSR_IS_CLUSTER (self));
+
+  if (self->health_source != 0)
+    {
+      g_source_remove (self->health_source);
+      self->health_source = 0;
+    }
+  g_ptr_array_set_size (self->members, 0);
+  self->started = FALSE;
+}
+
+const char *
+tsr_cluster_get_data_dir (TsrCluster *self)
+{
+  g_return_val_if_fail (TSR_IS_CLUSTER (self), NULL);
+  return self->data_dir;
+}
+
+const TsrClusterConfig *
+tsr_cluster_get_config (TsrCluster *self)
+{
+  g_return_val_if_fail (TSR_IS_CLUSTER (self), NULL);
+  return self->config;
+}
+
+static Member *
+find_member (TsrCluster *self, const char *node_id)
+{
+  for (guint i = 0; i < self->members->len; i++)
+    {
+      Member *m = self->members->pdata[i];
+      if (g_strcmp0 (m->config->node_id, node_id) == 0)
+        return m;
+    }
+  return NULL;
+}
+
+TsrNode *
+tsr_cluster_get_embedded_node (TsrCluster *self, const char *node_id)
+{
+  Member *m;
+
+  g_return_val_if_fail (TSR_IS_CLUSTER (self), NULL);
+  m = find_member (self, node_id);
+  return m ? m->node : NULL;
+}
+
+/* ---- health ---- */
+
+/**
+ * tsr_cluster_dup_node_status:
+ *
+ * Returns: (transfer full) (element-type TsrNodeStatus): what the last health check found, in
+ * config order
+ */
+GPtrArray *
+tsr_cluster_dup_node_status (TsrCluster *self)
+{
+  GPtrArray *ret = g_ptr_array_new_with_free_func ((GDestroyNotify)tsr_node_status_free);
+
+  g_return_val_if_fail (TSR_IS_CLUSTER (self), ret);
+  g_mutex_lock (&self->lock);
+  for (guint i = 0; i < self->members->len; i++)
+    {
+      Member *m = self->members->pdata[i];
+      TsrNodeStatus *s = g_memdup2 (&m->status, sizeof m->status);
+      s->node_id = g_strdup (m->status.node_id);
+      s->address = member_address (m);
+      s->embedded = m->config->embedded;
+      s->enabled = m->config->enabled;
+      g_ptr_array_add (ret, s);
+    }
+  g_mutex_unlock (&self->lock);
+  return ret;
+}
+
+/**
+ * tsr_cluster_check_health:
+ *
+ * The seed's broadcast_health_check: asks every enabled node for its health and updates the
+ * node states, emitting node-state-changed for each change and then statistics-changed.
+ * A node that does not answer is STOPPED. Only fails when cancelled.
+ */
+gboolean
+tsr_cluster_check_health (TsrCluster *self, GCancellable *cancellable, GError **error)
+{
+  g_return_val_if_fail (TSR_IS_CLUSTER (self), FALSE);
+
+  for (guint i = 0; i < self->members->len; i++)
+    {
+      Member *m = self->members->pdata[i];
+      g_autoptr (TsrNodeHealth) h = NULL;
+      g_autoptr (GError) local_error = NULL;
+      TsrNodeState before;
+
+      if (m->client != NULL)
+        {
+          tsr_node_client_set_retries (m->client, 0);
+          tsr_node_client_set_timeout (m->client, HEALTH_TIMEOUT_MS);
+          h = tsr_node_client_health_check (m->client, cancellable, &local_error);
+          tsr_node_client_set_retries (m->client, TSR_NODE_CLIENT_DEFAULT_RETRIES);
+          tsr_node_client_set_timeout (m->client, TSR_NODE_CLIENT_DEFAULT_TIMEOUT_MS);
+          if (g_cancellable_set_error_if_cancelled (cancellable, error))
+            return FALSE;
+        }
+
+      g_mutex_lock (&self->lock);
+      before = m->status.state;
+      if (h != NULL)
+        {
+          m->status.state = h->state;
+          m->status.alive = h->is_alive;
+          m->status.used_bytes = h->used_bytes;
+          m->status.capacity_bytes = h->capacity_bytes;
+          m->status.segment_count = h->segment_count;
+          m->status.latency_ms = h->latency_ms;
+          m->status.uptime_seconds = h->uptime_seconds;
+          m->status.stats = h->stats;
+        }
+      else
+        {
+          m->status.state = TSR_NODE_STATE_STOPPED;
+          m->status.alive = FALSE;
+          m->status.latency_ms = 0;
+          m->status.uptime_seconds = 0;
+          /* Embedded stores can still be read for usage while their node is stopped. */
+          if (m->store != NULL)
+            {
+              m->status.used_bytes = tsr_segment_store_get_used (m->store);
+              m->status.segment_count = tsr_segment_store_get_segment_count (m->store);
+            }
+        }
+      g_mutex_unlock (&self->lock);
+      if (before != m->status.state)
+        emit (self, SIGNAL_NODE_STATE_CHANGED, m->config->node_id, m->status.state, 0, 0, 0);
+    }
+  emit (self, SIGNAL_STATISTICS_CHANGED, NULL, 0, 0, 0, 0);
+  return TRUE;
+}
+
+static void
+health_thread (GTask *task, gpointer source, gpointer data, GCancellable *cancellable)
+{
+  tsr_cluster_check_health (source, cancellable, NULL);
+  g_task_return_boolean (task, TRUE);
+}
+
+static gboolean
+on_health_timer (gpointer data)
+{
+  TsrCluster *self = data;
+  g_autoptr (GTask) task = g_task_new (self, NULL, NULL, NULL);
+
+  g_task_run_in_thread (task, health_thread);
+  return G_SOURCE_CONTINUE;
+}
+
+/* Health checks every @seconds on the owner's context, run on a worker thread; 0 stops them. */
+void
+tsr_cluster_set_health_interval (TsrCluster *self, guint seconds)
+{
+  g_return_if_fail (TSR_IS_CLUSTER (self));
+
+  if (self->health_source != 0)
+    g_source_remove (self->health_source);
+  self->health_source = 0;
+  if (seconds > 0)
+    {
+      GSource *source = g_timeout_source_new_seconds (seconds);
+      g_source_set_callback (source, on_health_timer, self, NULL);
+      self->health_source = g_source_attach (source, self->owner_context);
+      g_source_unref (source);
+    }
+}
+
+/**
+ * tsr_cluster_set_node_enabled:
+ *
+ * Takes a node out of service (an embedded one is stopped and not started while disabled) or
+ * back in. Persisted in the cluster config.
+ */
+gboolean
+tsr_cluster_set_node_enabled (TsrCluster *self, const char *node_id, gboolean enabled,
+                              GError **error)
+{
+  Member *m;
+
+  g_return_val_if_fail (TSR_IS_CLUSTER (self), FALSE);
+
+  m = find_member (self, node_id);
+  if (m == NULL)
+    {
+      TsrNodeConfig *c = tsr_cluster_config_find (self->config, node_id);
+      if (c == NULL)
+        {
+          g_set_error (error, TSR_ERROR, TSR_ERROR_NOT_FOUND, "There is no node %s", node_id);
+          return FALSE;
+        }
+      c->enabled = enabled; /* not started: just remember it */
+      return tsr_cluster_config_save (self->config, self->config_path, error);
+    }
+  if (m->config->enabled == enabled)
+    return TRUE;
+
+  m->config->enabled = enabled;
+  if (!enabled)
+    {
+      g_clear_object (&m->client);
+      if (m->node != NULL)
+        tsr_node_stop (m->node);
+      g_clear_object (&m->node);
+    }
+  else
+    {
+      if (m->config->embedded && !start_embedded (self, m, error))
+        {
+          m->config->enabled = FALSE;
+          return FALSE;
+        }
+      make_client (self, m);
+      introduce_peers (self);
+    }
+  if (!tsr_cluster_config_save (self->config, self->config_path, error))
+    return FALSE;
+  return tsr_cluster_check_health (self, NULL, error);
+}
+
+/* ---- the catalog ---- */
+
+static char *
+manifest_path (TsrCluster *self, const char *file_id)
+{
+  g_autofree char *name = g_strconcat (file_id, ".json", NULL);
+  return g_build_filename (self->catalog_dir, name, NULL);
+}
+
+TsrManifest *
+tsr_cluster_get_file (TsrCluster *self, const char *file_id, GError **error)
+{
+  g_autofree char *path = NULL;
+  g_autoptr (GError) local_error = NULL;
+  TsrManifest *m;
+
+  g_return_val_if_fail (TSR_IS_CLUSTER (self), NULL);
+
+  if (!tsr_file_id_is_valid (file_id))
+    {
+      g_set_error (error, TSR_ERROR, TSR_ERROR_INVALID_ARGUMENT,
+                   "“%s” is not a file id (16 lowercase hex characters)", file_id);
+      return NULL;
+    }
+  path = manifest_path (self, file_id);
+  m = tsr_manifest_load (path, &local_error);
+  if (m == NULL && g_error_matches (local_error, TSR_ERROR, TSR_ERROR_NOT_FOUND))
+    g_set_error (error, TSR_ERROR, TSR_ERROR_NOT_FOUND, "There is no file %s", file_id);
+  else if (m == NULL)
+    g_propagate_error (error, g_steal_pointer (&local_error));
+  return m;
+}
+
+static gint
+compare_manifests (gconstpointer a, gconstpointer b)
+{
+  const TsrManifest *ma = *(TsrManifest *const *)a, *mb = *(TsrManifest *const *)b;
+
+  if (ma->created_at != mb->created_at)
+    return ma->created_at < mb->created_at ? -1 : 1;
+  return g_strcmp0 (ma->name, mb->name);
+}
+
+/**
+ * tsr_cluster_list_files:
+ *
+ * Returns: (transfer full) (element-type TsrManifest): every file, oldest first. A damaged
+ * manifest is skipped with a message, never deleted.
+ */
+GPtrArray *
+tsr_cluster_list_files (TsrCluster *self, GError **error)
+{
+  g_autoptr (GPtrArray) files = g_ptr_array_new_with_free_func ((GDestroyNotify)tsr_manifest_free);
+  g_autoptr (GDir) dir = NULL;
+  const char *name;
+
+  g_return_val_if_fail (TSR_IS_CLUSTER (self), NULL);
+
+  dir = g_dir_open (self->catalog_dir, 0, error);
+  if (dir == NULL)
+    return NULL;
+  while ((name = g_dir_read_name (dir)) != NULL)
+    {
+      g_autofree char *path = NULL;
+      g_autoptr (GError) local_error = NULL;
+      TsrManifest *m;
+
+      if (!g_str_has_suffix (name, ".json") || strlen (name) != TSR_FILE_ID_LEN + 5)
+        continue;
+      path = g_build_filename (self->catalog_dir, name, NULL);
+      m = tsr_manifest_load (path, &local_error);
+      if (m == NULL)
+        g_message ("Skipping a damaged manifest: %s", local_error->message);
+      else
+        g_ptr_array_add (files, m);
+    }
+  g_ptr_array_sort (files, compare_manifests);
+  return g_steal_pointer (&files);
+}
+
+/* ---- shared by transfers ---- */
+
+typedef struct
+{
+  TsrCluster *self;
+  char *name;
+  GMutex mutex;
+  GCond cond;
+  guint in_flight;
+  GError *error;             /* the first failure; later ones are dropped */
+  GCancellable *cancellable; /* cancelled on the first failure too */
+  guint64 done, total;
+  gint64 started, last_emit;
+} Transfer;
+
+static void
+transfer_init (Transfer *t, TsrCluster *self, const char *name, guint64 total,
+               GCancellable *cancellable)
+{
+  t->self = self;
+  t->name = g_strdup (name);
+  g_mutex_init (&t->mutex);
+  g_cond_init (&t->cond);
+  t->total = total;
+  t->cancellable = g_cancellable_new ();
+  if (cancellable != NULL)
+    g_signal_connect_object (cancellable, "cancelled", G_CALLBACK (g_cancellable_cancel),
+                             t->cancellable, G_CONNECT_SWAPPED);
+  if (g_cancellable_is_cancelled (cancellable))
+    g_cancellable_cancel (t->cancellable);
+  t->started = t->last_emit = g_get_monotonic_time ();
+}
+
+static void
+transfer_clear (Transfer *t)
+{
+  g_free (t->name);
+  g_mutex_clear (&t->mutex);
+  g_cond_clear (&t->cond);
+  g_clear_error (&t->error);
+  g_clear_object (&t->cancellable);
+}
+
+/* Records the first error and stops the rest of the transfer. */
+static void
+transfer_fail (Transfer *t, GError *error)
+{
+  g_mutex_lock (&t->mutex);
+  if (t->error == NULL)
+    t->error = error;
+  else
+    g_error_free (error);
+  g_mutex_unlock (&t->mutex);
+  g_cancellable_cancel (t->cancellable);
+}
+
+static void
+transfer_progress (Transfer *t, guint64 add, gboolean force)
+{
+  gint64 now = g_get_monotonic_time ();
+  guint64 done, total;
+  gboolean send = FALSE;
+  double rate;
+
+  g_mutex_lock (&t->mutex);
+  t->done += add;
+  if (force || now - t->last_emit >= PROGRESS_INTERVAL_US)
+    {
+      t->last_emit = now;
+      send = TRUE;
+    }
+  done = t->done;
+  total = t->total;
+  g_mutex_unlock (&t->mutex);
+  if (send)
+    {
+      rate = now > t->started ? done / ((now - t->started) / 1e6) : 0;
+      emit (t->self, SIGNAL_TRANSFER_PROGRESS, t->name, 0, done, total, rate);
+    }
+}
+
+/* Waits until fewer than @limit jobs are in flight, then counts one more. */
+static void
+transfer_acquire (Transfer *t, guint limit)
+{
+  g_mutex_lock (&t->mutex);
+  while (t->in_flight >= limit)
+    g_cond_wait (&t->cond, &t->mutex);
+  t->in_flight++;
+  g_mutex_unlock (&t->mutex);
+}
+
+static void
+transfer_release (Transfer *t)
+{
+  g_mutex_lock (&t->mutex);
+  t->in_flight--;
+  g_cond_broadcast (&t->cond);
+  g_mutex_unlock (&t->mutex);
+}
+
+static void
+transfer_wait_idle (Transfer *t)
+{
+  transfer_acquire (t, 1);
+  transfer_release (t);
+}
+
+/* Whether a store failure means "try the next node" rather than "the upload failed". */
+static gboolean
+is_node_problem (const GError *error)
+{
+  return g_error_matches (error, TSR_ERROR, TSR_ERROR_NO_SPACE) ||
+         g_error_matches (error, TSR_ERROR, TSR_ERROR_UNREACHABLE) ||
+         g_error_matches (error, TSR_ERROR, TSR_ERROR_CLOSED) ||
+         g_error_matches (error, TSR_ERROR, TSR_ERROR_TIMEOUT) ||
+         g_error_matches (error, TSR_ERROR, TSR_ERROR_IO) ||
+         g_error_matches (error, TSR_ERROR, TSR_ERROR_STOPPED) ||
+         g_error_matches (error, TSR_ERROR, TSR_ERROR_IDENTITY);
+}
+
+/* ---- upload ---- */
+
+typedef struct
+{
+  Transfer t;
+  guint n_members;
+  gboolean *excluded;   /* per member, under t.mutex: down or full during this upload */
+  gboolean *used;       /* per member, under t.mutex: received segments, so needs a sync */
+  GPtrArray *uncertain; /* "node_id/segment_id" of stores whose outcome is unknown */
+  guint replicas;
+} Upload;
+
+typedef struct
+{
+  Upload *up;
+  TsrManifestChunk *chunk;
+  GBytes *data;
+  gsize plain_len;
+} StoreJob;
+
+static void
+store_job_run (StoreJob *job)
+{
+  Upload *up = job->up;
+  TsrCluster *self = up->t.self;
+  guint n = up->n_members, stored = 0;
+  g_autoptr (GError) last_error = NULL;
+
+  /* The seed's round robin: chunk i starts at node i mod n, copies on the nodes after it,
+   * skipping the ones that are down or full. */
+  for (guint k = 0; k < n && stored < up->replicas; k++)
+    {
+      guint idx = (guint)((job->chunk->index + k) % n);
+      Member *m = self->members->pdata[idx];
+      g_autoptr (GError) error = NULL;
+      gboolean skip;
+
+      if (g_cancellable_is_cancelled (up->t.cancellable))
+        break;
+      g_mutex_lock (&up->t.mutex);
+      skip = up->excluded[idx] || m->client == NULL;
+      g_mutex_unlock (&up->t.mutex);
+      if (skip)
+        continue;
+
+      /* No cancellable here: a store that was sent is allowed to finish, so that its outcome
+       * is known and a cancelled upload can remove exactly what it stored. Cancelling takes
+       * effect between stores. */
+      if (tsr_node_client_store_segment (m->client, job->chunk->segment_id, job->data, NULL,
+                                         &error))
+        {
+          g_mutex_lock (&up->t.mutex);
+          g_ptr_array_add (job->chunk->nodes, g_strdup (m->config->node_id));
+          up->used[idx] = TRUE;
+          g_mutex_unlock (&up->t.mutex);
+          stored++;
+        }
+      else if (is_node_problem (error))
+        {
+          g_debug ("Upload skips %s from now on: %s", m->config->node_id, error->message);
+          g_mutex_lock (&up->t.mutex);
+          up->excluded[idx] = TRUE;
+          /* A node that went silent may still have stored it. */
+          if (!g_error_matches (error, TSR_ERROR, TSR_ERROR_NO_SPACE))
+            g_ptr_array_add (up->uncertain,
+                             g_strdup_printf ("%s/%s", m->config->node_id, job->chunk->segment_id));
+          g_mutex_unlock (&up->t.mutex);
+          g_clear_error (&last_error);
+          last_error = g_steal_pointer (&error);
+        }
+      else
+        {
+          transfer_fail (&up->t, g_steal_pointer (&error));
+          break;
+        }
+    }
+
+  if (stored < up->replicas && !g_cancellable_is_cancelled (up->t.cancellable))
+    transfer_fail (&up->t,
+                   g_error_new (TSR_ERROR, TSR_ERROR_NO_SPACE,
+                                "Only %u of %u copies of chunk %" G_GUINT64_FORMAT
+                                " could be stored: not enough nodes are up with %u bytes free%s%s",
+                                stored, up->replicas, job->chunk->index,
+                                (guint)g_bytes_get_size (job->data), last_error ? " (" : "",
+                                last_error ? last_error->message : ""));
+  else if (stored == up->replicas)
+    transfer_progress (&up->t, job->plain_len, FALSE);
+
+  g_bytes_unref (job->data);
+  transfer_release (&up->t);
+  g_free (job);
+}
+
+typedef struct
+{
+  Transfer *t;
+  TsrNodeClient *client;
+  char *segment_id;
+} DeleteJob;
+
+static void
+delete_job_run (DeleteJob *job)
+{
+  g_autoptr (GError) error = NULL;
+
+  if (!tsr_node_client_delete_segment (job->client, job->segment_id, NULL, &error) &&
+      !g_error_matches (error, TSR_ERROR, TSR_ERROR_NOT_FOUND))
+    {
+      /* Left behind on a node that is down: garbage collection finds it later. */
+      g_mutex_lock (&job->t->mutex);
+      job->t->done++;
+      g_mutex_unlock (&job->t->mutex);
+    }
+  g_object_unref (job->client);
+  g_free (job->segment_id);
+  transfer_release (job->t);
+  g_free (job);
+}
+
+typedef enum
+{
+  JOB_STORE,
+  JOB_FETCH,
+  JOB_DELETE,
+} JobKind;
+
+typedef struct
+{
+  JobKind kind;
+  gpointer job;
+} PoolItem;
+
+static void fetch_job_run (gpointer job);
+
+static void
+pool_run (gpointer data, gpointer user_data)
+{
+  PoolItem *item = data;
+
+  switch (item->kind)
+    {
+      case JOB_STORE:
+        store_job_run (item->job);
+        break;
+      case JOB_FETCH:
+        fetch_job_run (item->job);
+        break;
+      case JOB_DELETE:
+        delete_job_run (item->job);
+        break;
+    }
+  g_free (item);
+}
+
+static void
+pool_push (TsrCluster *self, JobKind kind, gpointer job)
+{
+  PoolItem *item = g_new (PoolItem, 1);
+
+  item->kind = kind;
+  item->job = job;
+  g_thread_pool_push (self->pool, item, NULL);
+}
+
+/* Deletes every copy @m lists, in parallel; returns how many could not be deleted. */
+static guint
+delete_segments (TsrCluster *self, TsrManifest *manifest)
+{
+  Transfer t = { 0 };
+  guint left;
+
+  transfer_init (&t, self, manifest->name ? manifest->name : "delete", 0, NULL);
+  for (guint i = 0; i < manifest->chunks->len; i++)
+    {
+      TsrManifestChunk *c = manifest->chunks->pdata[i];
+      for (guint j = 0; j < c->nodes->len; j++)
+        {
+          Member *m = find_member (self, c->nodes->pdata[j]);
+          DeleteJob *job;
+
+          if (m == NULL || m->client == NULL)
+            {
+              t.done++;
+              continue;
+            }
+          job = g_new0 (DeleteJob, 1);
+          job->t = &t;
+          job->client = g_object_ref (m->client);
+          job->segment_id = g_strdup (c->segment_id);
+          transfer_acquire (&t, TSR_CLUSTER_UPLOAD_WINDOW);
+          pool_push (self, JOB_DELETE, job);
+        }
+    }
+  transfer_wait_idle (&t);
+  left = t.done;
+  transfer_clear (&t);
+  return left;
+}
+
+static void
+sync_nodes (TsrCluster *self, const gboolean *which)
+{
+  for (guint i = 0; i < self->members->len; i++)
+    {
+      Member *m = self->members->pdata[i];
+      g_autoptr (GError) error = NULL;
+
+      if ((which == NULL || which[i]) && m->client != NULL &&
+          !tsr_node_client_sync (m->client, NULL, &error))
+        g_message ("Could not sync %s: %s", m->config->node_id, error->message);
+    }
+}
+
+/**
+ * tsr_cluster_upload:
+ * @file: a regular file
+ *
+ * The seed's File Upload Flow, streaming and encrypted. Blocks: call it on a worker thread,
+ * or use tsr_cluster_upload_async(). Emits transfer-progress. A failed or cancelled upload
+ * leaves no manifest and removes the segments it stored.
+ *
+ * Returns: (transfer full): the new file's manifest
+ */
+TsrManifest *
+tsr_cluster_upload (TsrCluster *self, GFile *file, GCancellable *cancellable, GError **error)
+{
+  g_autoptr (TsrChunker) chunker = NULL;
+  g_autoptr (TsrManifest) manifest = tsr_manifest_new ();
+  g_autoptr (TsrKey) file_key = tsr_key_new_random ();
+  g_autoptr (TsrSha256) hasher = tsr_sha256_new ();
+  g_autoptr (GFileInfo) info = NULL;
+  g_autoptr (GError) local_error = NULL;
+  g_autofree char *name = NULL;
+  g_autofree char *path = NULL;
+  char file_hash[TSR_SHA256_HEX_LEN + 1];
+  Upload up = { 0 };
+  GBytes *plain;
+
+  g_return_val_if_fail (TSR_IS_CLUSTER (self), NULL);
+  g_return_val_if_fail (G_IS_FILE (file), NULL);
+
+  if (!self->started)
+    {
+      g_set_error (error, TSR_ERROR, TSR_ERROR_STOPPED, "The cluster is not started");
+      return NULL;
+    }
+  info =
+      g_file_query_info (file,
+                         G_FILE_ATTRIBUTE_STANDARD_TYPE "," G_FILE_ATTRIBUTE_STANDARD_SIZE
+                                                        "," G_FILE_ATTRIBUTE_STANDARD_DISPLAY_NAME,
+                         G_FILE_QUERY_INFO_NONE, cancellable, &local_error);
+  if (info == NULL)
+    {
+      g_autofree char *parse_name = g_file_get_parse_name (file);
+      g_set_error (error, TSR_ERROR,
+                   g_error_matches (local_error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND)
+                       ? TSR_ERROR_NOT_FOUND
+                       : TSR_ERROR_IO,
+                   "Cannot upload %s: %s", parse_name, local_error->message);
+      return NULL;
+    }
+  if (g_file_info_get_file_type (info) != G_FILE_TYPE_REGULAR)
+    {
+      g_autofree char *parse_name = g_file_get_parse_name (file);
+      g_set_error (error, TSR_ERROR, TSR_ERROR_INVALID_ARGUMENT,
+                   "Cannot upload %s: only regular files can be uploaded, not folders or devices",
+                   parse_name);
+      return NULL;
+    }
+  chunker = tsr_chunker_new_for_file (file, self->config->chunk_size, cancellable, error);
+  if (chunker == NULL)
+    return NULL;
+  name = g_file_get_basename (file);
+
+  transfer_init (&up.t, self, name, g_file_info_get_size (info), cancellable);
+  up.n_members = self->members->len;
+  up.replicas = MIN (self->config->replicas, up.n_members);
+  up.excluded = g_new0 (gboolean, up.n_members);
+  up.used = g_new0 (gboolean, up.n_members);
+  up.uncertain = g_ptr_array_new_with_free_func (g_free);
+  /* Nodes the last health check found down are skipped at once, not after a timeout. */
+  g_mutex_lock (&self->lock);
+  for (guint i = 0; i < up.n_members; i++)
+    up.excluded[i] = !((Member *)self->members->pdata[i])->status.alive;
+  g_mutex_unlock (&self->lock);
+
+  transfer_progress (&up.t, 0, TRUE);
+  while ((plain = tsr_chunker_next (chunker, up.t.cancellable, &local_error)) != NULL)
+    {
+      gsize len;
+      const guint8 *data = g_bytes_get_data (plain, &len);
+      guint64 index = tsr_chunker_get_index (chunker) - 1;
+      char seg_id[TSR_SHA256_HEX_LEN + 1];
+      StoreJob *job = g_new0 (StoreJob, 1);
+
+      tsr_sha256_update (hasher, data, len);
+      job->up = &up;
+      job->plain_len = len;
+      job->data = tsr_chunk_encrypt (file_key, index, data, len);
+      g_bytes_unref (plain);
+      tsr_sha256_hex (g_bytes_get_data (job->data, NULL), g_bytes_get_size (job->data), seg_id);
+      job->chunk = tsr_manifest_add_chunk (manifest, seg_id, g_bytes_get_size (job->data));
+
+      transfer_acquire (&up.t, TSR_CLUSTER_UPLOAD_WINDOW);
+      pool_push (self, JOB_STORE, job);
+    }
+  if (local_error != NULL)
+    transfer_fail (&up.t, g_steal_pointer (&local_error));
+  transfer_wait_idle (&up.t);
+
+  /* Whatever failed first, a cancel by the caller is reported as such. */
+  if (g_cancellable_is_cancelled (cancellable))
+    {
+      g_clear_error (&up.t.error);
+      up.t.error = g_error_new (TSR_ERROR, TSR_ERROR_CANCELLED, "Upload of %s was cancelled", name);
+    }
+
+  if (up.t.error == NULL)
+    {
+      /* One flush per node, then the manifest: the promise comes after the data. */
+      sync_nodes (self, up.used);
+      tsr_sha256_finish (hasher, file_hash);
+      manifest->file_hash = g_strdup (file_hash);
+      manifest->file_id = g_strndup (file_hash, TSR_FILE_ID_LEN);
+      manifest->name = g_strdup (name);
+      manifest->size = tsr_chunker_get_offset (chunker);
+      manifest->chunk_size = self->config->chunk_size;
+      manifest->chunk_count = manifest->chunks->len;
+      manifest->created_at = g_get_real_time () / G_USEC_PER_SEC;
+      manifest->replicas = up.replicas;
+      manifest->cipher = g_strdup ("xchacha20poly1305");
+      manifest->sealed_key = tsr_key_seal (self->master_key, file_key);
+      path = manifest_path (self, manifest->file_id);
+      if (!tsr_manifest_save (manifest, path, &local_error))
+        up.t.error = g_steal_pointer (&local_error);
+    }
+
+  if (up.t.error != NULL)
+    {
+      /* The copies that may exist without being listed go in as an extra chunk entry. */
+      for (guint i = 0; i < up.uncertain->len; i++)
+        {
+          g_auto (GStrv) parts = g_strsplit (up.uncertain->pdata[i], "/", 2);
+          TsrManifestChunk *extra = tsr_manifest_add_chunk (manifest, parts[1], 0);
+          g_ptr_array_add (extra->nodes, g_strdup (parts[0]));
+        }
+      delete_segments (self, manifest);
+      sync_nodes (self, up.used);
+      g_propagate_error (error, g_steal_pointer (&up.t.error));
+      transfer_clear (&up.t);
+      g_free (up.excluded);
+      g_free (up.used);
+      g_ptr_array_unref (up.uncertain);
+      return NULL;
+    }
+
+  transfer_progress (&up.t, 0, TRUE);
+  transfer_clear (&up.t);
+  g_free (up.excluded);
+  g_free (up.used);
+  g_ptr_array_unref (up.uncertain);
+  emit (self, SIGNAL_FILES_CHANGED, NULL, 0, 0, 0, 0);
+  return g_steal_pointer (&manifest);
+}
+
+static void
+upload_thread (GTask *task, gpointer source, gpointer data, GCancellable *cancellable)
+{
+  GError *error = NULL;
+  TsrManifest *m = tsr_cluster_upload (source, data, cancellable, &error);
+
+  if (m == NULL)
+    g_task_return_error (task, error);
+  else
+    g_task_return_pointer (task, m, (GDestroyNotify)tsr_manifest_free);
+}
+
+void
+tsr_cluster_upload_async (TsrCluster *self, GFile *file, GCancellable *cancellable,
+                          GAsyncReadyCallback callback, gpointer user_data)
+{
+  g_autoptr (GTask) task = g_task_new (self, cancellable, callback, user_data);
+
+  g_task_set_source_tag (task, tsr_cluster_upload_async);
+  /* Our own TSR_ERROR_CANCELLED, not GTask's G_IO_ERROR_CANCELLED. */
+  g_task_set_check_cancellable (task, FALSE);
+  g_task_set_task_data (task, g_object_ref (file), g_object_unref);
+  g_task_run_in_thread (task, upload_thread);
+}
+
+TsrManifest *
+tsr_cluster_upload_finish (TsrCluster *self, GAsyncResult *result, GError **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+/* ---- download ---- */
+
+typedef struct
+{
+  Transfer t;
+  TsrManifest *manifest;
+  TsrKey *key;
+  GBytes **slots; /* TSR_CLUSTER_DOWNLOAD_WINDOW of them, under t.mutex */
+} Download;
+
+typedef struct
+{
+  Download *down;
+  guint64 index;
+} FetchJob;
+
+static void
+fetch_job_run (gpointer data)
+{
+  FetchJob *job = data;
+  Download *down = job->down;
+  TsrCluster *self = down->t.self;
+  TsrManifestChunk *chunk = down->manifest->chunks->pdata[job->index];
+  g_autoptr (GBytes) plain = NULL;
+  g_autoptr (GError) last_error = NULL;
+
+  /* Try the copies on nodes that were up at the last health check first, then the rest:
+   * the seed's "segment not found: query other nodes". */
+  for (int pass = 0; pass < 2 && plain == NULL; pass++)
+    for (guint j = 0; j < chunk->nodes->len && plain == NULL; j++)
+      {
+        Member *m = find_member (self, chunk->nodes->pdata[j]);
+        g_autoptr (GBytes) cipher = NULL;
+        g_autoptr (GError) error = NULL;
+        gboolean alive;
+
+        if (m == NULL || m->client == NULL || g_cancellable_is_cancelled (down->t.cancellable))
+          continue;
+        g_mutex_lock (&self->lock);
+        alive = m->status.alive;
+        g_mutex_unlock (&self->lock);
+        if (alive != (pass == 0))
+          continue;
+        cipher = tsr_node_client_retrieve_segment (m->client, chunk->segment_id,
+                                                   down->t.cancellable, &error);
+        if (cipher != NULL)
+          plain = tsr_chunk_decrypt (down->key, job->index, g_bytes_get_data (cipher, NULL),
+                                     g_bytes_get_size (cipher), &error);
+        if (plain == NULL)
+          {
+            g_debug ("Chunk %" G_GUINT64_FORMAT " from %s: %s", job->index, m->config->node_id,
+                     error->message);
+            g_clear_error (&last_error);
+            last_error = g_steal_pointer (&error);
+          }
+      }
+
+  if (plain == NULL && !g_cancellable_is_cancelled (down->t.cancellable))
+    transfer_fail (&down->t,
+                   g_error_new (TSR_ERROR, TSR_ERROR_NOT_FOUND,
+                                "Chunk %" G_GUINT64_FORMAT " of %s could not be read from any of "
+                                "its %u copies%s%s",
+                                job->index, down->manifest->name, chunk->nodes->len,
+                                last_error ? ": " : "", last_error ? last_error->message : ""));
+
+  g_mutex_lock (&down->t.mutex);
+  down->slots[job->index % TSR_CLUSTER_DOWNLOAD_WINDOW] = g_steal_pointer (&plain);
+  g_cond_broadcast (&down->t.cond);
+  g_mutex_unlock (&down->t.mutex);
+  transfer_release (&down->t);
+  g_free (job);
+}
+
+static void
+push_fetch (TsrCluster *self, Download *down, guint64 index)
+{
+  FetchJob *job = g_new0 (FetchJob, 1);
+
+  job->down = down;
+  job->index = index;
+  transfer_acquire (&down->t, TSR_CLUSTER_DOWNLOAD_WINDOW);
+  pool_push (self, JOB_FETCH, job);
+}
+
+static gboolean
+write_fd_all (int fd, const guint8 *data, gsize len)
+{
+  while (len > 0)
+    {
+      ssize_t n = write (fd, data, len);
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n <= 0)
+        return FALSE;
+      data += n;
+      len -= n;
+    }
+  return TRUE;
+}
+
+/**
+ * tsr_cluster_download:
+ * @destination: where the file goes; must be a local path
+ * @overwrite: replace an existing file
+ *
+ * The seed's File Download Flow. Blocks; see tsr_cluster_download_async(). The destination
+ * appears only once the whole file is written and its SHA-256 matches the manifest.
+ */
+gboolean
+tsr_cluster_download (TsrCluster *self, const char *file_id, GFile *destination, gboolean overwrite,
+                      GCancellable *cancellable, GError **error)
+{
+  g_autoptr (TsrManifest) manifest = NULL;
+  g_autoptr (TsrKey) key = NULL;
+  g_autoptr (TsrSha256) hasher = tsr_sha256_new ();
+  g_autofree char *dest = g_file_get_path (destination);
+  g_autofree char *dir = NULL;
+  g_autofree char *base = NULL;
+  g_autofree char *tmp = NULL;
+  char actual[TSR_SHA256_HEX_LEN + 1];
+  Download down = { 0 };
+  guint64 next = 0;
+  int fd;
+
+  g_return_val_if_fail (TSR_IS_CLUSTER (self), FALSE);
+
+  if (!self->started)
+    {
+      g_set_error (error, TSR_ERROR, TSR_ERROR_STOPPED, "The cluster is not started");
+      return FALSE;
+    }
+  manifest = tsr_cluster_get_file (self, file_id, error);
+  if (manifest == NULL)
+    return FALSE;
+  if (dest == NULL)
+    {
+      g_set_error (error, TSR_ERROR, TSR_ERROR_INVALID_ARGUMENT,
+                   "Downloads need a local destination");
+      return FALSE;
+    }
+  if (g_file_test (dest, G_FILE_TEST_IS_DIR))
+    {
+      g_set_error (error, TSR_ERROR, TSR_ERROR_EXISTS, "%s is a folder", dest);
+      return FALSE;
+    }
+  if (!overwrite && g_file_test (dest, G_FILE_TEST_EXISTS))
+    {
+      g_set_error (error, TSR_ERROR, TSR_ERROR_EXISTS,
+                   "%s already exists; choose another name or allow overwriting", dest);
+      return FALSE;
+    }
+  key = tsr_key_unseal (self->master_key, manifest->sealed_key, error);
+  if (key == NULL)
+    return FALSE;
+
+  dir = g_path_get_dirname (dest);
+  base = g_path_get_basename (dest);
+  tmp = g_strdup_printf ("%s/.%s.tessera-XXXXXX", dir, base);
+  fd = g_mkstemp_full (tmp, O_WRONLY | O_CLOEXEC, 0644);
+  if (fd < 0)
+    {
+      tsr_set_error_from_errno (error, errno, "Cannot write into %s", dir);
+      return FALSE;
+    }
+
+  transfer_init (&down.t, self, manifest->name, manifest->size, cancellable);
+  down.manifest = manifest;
+  down.key = key;
+  down.slots = g_new0 (GBytes *, TSR_CLUSTER_DOWNLOAD_WINDOW);
+
+  transfer_progress (&down.t, 0, TRUE);
+  for (; next < MIN (manifest->chunk_count, TSR_CLUSTER_DOWNLOAD_WINDOW); next++)
+    push_fetch (self, &down, next);
+
+  for (guint64 i = 0; i < manifest->chunk_count; i++)
+    {
+      g_autoptr (GBytes) plain = NULL;
+      guint slot = i % TSR_CLUSTER_DOWNLOAD_WINDOW;
+
+      g_mutex_lock (&down.t.mutex);
+      while (down.slots[slot] == NULL && down.t.error == NULL &&
+             !g_cancellable_is_cancelled (down.t.cancellable))
+        g_cond_wait (&down.t.cond, &down.t.mutex);
+      plain = g_steal_pointer (&down.slots[slot]);
+      g_mutex_unlock (&down.t.mutex);
+      if (plain == NULL)
+        break;
+
+      /* The slot is free: fetch the chunk that will use it while this one is written. */
+      if (next < manifest->chunk_count)
+        push_fetch (self, &down, next++);
+
+      tsr_sha256_update (hasher, g_bytes_get_data (plain, NULL), g_bytes_get_size (plain));
+      if (!write_fd_all (fd, g_bytes_get_data (plain, NULL), g_bytes_get_size (plain)))
+        {
+          GError *e = NULL;
+          tsr_set_error_from_errno (&e, errno, "Cannot write %s", dest);
+          transfer_fail (&down.t, e);
+          break;
+        }
+      transfer_progress (&down.t, g_bytes_get_size (plain), FALSE);
+    }
+  transfer_wait_idle (&down.t);
+  for (guint i = 0; i < TSR_CLUSTER_DOWNLOAD_WINDOW; i++)
+    g_clear_pointer (&down.slots[i], g_bytes_unref);
+  g_free (down.slots);
+
+  if (g_cancellable_is_cancelled (cancellable))
+    {
+      g_clear_error (&down.t.error);
+      down.t.error = g_error_new (TSR_ERROR, TSR_ERROR_CANCELLED, "Download of %s was cancelled",
+                                  manifest->name);
+    }
+  if (close (fd) != 0 && down.t.error == NULL)
+    tsr_set_error_from_errno (&down.t.error, errno, "Cannot write %s", dest);
+  if (down.t.error == NULL)
+    {
+      tsr_sha256_finish (hasher, actual);
+      if (strcmp (actual, manifest->file_hash) != 0)
+        down.t.error =
+            g_error_new (TSR_ERROR, TSR_ERROR_CORRUPT,
+                         "%s came back different from what was uploaded", manifest->name);
+    }
+  if (down.t.error == NULL && g_rename (tmp, dest) != 0)
+    tsr_set_error_from_errno (&down.t.error, errno, "Cannot create %s", dest);
+
+  if (down.t.error != NULL)
+    {
+      g_unlink (tmp);
+      g_propagate_error (error, g_steal_pointer (&down.t.error));
+      transfer_clear (&down.t);
+      return FALSE;
+    }
+  transfer_progress (&down.t, 0, TRUE);
+  transfer_clear (&down.t);
+  return TRUE;
+}
+
+typedef struct
+{
+  char *file_id;
+  GFile *destination;
+  gboolean overwrite;
+} DownloadArgs;
+
+static void
+download_args_free (gpointer p)
+{
+  DownloadArgs *a = p;
+  g_free (a->file_id);
+  g_object_unref (a->destination);
+  g_free (a);
+}
+
+static void
+download_thread (GTask *task, gpointer source, gpointer data, GCancellable *cancellable)
+{
+  DownloadArgs *a = data;
+  GError *error = NULL;
+
+  if (tsr_cluster_download (source, a->file_id, a->destination, a->overwrite, cancellable, &error))
+    g_task_return_boolean (task, TRUE);
+  else
+    g_task_return_error (task, error);
+}
+
+void
+tsr_cluster_download_async (TsrCluster *self, const char *file_id, GFile *destination,
+                            gboolean overwrite, GCancellable *cancellable,
+                            GAsyncReadyCallback callback, gpointer user_data)
+{
+  g_autoptr (GTask) task = g_task_new (self, cancellable, callback, user_data);
+  DownloadArgs *a = g_new0 (DownloadArgs, 1);
+
+  a->file_id = g_strdup (file_id);
+  a->destination = g_object_ref (destination);
+  a->overwrite = overwrite;
+  g_task_set_source_tag (task, tsr_cluster_download_async);
+  /* Our own TSR_ERROR_CANCELLED, not GTask's G_IO_ERROR_CANCELLED. */
+  g_task_set_check_cancellable (task, FALSE);
+  g_task_set_task_data (task, a, download_args_free);
+  g_task_run_in_thread (task, download_thread);
+}
+
+gboolean
+tsr_cluster_download_finish (TsrCluster *self, GAsyncResult *result, GError **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+/**
+ * tsr_cluster_delete:
+ *
+ * Removes the manifest, then every copy of every segment. The manifest goes first: a file
+ * is either listed and whole or gone, never listed with missing pieces. Copies on nodes that
+ * are down stay behind as garbage for later collection.
+ */
+gboolean
+tsr_cluster_delete (TsrCluster *self, const char *file_id, GCancellable *cancellable,
+                    GError **error)
+{
+  g_autoptr (TsrManifest) manifest = NULL;
+  g_autofree char *path = NULL;
+  guint left;
+
+  g_return_val_if_fail (TSR_IS_CLUSTER (self), FALSE);
+
+  manifest = tsr_cluster_get_file (self, file_id, error);
+  if (manifest == NULL)
+    return FALSE;
+  path = manifest_path (self, file_id);
+  if (g_unlink (path) != 0)
+    {
+      tsr_set_error_from_errno (error, errno, "Cannot delete %s", path);
+      return FALSE;
+    }
+  left = delete_segments (self, manifest);
+  sync_nodes (self, NULL);
+  if (left > 0)
+    g_message ("%u copies of %s's segments are on nodes that are down; they will be collected "
+               "later",
+               left, manifest->name);
+  emit (self, SIGNAL_FILES_CHANGED, NULL, 0, 0, 0, 0);
+  return TRUE;
+}
+
+/* The seed's get_system_info. */
+JsonNode *
+tsr_cluster_get_system_info (TsrCluster *self)
+{
+  g_autoptr (JsonBuilder) b = json_builder_new ();
+  g_autoptr (GPtrArray) status = tsr_cluster_dup_node_status (self);
+  g_autoptr (GPtrArray) files = tsr_cluster_list_files (self, NULL);
+  guint64 used = 0, capacity = 0;
+  guint alive = 0;
+
+  for (guint i = 0; i < status->len; i++)
+    {
+      TsrNodeStatus *s = status->pdata[i];
+      used += s->used_bytes;
+      capacity += s->capacity_bytes;
+      alive += s->alive;
+    }
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "data_dir");
+  json_builder_add_string_value (b, self->data_dir);
+  json_builder_set_member_name (b, "client_id");
+  json_builder_add_string_value (b, tsr_identity_get_id (self->identity));
+  json_builder_set_member_name (b, "nodes");
+  json_builder_add_int_value (b, status->len);
+  json_builder_set_member_name (b, "nodes_alive");
+  json_builder_add_int_value (b, alive);
+  json_builder_set_member_name (b, "files");
+  json_builder_add_int_value (b, files ? files->len : 0);
+  json_builder_set_member_name (b, "chunk_size");
+  json_builder_add_int_value (b, self->config->chunk_size);
+  json_builder_set_member_name (b, "replicas");
+  json_builder_add_int_value (b, self->config->replicas);
+  json_builder_set_member_name (b, "total_used_bytes");
+  json_builder_add_int_value (b, (gint64)used);
+  json_builder_set_member_name (b, "total_capacity_bytes");
+  json_builder_add_int_value (b, (gint64)capacity);
+  json_builder_end_object (b);
+  return json_builder_get_root (b);
+}
+
+static void
+tsr_cluster_dispose (GObject *object)
+{
+  TsrCluster *self = TSR_CLUSTER (object);
+
+  tsr_cluster_stop (self);
+  G_OBJECT_CLASS (tsr_cluster_parent_class)->dispose (object);
+}
+
+static void
+tsr_cluster_finalize (GObject *object)
+{
+  TsrCluster *self = TSR_CLUSTER (object);
+
+  g_thread_pool_free (self->pool, FALSE, TRUE);
+  g_ptr_array_unref (self->members);
+  g_clear_pointer (&self->config, tsr_cluster_config_free);
+  g_clear_object (&self->identity);
+  g_clear_pointer (&self->master_key, tsr_key_free);
+  g_clear_pointer (&self->lock_file, tsr_lock_file_release);
+  g_main_context_unref (self->owner_context);
+  g_free (self->data_dir);
+  g_free (self->catalog_dir);
+  g_free (self->config_path);
+  g_mutex_clear (&self->lock);
+  G_OBJECT_CLASS (tsr_cluster_parent_class)->finalize (object);
+}
+
+static void
+tsr_cluster_class_init (TsrClusterClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->dispose = tsr_cluster_dispose;
+  object_class->finalize = tsr_cluster_finalize;
+
+  /**
+   * TsrCluster::node-state-changed:
+   * @node_id: the node
+   * @state: its new #TsrNodeState
+   */
+  signals[SIGNAL_NODE_STATE_CHANGED] =
+      g_signal_new ("node-state-changed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL,
+                    NULL, NULL, G_TYPE_NONE, 2, G_TYPE_STRING, TSR_TYPE_NODE_STATE);
+  /**
+   * TsrCluster::transfer-progress:
+   * @name: the file's name
+   * @done: bytes done
+   * @total: bytes in all
+   * @rate: bytes per second so far
+   */
+  signals[SIGNAL_TRANSFER_PROGRESS] = g_signal_new (
+      "transfer-progress", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+      G_TYPE_NONE, 4, G_TYPE_STRING, G_TYPE_UINT64, G_TYPE_UINT64, G_TYPE_DOUBLE);
+  signals[SIGNAL_STATISTICS_CHANGED] =
+      g_signal_new ("statistics-changed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL,
+                    NULL, NULL, G_TYPE_NONE, 0);
+  signals[SIGNAL_FILES_CHANGED] =
+      g_signal_new ("files-changed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL,
+                    NULL, G_TYPE_NONE, 0);
+}
+
+static void
+tsr_cluster_init (TsrCluster *self)
+{
+  g_mutex_init (&self->lock);
+  self->members = g_ptr_array_new_with_free_func ((GDestroyNotify)member_free);
+  self->owner_context = g_main_context_ref_thread_default ();
+  self->pool = g_thread_pool_new (pool_run, NULL, IO_THREADS, FALSE, NULL);
+}

@@ -1,0 +1,85 @@
+/* tsr-cluster.h: the orchestrator (the seed's P2PStorageOrchestrator)
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#pragma once
+
+#include <gio/gio.h>
+#include <json-glib/json-glib.h>
+
+#include "tsr-cluster-config.h"
+#include "tsr-manifest.h"
+#include "tsr-node.h"
+
+G_BEGIN_DECLS
+
+#define TSR_CLUSTER_UPLOAD_WINDOW   32 /* chunks in flight per upload */
+#define TSR_CLUSTER_DOWNLOAD_WINDOW 32 /* chunks fetched ahead per download */
+#define TSR_CLUSTER_HEALTH_INTERVAL 5  /* seconds */
+
+/**
+ * TsrNodeStatus:
+ *
+ * What the cluster last learned about one node.
+ */
+typedef struct
+{
+  char *node_id;
+  char *address;
+  gboolean embedded;
+  gboolean enabled;
+  TsrNodeState state;
+  gboolean alive;
+  guint64 used_bytes;
+  guint64 capacity_bytes;
+  guint64 segment_count;
+  double latency_ms;
+  double uptime_seconds;
+  TsrInterfaceStats stats;
+} TsrNodeStatus;
+
+void tsr_node_status_free (TsrNodeStatus *status);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (TsrNodeStatus, tsr_node_status_free)
+
+#define TSR_TYPE_CLUSTER (tsr_cluster_get_type ())
+G_DECLARE_FINAL_TYPE (TsrCluster, tsr_cluster, TSR, CLUSTER, GObject)
+
+char *tsr_default_data_dir (void);
+gboolean tsr_cluster_init_data_dir (const char *data_dir, guint n_nodes, guint64 capacity,
+                                    guint32 chunk_size, guint replicas, GError **error);
+
+TsrCluster *tsr_cluster_open (const char *data_dir, GError **error);
+gboolean tsr_cluster_start (TsrCluster *self, GError **error);
+void tsr_cluster_stop (TsrCluster *self);
+
+const char *tsr_cluster_get_data_dir (TsrCluster *self);
+const TsrClusterConfig *tsr_cluster_get_config (TsrCluster *self);
+GPtrArray *tsr_cluster_dup_node_status (TsrCluster *self);
+gboolean tsr_cluster_check_health (TsrCluster *self, GCancellable *cancellable, GError **error);
+void tsr_cluster_set_health_interval (TsrCluster *self, guint seconds);
+gboolean tsr_cluster_set_node_enabled (TsrCluster *self, const char *node_id, gboolean enabled,
+                                       GError **error);
+TsrNode *tsr_cluster_get_embedded_node (TsrCluster *self, const char *node_id);
+
+GPtrArray *tsr_cluster_list_files (TsrCluster *self, GError **error);
+TsrManifest *tsr_cluster_get_file (TsrCluster *self, const char *file_id, GError **error);
+
+TsrManifest *tsr_cluster_upload (TsrCluster *self, GFile *file, GCancellable *cancellable,
+                                 GError **error);
+void tsr_cluster_upload_async (TsrCluster *self, GFile *file, GCancellable *cancellable,
+                               GAsyncReadyCallback callback, gpointer user_data);
+TsrManifest *tsr_cluster_upload_finish (TsrCluster *self, GAsyncResult *result, GError **error);
+
+gboolean tsr_cluster_download (TsrCluster *self, const char *file_id, GFile *destination,
+                               gboolean overwrite, GCancellable *cancellable, GError **error);
+void tsr_cluster_download_async (TsrCluster *self, const char *file_id, GFile *destination,
+                                 gboolean overwrite, GCancellable *cancellable,
+                                 GAsyncReadyCallback callback, gpointer user_data);
+gboolean tsr_cluster_download_finish (TsrCluster *self, GAsyncResult *result, GError **error);
+
+gboolean tsr_cluster_delete (TsrCluster *self, const char *file_id, GCancellable *cancellable,
+                             GError **error);
+
+JsonNode *tsr_cluster_get_system_info (TsrCluster *self);
+
+G_END_DECLS

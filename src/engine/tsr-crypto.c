@@ -1,0 +1,216 @@
+/* tsr-crypto.c
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#include "config.h"
+
+#include "tsr-crypto.h"
+#include "tsr-error.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sodium.h>
+#include <glib/gstdio.h>
+
+G_STATIC_ASSERT (TSR_KEY_LEN == crypto_aead_xchacha20poly1305_ietf_KEYBYTES);
+G_STATIC_ASSERT (TSR_CHUNK_OVERHEAD == crypto_aead_xchacha20poly1305_ietf_ABYTES);
+
+gboolean
+tsr_crypto_init (GError **error)
+{
+  if (sodium_init () < 0)
+    {
+      g_set_error (error, TSR_ERROR, TSR_ERROR_FAILED, "libsodium could not be initialised");
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* Keys live in guarded memory: not swapped out, wiped on free. */
+static TsrKey *
+key_alloc (void)
+{
+  TsrKey *key = sodium_malloc (sizeof (TsrKey));
+
+  g_assert (key != NULL);
+  return key;
+}
+
+TsrKey *
+tsr_key_new_random (void)
+{
+  TsrKey *key = key_alloc ();
+
+  randombytes_buf (key->bytes, TSR_KEY_LEN);
+  return key;
+}
+
+TsrKey *
+tsr_key_new_from_bytes (const guint8 *bytes, gsize len, GError **error)
+{
+  TsrKey *key;
+
+  if (len != TSR_KEY_LEN)
+    {
+      g_set_error (error, TSR_ERROR, TSR_ERROR_CORRUPT,
+                   "A key must be %d bytes, not %" G_GSIZE_FORMAT, TSR_KEY_LEN, len);
+      return NULL;
+    }
+  key = key_alloc ();
+  memcpy (key->bytes, bytes, TSR_KEY_LEN);
+  return key;
+}
+
+void
+tsr_key_free (TsrKey *key)
+{
+  if (key != NULL)
+    sodium_free (key); /* zeroes before freeing */
+}
+
+/**
+ * tsr_key_load_or_create:
+ * @path: a file of exactly 32 bytes, mode 0600; created with a random key when missing
+ *
+ * A file of the wrong size is %TSR_ERROR_CORRUPT and is never replaced: a new key would make
+ * every file sealed with the old one unreadable.
+ */
+TsrKey *
+tsr_key_load_or_create (const char *path, GError **error)
+{
+  g_autofree char *contents = NULL;
+  g_autoptr (GError) local_error = NULL;
+  gsize len = 0;
+  TsrKey *key;
+
+  if (g_file_get_contents (path, &contents, &len, &local_error))
+    {
+      key = tsr_key_new_from_bytes ((const guint8 *)contents, len, error);
+      sodium_memzero (contents, len);
+      if (key == NULL)
+        g_prefix_error (error, "%s: ", path);
+      return key;
+    }
+  if (!g_error_matches (local_error, G_FILE_ERROR, G_FILE_ERROR_NOENT))
+    {
+      g_set_error (error, TSR_ERROR, TSR_ERROR_IO, "Cannot read %s: %s", path,
+                   local_error->message);
+      return NULL;
+    }
+  g_clear_error (&local_error);
+
+  {
+    g_autofree char *dir = g_path_get_dirname (path);
+    if (g_mkdir_with_parents (dir, 0700) != 0)
+      {
+        tsr_set_error_from_errno (error, errno, "Cannot create %s", dir);
+        return NULL;
+      }
+  }
+  key = tsr_key_new_random ();
+  if (!g_file_set_contents_full (path, (const char *)key->bytes, TSR_KEY_LEN,
+                                 G_FILE_SET_CONTENTS_CONSISTENT | G_FILE_SET_CONTENTS_DURABLE, 0600,
+                                 &local_error))
+    {
+      tsr_key_free (key);
+      g_set_error (error, TSR_ERROR, TSR_ERROR_IO, "Cannot save %s: %s", path,
+                   local_error->message);
+      return NULL;
+    }
+  return key;
+}
+
+/* Returns base64 of nonce || ciphertext || tag. */
+char *
+tsr_key_seal (const TsrKey *kek, const TsrKey *key)
+{
+  guint8 out[TSR_SEALED_KEY_LEN];
+  unsigned long long clen;
+  char *b64;
+
+  randombytes_buf (out, 24);
+  crypto_aead_xchacha20poly1305_ietf_encrypt (out + 24, &clen, key->bytes, TSR_KEY_LEN, NULL, 0,
+                                              NULL, out, kek->bytes);
+  g_assert (clen == TSR_KEY_LEN + 16);
+  b64 = g_base64_encode (out, sizeof out);
+  sodium_memzero (out, sizeof out);
+  return b64;
+}
+
+TsrKey *
+tsr_key_unseal (const TsrKey *kek, const char *sealed_b64, GError **error)
+{
+  g_autofree guint8 *raw = NULL;
+  gsize len = 0;
+  TsrKey *key;
+  unsigned long long plen;
+
+  if (sealed_b64 != NULL)
+    raw = g_base64_decode (sealed_b64, &len);
+  if (raw == NULL || len != TSR_SEALED_KEY_LEN)
+    {
+      g_set_error (error, TSR_ERROR, TSR_ERROR_CORRUPT, "The sealed file key is malformed");
+      return NULL;
+    }
+  key = key_alloc ();
+  if (crypto_aead_xchacha20poly1305_ietf_decrypt (key->bytes, &plen, NULL, raw + 24, len - 24, NULL,
+                                                  0, raw, kek->bytes) != 0)
+    {
+      tsr_key_free (key);
+      g_set_error (error, TSR_ERROR, TSR_ERROR_AUTH,
+                   "The file key cannot be unsealed: wrong key or tampered manifest");
+      return NULL;
+    }
+  return key;
+}
+
+static void
+chunk_nonce (guint64 index, guint8 nonce[24], guint8 ad[8])
+{
+  guint64 le = GUINT64_TO_LE (index);
+
+  memset (nonce, 0, 24);
+  memcpy (nonce, &le, 8);
+  memcpy (ad, &le, 8);
+}
+
+/* Returns the sealed chunk: ciphertext followed by the 16-byte tag. */
+GBytes *
+tsr_chunk_encrypt (const TsrKey *key, guint64 index, const guint8 *plain, gsize len)
+{
+  guint8 nonce[24], ad[8];
+  guint8 *out = g_malloc (len + TSR_CHUNK_OVERHEAD);
+  unsigned long long clen;
+
+  chunk_nonce (index, nonce, ad);
+  crypto_aead_xchacha20poly1305_ietf_encrypt (out, &clen, plain, len, ad, sizeof ad, NULL, nonce,
+                                              key->bytes);
+  return g_bytes_new_take (out, clen);
+}
+
+GBytes *
+tsr_chunk_decrypt (const TsrKey *key, guint64 index, const guint8 *cipher, gsize len,
+                   GError **error)
+{
+  guint8 nonce[24], ad[8];
+  guint8 *out;
+  unsigned long long plen;
+
+  if (len < TSR_CHUNK_OVERHEAD)
+    {
+      g_set_error (error, TSR_ERROR, TSR_ERROR_CORRUPT, "Chunk %" G_GUINT64_FORMAT " is too short",
+                   index);
+      return NULL;
+    }
+  chunk_nonce (index, nonce, ad);
+  out = g_malloc (MAX (len - TSR_CHUNK_OVERHEAD, 1));
+  if (crypto_aead_xchacha20poly1305_ietf_decrypt (out, &plen, NULL, cipher, len, ad, sizeof ad,
+                                                  nonce, key->bytes) != 0)
+    {
+      g_free (out);
+      g_set_error (error, TSR_ERROR, TSR_ERROR_CORRUPT,
+                   "Chunk %" G_GUINT64_FORMAT " failed authentication: it was altered", index);
+      return NULL;
+    }
+  return g_bytes_new_take (out, plen);
+}

@@ -1,0 +1,762 @@
+/* tsr-node-client.c
+ *
+ * A small pool of TLS connections to one node. Any number of threads may call at once: each
+ * call writes its request under the connection's write lock and waits for the response with
+ * its request id, which the connection's reader thread hands over. So many requests are in
+ * flight on one connection, and the pool opens up to max-connections when calls pile up.
+ * Every call has a deadline and honours its GCancellable; calls that fail at the connection
+ * level (refused, closed, timed out) are retried with backoff on a fresh connection, which
+ * is safe because every request of the protocol is idempotent (segments are addressed by
+ * their content). Errors the node reports (NO_SPACE, CORRUPT, ...) are never retried.
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#include "config.h"
+
+#include "tsr-node-client.h"
+#include "tsr-error.h"
+#include "tsr-hash.h"
+#include "tsr-tls.h"
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+
+#define CONNECT_TIMEOUT_S 10
+#define BACKOFF_FIRST_MS  50
+#define BACKOFF_MAX_MS    1000
+
+typedef struct _CConn CConn;
+
+typedef struct
+{
+  guint32 request_id;
+  GCond cond;
+  TsrFrame *response;
+  GError *error;
+  gboolean done;
+} Call;
+
+struct _CConn
+{
+  gint ref;
+  TsrNodeClient *client;
+  GSocketConnection *base;
+  GIOStream *tls;
+  GThread *reader;
+  GMutex write_mutex;
+  GHashTable *pending; /* request id -> Call*, under client->mutex */
+  gboolean dead;       /* under client->mutex */
+};
+
+struct _TsrNodeClient
+{
+  GObject parent_instance;
+
+  char *node_id;
+  char *address;
+  char *pinned_id;
+  TsrIdentity *identity;
+  guint timeout_ms;
+  guint max_connections;
+  guint retries;
+
+  GMutex mutex;
+  GCond conn_cond;  /* a connection being opened finished, one way or the other */
+  GPtrArray *conns; /* CConn*, live or dead; dead ones are reaped */
+  guint connecting;
+  gint next_request_id;
+};
+
+G_DEFINE_FINAL_TYPE (TsrNodeClient, tsr_node_client, G_TYPE_OBJECT)
+
+void
+tsr_node_health_free (TsrNodeHealth *health)
+{
+  if (health == NULL)
+    return;
+  g_free (health->node_id);
+  g_free (health->identity);
+  g_free (health->address);
+  g_free (health);
+}
+
+static void
+cconn_unref (CConn *conn)
+{
+  if (!g_atomic_int_dec_and_test (&conn->ref))
+    return;
+  g_clear_object (&conn->tls);
+  g_clear_object (&conn->base);
+  g_hash_table_unref (conn->pending);
+  g_mutex_clear (&conn->write_mutex);
+  g_free (conn);
+}
+
+/* Called with client->mutex held: fails every call waiting on @conn. */
+static void
+fail_pending_locked (CConn *conn, const GError *error)
+{
+  GHashTableIter iter;
+  gpointer value;
+
+  conn->dead = TRUE;
+  g_hash_table_iter_init (&iter, conn->pending);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    {
+      Call *call = value;
+      call->error = g_error_copy (error);
+      call->done = TRUE;
+      g_cond_signal (&call->cond);
+      g_hash_table_iter_remove (&iter);
+    }
+}
+
+static gpointer
+reader_thread (gpointer data)
+{
+  CConn *conn = data;
+  TsrNodeClient *self = conn->client;
+  GInputStream *in = g_io_stream_get_input_stream (conn->tls);
+  g_autoptr (GError) error = NULL;
+
+  for (;;)
+    {
+      TsrFrame *frame = tsr_frame_read (in, NULL, &error);
+      Call *call;
+
+      if (frame == NULL)
+        break;
+
+      g_mutex_lock (&self->mutex);
+      if (frame->header.type == TSR_MSG_ERROR)
+        {
+          /* The node could not parse something we sent and is closing the connection. */
+          Tessera__ErrorResponse *resp = (Tessera__ErrorResponse *)frame->body;
+          tsr_status_to_error (resp->status, &error);
+          g_prefix_error (&error, "%s refused a request: ", self->node_id);
+          fail_pending_locked (conn, error);
+          g_mutex_unlock (&self->mutex);
+          tsr_frame_free (frame);
+          break;
+        }
+      call = g_hash_table_lookup (conn->pending, GUINT_TO_POINTER (frame->header.request_id));
+      if (call != NULL)
+        {
+          g_hash_table_remove (conn->pending, GUINT_TO_POINTER (frame->header.request_id));
+          call->response = frame;
+          call->done = TRUE;
+          g_cond_signal (&call->cond);
+        }
+      else
+        tsr_frame_free (frame); /* its caller gave up (timeout or cancel) */
+      g_mutex_unlock (&self->mutex);
+    }
+
+  g_mutex_lock (&self->mutex);
+  if (error == NULL || g_error_matches (error, TSR_ERROR, TSR_ERROR_CLOSED))
+    {
+      g_clear_error (&error);
+      g_set_error (&error, TSR_ERROR, TSR_ERROR_CLOSED, "%s at %s closed the connection",
+                   self->node_id, self->address);
+    }
+  fail_pending_locked (conn, error);
+  g_mutex_unlock (&self->mutex);
+  return NULL;
+}
+
+static void
+shutdown_conn (CConn *conn)
+{
+  g_socket_shutdown (g_socket_connection_get_socket (conn->base), TRUE, TRUE, NULL);
+}
+
+static CConn *
+connect_new (TsrNodeClient *self, GCancellable *cancellable, GError **error)
+{
+  g_autoptr (GSocketClient) sc = g_socket_client_new ();
+  g_autoptr (GSocketConnection) base = NULL;
+  g_autoptr (GIOStream) tls = NULL;
+  g_autoptr (GError) local_error = NULL;
+  g_autofree char *thread_name = NULL;
+  CConn *conn;
+
+  g_socket_client_set_timeout (sc, CONNECT_TIMEOUT_S);
+  base = g_socket_client_connect_to_host (sc, self->address, 0, cancellable, &local_error);
+  if (base == NULL)
+    {
+      g_set_error (error, TSR_ERROR,
+                   g_error_matches (local_error, G_IO_ERROR, G_IO_ERROR_CANCELLED)
+                       ? TSR_ERROR_CANCELLED
+                       : TSR_ERROR_UNREACHABLE,
+                   "Cannot reach %s at %s: %s", self->node_id, self->address, local_error->message);
+      return NULL;
+    }
+  g_socket_set_timeout (g_socket_connection_get_socket (base), CONNECT_TIMEOUT_S);
+  /* Many small requests in flight: do not let Nagle hold them for delayed ACKs. */
+  g_socket_set_option (g_socket_connection_get_socket (base), IPPROTO_TCP, TCP_NODELAY, 1, NULL);
+  tls = tsr_tls_client_new (G_IO_STREAM (base), self->identity, self->pinned_id, error);
+  if (tls == NULL || !tsr_tls_handshake (tls, cancellable, error))
+    return NULL;
+  /* From here on, deadlines are per call; an idle connection may stay open. */
+  g_socket_set_timeout (g_socket_connection_get_socket (base), 0);
+
+  conn = g_new0 (CConn, 1);
+  conn->ref = 2; /* the pool's and the reader's */
+  conn->client = self;
+  conn->base = g_steal_pointer (&base);
+  conn->tls = g_steal_pointer (&tls);
+  conn->pending = g_hash_table_new (NULL, NULL);
+  g_mutex_init (&conn->write_mutex);
+  thread_name = g_strdup_printf ("tsr-client-%s", self->node_id);
+  conn->reader = g_thread_new (thread_name, reader_thread, conn);
+  return conn;
+}
+
+/* Drops dead connections from the pool; called with the mutex held. The reader of a dead
+ * connection has finished or is finishing, so joining it does not wait for the network. */
+static void
+reap_dead_locked (TsrNodeClient *self, GPtrArray *to_join)
+{
+  for (guint i = 0; i < self->conns->len;)
+    {
+      CConn *conn = self->conns->pdata[i];
+      if (conn->dead)
+        {
+          g_ptr_array_add (to_join, conn);
+          g_ptr_array_remove_index_fast (self->conns, i);
+        }
+      else
+        i++;
+    }
+}
+
+static void
+join_conns (GPtrArray *conns)
+{
+  for (guint i = 0; i < conns->len; i++)
+    {
+      CConn *conn = conns->pdata[i];
+      shutdown_conn (conn);
+      g_thread_join (conn->reader);
+      cconn_unref (conn); /* the reader's */
+      cconn_unref (conn); /* the pool's */
+    }
+}
+
+/* Picks the least busy live connection, or opens one more while under the limit and every
+ * open connection is busy; when the limit is taken up by connections still being opened,
+ * waits for one of them. Returns a new reference. */
+static CConn *
+acquire_conn (TsrNodeClient *self, GCancellable *cancellable, GError **error)
+{
+  g_autoptr (GPtrArray) dead = g_ptr_array_new ();
+  CConn *conn;
+
+  g_mutex_lock (&self->mutex);
+  for (;;)
+    {
+      CConn *best = NULL;
+      guint open;
+
+      reap_dead_locked (self, dead);
+      for (guint i = 0; i < self->conns->len; i++)
+        {
+          CConn *c = self->conns->pdata[i];
+          if (best == NULL || g_hash_table_size (c->pending) < g_hash_table_size (best->pending))
+            best = c;
+        }
+      open = self->conns->len + self->connecting;
+      if (best != NULL && (g_hash_table_size (best->pending) == 0 || open >= self->max_connections))
+        {
+          g_atomic_int_inc (&best->ref);
+          g_mutex_unlock (&self->mutex);
+          join_conns (dead);
+          return best;
+        }
+      if (open < self->max_connections)
+        break;
+      g_cond_wait (&self->conn_cond, &self->mutex);
+    }
+  self->connecting++;
+  g_mutex_unlock (&self->mutex);
+  join_conns (dead);
+
+  conn = connect_new (self, cancellable, error);
+
+  g_mutex_lock (&self->mutex);
+  self->connecting--;
+  if (conn != NULL)
+    {
+      g_ptr_array_add (self->conns, conn);
+      g_atomic_int_inc (&conn->ref);
+    }
+  g_cond_broadcast (&self->conn_cond);
+  g_mutex_unlock (&self->mutex);
+  return conn;
+}
+
+static void
+on_cancelled (GCancellable *cancellable, gpointer data)
+{
+  gpointer *pair = data; /* { client, call } */
+  TsrNodeClient *self = pair[0];
+  Call *call = pair[1];
+
+  g_mutex_lock (&self->mutex);
+  g_cond_signal (&call->cond);
+  g_mutex_unlock (&self->mutex);
+}
+
+/* Returns the status field every response message has first. */
+static const Tessera__Status *
+response_status (const ProtobufCMessage *msg)
+{
+  const ProtobufCFieldDescriptor *field =
+      protobuf_c_message_descriptor_get_field_by_name (msg->descriptor, "status");
+
+  if (field == NULL)
+    return NULL;
+  return *(const Tessera__Status *const *)((const char *)msg + field->offset);
+}
+
+static TsrMessageType
+response_type_for (TsrMessageType request)
+{
+  /* Every request type is followed by its response type (tsr-frame.h). */
+  return request + 1;
+}
+
+static TsrFrame *
+call_once (TsrNodeClient *self, TsrMessageType type, const ProtobufCMessage *body, GBytes *payload,
+           GCancellable *cancellable, GError **error)
+{
+  CConn *conn;
+  Call call = { 0 };
+  gpointer pair[2] = { self, &call };
+  g_autoptr (GError) write_error = NULL;
+  gint64 deadline;
+  gulong handler = 0;
+  TsrFrame *response = NULL;
+  gboolean written;
+
+  conn = acquire_conn (self, cancellable, error);
+  if (conn == NULL)
+    return NULL;
+
+  call.request_id = (guint32)g_atomic_int_add (&self->next_request_id, 1);
+  if (call.request_id == 0)
+    call.request_id = (guint32)g_atomic_int_add (&self->next_request_id, 1);
+  g_cond_init (&call.cond);
+
+  g_mutex_lock (&self->mutex);
+  if (conn->dead)
+    {
+      g_mutex_unlock (&self->mutex);
+      g_set_error (error, TSR_ERROR, TSR_ERROR_CLOSED, "%s at %s closed the connection",
+                   self->node_id, self->address);
+      g_cond_clear (&call.cond);
+      cconn_unref (conn);
+      return NULL;
+    }
+  g_hash_table_insert (conn->pending, GUINT_TO_POINTER (call.request_id), &call);
+  g_mutex_unlock (&self->mutex);
+
+  g_mutex_lock (&conn->write_mutex);
+  written = tsr_frame_write (g_io_stream_get_output_stream (conn->tls), type, call.request_id, body,
+                             payload, cancellable, &write_error);
+  g_mutex_unlock (&conn->write_mutex);
+
+  if (cancellable != NULL)
+    handler = g_cancellable_connect (cancellable, G_CALLBACK (on_cancelled), pair, NULL);
+
+  deadline = g_get_monotonic_time () + (gint64)self->timeout_ms * 1000;
+  g_mutex_lock (&self->mutex);
+  if (!written)
+    {
+      /* A failed write leaves the stream out of step: nobody may use it again. */
+      g_hash_table_remove (conn->pending, GUINT_TO_POINTER (call.request_id));
+      if (!call.done)
+        {
+          call.error = g_steal_pointer (&write_error);
+          call.done = TRUE;
+        }
+      conn->dead = TRUE;
+    }
+  while (!call.done && !g_cancellable_is_cancelled (cancellable))
+    if (!g_cond_wait_until (&call.cond, &self->mutex, deadline))
+      break;
+  if (!call.done)
+    {
+      g_hash_table_remove (conn->pending, GUINT_TO_POINTER (call.request_id));
+      if (g_cancellable_is_cancelled (cancellable))
+        g_set_error (error, TSR_ERROR, TSR_ERROR_CANCELLED, "Cancelled");
+      else
+        {
+          g_set_error (error, TSR_ERROR, TSR_ERROR_TIMEOUT, "%s at %s did not answer within %u ms",
+                       self->node_id, self->address, self->timeout_ms);
+          /* A silent peer may be half-open: the retry should use a fresh connection. */
+          conn->dead = TRUE;
+          shutdown_conn (conn);
+        }
+    }
+  else if (call.error != NULL)
+    g_propagate_error (error, g_steal_pointer (&call.error));
+  else
+    response = g_steal_pointer (&call.response);
+  g_mutex_unlock (&self->mutex);
+
+  if (handler != 0)
+    g_cancellable_disconnect (cancellable, handler);
+  g_cond_clear (&call.cond);
+  cconn_unref (conn);
+
+  if (response != NULL && response->header.type != response_type_for (type))
+    {
+      g_set_error (error, TSR_ERROR, TSR_ERROR_PROTOCOL, "%s answered %s with %s", self->node_id,
+                   tsr_message_type_to_string (type),
+                   tsr_message_type_to_string (response->header.type));
+      g_clear_pointer (&response, tsr_frame_free);
+    }
+  return response;
+}
+
+static gboolean
+is_retryable (const GError *error)
+{
+  return g_error_matches (error, TSR_ERROR, TSR_ERROR_UNREACHABLE) ||
+         g_error_matches (error, TSR_ERROR, TSR_ERROR_CLOSED) ||
+         g_error_matches (error, TSR_ERROR, TSR_ERROR_IO) ||
+         g_error_matches (error, TSR_ERROR, TSR_ERROR_TIMEOUT);
+}
+
+/**
+ * tsr_node_client_call:
+ * @type: a request type
+ * @body: its body message
+ * @payload: (nullable): raw bytes after the body
+ *
+ * Sends one request and waits for its response, retrying connection failures with backoff.
+ * A response whose status is an error becomes that error.
+ *
+ * Returns: (transfer full): the response frame, or %NULL with an error
+ */
+TsrFrame *
+tsr_node_client_call (TsrNodeClient *self, TsrMessageType type, const ProtobufCMessage *body,
+                      GBytes *payload, GCancellable *cancellable, GError **error)
+{
+  guint backoff = BACKOFF_FIRST_MS;
+
+  g_return_val_if_fail (TSR_IS_NODE_CLIENT (self), NULL);
+  g_return_val_if_fail (body != NULL, NULL);
+
+  for (guint attempt = 0;; attempt++)
+    {
+      g_autoptr (GError) local_error = NULL;
+      TsrFrame *response = call_once (self, type, body, payload, cancellable, &local_error);
+
+      if (response != NULL)
+        {
+          const Tessera__Status *status = response_status (response->body);
+          if (status != NULL && !tsr_status_to_error (status, error))
+            {
+              tsr_frame_free (response);
+              return NULL;
+            }
+          return response;
+        }
+      if (attempt >= self->retries || !is_retryable (local_error) ||
+          g_cancellable_is_cancelled (cancellable))
+        {
+          g_propagate_error (error, g_steal_pointer (&local_error));
+          return NULL;
+        }
+      g_debug ("%s: retrying after: %s", self->node_id, local_error->message);
+      /* Sleep in small steps so a cancel is honoured promptly. */
+      for (guint slept = 0; slept < backoff && !g_cancellable_is_cancelled (cancellable);
+           slept += 10)
+        g_usleep (10 * 1000);
+      backoff = MIN (backoff * 2, BACKOFF_MAX_MS);
+    }
+}
+
+gboolean
+tsr_node_client_store_segment (TsrNodeClient *self, const char *segment_id, GBytes *data,
+                               GCancellable *cancellable, GError **error)
+{
+  Tessera__StoreSegmentRequest req = TESSERA__STORE_SEGMENT_REQUEST__INIT;
+  g_autoptr (TsrFrame) resp = NULL;
+
+  req.segment_id = (char *)segment_id;
+  resp = tsr_node_client_call (self, TSR_MSG_STORE_SEGMENT_REQUEST, &req.base, data, cancellable,
+                               error);
+  return resp != NULL;
+}
+
+/* The node verified the bytes before sending; they are verified again here, since the
+ * client trusts no node with the integrity of its data. */
+GBytes *
+tsr_node_client_retrieve_segment (TsrNodeClient *self, const char *segment_id,
+                                  GCancellable *cancellable, GError **error)
+{
+  Tessera__RetrieveSegmentRequest req = TESSERA__RETRIEVE_SEGMENT_REQUEST__INIT;
+  g_autoptr (TsrFrame) resp = NULL;
+  char actual[TSR_SHA256_HEX_LEN + 1];
+  gsize len;
+  const guint8 *data;
+
+  req.segment_id = (char *)segment_id;
+  resp = tsr_node_client_call (self, TSR_MSG_RETRIEVE_SEGMENT_REQUEST, &req.base, NULL, cancellable,
+                               error);
+  if (resp == NULL)
+    return NULL;
+  data = g_bytes_get_data (resp->payload, &len);
+  tsr_sha256_hex (data, len, actual);
+  if (g_strcmp0 (actual, segment_id) != 0)
+    {
+      g_set_error (error, TSR_ERROR, TSR_ERROR_CORRUPT,
+                   "%s sent bytes for segment %s that do not match its id", self->node_id,
+                   segment_id);
+      return NULL;
+    }
+  return g_bytes_ref (resp->payload);
+}
+
+gboolean
+tsr_node_client_delete_segment (TsrNodeClient *self, const char *segment_id,
+                                GCancellable *cancellable, GError **error)
+{
+  Tessera__DeleteSegmentRequest req = TESSERA__DELETE_SEGMENT_REQUEST__INIT;
+  g_autoptr (TsrFrame) resp = NULL;
+
+  req.segment_id = (char *)segment_id;
+  resp = tsr_node_client_call (self, TSR_MSG_DELETE_SEGMENT_REQUEST, &req.base, NULL, cancellable,
+                               error);
+  return resp != NULL;
+}
+
+gboolean
+tsr_node_client_sync (TsrNodeClient *self, GCancellable *cancellable, GError **error)
+{
+  Tessera__SyncRequest req = TESSERA__SYNC_REQUEST__INIT;
+  g_autoptr (TsrFrame) resp = NULL;
+
+  resp = tsr_node_client_call (self, TSR_MSG_SYNC_REQUEST, &req.base, NULL, cancellable, error);
+  return resp != NULL;
+}
+
+TsrNodeHealth *
+tsr_node_client_health_check (TsrNodeClient *self, GCancellable *cancellable, GError **error)
+{
+  Tessera__HealthCheckRequest req = TESSERA__HEALTH_CHECK_REQUEST__INIT;
+  g_autoptr (TsrFrame) resp = NULL;
+  Tessera__HealthCheckResponse *h;
+  TsrNodeHealth *health;
+  gint64 t0 = g_get_monotonic_time ();
+
+  resp = tsr_node_client_call (self, TSR_MSG_HEALTH_CHECK_REQUEST, &req.base, NULL, cancellable,
+                               error);
+  if (resp == NULL)
+    return NULL;
+  h = (Tessera__HealthCheckResponse *)resp->body;
+
+  health = g_new0 (TsrNodeHealth, 1);
+  health->latency_ms = (g_get_monotonic_time () - t0) / 1000.0;
+  health->node_id = g_strdup (h->node_id);
+  health->identity = g_strdup (h->identity);
+  health->address = g_strdup (h->address);
+  if (!tsr_node_state_from_string (h->state, &health->state))
+    health->state = TSR_NODE_STATE_STOPPED;
+  health->is_alive = h->is_alive;
+  health->uptime_seconds = h->uptime_seconds;
+  health->used_bytes = h->used_bytes;
+  health->capacity_bytes = h->capacity_bytes;
+  health->segment_count = h->segment_count;
+  health->stats.packets_sent = h->stats->packets_sent;
+  health->stats.packets_received = h->stats->packets_received;
+  health->stats.bytes_sent = h->stats->bytes_sent;
+  health->stats.bytes_received = h->stats->bytes_received;
+  health->stats.errors = h->stats->errors;
+  health->stats.send_throughput_bps = h->stats->send_throughput_bps;
+  health->stats.receive_throughput_bps = h->stats->receive_throughput_bps;
+  return health;
+}
+
+/* Returns: (transfer full) (element-type TsrPeerInfo): the node's view of its peers */
+GPtrArray *
+tsr_node_client_get_topology (TsrNodeClient *self, GCancellable *cancellable, GError **error)
+{
+  Tessera__NetworkTopologyRequest req = TESSERA__NETWORK_TOPOLOGY_REQUEST__INIT;
+  g_autoptr (TsrFrame) resp = NULL;
+  Tessera__NetworkTopologyResponse *t;
+  GPtrArray *peers;
+
+  resp = tsr_node_client_call (self, TSR_MSG_NETWORK_TOPOLOGY_REQUEST, &req.base, NULL, cancellable,
+                               error);
+  if (resp == NULL)
+    return NULL;
+  t = (Tessera__NetworkTopologyResponse *)resp->body;
+  peers = g_ptr_array_new_with_free_func ((GDestroyNotify)tsr_peer_info_free);
+  for (gsize i = 0; i < t->n_peers; i++)
+    {
+      TsrPeerInfo *p = g_new0 (TsrPeerInfo, 1);
+      p->node_id = g_strdup (t->peers[i]->node_id);
+      p->address = g_strdup (t->peers[i]->address);
+      p->identity = g_strdup (t->peers[i]->identity);
+      g_ptr_array_add (peers, p);
+    }
+  return peers;
+}
+
+static void
+health_check_thread (GTask *task, gpointer source, gpointer data, GCancellable *cancellable)
+{
+  GError *error = NULL;
+  TsrNodeHealth *health = tsr_node_client_health_check (source, cancellable, &error);
+
+  if (health == NULL)
+    g_task_return_error (task, error);
+  else
+    g_task_return_pointer (task, health, (GDestroyNotify)tsr_node_health_free);
+}
+
+/* Runs the health check on a worker thread; the callback comes on the caller's context. */
+void
+tsr_node_client_health_check_async (TsrNodeClient *self, GCancellable *cancellable,
+                                    GAsyncReadyCallback callback, gpointer user_data)
+{
+  g_autoptr (GTask) task = g_task_new (self, cancellable, callback, user_data);
+
+  g_task_set_source_tag (task, tsr_node_client_health_check_async);
+  /* Our own TSR_ERROR_CANCELLED, not GTask's G_IO_ERROR_CANCELLED. */
+  g_task_set_check_cancellable (task, FALSE);
+  g_task_run_in_thread (task, health_check_thread);
+}
+
+TsrNodeHealth *
+tsr_node_client_health_check_finish (TsrNodeClient *self, GAsyncResult *result, GError **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+/**
+ * tsr_node_client_new:
+ * @node_id: the node's name, for messages
+ * @address: "host:port"
+ * @pinned_id: the node's identity (64 hex); any other certificate is refused
+ * @identity: this client's identity, which the node must trust
+ */
+TsrNodeClient *
+tsr_node_client_new (const char *node_id, const char *address, const char *pinned_id,
+                     TsrIdentity *identity)
+{
+  TsrNodeClient *self;
+
+  g_return_val_if_fail (node_id != NULL && address != NULL && pinned_id != NULL, NULL);
+  g_return_val_if_fail (TSR_IS_IDENTITY (identity), NULL);
+
+  self = g_object_new (TSR_TYPE_NODE_CLIENT, NULL);
+  self->node_id = g_strdup (node_id);
+  self->address = g_strdup (address);
+  self->pinned_id = g_strdup (pinned_id);
+  self->identity = g_object_ref (identity);
+  return self;
+}
+
+const char *
+tsr_node_client_get_node_id (TsrNodeClient *self)
+{
+  g_return_val_if_fail (TSR_IS_NODE_CLIENT (self), NULL);
+  return self->node_id;
+}
+
+const char *
+tsr_node_client_get_address (TsrNodeClient *self)
+{
+  g_return_val_if_fail (TSR_IS_NODE_CLIENT (self), NULL);
+  return self->address;
+}
+
+void
+tsr_node_client_set_timeout (TsrNodeClient *self, guint timeout_ms)
+{
+  g_return_if_fail (TSR_IS_NODE_CLIENT (self));
+  self->timeout_ms = MAX (timeout_ms, 1);
+}
+
+void
+tsr_node_client_set_max_connections (TsrNodeClient *self, guint max_connections)
+{
+  g_return_if_fail (TSR_IS_NODE_CLIENT (self));
+  self->max_connections = MAX (max_connections, 1);
+}
+
+void
+tsr_node_client_set_retries (TsrNodeClient *self, guint retries)
+{
+  g_return_if_fail (TSR_IS_NODE_CLIENT (self));
+  self->retries = retries;
+}
+
+/* Live connections in the pool. */
+guint
+tsr_node_client_get_n_connections (TsrNodeClient *self)
+{
+  guint n = 0;
+
+  g_return_val_if_fail (TSR_IS_NODE_CLIENT (self), 0);
+  g_mutex_lock (&self->mutex);
+  for (guint i = 0; i < self->conns->len; i++)
+    n += !((CConn *)self->conns->pdata[i])->dead;
+  g_mutex_unlock (&self->mutex);
+  return n;
+}
+
+/* Closes every connection; calls waiting on them fail with TSR_ERROR_CLOSED. The client can
+ * be used again afterwards: it reconnects. */
+void
+tsr_node_client_close (TsrNodeClient *self)
+{
+  g_autoptr (GPtrArray) conns = NULL;
+
+  g_return_if_fail (TSR_IS_NODE_CLIENT (self));
+  g_mutex_lock (&self->mutex);
+  conns = g_steal_pointer (&self->conns);
+  self->conns = g_ptr_array_new ();
+  g_mutex_unlock (&self->mutex);
+  join_conns (conns);
+}
+
+static void
+tsr_node_client_finalize (GObject *object)
+{
+  TsrNodeClient *self = TSR_NODE_CLIENT (object);
+
+  tsr_node_client_close (self);
+  g_ptr_array_unref (self->conns);
+  g_clear_object (&self->identity);
+  g_free (self->node_id);
+  g_free (self->address);
+  g_free (self->pinned_id);
+  g_mutex_clear (&self->mutex);
+  g_cond_clear (&self->conn_cond);
+  G_OBJECT_CLASS (tsr_node_client_parent_class)->finalize (object);
+}
+
+static void
+tsr_node_client_class_init (TsrNodeClientClass *klass)
+{
+  G_OBJECT_CLASS (klass)->finalize = tsr_node_client_finalize;
+}
+
+static void
+tsr_node_client_init (TsrNodeClient *self)
+{
+  g_mutex_init (&self->mutex);
+  g_cond_init (&self->conn_cond);
+  self->conns = g_ptr_array_new ();
+  self->timeout_ms = TSR_NODE_CLIENT_DEFAULT_TIMEOUT_MS;
+  self->max_connections = TSR_NODE_CLIENT_DEFAULT_MAX_CONNECTIONS;
+  self->retries = TSR_NODE_CLIENT_DEFAULT_RETRIES;
+  self->next_request_id = 1;
+}

@@ -1,0 +1,432 @@
+/* test-cli.c: tessera-cli as a user runs it, from a fresh data dir
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#include "tessera.h"
+#include "tsr-test-util.h"
+
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+typedef struct
+{
+  char *dir;
+  char *data_dir;
+  GRand *rand;
+} Fixture;
+
+typedef struct
+{
+  int status;
+  char *out;
+  char *err;
+} Run;
+
+static void
+run_clear (Run *r)
+{
+  g_free (r->out);
+  g_free (r->err);
+}
+
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Run, run_clear)
+
+static void
+fixture_setup (Fixture *f, gconstpointer data)
+{
+  f->dir = tsr_test_make_tmpdir ();
+  f->data_dir = g_build_filename (f->dir, "data", NULL);
+  f->rand = g_rand_new_with_seed (g_test_rand_int ());
+}
+
+static void
+fixture_teardown (Fixture *f, gconstpointer data)
+{
+  tsr_test_rmdir (f->dir);
+  g_free (f->dir);
+  g_free (f->data_dir);
+  g_rand_free (f->rand);
+}
+
+/* Runs tessera-cli --data-dir DIR ARGS... and returns its exit status and output. */
+static void
+cli (Fixture *f, Run *r, const char *input, ...)
+{
+  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GSubprocessLauncher) launcher =
+      g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE |
+                                 G_SUBPROCESS_FLAGS_STDIN_PIPE);
+  g_autoptr (GSubprocess) proc = NULL;
+  const char *arg;
+  va_list args;
+
+  g_ptr_array_add (argv, (char *)g_getenv ("TESSERA_CLI"));
+  g_ptr_array_add (argv, "--data-dir");
+  g_ptr_array_add (argv, f->data_dir);
+  va_start (args, input);
+  while ((arg = va_arg (args, const char *)) != NULL)
+    g_ptr_array_add (argv, (char *)arg);
+  va_end (args);
+  g_ptr_array_add (argv, NULL);
+
+  g_subprocess_launcher_set_cwd (launcher, f->dir);
+  proc = g_subprocess_launcher_spawnv (launcher, (const char *const *)argv->pdata, &error);
+  g_assert_no_error (error);
+  g_assert_true (g_subprocess_communicate_utf8 (proc, input, NULL, &r->out, &r->err, &error));
+  g_assert_no_error (error);
+  r->status = g_subprocess_get_exit_status (proc);
+  if (g_test_verbose ())
+    g_printerr ("$ tessera-cli %s -> %d\n%s%s", (char *)argv->pdata[3], r->status, r->out, r->err);
+}
+
+static JsonNode *
+parse_json (const char *text)
+{
+  g_autoptr (GError) error = NULL;
+  JsonNode *node = json_from_string (text, &error);
+
+  g_assert_no_error (error);
+  g_assert_nonnull (node);
+  return node;
+}
+
+static char *
+write_random (Fixture *f, const char *name, gsize len, GBytes **content)
+{
+  char *path = g_build_filename (f->dir, name, NULL);
+
+  *content = tsr_test_random_bytes (f->rand, len);
+  g_assert_true (g_file_set_contents (path, g_bytes_get_data (*content, NULL), len, NULL));
+  return path;
+}
+
+static void
+assert_file_equals (const char *path, GBytes *expected)
+{
+  g_autofree char *contents = NULL;
+  gsize len;
+
+  g_assert_true (g_file_get_contents (path, &contents, &len, NULL));
+  g_assert_cmpmem (contents, len, g_bytes_get_data (expected, NULL), g_bytes_get_size (expected));
+}
+
+static void
+test_upload_list_download_json (Fixture *f, gconstpointer data)
+{
+  const gsize sizes[] = { 0, 1, 65535, 65536, 65537, 3 * 1024 * 1024 + 7 };
+  g_autoptr (GPtrArray) contents = g_ptr_array_new_with_free_func ((GDestroyNotify)g_bytes_unref);
+  g_autoptr (GPtrArray) paths = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
+  g_auto (Run) up = { 0 };
+  g_auto (Run) list = { 0 };
+  g_autoptr (JsonNode) up_json = NULL;
+  g_autoptr (JsonNode) list_json = NULL;
+  JsonArray *items;
+
+  for (guint i = 0; i < G_N_ELEMENTS (sizes); i++)
+    {
+      g_autofree char *name = g_strdup_printf ("file %u.bin", i);
+      GBytes *content;
+      g_ptr_array_add (paths, write_random (f, name, sizes[i], &content));
+      g_ptr_array_add (contents, content);
+    }
+  cli (f, &up, NULL, "--json", "upload", paths->pdata[0], paths->pdata[1], paths->pdata[2],
+       paths->pdata[3], paths->pdata[4], paths->pdata[5], NULL);
+  g_assert_cmpint (up.status, ==, 0);
+  up_json = parse_json (up.out);
+  items = json_node_get_array (up_json);
+  g_assert_cmpuint (json_array_get_length (items), ==, G_N_ELEMENTS (sizes));
+
+  cli (f, &list, NULL, "--json", "list", NULL);
+  g_assert_cmpint (list.status, ==, 0);
+  list_json = parse_json (list.out);
+  g_assert_cmpuint (json_array_get_length (json_node_get_array (list_json)), ==,
+                    G_N_ELEMENTS (sizes));
+
+  for (guint i = 0; i < G_N_ELEMENTS (sizes); i++)
+    {
+      JsonObject *o = json_array_get_object_element (items, i);
+      const char *file_id = json_object_get_string_member (o, "file_id");
+      g_autofree char *name = g_path_get_basename (paths->pdata[i]);
+      g_autofree char *out = g_strdup_printf ("%s/out-%u", f->dir, i);
+      g_auto (Run) down = { 0 };
+      g_auto (Run) again = { 0 };
+      g_auto (Run) forced = { 0 };
+
+      /* The documented keys. */
+      g_assert_true (tsr_file_id_is_valid (file_id));
+      g_assert_cmpstr (json_object_get_string_member (o, "name"), ==, name);
+      g_assert_cmpint (json_object_get_int_member (o, "size"), ==, sizes[i]);
+      g_assert_cmpint (json_object_get_int_member (o, "chunks"), ==,
+                       tsr_chunk_count (sizes[i], 65536));
+      g_assert_true (json_object_has_member (o, "created_at"));
+
+      cli (f, &down, NULL, "download", file_id, "--output", out, NULL);
+      g_assert_cmpint (down.status, ==, 0);
+      assert_file_equals (out, contents->pdata[i]);
+
+      /* Not onto an existing file without --force. */
+      cli (f, &again, NULL, "download", file_id, "--output", out, NULL);
+      g_assert_cmpint (again.status, ==, 1);
+      g_assert_nonnull (strstr (again.err, "--force"));
+      cli (f, &forced, NULL, "download", file_id, "--output", out, "--force", NULL);
+      g_assert_cmpint (forced.status, ==, 0);
+      assert_file_equals (out, contents->pdata[i]);
+    }
+}
+
+static void
+test_exit_codes (Fixture *f, gconstpointer data)
+{
+  g_auto (Run) none = { 0 };
+  g_auto (Run) unknown = { 0 };
+  g_auto (Run) no_id = { 0 };
+  g_auto (Run) missing = { 0 };
+  g_auto (Run) bad_id = { 0 };
+  g_auto (Run) help = { 0 };
+  g_auto (Run) dir = { 0 };
+
+  cli (f, &none, NULL, NULL);
+  g_assert_cmpint (none.status, ==, 2);
+  cli (f, &unknown, NULL, "frobnicate", NULL);
+  g_assert_cmpint (unknown.status, ==, 2);
+  cli (f, &no_id, NULL, "download", NULL);
+  g_assert_cmpint (no_id.status, ==, 2);
+  cli (f, &missing, NULL, "download", "0123456789abcdef", NULL);
+  g_assert_cmpint (missing.status, ==, 1);
+  g_assert_nonnull (strstr (missing.err, "no file 0123456789abcdef"));
+  cli (f, &bad_id, NULL, "delete", "../../etc", NULL);
+  g_assert_cmpint (bad_id.status, ==, 1);
+  cli (f, &help, NULL, "--help", NULL);
+  g_assert_cmpint (help.status, ==, 0);
+  g_assert_nonnull (strstr (help.out, "upload"));
+  /* A dropped folder gets a clear refusal. */
+  cli (f, &dir, NULL, "upload", f->dir, NULL);
+  g_assert_cmpint (dir.status, ==, 1);
+  g_assert_nonnull (strstr (dir.err, "folder"));
+}
+
+static void
+test_health_with_disabled_node (Fixture *f, gconstpointer data)
+{
+  g_autoptr (GBytes) content = NULL;
+  g_autofree char *path = write_random (f, "doc.bin", 300000, &content);
+  g_autofree char *out = g_build_filename (f->dir, "back.bin", NULL);
+  g_auto (Run) up = { 0 };
+  g_auto (Run) healthy = { 0 };
+  g_auto (Run) disable = { 0 };
+  g_auto (Run) sick = { 0 };
+  g_auto (Run) down = { 0 };
+  g_auto (Run) enable = { 0 };
+  g_auto (Run) again = { 0 };
+  g_autoptr (JsonNode) sick_json = NULL;
+  g_autoptr (JsonNode) up_json = NULL;
+  JsonArray *nodes;
+
+  cli (f, &up, NULL, "--json", "upload", path, NULL);
+  g_assert_cmpint (up.status, ==, 0);
+  up_json = parse_json (up.out);
+  cli (f, &healthy, NULL, "health", NULL);
+  g_assert_cmpint (healthy.status, ==, 0);
+  g_assert_nonnull (strstr (healthy.out, "5 of 5 nodes alive"));
+
+  cli (f, &disable, NULL, "node", "disable", "Node_02", NULL);
+  g_assert_cmpint (disable.status, ==, 0);
+  cli (f, &sick, NULL, "--json", "health", NULL);
+  g_assert_cmpint (sick.status, ==, 1);
+  sick_json = parse_json (sick.out);
+  nodes = json_node_get_array (sick_json);
+  g_assert_cmpuint (json_array_get_length (nodes), ==, 5);
+  for (guint i = 0; i < 5; i++)
+    {
+      JsonObject *o = json_array_get_object_element (nodes, i);
+      gboolean is_two = g_strcmp0 (json_object_get_string_member (o, "node_id"), "Node_02") == 0;
+      g_assert_cmpint (json_object_get_boolean_member (o, "alive"), ==, !is_two);
+      g_assert_cmpstr (json_object_get_string_member (o, "state"), ==,
+                       is_two ? "STOPPED" : "READY");
+      g_assert_true (json_object_has_member (o, "latency_ms"));
+    }
+
+  /* Its copies are elsewhere too. */
+  cli (f, &down, NULL, "download",
+       json_object_get_string_member (
+           json_array_get_object_element (json_node_get_array (up_json), 0), "file_id"),
+       "-o", out, NULL);
+  g_assert_cmpint (down.status, ==, 0);
+  assert_file_equals (out, content);
+
+  cli (f, &enable, NULL, "node", "enable", "Node_02", NULL);
+  g_assert_cmpint (enable.status, ==, 0);
+  cli (f, &again, NULL, "health", NULL);
+  g_assert_cmpint (again.status, ==, 0);
+}
+
+static gint64
+total_used (Fixture *f)
+{
+  g_auto (Run) r = { 0 };
+  g_autoptr (JsonNode) node = NULL;
+  JsonObject *o;
+  JsonArray *nodes;
+
+  cli (f, &r, NULL, "--json", "storage", NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  node = parse_json (r.out);
+  o = json_node_get_object (node);
+  nodes = json_object_get_array_member (o, "nodes");
+  g_assert_cmpuint (json_array_get_length (nodes), ==, 5);
+  for (guint i = 0; i < 5; i++)
+    {
+      JsonObject *n = json_array_get_object_element (nodes, i);
+      g_assert_true (json_object_has_member (n, "node_id"));
+      g_assert_cmpint (json_object_get_int_member (n, "capacity_bytes"), ==, 10000000000);
+      g_assert_cmpint (json_object_get_int_member (n, "available_bytes"), ==,
+                       10000000000 - json_object_get_int_member (n, "used_bytes"));
+      g_assert_true (json_object_has_member (n, "utilization"));
+    }
+  g_assert_cmpint (json_object_get_int_member (o, "total_capacity_bytes"), ==, 50000000000);
+  return json_object_get_int_member (o, "total_used_bytes");
+}
+
+static void
+test_storage_and_delete (Fixture *f, gconstpointer data)
+{
+  g_autoptr (GBytes) content = NULL;
+  g_autofree char *path = write_random (f, "x.bin", 500000, &content);
+  g_auto (Run) up = { 0 };
+  g_auto (Run) del = { 0 };
+  g_auto (Run) nodes = { 0 };
+  g_autoptr (JsonNode) up_json = NULL;
+  g_autoptr (JsonNode) nodes_json = NULL;
+  gint64 before = total_used (f), during;
+  const char *file_id;
+
+  cli (f, &up, NULL, "--json", "upload", path, NULL);
+  g_assert_cmpint (up.status, ==, 0);
+  up_json = parse_json (up.out);
+  file_id = json_object_get_string_member (
+      json_array_get_object_element (json_node_get_array (up_json), 0), "file_id");
+  during = total_used (f);
+  g_assert_cmpint (during - before, ==, 2 * (500000 + 8 * TSR_CHUNK_OVERHEAD));
+
+  cli (f, &nodes, NULL, "--json", "nodes", NULL);
+  g_assert_cmpint (nodes.status, ==, 0);
+  nodes_json = parse_json (nodes.out);
+  {
+    JsonObject *n = json_array_get_object_element (json_node_get_array (nodes_json), 0);
+    const char *keys[] = {
+      "node_id", "address", "state", "used_bytes", "capacity_bytes", "segments"
+    };
+    for (guint i = 0; i < G_N_ELEMENTS (keys); i++)
+      g_assert_true (json_object_has_member (n, keys[i]));
+    g_assert_true (g_str_has_prefix (json_object_get_string_member (n, "address"), "127.0.0.1:"));
+  }
+
+  cli (f, &del, NULL, "delete", file_id, NULL);
+  g_assert_cmpint (del.status, ==, 0);
+  g_assert_cmpint (total_used (f), ==, before);
+}
+
+static void
+test_second_process_busy (Fixture *f, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GSubprocess) shell = NULL;
+  g_autofree char *lock = g_build_filename (f->data_dir, "lock", NULL);
+  g_autofree char *expected = NULL;
+  g_auto (Run) list = { 0 };
+  GOutputStream *in;
+  gint64 deadline = g_get_monotonic_time () + 20 * G_USEC_PER_SEC;
+
+  shell =
+      g_subprocess_new (G_SUBPROCESS_FLAGS_STDIN_PIPE | G_SUBPROCESS_FLAGS_STDOUT_SILENCE, &error,
+                        g_getenv ("TESSERA_CLI"), "--data-dir", f->data_dir, "shell", NULL);
+  g_assert_no_error (error);
+  /* Wait until the shell holds the data dir (the lock file names its PID). */
+  expected = g_strdup_printf ("%s\n", g_subprocess_get_identifier (shell));
+  for (;;)
+    {
+      g_autofree char *contents = NULL;
+      if (g_file_get_contents (lock, &contents, NULL, NULL) && g_strcmp0 (contents, expected) == 0)
+        break;
+      g_assert_cmpint (g_get_monotonic_time (), <, deadline);
+      g_usleep (20000);
+    }
+
+  cli (f, &list, NULL, "list", NULL);
+  g_assert_cmpint (list.status, ==, 1);
+  g_assert_nonnull (strstr (list.err, "in use by process"));
+  g_assert_nonnull (strstr (list.err, g_subprocess_get_identifier (shell)));
+
+  in = g_subprocess_get_stdin_pipe (shell);
+  g_assert_true (g_output_stream_write_all (in, "exit\n", 5, NULL, NULL, &error));
+  g_assert_true (g_subprocess_wait_check (shell, NULL, &error));
+  g_assert_no_error (error);
+}
+
+static void
+test_shell (Fixture *f, gconstpointer data)
+{
+  g_autoptr (GBytes) content = NULL;
+  g_autofree char *path = write_random (f, "shell.bin", 70000, &content);
+  g_autofree char *script = g_strdup_printf ("help\nupload '%s'\nlist\nnodes\nbogus\nquit\n", path);
+  g_auto (Run) r = { 0 };
+
+  cli (f, &r, script, "shell", NULL);
+  g_assert_nonnull (strstr (r.out, "shell.bin"));
+  g_assert_nonnull (strstr (r.out, "Node_05"));
+  g_assert_nonnull (strstr (r.out, "Commands:"));
+  g_assert_nonnull (strstr (r.err, "unknown command"));
+}
+
+static void
+test_init (Fixture *f, gconstpointer data)
+{
+  g_auto (Run) init = { 0 };
+  g_auto (Run) again = { 0 };
+  g_auto (Run) nodes = { 0 };
+  g_auto (Run) bad = { 0 };
+  g_autoptr (JsonNode) json = NULL;
+
+  cli (f, &bad, NULL, "init", "--nodes", "2", "--replicas", "3", NULL);
+  g_assert_cmpint (bad.status, ==, 2);
+  cli (f, &init, NULL, "init", "--nodes", "3", "--capacity", "1GB", "--chunk-size", "4KiB",
+       "--replicas", "2", NULL);
+  g_assert_cmpint (init.status, ==, 0);
+  cli (f, &again, NULL, "init", NULL);
+  g_assert_cmpint (again.status, ==, 1);
+  cli (f, &nodes, NULL, "--json", "nodes", NULL);
+  json = parse_json (nodes.out);
+  g_assert_cmpuint (json_array_get_length (json_node_get_array (json)), ==, 3);
+  g_assert_cmpint (
+      json_object_get_int_member (json_array_get_object_element (json_node_get_array (json), 0),
+                                  "capacity_bytes"),
+      ==, 1000000000);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+
+  if (g_getenv ("TESSERA_CLI") == NULL)
+    {
+      g_test_skip ("TESSERA_CLI is not set; run through meson test");
+      return g_test_run ();
+    }
+
+#define ADD(path, fn)                                                                              \
+  g_test_add ("/tessera/cli/" path, Fixture, NULL, fixture_setup, fn, fixture_teardown)
+  ADD ("upload-list-download-json", test_upload_list_download_json);
+  ADD ("exit-codes", test_exit_codes);
+  ADD ("health-with-disabled-node", test_health_with_disabled_node);
+  ADD ("storage-and-delete", test_storage_and_delete);
+  ADD ("second-process-busy", test_second_process_busy);
+  ADD ("shell", test_shell);
+  ADD ("init", test_init);
+#undef ADD
+
+  return g_test_run ();
+}

@@ -1,0 +1,499 @@
+/* test-cluster.c: the embedded 5-node cluster, through the API, on real sockets and disks
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#include "tessera.h"
+#include "tsr-test-util.h"
+
+#include <string.h>
+#include <glib/gstdio.h>
+
+typedef struct
+{
+  char *dir;
+  char *data_dir;
+  GRand *rand;
+  TsrCluster *cluster;
+} Fixture;
+
+static void
+open_cluster (Fixture *f)
+{
+  g_autoptr (GError) error = NULL;
+
+  f->cluster = tsr_cluster_open (f->data_dir, &error);
+  g_assert_no_error (error);
+  g_assert_true (tsr_cluster_start (f->cluster, &error));
+  g_assert_no_error (error);
+}
+
+static void
+fixture_setup (Fixture *f, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  guint64 capacity = data ? GPOINTER_TO_UINT (data) : TSR_SEGMENT_STORE_DEFAULT_CAPACITY;
+
+  f->dir = tsr_test_make_tmpdir ();
+  f->data_dir = g_build_filename (f->dir, "data", NULL);
+  f->rand = g_rand_new_with_seed (g_test_rand_int ());
+  g_assert_true (
+      tsr_cluster_init_data_dir (f->data_dir, 5, capacity, TSR_CHUNK_SIZE_DEFAULT, 2, &error));
+  g_assert_no_error (error);
+  open_cluster (f);
+}
+
+static void
+fixture_teardown (Fixture *f, gconstpointer data)
+{
+  if (f->cluster != NULL)
+    {
+      tsr_cluster_stop (f->cluster);
+      g_assert_finalize_object (f->cluster);
+    }
+  tsr_test_rmdir (f->dir);
+  g_free (f->dir);
+  g_free (f->data_dir);
+  g_rand_free (f->rand);
+}
+
+static char *
+write_file (Fixture *f, const char *name, GBytes *content)
+{
+  char *path = g_build_filename (f->dir, name, NULL);
+
+  g_assert_true (g_file_set_contents (path, g_bytes_get_data (content, NULL),
+                                      g_bytes_get_size (content), NULL));
+  return path;
+}
+
+static TsrManifest *
+upload_path (Fixture *f, const char *path)
+{
+  g_autoptr (GFile) file = g_file_new_for_path (path);
+  g_autoptr (GError) error = NULL;
+  TsrManifest *m = tsr_cluster_upload (f->cluster, file, NULL, &error);
+
+  g_assert_no_error (error);
+  g_assert_nonnull (m);
+  return m;
+}
+
+static void
+download_and_compare (Fixture *f, const char *file_id, GBytes *expected)
+{
+  g_autofree char *out = g_build_filename (f->dir, "downloaded.bin", NULL);
+  g_autoptr (GFile) dest = g_file_new_for_path (out);
+  g_autoptr (GError) error = NULL;
+  g_autofree char *contents = NULL;
+  gsize len;
+
+  g_assert_true (tsr_cluster_download (f->cluster, file_id, dest, TRUE, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_true (g_file_get_contents (out, &contents, &len, NULL));
+  g_assert_cmpmem (contents, len, g_bytes_get_data (expected, NULL), g_bytes_get_size (expected));
+}
+
+static void
+test_round_trips (Fixture *f, gconstpointer data)
+{
+  const gsize sizes[] = { 0, 1, 65535, 65536, 65537, 3 * 1024 * 1024 + 7 };
+
+  for (guint i = 0; i < G_N_ELEMENTS (sizes); i++)
+    {
+      g_autoptr (GBytes) content = tsr_test_random_bytes (f->rand, sizes[i]);
+      g_autofree char *name = g_strdup_printf ("file-%u.bin", i);
+      g_autofree char *path = write_file (f, name, content);
+      g_autoptr (TsrManifest) m = upload_path (f, path);
+      g_autofree char *hash = g_compute_checksum_for_bytes (G_CHECKSUM_SHA256, content);
+
+      /* The seed's FileMetadata: file_id is the first 16 hex of the plaintext SHA-256. */
+      g_assert_cmpstr (m->file_hash, ==, hash);
+      g_assert_true (strncmp (m->file_id, hash, 16) == 0);
+      g_assert_cmpstr (m->name, ==, name);
+      g_assert_cmpuint (m->size, ==, sizes[i]);
+      g_assert_cmpuint (m->chunk_count, ==, tsr_chunk_count (sizes[i], TSR_CHUNK_SIZE_DEFAULT));
+      download_and_compare (f, m->file_id, content);
+    }
+  {
+    g_autoptr (GPtrArray) files = tsr_cluster_list_files (f->cluster, NULL);
+    g_assert_cmpuint (files->len, ==, G_N_ELEMENTS (sizes));
+  }
+}
+
+/* The seed's File Distribution Example: 40 chunks round robin over 5 nodes, here with the
+ * second copy on the next node. */
+static void
+test_round_robin_placement (Fixture *f, gconstpointer data)
+{
+  g_autoptr (GBytes) content = tsr_test_random_bytes (f->rand, 40 * 65536);
+  g_autofree char *path = write_file (f, "seed-example.bin", content);
+  g_autoptr (TsrManifest) m = upload_path (f, path);
+  g_autoptr (GPtrArray) status = NULL;
+
+  g_assert_cmpuint (m->chunk_count, ==, 40);
+  for (guint i = 0; i < 40; i++)
+    {
+      TsrManifestChunk *c = m->chunks->pdata[i];
+      g_autofree char *first = g_strdup_printf ("Node_%02u", i % 5 + 1);
+      g_autofree char *second = g_strdup_printf ("Node_%02u", (i + 1) % 5 + 1);
+
+      g_assert_cmpuint (c->nodes->len, ==, 2);
+      g_assert_cmpstr (c->nodes->pdata[0], ==, first);
+      g_assert_cmpstr (c->nodes->pdata[1], ==, second);
+      /* and the copies really are on those nodes' disks */
+      for (guint j = 0; j < 2; j++)
+        {
+          TsrNode *node = tsr_cluster_get_embedded_node (f->cluster, c->nodes->pdata[j]);
+          g_assert_true (tsr_segment_store_has (tsr_node_get_store (node), c->segment_id));
+        }
+    }
+  g_assert_true (tsr_cluster_check_health (f->cluster, NULL, NULL));
+  status = tsr_cluster_dup_node_status (f->cluster);
+  for (guint i = 0; i < status->len; i++)
+    g_assert_cmpuint (((TsrNodeStatus *)status->pdata[i])->segment_count, ==, 16);
+}
+
+static gboolean
+tree_contains (const char *dir, const char *needle)
+{
+  g_autoptr (GDir) d = g_dir_open (dir, 0, NULL);
+  const char *name;
+
+  if (d == NULL)
+    return FALSE;
+  while ((name = g_dir_read_name (d)) != NULL)
+    {
+      g_autofree char *path = g_build_filename (dir, name, NULL);
+      g_autofree char *contents = NULL;
+      gsize len;
+
+      if (strstr (name, needle) != NULL)
+        return TRUE;
+      if (g_file_test (path, G_FILE_TEST_IS_DIR))
+        {
+          if (tree_contains (path, needle))
+            return TRUE;
+        }
+      else if (g_file_get_contents (path, &contents, &len, NULL) &&
+               g_strstr_len (contents, len, needle) != NULL)
+        return TRUE;
+    }
+  return FALSE;
+}
+
+static void
+test_nodes_never_see_plaintext (Fixture *f, gconstpointer data)
+{
+  const char *marker = "TESSERA-PLAINTEXT-MARKER-7f3a";
+  g_autoptr (GString) text = g_string_new (NULL);
+  g_autoptr (GBytes) content = NULL;
+  g_autofree char *path = NULL;
+  g_autofree char *nodes_dir = g_build_filename (f->data_dir, "nodes", NULL);
+  g_autoptr (TsrManifest) m = NULL;
+
+  while (text->len < 300000)
+    g_string_append_printf (text, "%s line %u\n", marker, (guint)text->len);
+  content = g_bytes_new (text->str, text->len);
+  path = write_file (f, "secret-plans-7f3a.txt", content);
+  m = upload_path (f, path);
+
+  g_assert_false (tree_contains (nodes_dir, marker));
+  g_assert_false (tree_contains (nodes_dir, "secret-plans-7f3a"));
+  g_assert_false (tree_contains (nodes_dir, m->file_hash));
+  /* The check itself works: the marker is in the plaintext we uploaded. */
+  g_assert_true (tree_contains (f->dir, marker));
+  download_and_compare (f, m->file_id, content);
+}
+
+static void
+test_download_with_any_node_disabled (Fixture *f, gconstpointer data)
+{
+  g_autoptr (GBytes) content = tsr_test_random_bytes (f->rand, 20 * 65536 + 99);
+  g_autofree char *path = write_file (f, "spread.bin", content);
+  g_autoptr (TsrManifest) m = upload_path (f, path);
+  g_autoptr (GError) error = NULL;
+
+  for (guint k = 1; k <= 5; k++)
+    {
+      g_autofree char *node_id = g_strdup_printf ("Node_%02u", k);
+      g_autoptr (GPtrArray) status = NULL;
+
+      g_assert_true (tsr_cluster_set_node_enabled (f->cluster, node_id, FALSE, &error));
+      g_assert_no_error (error);
+      status = tsr_cluster_dup_node_status (f->cluster);
+      g_assert_cmpint (((TsrNodeStatus *)status->pdata[k - 1])->state, ==, TSR_NODE_STATE_STOPPED);
+      download_and_compare (f, m->file_id, content);
+      g_assert_true (tsr_cluster_set_node_enabled (f->cluster, node_id, TRUE, &error));
+      g_assert_no_error (error);
+    }
+}
+
+static guint64
+node_used (Fixture *f, guint k)
+{
+  g_autofree char *node_id = g_strdup_printf ("Node_%02u", k);
+  TsrNode *node = tsr_cluster_get_embedded_node (f->cluster, node_id);
+
+  return tsr_segment_store_get_used (tsr_node_get_store (node));
+}
+
+static void
+test_delete_restores_usage (Fixture *f, gconstpointer data)
+{
+  g_autoptr (GBytes) keep = tsr_test_random_bytes (f->rand, 100000);
+  g_autoptr (GBytes) content = tsr_test_random_bytes (f->rand, 17 * 65536 + 5);
+  g_autofree char *keep_path = write_file (f, "keep.bin", keep);
+  g_autofree char *path = write_file (f, "doomed.bin", content);
+  g_autoptr (TsrManifest) kept = upload_path (f, keep_path);
+  g_autoptr (TsrManifest) m = NULL;
+  g_autoptr (GError) error = NULL;
+  guint64 before[6];
+  guint64 total_after = 0;
+
+  for (guint k = 1; k <= 5; k++)
+    before[k] = node_used (f, k);
+  m = upload_path (f, path);
+  for (guint k = 1; k <= 5; k++)
+    total_after += node_used (f, k) - before[k];
+  /* two encrypted copies of every chunk */
+  g_assert_cmpuint (total_after, ==, 2 * g_bytes_get_size (content) + 2 * 18 * TSR_CHUNK_OVERHEAD);
+
+  g_assert_true (tsr_cluster_delete (f->cluster, m->file_id, NULL, &error));
+  g_assert_no_error (error);
+  for (guint k = 1; k <= 5; k++)
+    g_assert_cmpuint (node_used (f, k), ==, before[k]);
+  g_assert_false (tsr_cluster_delete (f->cluster, m->file_id, NULL, &error));
+  g_assert_error (error, TSR_ERROR, TSR_ERROR_NOT_FOUND);
+  /* The other file is untouched. */
+  download_and_compare (f, kept->file_id, keep);
+}
+
+typedef struct
+{
+  GCancellable *cancel;
+  guint64 seen;
+  GAsyncResult *result;
+} CancelState;
+
+static void
+cancel_at_half (TsrCluster *cluster, const char *name, guint64 done, guint64 total, double rate,
+                gpointer data)
+{
+  CancelState *s = data;
+
+  s->seen = MAX (s->seen, done);
+  if (done >= total / 2)
+    g_cancellable_cancel (s->cancel);
+}
+
+static void
+on_done (GObject *source, GAsyncResult *result, gpointer data)
+{
+  ((CancelState *)data)->result = g_object_ref (result);
+}
+
+static void
+test_cancelled_upload_leaves_nothing (Fixture *f, gconstpointer data)
+{
+  g_autoptr (GBytes) content = tsr_test_random_bytes (f->rand, 24 * 1024 * 1024);
+  g_autofree char *path = write_file (f, "big.bin", content);
+  g_autoptr (GFile) file = g_file_new_for_path (path);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GPtrArray) files = NULL;
+  g_autofree char *catalog = g_build_filename (f->data_dir, "catalog", NULL);
+  CancelState s = { g_cancellable_new (), 0, NULL };
+  guint64 before = 0, after = 0;
+  TsrManifest *m;
+
+  for (guint k = 1; k <= 5; k++)
+    before += node_used (f, k);
+  g_signal_connect (f->cluster, "transfer-progress", G_CALLBACK (cancel_at_half), &s);
+  tsr_cluster_upload_async (f->cluster, file, s.cancel, on_done, &s);
+  while (s.result == NULL)
+    g_main_context_iteration (NULL, TRUE);
+  m = tsr_cluster_upload_finish (f->cluster, s.result, &error);
+  g_assert_null (m);
+  g_assert_error (error, TSR_ERROR, TSR_ERROR_CANCELLED);
+  g_assert_cmpuint (s.seen, >=, g_bytes_get_size (content) / 2);
+  g_assert_cmpuint (s.seen, <, g_bytes_get_size (content));
+
+  files = tsr_cluster_list_files (f->cluster, NULL);
+  g_assert_cmpuint (files->len, ==, 0);
+  g_assert_true (tsr_test_dir_is_empty (catalog));
+  for (guint k = 1; k <= 5; k++)
+    after += node_used (f, k);
+  g_assert_cmpuint (after, ==, before);
+
+  g_signal_handlers_disconnect_by_data (f->cluster, &s);
+  g_object_unref (s.result);
+  g_object_unref (s.cancel);
+}
+
+static void
+test_download_refuses_to_overwrite (Fixture *f, gconstpointer data)
+{
+  g_autoptr (GBytes) content = tsr_test_random_bytes (f->rand, 5000);
+  g_autofree char *path = write_file (f, "a.bin", content);
+  g_autoptr (TsrManifest) m = upload_path (f, path);
+  g_autofree char *existing = g_build_filename (f->dir, "precious.txt", NULL);
+  g_autoptr (GFile) dest = g_file_new_for_path (existing);
+  g_autoptr (GError) error = NULL;
+  g_autofree char *contents = NULL;
+
+  g_assert_true (g_file_set_contents (existing, "do not lose me", -1, NULL));
+  g_assert_false (tsr_cluster_download (f->cluster, m->file_id, dest, FALSE, NULL, &error));
+  g_assert_error (error, TSR_ERROR, TSR_ERROR_EXISTS);
+  g_assert_true (g_file_get_contents (existing, &contents, NULL, NULL));
+  g_assert_cmpstr (contents, ==, "do not lose me");
+  /* No temporary file is left beside it either. */
+  {
+    g_autoptr (GDir) d = g_dir_open (f->dir, 0, NULL);
+    const char *name;
+    while ((name = g_dir_read_name (d)) != NULL)
+      g_assert_null (strstr (name, ".tessera-"));
+  }
+  g_clear_error (&error);
+  g_assert_true (tsr_cluster_download (f->cluster, m->file_id, dest, TRUE, NULL, &error));
+  g_assert_no_error (error);
+}
+
+static void
+test_second_process_refused (Fixture *f, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (TsrCluster) second = tsr_cluster_open (f->data_dir, &error);
+
+  g_assert_null (second);
+  g_assert_error (error, TSR_ERROR, TSR_ERROR_BUSY);
+  g_assert_nonnull (strstr (error->message, "in use by process"));
+}
+
+static void
+test_folder_refused (Fixture *f, gconstpointer data)
+{
+  g_autoptr (GFile) folder = g_file_new_for_path (f->dir);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (TsrManifest) m = tsr_cluster_upload (f->cluster, folder, NULL, &error);
+
+  g_assert_null (m);
+  g_assert_error (error, TSR_ERROR, TSR_ERROR_INVALID_ARGUMENT);
+  g_assert_nonnull (strstr (error->message, "folder"));
+}
+
+static void
+test_too_few_nodes_fails_cleanly (Fixture *f, gconstpointer data)
+{
+  g_autoptr (GBytes) content = tsr_test_random_bytes (f->rand, 300000);
+  g_autofree char *path = write_file (f, "lonely.bin", content);
+  g_autoptr (GFile) file = g_file_new_for_path (path);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (TsrManifest) m = NULL;
+  g_autoptr (GPtrArray) files = NULL;
+
+  for (guint k = 2; k <= 5; k++)
+    {
+      g_autofree char *node_id = g_strdup_printf ("Node_%02u", k);
+      g_assert_true (tsr_cluster_set_node_enabled (f->cluster, node_id, FALSE, NULL));
+    }
+  m = tsr_cluster_upload (f->cluster, file, NULL, &error);
+  g_assert_null (m);
+  g_assert_error (error, TSR_ERROR, TSR_ERROR_NO_SPACE);
+  g_assert_nonnull (strstr (error->message, "1 of 2 copies"));
+  files = tsr_cluster_list_files (f->cluster, NULL);
+  g_assert_cmpuint (files->len, ==, 0);
+  g_assert_cmpuint (node_used (f, 1), ==, 0);
+}
+
+static void
+test_full_nodes_fail_cleanly (Fixture *f, gconstpointer data)
+{
+  /* Five nodes of 200 KB each cannot hold two copies of 600 KB. */
+  g_autoptr (GBytes) small = tsr_test_random_bytes (f->rand, 50000);
+  g_autoptr (GBytes) content = tsr_test_random_bytes (f->rand, 600000);
+  g_autofree char *small_path = write_file (f, "small.bin", small);
+  g_autofree char *path = write_file (f, "too-big.bin", content);
+  g_autoptr (TsrManifest) kept = upload_path (f, small_path);
+  g_autoptr (GFile) file = g_file_new_for_path (path);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (TsrManifest) m = NULL;
+  guint64 before = 0, after = 0;
+
+  for (guint k = 1; k <= 5; k++)
+    before += node_used (f, k);
+  m = tsr_cluster_upload (f->cluster, file, NULL, &error);
+  g_assert_null (m);
+  g_assert_error (error, TSR_ERROR, TSR_ERROR_NO_SPACE);
+  for (guint k = 1; k <= 5; k++)
+    after += node_used (f, k);
+  g_assert_cmpuint (after, ==, before);
+  download_and_compare (f, kept->file_id, small);
+}
+
+static void
+on_state_changed (TsrCluster *cluster, const char *node_id, TsrNodeState state, gpointer data)
+{
+  GPtrArray *seen = data;
+  g_ptr_array_add (seen, g_strdup_printf ("%s:%s", node_id, tsr_node_state_to_string (state)));
+}
+
+static void
+test_health_tracks_stopped_node (Fixture *f, gconstpointer data)
+{
+  g_autoptr (GPtrArray) seen = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr (GPtrArray) status = NULL;
+  TsrNode *node = tsr_cluster_get_embedded_node (f->cluster, "Node_03");
+
+  g_signal_connect (f->cluster, "node-state-changed", G_CALLBACK (on_state_changed), seen);
+  /* A node that dies on its own (not disabled through the cluster) is noticed by the next
+   * health check. */
+  tsr_node_stop (node);
+  g_assert_true (tsr_cluster_check_health (f->cluster, NULL, NULL));
+  while (g_main_context_iteration (NULL, FALSE))
+    ;
+  status = tsr_cluster_dup_node_status (f->cluster);
+  g_assert_cmpint (((TsrNodeStatus *)status->pdata[2])->state, ==, TSR_NODE_STATE_STOPPED);
+  g_assert_false (((TsrNodeStatus *)status->pdata[2])->alive);
+  g_assert_true (((TsrNodeStatus *)status->pdata[0])->alive);
+  g_assert_true (g_ptr_array_find_with_equal_func (seen, "Node_03:STOPPED", g_str_equal, NULL));
+  g_signal_handlers_disconnect_by_data (f->cluster, seen);
+}
+
+static void
+test_restart_keeps_files (Fixture *f, gconstpointer data)
+{
+  g_autoptr (GBytes) content = tsr_test_random_bytes (f->rand, 200000);
+  g_autofree char *path = write_file (f, "persist.bin", content);
+  g_autoptr (TsrManifest) m = upload_path (f, path);
+  g_autofree char *file_id = g_strdup (m->file_id);
+
+  tsr_cluster_stop (f->cluster);
+  g_assert_finalize_object (f->cluster);
+  open_cluster (f);
+  download_and_compare (f, file_id, content);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+
+#define ADD(path, fn)                                                                              \
+  g_test_add ("/tessera/cluster/" path, Fixture, NULL, fixture_setup, fn, fixture_teardown)
+  ADD ("round-trips", test_round_trips);
+  ADD ("round-robin-placement", test_round_robin_placement);
+  ADD ("nodes-never-see-plaintext", test_nodes_never_see_plaintext);
+  ADD ("download-with-any-node-disabled", test_download_with_any_node_disabled);
+  ADD ("delete-restores-usage", test_delete_restores_usage);
+  ADD ("cancelled-upload-leaves-nothing", test_cancelled_upload_leaves_nothing);
+  ADD ("download-refuses-to-overwrite", test_download_refuses_to_overwrite);
+  ADD ("second-process-refused", test_second_process_refused);
+  ADD ("folder-refused", test_folder_refused);
+  ADD ("too-few-nodes-fails-cleanly", test_too_few_nodes_fails_cleanly);
+  ADD ("health-tracks-stopped-node", test_health_tracks_stopped_node);
+  ADD ("restart-keeps-files", test_restart_keeps_files);
+#undef ADD
+  g_test_add ("/tessera/cluster/full-nodes-fail-cleanly", Fixture, GUINT_TO_POINTER (200000),
+              fixture_setup, test_full_nodes_fail_cleanly, fixture_teardown);
+
+  return g_test_run ();
+}

@@ -1,0 +1,643 @@
+/* test-node.c: a real node over real loopback TLS sockets
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#include "tessera.h"
+#include "tsr-test-util.h"
+
+#include <string.h>
+
+typedef struct
+{
+  char *dir;
+  GRand *rand;
+  TsrIdentity *node_identity;
+  TsrIdentity *client_identity;
+  TsrTrustStore *trusted;
+  TsrSegmentStore *store;
+  TsrNode *node;
+  char *address;
+  TsrNodeClient *client;
+} Fixture;
+
+static TsrIdentity *
+make_identity (Fixture *f, const char *name)
+{
+  g_autofree char *dir = g_build_filename (f->dir, name, NULL);
+  g_autoptr (GError) error = NULL;
+  TsrIdentity *id = tsr_identity_load_or_create (dir, name, &error);
+
+  g_assert_no_error (error);
+  return id;
+}
+
+static void
+fixture_setup (Fixture *f, gconstpointer data)
+{
+  g_autofree char *store_dir = NULL;
+  g_autoptr (GError) error = NULL;
+
+  f->dir = tsr_test_make_tmpdir ();
+  f->rand = g_rand_new_with_seed (g_test_rand_int ());
+  f->node_identity = make_identity (f, "node");
+  f->client_identity = make_identity (f, "client");
+  f->trusted = tsr_trust_store_new ();
+  g_assert_true (tsr_trust_store_add (f->trusted, tsr_identity_get_id (f->client_identity),
+                                      "test client", &error));
+  store_dir = g_build_filename (f->dir, "nodes", "Node_01", NULL);
+  f->store = tsr_segment_store_open (store_dir, 64 * 1024 * 1024, &error);
+  g_assert_no_error (error);
+  f->node = tsr_node_new ("Node_01", f->store, f->node_identity, f->trusted);
+  g_assert_cmpint (tsr_node_get_state (f->node), ==, TSR_NODE_STATE_STOPPED);
+  g_assert_true (tsr_node_start (f->node, "127.0.0.1", 0, &error));
+  g_assert_no_error (error);
+  f->address = tsr_node_dup_address (f->node);
+  g_assert_true (g_str_has_prefix (f->address, "127.0.0.1:"));
+  f->client = tsr_node_client_new ("Node_01", f->address, tsr_identity_get_id (f->node_identity),
+                                   f->client_identity);
+  tsr_node_client_set_timeout (f->client, 20000);
+}
+
+static void
+fixture_teardown (Fixture *f, gconstpointer data)
+{
+  g_clear_object (&f->client);
+  tsr_node_stop (f->node);
+  g_assert_finalize_object (f->node);
+  g_assert_true (tsr_segment_store_close (f->store, NULL));
+  g_clear_object (&f->store);
+  g_clear_object (&f->trusted);
+  g_clear_object (&f->node_identity);
+  g_clear_object (&f->client_identity);
+  tsr_test_rmdir (f->dir);
+  g_free (f->dir);
+  g_free (f->address);
+  g_rand_free (f->rand);
+}
+
+static char *
+store_random (Fixture *f, TsrNodeClient *client, gsize len, GBytes **out)
+{
+  g_autoptr (GBytes) data = tsr_test_random_bytes (f->rand, len);
+  g_autoptr (GError) error = NULL;
+  char *id = g_compute_checksum_for_bytes (G_CHECKSUM_SHA256, data);
+
+  g_assert_true (tsr_node_client_store_segment (client, id, data, NULL, &error));
+  g_assert_no_error (error);
+  if (out != NULL)
+    *out = g_bytes_ref (data);
+  return id;
+}
+
+static void
+test_store_retrieve (Fixture *f, gconstpointer data)
+{
+  g_autoptr (GBytes) a = NULL;
+  g_autoptr (GBytes) b = NULL;
+  g_autofree char *id_a = store_random (f, f->client, 65536, &a);
+  g_autofree char *id_b = store_random (f, f->client, 1, &b);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GBytes) back_a = tsr_node_client_retrieve_segment (f->client, id_a, NULL, &error);
+  g_autoptr (GBytes) back_b = NULL;
+  g_autoptr (GBytes) missing = NULL;
+  g_autofree char *absent = NULL;
+
+  g_assert_no_error (error);
+  g_assert_true (g_bytes_equal (back_a, a));
+  back_b = tsr_node_client_retrieve_segment (f->client, id_b, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_true (g_bytes_equal (back_b, b));
+
+  /* It really is on the node's disk. */
+  g_assert_true (tsr_segment_store_has (f->store, id_a));
+  g_assert_cmpuint (tsr_segment_store_get_used (f->store), ==, 65537);
+
+  absent = g_compute_checksum_for_string (G_CHECKSUM_SHA256, "never stored", -1);
+  missing = tsr_node_client_retrieve_segment (f->client, absent, NULL, &error);
+  g_assert_null (missing);
+  g_assert_error (error, TSR_ERROR, TSR_ERROR_NOT_FOUND);
+  g_clear_error (&error);
+
+  /* Delete, and a second delete is NOT_FOUND. */
+  g_assert_true (tsr_node_client_delete_segment (f->client, id_a, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_false (tsr_segment_store_has (f->store, id_a));
+  g_assert_false (tsr_node_client_delete_segment (f->client, id_a, NULL, &error));
+  g_assert_error (error, TSR_ERROR, TSR_ERROR_NOT_FOUND);
+  g_clear_error (&error);
+
+  g_assert_true (tsr_node_client_sync (f->client, NULL, &error));
+  g_assert_no_error (error);
+}
+
+static void
+test_wrong_hash_refused (Fixture *f, gconstpointer data)
+{
+  g_autoptr (GBytes) blob = tsr_test_random_bytes (f->rand, 4096);
+  g_autofree char *claimed = g_compute_checksum_for_string (G_CHECKSUM_SHA256, "other", -1);
+  g_autoptr (GError) error = NULL;
+
+  g_assert_false (tsr_node_client_store_segment (f->client, claimed, blob, NULL, &error));
+  g_assert_error (error, TSR_ERROR, TSR_ERROR_CORRUPT);
+  g_assert_cmpuint (tsr_segment_store_get_used (f->store), ==, 0);
+  g_assert_false (tsr_segment_store_has (f->store, claimed));
+}
+
+static void
+test_no_space (Fixture *f, gconstpointer data)
+{
+  g_autoptr (GBytes) blob = tsr_test_random_bytes (f->rand, 65536);
+  g_autofree char *id = g_compute_checksum_for_bytes (G_CHECKSUM_SHA256, blob);
+  g_autoptr (GError) error = NULL;
+
+  tsr_segment_store_set_capacity (f->store, 1000);
+  g_assert_false (tsr_node_client_store_segment (f->client, id, blob, NULL, &error));
+  g_assert_error (error, TSR_ERROR, TSR_ERROR_NO_SPACE);
+  g_assert_cmpuint (tsr_segment_store_get_used (f->store), ==, 0);
+}
+
+static void
+test_unknown_client_refused (Fixture *f, gconstpointer data)
+{
+  g_autoptr (TsrIdentity) stranger = make_identity (f, "stranger");
+  g_autoptr (TsrNodeClient) client =
+      tsr_node_client_new ("Node_01", f->address, tsr_identity_get_id (f->node_identity), stranger);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (TsrNodeHealth) health = NULL;
+  g_autoptr (GBytes) blob = tsr_test_random_bytes (f->rand, 100);
+  g_autofree char *id = g_compute_checksum_for_bytes (G_CHECKSUM_SHA256, blob);
+  TsrInterfaceStats before, after;
+
+  tsr_node_get_stats (f->node, &before);
+  tsr_node_client_set_retries (client, 0);
+  g_assert_false (tsr_node_client_store_segment (client, id, blob, NULL, &error));
+  g_assert_nonnull (error);
+  g_assert_cmpuint (tsr_segment_store_get_used (f->store), ==, 0);
+  tsr_node_get_stats (f->node, &after);
+  g_assert_cmpuint (after.errors, >, before.errors);
+  g_clear_error (&error);
+
+  /* The node keeps serving the clients it trusts. */
+  health = tsr_node_client_health_check (f->client, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_true (health->is_alive);
+}
+
+static void
+test_wrong_node_identity_refused (Fixture *f, gconstpointer data)
+{
+  g_autoptr (TsrIdentity) other = make_identity (f, "other-node");
+  const char *pinned = tsr_identity_get_id (other);
+  g_autoptr (TsrNodeClient) client =
+      tsr_node_client_new ("Node_01", f->address, pinned, f->client_identity);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (TsrNodeHealth) health = NULL;
+
+  health = tsr_node_client_health_check (client, NULL, &error);
+  g_assert_null (health);
+  g_assert_error (error, TSR_ERROR, TSR_ERROR_IDENTITY);
+  /* The message names both identities, so a user can tell what happened. */
+  g_assert_nonnull (strstr (error->message, pinned));
+  g_assert_nonnull (strstr (error->message, tsr_identity_get_id (f->node_identity)));
+}
+
+/* A raw TLS connection from a trusted client, to send bytes no well-behaved client would. */
+static GIOStream *
+raw_connect (Fixture *f, GSocketConnection **base_out)
+{
+  g_autoptr (GSocketClient) sc = g_socket_client_new ();
+  g_autoptr (GError) error = NULL;
+  GSocketConnection *base = g_socket_client_connect_to_host (sc, f->address, 0, NULL, &error);
+  GIOStream *tls;
+
+  g_assert_no_error (error);
+  g_socket_set_timeout (g_socket_connection_get_socket (base), 20);
+  tls = tsr_tls_client_new (G_IO_STREAM (base), f->client_identity,
+                            tsr_identity_get_id (f->node_identity), &error);
+  g_assert_no_error (error);
+  g_assert_true (tsr_tls_handshake (tls, NULL, &error));
+  g_assert_no_error (error);
+  *base_out = base;
+  return tls;
+}
+
+static void
+expect_error_frame (GIOStream *tls, gint code)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (TsrFrame) frame = tsr_frame_read (g_io_stream_get_input_stream (tls), NULL, &error);
+  g_autoptr (TsrFrame) after = NULL;
+
+  g_assert_no_error (error);
+  g_assert_cmpint (frame->header.type, ==, TSR_MSG_ERROR);
+  g_assert_cmpuint (frame->header.request_id, ==, 0);
+  g_assert_false (tsr_status_to_error (((Tessera__ErrorResponse *)frame->body)->status, &error));
+  g_assert_error (error, TSR_ERROR, code);
+  g_clear_error (&error);
+  /* Then the node closes the connection. */
+  after = tsr_frame_read (g_io_stream_get_input_stream (tls), NULL, &error);
+  g_assert_null (after);
+  g_assert_nonnull (error);
+}
+
+static void
+assert_still_serving (Fixture *f)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *id = store_random (f, f->client, 1000, NULL);
+  g_autoptr (GBytes) back = tsr_node_client_retrieve_segment (f->client, id, NULL, &error);
+
+  g_assert_no_error (error);
+  g_assert_cmpuint (g_bytes_get_size (back), ==, 1000);
+}
+
+static void
+test_oversized_length_refused (Fixture *f, gconstpointer data)
+{
+  g_autoptr (GSocketConnection) base = NULL;
+  g_autoptr (GIOStream) tls = raw_connect (f, &base);
+  TsrFrameHeader h = { TSR_PROTOCOL_VERSION, TSR_MSG_STORE_SEGMENT_REQUEST, 0, 7, 10, G_MAXUINT32 };
+  guint8 buf[TSR_FRAME_HEADER_SIZE];
+  g_autoptr (GError) error = NULL;
+
+  tsr_frame_header_encode (&h, buf);
+  g_assert_true (g_output_stream_write_all (g_io_stream_get_output_stream (tls), buf, sizeof buf,
+                                            NULL, NULL, &error));
+  expect_error_frame (tls, TSR_ERROR_TOO_LARGE);
+  assert_still_serving (f);
+}
+
+static void
+test_random_bytes_answered (Fixture *f, gconstpointer data)
+{
+  g_autoptr (GSocketConnection) base = NULL;
+  g_autoptr (GIOStream) tls = raw_connect (f, &base);
+  g_autoptr (GBytes) junk = tsr_test_random_bytes (f->rand, 4096);
+  g_autoptr (GError) error = NULL;
+
+  g_assert_true (g_output_stream_write_all (g_io_stream_get_output_stream (tls),
+                                            g_bytes_get_data (junk, NULL), 4096, NULL, NULL,
+                                            &error));
+  expect_error_frame (tls, TSR_ERROR_PROTOCOL);
+  assert_still_serving (f);
+}
+
+static void
+test_truncated_frame_answered (Fixture *f, gconstpointer data)
+{
+  g_autoptr (GSocketConnection) base = NULL;
+  g_autoptr (GIOStream) tls = raw_connect (f, &base);
+  TsrFrameHeader h = { TSR_PROTOCOL_VERSION, TSR_MSG_STORE_SEGMENT_REQUEST, 0, 9, 80, 1000 };
+  guint8 buf[TSR_FRAME_HEADER_SIZE + 10] = { 0 };
+  g_autoptr (GError) error = NULL;
+  TsrInterfaceStats before, after;
+
+  tsr_node_get_stats (f->node, &before);
+  tsr_frame_header_encode (&h, buf);
+  g_assert_true (g_output_stream_write_all (g_io_stream_get_output_stream (tls), buf, sizeof buf,
+                                            NULL, NULL, &error));
+  /* Half-close: the frame can never be completed; the node must say so and not wait. */
+  g_assert_true (g_output_stream_close (g_io_stream_get_output_stream (tls), NULL, &error));
+  g_assert_no_error (error);
+  expect_error_frame (tls, TSR_ERROR_PROTOCOL);
+  tsr_node_get_stats (f->node, &after);
+  g_assert_cmpuint (after.errors, >, before.errors);
+  assert_still_serving (f);
+}
+
+typedef struct
+{
+  Fixture *f;
+  guint index;
+  guint stored;
+  char *error;
+} Worker;
+
+static gpointer
+concurrent_worker (gpointer data)
+{
+  Worker *w = data;
+  Fixture *f = w->f;
+  g_autoptr (TsrNodeClient) client = tsr_node_client_new (
+      "Node_01", f->address, tsr_identity_get_id (f->node_identity), f->client_identity);
+  g_autoptr (GRand) rand = g_rand_new_with_seed (w->index);
+
+  for (int i = 0; i < 8; i++)
+    {
+      g_autoptr (GBytes) data_bytes = tsr_test_random_bytes (rand, 16 * 1024 + w->index);
+      g_autofree char *id = g_compute_checksum_for_bytes (G_CHECKSUM_SHA256, data_bytes);
+      g_autoptr (GError) error = NULL;
+
+      if (!tsr_node_client_store_segment (client, id, data_bytes, NULL, &error))
+        {
+          w->error = g_strdup (error->message);
+          return NULL;
+        }
+      w->stored++;
+    }
+  return NULL;
+}
+
+static void
+test_32_concurrent_clients (Fixture *f, gconstpointer data)
+{
+  Worker workers[32];
+  GThread *threads[32];
+
+  for (guint i = 0; i < 32; i++)
+    {
+      workers[i] = (Worker){ f, i, 0, NULL };
+      threads[i] = g_thread_new ("client", concurrent_worker, &workers[i]);
+    }
+  for (guint i = 0; i < 32; i++)
+    {
+      g_thread_join (threads[i]);
+      g_assert_cmpstr (workers[i].error, ==, NULL);
+      g_assert_cmpuint (workers[i].stored, ==, 8);
+    }
+  g_assert_cmpuint (tsr_segment_store_get_segment_count (f->store), ==, 32 * 8);
+}
+
+typedef struct
+{
+  TsrNodeClient *client;
+  char *id;
+  GBytes *data;
+  gboolean ok;
+} OneCall;
+
+static gpointer
+one_store (gpointer data)
+{
+  OneCall *c = data;
+  c->ok = tsr_node_client_store_segment (c->client, c->id, c->data, NULL, NULL);
+  return NULL;
+}
+
+static void
+test_many_in_flight_one_connection (Fixture *f, gconstpointer data)
+{
+  OneCall calls[24];
+  GThread *threads[24];
+
+  tsr_node_client_set_max_connections (f->client, 1);
+  for (guint i = 0; i < G_N_ELEMENTS (calls); i++)
+    {
+      calls[i].client = f->client;
+      calls[i].data = tsr_test_random_bytes (f->rand, 200 * 1024);
+      calls[i].id = g_compute_checksum_for_bytes (G_CHECKSUM_SHA256, calls[i].data);
+      threads[i] = g_thread_new ("call", one_store, &calls[i]);
+    }
+  for (guint i = 0; i < G_N_ELEMENTS (calls); i++)
+    {
+      g_thread_join (threads[i]);
+      g_assert_true (calls[i].ok);
+      g_assert_true (tsr_segment_store_has (f->store, calls[i].id));
+      g_free (calls[i].id);
+      g_bytes_unref (calls[i].data);
+    }
+  g_assert_cmpuint (tsr_node_client_get_n_connections (f->client), ==, 1);
+}
+
+static void
+test_health_and_topology (Fixture *f, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (TsrNodeHealth) h = NULL;
+  g_autoptr (GPtrArray) peers = NULL;
+  g_autofree char *id = store_random (f, f->client, 5000, NULL);
+  g_autoptr (JsonNode) info = NULL;
+
+  tsr_node_add_peer (f->node, "Node_02", "127.0.0.1:1", "ab");
+  tsr_node_add_peer (f->node, "Node_03", "127.0.0.1:2", NULL);
+  tsr_node_add_peer (f->node, "Node_02", "127.0.0.1:3", NULL);
+
+  h = tsr_node_client_health_check (f->client, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (h->node_id, ==, "Node_01");
+  g_assert_cmpstr (h->identity, ==, tsr_identity_get_id (f->node_identity));
+  g_assert_cmpstr (h->address, ==, f->address);
+  g_assert_cmpint (h->state, ==, TSR_NODE_STATE_READY);
+  g_assert_true (h->is_alive);
+  g_assert_cmpfloat (h->uptime_seconds, >, 0);
+  g_assert_cmpuint (h->used_bytes, ==, 5000);
+  g_assert_cmpuint (h->capacity_bytes, ==, 64 * 1024 * 1024);
+  g_assert_cmpuint (h->segment_count, ==, 1);
+  /* Two requests came before this one; their answers went out. */
+  g_assert_cmpuint (h->stats.packets_received, >=, 2);
+  g_assert_cmpuint (h->stats.packets_sent, >=, 1);
+  g_assert_cmpuint (h->stats.bytes_received, >, 5000);
+  g_assert_cmpfloat (h->latency_ms, >, 0);
+
+  peers = tsr_node_client_get_topology (f->client, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (peers->len, ==, 2);
+  g_assert_cmpstr (((TsrPeerInfo *)peers->pdata[0])->node_id, ==, "Node_02");
+  g_assert_cmpstr (((TsrPeerInfo *)peers->pdata[0])->address, ==, "127.0.0.1:3");
+  g_assert_cmpstr (((TsrPeerInfo *)peers->pdata[1])->node_id, ==, "Node_03");
+
+  info = tsr_node_get_info (f->node);
+  g_assert_cmpstr (json_object_get_string_member (json_node_get_object (info), "state"), ==,
+                   "READY");
+}
+
+static void
+test_upload_download_file (Fixture *f, gconstpointer data)
+{
+  Tessera__UploadFileRequest up = TESSERA__UPLOAD_FILE_REQUEST__INIT;
+  Tessera__DownloadFileRequest down = TESSERA__DOWNLOAD_FILE_REQUEST__INIT;
+  Tessera__SegmentRef refs[3], *ref_ptrs[3];
+  g_autoptr (GByteArray) payload = g_byte_array_new ();
+  g_autoptr (GPtrArray) ids = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr (GBytes) payload_bytes = NULL;
+  g_autoptr (TsrFrame) resp = NULL;
+  g_autoptr (GError) error = NULL;
+  const char manifest[] = "sealed manifest bytes";
+  Tessera__DownloadFileResponse *d;
+
+  for (int i = 0; i < 3; i++)
+    {
+      g_autoptr (GBytes) seg = tsr_test_random_bytes (f->rand, 1000 + i);
+      tessera__segment_ref__init (&refs[i]);
+      g_ptr_array_add (ids, g_compute_checksum_for_bytes (G_CHECKSUM_SHA256, seg));
+      refs[i].segment_id = ids->pdata[i];
+      refs[i].length = g_bytes_get_size (seg);
+      ref_ptrs[i] = &refs[i];
+      g_byte_array_append (payload, g_bytes_get_data (seg, NULL), g_bytes_get_size (seg));
+    }
+  payload_bytes = g_bytes_new (payload->data, payload->len);
+  up.file_id = "0123456789abcdef";
+  up.manifest.data = (guint8 *)manifest;
+  up.manifest.len = sizeof manifest;
+  up.n_segments = 3;
+  up.segments = ref_ptrs;
+  resp = tsr_node_client_call (f->client, TSR_MSG_UPLOAD_FILE_REQUEST, &up.base, payload_bytes,
+                               NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (((Tessera__UploadFileResponse *)resp->body)->segments_stored, ==, 3);
+  g_clear_pointer (&resp, tsr_frame_free);
+  for (int i = 0; i < 3; i++)
+    g_assert_true (tsr_segment_store_has (f->store, ids->pdata[i]));
+
+  down.file_id = "0123456789abcdef";
+  resp = tsr_node_client_call (f->client, TSR_MSG_DOWNLOAD_FILE_REQUEST, &down.base, NULL, NULL,
+                               &error);
+  g_assert_no_error (error);
+  d = (Tessera__DownloadFileResponse *)resp->body;
+  g_assert_cmpmem (d->manifest.data, d->manifest.len, manifest, sizeof manifest);
+  g_assert_cmpuint (d->n_segments, ==, 3);
+  g_assert_cmpmem (g_bytes_get_data (resp->payload, NULL), g_bytes_get_size (resp->payload),
+                   payload->data, payload->len);
+  g_clear_pointer (&resp, tsr_frame_free);
+
+  /* Lengths that do not add up to the payload are refused, and so is an unknown file. */
+  refs[2].length = 5;
+  resp = tsr_node_client_call (f->client, TSR_MSG_UPLOAD_FILE_REQUEST, &up.base, payload_bytes,
+                               NULL, &error);
+  g_assert_null (resp);
+  g_assert_error (error, TSR_ERROR, TSR_ERROR_INVALID_ARGUMENT);
+  g_clear_error (&error);
+  down.file_id = "fedcba9876543210";
+  resp = tsr_node_client_call (f->client, TSR_MSG_DOWNLOAD_FILE_REQUEST, &down.base, NULL, NULL,
+                               &error);
+  g_assert_null (resp);
+  g_assert_error (error, TSR_ERROR, TSR_ERROR_NOT_FOUND);
+}
+
+static void
+test_stopped_node (Fixture *f, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (TsrNodeHealth) h = NULL;
+  g_autofree char *id = store_random (f, f->client, 3000, NULL);
+  g_autoptr (GBytes) back = NULL;
+  g_autofree char *address_after = NULL;
+  gint64 t0;
+
+  g_assert_true (tsr_node_is_alive (f->node));
+  tsr_node_stop (f->node);
+  g_assert_cmpint (tsr_node_get_state (f->node), ==, TSR_NODE_STATE_STOPPED);
+  g_assert_false (tsr_node_is_alive (f->node));
+
+  /* The client's pooled connection was closed; it gets a clean error, quickly, not a hang. */
+  tsr_node_client_set_retries (f->client, 1);
+  t0 = g_get_monotonic_time ();
+  h = tsr_node_client_health_check (f->client, NULL, &error);
+  g_assert_null (h);
+  g_assert_true (g_error_matches (error, TSR_ERROR, TSR_ERROR_UNREACHABLE) ||
+                 g_error_matches (error, TSR_ERROR, TSR_ERROR_CLOSED));
+  g_assert_nonnull (strstr (error->message, "Node_01"));
+  g_assert_cmpint (g_get_monotonic_time () - t0, <, 10 * G_USEC_PER_SEC);
+  g_clear_error (&error);
+
+  /* Started again, on the same address, it serves what it stored. */
+  g_assert_true (tsr_node_start (f->node, "127.0.0.1", 0, &error));
+  g_assert_no_error (error);
+  address_after = tsr_node_dup_address (f->node);
+  g_assert_cmpstr (address_after, ==, f->address);
+  back = tsr_node_client_retrieve_segment (f->client, id, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (g_bytes_get_size (back), ==, 3000);
+}
+
+/* A server that completes the TLS handshake and then never answers. */
+typedef struct
+{
+  GSocketListener *listener;
+  TsrIdentity *identity;
+  TsrTrustStore *trusted;
+  GCancellable *cancel;
+} Silent;
+
+static gpointer
+silent_server (gpointer data)
+{
+  Silent *s = data;
+  g_autoptr (GSocketConnection) conn =
+      g_socket_listener_accept (s->listener, NULL, s->cancel, NULL);
+  g_autoptr (GIOStream) tls = NULL;
+  guint8 buf[4096];
+
+  if (conn == NULL)
+    return NULL;
+  tls = tsr_tls_server_new (G_IO_STREAM (conn), s->identity, s->trusted, NULL);
+  if (tls == NULL || !tsr_tls_handshake (tls, s->cancel, NULL))
+    return NULL;
+  while (g_input_stream_read (g_io_stream_get_input_stream (tls), buf, sizeof buf, s->cancel,
+                              NULL) > 0)
+    ;
+  return NULL;
+}
+
+static void
+test_timeout_and_cancel (Fixture *f, gconstpointer data)
+{
+  Silent s = { g_socket_listener_new (), f->node_identity, f->trusted, g_cancellable_new () };
+  g_autoptr (GInetAddress) lo = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+  g_autoptr (GSocketAddress) any = g_inet_socket_address_new (lo, 0);
+  g_autoptr (GSocketAddress) bound = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autofree char *address = NULL;
+  g_autoptr (TsrNodeClient) client = NULL;
+  g_autoptr (TsrNodeHealth) h = NULL;
+  g_autoptr (GCancellable) cancel = g_cancellable_new ();
+  GThread *thread;
+  gint64 t0;
+
+  g_assert_true (g_socket_listener_add_address (s.listener, any, G_SOCKET_TYPE_STREAM,
+                                                G_SOCKET_PROTOCOL_TCP, NULL, &bound, &error));
+  address = g_strdup_printf ("127.0.0.1:%u",
+                             g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound)));
+  thread = g_thread_new ("silent", silent_server, &s);
+
+  client = tsr_node_client_new ("Node_09", address, tsr_identity_get_id (f->node_identity),
+                                f->client_identity);
+  tsr_node_client_set_timeout (client, 300);
+  tsr_node_client_set_retries (client, 0);
+  t0 = g_get_monotonic_time ();
+  h = tsr_node_client_health_check (client, NULL, &error);
+  g_assert_null (h);
+  g_assert_error (error, TSR_ERROR, TSR_ERROR_TIMEOUT);
+  g_assert_cmpint (g_get_monotonic_time () - t0, <, 5 * G_USEC_PER_SEC);
+  g_clear_error (&error);
+
+  /* A cancelled call returns CANCELLED without waiting for its deadline. */
+  tsr_node_client_set_timeout (client, 60000);
+  g_cancellable_cancel (cancel);
+  h = tsr_node_client_health_check (client, cancel, &error);
+  g_assert_null (h);
+  g_assert_error (error, TSR_ERROR, TSR_ERROR_CANCELLED);
+
+  tsr_node_client_close (client);
+  g_cancellable_cancel (s.cancel);
+  g_thread_join (thread);
+  g_socket_listener_close (s.listener);
+  g_object_unref (s.listener);
+  g_object_unref (s.cancel);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+
+#define ADD(path, fn)                                                                              \
+  g_test_add ("/tessera/node/" path, Fixture, NULL, fixture_setup, fn, fixture_teardown)
+  ADD ("store-retrieve", test_store_retrieve);
+  ADD ("wrong-hash-refused", test_wrong_hash_refused);
+  ADD ("no-space", test_no_space);
+  ADD ("unknown-client-refused", test_unknown_client_refused);
+  ADD ("wrong-node-identity-refused", test_wrong_node_identity_refused);
+  ADD ("oversized-length-refused", test_oversized_length_refused);
+  ADD ("random-bytes-answered", test_random_bytes_answered);
+  ADD ("truncated-frame-answered", test_truncated_frame_answered);
+  ADD ("32-concurrent-clients", test_32_concurrent_clients);
+  ADD ("many-in-flight-one-connection", test_many_in_flight_one_connection);
+  ADD ("health-and-topology", test_health_and_topology);
+  ADD ("upload-download-file", test_upload_download_file);
+  ADD ("stopped-node", test_stopped_node);
+  ADD ("timeout-and-cancel", test_timeout_and_cancel);
+#undef ADD
+
+  return g_test_run ();
+}
