@@ -76,6 +76,9 @@ cli (Fixture *f, Run *r, const char *input, ...)
   g_assert_no_error (error);
   g_assert_true (g_subprocess_communicate_utf8 (proc, input, NULL, &r->out, &r->err, &error));
   g_assert_no_error (error);
+  if (!g_subprocess_get_if_exited (proc))
+    g_error ("tessera-cli %s died of signal %d:\n%s", (char *)argv->pdata[3],
+             g_subprocess_get_term_sig (proc), r->err);
   r->status = g_subprocess_get_exit_status (proc);
   if (g_test_verbose ())
     g_printerr ("$ tessera-cli %s -> %d\n%s%s", (char *)argv->pdata[3], r->status, r->out, r->err);

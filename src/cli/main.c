@@ -149,11 +149,23 @@ on_interrupt (gpointer data)
   return G_SOURCE_CONTINUE;
 }
 
+static void
+tsr_cli_clear (TsrCli *cli)
+{
+  if (cli->cluster != NULL)
+    tsr_cluster_stop (cli->cluster);
+  g_clear_object (&cli->cluster);
+  g_clear_object (&cli->cancellable);
+  g_clear_pointer (&cli->data_dir, g_free);
+}
+
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (TsrCli, tsr_cli_clear)
+
 int
 main (int argc, char **argv)
 {
-  TsrCli cli = { 0 };
-  int i, ret;
+  g_auto (TsrCli) cli = { 0 };
+  int i;
 
   setlocale (LC_ALL, "");
 
@@ -199,14 +211,5 @@ main (int argc, char **argv)
   g_unix_signal_add (SIGINT, on_interrupt, &cli);
   g_unix_signal_add (SIGTERM, on_interrupt, &cli);
 
-  ret = tsr_cli_dispatch (&cli, argc - i, argv + i);
-
-  if (cli.cluster != NULL)
-    {
-      tsr_cluster_stop (cli.cluster);
-      g_clear_object (&cli.cluster);
-    }
-  g_clear_object (&cli.cancellable);
-  g_free (cli.data_dir);
-  return ret;
+  return tsr_cli_dispatch (&cli, argc - i, argv + i);
 }
