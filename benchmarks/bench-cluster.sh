@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# bench-cluster: a 1 GiB file uploaded and downloaded through tessera-cli on the default cluster
+# (5 embedded nodes, 2 replicas, 64 KiB chunks), against rclone crypt to a local directory in
+# the same run, with each process's peak RSS from /usr/bin/time -v and the disk's own
+# fdatasync rate (this machine's disk swings between ~160 and ~400 MB/s).
+#
+# Usage: benchmarks/bench-cluster.sh [BUILD_DIR] [MIB]      (needs rclone: apt-get install rclone)
+set -euo pipefail
+
+build=$(cd "${1:-_build}" && pwd)
+mib=${2:-1024}
+bytes=$((mib * 1024 * 1024))
+cli=$build/src/cli/tessera-cli
+command -v rclone >/dev/null || { echo "rclone is not installed (apt-get install rclone)" >&2; exit 1; }
+work=$(mktemp -d -p "${TMPDIR:-/var/tmp}" tessera-bench-XXXXXX)
+trap 'rm -rf "$work"' EXIT
+
+# measure LABEL CMD...: runs CMD under /usr/bin/time -v, prints seconds, MB/s and peak RSS.
+measure () {
+  local label=$1; shift
+  /usr/bin/time -v "$@" >"$work/out.txt" 2>"$work/time.txt"
+  local wall rss secs
+  wall=$(sed -n 's/.*Elapsed (wall clock) time (h:mm:ss or m:ss): //p' "$work/time.txt")
+  rss=$(sed -n 's/.*Maximum resident set size (kbytes): //p' "$work/time.txt")
+  secs=$(awk -v t="$wall" 'BEGIN { n = split(t, p, ":"); s = 0; for (i = 1; i <= n; i++) s = s * 60 + p[i]; print s }')
+  printf '%-34s %7.2f s  %8.1f MB/s  peak RSS %6.1f MiB\n' "$label" "$secs" \
+    "$(awk -v b="$bytes" -v s="$secs" 'BEGIN { print b / s / 1e6 }')" \
+    "$(awk -v k="$rss" 'BEGIN { print k / 1024 }')"
+  echo "$secs" >"$work/last-secs"
+}
+
+echo "input: $mib MiB of random bytes in $work"
+head -c "$bytes" /dev/urandom >"$work/input.bin"
+sync
+
+dd_rate=$(dd if=/dev/zero of="$work/dd.bin" bs=1M count="$mib" conv=fdatasync 2>&1 |
+  sed -n 's/.*, \([0-9.]*\) \([kMG]\)B\/s$/\1 \2/p')
+rm -f "$work/dd.bin"
+echo "disk (dd conv=fdatasync): $dd_rate""B/s"
+
+"$cli" --data-dir "$work/data" init >/dev/null
+measure "tessera-cli upload (durable)" "$cli" --data-dir "$work/data" upload "$work/input.bin"
+up=$(cat "$work/last-secs")
+file_id=$(cut -d' ' -f1 "$work/out.txt")
+sync
+measure "tessera-cli download" "$cli" --data-dir "$work/data" download "$file_id" \
+  --output "$work/tessera-out.bin"
+down=$(cat "$work/last-secs")
+cmp "$work/input.bin" "$work/tessera-out.bin"
+rm -f "$work/tessera-out.bin"
+
+export RCLONE_CONFIG_SECRET_TYPE=crypt
+export RCLONE_CONFIG_SECRET_REMOTE="$work/rclone"
+RCLONE_CONFIG_SECRET_PASSWORD=$(rclone obscure "bench-password")
+export RCLONE_CONFIG_SECRET_PASSWORD
+measure "rclone crypt copy (not synced)" rclone copy "$work/input.bin" secret:
+rc_up=$(cat "$work/last-secs")
+measure "sync after rclone" sync -f "$work/rclone"
+rc_sync=$(cat "$work/last-secs")
+measure "rclone crypt copy back" rclone copy secret:input.bin "$work/rclone-out"
+rc_down=$(cat "$work/last-secs")
+cmp "$work/input.bin" "$work/rclone-out/input.bin"
+
+awk -v u="$up" -v d="$down" -v ru="$rc_up" -v rs="$rc_sync" -v rd="$rc_down" 'BEGIN {
+  printf "upload:   tessera / rclone = %.2f (rclone plus its sync: %.2f)\n", ru / u, (ru + rs) / u
+  printf "download: tessera / rclone = %.2f\n", rd / d
+}'
