@@ -397,8 +397,9 @@ test_too_few_nodes_fails_cleanly (Fixture *f, gconstpointer data)
     }
   m = tsr_cluster_upload (f->cluster, file, NULL, &error);
   g_assert_null (m);
-  g_assert_error (error, TSR_ERROR, TSR_ERROR_NO_SPACE);
+  g_assert_error (error, TSR_ERROR, TSR_ERROR_UNREACHABLE);
   g_assert_nonnull (strstr (error->message, "1 of 2 copies"));
+  g_assert_nonnull (strstr (error->message, "4 are down or disabled"));
   files = tsr_cluster_list_files (f->cluster, NULL);
   g_assert_cmpuint (files->len, ==, 0);
   g_assert_cmpuint (node_used (f, 1), ==, 0);
@@ -427,6 +428,58 @@ test_full_nodes_fail_cleanly (Fixture *f, gconstpointer data)
     after += node_used (f, k);
   g_assert_cmpuint (after, ==, before);
   download_and_compare (f, kept->file_id, small);
+}
+
+/* The file id is the content's hash: the same bytes twice make one file, not two manifests
+ * fighting over one name, and the second upload's segments do not linger. */
+static void
+test_same_content_twice (Fixture *f, gconstpointer data)
+{
+  g_autoptr (GBytes) content = tsr_test_random_bytes (f->rand, 150000);
+  g_autofree char *a = write_file (f, "a.bin", content);
+  g_autofree char *b = write_file (f, "b.bin", content);
+  g_autoptr (TsrManifest) first = upload_path (f, a);
+  g_autoptr (TsrManifest) second = NULL;
+  g_autoptr (GPtrArray) files = NULL;
+  guint64 after_first = 0, after_second = 0;
+
+  for (guint k = 1; k <= 5; k++)
+    after_first += node_used (f, k);
+  second = upload_path (f, b);
+  for (guint k = 1; k <= 5; k++)
+    after_second += node_used (f, k);
+
+  g_assert_cmpstr (second->file_id, ==, first->file_id);
+  g_assert_cmpstr (second->name, ==, "a.bin");
+  g_assert_cmpuint (after_second, ==, after_first);
+  files = tsr_cluster_list_files (f->cluster, NULL);
+  g_assert_cmpuint (files->len, ==, 1);
+  download_and_compare (f, first->file_id, content);
+}
+
+static void
+test_no_nodes_refused (Fixture *f, gconstpointer data)
+{
+  g_autofree char *empty_dir = g_build_filename (f->dir, "empty-cluster", NULL);
+  g_autoptr (GBytes) content = tsr_test_random_bytes (f->rand, 1000);
+  g_autofree char *path = write_file (f, "x.bin", content);
+  g_autoptr (GFile) file = g_file_new_for_path (path);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (TsrCluster) empty = NULL;
+  g_autoptr (TsrManifest) m = NULL;
+  g_autoptr (GPtrArray) files = NULL;
+
+  g_assert_true (tsr_cluster_init_data_dir (empty_dir, 0, 1000000, 65536, 2, &error));
+  g_assert_no_error (error);
+  empty = tsr_cluster_open (empty_dir, &error);
+  g_assert_no_error (error);
+  g_assert_true (tsr_cluster_start (empty, &error));
+  m = tsr_cluster_upload (empty, file, NULL, &error);
+  g_assert_null (m);
+  g_assert_error (error, TSR_ERROR, TSR_ERROR_UNREACHABLE);
+  files = tsr_cluster_list_files (empty, NULL);
+  g_assert_cmpuint (files->len, ==, 0);
+  tsr_cluster_stop (empty);
 }
 
 static void
@@ -491,6 +544,8 @@ main (int argc, char **argv)
   ADD ("too-few-nodes-fails-cleanly", test_too_few_nodes_fails_cleanly);
   ADD ("health-tracks-stopped-node", test_health_tracks_stopped_node);
   ADD ("restart-keeps-files", test_restart_keeps_files);
+  ADD ("same-content-twice", test_same_content_twice);
+  ADD ("no-nodes-refused", test_no_nodes_refused);
 #undef ADD
   g_test_add ("/tessera/cluster/full-nodes-fail-cleanly", Fixture, GUINT_TO_POINTER (200000),
               fixture_setup, test_full_nodes_fail_cleanly, fixture_teardown);

@@ -8,6 +8,7 @@
 #include <malloc.h>
 #include <stdarg.h>
 #include <string.h>
+#include <unistd.h>
 #include <glib-unix.h>
 
 #include "tsr-cli.h"
@@ -145,7 +146,10 @@ on_interrupt (gpointer data)
 {
   TsrCli *cli = data;
 
-  /* The first Ctrl+C cancels the transfer, which then cleans up after itself. */
+  /* The first Ctrl+C cancels the transfer, which then cleans up after itself; a second one
+   * leaves at once (the kernel releases the data dir's lock; leftovers are collected later). */
+  if (g_cancellable_is_cancelled (cli->cancellable))
+    _exit (130);
   g_cancellable_cancel (cli->cancellable);
   return G_SOURCE_CONTINUE;
 }

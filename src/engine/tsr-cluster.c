@@ -42,11 +42,12 @@
 
 typedef struct
 {
-  TsrNodeConfig *config;  /* owned by the cluster config */
-  TsrSegmentStore *store; /* embedded nodes only */
-  TsrNode *node;          /* embedded nodes only, while enabled */
-  TsrNodeClient *client;  /* while enabled */
-  TsrNodeStatus status;   /* under the cluster's lock */
+  TsrNodeConfig *config;        /* owned by the cluster config */
+  TsrSegmentStore *store;       /* embedded nodes only */
+  TsrNode *node;                /* embedded nodes only, while enabled */
+  TsrNodeClient *client;        /* while enabled; under the cluster's lock, see member_dup_client */
+  TsrNodeClient *health_client; /* its own connection, deadline and no retries */
+  TsrNodeStatus status;         /* under the cluster's lock */
 } Member;
 
 struct _TsrCluster
@@ -63,7 +64,9 @@ struct _TsrCluster
   GMainContext *owner_context;
   GThreadPool *pool;
 
-  GMutex lock; /* protects members' status and the config's mutable fields */
+  GMutex lock; /* protects members' status and clients, and the count of operations */
+  GCond idle_cond;
+  guint active; /* transfers, deletes and health checks running; stop waits for none */
   GPtrArray *members;
   gboolean started;
   guint health_source;
@@ -98,6 +101,7 @@ member_free (Member *m)
   if (m->node != NULL)
     tsr_node_stop (m->node);
   g_clear_object (&m->client);
+  g_clear_object (&m->health_client);
   g_clear_object (&m->node);
   if (m->store != NULL)
     {
@@ -362,10 +366,54 @@ static void
 make_client (TsrCluster *self, Member *m)
 {
   g_autofree char *address = member_address (m);
+  TsrNodeClient *client, *health;
 
+  client = tsr_node_client_new (m->config->node_id, address, m->config->identity, self->identity);
+  /* Health checks get their own client: a short deadline and no retries must not leak into
+   * the transfers sharing the node. */
+  health = tsr_node_client_new (m->config->node_id, address, m->config->identity, self->identity);
+  tsr_node_client_set_retries (health, 0);
+  tsr_node_client_set_timeout (health, HEALTH_TIMEOUT_MS);
+  tsr_node_client_set_max_connections (health, 1);
+
+  g_mutex_lock (&self->lock);
   g_clear_object (&m->client);
-  m->client =
-      tsr_node_client_new (m->config->node_id, address, m->config->identity, self->identity);
+  g_clear_object (&m->health_client);
+  m->client = client;
+  m->health_client = health;
+  g_mutex_unlock (&self->lock);
+}
+
+/* Worker threads take their own reference: a node disabled meanwhile drops the member's. */
+static TsrNodeClient *
+member_dup_client (TsrCluster *self, Member *m, gboolean health)
+{
+  TsrNodeClient *client;
+
+  g_mutex_lock (&self->lock);
+  client = health ? m->health_client : m->client;
+  if (client != NULL)
+    g_object_ref (client);
+  g_mutex_unlock (&self->lock);
+  return client;
+}
+
+/* Counts a running operation; tsr_cluster_stop() waits until none is left. */
+static void
+begin_op (TsrCluster *self)
+{
+  g_mutex_lock (&self->lock);
+  self->active++;
+  g_mutex_unlock (&self->lock);
+}
+
+static void
+end_op (TsrCluster *self)
+{
+  g_mutex_lock (&self->lock);
+  if (--self->active == 0)
+    g_cond_broadcast (&self->idle_cond);
+  g_mutex_unlock (&self->lock);
 }
 
 static void
@@ -421,7 +469,8 @@ tsr_cluster_start (TsrCluster *self, GError **error)
   return tsr_cluster_check_health (self, NULL, error);
 }
 
-/* Stops the embedded nodes and closes their stores; files stay on disk. */
+/* Stops the embedded nodes and closes their stores; files stay on disk. Waits for running
+ * transfers and health checks to finish first. */
 void
 tsr_cluster_stop (TsrCluster *self)
 {
@@ -432,6 +481,10 @@ tsr_cluster_stop (TsrCluster *self)
       g_source_remove (self->health_source);
       self->health_source = 0;
     }
+  g_mutex_lock (&self->lock);
+  while (self->active > 0)
+    g_cond_wait (&self->idle_cond, &self->lock);
+  g_mutex_unlock (&self->lock);
   g_ptr_array_set_size (self->members, 0);
   self->started = FALSE;
 }
@@ -460,6 +513,15 @@ find_member (TsrCluster *self, const char *node_id)
         return m;
     }
   return NULL;
+}
+
+static guint
+member_index (TsrCluster *self, Member *m)
+{
+  guint idx = 0;
+
+  g_ptr_array_find (self->members, m, &idx);
+  return idx;
 }
 
 TsrNode *
@@ -513,22 +575,23 @@ tsr_cluster_check_health (TsrCluster *self, GCancellable *cancellable, GError **
 {
   g_return_val_if_fail (TSR_IS_CLUSTER (self), FALSE);
 
+  begin_op (self);
   for (guint i = 0; i < self->members->len; i++)
     {
       Member *m = self->members->pdata[i];
+      g_autoptr (TsrNodeClient) client = member_dup_client (self, m, TRUE);
       g_autoptr (TsrNodeHealth) h = NULL;
       g_autoptr (GError) local_error = NULL;
       TsrNodeState before;
 
-      if (m->client != NULL)
+      if (client != NULL)
         {
-          tsr_node_client_set_retries (m->client, 0);
-          tsr_node_client_set_timeout (m->client, HEALTH_TIMEOUT_MS);
-          h = tsr_node_client_health_check (m->client, cancellable, &local_error);
-          tsr_node_client_set_retries (m->client, TSR_NODE_CLIENT_DEFAULT_RETRIES);
-          tsr_node_client_set_timeout (m->client, TSR_NODE_CLIENT_DEFAULT_TIMEOUT_MS);
+          h = tsr_node_client_health_check (client, cancellable, &local_error);
           if (g_cancellable_set_error_if_cancelled (cancellable, error))
-            return FALSE;
+            {
+              end_op (self);
+              return FALSE;
+            }
         }
 
       g_mutex_lock (&self->lock);
@@ -562,6 +625,7 @@ tsr_cluster_check_health (TsrCluster *self, GCancellable *cancellable, GError **
         emit (self, SIGNAL_NODE_STATE_CHANGED, m->config->node_id, m->status.state, 0, 0, 0);
     }
   emit (self, SIGNAL_STATISTICS_CHANGED, NULL, 0, 0, 0, 0);
+  end_op (self);
   return TRUE;
 }
 
@@ -632,7 +696,14 @@ tsr_cluster_set_node_enabled (TsrCluster *self, const char *node_id, gboolean en
   m->config->enabled = enabled;
   if (!enabled)
     {
-      g_clear_object (&m->client);
+      TsrNodeClient *client, *health;
+
+      g_mutex_lock (&self->lock);
+      client = g_steal_pointer (&m->client);
+      health = g_steal_pointer (&m->health_client);
+      g_mutex_unlock (&self->lock);
+      g_clear_object (&client);
+      g_clear_object (&health);
       if (m->node != NULL)
         tsr_node_stop (m->node);
       g_clear_object (&m->node);
@@ -859,9 +930,9 @@ typedef struct
 {
   Transfer t;
   guint n_members;
-  gboolean *excluded;   /* per member, under t.mutex: down or full during this upload */
-  gboolean *used;       /* per member, under t.mutex: received segments, so needs a sync */
-  GPtrArray *uncertain; /* "node_id/segment_id" of stores whose outcome is unknown */
+  gboolean *down; /* per member, under t.mutex: disabled, down or failing during this upload */
+  gboolean *full; /* per member, under t.mutex: refused a store for lack of space */
+  gboolean *used; /* per member, under t.mutex: received segments, so needs a sync */
   guint replicas;
 } Upload;
 
@@ -878,7 +949,7 @@ store_job_run (StoreJob *job)
 {
   Upload *up = job->up;
   TsrCluster *self = up->t.self;
-  guint n = up->n_members, stored = 0;
+  guint n = up->n_members, stored = 0, n_down = 0, n_full = 0;
   g_autoptr (GError) last_error = NULL;
 
   /* The seed's round robin: chunk i starts at node i mod n, copies on the nodes after it,
@@ -887,22 +958,27 @@ store_job_run (StoreJob *job)
     {
       guint idx = (guint)((job->chunk->index + k) % n);
       Member *m = self->members->pdata[idx];
+      g_autoptr (TsrNodeClient) client = NULL;
       g_autoptr (GError) error = NULL;
-      gboolean skip;
+      gboolean down, full;
 
       if (g_cancellable_is_cancelled (up->t.cancellable))
         break;
       g_mutex_lock (&up->t.mutex);
-      skip = up->excluded[idx] || m->client == NULL;
+      down = up->down[idx];
+      full = up->full[idx];
       g_mutex_unlock (&up->t.mutex);
-      if (skip)
+      if (!down && !full && (client = member_dup_client (self, m, FALSE)) == NULL)
+        down = TRUE;
+      n_down += down;
+      n_full += full;
+      if (down || full)
         continue;
 
       /* No cancellable here: a store that was sent is allowed to finish, so that its outcome
        * is known and a cancelled upload can remove exactly what it stored. Cancelling takes
        * effect between stores. */
-      if (tsr_node_client_store_segment (m->client, job->chunk->segment_id, job->data, NULL,
-                                         &error))
+      if (tsr_node_client_store_segment (client, job->chunk->segment_id, job->data, NULL, &error))
         {
           g_mutex_lock (&up->t.mutex);
           g_ptr_array_add (job->chunk->nodes, g_strdup (m->config->node_id));
@@ -912,14 +988,17 @@ store_job_run (StoreJob *job)
         }
       else if (is_node_problem (error))
         {
+          gboolean no_space = g_error_matches (error, TSR_ERROR, TSR_ERROR_NO_SPACE);
+
           g_debug ("Upload skips %s from now on: %s", m->config->node_id, error->message);
           g_mutex_lock (&up->t.mutex);
-          up->excluded[idx] = TRUE;
-          /* A node that went silent may still have stored it. */
-          if (!g_error_matches (error, TSR_ERROR, TSR_ERROR_NO_SPACE))
-            g_ptr_array_add (up->uncertain,
-                             g_strdup_printf ("%s/%s", m->config->node_id, job->chunk->segment_id));
+          if (no_space)
+            up->full[idx] = TRUE;
+          else
+            up->down[idx] = TRUE;
           g_mutex_unlock (&up->t.mutex);
+          n_full += no_space;
+          n_down += !no_space;
           g_clear_error (&last_error);
           last_error = g_steal_pointer (&error);
         }
@@ -932,12 +1011,13 @@ store_job_run (StoreJob *job)
 
   if (stored < up->replicas && !g_cancellable_is_cancelled (up->t.cancellable))
     transfer_fail (&up->t,
-                   g_error_new (TSR_ERROR, TSR_ERROR_NO_SPACE,
+                   g_error_new (TSR_ERROR, n_full > 0 ? TSR_ERROR_NO_SPACE : TSR_ERROR_UNREACHABLE,
                                 "Only %u of %u copies of chunk %" G_GUINT64_FORMAT
-                                " could be stored: not enough nodes are up with %u bytes free%s%s",
-                                stored, up->replicas, job->chunk->index,
-                                (guint)g_bytes_get_size (job->data), last_error ? " (" : "",
-                                last_error ? last_error->message : ""));
+                                " could be stored: %u nodes are full and %u are down or "
+                                "disabled%s%s%s",
+                                stored, up->replicas, job->chunk->index, n_full, n_down,
+                                last_error ? " (" : "", last_error ? last_error->message : "",
+                                last_error ? ")" : ""));
   else if (stored == up->replicas)
     transfer_progress (&up->t, job->plain_len, FALSE);
 
@@ -1017,9 +1097,11 @@ pool_push (TsrCluster *self, JobKind kind, gpointer job)
   g_thread_pool_push (self->pool, item, NULL);
 }
 
-/* Deletes every copy @m lists, in parallel; returns how many could not be deleted. */
+/* Deletes every copy @manifest lists, in parallel, except on the members @skip marks (down:
+ * their copies are left for garbage collection rather than waited for). Returns how many
+ * copies could not be deleted. */
 static guint
-delete_segments (TsrCluster *self, TsrManifest *manifest)
+delete_segments (TsrCluster *self, TsrManifest *manifest, const gboolean *skip)
 {
   Transfer t = { 0 };
   guint left;
@@ -1031,16 +1113,18 @@ delete_segments (TsrCluster *self, TsrManifest *manifest)
       for (guint j = 0; j < c->nodes->len; j++)
         {
           Member *m = find_member (self, c->nodes->pdata[j]);
+          TsrNodeClient *client = NULL;
           DeleteJob *job;
 
-          if (m == NULL || m->client == NULL)
+          if (m == NULL || (skip != NULL && skip[member_index (self, m)]) ||
+              (client = member_dup_client (self, m, FALSE)) == NULL)
             {
               t.done++;
               continue;
             }
           job = g_new0 (DeleteJob, 1);
           job->t = &t;
-          job->client = g_object_ref (m->client);
+          job->client = client;
           job->segment_id = g_strdup (c->segment_id);
           transfer_acquire (&t, TSR_CLUSTER_UPLOAD_WINDOW);
           pool_push (self, JOB_DELETE, job);
@@ -1052,18 +1136,36 @@ delete_segments (TsrCluster *self, TsrManifest *manifest)
   return left;
 }
 
-static void
-sync_nodes (TsrCluster *self, const gboolean *which)
+/* One Sync per member that @which marks (all when NULL); fails with the first error, after
+ * trying them all. */
+static gboolean
+sync_nodes (TsrCluster *self, const gboolean *which, GError **error)
 {
+  gboolean ok = TRUE;
+
   for (guint i = 0; i < self->members->len; i++)
     {
       Member *m = self->members->pdata[i];
-      g_autoptr (GError) error = NULL;
+      g_autoptr (TsrNodeClient) client = NULL;
+      g_autoptr (GError) local_error = NULL;
 
-      if ((which == NULL || which[i]) && m->client != NULL &&
-          !tsr_node_client_sync (m->client, NULL, &error))
-        g_message ("Could not sync %s: %s", m->config->node_id, error->message);
+      if (which != NULL && !which[i])
+        continue;
+      client = member_dup_client (self, m, FALSE);
+      if (client == NULL && which == NULL)
+        continue;
+      if (client == NULL)
+        g_set_error (&local_error, TSR_ERROR, TSR_ERROR_UNREACHABLE,
+                     "%s was disabled before its segments were made durable", m->config->node_id);
+      else if (tsr_node_client_sync (client, NULL, &local_error))
+        continue;
+      g_prefix_error (&local_error,
+                      "Could not make the segments on %s durable: ", m->config->node_id);
+      if (ok && error != NULL)
+        *error = g_error_copy (local_error);
+      ok = FALSE;
     }
+  return ok;
 }
 
 /**
@@ -1088,6 +1190,7 @@ tsr_cluster_upload (TsrCluster *self, GFile *file, GCancellable *cancellable, GE
   g_autofree char *name = NULL;
   g_autofree char *path = NULL;
   char file_hash[TSR_SHA256_HEX_LEN + 1];
+  TsrManifest *result = NULL;
   Upload up = { 0 };
   GBytes *plain;
 
@@ -1097,6 +1200,13 @@ tsr_cluster_upload (TsrCluster *self, GFile *file, GCancellable *cancellable, GE
   if (!self->started)
     {
       g_set_error (error, TSR_ERROR, TSR_ERROR_STOPPED, "The cluster is not started");
+      return NULL;
+    }
+  if (self->members->len < self->config->replicas)
+    {
+      g_set_error (error, TSR_ERROR, TSR_ERROR_UNREACHABLE,
+                   "Files are kept in %u copies but the cluster has %u nodes; add nodes first",
+                   self->config->replicas, self->members->len);
       return NULL;
     }
   info =
@@ -1127,16 +1237,17 @@ tsr_cluster_upload (TsrCluster *self, GFile *file, GCancellable *cancellable, GE
     return NULL;
   name = g_file_get_basename (file);
 
+  begin_op (self);
   transfer_init (&up.t, self, name, g_file_info_get_size (info), cancellable);
   up.n_members = self->members->len;
-  up.replicas = MIN (self->config->replicas, up.n_members);
-  up.excluded = g_new0 (gboolean, up.n_members);
+  up.replicas = self->config->replicas;
+  up.down = g_new0 (gboolean, up.n_members);
+  up.full = g_new0 (gboolean, up.n_members);
   up.used = g_new0 (gboolean, up.n_members);
-  up.uncertain = g_ptr_array_new_with_free_func (g_free);
   /* Nodes the last health check found down are skipped at once, not after a timeout. */
   g_mutex_lock (&self->lock);
   for (guint i = 0; i < up.n_members; i++)
-    up.excluded[i] = !((Member *)self->members->pdata[i])->status.alive;
+    up.down[i] = !((Member *)self->members->pdata[i])->status.alive;
   g_mutex_unlock (&self->lock);
 
   transfer_progress (&up.t, 0, TRUE);
@@ -1170,10 +1281,9 @@ tsr_cluster_upload (TsrCluster *self, GFile *file, GCancellable *cancellable, GE
       up.t.error = g_error_new (TSR_ERROR, TSR_ERROR_CANCELLED, "Upload of %s was cancelled", name);
     }
 
-  if (up.t.error == NULL)
+  /* One flush per node, then the manifest: the promise comes after the data. */
+  if (up.t.error == NULL && sync_nodes (self, up.used, &local_error))
     {
-      /* One flush per node, then the manifest: the promise comes after the data. */
-      sync_nodes (self, up.used);
       tsr_sha256_finish (hasher, file_hash);
       manifest->file_hash = g_strdup (file_hash);
       manifest->file_id = g_strndup (file_hash, TSR_FILE_ID_LEN);
@@ -1186,36 +1296,46 @@ tsr_cluster_upload (TsrCluster *self, GFile *file, GCancellable *cancellable, GE
       manifest->cipher = g_strdup ("xchacha20poly1305");
       manifest->sealed_key = tsr_key_seal (self->master_key, file_key);
       path = manifest_path (self, manifest->file_id);
-      if (!tsr_manifest_save (manifest, path, &local_error))
-        up.t.error = g_steal_pointer (&local_error);
-    }
-
-  if (up.t.error != NULL)
-    {
-      /* The copies that may exist without being listed go in as an extra chunk entry. */
-      for (guint i = 0; i < up.uncertain->len; i++)
+      if (tsr_manifest_save_new (manifest, path, &local_error))
+        result = g_steal_pointer (&manifest);
+      else if (g_error_matches (local_error, TSR_ERROR, TSR_ERROR_EXISTS))
         {
-          g_auto (GStrv) parts = g_strsplit (up.uncertain->pdata[i], "/", 2);
-          TsrManifestChunk *extra = tsr_manifest_add_chunk (manifest, parts[1], 0);
-          g_ptr_array_add (extra->nodes, g_strdup (parts[0]));
+          /* The same content is stored already (the file id is its hash): keep that copy,
+           * which may be in use, and drop this one's segments. */
+          g_clear_error (&local_error);
+          result = tsr_manifest_load (path, &local_error);
         }
-      delete_segments (self, manifest);
-      sync_nodes (self, up.used);
-      g_propagate_error (error, g_steal_pointer (&up.t.error));
-      transfer_clear (&up.t);
-      g_free (up.excluded);
-      g_free (up.used);
-      g_ptr_array_unref (up.uncertain);
-      return NULL;
     }
+  if (local_error != NULL && up.t.error == NULL)
+    up.t.error = g_steal_pointer (&local_error);
 
-  transfer_progress (&up.t, 0, TRUE);
+  if (result == NULL || manifest != NULL)
+    {
+      /* Copies on nodes that went down during the upload are not waited for: garbage
+       * collection removes them later. */
+      guint left = delete_segments (self, manifest, up.down);
+      g_autoptr (GError) ignored = NULL;
+
+      sync_nodes (self, up.used, &ignored);
+      if (left > 0)
+        g_message ("%u copies of %s's segments on nodes that are down are left for garbage "
+                   "collection",
+                   left, name);
+    }
+  if (result != NULL)
+    {
+      transfer_progress (&up.t, 0, TRUE);
+      emit (self, SIGNAL_FILES_CHANGED, NULL, 0, 0, 0, 0);
+    }
+  else
+    g_propagate_error (error, g_steal_pointer (&up.t.error));
+
   transfer_clear (&up.t);
-  g_free (up.excluded);
+  g_free (up.down);
+  g_free (up.full);
   g_free (up.used);
-  g_ptr_array_unref (up.uncertain);
-  emit (self, SIGNAL_FILES_CHANGED, NULL, 0, 0, 0, 0);
-  return g_steal_pointer (&manifest);
+  end_op (self);
+  return result;
 }
 
 static void
@@ -1275,6 +1395,7 @@ fetch_job_run (gpointer data)
   TsrManifestChunk *chunk = down->manifest->chunks->pdata[job->index];
   g_autoptr (GBytes) plain = NULL;
   g_autoptr (GError) last_error = NULL;
+  g_autoptr (GString) disabled = g_string_new (NULL);
 
   /* Try the copies on nodes that were up at the last health check first, then the rest:
    * the seed's "segment not found: query other nodes". */
@@ -1282,19 +1403,27 @@ fetch_job_run (gpointer data)
     for (guint j = 0; j < chunk->nodes->len && plain == NULL; j++)
       {
         Member *m = find_member (self, chunk->nodes->pdata[j]);
+        g_autoptr (TsrNodeClient) client = NULL;
         g_autoptr (GBytes) cipher = NULL;
         g_autoptr (GError) error = NULL;
         gboolean alive;
 
-        if (m == NULL || m->client == NULL || g_cancellable_is_cancelled (down->t.cancellable))
+        if (m == NULL || g_cancellable_is_cancelled (down->t.cancellable))
           continue;
         g_mutex_lock (&self->lock);
         alive = m->status.alive;
         g_mutex_unlock (&self->lock);
         if (alive != (pass == 0))
           continue;
-        cipher = tsr_node_client_retrieve_segment (m->client, chunk->segment_id,
-                                                   down->t.cancellable, &error);
+        client = member_dup_client (self, m, FALSE);
+        if (client == NULL)
+          {
+            g_string_append_printf (disabled, "%s%s", disabled->len ? ", " : "",
+                                    m->config->node_id);
+            continue;
+          }
+        cipher = tsr_node_client_retrieve_segment (client, chunk->segment_id, down->t.cancellable,
+                                                   &error);
         if (cipher != NULL)
           plain = tsr_chunk_decrypt (down->key, job->index, g_bytes_get_data (cipher, NULL),
                                      g_bytes_get_size (cipher), &error);
@@ -1309,11 +1438,13 @@ fetch_job_run (gpointer data)
 
   if (plain == NULL && !g_cancellable_is_cancelled (down->t.cancellable))
     transfer_fail (&down->t,
-                   g_error_new (TSR_ERROR, TSR_ERROR_NOT_FOUND,
+                   g_error_new (TSR_ERROR, last_error ? TSR_ERROR_NOT_FOUND : TSR_ERROR_UNREACHABLE,
                                 "Chunk %" G_GUINT64_FORMAT " of %s could not be read from any of "
-                                "its %u copies%s%s",
+                                "its %u copies%s%s%s%s%s",
                                 job->index, down->manifest->name, chunk->nodes->len,
-                                last_error ? ": " : "", last_error ? last_error->message : ""));
+                                last_error ? ": " : "", last_error ? last_error->message : "",
+                                disabled->len ? "; disabled: " : "", disabled->str,
+                                disabled->len ? " (enable them with `node enable`)" : ""));
 
   g_mutex_lock (&down->t.mutex);
   down->slots[job->index % TSR_CLUSTER_DOWNLOAD_WINDOW] = g_steal_pointer (&plain);
@@ -1358,9 +1489,9 @@ write_fd_all (int fd, const guint8 *data, gsize len)
  * The seed's File Download Flow. Blocks; see tsr_cluster_download_async(). The destination
  * appears only once the whole file is written and its SHA-256 matches the manifest.
  */
-gboolean
-tsr_cluster_download (TsrCluster *self, const char *file_id, GFile *destination, gboolean overwrite,
-                      GCancellable *cancellable, GError **error)
+static gboolean
+do_download (TsrCluster *self, const char *file_id, GFile *destination, gboolean overwrite,
+             GCancellable *cancellable, GError **error)
 {
   g_autoptr (TsrManifest) manifest = NULL;
   g_autoptr (TsrKey) key = NULL;
@@ -1392,7 +1523,8 @@ tsr_cluster_download (TsrCluster *self, const char *file_id, GFile *destination,
     }
   if (g_file_test (dest, G_FILE_TEST_IS_DIR))
     {
-      g_set_error (error, TSR_ERROR, TSR_ERROR_EXISTS, "%s is a folder", dest);
+      g_set_error (error, TSR_ERROR, TSR_ERROR_INVALID_ARGUMENT,
+                   "%s is a folder; give a file name to download to", dest);
       return FALSE;
     }
   if (!overwrite && g_file_test (dest, G_FILE_TEST_EXISTS))
@@ -1463,6 +1595,11 @@ tsr_cluster_download (TsrCluster *self, const char *file_id, GFile *destination,
       down.t.error = g_error_new (TSR_ERROR, TSR_ERROR_CANCELLED, "Download of %s was cancelled",
                                   manifest->name);
     }
+  /* Replacing a file the user had: make the new one durable first, so a crash cannot leave
+   * an empty file where a good one was. A new file is not synced: the cluster still has it. */
+  if (down.t.error == NULL && overwrite && g_file_test (dest, G_FILE_TEST_EXISTS) &&
+      fsync (fd) != 0)
+    tsr_set_error_from_errno (&down.t.error, errno, "Cannot write %s", dest);
   if (close (fd) != 0 && down.t.error == NULL)
     tsr_set_error_from_errno (&down.t.error, errno, "Cannot write %s", dest);
   if (down.t.error == NULL)
@@ -1473,8 +1610,21 @@ tsr_cluster_download (TsrCluster *self, const char *file_id, GFile *destination,
             g_error_new (TSR_ERROR, TSR_ERROR_CORRUPT,
                          "%s came back different from what was uploaded", manifest->name);
     }
-  if (down.t.error == NULL && g_rename (tmp, dest) != 0)
+  if (down.t.error == NULL && overwrite && g_rename (tmp, dest) != 0)
     tsr_set_error_from_errno (&down.t.error, errno, "Cannot create %s", dest);
+  /* Without overwrite, link(2) refuses a file that appeared at the destination meanwhile. */
+  if (down.t.error == NULL && !overwrite)
+    {
+      if (link (tmp, dest) != 0)
+        {
+          if (errno == EEXIST)
+            down.t.error = g_error_new (TSR_ERROR, TSR_ERROR_EXISTS,
+                                        "%s appeared while downloading; not overwriting it", dest);
+          else
+            tsr_set_error_from_errno (&down.t.error, errno, "Cannot create %s", dest);
+        }
+      g_unlink (tmp);
+    }
 
   if (down.t.error != NULL)
     {
@@ -1486,6 +1636,21 @@ tsr_cluster_download (TsrCluster *self, const char *file_id, GFile *destination,
   transfer_progress (&down.t, 0, TRUE);
   transfer_clear (&down.t);
   return TRUE;
+}
+
+gboolean
+tsr_cluster_download (TsrCluster *self, const char *file_id, GFile *destination, gboolean overwrite,
+                      GCancellable *cancellable, GError **error)
+{
+  gboolean ok;
+
+  g_return_val_if_fail (TSR_IS_CLUSTER (self), FALSE);
+  g_return_val_if_fail (G_IS_FILE (destination), FALSE);
+
+  begin_op (self);
+  ok = do_download (self, file_id, destination, overwrite, cancellable, error);
+  end_op (self);
+  return ok;
 }
 
 typedef struct
@@ -1553,6 +1718,7 @@ tsr_cluster_delete (TsrCluster *self, const char *file_id, GCancellable *cancell
                     GError **error)
 {
   g_autoptr (TsrManifest) manifest = NULL;
+  g_autoptr (GError) sync_error = NULL;
   g_autofree char *path = NULL;
   guint left;
 
@@ -1567,8 +1733,11 @@ tsr_cluster_delete (TsrCluster *self, const char *file_id, GCancellable *cancell
       tsr_set_error_from_errno (error, errno, "Cannot delete %s", path);
       return FALSE;
     }
-  left = delete_segments (self, manifest);
-  sync_nodes (self, NULL);
+  begin_op (self);
+  left = delete_segments (self, manifest, NULL);
+  if (!sync_nodes (self, NULL, &sync_error))
+    g_message ("%s", sync_error->message);
+  end_op (self);
   if (left > 0)
     g_message ("%u copies of %s's segments are on nodes that are down; they will be collected "
                "later",
@@ -1642,6 +1811,7 @@ tsr_cluster_finalize (GObject *object)
   g_free (self->catalog_dir);
   g_free (self->config_path);
   g_mutex_clear (&self->lock);
+  g_cond_clear (&self->idle_cond);
   G_OBJECT_CLASS (tsr_cluster_parent_class)->finalize (object);
 }
 
@@ -1683,6 +1853,7 @@ static void
 tsr_cluster_init (TsrCluster *self)
 {
   g_mutex_init (&self->lock);
+  g_cond_init (&self->idle_cond);
   self->members = g_ptr_array_new_with_free_func ((GDestroyNotify)member_free);
   self->owner_context = g_main_context_ref_thread_default ();
   self->pool = g_thread_pool_new (pool_run, NULL, IO_THREADS, FALSE, NULL);

@@ -14,8 +14,12 @@
 #include "tsr-error.h"
 #include "tsr-hash.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <json-glib/json-glib.h>
 #include <string.h>
+#include <unistd.h>
+#include <glib/gstdio.h>
 
 #define MANIFEST_FORMAT  "tessera-manifest"
 #define MANIFEST_VERSION 1
@@ -379,5 +383,73 @@ tsr_manifest_save (const TsrManifest *m, const char *path, GError **error)
                    "Cannot save the manifest: %s", local_error->message);
       return FALSE;
     }
+  return TRUE;
+}
+
+/**
+ * tsr_manifest_save_new:
+ *
+ * Like tsr_manifest_save(), but never replaces a manifest: when @path exists (another upload
+ * of the same content committed first), fails with %TSR_ERROR_EXISTS. The check and the
+ * commit are one step (link(2) of a complete, synced temporary file), so two uploads racing
+ * cannot both believe they committed.
+ */
+gboolean
+tsr_manifest_save_new (const TsrManifest *m, const char *path, GError **error)
+{
+  gsize len;
+  g_autofree char *data = tsr_manifest_to_data (m, &len);
+  g_autofree char *tmp = g_strconcat (path, ".XXXXXX", NULL);
+  g_autofree char *dir = g_path_get_dirname (path);
+  const char *p = data;
+  gsize left = len;
+  int fd, dfd, saved;
+
+  fd = g_mkstemp_full (tmp, O_WRONLY | O_CLOEXEC, 0600);
+  if (fd < 0)
+    {
+      tsr_set_error_from_errno (error, errno, "Cannot save the manifest in %s", dir);
+      return FALSE;
+    }
+  while (left > 0)
+    {
+      ssize_t n = write (fd, p, left);
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n <= 0)
+        break;
+      p += n;
+      left -= n;
+    }
+  if (left > 0 || fsync (fd) != 0)
+    {
+      saved = errno;
+      close (fd);
+      g_unlink (tmp);
+      tsr_set_error_from_errno (error, saved, "Cannot save the manifest");
+      return FALSE;
+    }
+  close (fd);
+  if (link (tmp, path) != 0)
+    {
+      saved = errno;
+      g_unlink (tmp);
+      if (saved == EEXIST)
+        g_set_error (error, TSR_ERROR, TSR_ERROR_EXISTS, "A manifest already exists at %s", path);
+      else
+        tsr_set_error_from_errno (error, saved, "Cannot save the manifest");
+      return FALSE;
+    }
+  g_unlink (tmp);
+  dfd = g_open (dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
+  if (dfd < 0 || fsync (dfd) != 0)
+    {
+      saved = errno;
+      if (dfd >= 0)
+        close (dfd);
+      tsr_set_error_from_errno (error, saved, "Cannot make the manifest durable");
+      return FALSE;
+    }
+  close (dfd);
   return TRUE;
 }

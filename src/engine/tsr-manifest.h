@@ -48,6 +48,7 @@ TsrManifest *tsr_manifest_parse (const char *data, gssize len, GError **error);
 TsrManifest *tsr_manifest_load (const char *path, GError **error);
 char *tsr_manifest_to_data (const TsrManifest *manifest, gsize *len);
 gboolean tsr_manifest_save (const TsrManifest *manifest, const char *path, GError **error);
+gboolean tsr_manifest_save_new (const TsrManifest *manifest, const char *path, GError **error);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (TsrManifest, tsr_manifest_free)
 

@@ -132,7 +132,9 @@ reader_thread (gpointer data)
         {
           /* The node could not parse something we sent and is closing the connection. */
           Tessera__ErrorResponse *resp = (Tessera__ErrorResponse *)frame->body;
-          tsr_status_to_error (resp->status, &error);
+          if (tsr_status_to_error (resp->status, &error))
+            g_set_error (&error, TSR_ERROR, TSR_ERROR_PROTOCOL,
+                         "an ERROR frame that reports success");
           g_prefix_error (&error, "%s refused a request: ", self->node_id);
           fail_pending_locked (conn, error);
           g_mutex_unlock (&self->mutex);
@@ -197,8 +199,10 @@ connect_new (TsrNodeClient *self, GCancellable *cancellable, GError **error)
   tls = tsr_tls_client_new (G_IO_STREAM (base), self->identity, self->pinned_id, error);
   if (tls == NULL || !tsr_tls_handshake (tls, cancellable, error))
     return NULL;
-  /* From here on, deadlines are per call; an idle connection may stay open. */
-  g_socket_set_timeout (g_socket_connection_get_socket (base), 0);
+  /* Deadlines are per call, but a write to a peer that stopped reading would block without
+   * one: the socket's timeout bounds every read and write. An idle connection that times out
+   * is simply reopened by the next call. */
+  g_socket_set_timeout (g_socket_connection_get_socket (base), (self->timeout_ms + 999) / 1000);
 
   conn = g_new0 (CConn, 1);
   conn->ref = 2; /* the pool's and the reader's */

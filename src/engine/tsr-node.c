@@ -682,6 +682,17 @@ serve_connection (TsrNode *self, Conn *conn)
   g_socket_shutdown (socket, TRUE, TRUE, NULL);
 }
 
+/* Runs on the node's thread before the service queues the connection for a worker: the
+ * queued job holds the service, not the node, so it takes a reference to the node here and
+ * on_run drops it. A node stopped and released meanwhile is then still there to say no. */
+static gboolean
+on_incoming (GSocketService *service, GSocketConnection *connection, GObject *source,
+             gpointer user_data)
+{
+  g_object_ref (user_data);
+  return FALSE; /* let the threaded service queue it */
+}
+
 static gboolean
 on_run (GThreadedSocketService *service, GSocketConnection *connection, GObject *source,
         gpointer user_data)
@@ -699,6 +710,7 @@ on_run (GThreadedSocketService *service, GSocketConnection *connection, GObject 
     {
       g_mutex_unlock (&self->lock);
       conn_free (conn);
+      g_object_unref (self);
       return TRUE;
     }
   g_ptr_array_add (self->conns, conn);
@@ -727,6 +739,7 @@ on_run (GThreadedSocketService *service, GSocketConnection *connection, GObject 
   g_cond_broadcast (&self->conns_cond);
   g_mutex_unlock (&self->lock);
   conn_free (conn);
+  g_object_unref (self);
   return TRUE;
 }
 
@@ -827,6 +840,7 @@ tsr_node_start (TsrNode *self, const char *host, guint16 port, GError **error)
           "%s cannot listen on %s:%u: %s", self->node_id, host, port, local_error->message);
       return FALSE;
     }
+  g_signal_connect (self->service, "incoming", G_CALLBACK (on_incoming), self);
   g_signal_connect (self->service, "run", G_CALLBACK (on_run), self);
 
   g_free (self->host);
