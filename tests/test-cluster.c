@@ -151,6 +151,24 @@ test_round_robin_placement (Fixture *f, gconstpointer data)
   status = tsr_cluster_dup_node_status (f->cluster);
   for (guint i = 0; i < status->len; i++)
     g_assert_cmpuint (((TsrNodeStatus *)status->pdata[i])->segment_count, ==, 16);
+
+  /* The seed's detailed report says the same. */
+  {
+    g_autoptr (JsonNode) report = tsr_cluster_get_detailed_report (f->cluster);
+    JsonObject *o = json_node_get_object (report);
+    JsonObject *sys = json_object_get_object_member (o, "system");
+    JsonArray *files = json_object_get_array_member (o, "files");
+    JsonArray *chunks =
+        json_object_get_array_member (json_array_get_object_element (files, 0), "chunks");
+    JsonArray *third = json_array_get_array_element (chunks, 2);
+
+    g_assert_cmpint (json_object_get_int_member (sys, "nodes_alive"), ==, 5);
+    g_assert_cmpint (json_object_get_int_member (sys, "files"), ==, 1);
+    g_assert_cmpuint (json_array_get_length (json_object_get_array_member (o, "nodes")), ==, 5);
+    g_assert_cmpuint (json_array_get_length (chunks), ==, 40);
+    g_assert_cmpstr (json_array_get_string_element (third, 0), ==, "Node_03");
+    g_assert_cmpstr (json_array_get_string_element (third, 1), ==, "Node_04");
+  }
 }
 
 static gboolean
@@ -511,6 +529,33 @@ test_health_tracks_stopped_node (Fixture *f, gconstpointer data)
   g_signal_handlers_disconnect_by_data (f->cluster, seen);
 }
 
+static gboolean
+on_deadline (gpointer data)
+{
+  *(gboolean *)data = TRUE;
+  return G_SOURCE_REMOVE;
+}
+
+/* With the main loop running, the periodic check notices a node that died, unprompted. */
+static void
+test_periodic_health (Fixture *f, gconstpointer data)
+{
+  g_autoptr (GPtrArray) seen = g_ptr_array_new_with_free_func (g_free);
+  gboolean timed_out = FALSE;
+  guint deadline;
+
+  g_signal_connect (f->cluster, "node-state-changed", G_CALLBACK (on_state_changed), seen);
+  tsr_cluster_set_health_interval (f->cluster, 1);
+  tsr_node_stop (tsr_cluster_get_embedded_node (f->cluster, "Node_04"));
+  deadline = g_timeout_add_seconds (10, on_deadline, &timed_out);
+  while (!timed_out &&
+         !g_ptr_array_find_with_equal_func (seen, "Node_04:STOPPED", g_str_equal, NULL))
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_false (timed_out);
+  g_source_remove (deadline);
+  g_signal_handlers_disconnect_by_data (f->cluster, seen);
+}
+
 static void
 test_restart_keeps_files (Fixture *f, gconstpointer data)
 {
@@ -545,6 +590,7 @@ main (int argc, char **argv)
   ADD ("health-tracks-stopped-node", test_health_tracks_stopped_node);
   ADD ("restart-keeps-files", test_restart_keeps_files);
   ADD ("same-content-twice", test_same_content_twice);
+  ADD ("periodic-health", test_periodic_health);
   ADD ("no-nodes-refused", test_no_nodes_refused);
 #undef ADD
   g_test_add ("/tessera/cluster/full-nodes-fail-cleanly", Fixture, GUINT_TO_POINTER (200000),

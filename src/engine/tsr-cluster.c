@@ -466,6 +466,9 @@ tsr_cluster_start (TsrCluster *self, GError **error)
     return FALSE;
   introduce_peers (self);
   self->started = TRUE;
+  /* Periodic checks fire only while the owner's main loop runs (the app, the shell); a
+   * one-shot command relies on the check just below. */
+  tsr_cluster_set_health_interval (self, TSR_CLUSTER_HEALTH_INTERVAL);
   return tsr_cluster_check_health (self, NULL, error);
 }
 
@@ -629,20 +632,17 @@ tsr_cluster_check_health (TsrCluster *self, GCancellable *cancellable, GError **
   return TRUE;
 }
 
-static void
-health_thread (GTask *task, gpointer source, gpointer data, GCancellable *cancellable)
-{
-  tsr_cluster_check_health (source, cancellable, NULL);
-  g_task_return_boolean (task, TRUE);
-}
+static void pool_push_health (TsrCluster *self);
 
+/* The check runs on the I/O pool, counted as an operation from now on, so that stop waits
+ * for it and no reference outlives the cluster's owner. */
 static gboolean
 on_health_timer (gpointer data)
 {
   TsrCluster *self = data;
-  g_autoptr (GTask) task = g_task_new (self, NULL, NULL, NULL);
 
-  g_task_run_in_thread (task, health_thread);
+  begin_op (self);
+  pool_push_health (self);
   return G_SOURCE_CONTINUE;
 }
 
@@ -1057,6 +1057,7 @@ typedef enum
   JOB_STORE,
   JOB_FETCH,
   JOB_DELETE,
+  JOB_HEALTH,
 } JobKind;
 
 typedef struct
@@ -1083,6 +1084,10 @@ pool_run (gpointer data, gpointer user_data)
       case JOB_DELETE:
         delete_job_run (item->job);
         break;
+      case JOB_HEALTH:
+        tsr_cluster_check_health (item->job, NULL, NULL);
+        end_op (item->job);
+        break;
     }
   g_free (item);
 }
@@ -1095,6 +1100,12 @@ pool_push (TsrCluster *self, JobKind kind, gpointer job)
   item->kind = kind;
   item->job = job;
   g_thread_pool_push (self->pool, item, NULL);
+}
+
+static void
+pool_push_health (TsrCluster *self)
+{
+  pool_push (self, JOB_HEALTH, self);
 }
 
 /* Deletes every copy @manifest lists, in parallel, except on the members @skip marks (down:
@@ -1282,8 +1293,12 @@ tsr_cluster_upload (TsrCluster *self, GFile *file, GCancellable *cancellable, GE
     }
 
   /* One flush per node, then the manifest: the promise comes after the data. */
+  g_debug ("Upload of %s: segments stored in %.2f s", name,
+           (g_get_monotonic_time () - up.t.started) / 1e6);
   if (up.t.error == NULL && sync_nodes (self, up.used, &local_error))
     {
+      g_debug ("Upload of %s: durable after %.2f s", name,
+               (g_get_monotonic_time () - up.t.started) / 1e6);
       tsr_sha256_finish (hasher, file_hash);
       manifest->file_hash = g_strdup (file_hash);
       manifest->file_id = g_strndup (file_hash, TSR_FILE_ID_LEN);
@@ -1782,6 +1797,96 @@ tsr_cluster_get_system_info (TsrCluster *self)
   json_builder_add_int_value (b, (gint64)used);
   json_builder_set_member_name (b, "total_capacity_bytes");
   json_builder_add_int_value (b, (gint64)capacity);
+  json_builder_end_object (b);
+  return json_builder_get_root (b);
+}
+
+static void
+add_status_json (JsonBuilder *b, const TsrNodeStatus *s)
+{
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "node_id");
+  json_builder_add_string_value (b, s->node_id);
+  json_builder_set_member_name (b, "address");
+  json_builder_add_string_value (b, s->address);
+  json_builder_set_member_name (b, "state");
+  json_builder_add_string_value (b, tsr_node_state_to_string (s->state));
+  json_builder_set_member_name (b, "alive");
+  json_builder_add_boolean_value (b, s->alive);
+  json_builder_set_member_name (b, "enabled");
+  json_builder_add_boolean_value (b, s->enabled);
+  json_builder_set_member_name (b, "embedded");
+  json_builder_add_boolean_value (b, s->embedded);
+  json_builder_set_member_name (b, "used_bytes");
+  json_builder_add_int_value (b, (gint64)s->used_bytes);
+  json_builder_set_member_name (b, "capacity_bytes");
+  json_builder_add_int_value (b, (gint64)s->capacity_bytes);
+  json_builder_set_member_name (b, "segments");
+  json_builder_add_int_value (b, (gint64)s->segment_count);
+  json_builder_set_member_name (b, "latency_ms");
+  json_builder_add_double_value (b, s->latency_ms);
+  json_builder_set_member_name (b, "uptime_seconds");
+  json_builder_add_double_value (b, s->uptime_seconds);
+  json_builder_set_member_name (b, "packets_sent");
+  json_builder_add_int_value (b, (gint64)s->stats.packets_sent);
+  json_builder_set_member_name (b, "packets_received");
+  json_builder_add_int_value (b, (gint64)s->stats.packets_received);
+  json_builder_set_member_name (b, "bytes_sent");
+  json_builder_add_int_value (b, (gint64)s->stats.bytes_sent);
+  json_builder_set_member_name (b, "bytes_received");
+  json_builder_add_int_value (b, (gint64)s->stats.bytes_received);
+  json_builder_set_member_name (b, "errors");
+  json_builder_add_int_value (b, (gint64)s->stats.errors);
+  json_builder_end_object (b);
+}
+
+/**
+ * tsr_cluster_get_detailed_report:
+ *
+ * The seed's get_detailed_report: the system info, every node as the last health check saw
+ * it, and every file with where each of its chunks' copies live.
+ */
+JsonNode *
+tsr_cluster_get_detailed_report (TsrCluster *self)
+{
+  g_autoptr (JsonBuilder) b = json_builder_new ();
+  g_autoptr (GPtrArray) status = tsr_cluster_dup_node_status (self);
+  g_autoptr (GPtrArray) files = tsr_cluster_list_files (self, NULL);
+
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "system");
+  json_builder_add_value (b, tsr_cluster_get_system_info (self));
+  json_builder_set_member_name (b, "nodes");
+  json_builder_begin_array (b);
+  for (guint i = 0; i < status->len; i++)
+    add_status_json (b, status->pdata[i]);
+  json_builder_end_array (b);
+  json_builder_set_member_name (b, "files");
+  json_builder_begin_array (b);
+  for (guint i = 0; files != NULL && i < files->len; i++)
+    {
+      TsrManifest *m = files->pdata[i];
+      json_builder_begin_object (b);
+      json_builder_set_member_name (b, "file_id");
+      json_builder_add_string_value (b, m->file_id);
+      json_builder_set_member_name (b, "name");
+      json_builder_add_string_value (b, m->name);
+      json_builder_set_member_name (b, "size");
+      json_builder_add_int_value (b, (gint64)m->size);
+      json_builder_set_member_name (b, "chunks");
+      json_builder_begin_array (b);
+      for (guint c = 0; c < m->chunks->len; c++)
+        {
+          TsrManifestChunk *chunk = m->chunks->pdata[c];
+          json_builder_begin_array (b);
+          for (guint n = 0; n < chunk->nodes->len; n++)
+            json_builder_add_string_value (b, chunk->nodes->pdata[n]);
+          json_builder_end_array (b);
+        }
+      json_builder_end_array (b);
+      json_builder_end_object (b);
+    }
+  json_builder_end_array (b);
   json_builder_end_object (b);
   return json_builder_get_root (b);
 }

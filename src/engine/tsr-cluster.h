@@ -81,5 +81,6 @@ gboolean tsr_cluster_delete (TsrCluster *self, const char *file_id, GCancellable
                              GError **error);
 
 JsonNode *tsr_cluster_get_system_info (TsrCluster *self);
+JsonNode *tsr_cluster_get_detailed_report (TsrCluster *self);
 
 G_END_DECLS
