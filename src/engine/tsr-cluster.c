@@ -42,12 +42,11 @@
 
 typedef struct
 {
-  TsrNodeConfig *config;        /* owned by the cluster config */
-  TsrSegmentStore *store;       /* embedded nodes only */
-  TsrNode *node;                /* embedded nodes only, while enabled */
-  TsrNodeClient *client;        /* while enabled; under the cluster's lock, see member_dup_client */
-  TsrNodeClient *health_client; /* its own connection, deadline and no retries */
-  TsrNodeStatus status;         /* under the cluster's lock */
+  TsrNodeConfig *config;  /* owned by the cluster config */
+  TsrSegmentStore *store; /* embedded nodes only */
+  TsrNode *node;          /* embedded nodes only, while enabled */
+  TsrNodeClient *client;  /* while enabled; under the cluster's lock, see member_dup_client */
+  TsrNodeStatus status;   /* under the cluster's lock */
 } Member;
 
 struct _TsrCluster
@@ -101,7 +100,6 @@ member_free (Member *m)
   if (m->node != NULL)
     tsr_node_stop (m->node);
   g_clear_object (&m->client);
-  g_clear_object (&m->health_client);
   g_clear_object (&m->node);
   if (m->store != NULL)
     {
@@ -366,32 +364,23 @@ static void
 make_client (TsrCluster *self, Member *m)
 {
   g_autofree char *address = member_address (m);
-  TsrNodeClient *client, *health;
+  TsrNodeClient *client;
 
   client = tsr_node_client_new (m->config->node_id, address, m->config->identity, self->identity);
-  /* Health checks get their own client: a short deadline and no retries must not leak into
-   * the transfers sharing the node. */
-  health = tsr_node_client_new (m->config->node_id, address, m->config->identity, self->identity);
-  tsr_node_client_set_retries (health, 0);
-  tsr_node_client_set_timeout (health, HEALTH_TIMEOUT_MS);
-  tsr_node_client_set_max_connections (health, 1);
-
   g_mutex_lock (&self->lock);
   g_clear_object (&m->client);
-  g_clear_object (&m->health_client);
   m->client = client;
-  m->health_client = health;
   g_mutex_unlock (&self->lock);
 }
 
 /* Worker threads take their own reference: a node disabled meanwhile drops the member's. */
 static TsrNodeClient *
-member_dup_client (TsrCluster *self, Member *m, gboolean health)
+member_dup_client (TsrCluster *self, Member *m)
 {
   TsrNodeClient *client;
 
   g_mutex_lock (&self->lock);
-  client = health ? m->health_client : m->client;
+  client = m->client;
   if (client != NULL)
     g_object_ref (client);
   g_mutex_unlock (&self->lock);
@@ -582,14 +571,17 @@ tsr_cluster_check_health (TsrCluster *self, GCancellable *cancellable, GError **
   for (guint i = 0; i < self->members->len; i++)
     {
       Member *m = self->members->pdata[i];
-      g_autoptr (TsrNodeClient) client = member_dup_client (self, m, TRUE);
+      g_autoptr (TsrNodeClient) client = member_dup_client (self, m);
       g_autoptr (TsrNodeHealth) h = NULL;
       g_autoptr (GError) local_error = NULL;
       TsrNodeState before;
 
       if (client != NULL)
         {
-          h = tsr_node_client_health_check (client, cancellable, &local_error);
+          /* A short deadline and no retries, for this call only: transfers sharing the
+           * client keep theirs. */
+          h = tsr_node_client_health_check_full (client, HEALTH_TIMEOUT_MS, 0, cancellable,
+                                                 &local_error);
           if (g_cancellable_set_error_if_cancelled (cancellable, error))
             {
               end_op (self);
@@ -696,14 +688,12 @@ tsr_cluster_set_node_enabled (TsrCluster *self, const char *node_id, gboolean en
   m->config->enabled = enabled;
   if (!enabled)
     {
-      TsrNodeClient *client, *health;
+      TsrNodeClient *client;
 
       g_mutex_lock (&self->lock);
       client = g_steal_pointer (&m->client);
-      health = g_steal_pointer (&m->health_client);
       g_mutex_unlock (&self->lock);
       g_clear_object (&client);
-      g_clear_object (&health);
       if (m->node != NULL)
         tsr_node_stop (m->node);
       g_clear_object (&m->node);
@@ -968,7 +958,7 @@ store_job_run (StoreJob *job)
       down = up->down[idx];
       full = up->full[idx];
       g_mutex_unlock (&up->t.mutex);
-      if (!down && !full && (client = member_dup_client (self, m, FALSE)) == NULL)
+      if (!down && !full && (client = member_dup_client (self, m)) == NULL)
         down = TRUE;
       n_down += down;
       n_full += full;
@@ -1128,7 +1118,7 @@ delete_segments (TsrCluster *self, TsrManifest *manifest, const gboolean *skip)
           DeleteJob *job;
 
           if (m == NULL || (skip != NULL && skip[member_index (self, m)]) ||
-              (client = member_dup_client (self, m, FALSE)) == NULL)
+              (client = member_dup_client (self, m)) == NULL)
             {
               t.done++;
               continue;
@@ -1162,7 +1152,7 @@ sync_nodes (TsrCluster *self, const gboolean *which, GError **error)
 
       if (which != NULL && !which[i])
         continue;
-      client = member_dup_client (self, m, FALSE);
+      client = member_dup_client (self, m);
       if (client == NULL && which == NULL)
         continue;
       if (client == NULL)
@@ -1430,7 +1420,7 @@ fetch_job_run (gpointer data)
         g_mutex_unlock (&self->lock);
         if (alive != (pass == 0))
           continue;
-        client = member_dup_client (self, m, FALSE);
+        client = member_dup_client (self, m);
         if (client == NULL)
           {
             g_string_append_printf (disabled, "%s%s", disabled->len ? ", " : "",

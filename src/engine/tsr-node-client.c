@@ -332,7 +332,7 @@ response_type_for (TsrMessageType request)
 
 static TsrFrame *
 call_once (TsrNodeClient *self, TsrMessageType type, const ProtobufCMessage *body, GBytes *payload,
-           GCancellable *cancellable, GError **error)
+           guint timeout_ms, GCancellable *cancellable, GError **error)
 {
   CConn *conn;
   Call call = { 0 };
@@ -373,7 +373,7 @@ call_once (TsrNodeClient *self, TsrMessageType type, const ProtobufCMessage *bod
   if (cancellable != NULL)
     handler = g_cancellable_connect (cancellable, G_CALLBACK (on_cancelled), pair, NULL);
 
-  deadline = g_get_monotonic_time () + (gint64)self->timeout_ms * 1000;
+  deadline = g_get_monotonic_time () + (gint64)timeout_ms * 1000;
   g_mutex_lock (&self->mutex);
   if (!written)
     {
@@ -397,7 +397,7 @@ call_once (TsrNodeClient *self, TsrMessageType type, const ProtobufCMessage *bod
       else
         {
           g_set_error (error, TSR_ERROR, TSR_ERROR_TIMEOUT, "%s at %s did not answer within %u ms",
-                       self->node_id, self->address, self->timeout_ms);
+                       self->node_id, self->address, timeout_ms);
           /* A silent peer may be half-open: the retry should use a fresh connection. */
           conn->dead = TRUE;
           shutdown_conn (conn);
@@ -424,6 +424,10 @@ call_once (TsrNodeClient *self, TsrMessageType type, const ProtobufCMessage *bod
   return response;
 }
 
+static TsrFrame *call_full (TsrNodeClient *self, TsrMessageType type, const ProtobufCMessage *body,
+                            GBytes *payload, guint timeout_ms, guint retries,
+                            GCancellable *cancellable, GError **error);
+
 static gboolean
 is_retryable (const GError *error)
 {
@@ -448,15 +452,24 @@ TsrFrame *
 tsr_node_client_call (TsrNodeClient *self, TsrMessageType type, const ProtobufCMessage *body,
                       GBytes *payload, GCancellable *cancellable, GError **error)
 {
+  g_return_val_if_fail (TSR_IS_NODE_CLIENT (self), NULL);
+  return call_full (self, type, body, payload, self->timeout_ms, self->retries, cancellable, error);
+}
+
+/* One call with its own deadline and retry count, leaving the client's defaults alone. */
+static TsrFrame *
+call_full (TsrNodeClient *self, TsrMessageType type, const ProtobufCMessage *body, GBytes *payload,
+           guint timeout_ms, guint retries, GCancellable *cancellable, GError **error)
+{
   guint backoff = BACKOFF_FIRST_MS;
 
-  g_return_val_if_fail (TSR_IS_NODE_CLIENT (self), NULL);
   g_return_val_if_fail (body != NULL, NULL);
 
   for (guint attempt = 0;; attempt++)
     {
       g_autoptr (GError) local_error = NULL;
-      TsrFrame *response = call_once (self, type, body, payload, cancellable, &local_error);
+      TsrFrame *response =
+          call_once (self, type, body, payload, timeout_ms, cancellable, &local_error);
 
       if (response != NULL)
         {
@@ -468,7 +481,7 @@ tsr_node_client_call (TsrNodeClient *self, TsrMessageType type, const ProtobufCM
             }
           return response;
         }
-      if (attempt >= self->retries || !is_retryable (local_error) ||
+      if (attempt >= retries || !is_retryable (local_error) ||
           g_cancellable_is_cancelled (cancellable))
         {
           g_propagate_error (error, g_steal_pointer (&local_error));
@@ -551,14 +564,33 @@ tsr_node_client_sync (TsrNodeClient *self, GCancellable *cancellable, GError **e
 TsrNodeHealth *
 tsr_node_client_health_check (TsrNodeClient *self, GCancellable *cancellable, GError **error)
 {
+  g_return_val_if_fail (TSR_IS_NODE_CLIENT (self), NULL);
+  return tsr_node_client_health_check_full (self, self->timeout_ms, self->retries, cancellable,
+                                            error);
+}
+
+/**
+ * tsr_node_client_health_check_full:
+ * @timeout_ms: the deadline for this check
+ * @retries: how many times a connection failure is retried
+ *
+ * A health check with its own deadline, for periodic checks that must neither wait long for a
+ * dead node nor change the settings transfers use.
+ */
+TsrNodeHealth *
+tsr_node_client_health_check_full (TsrNodeClient *self, guint timeout_ms, guint retries,
+                                   GCancellable *cancellable, GError **error)
+{
   Tessera__HealthCheckRequest req = TESSERA__HEALTH_CHECK_REQUEST__INIT;
   g_autoptr (TsrFrame) resp = NULL;
   Tessera__HealthCheckResponse *h;
   TsrNodeHealth *health;
   gint64 t0 = g_get_monotonic_time ();
 
-  resp = tsr_node_client_call (self, TSR_MSG_HEALTH_CHECK_REQUEST, &req.base, NULL, cancellable,
-                               error);
+  g_return_val_if_fail (TSR_IS_NODE_CLIENT (self), NULL);
+
+  resp = call_full (self, TSR_MSG_HEALTH_CHECK_REQUEST, &req.base, NULL, MAX (timeout_ms, 1),
+                    retries, cancellable, error);
   if (resp == NULL)
     return NULL;
   h = (Tessera__HealthCheckResponse *)resp->body;

@@ -13,7 +13,7 @@
 G_BEGIN_DECLS
 
 #define TSR_NODE_CLIENT_DEFAULT_TIMEOUT_MS      30000
-#define TSR_NODE_CLIENT_DEFAULT_MAX_CONNECTIONS 4
+#define TSR_NODE_CLIENT_DEFAULT_MAX_CONNECTIONS 2
 #define TSR_NODE_CLIENT_DEFAULT_RETRIES         3
 
 /**
@@ -66,6 +66,9 @@ gboolean tsr_node_client_delete_segment (TsrNodeClient *self, const char *segmen
 gboolean tsr_node_client_sync (TsrNodeClient *self, GCancellable *cancellable, GError **error);
 TsrNodeHealth *tsr_node_client_health_check (TsrNodeClient *self, GCancellable *cancellable,
                                              GError **error);
+TsrNodeHealth *tsr_node_client_health_check_full (TsrNodeClient *self, guint timeout_ms,
+                                                  guint retries, GCancellable *cancellable,
+                                                  GError **error);
 GPtrArray *tsr_node_client_get_topology (TsrNodeClient *self, GCancellable *cancellable,
                                          GError **error);
 

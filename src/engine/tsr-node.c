@@ -56,6 +56,7 @@ struct _TsrNode
   char *host;
   guint16 port;
   gboolean thread_ready;
+  guint pending_jobs; /* accepted connections not yet finished by on_run */
   gint64 started_at;
 
   gint serving; /* atomic */
@@ -682,15 +683,37 @@ serve_connection (TsrNode *self, Conn *conn)
   g_socket_shutdown (socket, TRUE, TRUE, NULL);
 }
 
-/* Runs on the node's thread before the service queues the connection for a worker: the
- * queued job holds the service, not the node, so it takes a reference to the node here and
- * on_run drops it. A node stopped and released meanwhile is then still there to say no. */
+/* Runs on the node's thread before the service queues the connection for a worker. The
+ * queued job holds the service, not the node, so it is counted here and on_run uncounts it as
+ * its very last touch of the node; stopping and disposing wait for the count to reach zero. */
 static gboolean
 on_incoming (GSocketService *service, GSocketConnection *connection, GObject *source,
              gpointer user_data)
 {
-  g_object_ref (user_data);
+  TsrNode *self = user_data;
+
+  g_mutex_lock (&self->lock);
+  self->pending_jobs++;
+  g_mutex_unlock (&self->lock);
   return FALSE; /* let the threaded service queue it */
+}
+
+static void
+job_done (TsrNode *self)
+{
+  g_mutex_lock (&self->lock);
+  self->pending_jobs--;
+  g_cond_broadcast (&self->conns_cond);
+  g_mutex_unlock (&self->lock);
+}
+
+static void
+wait_for_jobs (TsrNode *self)
+{
+  g_mutex_lock (&self->lock);
+  while (self->pending_jobs > 0 || self->conns->len > 0)
+    g_cond_wait (&self->conns_cond, &self->lock);
+  g_mutex_unlock (&self->lock);
 }
 
 static gboolean
@@ -710,7 +733,7 @@ on_run (GThreadedSocketService *service, GSocketConnection *connection, GObject 
     {
       g_mutex_unlock (&self->lock);
       conn_free (conn);
-      g_object_unref (self);
+      job_done (self);
       return TRUE;
     }
   g_ptr_array_add (self->conns, conn);
@@ -736,10 +759,11 @@ on_run (GThreadedSocketService *service, GSocketConnection *connection, GObject 
 
   g_mutex_lock (&self->lock);
   g_ptr_array_remove_fast (self->conns, conn);
+  self->pending_jobs--;
   g_cond_broadcast (&self->conns_cond);
   g_mutex_unlock (&self->lock);
+  /* From here on the node may be gone: only the connection is touched. */
   conn_free (conn);
-  g_object_unref (self);
   return TRUE;
 }
 
@@ -890,9 +914,8 @@ tsr_node_stop (TsrNode *self)
       Conn *conn = self->conns->pdata[i];
       g_socket_shutdown (g_socket_connection_get_socket (conn->base), TRUE, TRUE, NULL);
     }
-  while (self->conns->len > 0)
-    g_cond_wait (&self->conns_cond, &self->lock);
   g_mutex_unlock (&self->lock);
+  wait_for_jobs (self);
 
   g_clear_object (&self->service);
   g_clear_pointer (&self->loop, g_main_loop_unref);
@@ -1052,6 +1075,8 @@ static void
 tsr_node_dispose (GObject *object)
 {
   tsr_node_stop (TSR_NODE (object));
+  /* Connections accepted just before a stop may still be queued for a worker. */
+  wait_for_jobs (TSR_NODE (object));
   G_OBJECT_CLASS (tsr_node_parent_class)->dispose (object);
 }
 
