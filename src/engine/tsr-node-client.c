@@ -14,6 +14,7 @@
 #include "config.h"
 
 #include "tsr-node-client.h"
+#include "tsr-buffered-stream.h"
 #include "tsr-error.h"
 #include "tsr-hash.h"
 #include "tsr-tls.h"
@@ -196,7 +197,10 @@ connect_new (TsrNodeClient *self, GCancellable *cancellable, GError **error)
   g_socket_set_timeout (g_socket_connection_get_socket (base), CONNECT_TIMEOUT_S);
   /* Many small requests in flight: do not let Nagle hold them for delayed ACKs. */
   g_socket_set_option (g_socket_connection_get_socket (base), IPPROTO_TCP, TCP_NODELAY, 1, NULL);
-  tls = tsr_tls_client_new (G_IO_STREAM (base), self->identity, self->pinned_id, error);
+  {
+    g_autoptr (GIOStream) buffered = tsr_buffered_io_stream_new (G_IO_STREAM (base));
+    tls = tsr_tls_client_new (buffered, self->identity, self->pinned_id, error);
+  }
   if (tls == NULL || !tsr_tls_handshake (tls, cancellable, error))
     return NULL;
   /* Deadlines are per call, but a write to a peer that stopped reading would block without

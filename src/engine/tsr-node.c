@@ -14,6 +14,7 @@
 #include "config.h"
 
 #include "tsr-node.h"
+#include "tsr-buffered-stream.h"
 #include "tsr-error.h"
 #include "tsr-frame.h"
 #include "tsr-hash.h"
@@ -743,7 +744,10 @@ on_run (GThreadedSocketService *service, GSocketConnection *connection, GObject 
   /* Requests and answers are small writes in both directions: Nagle's algorithm would hold
    * each answer back for the peer's delayed ACK. */
   g_socket_set_option (socket, IPPROTO_TCP, TCP_NODELAY, 1, NULL);
-  conn->tls = tsr_tls_server_new (G_IO_STREAM (connection), self->identity, self->trusted, &error);
+  {
+    g_autoptr (GIOStream) buffered = tsr_buffered_io_stream_new (G_IO_STREAM (connection));
+    conn->tls = tsr_tls_server_new (buffered, self->identity, self->trusted, &error);
+  }
   if (conn->tls == NULL || !tsr_tls_handshake (conn->tls, NULL, &error))
     {
       STAT_ADD (errors, 1);
