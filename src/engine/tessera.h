@@ -18,4 +18,5 @@
 #include "tsr-node-client.h"
 #include "tsr-segment-store.h"
 #include "tsr-tls.h"
+#include "tsr-totp.h"
 #include "tsr-trust-store.h"
