@@ -4,6 +4,7 @@
  */
 #pragma once
 
+#include "tsr-accounts.h"
 #include "tsr-chunker.h"
 #include "tsr-cluster.h"
 #include "tsr-cluster-config.h"
