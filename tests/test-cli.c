@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <glib/gstdio.h>
 
 typedef struct
 {
@@ -32,12 +33,28 @@ run_clear (Run *r)
 
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Run, run_clear)
 
+#define PASSWORD "correct horse battery"
+
+static void cli (Fixture *f, Run *r, const char *input, ...) G_GNUC_NULL_TERMINATED;
+
+/* File commands need a session: most tests run as a registered, logged-in user. */
 static void
 fixture_setup (Fixture *f, gconstpointer data)
 {
   f->dir = tsr_test_make_tmpdir ();
   f->data_dir = g_build_filename (f->dir, "data", NULL);
   f->rand = g_rand_new_with_seed (g_test_rand_int ());
+  if (data == NULL)
+    {
+      g_auto (Run) reg = { 0 };
+      g_auto (Run) login = { 0 };
+
+      cli (f, &reg, PASSWORD "\n", "register", "tester", "--email", "tester@example.org",
+           "--password-stdin", NULL);
+      g_assert_cmpint (reg.status, ==, 0);
+      cli (f, &login, PASSWORD "\n", "login", "tester", "--password-stdin", NULL);
+      g_assert_cmpint (login.status, ==, 0);
+    }
 }
 
 static void
@@ -385,6 +402,174 @@ test_shell (Fixture *f, gconstpointer data)
 }
 
 static void
+test_accounts (Fixture *f, gconstpointer data)
+{
+  g_auto (Run) who = { 0 };
+  g_auto (Run) wrong = { 0 };
+  g_auto (Run) out = { 0 };
+  g_auto (Run) after = { 0 };
+  g_auto (Run) whoami_after = { 0 };
+  g_auto (Run) other_reg = { 0 };
+  g_auto (Run) other_list = { 0 };
+  g_autofree char *session = g_build_filename (f->data_dir, "session.json", NULL);
+  g_autofree char *other = g_build_filename (f->dir, "other", NULL);
+  g_autofree char *other_session = g_build_filename (other, "session.json", NULL);
+  g_autofree char *mine = g_strdup (f->data_dir);
+  g_autofree char *contents = NULL;
+  GStatBuf st;
+
+  cli (f, &who, NULL, "whoami", NULL);
+  g_assert_cmpint (who.status, ==, 0);
+  g_assert_cmpstr (g_strstrip (who.out), ==, "tester");
+  g_assert_cmpint (g_stat (session, &st), ==, 0);
+  g_assert_cmpint (st.st_mode & 0777, ==, 0600);
+  g_assert_true (g_file_get_contents (session, &contents, NULL, NULL));
+
+  /* A session file copied into another data dir is worth nothing there. */
+  g_free (f->data_dir);
+  f->data_dir = g_strdup (other);
+  cli (f, &other_reg, PASSWORD "\n", "register", "tester", "--email", "tester@example.org",
+       "--password-stdin", NULL);
+  g_assert_cmpint (other_reg.status, ==, 0);
+  g_assert_true (g_file_set_contents (other_session, contents, -1, NULL));
+  cli (f, &other_list, NULL, "list", NULL);
+  g_assert_cmpint (other_list.status, ==, 3);
+  g_free (f->data_dir);
+  f->data_dir = g_strdup (mine);
+
+  cli (f, &wrong, "not my password\n", "login", "tester", "--password-stdin", NULL);
+  g_assert_cmpint (wrong.status, ==, 3);
+  g_assert_nonnull (strstr (wrong.err, "Wrong username or password"));
+
+  cli (f, &out, NULL, "logout", NULL);
+  g_assert_cmpint (out.status, ==, 0);
+  g_assert_false (g_file_test (session, G_FILE_TEST_EXISTS));
+  cli (f, &after, NULL, "list", NULL);
+  g_assert_cmpint (after.status, ==, 3);
+  g_assert_nonnull (strstr (after.err, "Not logged in"));
+  cli (f, &whoami_after, NULL, "whoami", NULL);
+  g_assert_cmpint (whoami_after.status, ==, 3);
+}
+
+static char *
+oathtool_code (const char *secret, gint64 t)
+{
+  g_autofree char *at = g_strdup_printf ("@%" G_GINT64_FORMAT, t);
+  const char *argv[] = { "oathtool", "--totp", "-b", "-N", at, secret, NULL };
+  g_autoptr (GError) error = NULL;
+  char *out = NULL;
+
+  g_assert_true (g_spawn_sync (NULL, (char **)argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, &out,
+                               NULL, NULL, &error));
+  g_assert_no_error (error);
+  return g_strstrip (out);
+}
+
+/* Enrollment end to end with independent tools: zbarimg reads the QR code, oathtool makes
+ * the codes. */
+static void
+test_two_factor_with_qr (Fixture *f, gconstpointer data)
+{
+  g_autofree char *png = g_build_filename (f->dir, "qr.png", NULL);
+  g_autofree char *zbarimg = g_find_program_in_path ("zbarimg");
+  g_autofree char *oath = g_find_program_in_path ("oathtool");
+  g_autofree char *decoded = NULL;
+  g_autofree char *code = NULL;
+  g_autofree char *next = NULL;
+  g_autoptr (JsonNode) json = NULL;
+  g_auto (Run) enable = { 0 };
+  g_auto (Run) confirm = { 0 };
+  g_auto (Run) out = { 0 };
+  g_auto (Run) no_code = { 0 };
+  g_auto (Run) with_code = { 0 };
+  g_auto (Run) replay = { 0 };
+  const char *uri, *secret;
+  gint64 now;
+
+  if (zbarimg == NULL || oath == NULL)
+    {
+      g_test_skip ("zbarimg or oathtool is missing (build-aux installs them)");
+      return;
+    }
+  cli (f, &enable, NULL, "--json", "otp", "enable", "--qr-png", png, NULL);
+  g_assert_cmpint (enable.status, ==, 0);
+  json = parse_json (enable.out);
+  uri = json_object_get_string_member (json_node_get_object (json), "uri");
+  secret = json_object_get_string_member (json_node_get_object (json), "secret");
+  g_assert_true (g_str_has_prefix (uri, "otpauth://totp/Tessera:tester?secret="));
+  g_assert_cmpuint (json_array_get_length (
+                        json_object_get_array_member (json_node_get_object (json), "backup_codes")),
+                    ==, 10);
+  {
+    const char *argv[] = { zbarimg, "--raw", "-q", png, NULL };
+    g_autoptr (GError) error = NULL;
+    g_assert_true (g_spawn_sync (NULL, (char **)argv, NULL, G_SPAWN_DEFAULT, NULL, NULL, &decoded,
+                                 NULL, NULL, &error));
+    g_assert_no_error (error);
+  }
+  g_assert_cmpstr (g_strstrip (decoded), ==, uri);
+
+  now = g_get_real_time () / G_USEC_PER_SEC;
+  code = oathtool_code (secret, now);
+  cli (f, &confirm, NULL, "otp", "confirm", code, NULL);
+  g_assert_cmpint (confirm.status, ==, 0);
+
+  cli (f, &out, NULL, "logout", NULL);
+  cli (f, &no_code, PASSWORD "\n", "login", "tester", "--password-stdin", NULL);
+  g_assert_cmpint (no_code.status, ==, 3);
+  g_assert_nonnull (strstr (no_code.err, "two-factor"));
+  /* The confirming code is spent; the next step's is accepted once. */
+  next = oathtool_code (secret, now + 30);
+  cli (f, &with_code, PASSWORD "\n", "login", "tester", "--password-stdin", "--otp", next, NULL);
+  g_assert_cmpint (with_code.status, ==, 0);
+  cli (f, &replay, PASSWORD "\n", "login", "tester", "--password-stdin", "--otp", next, NULL);
+  g_assert_cmpint (replay.status, ==, 3);
+}
+
+/* Files are per user: B cannot list, download or delete A's file, even knowing its id. */
+static void
+test_users_are_isolated (Fixture *f, gconstpointer data)
+{
+  g_autoptr (GBytes) content = NULL;
+  g_autofree char *path = write_random (f, "private.bin", 5000, &content);
+  g_autofree char *out = g_build_filename (f->dir, "stolen.bin", NULL);
+  g_autoptr (JsonNode) up_json = NULL;
+  g_auto (Run) up = { 0 };
+  g_auto (Run) reg = { 0 };
+  g_auto (Run) login = { 0 };
+  g_auto (Run) list = { 0 };
+  g_auto (Run) down = { 0 };
+  g_auto (Run) del = { 0 };
+  g_auto (Run) back = { 0 };
+  g_auto (Run) mine = { 0 };
+  const char *file_id;
+
+  cli (f, &up, NULL, "--json", "upload", path, NULL);
+  g_assert_cmpint (up.status, ==, 0);
+  up_json = parse_json (up.out);
+  file_id = json_object_get_string_member (
+      json_array_get_object_element (json_node_get_array (up_json), 0), "file_id");
+
+  cli (f, &reg, "another long password\n", "register", "mallory", "--email", "m@example.org",
+       "--password-stdin", NULL);
+  cli (f, &login, "another long password\n", "login", "mallory", "--password-stdin", NULL);
+  g_assert_cmpint (login.status, ==, 0);
+  cli (f, &list, NULL, "list", NULL);
+  g_assert_cmpint (list.status, ==, 0);
+  g_assert_null (strstr (list.out, file_id));
+  cli (f, &down, NULL, "download", file_id, "-o", out, NULL);
+  g_assert_cmpint (down.status, ==, 1);
+  g_assert_false (g_file_test (out, G_FILE_TEST_EXISTS));
+  cli (f, &del, NULL, "delete", file_id, NULL);
+  g_assert_cmpint (del.status, ==, 1);
+
+  cli (f, &back, PASSWORD "\n", "login", "tester", "--password-stdin", NULL);
+  cli (f, &mine, NULL, "download", file_id, "-o", out, NULL);
+  g_assert_cmpint (mine.status, ==, 0);
+  assert_file_equals (out, content);
+}
+
+static void
 test_init (Fixture *f, gconstpointer data)
 {
   g_auto (Run) init = { 0 };
@@ -428,8 +613,13 @@ main (int argc, char **argv)
   ADD ("storage-and-delete", test_storage_and_delete);
   ADD ("second-process-busy", test_second_process_busy);
   ADD ("shell", test_shell);
-  ADD ("init", test_init);
+  ADD ("accounts", test_accounts);
+  ADD ("two-factor-with-qr", test_two_factor_with_qr);
+  ADD ("users-are-isolated", test_users_are_isolated);
 #undef ADD
+  /* Before anyone registers: an empty data dir. */
+  g_test_add ("/tessera/cli/init", Fixture, GINT_TO_POINTER (1), fixture_setup, test_init,
+              fixture_teardown);
 
   return g_test_run ();
 }

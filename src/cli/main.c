@@ -27,6 +27,16 @@ static const TsrCliCommand commands[] = {
   { "stats", "", "network statistics per node and in total", tsr_cli_cmd_stats },
   { "node", "disable|enable NODE_ID", "take a node out of service or back", tsr_cli_cmd_node },
   { "shell", "", "the interactive form of these commands", tsr_cli_cmd_shell },
+  { "register", "USER --email EMAIL [--password-stdin]", "create an account",
+    tsr_cli_cmd_register },
+  { "login", "USER [--password-stdin] [--otp CODE]", "log in (file commands need it)",
+    tsr_cli_cmd_login },
+  { "logout", "", "end the session and wipe its key", tsr_cli_cmd_logout },
+  { "whoami", "", "who is logged in", tsr_cli_cmd_whoami },
+  { "passwd", "[--password-stdin]", "change the password (stdin: old, then new)",
+    tsr_cli_cmd_passwd },
+  { "otp", "enable [--qr-png PATH] | confirm CODE | disable [--otp CODE]",
+    "two-factor authentication", tsr_cli_cmd_otp },
 };
 
 void
@@ -46,7 +56,8 @@ tsr_cli_print_usage (FILE *out)
       g_autofree char *head = g_strdup_printf ("%s %s", commands[i].name, commands[i].args);
       fprintf (out, "  %-58s %s\n", head, commands[i].summary);
     }
-  fprintf (out, "\nExit status: 0 success, 1 the operation failed, 2 usage error.\n");
+  fprintf (out, "\nExit status: 0 success, 1 the operation failed, 2 usage error, 3 not logged "
+                "in or authentication failed.\n");
 }
 
 int

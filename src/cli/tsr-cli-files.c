@@ -194,6 +194,8 @@ tsr_cli_cmd_upload (TsrCli *cli, int argc, char **argv)
   cluster = tsr_cli_cluster (cli, TRUE);
   if (cluster == NULL)
     return TSR_EXIT_FAILED;
+  if ((ret = tsr_cli_use_session (cli, cluster)) != TSR_EXIT_OK)
+    return ret;
   handler = connect_progress (cli, cluster, &p);
 
   json_builder_begin_array (b);
@@ -241,6 +243,7 @@ tsr_cli_cmd_download (TsrCli *cli, int argc, char **argv)
   TsrCluster *cluster;
   Progress p = { 0 };
   gulong handler;
+  int ret;
 
   for (int i = 1; i < argc; i++)
     {
@@ -263,6 +266,8 @@ tsr_cli_cmd_download (TsrCli *cli, int argc, char **argv)
   cluster = tsr_cli_cluster (cli, TRUE);
   if (cluster == NULL)
     return TSR_EXIT_FAILED;
+  if ((ret = tsr_cli_use_session (cli, cluster)) != TSR_EXIT_OK)
+    return ret;
   m = tsr_cluster_get_file (cluster, file_id, &error);
   if (m == NULL)
     return tsr_cli_fail (cli, error);
@@ -302,12 +307,15 @@ tsr_cli_cmd_list (TsrCli *cli, int argc, char **argv)
   g_autoptr (GPtrArray) files = NULL;
   g_autoptr (GError) error = NULL;
   TsrCluster *cluster;
+  int ret;
 
   if (argc > 1)
     return tsr_cli_usage_error ("list", "takes no arguments");
   cluster = tsr_cli_cluster (cli, FALSE);
   if (cluster == NULL)
     return TSR_EXIT_FAILED;
+  if ((ret = tsr_cli_use_session (cli, cluster)) != TSR_EXIT_OK)
+    return ret;
   files = tsr_cluster_list_files (cluster, &error);
   if (files == NULL)
     return tsr_cli_fail (cli, error);
@@ -347,12 +355,15 @@ tsr_cli_cmd_delete (TsrCli *cli, int argc, char **argv)
 {
   g_autoptr (GError) error = NULL;
   TsrCluster *cluster;
+  int ret;
 
   if (argc != 2)
     return tsr_cli_usage_error ("delete", "name exactly one FILE_ID");
   cluster = tsr_cli_cluster (cli, TRUE);
   if (cluster == NULL)
     return TSR_EXIT_FAILED;
+  if ((ret = tsr_cli_use_session (cli, cluster)) != TSR_EXIT_OK)
+    return ret;
   if (!tsr_cluster_delete (cluster, argv[1], cli->cancellable, &error))
     return tsr_cli_fail (cli, error);
   if (cli->json)

@@ -58,5 +58,15 @@ int tsr_cli_cmd_topology (TsrCli *cli, int argc, char **argv);
 int tsr_cli_cmd_stats (TsrCli *cli, int argc, char **argv);
 int tsr_cli_cmd_node (TsrCli *cli, int argc, char **argv);
 int tsr_cli_cmd_shell (TsrCli *cli, int argc, char **argv);
+int tsr_cli_cmd_register (TsrCli *cli, int argc, char **argv);
+int tsr_cli_cmd_login (TsrCli *cli, int argc, char **argv);
+int tsr_cli_cmd_logout (TsrCli *cli, int argc, char **argv);
+int tsr_cli_cmd_whoami (TsrCli *cli, int argc, char **argv);
+int tsr_cli_cmd_passwd (TsrCli *cli, int argc, char **argv);
+int tsr_cli_cmd_otp (TsrCli *cli, int argc, char **argv);
+
+int tsr_cli_use_session (TsrCli *cli, TsrCluster *cluster);
+void tsr_cli_print_qr (const char *text, FILE *out);
+gboolean tsr_cli_write_qr_png (const char *text, const char *path, GError **error);
 
 G_END_DECLS

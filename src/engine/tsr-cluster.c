@@ -60,6 +60,8 @@ struct _TsrCluster
   TsrClusterConfig *config;
   TsrIdentity *identity;
   TsrKey *master_key;
+  char *user;       /* whose catalog and key are used; NULL: the shared ones */
+  TsrKey *user_key; /* that user's data key, which seals their files' keys */
   GMainContext *owner_context;
   GThreadPool *pool;
 
@@ -479,6 +481,46 @@ tsr_cluster_stop (TsrCluster *self)
   g_mutex_unlock (&self->lock);
   g_ptr_array_set_size (self->members, 0);
   self->started = FALSE;
+}
+
+/* The key that seals file keys: the user's data key once a user is set. */
+static const TsrKey *
+kek (TsrCluster *self)
+{
+  return self->user_key != NULL ? self->user_key : self->master_key;
+}
+
+/**
+ * tsr_cluster_set_user:
+ * @username: who is logged in
+ * @data_key: their data key (copied), unwrapped with their password
+ *
+ * From now on the catalog is DATA_DIR/users/USERNAME/catalog and file keys are sealed with
+ * @data_key: nobody lists, downloads or deletes another user's files. Call before any transfer.
+ */
+gboolean
+tsr_cluster_set_user (TsrCluster *self, const char *username, const TsrKey *data_key,
+                      GError **error)
+{
+  g_autofree char *dir = NULL;
+
+  g_return_val_if_fail (TSR_IS_CLUSTER (self), FALSE);
+  g_return_val_if_fail (username != NULL && strchr (username, '/') == NULL && data_key != NULL,
+                        FALSE);
+
+  dir = g_build_filename (self->data_dir, "users", username, "catalog", NULL);
+  if (g_mkdir_with_parents (dir, 0700) != 0)
+    {
+      tsr_set_error_from_errno (error, errno, "Cannot create %s", dir);
+      return FALSE;
+    }
+  g_free (self->catalog_dir);
+  self->catalog_dir = g_steal_pointer (&dir);
+  g_free (self->user);
+  self->user = g_strdup (username);
+  g_clear_pointer (&self->user_key, tsr_key_free);
+  self->user_key = tsr_key_new_from_bytes (data_key->bytes, TSR_KEY_LEN, NULL);
+  return TRUE;
 }
 
 const char *
@@ -1299,7 +1341,7 @@ tsr_cluster_upload (TsrCluster *self, GFile *file, GCancellable *cancellable, GE
       manifest->created_at = g_get_real_time () / G_USEC_PER_SEC;
       manifest->replicas = up.replicas;
       manifest->cipher = g_strdup ("xchacha20poly1305");
-      manifest->sealed_key = tsr_key_seal (self->master_key, file_key);
+      manifest->sealed_key = tsr_key_seal (kek (self), file_key);
       path = manifest_path (self, manifest->file_id);
       if (tsr_manifest_save_new (manifest, path, &local_error))
         result = g_steal_pointer (&manifest);
@@ -1538,7 +1580,7 @@ do_download (TsrCluster *self, const char *file_id, GFile *destination, gboolean
                    "%s already exists; choose another name or allow overwriting", dest);
       return FALSE;
     }
-  key = tsr_key_unseal (self->master_key, manifest->sealed_key, error);
+  key = tsr_key_unseal (kek (self), manifest->sealed_key, error);
   if (key == NULL)
     return FALSE;
 
@@ -1900,6 +1942,8 @@ tsr_cluster_finalize (GObject *object)
   g_clear_pointer (&self->config, tsr_cluster_config_free);
   g_clear_object (&self->identity);
   g_clear_pointer (&self->master_key, tsr_key_free);
+  g_clear_pointer (&self->user_key, tsr_key_free);
+  g_free (self->user);
   g_clear_pointer (&self->lock_file, tsr_lock_file_release);
   g_main_context_unref (self->owner_context);
   g_free (self->data_dir);

@@ -8,6 +8,7 @@
 #include <json-glib/json-glib.h>
 
 #include "tsr-cluster-config.h"
+#include "tsr-crypto.h"
 #include "tsr-manifest.h"
 #include "tsr-node.h"
 
@@ -52,6 +53,8 @@ TsrCluster *tsr_cluster_open (const char *data_dir, GError **error);
 gboolean tsr_cluster_start (TsrCluster *self, GError **error);
 void tsr_cluster_stop (TsrCluster *self);
 
+gboolean tsr_cluster_set_user (TsrCluster *self, const char *username, const TsrKey *data_key,
+                               GError **error);
 const char *tsr_cluster_get_data_dir (TsrCluster *self);
 const TsrClusterConfig *tsr_cluster_get_config (TsrCluster *self);
 GPtrArray *tsr_cluster_dup_node_status (TsrCluster *self);

@@ -1,0 +1,458 @@
+/* tsr-cli-account.c: register, login, logout, whoami, passwd, otp; the session file
+ *
+ * The session lives in DATA_DIR/session.json (0600): the token and the user's data key, so
+ * that file commands need no password until logout, which deletes it. Holding the key there is
+ * the price of a CLI without an agent process; the file is as private as the user's home.
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <termios.h>
+#include <unistd.h>
+#include <glib/gstdio.h>
+#include <sodium.h>
+
+#include "tsr-cli.h"
+
+static char *
+data_path (TsrCli *cli, const char *name)
+{
+  return g_build_filename (cli->data_dir, name, NULL);
+}
+
+static TsrAccounts *
+open_accounts (TsrCli *cli, GError **error)
+{
+  g_autofree char *path = data_path (cli, "accounts.json");
+
+  /* Owning the data dir (its lock) before touching the accounts. */
+  if (tsr_cli_cluster (cli, FALSE) == NULL)
+    {
+      g_set_error (error, TSR_ERROR, TSR_ERROR_BUSY, "The data dir is not available");
+      return NULL;
+    }
+  return tsr_accounts_load (path, error);
+}
+
+/* One line from standard input, or from the terminal without echo. */
+static char *
+read_secret (const char *prompt, gboolean from_stdin, GError **error)
+{
+  char buf[1024];
+  struct termios old, quiet;
+  FILE *tty = NULL;
+  gboolean restore = FALSE;
+  char *ret = NULL;
+
+  if (!from_stdin)
+    {
+      tty = fopen ("/dev/tty", "r+");
+      if (tty == NULL)
+        {
+          g_set_error (error, TSR_ERROR, TSR_ERROR_INVALID_ARGUMENT,
+                       "No terminal to ask for the password: use --password-stdin");
+          return NULL;
+        }
+      fprintf (tty, "%s", prompt);
+      fflush (tty);
+      if (tcgetattr (fileno (tty), &old) == 0)
+        {
+          quiet = old;
+          quiet.c_lflag &= ~(tcflag_t)ECHO;
+          restore = tcsetattr (fileno (tty), TCSAFLUSH, &quiet) == 0;
+        }
+    }
+  if (fgets (buf, sizeof buf, tty ? tty : stdin) != NULL)
+    {
+      buf[strcspn (buf, "\r\n")] = '\0';
+      ret = g_strdup (buf);
+    }
+  sodium_memzero (buf, sizeof buf);
+  if (tty != NULL)
+    {
+      if (restore)
+        tcsetattr (fileno (tty), TCSAFLUSH, &old);
+      fprintf (tty, "\n");
+      fclose (tty);
+    }
+  if (ret == NULL)
+    g_set_error (error, TSR_ERROR, TSR_ERROR_INVALID_ARGUMENT, "No password was given");
+  return ret;
+}
+
+static void
+free_secret (char *secret)
+{
+  if (secret != NULL)
+    {
+      sodium_memzero (secret, strlen (secret));
+      g_free (secret);
+    }
+}
+
+/* A string that is wiped when it goes out of scope. */
+typedef char char_secret;
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (char_secret, free_secret)
+
+static gboolean
+has_flag (int argc, char **argv, const char *flag)
+{
+  for (int i = 1; i < argc; i++)
+    if (strcmp (argv[i], flag) == 0)
+      return TRUE;
+  return FALSE;
+}
+
+static const char *
+option_value (int argc, char **argv, const char *name)
+{
+  for (int i = 1; i + 1 < argc; i++)
+    if (strcmp (argv[i], name) == 0)
+      return argv[i + 1];
+  return NULL;
+}
+
+/* The first argument that is neither an option nor an option's value. */
+static const char *
+positional (int argc, char **argv, const char *const *valued)
+{
+  for (int i = 1; i < argc; i++)
+    {
+      if (argv[i][0] == '-')
+        {
+          if (valued != NULL && g_strv_contains (valued, argv[i]))
+            i++;
+          continue;
+        }
+      return argv[i];
+    }
+  return NULL;
+}
+
+static gboolean
+save_session (TsrCli *cli, const TsrLogin *login, GError **error)
+{
+  g_autofree char *path = data_path (cli, "session.json");
+  g_autofree char *key = g_base64_encode (login->data_key->bytes, TSR_KEY_LEN);
+  g_autofree char *text = NULL;
+  g_autoptr (JsonBuilder) b = json_builder_new ();
+  g_autoptr (JsonNode) root = NULL;
+  g_autoptr (GError) local_error = NULL;
+  gboolean ok;
+
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "username");
+  json_builder_add_string_value (b, login->username);
+  json_builder_set_member_name (b, "token");
+  json_builder_add_string_value (b, login->token);
+  json_builder_set_member_name (b, "data_key");
+  json_builder_add_string_value (b, key);
+  json_builder_end_object (b);
+  root = json_builder_get_root (b);
+  text = json_to_string (root, FALSE);
+  ok = g_file_set_contents_full (path, text, -1,
+                                 G_FILE_SET_CONTENTS_CONSISTENT | G_FILE_SET_CONTENTS_DURABLE, 0600,
+                                 &local_error);
+  sodium_memzero (key, strlen (key));
+  sodium_memzero (text, strlen (text));
+  if (!ok)
+    g_set_error (error, TSR_ERROR, TSR_ERROR_IO, "Cannot save the session: %s",
+                 local_error->message);
+  return ok;
+}
+
+/* Overwrites the session file before removing it: the key in it is wiped, not just unlinked. */
+static void
+wipe_session (TsrCli *cli)
+{
+  g_autofree char *path = data_path (cli, "session.json");
+  g_autofree char *contents = NULL;
+  gsize len = 0;
+
+  if (g_file_get_contents (path, &contents, &len, NULL))
+    {
+      g_autofree char *zeros = g_malloc0 (MAX (len, 1));
+      g_file_set_contents_full (path, zeros, len, G_FILE_SET_CONTENTS_DURABLE, 0600, NULL);
+      sodium_memzero (contents, len);
+    }
+  g_unlink (path);
+}
+
+/* Reads and validates the session file. */
+static TsrLogin *
+load_session (TsrCli *cli, TsrAccounts *accounts, GError **error)
+{
+  g_autofree char *path = data_path (cli, "session.json");
+  g_autoptr (JsonParser) parser = json_parser_new ();
+  g_autoptr (TsrLogin) login = g_new0 (TsrLogin, 1);
+  g_autofree char *who = NULL;
+  g_autofree guint8 *key = NULL;
+  JsonObject *o;
+  JsonNode *root;
+  gsize key_len = 0;
+
+  if (!g_file_test (path, G_FILE_TEST_EXISTS))
+    {
+      g_set_error (error, TSR_ERROR, TSR_ERROR_AUTH,
+                   "Not logged in: run tessera-cli login USER (or register USER first)");
+      return NULL;
+    }
+  if (!json_parser_load_from_file (parser, path, NULL) ||
+      (root = json_parser_get_root (parser)) == NULL || !JSON_NODE_HOLDS_OBJECT (root) ||
+      (o = json_node_get_object (root)) == NULL || !json_object_has_member (o, "token") ||
+      !json_object_has_member (o, "data_key") ||
+      json_node_get_value_type (json_object_get_member (o, "token")) != G_TYPE_STRING ||
+      json_node_get_value_type (json_object_get_member (o, "data_key")) != G_TYPE_STRING)
+    {
+      g_set_error (error, TSR_ERROR, TSR_ERROR_AUTH, "The session file is damaged: log in again");
+      return NULL;
+    }
+  who = tsr_accounts_validate_session (accounts, json_object_get_string_member (o, "token"), error);
+  if (who == NULL)
+    return NULL;
+  key = g_base64_decode (json_object_get_string_member (o, "data_key"), &key_len);
+  login->data_key = tsr_key_new_from_bytes (key, key_len, error);
+  sodium_memzero (key, key_len);
+  if (login->data_key == NULL)
+    return NULL;
+  login->username = g_steal_pointer (&who);
+  login->token = g_strdup (json_object_get_string_member (o, "token"));
+  return g_steal_pointer (&login);
+}
+
+/* For file commands: the logged-in user's catalog and key, or exit status 3. */
+int
+tsr_cli_use_session (TsrCli *cli, TsrCluster *cluster)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (TsrAccounts) accounts = open_accounts (cli, &error);
+  g_autoptr (TsrLogin) login = NULL;
+
+  if (accounts == NULL)
+    return tsr_cli_fail (cli, error);
+  login = load_session (cli, accounts, &error);
+  if (login == NULL || !tsr_cluster_set_user (cluster, login->username, login->data_key, &error))
+    return tsr_cli_fail (cli, error);
+  return TSR_EXIT_OK;
+}
+
+int
+tsr_cli_cmd_register (TsrCli *cli, int argc, char **argv)
+{
+  const char *valued[] = { "--email", NULL };
+  const char *user = positional (argc, argv, valued);
+  const char *email = option_value (argc, argv, "--email");
+  gboolean from_stdin = has_flag (argc, argv, "--password-stdin");
+  g_autoptr (GError) error = NULL;
+  g_autoptr (TsrAccounts) accounts = NULL;
+  g_autoptr (char_secret) password = NULL;
+
+  if (user == NULL || email == NULL)
+    return tsr_cli_usage_error ("register", "use: register USER --email EMAIL");
+  accounts = open_accounts (cli, &error);
+  if (accounts == NULL)
+    return tsr_cli_fail (cli, error);
+  password = read_secret ("New password: ", from_stdin, &error);
+  if (password == NULL)
+    return tsr_cli_fail (cli, error);
+  if (!from_stdin)
+    {
+      g_autoptr (char_secret) again = read_secret ("Repeat it: ", FALSE, &error);
+      if (again == NULL || strcmp (again, password) != 0)
+        {
+          g_clear_error (&error);
+          g_set_error (&error, TSR_ERROR, TSR_ERROR_INVALID_ARGUMENT,
+                       "The passwords did not match");
+          return tsr_cli_fail (cli, error);
+        }
+    }
+  if (!tsr_accounts_register (accounts, user, email, password, &error))
+    return tsr_cli_fail (cli, error);
+  if (!cli->json)
+    printf ("Registered %s. Log in with: tessera-cli login %s\n", user, user);
+  return TSR_EXIT_OK;
+}
+
+int
+tsr_cli_cmd_login (TsrCli *cli, int argc, char **argv)
+{
+  const char *valued[] = { "--otp", NULL };
+  const char *user = positional (argc, argv, valued);
+  const char *otp = option_value (argc, argv, "--otp");
+  gboolean from_stdin = has_flag (argc, argv, "--password-stdin");
+  g_autoptr (GError) error = NULL;
+  g_autoptr (TsrAccounts) accounts = NULL;
+  g_autoptr (TsrLogin) login = NULL;
+  g_autoptr (char_secret) password = NULL;
+  g_autoptr (char_secret) asked = NULL;
+
+  if (user == NULL)
+    return tsr_cli_usage_error ("login", "use: login USER [--password-stdin] [--otp CODE]");
+  accounts = open_accounts (cli, &error);
+  if (accounts == NULL)
+    return tsr_cli_fail (cli, error);
+  password = read_secret ("Password: ", from_stdin, &error);
+  if (password == NULL)
+    return tsr_cli_fail (cli, error);
+  /* On a terminal, ask for the code rather than failing for the lack of --otp. */
+  if (otp == NULL && !from_stdin && tsr_accounts_user_has_otp (accounts, user) &&
+      isatty (STDIN_FILENO))
+    otp = asked = read_secret ("Two-factor code (or a backup code): ", FALSE, &error);
+  login = tsr_accounts_login (accounts, user, password, otp, "local", &error);
+  if (login == NULL || !save_session (cli, login, &error))
+    return tsr_cli_fail (cli, error);
+  if (!cli->json)
+    printf ("Logged in as %s\n", login->username);
+  return TSR_EXIT_OK;
+}
+
+int
+tsr_cli_cmd_logout (TsrCli *cli, int argc, char **argv)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (TsrAccounts) accounts = open_accounts (cli, &error);
+  g_autoptr (TsrLogin) login = NULL;
+
+  if (accounts == NULL)
+    return tsr_cli_fail (cli, error);
+  login = load_session (cli, accounts, NULL);
+  if (login != NULL)
+    tsr_accounts_logout (accounts, login->token, NULL);
+  wipe_session (cli);
+  if (!cli->json)
+    printf ("Logged out\n");
+  return TSR_EXIT_OK;
+}
+
+int
+tsr_cli_cmd_whoami (TsrCli *cli, int argc, char **argv)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (TsrAccounts) accounts = open_accounts (cli, &error);
+  g_autoptr (TsrLogin) login = NULL;
+
+  if (accounts == NULL)
+    return tsr_cli_fail (cli, error);
+  login = load_session (cli, accounts, &error);
+  if (login == NULL)
+    return tsr_cli_fail (cli, error);
+  if (cli->json)
+    printf ("{\"username\": \"%s\"}\n", login->username); /* usernames are [a-z0-9._-] */
+  else
+    printf ("%s\n", login->username);
+  return TSR_EXIT_OK;
+}
+
+int
+tsr_cli_cmd_passwd (TsrCli *cli, int argc, char **argv)
+{
+  gboolean from_stdin = has_flag (argc, argv, "--password-stdin");
+  g_autoptr (GError) error = NULL;
+  g_autoptr (TsrAccounts) accounts = open_accounts (cli, &error);
+  g_autoptr (TsrLogin) login = NULL;
+  g_autoptr (char_secret) old_password = NULL;
+  g_autoptr (char_secret) new_password = NULL;
+
+  if (accounts == NULL)
+    return tsr_cli_fail (cli, error);
+  login = load_session (cli, accounts, &error);
+  if (login == NULL ||
+      (old_password = read_secret ("Current password: ", from_stdin, &error)) == NULL ||
+      (new_password = read_secret ("New password: ", from_stdin, &error)) == NULL ||
+      !tsr_accounts_change_password (accounts, login->username, old_password, new_password, &error))
+    return tsr_cli_fail (cli, error);
+  /* The change ended every session, this one included. */
+  wipe_session (cli);
+  if (!cli->json)
+    printf ("Password changed. Log in again with: tessera-cli login %s\n", login->username);
+  return TSR_EXIT_OK;
+}
+
+int
+tsr_cli_cmd_otp (TsrCli *cli, int argc, char **argv)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (TsrAccounts) accounts = NULL;
+  g_autoptr (TsrLogin) login = NULL;
+
+  if (argc < 2 || (strcmp (argv[1], "enable") != 0 && strcmp (argv[1], "confirm") != 0 &&
+                   strcmp (argv[1], "disable") != 0))
+    return tsr_cli_usage_error ("otp", "use: otp enable [--qr-png PATH], otp confirm CODE, or "
+                                       "otp disable [--otp CODE] [--password-stdin]");
+  accounts = open_accounts (cli, &error);
+  if (accounts == NULL)
+    return tsr_cli_fail (cli, error);
+  login = load_session (cli, accounts, &error);
+  if (login == NULL)
+    return tsr_cli_fail (cli, error);
+
+  if (strcmp (argv[1], "enable") == 0)
+    {
+      g_autoptr (TsrOtpEnrollment) e = tsr_accounts_otp_begin (accounts, login->username, &error);
+      const char *png = option_value (argc, argv, "--qr-png");
+
+      if (e == NULL)
+        return tsr_cli_fail (cli, error);
+      if (png != NULL && !tsr_cli_write_qr_png (e->uri, png, &error))
+        return tsr_cli_fail (cli, error);
+      if (cli->json)
+        {
+          g_autoptr (JsonBuilder) b = json_builder_new ();
+          g_autoptr (JsonNode) root = NULL;
+
+          json_builder_begin_object (b);
+          json_builder_set_member_name (b, "uri");
+          json_builder_add_string_value (b, e->uri);
+          json_builder_set_member_name (b, "secret");
+          json_builder_add_string_value (b, e->secret);
+          json_builder_set_member_name (b, "backup_codes");
+          json_builder_begin_array (b);
+          for (guint i = 0; e->backup_codes[i] != NULL; i++)
+            json_builder_add_string_value (b, e->backup_codes[i]);
+          json_builder_end_array (b);
+          json_builder_end_object (b);
+          root = json_builder_get_root (b);
+          tsr_cli_print_json (root);
+        }
+      else
+        {
+          printf ("Scan this with an authenticator app, or type the secret %s\n\n", e->secret);
+          tsr_cli_print_qr (e->uri, stdout);
+          printf ("\n%s\n\nBackup codes (each works once; keep them somewhere safe):\n", e->uri);
+          for (guint i = 0; e->backup_codes[i] != NULL; i++)
+            printf ("  %s\n", e->backup_codes[i]);
+          printf ("\nThen turn it on with: tessera-cli otp confirm CODE\n");
+        }
+      return TSR_EXIT_OK;
+    }
+  if (strcmp (argv[1], "confirm") == 0)
+    {
+      if (argc != 3)
+        return tsr_cli_usage_error ("otp", "use: otp confirm CODE");
+      if (!tsr_accounts_otp_confirm (accounts, login->username, argv[2], &error))
+        return tsr_cli_fail (cli, error);
+      if (!cli->json)
+        printf ("Two-factor authentication is on for %s\n", login->username);
+      return TSR_EXIT_OK;
+    }
+  {
+    gboolean from_stdin = has_flag (argc, argv, "--password-stdin");
+    const char *code = option_value (argc, argv, "--otp");
+    g_autoptr (char_secret) password = read_secret ("Password: ", from_stdin, &error);
+    g_autoptr (char_secret) asked = NULL;
+
+    if (password == NULL)
+      return tsr_cli_fail (cli, error);
+    if (code == NULL && !from_stdin)
+      code = asked = read_secret ("Two-factor code (or a backup code): ", FALSE, &error);
+    if (!tsr_accounts_otp_disable (accounts, login->username, password, code, &error))
+      return tsr_cli_fail (cli, error);
+    if (!cli->json)
+      printf ("Two-factor authentication is off for %s\n", login->username);
+    return TSR_EXIT_OK;
+  }
+}
