@@ -569,6 +569,121 @@ test_users_are_isolated (Fixture *f, gconstpointer data)
   assert_file_equals (out, content);
 }
 
+/* A real SMTP server, as small as the protocol allows, on loopback: it takes one message. */
+typedef struct
+{
+  GSocketListener *listener;
+  guint16 port;
+  GCancellable *cancel;
+  char *rcpt;
+  char *message;
+} Sink;
+
+static gboolean
+sink_say (GOutputStream *out, const char *text)
+{
+  return g_output_stream_write_all (out, text, strlen (text), NULL, NULL, NULL);
+}
+
+static gpointer
+sink_thread (gpointer data)
+{
+  Sink *s = data;
+  g_autoptr (GSocketConnection) conn =
+      g_socket_listener_accept (s->listener, NULL, s->cancel, NULL);
+  g_autoptr (GDataInputStream) in = NULL;
+  g_autoptr (GString) message = g_string_new (NULL);
+  GOutputStream *out;
+  char *line;
+
+  if (conn == NULL)
+    return NULL;
+  g_socket_set_timeout (g_socket_connection_get_socket (conn), 20);
+  in = g_data_input_stream_new (g_io_stream_get_input_stream (G_IO_STREAM (conn)));
+  g_data_input_stream_set_newline_type (in, G_DATA_STREAM_NEWLINE_TYPE_CR_LF);
+  out = g_io_stream_get_output_stream (G_IO_STREAM (conn));
+  sink_say (out, "220 sink ready\r\n");
+  while ((line = g_data_input_stream_read_line (in, NULL, NULL, NULL)) != NULL)
+    {
+      g_autofree char *l = line;
+      if (g_str_has_prefix (l, "EHLO") || g_str_has_prefix (l, "HELO"))
+        sink_say (out, "250-sink\r\n250 8BITMIME\r\n");
+      else if (g_str_has_prefix (l, "MAIL FROM:"))
+        sink_say (out, "250 OK\r\n");
+      else if (g_str_has_prefix (l, "RCPT TO:"))
+        {
+          s->rcpt = g_strdup (l + strlen ("RCPT TO:"));
+          sink_say (out, "250 OK\r\n");
+        }
+      else if (g_str_equal (l, "DATA"))
+        {
+          char *d;
+          sink_say (out, "354 go on\r\n");
+          while ((d = g_data_input_stream_read_line (in, NULL, NULL, NULL)) != NULL &&
+                 !g_str_equal (d, "."))
+            {
+              g_string_append_printf (message, "%s\n", d);
+              g_free (d);
+            }
+          g_free (d);
+          s->message = g_strdup (message->str);
+          sink_say (out, "250 queued\r\n");
+        }
+      else if (g_str_equal (l, "QUIT"))
+        {
+          sink_say (out, "221 bye\r\n");
+          break;
+        }
+      else
+        sink_say (out, "500 what\r\n");
+    }
+  return NULL;
+}
+
+static void
+test_sign_in_notice (Fixture *f, gconstpointer data)
+{
+  Sink sink = { g_socket_listener_new (), 0, g_cancellable_new (), NULL, NULL };
+  g_autoptr (GInetAddress) lo = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+  g_autoptr (GSocketAddress) any = g_inet_socket_address_new (lo, 0);
+  g_autoptr (GSocketAddress) bound = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autofree char *smtp = g_build_filename (f->data_dir, "smtp.json", NULL);
+  g_autofree char *config = NULL;
+  g_auto (Run) login = { 0 };
+  g_auto (Run) again = { 0 };
+  GThread *thread;
+
+  g_assert_true (g_socket_listener_add_address (sink.listener, any, G_SOCKET_TYPE_STREAM,
+                                                G_SOCKET_PROTOCOL_TCP, NULL, &bound, &error));
+  sink.port = g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound));
+  config = g_strdup_printf ("{\"server\": \"127.0.0.1\", \"port\": %u, "
+                            "\"sender\": \"tessera@example.org\", \"tls\": \"none\"}",
+                            sink.port);
+  g_assert_true (g_file_set_contents (smtp, config, -1, NULL));
+  thread = g_thread_new ("smtp-sink", sink_thread, &sink);
+
+  cli (f, &login, PASSWORD "\n", "login", "tester", "--password-stdin", NULL);
+  g_assert_cmpint (login.status, ==, 0);
+  g_thread_join (thread);
+  g_assert_cmpstr (sink.rcpt, ==, "<tester@example.org>");
+  g_assert_nonnull (sink.message);
+  g_assert_nonnull (strstr (sink.message, "Subject: New sign-in to Tessera"));
+  g_assert_nonnull (strstr (sink.message, "To: <tester@example.org>"));
+  g_assert_nonnull (strstr (sink.message, "Hello tester"));
+
+  /* With the server gone, the login still succeeds; the failure is only reported. */
+  g_socket_listener_close (sink.listener);
+  cli (f, &again, PASSWORD "\n", "login", "tester", "--password-stdin", NULL);
+  g_assert_cmpint (again.status, ==, 0);
+  g_assert_nonnull (strstr (again.err, "email notice not sent"));
+
+  g_object_unref (sink.listener);
+  g_object_unref (sink.cancel);
+  g_free (sink.rcpt);
+  g_free (sink.message);
+}
+
 static void
 test_init (Fixture *f, gconstpointer data)
 {
@@ -616,6 +731,7 @@ main (int argc, char **argv)
   ADD ("accounts", test_accounts);
   ADD ("two-factor-with-qr", test_two_factor_with_qr);
   ADD ("users-are-isolated", test_users_are_isolated);
+  ADD ("sign-in-notice", test_sign_in_notice);
 #undef ADD
   /* Before anyone registers: an empty data dir. */
   g_test_add ("/tessera/cli/init", Fixture, GINT_TO_POINTER (1), fixture_setup, test_init,

@@ -133,6 +133,34 @@ positional (int argc, char **argv, const char *const *valued)
   return NULL;
 }
 
+/* An email notice, when DATA_DIR/smtp.json configures one. A failure is reported and does not
+ * change the command's outcome: the login (or the change) has already happened. */
+static void
+notify (TsrCli *cli, TsrAccounts *accounts, const char *username, const char *subject,
+        const char *what)
+{
+  g_autofree char *path = data_path (cli, "smtp.json");
+  g_autofree char *email = tsr_accounts_dup_email (accounts, username);
+  g_autofree char *host = g_strdup (g_get_host_name ());
+  g_autofree char *body = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (TsrNotifier) notifier = tsr_notifier_load (path, &error);
+  g_autoptr (GDateTime) now = g_date_time_new_now_local ();
+  g_autofree char *when = g_date_time_format (now, "%Y-%m-%d %H:%M:%S %Z");
+
+  if (notifier == NULL || email == NULL)
+    {
+      if (error != NULL)
+        fprintf (stderr, "tessera-cli: email notice not sent: %s\n", error->message);
+      return;
+    }
+  body = g_strdup_printf ("Hello %s,\n\n%s on %s at %s.\n\nIf this was not you, change your "
+                          "password with: tessera-cli passwd\n\n-- Tessera\n",
+                          username, what, host, when);
+  if (!tsr_notifier_send (notifier, email, subject, body, &error))
+    fprintf (stderr, "tessera-cli: email notice not sent: %s\n", error->message);
+}
+
 static gboolean
 save_session (TsrCli *cli, const TsrLogin *login, GError **error)
 {
@@ -307,6 +335,9 @@ tsr_cli_cmd_login (TsrCli *cli, int argc, char **argv)
     return tsr_cli_fail (cli, error);
   if (!cli->json)
     printf ("Logged in as %s\n", login->username);
+  fflush (stdout);
+  notify (cli, accounts, login->username, "New sign-in to Tessera",
+          "Someone signed in to your Tessera account");
   return TSR_EXIT_OK;
 }
 
@@ -437,6 +468,9 @@ tsr_cli_cmd_otp (TsrCli *cli, int argc, char **argv)
         return tsr_cli_fail (cli, error);
       if (!cli->json)
         printf ("Two-factor authentication is on for %s\n", login->username);
+      fflush (stdout);
+      notify (cli, accounts, login->username, "Two-factor authentication turned on",
+              "Two-factor authentication was turned on for your Tessera account");
       return TSR_EXIT_OK;
     }
   {
@@ -453,6 +487,9 @@ tsr_cli_cmd_otp (TsrCli *cli, int argc, char **argv)
       return tsr_cli_fail (cli, error);
     if (!cli->json)
       printf ("Two-factor authentication is off for %s\n", login->username);
+    fflush (stdout);
+    notify (cli, accounts, login->username, "Two-factor authentication turned off",
+            "Two-factor authentication was turned off for your Tessera account");
     return TSR_EXIT_OK;
   }
 }

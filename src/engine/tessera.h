@@ -17,6 +17,7 @@
 #include "tsr-manifest.h"
 #include "tsr-node.h"
 #include "tsr-node-client.h"
+#include "tsr-notifier.h"
 #include "tsr-segment-store.h"
 #include "tsr-tls.h"
 #include "tsr-totp.h"

@@ -1025,6 +1025,20 @@ tsr_accounts_user_has_otp (TsrAccounts *self, const char *username)
   return ret;
 }
 
+char *
+tsr_accounts_dup_email (TsrAccounts *self, const char *username)
+{
+  User *u;
+  char *ret;
+
+  g_return_val_if_fail (TSR_IS_ACCOUNTS (self), NULL);
+  g_mutex_lock (&self->lock);
+  u = find_user (self, username);
+  ret = u != NULL ? g_strdup (u->email) : NULL;
+  g_mutex_unlock (&self->lock);
+  return ret;
+}
+
 static void
 tsr_accounts_finalize (GObject *object)
 {

@@ -56,6 +56,7 @@ TsrAccounts *tsr_accounts_load (const char *path, GError **error);
 void tsr_accounts_set_now (TsrAccounts *self, gint64 unix_time);
 gboolean tsr_accounts_has_user (TsrAccounts *self, const char *username);
 gboolean tsr_accounts_user_has_otp (TsrAccounts *self, const char *username);
+char *tsr_accounts_dup_email (TsrAccounts *self, const char *username);
 
 gboolean tsr_accounts_register (TsrAccounts *self, const char *username, const char *email,
                                 const char *password, GError **error);
