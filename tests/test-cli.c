@@ -401,6 +401,34 @@ test_shell (Fixture *f, gconstpointer data)
   g_assert_nonnull (strstr (r.err, "unknown command"));
 }
 
+/* Whether any file under @dir contains @needle (binary-safe). */
+static gboolean
+tree_has (const char *dir, const char *needle, gsize len)
+{
+  g_autoptr (GDir) d = g_dir_open (dir, 0, NULL);
+  const char *name;
+
+  while (d != NULL && (name = g_dir_read_name (d)) != NULL)
+    {
+      g_autofree char *path = g_build_filename (dir, name, NULL);
+      g_autofree char *contents = NULL;
+      gsize clen = 0;
+
+      if (g_file_test (path, G_FILE_TEST_IS_DIR))
+        {
+          if (tree_has (path, needle, len))
+            return TRUE;
+        }
+      else if (g_file_get_contents (path, &contents, &clen, NULL) && clen >= len)
+        {
+          for (gsize i = 0; i + len <= clen; i++)
+            if (memcmp (contents + i, needle, len) == 0)
+              return TRUE;
+        }
+    }
+  return FALSE;
+}
+
 static void
 test_accounts (Fixture *f, gconstpointer data)
 {
@@ -444,6 +472,22 @@ test_accounts (Fixture *f, gconstpointer data)
   cli (f, &out, NULL, "logout", NULL);
   g_assert_cmpint (out.status, ==, 0);
   g_assert_false (g_file_test (session, G_FILE_TEST_EXISTS));
+  /* After logout nothing in the data dir gives the password or the data key away. */
+  {
+    g_autoptr (JsonNode) s = parse_json (contents);
+    const char *key_b64 = json_object_get_string_member (json_node_get_object (s), "data_key");
+    gsize key_len = 0;
+    g_autofree guint8 *key = g_base64_decode (key_b64, &key_len);
+    g_autofree char *key_hex = g_malloc (2 * key_len + 1);
+
+    tsr_hex_encode (key, key_len, key_hex);
+    g_assert_false (tree_has (f->data_dir, PASSWORD, strlen (PASSWORD)));
+    g_assert_false (tree_has (f->data_dir, key_b64, strlen (key_b64)));
+    g_assert_false (tree_has (f->data_dir, key_hex, strlen (key_hex)));
+    g_assert_false (tree_has (f->data_dir, (const char *)key, key_len));
+    /* The search itself works: the email address is in accounts.json. */
+    g_assert_true (tree_has (f->data_dir, "tester@example.org", 18));
+  }
   cli (f, &after, NULL, "list", NULL);
   g_assert_cmpint (after.status, ==, 3);
   g_assert_nonnull (strstr (after.err, "Not logged in"));
