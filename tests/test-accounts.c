@@ -259,6 +259,23 @@ test_sessions_expire_and_logout (Fixture *f, gconstpointer data)
   g_assert_null (tsr_accounts_validate_session (f->accounts, b->token, &error));
   g_assert_error (error, TSR_ERROR, TSR_ERROR_AUTH);
   g_assert_null (tsr_accounts_validate_session (f->accounts, "not a token", NULL));
+  g_clear_error (&error);
+
+  /* The limits are configurable and persist: with a one-hour idle limit, two hours idle ends
+   * a fresh session, also after a reload. */
+  {
+    g_autoptr (TsrLogin) c = NULL;
+    g_autoptr (TsrAccounts) again = NULL;
+    gint64 t = 1800000000 + 50 * 3600;
+
+    g_assert_true (tsr_accounts_set_session_limits (f->accounts, 3600, 24 * 3600, &error));
+    tsr_accounts_set_now (f->accounts, t);
+    c = tsr_accounts_login (f->accounts, "alice", PASSWORD, NULL, "local", &error);
+    g_assert_no_error (error);
+    again = reload (f);
+    tsr_accounts_set_now (again, t + 2 * 3600);
+    g_assert_null (tsr_accounts_validate_session (again, c->token, NULL));
+  }
 }
 
 static void

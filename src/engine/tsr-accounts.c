@@ -1,7 +1,8 @@
 /* tsr-accounts.c
  *
  * DATA_DIR/accounts.json, mode 0600, written atomically and durably after every change:
- *   {"format": "tessera-accounts", "version": 1, "users": [{username, email, password_hash,
+ *   {"format": "tessera-accounts", "version": 1, "session_idle_seconds": 43200,
+ *    "session_absolute_seconds": 604800, "users": [{username, email, password_hash,
  *    created_at, last_login, failures, locked_until, key_salt, wrapped_key, otp_enabled,
  *    otp_secret, otp_pending, otp_last_step, code_salt, backup_codes: [hash...],
  *    sessions: [{token_hash, created_at, last_used, origin}]}]}
@@ -67,7 +68,9 @@ struct _TsrAccounts
   char *path;
   GMutex lock;
   GPtrArray *users;
-  gint64 now; /* 0: the real clock; tests set it */
+  gint64 session_idle;     /* seconds; "session_idle_seconds" in the file */
+  gint64 session_absolute; /* seconds; "session_absolute_seconds" in the file */
+  gint64 now;              /* 0: the real clock; tests set it */
 };
 
 G_DEFINE_FINAL_TYPE (TsrAccounts, tsr_accounts, G_TYPE_OBJECT)
@@ -137,6 +140,32 @@ now (TsrAccounts *self)
 }
 
 /* For tests: a fixed clock (seconds since the epoch); 0 returns to the real one. */
+static gboolean save (TsrAccounts *self, GError **error);
+
+/**
+ * tsr_accounts_set_session_limits:
+ * @idle_seconds: a session unused this long ends (default 12 hours)
+ * @absolute_seconds: a session this old ends however used (default 7 days)
+ *
+ * Saved in accounts.json, where they can also be edited.
+ */
+gboolean
+tsr_accounts_set_session_limits (TsrAccounts *self, gint64 idle_seconds, gint64 absolute_seconds,
+                                 GError **error)
+{
+  gboolean ok;
+
+  g_return_val_if_fail (TSR_IS_ACCOUNTS (self), FALSE);
+  g_return_val_if_fail (idle_seconds > 0 && absolute_seconds > 0, FALSE);
+
+  g_mutex_lock (&self->lock);
+  self->session_idle = idle_seconds;
+  self->session_absolute = absolute_seconds;
+  ok = save (self, error);
+  g_mutex_unlock (&self->lock);
+  return ok;
+}
+
 void
 tsr_accounts_set_now (TsrAccounts *self, gint64 unix_time)
 {
@@ -188,6 +217,8 @@ save (TsrAccounts *self, GError **error)
   json_builder_begin_object (b);
   set_str (b, "format", ACCOUNTS_FORMAT);
   set_int (b, "version", ACCOUNTS_VERSION);
+  set_int (b, "session_idle_seconds", self->session_idle);
+  set_int (b, "session_absolute_seconds", self->session_absolute);
   json_builder_set_member_name (b, "users");
   json_builder_begin_array (b);
   for (guint i = 0; i < self->users->len; i++)
@@ -391,6 +422,13 @@ tsr_accounts_load (const char *path, GError **error)
       version != ACCOUNTS_VERSION || !get_str (o, "format", FALSE, &format) ||
       g_strcmp0 (format, ACCOUNTS_FORMAT) != 0 ||
       (users = json_object_get_member (o, "users")) == NULL || !JSON_NODE_HOLDS_ARRAY (users))
+    goto corrupt;
+  /* Optional: how long sessions live, for whoever edits the file. */
+  if ((json_object_has_member (o, "session_idle_seconds") &&
+       (!get_int (o, "session_idle_seconds", &self->session_idle) || self->session_idle == 0)) ||
+      (json_object_has_member (o, "session_absolute_seconds") &&
+       (!get_int (o, "session_absolute_seconds", &self->session_absolute) ||
+        self->session_absolute == 0)))
     goto corrupt;
   for (guint i = 0; i < json_array_get_length (json_node_get_array (users)); i++)
     {
@@ -758,8 +796,7 @@ find_session (TsrAccounts *self, const char *token, User **user_out)
       for (guint j = 0; j < u->sessions->len;)
         {
           Session *s = u->sessions->pdata[j];
-          if (t - s->last_used > TSR_ACCOUNTS_SESSION_IDLE ||
-              t - s->created_at > TSR_ACCOUNTS_SESSION_ABSOLUTE)
+          if (t - s->last_used > self->session_idle || t - s->created_at > self->session_absolute)
             {
               g_ptr_array_remove_index (u->sessions, j);
               continue;
@@ -1061,4 +1098,6 @@ tsr_accounts_init (TsrAccounts *self)
 {
   g_mutex_init (&self->lock);
   self->users = g_ptr_array_new_with_free_func ((GDestroyNotify)user_free);
+  self->session_idle = TSR_ACCOUNTS_SESSION_IDLE;
+  self->session_absolute = TSR_ACCOUNTS_SESSION_ABSOLUTE;
 }

@@ -54,6 +54,8 @@ G_DECLARE_FINAL_TYPE (TsrAccounts, tsr_accounts, TSR, ACCOUNTS, GObject)
 
 TsrAccounts *tsr_accounts_load (const char *path, GError **error);
 void tsr_accounts_set_now (TsrAccounts *self, gint64 unix_time);
+gboolean tsr_accounts_set_session_limits (TsrAccounts *self, gint64 idle_seconds,
+                                          gint64 absolute_seconds, GError **error);
 gboolean tsr_accounts_has_user (TsrAccounts *self, const char *username);
 gboolean tsr_accounts_user_has_otp (TsrAccounts *self, const char *username);
 char *tsr_accounts_dup_email (TsrAccounts *self, const char *username);
