@@ -8,6 +8,7 @@
 #include "tsr-chunker.h"
 #include "tsr-error.h"
 #include "tsr-hash.h"
+#include "tsr-json.h"
 #include "tsr-segment-store.h"
 
 #include <json-glib/json-glib.h>
@@ -79,39 +80,6 @@ tsr_cluster_config_find (const TsrClusterConfig *c, const char *node_id)
 }
 
 static gboolean
-member_uint (JsonObject *o, const char *name, guint64 max, guint64 *out)
-{
-  JsonNode *n = json_object_get_member (o, name);
-
-  if (n == NULL || !JSON_NODE_HOLDS_VALUE (n) || json_node_get_value_type (n) != G_TYPE_INT64 ||
-      json_node_get_int (n) < 0 || (guint64)json_node_get_int (n) > max)
-    return FALSE;
-  *out = json_node_get_int (n);
-  return TRUE;
-}
-
-static const char *
-member_string (JsonObject *o, const char *name)
-{
-  JsonNode *n = json_object_get_member (o, name);
-
-  if (n == NULL || !JSON_NODE_HOLDS_VALUE (n) || json_node_get_value_type (n) != G_TYPE_STRING)
-    return NULL;
-  return json_node_get_string (n);
-}
-
-static gboolean
-member_bool (JsonObject *o, const char *name, gboolean *out)
-{
-  JsonNode *n = json_object_get_member (o, name);
-
-  if (n == NULL || !JSON_NODE_HOLDS_VALUE (n) || json_node_get_value_type (n) != G_TYPE_BOOLEAN)
-    return FALSE;
-  *out = json_node_get_boolean (n);
-  return TRUE;
-}
-
-static gboolean
 node_id_is_valid (const char *id)
 {
   gsize len = id ? strlen (id) : 0;
@@ -149,19 +117,20 @@ tsr_cluster_config_parse (const char *data, gssize len, GError **error)
       goto fail;
     }
   obj = json_node_get_object (root);
-  if (g_strcmp0 (member_string (obj, "format"), CONFIG_FORMAT) != 0 ||
-      !member_uint (obj, "version", G_MAXINT, &v) || v != CONFIG_VERSION)
+  if (g_strcmp0 (tsr_json_get_string (obj, "format"), CONFIG_FORMAT) != 0 ||
+      !tsr_json_get_uint (obj, "version", G_MAXINT, &v) || v != CONFIG_VERSION)
     {
       why = "format or version";
       goto fail;
     }
-  if (!member_uint (obj, "chunk_size", TSR_CHUNK_SIZE_MAX, &v) || !tsr_chunk_size_is_valid (v))
+  if (!tsr_json_get_uint (obj, "chunk_size", TSR_CHUNK_SIZE_MAX, &v) ||
+      !tsr_chunk_size_is_valid (v))
     {
       why = "chunk_size";
       goto fail;
     }
   c->chunk_size = v;
-  if (!member_uint (obj, "replicas", TSR_CLUSTER_MAX_NODES, &v) || v == 0)
+  if (!tsr_json_get_uint (obj, "replicas", TSR_CLUSTER_MAX_NODES, &v) || v == 0)
     {
       why = "replicas";
       goto fail;
@@ -190,23 +159,24 @@ tsr_cluster_config_parse (const char *data, gssize len, GError **error)
       o = json_node_get_object (el);
       n = g_new0 (TsrNodeConfig, 1);
       g_ptr_array_add (c->nodes, n);
-      s = member_string (o, "node_id");
+      s = tsr_json_get_string (o, "node_id");
       if (!node_id_is_valid (s) || tsr_cluster_config_find (c, s) != NULL)
         {
           why = "node_id";
           goto fail;
         }
       n->node_id = g_strdup (s);
-      s = member_string (o, "host");
+      s = tsr_json_get_string (o, "host");
       if (s == NULL || *s == '\0' || strlen (s) > 255)
         {
           why = "host";
           goto fail;
         }
       n->host = g_strdup (s);
-      if (!member_uint (o, "port", 65535, &port) ||
-          !member_uint (o, "capacity_bytes", G_MAXINT64, &n->capacity) ||
-          !member_bool (o, "embedded", &n->embedded) || !member_bool (o, "enabled", &n->enabled))
+      if (!tsr_json_get_uint (o, "port", 65535, &port) ||
+          !tsr_json_get_uint (o, "capacity_bytes", G_MAXINT64, &n->capacity) ||
+          !tsr_json_get_bool (o, "embedded", &n->embedded) ||
+          !tsr_json_get_bool (o, "enabled", &n->enabled))
         {
           why = "node fields";
           goto fail;
@@ -215,7 +185,7 @@ tsr_cluster_config_parse (const char *data, gssize len, GError **error)
       node = json_object_get_member (o, "identity");
       if (node != NULL && !JSON_NODE_HOLDS_NULL (node))
         {
-          s = member_string (o, "identity");
+          s = tsr_json_get_string (o, "identity");
           if (!tsr_segment_id_is_valid (s))
             {
               why = "identity";
@@ -239,20 +209,12 @@ fail:
 TsrClusterConfig *
 tsr_cluster_config_load (const char *path, GError **error)
 {
-  g_autofree char *data = NULL;
-  g_autoptr (GError) local_error = NULL;
   gsize len;
+  g_autofree char *data = tsr_read_file (path, &len, error);
   TsrClusterConfig *c;
 
-  if (!g_file_get_contents (path, &data, &len, &local_error))
-    {
-      g_set_error (error, TSR_ERROR,
-                   g_error_matches (local_error, G_FILE_ERROR, G_FILE_ERROR_NOENT)
-                       ? TSR_ERROR_NOT_FOUND
-                       : TSR_ERROR_IO,
-                   "%s", local_error->message);
-      return NULL;
-    }
+  if (data == NULL)
+    return NULL;
   c = tsr_cluster_config_parse (data, len, error);
   if (c == NULL)
     g_prefix_error (error, "%s: ", path);

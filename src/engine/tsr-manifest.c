@@ -13,6 +13,7 @@
 #include "tsr-crypto.h"
 #include "tsr-error.h"
 #include "tsr-hash.h"
+#include "tsr-json.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -80,30 +81,6 @@ tsr_manifest_add_chunk (TsrManifest *m, const char *segment_id, guint32 size)
   return chunk;
 }
 
-static const char *
-get_string (JsonObject *obj, const char *name)
-{
-  JsonNode *node = json_object_get_member (obj, name);
-
-  if (node == NULL || !JSON_NODE_HOLDS_VALUE (node) ||
-      json_node_get_value_type (node) != G_TYPE_STRING)
-    return NULL;
-  return json_node_get_string (node);
-}
-
-static gboolean
-get_uint (JsonObject *obj, const char *name, guint64 max, guint64 *out)
-{
-  JsonNode *node = json_object_get_member (obj, name);
-
-  if (node == NULL || !JSON_NODE_HOLDS_VALUE (node) ||
-      json_node_get_value_type (node) != G_TYPE_INT64 || json_node_get_int (node) < 0 ||
-      (guint64)json_node_get_int (node) > max)
-    return FALSE;
-  *out = (guint64)json_node_get_int (node);
-  return TRUE;
-}
-
 static gboolean
 node_name_is_valid (const char *name)
 {
@@ -150,32 +127,32 @@ tsr_manifest_parse (const char *data, gssize len, GError **error)
       goto fail;
     }
   obj = json_node_get_object (root);
-  if (g_strcmp0 (get_string (obj, "format"), MANIFEST_FORMAT) != 0)
+  if (g_strcmp0 (tsr_json_get_string (obj, "format"), MANIFEST_FORMAT) != 0)
     {
       why = "wrong format tag";
       goto fail;
     }
-  if (!get_uint (obj, "version", G_MAXINT, &v) || v != MANIFEST_VERSION)
+  if (!tsr_json_get_uint (obj, "version", G_MAXINT, &v) || v != MANIFEST_VERSION)
     {
       why = "unsupported version";
       goto fail;
     }
 
-  s = get_string (obj, "file_hash");
+  s = tsr_json_get_string (obj, "file_hash");
   if (!tsr_segment_id_is_valid (s)) /* 64 lowercase hex, the same shape as a segment id */
     {
       why = "file_hash";
       goto fail;
     }
   m->file_hash = g_strdup (s);
-  s = get_string (obj, "file_id");
+  s = tsr_json_get_string (obj, "file_id");
   if (!tsr_file_id_is_valid (s) || strncmp (s, m->file_hash, TSR_FILE_ID_LEN) != 0)
     {
       why = "file_id";
       goto fail;
     }
   m->file_id = g_strdup (s);
-  s = get_string (obj, "original_filename");
+  s = tsr_json_get_string (obj, "original_filename");
   if (s == NULL || *s == '\0' || strlen (s) > MAX_NAME_LEN || strchr (s, '/') != NULL ||
       !g_utf8_validate (s, -1, NULL))
     {
@@ -184,44 +161,45 @@ tsr_manifest_parse (const char *data, gssize len, GError **error)
     }
   m->name = g_strdup (s);
 
-  if (!get_uint (obj, "total_size_bytes", G_MAXINT64, &m->size))
+  if (!tsr_json_get_uint (obj, "total_size_bytes", G_MAXINT64, &m->size))
     {
       why = "total_size_bytes";
       goto fail;
     }
-  if (!get_uint (obj, "chunk_size_bytes", TSR_CHUNK_SIZE_MAX, &v) || !tsr_chunk_size_is_valid (v))
+  if (!tsr_json_get_uint (obj, "chunk_size_bytes", TSR_CHUNK_SIZE_MAX, &v) ||
+      !tsr_chunk_size_is_valid (v))
     {
       why = "chunk_size_bytes";
       goto fail;
     }
   m->chunk_size = v;
-  if (!get_uint (obj, "total_chunks", G_MAXINT64, &m->chunk_count) ||
+  if (!tsr_json_get_uint (obj, "total_chunks", G_MAXINT64, &m->chunk_count) ||
       m->chunk_count != tsr_chunk_count (m->size, m->chunk_size))
     {
       why = "total_chunks";
       goto fail;
     }
-  if (!get_uint (obj, "replicas", TSR_MANIFEST_MAX_NODES, &v) || v == 0)
+  if (!tsr_json_get_uint (obj, "replicas", TSR_MANIFEST_MAX_NODES, &v) || v == 0)
     {
       why = "replicas";
       goto fail;
     }
   m->replicas = v;
-  s = get_string (obj, "created_at");
+  s = tsr_json_get_string (obj, "created_at");
   if (s == NULL || (created = g_date_time_new_from_iso8601 (s, NULL)) == NULL)
     {
       why = "created_at";
       goto fail;
     }
   m->created_at = g_date_time_to_unix (created);
-  s = get_string (obj, "cipher");
+  s = tsr_json_get_string (obj, "cipher");
   if (g_strcmp0 (s, "xchacha20poly1305") != 0)
     {
       why = "cipher";
       goto fail;
     }
   m->cipher = g_strdup (s);
-  s = get_string (obj, "sealed_key");
+  s = tsr_json_get_string (obj, "sealed_key");
   if (s == NULL || strlen (s) > 256)
     {
       why = "sealed_key";
@@ -250,11 +228,11 @@ tsr_manifest_parse (const char *data, gssize len, GError **error)
           goto fail;
         }
       c = json_node_get_object (el);
-      s = get_string (c, "segment_id");
+      s = tsr_json_get_string (c, "segment_id");
       /* Every chunk is full but the last; stored sizes add the AEAD tag. */
       plain = (i + 1 < m->chunk_count) ? m->chunk_size : m->size - (guint64)i * m->chunk_size;
-      if (!get_uint (c, "index", G_MAXINT64, &index) || index != i ||
-          !tsr_segment_id_is_valid (s) || !get_uint (c, "size", G_MAXUINT32, &size) ||
+      if (!tsr_json_get_uint (c, "index", G_MAXINT64, &index) || index != i ||
+          !tsr_segment_id_is_valid (s) || !tsr_json_get_uint (c, "size", G_MAXUINT32, &size) ||
           size != plain + TSR_CHUNK_OVERHEAD)
         {
           why = "chunk entry";
@@ -290,20 +268,12 @@ fail:
 TsrManifest *
 tsr_manifest_load (const char *path, GError **error)
 {
-  g_autofree char *data = NULL;
-  g_autoptr (GError) local_error = NULL;
   gsize len;
+  g_autofree char *data = tsr_read_file (path, &len, error);
   TsrManifest *m;
 
-  if (!g_file_get_contents (path, &data, &len, &local_error))
-    {
-      g_set_error (error, TSR_ERROR,
-                   g_error_matches (local_error, G_FILE_ERROR, G_FILE_ERROR_NOENT)
-                       ? TSR_ERROR_NOT_FOUND
-                       : TSR_ERROR_IO,
-                   "%s", local_error->message);
-      return NULL;
-    }
+  if (data == NULL)
+    return NULL;
   m = tsr_manifest_parse (data, len, error);
   if (m == NULL)
     g_prefix_error (error, "%s: ", path);

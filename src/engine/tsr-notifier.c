@@ -14,6 +14,7 @@
 
 #include "tsr-notifier.h"
 #include "tsr-error.h"
+#include "tsr-json.h"
 
 #include <json-glib/json-glib.h>
 #include <string.h>
@@ -33,16 +34,6 @@ struct _TsrNotifier
 };
 
 G_DEFINE_FINAL_TYPE (TsrNotifier, tsr_notifier, G_TYPE_OBJECT)
-
-static const char *
-member_string (JsonObject *o, const char *key)
-{
-  JsonNode *n = json_object_get_member (o, key);
-
-  if (n == NULL || !JSON_NODE_HOLDS_VALUE (n) || json_node_get_value_type (n) != G_TYPE_STRING)
-    return NULL;
-  return json_node_get_string (n);
-}
 
 /* No CR or LF may reach a command line or a header from configuration or names. */
 static gboolean
@@ -75,12 +66,12 @@ tsr_notifier_load (const char *path, GError **error)
     goto corrupt;
   o = json_node_get_object (root);
   self = g_object_new (TSR_TYPE_NOTIFIER, NULL);
-  self->server = g_strdup (member_string (o, "server"));
-  self->sender = g_strdup (member_string (o, "sender"));
-  tls = member_string (o, "tls");
+  self->server = g_strdup (tsr_json_get_string (o, "server"));
+  self->sender = g_strdup (tsr_json_get_string (o, "sender"));
+  tls = tsr_json_get_string (o, "tls");
   self->tls = g_strdup (tls ? tls : "starttls");
-  self->username = g_strdup (member_string (o, "username"));
-  self->password = g_strdup (member_string (o, "password"));
+  self->username = g_strdup (tsr_json_get_string (o, "username"));
+  self->password = g_strdup (tsr_json_get_string (o, "password"));
   port = json_object_get_member (o, "port");
   if (port != NULL && JSON_NODE_HOLDS_VALUE (port) &&
       json_node_get_value_type (port) == G_TYPE_INT64 && json_node_get_int (port) > 0 &&

@@ -22,6 +22,7 @@
 #include "tsr-segment-store.h"
 #include "tsr-error.h"
 #include "tsr-hash.h"
+#include "tsr-json.h"
 #include "tsr-lock-file.h"
 
 #include <errno.h>
@@ -209,18 +210,6 @@ save_metadata (TsrSegmentStore *self, GError **error)
   return TRUE;
 }
 
-static gboolean
-get_uint_member (JsonObject *obj, const char *name, guint64 *out)
-{
-  JsonNode *node = json_object_get_member (obj, name);
-
-  if (node == NULL || !JSON_NODE_HOLDS_VALUE (node) ||
-      json_node_get_value_type (node) != G_TYPE_INT64 || json_node_get_int (node) < 0)
-    return FALSE;
-  *out = (guint64)json_node_get_int (node);
-  return TRUE;
-}
-
 /* Loads metadata.json into @table. Anything unexpected makes it unusable: the caller then
  * rebuilds from the files, which are the truth. One error exit, as for every parser. */
 static gboolean
@@ -251,13 +240,13 @@ load_metadata (TsrSegmentStore *self, GHashTable *table, guint64 *out_used, GErr
       why = "wrong format tag";
       goto fail;
     }
-  if (!get_uint_member (obj, "version", &version) || version != METADATA_VERSION)
+  if (!tsr_json_get_uint (obj, "version", G_MAXINT64, &version) || version != METADATA_VERSION)
     {
       why = "unsupported version";
       goto fail;
     }
-  if (!get_uint_member (obj, "used_bytes", &used) ||
-      !get_uint_member (obj, "segment_count", &count))
+  if (!tsr_json_get_uint (obj, "used_bytes", G_MAXINT64, &used) ||
+      !tsr_json_get_uint (obj, "segment_count", G_MAXINT64, &count))
     {
       why = "usage fields missing or of the wrong type";
       goto fail;
@@ -280,7 +269,7 @@ load_metadata (TsrSegmentStore *self, GHashTable *table, guint64 *out_used, GErr
           why = "invalid segment id";
           goto fail;
         }
-      if (!get_uint_member (segs, id, &size) || size > TSR_SEGMENT_MAX_SIZE)
+      if (!tsr_json_get_uint (segs, id, G_MAXINT64, &size) || size > TSR_SEGMENT_MAX_SIZE)
         {
           why = "invalid segment size";
           goto fail;

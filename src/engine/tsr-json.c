@@ -1,0 +1,65 @@
+/* tsr-json.c
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#include "config.h"
+
+#include "tsr-json.h"
+#include "tsr-error.h"
+
+/* The member's string, or NULL when it is missing or not a string. */
+const char *
+tsr_json_get_string (JsonObject *object, const char *member)
+{
+  JsonNode *node = json_object_get_member (object, member);
+
+  if (node == NULL || !JSON_NODE_HOLDS_VALUE (node) ||
+      json_node_get_value_type (node) != G_TYPE_STRING)
+    return NULL;
+  return json_node_get_string (node);
+}
+
+/* An integer between 0 and @max; FALSE when missing, of another type, or out of range. */
+gboolean
+tsr_json_get_uint (JsonObject *object, const char *member, guint64 max, guint64 *out)
+{
+  JsonNode *node = json_object_get_member (object, member);
+
+  if (node == NULL || !JSON_NODE_HOLDS_VALUE (node) ||
+      json_node_get_value_type (node) != G_TYPE_INT64 || json_node_get_int (node) < 0 ||
+      (guint64)json_node_get_int (node) > max)
+    return FALSE;
+  *out = (guint64)json_node_get_int (node);
+  return TRUE;
+}
+
+gboolean
+tsr_json_get_bool (JsonObject *object, const char *member, gboolean *out)
+{
+  JsonNode *node = json_object_get_member (object, member);
+
+  if (node == NULL || !JSON_NODE_HOLDS_VALUE (node) ||
+      json_node_get_value_type (node) != G_TYPE_BOOLEAN)
+    return FALSE;
+  *out = json_node_get_boolean (node);
+  return TRUE;
+}
+
+/* A file's contents; a missing file is %TSR_ERROR_NOT_FOUND, other failures %TSR_ERROR_IO. */
+char *
+tsr_read_file (const char *path, gsize *len, GError **error)
+{
+  g_autoptr (GError) local_error = NULL;
+  char *data = NULL;
+
+  if (!g_file_get_contents (path, &data, len, &local_error))
+    {
+      g_set_error (error, TSR_ERROR,
+                   g_error_matches (local_error, G_FILE_ERROR, G_FILE_ERROR_NOENT)
+                       ? TSR_ERROR_NOT_FOUND
+                       : TSR_ERROR_IO,
+                   "%s", local_error->message);
+      return NULL;
+    }
+  return data;
+}
