@@ -294,10 +294,13 @@ typedef struct
 } CancelState;
 
 static void
-cancel_at_half (TsrCluster *cluster, const char *name, guint64 done, guint64 total, double rate,
-                gpointer data)
+cancel_at_half (TsrCluster *cluster, GCancellable *cancellable, const char *name, guint64 done,
+                guint64 total, double rate, gpointer data)
 {
   CancelState *s = data;
+
+  /* The signal names the transfer by the cancellable it was started with. */
+  g_assert_true (cancellable == s->cancel);
 
   s->seen = MAX (s->seen, done);
   if (done >= total / 2)

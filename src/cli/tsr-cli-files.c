@@ -119,8 +119,8 @@ typedef struct
 } Progress;
 
 static void
-on_progress (TsrCluster *cluster, const char *name, guint64 done, guint64 total, double rate,
-             gpointer data)
+on_progress (TsrCluster *cluster, GCancellable *cancellable, const char *name, guint64 done,
+             guint64 total, double rate, gpointer data)
 {
   Progress *p = data;
   g_autofree char *rate_str = g_format_size ((guint64)rate);

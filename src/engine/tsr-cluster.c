@@ -121,6 +121,7 @@ typedef struct
 {
   GWeakRef self; /* a pending emission must not keep a closed cluster alive */
   guint signal;
+  GCancellable *cancellable; /* identifies a transfer to its caller */
   char *name;
   TsrNodeState state;
   guint64 done, total;
@@ -141,7 +142,8 @@ emit_in_owner (gpointer data)
         g_signal_emit (self, signals[e->signal], 0, e->name, e->state);
         break;
       case SIGNAL_TRANSFER_PROGRESS:
-        g_signal_emit (self, signals[e->signal], 0, e->name, e->done, e->total, e->rate);
+        g_signal_emit (self, signals[e->signal], 0, e->cancellable, e->name, e->done, e->total,
+                       e->rate);
         break;
       default:
         g_signal_emit (self, signals[e->signal], 0);
@@ -154,6 +156,7 @@ emission_free (gpointer data)
 {
   Emission *e = data;
   g_weak_ref_clear (&e->self);
+  g_clear_object (&e->cancellable);
   g_free (e->name);
   g_free (e);
 }
@@ -161,14 +164,15 @@ emission_free (gpointer data)
 /* Always deferred to the owner's context, even from the owner's thread: a worker must never
  * run handlers, and a handler must never run inside the engine's own call. */
 static void
-emit (TsrCluster *self, guint signal, const char *name, TsrNodeState state, guint64 done,
-      guint64 total, double rate)
+emit_full (TsrCluster *self, guint signal, GCancellable *cancellable, const char *name,
+           TsrNodeState state, guint64 done, guint64 total, double rate)
 {
   Emission *e = g_new0 (Emission, 1);
   GSource *source = g_idle_source_new ();
 
   g_weak_ref_init (&e->self, self);
   e->signal = signal;
+  e->cancellable = cancellable != NULL ? g_object_ref (cancellable) : NULL;
   e->name = g_strdup (name);
   e->state = state;
   e->done = done;
@@ -178,6 +182,13 @@ emit (TsrCluster *self, guint signal, const char *name, TsrNodeState state, guin
   g_source_set_callback (source, emit_in_owner, e, emission_free);
   g_source_attach (source, self->owner_context);
   g_source_unref (source);
+}
+
+static void
+emit (TsrCluster *self, guint signal, const char *name, TsrNodeState state, guint64 done,
+      guint64 total, double rate)
+{
+  emit_full (self, signal, NULL, name, state, done, total, rate);
 }
 
 /* ---- opening and starting ---- */
@@ -846,6 +857,7 @@ typedef struct
   guint in_flight;
   GError *error;             /* the first failure; later ones are dropped */
   GCancellable *cancellable; /* cancelled on the first failure too */
+  GCancellable *caller;      /* the caller's, named in transfer-progress */
   guint64 done, total;
   gint64 started, last_emit;
 } Transfer;
@@ -860,6 +872,7 @@ transfer_init (Transfer *t, TsrCluster *self, const char *name, guint64 total,
   g_cond_init (&t->cond);
   t->total = total;
   t->cancellable = g_cancellable_new ();
+  t->caller = cancellable != NULL ? g_object_ref (cancellable) : NULL;
   if (cancellable != NULL)
     g_signal_connect_object (cancellable, "cancelled", G_CALLBACK (g_cancellable_cancel),
                              t->cancellable, G_CONNECT_SWAPPED);
@@ -876,6 +889,7 @@ transfer_clear (Transfer *t)
   g_cond_clear (&t->cond);
   g_clear_error (&t->error);
   g_clear_object (&t->cancellable);
+  g_clear_object (&t->caller);
 }
 
 /* Records the first error and stops the rest of the transfer. */
@@ -912,7 +926,7 @@ transfer_progress (Transfer *t, guint64 add, gboolean force)
   if (send)
     {
       rate = now > t->started ? done / ((now - t->started) / 1e6) : 0;
-      emit (t->self, SIGNAL_TRANSFER_PROGRESS, t->name, 0, done, total, rate);
+      emit_full (t->self, SIGNAL_TRANSFER_PROGRESS, t->caller, t->name, 0, done, total, rate);
     }
 }
 
@@ -1972,14 +1986,17 @@ tsr_cluster_class_init (TsrClusterClass *klass)
                     NULL, NULL, G_TYPE_NONE, 2, G_TYPE_STRING, TSR_TYPE_NODE_STATE);
   /**
    * TsrCluster::transfer-progress:
+   * @cancellable: (nullable): the cancellable the transfer was started with, which tells
+   *   concurrent transfers apart
    * @name: the file's name
    * @done: bytes done
    * @total: bytes in all
    * @rate: bytes per second so far
    */
-  signals[SIGNAL_TRANSFER_PROGRESS] = g_signal_new (
-      "transfer-progress", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
-      G_TYPE_NONE, 4, G_TYPE_STRING, G_TYPE_UINT64, G_TYPE_UINT64, G_TYPE_DOUBLE);
+  signals[SIGNAL_TRANSFER_PROGRESS] =
+      g_signal_new ("transfer-progress", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL,
+                    NULL, NULL, G_TYPE_NONE, 5, G_TYPE_CANCELLABLE, G_TYPE_STRING, G_TYPE_UINT64,
+                    G_TYPE_UINT64, G_TYPE_DOUBLE);
   signals[SIGNAL_STATISTICS_CHANGED] =
       g_signal_new ("statistics-changed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL,
                     NULL, NULL, G_TYPE_NONE, 0);
