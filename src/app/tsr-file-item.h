@@ -1,0 +1,31 @@
+/* tsr-file-item.h: one stored file, as the file list shows it
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#pragma once
+
+#include <glib-object.h>
+
+#include "tessera.h"
+
+G_BEGIN_DECLS
+
+typedef enum
+{
+  TSR_FILE_HEALTH_HEALTHY,  /* every chunk has all its copies on live nodes */
+  TSR_FILE_HEALTH_DEGRADED, /* some chunk lost a copy, but every chunk is still readable */
+  TSR_FILE_HEALTH_LOST,     /* some chunk has no copy on a live node */
+} TsrFileHealth;
+
+#define TSR_TYPE_FILE_ITEM (tsr_file_item_get_type ())
+G_DECLARE_FINAL_TYPE (TsrFileItem, tsr_file_item, TSR, FILE_ITEM, GObject)
+
+TsrFileItem *tsr_file_item_new (TsrManifest *manifest);
+const TsrManifest *tsr_file_item_get_manifest (TsrFileItem *self);
+const char *tsr_file_item_get_file_id (TsrFileItem *self);
+const char *tsr_file_item_get_name (TsrFileItem *self);
+TsrFileHealth tsr_file_item_get_health (TsrFileItem *self);
+guint tsr_file_item_get_tolerance (TsrFileItem *self);
+void tsr_file_item_update_health (TsrFileItem *self, GPtrArray *nodes);
+
+G_END_DECLS

@@ -1,0 +1,349 @@
+/* tsr-files-page.c: the stored files, transfers, upload, download and delete
+ *
+ * The list is the backend's file store, filtered by the search entry and sorted by the
+ * clicked column. Transfers show as rows under it with progress, rate and a cancel button.
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#include "config.h"
+
+#include <glib/gi18n.h>
+
+#include "tsr-files-page.h"
+
+struct _TsrFilesPage
+{
+  AdwBin parent_instance;
+
+  GtkSearchBar *search_bar;
+  GtkSearchEntry *search_entry;
+  GtkStack *content_stack;
+  GtkColumnView *column_view;
+  GtkColumnViewColumn *created_column;
+  GtkRevealer *transfers_revealer;
+  GtkListBox *transfers_list;
+  GtkLabel *summary_label;
+
+  TsrBackend *backend;
+  GtkStringFilter *filter;
+  GtkFilterListModel *filtered;
+  GtkSingleSelection *selection;
+};
+
+G_DEFINE_FINAL_TYPE (TsrFilesPage, tsr_files_page, ADW_TYPE_BIN)
+
+static void
+update_page (TsrFilesPage *self)
+{
+  GListModel *all = tsr_backend_get_files (self->backend);
+  guint n_all = g_list_model_get_n_items (all);
+  guint n_shown = g_list_model_get_n_items (G_LIST_MODEL (self->filtered));
+  guint64 total = 0;
+  g_autofree char *size = NULL;
+  g_autofree char *summary = NULL;
+
+  if (n_all == 0)
+    gtk_stack_set_visible_child_name (self->content_stack, "empty");
+  else if (n_shown == 0)
+    gtk_stack_set_visible_child_name (self->content_stack, "no-results");
+  else
+    gtk_stack_set_visible_child_name (self->content_stack, "list");
+  for (guint i = 0; i < n_all; i++)
+    {
+      g_autoptr (TsrFileItem) item = g_list_model_get_item (all, i);
+      total += tsr_file_item_get_manifest (item)->size;
+    }
+  size = g_format_size (total);
+  summary = g_strdup_printf (ngettext ("%u file · %s", "%u files · %s", n_all), n_all, size);
+  gtk_label_set_text (self->summary_label, summary);
+}
+
+static void
+update_actions (TsrFilesPage *self)
+{
+  gboolean selected = gtk_single_selection_get_selected_item (self->selection) != NULL;
+
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "files.download", selected);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "files.delete", selected);
+}
+
+static void
+on_search_changed (TsrFilesPage *self)
+{
+  gtk_string_filter_set_search (self->filter,
+                                gtk_editable_get_text (GTK_EDITABLE (self->search_entry)));
+}
+
+TsrFileItem *
+tsr_files_page_get_selected (TsrFilesPage *self)
+{
+  g_return_val_if_fail (TSR_IS_FILES_PAGE (self), NULL);
+  return gtk_single_selection_get_selected_item (self->selection);
+}
+
+/**
+ * tsr_files_page_download_to:
+ *
+ * Downloads @item to @file (replacing it), as the save dialog does.
+ *
+ * Returns: (transfer none): the transfer
+ */
+TsrTransfer *
+tsr_files_page_download_to (TsrFilesPage *self, TsrFileItem *item, GFile *file)
+{
+  g_return_val_if_fail (TSR_IS_FILES_PAGE (self), NULL);
+  return tsr_backend_download (self->backend, item, file);
+}
+
+static void
+on_save_response (GtkNativeDialog *dialog, int response, gpointer data)
+{
+  g_autoptr (TsrFilesPage) self = data;
+  TsrFileItem *item = g_object_get_data (G_OBJECT (dialog), "item");
+
+  if (response == GTK_RESPONSE_ACCEPT)
+    {
+      g_autoptr (GFile) file = gtk_file_chooser_get_file (GTK_FILE_CHOOSER (dialog));
+      tsr_files_page_download_to (self, item, file);
+    }
+  gtk_native_dialog_destroy (dialog);
+  g_object_unref (dialog);
+}
+
+static void
+download_action (GtkWidget *widget, const char *action, GVariant *param)
+{
+  TsrFilesPage *self = TSR_FILES_PAGE (widget);
+  TsrFileItem *item = tsr_files_page_get_selected (self);
+  GtkFileChooserNative *dialog;
+  GtkRoot *root = gtk_widget_get_root (widget);
+
+  if (item == NULL)
+    return;
+  dialog =
+      gtk_file_chooser_native_new (_ ("Download File"), GTK_WINDOW (root),
+                                   GTK_FILE_CHOOSER_ACTION_SAVE, _ ("_Download"), _ ("_Cancel"));
+  gtk_native_dialog_set_modal (GTK_NATIVE_DIALOG (dialog), TRUE);
+  gtk_file_chooser_set_current_name (GTK_FILE_CHOOSER (dialog), tsr_file_item_get_name (item));
+  g_object_set_data_full (G_OBJECT (dialog), "item", g_object_ref (item), g_object_unref);
+  g_signal_connect (dialog, "response", G_CALLBACK (on_save_response), g_object_ref (self));
+  gtk_native_dialog_show (GTK_NATIVE_DIALOG (dialog));
+}
+
+static void
+on_deleted (GObject *source, GAsyncResult *result, gpointer data)
+{
+  g_autoptr (TsrFilesPage) self = data;
+  g_autoptr (GError) error = NULL;
+  GtkWidget *overlay;
+
+  if (tsr_backend_delete_finish (TSR_BACKEND (source), result, &error))
+    return;
+  overlay = gtk_widget_get_ancestor (GTK_WIDGET (self), ADW_TYPE_TOAST_OVERLAY);
+  if (overlay != NULL)
+    adw_toast_overlay_add_toast (ADW_TOAST_OVERLAY (overlay), adw_toast_new (error->message));
+}
+
+static void
+on_delete_response (AdwMessageDialog *dialog, const char *response, gpointer data)
+{
+  g_autoptr (TsrFilesPage) self = data;
+  const char *file_id = g_object_get_data (G_OBJECT (dialog), "file-id");
+
+  if (g_strcmp0 (response, "delete") == 0)
+    tsr_backend_delete_async (self->backend, file_id, NULL, on_deleted, g_object_ref (self));
+}
+
+static void
+delete_action (GtkWidget *widget, const char *action, GVariant *param)
+{
+  TsrFilesPage *self = TSR_FILES_PAGE (widget);
+  TsrFileItem *item = tsr_files_page_get_selected (self);
+  GtkWidget *dialog;
+  g_autofree char *heading = NULL;
+
+  if (item == NULL)
+    return;
+  heading = g_strdup_printf (_ ("Delete “%s”?"), tsr_file_item_get_name (item));
+  dialog = adw_message_dialog_new (GTK_WINDOW (gtk_widget_get_root (widget)), heading,
+                                   _ ("Its chunks are removed from every node. This cannot be "
+                                      "undone."));
+  adw_message_dialog_add_responses (ADW_MESSAGE_DIALOG (dialog), "cancel", _ ("_Cancel"), "delete",
+                                    _ ("_Delete"), NULL);
+  adw_message_dialog_set_response_appearance (ADW_MESSAGE_DIALOG (dialog), "delete",
+                                              ADW_RESPONSE_DESTRUCTIVE);
+  adw_message_dialog_set_default_response (ADW_MESSAGE_DIALOG (dialog), "cancel");
+  adw_message_dialog_set_close_response (ADW_MESSAGE_DIALOG (dialog), "cancel");
+  g_object_set_data_full (G_OBJECT (dialog), "file-id", g_strdup (tsr_file_item_get_file_id (item)),
+                          g_free);
+  g_signal_connect (dialog, "response", G_CALLBACK (on_delete_response), g_object_ref (self));
+  gtk_window_present (GTK_WINDOW (dialog));
+}
+
+static void
+on_activate (GtkColumnView *view, guint position, TsrFilesPage *self)
+{
+  gtk_single_selection_set_selected (self->selection, position);
+  gtk_widget_activate_action (GTK_WIDGET (self), "files.download", NULL);
+}
+
+/* ---- transfers ---- */
+
+static GtkWidget *
+create_transfer_row (gpointer item, gpointer data)
+{
+  TsrTransfer *transfer = item;
+  GtkWidget *row = adw_action_row_new ();
+  GtkWidget *bar = gtk_progress_bar_new ();
+  GtkWidget *cancel = gtk_button_new_from_icon_name ("process-stop-symbolic");
+  g_autofree char *cancel_label = NULL;
+  gboolean up = tsr_transfer_get_kind (transfer) == TSR_TRANSFER_UPLOAD;
+
+  adw_action_row_set_icon_name (ADW_ACTION_ROW (row), up ? "go-up-symbolic" : "go-down-symbolic");
+  g_object_bind_property (transfer, "name", row, "title", G_BINDING_SYNC_CREATE);
+  g_object_bind_property (transfer, "status", row, "subtitle", G_BINDING_SYNC_CREATE);
+  g_object_bind_property (transfer, "fraction", bar, "fraction", G_BINDING_SYNC_CREATE);
+  gtk_widget_set_valign (bar, GTK_ALIGN_CENTER);
+  gtk_widget_set_size_request (bar, 160, -1);
+  gtk_widget_set_valign (cancel, GTK_ALIGN_CENTER);
+  gtk_widget_add_css_class (cancel, "flat");
+  cancel_label = g_strdup_printf (_ ("Cancel transfer of %s"), tsr_transfer_get_name (transfer));
+  gtk_widget_set_tooltip_text (cancel, _ ("Cancel"));
+  gtk_accessible_update_property (GTK_ACCESSIBLE (cancel), GTK_ACCESSIBLE_PROPERTY_LABEL,
+                                  cancel_label, -1);
+  g_signal_connect_object (cancel, "clicked", G_CALLBACK (tsr_transfer_cancel), transfer,
+                           G_CONNECT_SWAPPED);
+  adw_action_row_add_suffix (ADW_ACTION_ROW (row), bar);
+  adw_action_row_add_suffix (ADW_ACTION_ROW (row), cancel);
+  return row;
+}
+
+static void
+on_transfers_changed (GListModel *model, guint position, guint removed, guint added,
+                      TsrFilesPage *self)
+{
+  gtk_revealer_set_reveal_child (self->transfers_revealer, g_list_model_get_n_items (model) > 0);
+}
+
+/* ---- the object ---- */
+
+static void
+tsr_files_page_dispose (GObject *object)
+{
+  TsrFilesPage *self = TSR_FILES_PAGE (object);
+
+  if (self->backend != NULL)
+    {
+      g_signal_handlers_disconnect_by_data (tsr_backend_get_files (self->backend), self);
+      g_signal_handlers_disconnect_by_data (tsr_backend_get_transfers (self->backend), self);
+    }
+  g_clear_object (&self->backend);
+  gtk_widget_dispose_template (GTK_WIDGET (self), TSR_TYPE_FILES_PAGE);
+  G_OBJECT_CLASS (tsr_files_page_parent_class)->dispose (object);
+}
+
+static void
+tsr_files_page_class_init (TsrFilesPageClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
+
+  object_class->dispose = tsr_files_page_dispose;
+
+  g_type_ensure (TSR_TYPE_FILE_ITEM);
+  gtk_widget_class_set_template_from_resource (widget_class,
+                                               "/io/github/tessera/Tessera/tsr-files-page.ui");
+  gtk_widget_class_bind_template_child (widget_class, TsrFilesPage, search_bar);
+  gtk_widget_class_bind_template_child (widget_class, TsrFilesPage, search_entry);
+  gtk_widget_class_bind_template_child (widget_class, TsrFilesPage, content_stack);
+  gtk_widget_class_bind_template_child (widget_class, TsrFilesPage, column_view);
+  gtk_widget_class_bind_template_child (widget_class, TsrFilesPage, created_column);
+  gtk_widget_class_bind_template_child (widget_class, TsrFilesPage, transfers_revealer);
+  gtk_widget_class_bind_template_child (widget_class, TsrFilesPage, transfers_list);
+  gtk_widget_class_bind_template_child (widget_class, TsrFilesPage, summary_label);
+  gtk_widget_class_install_action (widget_class, "files.download", NULL, download_action);
+  gtk_widget_class_install_action (widget_class, "files.delete", NULL, delete_action);
+}
+
+static void
+tsr_files_page_init (TsrFilesPage *self)
+{
+  gtk_widget_init_template (GTK_WIDGET (self));
+  gtk_search_bar_connect_entry (self->search_bar, GTK_EDITABLE (self->search_entry));
+  g_signal_connect_swapped (self->search_entry, "search-changed", G_CALLBACK (on_search_changed),
+                            self);
+  g_signal_connect (self->column_view, "activate", G_CALLBACK (on_activate), self);
+}
+
+void
+tsr_files_page_set_backend (TsrFilesPage *self, TsrBackend *backend)
+{
+  GtkSortListModel *sorted;
+  GListModel *files;
+
+  g_return_if_fail (TSR_IS_FILES_PAGE (self));
+  g_return_if_fail (self->backend == NULL);
+
+  self->backend = g_object_ref (backend);
+  files = tsr_backend_get_files (backend);
+  self->filter =
+      gtk_string_filter_new (gtk_property_expression_new (TSR_TYPE_FILE_ITEM, NULL, "name"));
+  self->filtered = gtk_filter_list_model_new (g_object_ref (files), GTK_FILTER (self->filter));
+  sorted = gtk_sort_list_model_new (G_LIST_MODEL (self->filtered),
+                                    g_object_ref (gtk_column_view_get_sorter (self->column_view)));
+  self->selection = gtk_single_selection_new (G_LIST_MODEL (sorted));
+  gtk_single_selection_set_autoselect (self->selection, FALSE);
+  gtk_column_view_set_model (self->column_view, GTK_SELECTION_MODEL (self->selection));
+  g_object_unref (self->selection); /* the view holds it */
+  gtk_column_view_sort_by_column (self->column_view, self->created_column, GTK_SORT_DESCENDING);
+
+  g_signal_connect_swapped (files, "items-changed", G_CALLBACK (update_page), self);
+  g_signal_connect_swapped (self->filtered, "items-changed", G_CALLBACK (update_page), self);
+  g_signal_connect_swapped (self->selection, "notify::selected-item", G_CALLBACK (update_actions),
+                            self);
+  gtk_list_box_bind_model (self->transfers_list, tsr_backend_get_transfers (backend),
+                           create_transfer_row, NULL, NULL);
+  g_signal_connect (tsr_backend_get_transfers (backend), "items-changed",
+                    G_CALLBACK (on_transfers_changed), self);
+  update_page (self);
+  update_actions (self);
+}
+
+GtkSearchBar *
+tsr_files_page_get_search_bar (TsrFilesPage *self)
+{
+  g_return_val_if_fail (TSR_IS_FILES_PAGE (self), NULL);
+  return self->search_bar;
+}
+
+/* The rows as shown: filtered and sorted. */
+GListModel *
+tsr_files_page_get_visible_files (TsrFilesPage *self)
+{
+  g_return_val_if_fail (TSR_IS_FILES_PAGE (self), NULL);
+  return G_LIST_MODEL (self->selection);
+}
+
+void
+tsr_files_page_select (TsrFilesPage *self, const char *file_id)
+{
+  GListModel *model = G_LIST_MODEL (self->selection);
+
+  g_return_if_fail (TSR_IS_FILES_PAGE (self));
+  for (guint i = 0; i < g_list_model_get_n_items (model); i++)
+    {
+      g_autoptr (TsrFileItem) item = g_list_model_get_item (model, i);
+      if (g_strcmp0 (tsr_file_item_get_file_id (item), file_id) == 0)
+        gtk_single_selection_set_selected (self->selection, i);
+    }
+}
+
+void
+tsr_files_page_search (TsrFilesPage *self, const char *text)
+{
+  g_return_if_fail (TSR_IS_FILES_PAGE (self));
+  gtk_search_bar_set_search_mode (self->search_bar, TRUE);
+  gtk_editable_set_text (GTK_EDITABLE (self->search_entry), text);
+  on_search_changed (self); /* at once, not after the entry's typing delay */
+  gtk_widget_grab_focus (GTK_WIDGET (self->search_entry));
+}

@@ -1,0 +1,154 @@
+/* tsr-storage-page.c: used and free space, per node and in all
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#include "config.h"
+
+#include <glib/gi18n.h>
+
+#include "tsr-storage-page.h"
+
+struct _TsrStoragePage
+{
+  AdwBin parent_instance;
+
+  GtkLabel *total_label;
+  GtkLevelBar *total_bar;
+  GtkLabel *percent_label;
+  GtkLabel *free_label;
+  AdwPreferencesGroup *nodes_group;
+
+  TsrBackend *backend;
+  GPtrArray *rows; /* AdwActionRow, in node order; each has a "bar" */
+};
+
+G_DEFINE_FINAL_TYPE (TsrStoragePage, tsr_storage_page, ADW_TYPE_BIN)
+
+static char *
+usage_text (guint64 used, guint64 capacity)
+{
+  g_autofree char *u = g_format_size (used);
+  g_autofree char *c = g_format_size (capacity);
+  g_autofree char *f = g_format_size (capacity > used ? capacity - used : 0);
+
+  /* Translators: "1.2 GB of 10 GB · 12.0 % · 8.8 GB free" */
+  return g_strdup_printf (_ ("%s of %s · %.1f %% · %s free"), u, c,
+                          capacity > 0 ? 100.0 * used / capacity : 0.0, f);
+}
+
+static void
+on_nodes_changed (TsrStoragePage *self)
+{
+  GPtrArray *nodes = tsr_backend_get_nodes (self->backend);
+  guint64 used = 0, capacity = 0;
+  g_autofree char *u = NULL, *c = NULL, *f = NULL, *total = NULL, *percent = NULL,
+                  *free_text = NULL;
+
+  if (nodes == NULL)
+    return;
+  if (self->rows->len != nodes->len)
+    {
+      for (guint i = 0; i < self->rows->len; i++)
+        adw_preferences_group_remove (self->nodes_group, self->rows->pdata[i]);
+      g_ptr_array_set_size (self->rows, 0);
+      for (guint i = 0; i < nodes->len; i++)
+        {
+          GtkWidget *row = adw_action_row_new ();
+          GtkWidget *bar = gtk_level_bar_new ();
+          gtk_widget_set_size_request (bar, 180, -1);
+          gtk_widget_set_valign (bar, GTK_ALIGN_CENTER);
+          adw_action_row_add_suffix (ADW_ACTION_ROW (row), bar);
+          g_object_set_data (G_OBJECT (row), "bar", bar);
+          adw_preferences_group_add (self->nodes_group, row);
+          g_ptr_array_add (self->rows, row);
+        }
+    }
+  for (guint i = 0; i < nodes->len; i++)
+    {
+      const TsrNodeStatus *s = nodes->pdata[i];
+      GtkWidget *row = self->rows->pdata[i];
+      GtkLevelBar *bar = g_object_get_data (G_OBJECT (row), "bar");
+      g_autofree char *text = usage_text (s->used_bytes, s->capacity_bytes);
+
+      adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), s->node_id);
+      adw_action_row_set_subtitle (ADW_ACTION_ROW (row), text);
+      gtk_level_bar_set_value (
+          bar, s->capacity_bytes > 0 ? MIN (1.0, (double)s->used_bytes / s->capacity_bytes) : 0);
+      gtk_accessible_update_property (GTK_ACCESSIBLE (bar), GTK_ACCESSIBLE_PROPERTY_LABEL, text,
+                                      -1);
+      used += s->used_bytes;
+      capacity += s->capacity_bytes;
+    }
+  u = g_format_size (used);
+  c = g_format_size (capacity);
+  f = g_format_size (capacity > used ? capacity - used : 0);
+  total = g_strdup_printf (_ ("%s used of %s"), u, c);
+  percent = g_strdup_printf (_ ("%.1f %% used"), capacity > 0 ? 100.0 * used / capacity : 0.0);
+  free_text = g_strdup_printf (_ ("%s free"), f);
+  gtk_label_set_text (self->total_label, total);
+  gtk_level_bar_set_value (self->total_bar, capacity > 0 ? MIN (1.0, (double)used / capacity) : 0);
+  gtk_label_set_text (self->percent_label, percent);
+  gtk_label_set_text (self->free_label, free_text);
+}
+
+static void
+tsr_storage_page_dispose (GObject *object)
+{
+  TsrStoragePage *self = TSR_STORAGE_PAGE (object);
+
+  if (self->backend != NULL)
+    g_signal_handlers_disconnect_by_data (self->backend, self);
+  g_clear_object (&self->backend);
+  g_clear_pointer (&self->rows, g_ptr_array_unref);
+  gtk_widget_dispose_template (GTK_WIDGET (self), TSR_TYPE_STORAGE_PAGE);
+  G_OBJECT_CLASS (tsr_storage_page_parent_class)->dispose (object);
+}
+
+static void
+tsr_storage_page_class_init (TsrStoragePageClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
+
+  object_class->dispose = tsr_storage_page_dispose;
+  gtk_widget_class_set_template_from_resource (widget_class,
+                                               "/io/github/tessera/Tessera/tsr-storage-page.ui");
+  gtk_widget_class_bind_template_child (widget_class, TsrStoragePage, total_label);
+  gtk_widget_class_bind_template_child (widget_class, TsrStoragePage, total_bar);
+  gtk_widget_class_bind_template_child (widget_class, TsrStoragePage, percent_label);
+  gtk_widget_class_bind_template_child (widget_class, TsrStoragePage, free_label);
+  gtk_widget_class_bind_template_child (widget_class, TsrStoragePage, nodes_group);
+}
+
+static void
+tsr_storage_page_init (TsrStoragePage *self)
+{
+  gtk_widget_init_template (GTK_WIDGET (self));
+  self->rows = g_ptr_array_new ();
+}
+
+void
+tsr_storage_page_set_backend (TsrStoragePage *self, TsrBackend *backend)
+{
+  g_return_if_fail (TSR_IS_STORAGE_PAGE (self));
+  g_return_if_fail (self->backend == NULL);
+
+  self->backend = g_object_ref (backend);
+  g_signal_connect_swapped (backend, "nodes-changed", G_CALLBACK (on_nodes_changed), self);
+  on_nodes_changed (self);
+}
+
+/* The headline the user reads, such as "1.2 MB used of 50 GB". */
+const char *
+tsr_storage_page_get_total_text (TsrStoragePage *self)
+{
+  g_return_val_if_fail (TSR_IS_STORAGE_PAGE (self), NULL);
+  return gtk_label_get_text (self->total_label);
+}
+
+double
+tsr_storage_page_get_total_fraction (TsrStoragePage *self)
+{
+  g_return_val_if_fail (TSR_IS_STORAGE_PAGE (self), 0);
+  return gtk_level_bar_get_value (self->total_bar);
+}

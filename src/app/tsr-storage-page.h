@@ -1,0 +1,20 @@
+/* tsr-storage-page.h: used and free space, per node and in all
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#pragma once
+
+#include <adwaita.h>
+
+#include "tsr-backend.h"
+
+G_BEGIN_DECLS
+
+#define TSR_TYPE_STORAGE_PAGE (tsr_storage_page_get_type ())
+G_DECLARE_FINAL_TYPE (TsrStoragePage, tsr_storage_page, TSR, STORAGE_PAGE, AdwBin)
+
+void tsr_storage_page_set_backend (TsrStoragePage *self, TsrBackend *backend);
+const char *tsr_storage_page_get_total_text (TsrStoragePage *self);
+double tsr_storage_page_get_total_fraction (TsrStoragePage *self);
+
+G_END_DECLS

@@ -1,0 +1,407 @@
+/* tsr-topology-view.c: the nodes and their links, live
+ *
+ * This computer sits in the middle and the nodes around it. A link's width follows the
+ * node's current throughput, and while data moves, dots travel along it. Node colours are
+ * the state colours used everywhere in the app. Clicking a node shows its details.
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#include "config.h"
+
+#include <glib/gi18n.h>
+#include <math.h>
+
+#include "tessera.h"
+#include "tsr-topology-view.h"
+
+#define NODE_RADIUS 34.0
+
+typedef struct
+{
+  char *node_id;
+  char *address;
+  TsrNodeState state;
+  gboolean alive;
+  guint64 used, capacity, segments;
+  double throughput; /* bytes per second, both ways */
+  double x, y;       /* centre, set at snapshot time */
+} TopoNode;
+
+struct _TsrTopologyView
+{
+  GtkWidget parent_instance;
+  GPtrArray *nodes; /* TopoNode */
+  GtkWidget *popover;
+  GtkWidget *details;
+  guint tick_id;
+  double phase; /* 0..1 along the links */
+  gint64 last_frame;
+};
+
+G_DEFINE_FINAL_TYPE (TsrTopologyView, tsr_topology_view, GTK_TYPE_WIDGET)
+
+static void
+topo_node_free (TopoNode *n)
+{
+  g_free (n->node_id);
+  g_free (n->address);
+  g_free (n);
+}
+
+/**
+ * tsr_state_color:
+ *
+ * The colour of a node state, the same on every page: green ready, amber waiting, blue
+ * running, red stopped.
+ */
+void
+tsr_state_color (int state, gboolean alive, GdkRGBA *rgba)
+{
+  static const char *colors[] = { "#2ec27e", "#e5a50a", "#3584e4", "#e01b24" };
+
+  if (!alive || state < 0 || state > TSR_NODE_STATE_STOPPED)
+    state = TSR_NODE_STATE_STOPPED;
+  gdk_rgba_parse (rgba, colors[state]);
+}
+
+static void
+layout_nodes (TsrTopologyView *self, double w, double h)
+{
+  double cx = w / 2, cy = h / 2;
+  double r = MAX (40, MIN (w, h) / 2 - NODE_RADIUS - 28);
+
+  for (guint i = 0; i < self->nodes->len; i++)
+    {
+      TopoNode *n = self->nodes->pdata[i];
+      double angle = -G_PI / 2 + 2 * G_PI * i / MAX (1, self->nodes->len);
+      n->x = cx + r * cos (angle);
+      n->y = cy + r * sin (angle);
+    }
+}
+
+static void
+append_centered_text (GtkWidget *widget, GtkSnapshot *snapshot, const char *text, double x,
+                      double y, const GdkRGBA *color, gboolean bold)
+{
+  g_autoptr (PangoLayout) layout = gtk_widget_create_pango_layout (widget, NULL);
+  int tw, th;
+
+  if (bold)
+    {
+      g_autofree char *markup = g_markup_printf_escaped ("<b>%s</b>", text);
+      pango_layout_set_markup (layout, markup, -1);
+    }
+  else
+    pango_layout_set_text (layout, text, -1);
+  pango_layout_get_pixel_size (layout, &tw, &th);
+  gtk_snapshot_save (snapshot);
+  gtk_snapshot_translate (snapshot, &GRAPHENE_POINT_INIT (x - tw / 2.0, y - th / 2.0));
+  gtk_snapshot_append_layout (snapshot, layout, color);
+  gtk_snapshot_restore (snapshot);
+}
+
+static double
+link_width (double throughput)
+{
+  /* 1.5 px idle, about 10 px at a gigabyte a second: a log scale shows both ends. */
+  return 1.5 + (throughput > 1024 ? 1.2 * log10 (throughput / 1024) : 0);
+}
+
+static void
+tsr_topology_view_snapshot (GtkWidget *widget, GtkSnapshot *snapshot)
+{
+  TsrTopologyView *self = TSR_TOPOLOGY_VIEW (widget);
+  double w = gtk_widget_get_width (widget), h = gtk_widget_get_height (widget);
+  double cx = w / 2, cy = h / 2;
+  GdkRGBA fg, white = { 1, 1, 1, 1 };
+  cairo_t *cr;
+
+  G_GNUC_BEGIN_IGNORE_DEPRECATIONS
+  gtk_style_context_get_color (gtk_widget_get_style_context (widget), &fg);
+  G_GNUC_END_IGNORE_DEPRECATIONS
+  layout_nodes (self, w, h);
+
+  cr = gtk_snapshot_append_cairo (snapshot, &GRAPHENE_RECT_INIT (0, 0, w, h));
+  cairo_set_line_cap (cr, CAIRO_LINE_CAP_ROUND);
+  /* Peer links: every node knows the others. */
+  cairo_set_source_rgba (cr, fg.red, fg.green, fg.blue, 0.12);
+  cairo_set_line_width (cr, 1);
+  for (guint i = 0; i < self->nodes->len; i++)
+    for (guint j = i + 1; j < self->nodes->len; j++)
+      {
+        TopoNode *a = self->nodes->pdata[i], *b = self->nodes->pdata[j];
+        cairo_move_to (cr, a->x, a->y);
+        cairo_line_to (cr, b->x, b->y);
+        cairo_stroke (cr);
+      }
+  /* Client links, as wide as their traffic, dashed when the node is down. */
+  for (guint i = 0; i < self->nodes->len; i++)
+    {
+      TopoNode *n = self->nodes->pdata[i];
+      GdkRGBA c;
+      double dash[] = { 6, 6 };
+
+      tsr_state_color (n->state, n->alive, &c);
+      cairo_set_source_rgba (cr, c.red, c.green, c.blue, 0.8);
+      cairo_set_line_width (cr, link_width (n->throughput));
+      cairo_set_dash (cr, dash, n->alive ? 0 : 2, 0);
+      cairo_move_to (cr, cx, cy);
+      cairo_line_to (cr, n->x, n->y);
+      cairo_stroke (cr);
+      cairo_set_dash (cr, NULL, 0, 0);
+      if (n->alive && n->throughput > 1024)
+        for (int k = 0; k < 3; k++) /* packets on the move */
+          {
+            double t = fmod (self->phase + k / 3.0, 1.0);
+            cairo_arc (cr, cx + (n->x - cx) * t, cy + (n->y - cy) * t, 3.5, 0, 2 * G_PI);
+            cairo_fill (cr);
+          }
+    }
+  /* This computer. */
+  cairo_set_source_rgba (cr, fg.red, fg.green, fg.blue, 0.85);
+  cairo_arc (cr, cx, cy, 24, 0, 2 * G_PI);
+  cairo_fill (cr);
+  /* The nodes. */
+  for (guint i = 0; i < self->nodes->len; i++)
+    {
+      TopoNode *n = self->nodes->pdata[i];
+      GdkRGBA c;
+      tsr_state_color (n->state, n->alive, &c);
+      gdk_cairo_set_source_rgba (cr, &c);
+      cairo_arc (cr, n->x, n->y, NODE_RADIUS, 0, 2 * G_PI);
+      cairo_fill (cr);
+    }
+  cairo_destroy (cr);
+
+  append_centered_text (widget, snapshot, _ ("You"), cx, cy, &white, TRUE);
+  for (guint i = 0; i < self->nodes->len; i++)
+    {
+      TopoNode *n = self->nodes->pdata[i];
+      const char *state = n->alive ? tsr_node_state_to_string (n->state) : "STOPPED";
+      g_autofree char *segments = g_strdup_printf (
+          ngettext ("%" G_GUINT64_FORMAT " segment", "%" G_GUINT64_FORMAT " segments", n->segments),
+          n->segments);
+      append_centered_text (widget, snapshot, n->node_id, n->x, n->y - 7, &white, TRUE);
+      append_centered_text (widget, snapshot, state, n->x, n->y + 9, &white, FALSE);
+      append_centered_text (widget, snapshot, segments, n->x,
+                            n->y + NODE_RADIUS + (n->y >= cy ? 12 : -NODE_RADIUS * 2 - 12), &fg,
+                            FALSE);
+    }
+}
+
+static gboolean
+on_tick (GtkWidget *widget, GdkFrameClock *clock, gpointer data)
+{
+  TsrTopologyView *self = TSR_TOPOLOGY_VIEW (widget);
+  gint64 now = gdk_frame_clock_get_frame_time (clock);
+
+  if (self->last_frame != 0)
+    self->phase = fmod (self->phase + (now - self->last_frame) / 1e6 / 1.2, 1.0);
+  self->last_frame = now;
+  gtk_widget_queue_draw (widget);
+  return G_SOURCE_CONTINUE;
+}
+
+static TopoNode *
+find_node (TsrTopologyView *self, const char *node_id)
+{
+  for (guint i = 0; i < self->nodes->len; i++)
+    if (g_strcmp0 (((TopoNode *)self->nodes->pdata[i])->node_id, node_id) == 0)
+      return self->nodes->pdata[i];
+  return NULL;
+}
+
+static void
+update_details (TsrTopologyView *self, TopoNode *n)
+{
+  g_autofree char *used = g_format_size (n->used);
+  g_autofree char *capacity = g_format_size (n->capacity);
+  g_autofree char *rate = g_format_size ((guint64)n->throughput);
+  g_autofree char *text = NULL;
+
+  text =
+      g_strdup_printf (_ ("<b>%s</b>\n%s\nState: %s\nStored: %s of %s\nSegments: %" G_GUINT64_FORMAT
+                          "\nTraffic: %s/s"),
+                       n->node_id, n->address != NULL ? n->address : "",
+                       n->alive ? tsr_node_state_to_string (n->state) : "STOPPED", used, capacity,
+                       n->segments, rate);
+  gtk_label_set_markup (GTK_LABEL (self->details), text);
+}
+
+/**
+ * tsr_topology_view_show_details:
+ *
+ * Opens the details popover of @node_id, as a click on it does.
+ */
+void
+tsr_topology_view_show_details (TsrTopologyView *self, const char *node_id)
+{
+  TopoNode *n = find_node (self, node_id);
+  GdkRectangle rect;
+
+  if (n == NULL)
+    return;
+  g_object_set_data_full (G_OBJECT (self->popover), "node-id", g_strdup (node_id), g_free);
+  update_details (self, n);
+  rect = (GdkRectangle){ (int)n->x - 2, (int)(n->y - NODE_RADIUS), 4, 4 };
+  gtk_popover_set_pointing_to (GTK_POPOVER (self->popover), &rect);
+  gtk_popover_popup (GTK_POPOVER (self->popover));
+}
+
+/**
+ * tsr_topology_view_get_details:
+ *
+ * Returns: the text of the details popover, for tests
+ */
+const char *
+tsr_topology_view_get_details (TsrTopologyView *self)
+{
+  return gtk_label_get_text (GTK_LABEL (self->details));
+}
+
+static void
+on_pressed (GtkGestureClick *gesture, int n_press, double x, double y, TsrTopologyView *self)
+{
+  for (guint i = 0; i < self->nodes->len; i++)
+    {
+      TopoNode *n = self->nodes->pdata[i];
+      if (hypot (n->x - x, n->y - y) <= NODE_RADIUS)
+        {
+          tsr_topology_view_show_details (self, n->node_id);
+          return;
+        }
+    }
+}
+
+static void
+tsr_topology_view_size_allocate (GtkWidget *widget, int width, int height, int baseline)
+{
+  TsrTopologyView *self = TSR_TOPOLOGY_VIEW (widget);
+
+  layout_nodes (self, width, height);
+  gtk_popover_present (GTK_POPOVER (self->popover));
+}
+
+static void
+tsr_topology_view_measure (GtkWidget *widget, GtkOrientation orientation, int for_size,
+                           int *minimum, int *natural, int *minimum_baseline, int *natural_baseline)
+{
+  *minimum = 320;
+  *natural = 480;
+}
+
+static void
+tsr_topology_view_dispose (GObject *object)
+{
+  TsrTopologyView *self = TSR_TOPOLOGY_VIEW (object);
+
+  if (self->tick_id != 0)
+    gtk_widget_remove_tick_callback (GTK_WIDGET (self), self->tick_id);
+  self->tick_id = 0;
+  g_clear_pointer (&self->popover, gtk_widget_unparent);
+  G_OBJECT_CLASS (tsr_topology_view_parent_class)->dispose (object);
+}
+
+static void
+tsr_topology_view_finalize (GObject *object)
+{
+  TsrTopologyView *self = TSR_TOPOLOGY_VIEW (object);
+
+  g_ptr_array_unref (self->nodes);
+  G_OBJECT_CLASS (tsr_topology_view_parent_class)->finalize (object);
+}
+
+static void
+tsr_topology_view_class_init (TsrTopologyViewClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
+
+  object_class->dispose = tsr_topology_view_dispose;
+  object_class->finalize = tsr_topology_view_finalize;
+  widget_class->snapshot = tsr_topology_view_snapshot;
+  widget_class->measure = tsr_topology_view_measure;
+  widget_class->size_allocate = tsr_topology_view_size_allocate;
+  gtk_widget_class_set_css_name (widget_class, "topology");
+  gtk_widget_class_set_accessible_role (widget_class, GTK_ACCESSIBLE_ROLE_IMG);
+}
+
+static void
+tsr_topology_view_init (TsrTopologyView *self)
+{
+  GtkGesture *click = gtk_gesture_click_new ();
+
+  self->nodes = g_ptr_array_new_with_free_func ((GDestroyNotify)topo_node_free);
+  self->popover = gtk_popover_new ();
+  self->details = gtk_label_new (NULL);
+  gtk_label_set_xalign (GTK_LABEL (self->details), 0);
+  gtk_label_set_selectable (GTK_LABEL (self->details), TRUE);
+  gtk_popover_set_child (GTK_POPOVER (self->popover), self->details);
+  gtk_widget_set_parent (self->popover, GTK_WIDGET (self));
+  g_signal_connect (click, "pressed", G_CALLBACK (on_pressed), self);
+  gtk_widget_add_controller (GTK_WIDGET (self), GTK_EVENT_CONTROLLER (click));
+  gtk_accessible_update_property (GTK_ACCESSIBLE (self), GTK_ACCESSIBLE_PROPERTY_LABEL,
+                                  _ ("Network topology: this computer and its nodes"), -1);
+}
+
+GtkWidget *
+tsr_topology_view_new (void)
+{
+  return g_object_new (TSR_TYPE_TOPOLOGY_VIEW, NULL);
+}
+
+/**
+ * tsr_topology_view_set_nodes:
+ * @nodes: (element-type TsrNodeStatus): a snapshot
+ */
+void
+tsr_topology_view_set_nodes (TsrTopologyView *self, GPtrArray *nodes)
+{
+  gboolean moving = FALSE;
+  const char *shown;
+
+  g_return_if_fail (TSR_IS_TOPOLOGY_VIEW (self));
+
+  g_ptr_array_set_size (self->nodes, 0);
+  for (guint i = 0; nodes != NULL && i < nodes->len; i++)
+    {
+      const TsrNodeStatus *s = nodes->pdata[i];
+      TopoNode *n = g_new0 (TopoNode, 1);
+      n->node_id = g_strdup (s->node_id);
+      n->address = g_strdup (s->address);
+      n->state = s->state;
+      n->alive = s->alive && s->enabled;
+      n->used = s->used_bytes;
+      n->capacity = s->capacity_bytes;
+      n->segments = s->segment_count;
+      n->throughput = s->stats.send_throughput_bps + s->stats.receive_throughput_bps;
+      moving |= n->alive && n->throughput > 1024;
+      g_ptr_array_add (self->nodes, n);
+    }
+  /* Animate only while something moves, so an idle app costs nothing. */
+  if (moving && self->tick_id == 0)
+    {
+      self->last_frame = 0;
+      self->tick_id = gtk_widget_add_tick_callback (GTK_WIDGET (self), on_tick, NULL, NULL);
+    }
+  else if (!moving && self->tick_id != 0)
+    {
+      gtk_widget_remove_tick_callback (GTK_WIDGET (self), self->tick_id);
+      self->tick_id = 0;
+    }
+  shown = g_object_get_data (G_OBJECT (self->popover), "node-id");
+  if (shown != NULL && find_node (self, shown) != NULL)
+    update_details (self, find_node (self, shown));
+  gtk_widget_queue_draw (GTK_WIDGET (self));
+}
+
+/* The segment count drawn under @node_id. */
+guint64
+tsr_topology_view_get_segments (TsrTopologyView *self, const char *node_id)
+{
+  TopoNode *n;
+
+  g_return_val_if_fail (TSR_IS_TOPOLOGY_VIEW (self), 0);
+  n = find_node (self, node_id);
+  return n != NULL ? n->segments : 0;
+}

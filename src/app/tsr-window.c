@@ -1,0 +1,459 @@
+/* tsr-window.c: the main window
+ *
+ * Sign-in first, then four pages: files, nodes, topology and storage. Files dropped anywhere
+ * on the window upload; transfers end in a toast. The window holds the actions behind the
+ * header bar, the menu and the shortcuts.
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#include "config.h"
+
+#include <glib/gi18n.h>
+
+#include "tsr-window.h"
+
+struct _TsrWindow
+{
+  AdwApplicationWindow parent_instance;
+
+  AdwToastOverlay *toast_overlay;
+  GtkOverlay *drop_area;
+  GtkWidget *drop_highlight;
+  GtkStack *stack;
+  AdwViewStack *view_stack;
+  GtkToggleButton *search_button;
+  TsrSignInPage *sign_in_page;
+  TsrFilesPage *files_page;
+  TsrNodesPage *nodes_page;
+  TsrTopologyPage *topology_page;
+  TsrStoragePage *storage_page;
+
+  TsrBackend *backend;
+  GtkDropTarget *drop_target;
+  TsrEnrollDialog *enroll_dialog; /* weak */
+};
+
+G_DEFINE_FINAL_TYPE (TsrWindow, tsr_window, ADW_TYPE_APPLICATION_WINDOW)
+
+void
+tsr_window_toast (TsrWindow *self, const char *message)
+{
+  AdwToast *toast = adw_toast_new (message);
+
+  adw_toast_set_timeout (toast, 4);
+  adw_toast_overlay_add_toast (self->toast_overlay, toast);
+}
+
+static void
+update_actions (TsrWindow *self)
+{
+  gboolean signed_in = tsr_backend_get_username (self->backend) != NULL;
+  gboolean ready = signed_in && tsr_backend_get_cluster_ready (self->backend);
+
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.upload", ready);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.search", signed_in);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.refresh", ready);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.two-factor", signed_in);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.sign-out", signed_in);
+}
+
+static void
+on_username_changed (TsrWindow *self)
+{
+  gboolean signed_in = tsr_backend_get_username (self->backend) != NULL;
+
+  gtk_stack_set_visible_child_name (self->stack, signed_in ? "main" : "sign-in");
+  if (!signed_in)
+    tsr_sign_in_page_reset (self->sign_in_page);
+  update_actions (self);
+}
+
+/* ---- two-factor ---- */
+
+static void
+open_enrollment (TsrWindow *self)
+{
+  self->enroll_dialog = tsr_enroll_dialog_new (GTK_WINDOW (self), self->backend);
+  g_object_add_weak_pointer (G_OBJECT (self->enroll_dialog), (gpointer *)&self->enroll_dialog);
+  gtk_window_present (GTK_WINDOW (self->enroll_dialog));
+}
+
+static void
+on_otp_disabled (GObject *source, GAsyncResult *result, gpointer data)
+{
+  g_autoptr (TsrWindow) self = data;
+  g_autoptr (GError) error = NULL;
+
+  if (tsr_backend_otp_disable_finish (TSR_BACKEND (source), result, &error))
+    tsr_window_toast (self, _ ("Two-factor authentication is off"));
+  else
+    tsr_window_toast (self, error->message);
+}
+
+static void
+on_disable_response (AdwMessageDialog *dialog, const char *response, gpointer data)
+{
+  g_autoptr (TsrWindow) self = data;
+  GtkEditable *password = g_object_get_data (G_OBJECT (dialog), "password");
+  GtkEditable *code = g_object_get_data (G_OBJECT (dialog), "code");
+
+  if (g_strcmp0 (response, "disable") == 0)
+    tsr_backend_otp_disable_async (self->backend, gtk_editable_get_text (password),
+                                   gtk_editable_get_text (code), NULL, on_otp_disabled,
+                                   g_object_ref (self));
+  gtk_editable_set_text (password, "");
+}
+
+static void
+ask_to_disable (TsrWindow *self)
+{
+  GtkWidget *dialog, *group, *password, *code;
+
+  dialog = adw_message_dialog_new (GTK_WINDOW (self), _ ("Turn Off Two-Factor?"),
+                                   _ ("Signing in will need only your password. Confirm with "
+                                      "your password and a code from your authenticator app."));
+  group = adw_preferences_group_new ();
+  password = adw_password_entry_row_new ();
+  adw_preferences_row_set_title (ADW_PREFERENCES_ROW (password), _ ("Password"));
+  code = adw_entry_row_new ();
+  adw_preferences_row_set_title (ADW_PREFERENCES_ROW (code), _ ("Two-Factor Code"));
+  adw_preferences_group_add (ADW_PREFERENCES_GROUP (group), password);
+  adw_preferences_group_add (ADW_PREFERENCES_GROUP (group), code);
+  adw_message_dialog_set_extra_child (ADW_MESSAGE_DIALOG (dialog), group);
+  adw_message_dialog_add_responses (ADW_MESSAGE_DIALOG (dialog), "cancel", _ ("_Cancel"), "disable",
+                                    _ ("_Turn Off"), NULL);
+  adw_message_dialog_set_response_appearance (ADW_MESSAGE_DIALOG (dialog), "disable",
+                                              ADW_RESPONSE_DESTRUCTIVE);
+  adw_message_dialog_set_close_response (ADW_MESSAGE_DIALOG (dialog), "cancel");
+  g_object_set_data (G_OBJECT (dialog), "password", password);
+  g_object_set_data (G_OBJECT (dialog), "code", code);
+  g_signal_connect (dialog, "response", G_CALLBACK (on_disable_response), g_object_ref (self));
+  gtk_window_present (GTK_WINDOW (dialog));
+}
+
+static void
+two_factor_action (GtkWidget *widget, const char *action, GVariant *param)
+{
+  TsrWindow *self = TSR_WINDOW (widget);
+
+  if (tsr_backend_user_has_otp (self->backend, tsr_backend_get_username (self->backend)))
+    ask_to_disable (self);
+  else
+    open_enrollment (self);
+}
+
+static void
+on_offer_response (AdwMessageDialog *dialog, const char *response, gpointer data)
+{
+  TsrWindow *self = data;
+
+  if (g_strcmp0 (response, "enroll") == 0)
+    open_enrollment (self);
+}
+
+static void
+on_signed_in (TsrWindow *self, gboolean created)
+{
+  GtkWidget *dialog;
+
+  if (!created)
+    return;
+  /* A new account is the moment to offer the second factor. */
+  dialog = adw_message_dialog_new (GTK_WINDOW (self), _ ("Protect Your Account?"),
+                                   _ ("With two-factor authentication, signing in also needs a "
+                                      "code from an app on your phone."));
+  adw_message_dialog_add_responses (ADW_MESSAGE_DIALOG (dialog), "later", _ ("_Later"), "enroll",
+                                    _ ("_Set Up"), NULL);
+  adw_message_dialog_set_response_appearance (ADW_MESSAGE_DIALOG (dialog), "enroll",
+                                              ADW_RESPONSE_SUGGESTED);
+  adw_message_dialog_set_close_response (ADW_MESSAGE_DIALOG (dialog), "later");
+  g_signal_connect_object (dialog, "response", G_CALLBACK (on_offer_response), self, 0);
+  gtk_window_present (GTK_WINDOW (dialog));
+}
+
+/* ---- files ---- */
+
+static void
+on_upload_response (GtkNativeDialog *dialog, int response, gpointer data)
+{
+  g_autoptr (TsrWindow) self = data;
+
+  if (response == GTK_RESPONSE_ACCEPT)
+    {
+      g_autoptr (GListModel) files = gtk_file_chooser_get_files (GTK_FILE_CHOOSER (dialog));
+      GList *list = NULL;
+      for (guint i = g_list_model_get_n_items (files); i > 0; i--)
+        list = g_list_prepend (list, g_list_model_get_item (files, i - 1));
+      tsr_backend_upload_files (self->backend, list);
+      g_list_free_full (list, g_object_unref);
+      adw_view_stack_set_visible_child_name (self->view_stack, "files");
+    }
+  gtk_native_dialog_destroy (dialog);
+  g_object_unref (dialog);
+}
+
+static void
+upload_action (GtkWidget *widget, const char *action, GVariant *param)
+{
+  GtkFileChooserNative *dialog;
+
+  dialog = gtk_file_chooser_native_new (_ ("Upload Files"), GTK_WINDOW (widget),
+                                        GTK_FILE_CHOOSER_ACTION_OPEN, _ ("_Upload"), _ ("_Cancel"));
+  gtk_native_dialog_set_modal (GTK_NATIVE_DIALOG (dialog), TRUE);
+  gtk_file_chooser_set_select_multiple (GTK_FILE_CHOOSER (dialog), TRUE);
+  g_signal_connect (dialog, "response", G_CALLBACK (on_upload_response), g_object_ref (widget));
+  gtk_native_dialog_show (GTK_NATIVE_DIALOG (dialog));
+}
+
+static void
+search_action (GtkWidget *widget, const char *action, GVariant *param)
+{
+  TsrWindow *self = TSR_WINDOW (widget);
+
+  adw_view_stack_set_visible_child_name (self->view_stack, "files");
+  gtk_toggle_button_set_active (self->search_button, TRUE);
+}
+
+static void
+refresh_action (GtkWidget *widget, const char *action, GVariant *param)
+{
+  tsr_backend_refresh (TSR_WINDOW (widget)->backend);
+}
+
+static void
+sign_out_action (GtkWidget *widget, const char *action, GVariant *param)
+{
+  tsr_backend_sign_out (TSR_WINDOW (widget)->backend);
+}
+
+static gboolean
+on_drop (GtkDropTarget *target, const GValue *value, double x, double y, TsrWindow *self)
+{
+  GSList *files = NULL;
+  GList *list = NULL;
+
+  gtk_widget_set_visible (self->drop_highlight, FALSE);
+  if (tsr_backend_get_username (self->backend) == NULL)
+    return FALSE;
+  if (G_VALUE_HOLDS (value, GDK_TYPE_FILE_LIST))
+    files = gdk_file_list_get_files (g_value_get_boxed (value));
+  else if (G_VALUE_HOLDS (value, G_TYPE_FILE))
+    files = g_slist_prepend (NULL, g_value_get_object (value));
+  else
+    return FALSE;
+  for (GSList *l = files; l != NULL; l = l->next)
+    list = g_list_prepend (list, l->data);
+  list = g_list_reverse (list);
+  tsr_backend_upload_files (self->backend, list);
+  g_list_free (list);
+  g_slist_free (files);
+  adw_view_stack_set_visible_child_name (self->view_stack, "files");
+  return TRUE;
+}
+
+static GdkDragAction
+on_drop_enter (GtkDropTarget *target, double x, double y, TsrWindow *self)
+{
+  if (tsr_backend_get_username (self->backend) == NULL)
+    return 0;
+  gtk_widget_set_visible (self->drop_highlight, TRUE);
+  return GDK_ACTION_COPY;
+}
+
+static void
+on_drop_leave (GtkDropTarget *target, TsrWindow *self)
+{
+  gtk_widget_set_visible (self->drop_highlight, FALSE);
+}
+
+static void
+on_transfer_finished (TsrWindow *self, TsrTransfer *transfer, const GError *error)
+{
+  g_autofree char *message = NULL;
+  gboolean up = tsr_transfer_get_kind (transfer) == TSR_TRANSFER_UPLOAD;
+
+  if (error == NULL)
+    message = g_strdup_printf (up ? _ ("“%s” is stored") : _ ("“%s” is downloaded"),
+                               tsr_transfer_get_name (transfer));
+  else if (g_error_matches (error, TSR_ERROR, TSR_ERROR_CANCELLED) ||
+           g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    message =
+        g_strdup_printf (up ? _ ("Upload of “%s” cancelled") : _ ("Download of “%s” cancelled"),
+                         tsr_transfer_get_name (transfer));
+  else
+    message =
+        g_strdup_printf (up ? _ ("Could not upload “%s”: %s") : _ ("Could not download “%s”: %s"),
+                         tsr_transfer_get_name (transfer), error->message);
+  tsr_window_toast (self, message);
+}
+
+static void
+on_notice (TsrWindow *self, const char *message)
+{
+  tsr_window_toast (self, message);
+}
+
+/* ---- the object ---- */
+
+static void
+tsr_window_dispose (GObject *object)
+{
+  TsrWindow *self = TSR_WINDOW (object);
+
+  if (self->backend != NULL)
+    g_signal_handlers_disconnect_by_data (self->backend, self);
+  g_clear_object (&self->backend);
+  gtk_widget_dispose_template (GTK_WIDGET (self), TSR_TYPE_WINDOW);
+  G_OBJECT_CLASS (tsr_window_parent_class)->dispose (object);
+}
+
+static void
+tsr_window_class_init (TsrWindowClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
+
+  object_class->dispose = tsr_window_dispose;
+
+  g_type_ensure (TSR_TYPE_SIGN_IN_PAGE);
+  g_type_ensure (TSR_TYPE_FILES_PAGE);
+  g_type_ensure (TSR_TYPE_NODES_PAGE);
+  g_type_ensure (TSR_TYPE_TOPOLOGY_PAGE);
+  g_type_ensure (TSR_TYPE_STORAGE_PAGE);
+  gtk_widget_class_set_template_from_resource (widget_class,
+                                               "/io/github/tessera/Tessera/tsr-window.ui");
+  gtk_widget_class_bind_template_child (widget_class, TsrWindow, toast_overlay);
+  gtk_widget_class_bind_template_child (widget_class, TsrWindow, drop_area);
+  gtk_widget_class_bind_template_child (widget_class, TsrWindow, drop_highlight);
+  gtk_widget_class_bind_template_child (widget_class, TsrWindow, stack);
+  gtk_widget_class_bind_template_child (widget_class, TsrWindow, view_stack);
+  gtk_widget_class_bind_template_child (widget_class, TsrWindow, search_button);
+  gtk_widget_class_bind_template_child (widget_class, TsrWindow, sign_in_page);
+  gtk_widget_class_bind_template_child (widget_class, TsrWindow, files_page);
+  gtk_widget_class_bind_template_child (widget_class, TsrWindow, nodes_page);
+  gtk_widget_class_bind_template_child (widget_class, TsrWindow, topology_page);
+  gtk_widget_class_bind_template_child (widget_class, TsrWindow, storage_page);
+
+  gtk_widget_class_install_action (widget_class, "win.upload", NULL, upload_action);
+  gtk_widget_class_install_action (widget_class, "win.search", NULL, search_action);
+  gtk_widget_class_install_action (widget_class, "win.refresh", NULL, refresh_action);
+  gtk_widget_class_install_action (widget_class, "win.two-factor", NULL, two_factor_action);
+  gtk_widget_class_install_action (widget_class, "win.sign-out", NULL, sign_out_action);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_o, GDK_CONTROL_MASK, "win.upload",
+                                       NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_f, GDK_CONTROL_MASK, "win.search",
+                                       NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_F5, 0, "win.refresh", NULL);
+}
+
+static void
+tsr_window_init (TsrWindow *self)
+{
+  GType types[] = { GDK_TYPE_FILE_LIST, G_TYPE_FILE };
+
+  gtk_widget_init_template (GTK_WIDGET (self));
+
+  /* Files first: G_TYPE_FILE alone would keep only the first of several dropped files. */
+  self->drop_target = gtk_drop_target_new (G_TYPE_INVALID, GDK_ACTION_COPY);
+  gtk_drop_target_set_gtypes (self->drop_target, types, G_N_ELEMENTS (types));
+  g_signal_connect (self->drop_target, "drop", G_CALLBACK (on_drop), self);
+  g_signal_connect (self->drop_target, "enter", G_CALLBACK (on_drop_enter), self);
+  g_signal_connect (self->drop_target, "leave", G_CALLBACK (on_drop_leave), self);
+  gtk_widget_add_controller (GTK_WIDGET (self->drop_area),
+                             GTK_EVENT_CONTROLLER (self->drop_target));
+
+  g_object_bind_property (self->search_button, "active",
+                          tsr_files_page_get_search_bar (self->files_page), "search-mode-enabled",
+                          G_BINDING_BIDIRECTIONAL | G_BINDING_SYNC_CREATE);
+  gtk_search_bar_set_key_capture_widget (tsr_files_page_get_search_bar (self->files_page),
+                                         GTK_WIDGET (self->files_page));
+  g_signal_connect_swapped (self->sign_in_page, "signed-in", G_CALLBACK (on_signed_in), self);
+}
+
+/**
+ * tsr_window_new:
+ * @app: (nullable): the application
+ * @backend: the engine; started by the caller
+ */
+TsrWindow *
+tsr_window_new (GtkApplication *app, TsrBackend *backend)
+{
+  TsrWindow *self = g_object_new (TSR_TYPE_WINDOW, "application", app, NULL);
+
+  self->backend = g_object_ref (backend);
+  tsr_sign_in_page_set_backend (self->sign_in_page, backend);
+  tsr_files_page_set_backend (self->files_page, backend);
+  tsr_nodes_page_set_backend (self->nodes_page, backend);
+  tsr_topology_page_set_backend (self->topology_page, backend);
+  tsr_storage_page_set_backend (self->storage_page, backend);
+  g_signal_connect_swapped (backend, "notify::username", G_CALLBACK (on_username_changed), self);
+  g_signal_connect_swapped (backend, "notify::cluster-ready", G_CALLBACK (update_actions), self);
+  g_signal_connect_swapped (backend, "transfer-finished", G_CALLBACK (on_transfer_finished), self);
+  g_signal_connect_swapped (backend, "notice", G_CALLBACK (on_notice), self);
+  on_username_changed (self);
+  return self;
+}
+
+TsrBackend *
+tsr_window_get_backend (TsrWindow *self)
+{
+  return self->backend;
+}
+
+/* "sign-in", or the main view's page: "files", "nodes", "topology" or "storage". */
+const char *
+tsr_window_get_visible_page (TsrWindow *self)
+{
+  if (g_strcmp0 (gtk_stack_get_visible_child_name (self->stack), "sign-in") == 0)
+    return "sign-in";
+  return adw_view_stack_get_visible_child_name (self->view_stack);
+}
+
+void
+tsr_window_set_visible_page (TsrWindow *self, const char *name)
+{
+  adw_view_stack_set_visible_child_name (self->view_stack, name);
+}
+
+TsrSignInPage *
+tsr_window_get_sign_in_page (TsrWindow *self)
+{
+  return self->sign_in_page;
+}
+
+TsrFilesPage *
+tsr_window_get_files_page (TsrWindow *self)
+{
+  return self->files_page;
+}
+
+TsrNodesPage *
+tsr_window_get_nodes_page (TsrWindow *self)
+{
+  return self->nodes_page;
+}
+
+TsrTopologyPage *
+tsr_window_get_topology_page (TsrWindow *self)
+{
+  return self->topology_page;
+}
+
+TsrStoragePage *
+tsr_window_get_storage_page (TsrWindow *self)
+{
+  return self->storage_page;
+}
+
+GtkDropTarget *
+tsr_window_get_drop_target (TsrWindow *self)
+{
+  return self->drop_target;
+}
+
+/* The open enrollment dialog, or %NULL. */
+TsrEnrollDialog *
+tsr_window_get_enroll_dialog (TsrWindow *self)
+{
+  return self->enroll_dialog;
+}

@@ -1,0 +1,516 @@
+/* test-app.c: the desktop app, driven under a real display (Xvfb in CI)
+ *
+ * Each test opens the real window on a fresh data dir with five embedded nodes speaking TLS,
+ * and checks what a person would see: the page shown, the inline error, the rows in the
+ * file list, a node card's state, the topology and storage figures, and the bytes of a
+ * downloaded file.
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#include "config.h"
+
+#include <glib/gstdio.h>
+#include <string.h>
+
+#include "tsr-app-test-util.h"
+#include "tsr-test-util.h"
+
+#define USER     "ada"
+#define PASSWORD "correct horse battery staple"
+
+typedef struct
+{
+  char *data_dir;
+  char *work_dir;
+  TsrWindow *window;
+  GRand *rand;
+} Fixture;
+
+static void
+fixture_setup (Fixture *f, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+
+  f->data_dir = tsr_test_make_tmpdir ();
+  f->work_dir = tsr_test_make_tmpdir ();
+  f->rand = g_rand_new_with_seed (0x7e55e7a);
+  /* Small capacities keep the storage figures readable; one node per card row. */
+  tsr_cluster_init_data_dir (f->data_dir, 5, 256 * 1024 * 1024, 64 * 1024, 2, &error);
+  g_assert_no_error (error);
+  tsr_app_test_make_account (f->data_dir, USER, PASSWORD);
+  f->window = tsr_app_test_open_window (f->data_dir);
+}
+
+static void
+fixture_teardown (Fixture *f, gconstpointer data)
+{
+  tsr_app_test_close_window (f->window);
+  tsr_test_rmdir (f->data_dir);
+  tsr_test_rmdir (f->work_dir);
+  g_free (f->data_dir);
+  g_free (f->work_dir);
+  g_rand_free (f->rand);
+}
+
+static gboolean
+error_shown (gpointer window)
+{
+  return tsr_sign_in_page_get_error (tsr_window_get_sign_in_page (window)) != NULL;
+}
+
+static void
+sign_in (Fixture *f)
+{
+  tsr_app_test_sign_in (f->window, USER, PASSWORD, NULL);
+  g_assert_true (tsr_app_test_wait (tsr_app_test_signed_in, f->window, 30));
+  g_assert_cmpstr (tsr_window_get_visible_page (f->window), ==, "files");
+}
+
+static GFile *
+write_file (Fixture *f, const char *name, gsize size, GBytes **content)
+{
+  g_autofree char *path = g_build_filename (f->work_dir, name, NULL);
+  g_autoptr (GError) error = NULL;
+
+  *content = tsr_test_random_bytes (f->rand, size);
+  g_file_set_contents (path, g_bytes_get_data (*content, NULL), size, &error);
+  g_assert_no_error (error);
+  return g_file_new_for_path (path);
+}
+
+typedef struct
+{
+  TsrWindow *window;
+  guint n;
+} CountWait;
+
+static gboolean
+has_n_files (gpointer data)
+{
+  CountWait *w = data;
+  return tsr_app_test_n_files (w->window) == w->n &&
+         g_list_model_get_n_items (
+             tsr_backend_get_transfers (tsr_window_get_backend (w->window))) == 0;
+}
+
+static void
+wait_for_files (Fixture *f, guint n)
+{
+  CountWait w = { f->window, n };
+  g_assert_true (tsr_app_test_wait (has_n_files, &w, 120));
+}
+
+static TsrFileItem *
+find_item (Fixture *f, const char *name)
+{
+  GListModel *files = tsr_backend_get_files (tsr_window_get_backend (f->window));
+
+  for (guint i = 0; i < g_list_model_get_n_items (files); i++)
+    {
+      g_autoptr (TsrFileItem) item = g_list_model_get_item (files, i);
+      if (g_strcmp0 (tsr_file_item_get_name (item), name) == 0)
+        return item; /* the store keeps it alive */
+    }
+  return NULL;
+}
+
+typedef struct
+{
+  TsrTransfer *transfer;
+  gboolean done;
+  GError *error;
+} FinishWait;
+
+static void
+on_finished (TsrBackend *backend, TsrTransfer *transfer, const GError *error, FinishWait *w)
+{
+  if (transfer == w->transfer)
+    {
+      w->done = TRUE;
+      w->error = error != NULL ? g_error_copy (error) : NULL;
+    }
+}
+
+static gboolean
+finished (gpointer data)
+{
+  return ((FinishWait *)data)->done;
+}
+
+/* Downloads @name through the files page and checks it against @content. */
+static void
+download_and_compare (Fixture *f, const char *name, GBytes *content)
+{
+  TsrBackend *backend = tsr_window_get_backend (f->window);
+  g_autofree char *path = g_build_filename (f->work_dir, "downloaded.bin", NULL);
+  g_autoptr (GFile) dest = g_file_new_for_path (path);
+  g_autoptr (GBytes) got = NULL;
+  FinishWait w = { 0 };
+  gulong id;
+
+  id = g_signal_connect (backend, "transfer-finished", G_CALLBACK (on_finished), &w);
+  w.transfer =
+      tsr_files_page_download_to (tsr_window_get_files_page (f->window), find_item (f, name), dest);
+  g_assert_true (tsr_app_test_wait (finished, &w, 120));
+  g_signal_handler_disconnect (backend, id);
+  g_assert_no_error (w.error);
+  got = g_file_load_bytes (dest, NULL, NULL, NULL);
+  g_assert_nonnull (got);
+  g_assert_true (g_bytes_equal (got, content));
+  g_unlink (path);
+}
+
+/* ---- sign-in ---- */
+
+static void
+test_sign_in (Fixture *f, gconstpointer data)
+{
+  TsrSignInPage *page = tsr_window_get_sign_in_page (f->window);
+
+  g_assert_cmpstr (tsr_window_get_visible_page (f->window), ==, "sign-in");
+  /* Upload is not offered before sign-in. */
+  g_assert_false (gtk_widget_activate_action (GTK_WIDGET (f->window), "win.upload", NULL) &&
+                  tsr_app_test_n_files (f->window) > 0);
+
+  tsr_app_test_sign_in (f->window, USER, "not the password", NULL);
+  g_assert_true (tsr_app_test_wait (error_shown, f->window, 30));
+  g_assert_cmpstr (tsr_sign_in_page_get_error (page), ==, "Wrong username or password");
+  g_assert_cmpstr (tsr_window_get_visible_page (f->window), ==, "sign-in");
+
+  sign_in (f);
+  g_assert_null (tsr_sign_in_page_get_error (page));
+  g_assert_cmpstr (tsr_backend_get_username (tsr_window_get_backend (f->window)), ==, USER);
+
+  /* Signing out returns to an empty form. */
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (f->window), "win.sign-out", NULL));
+  g_assert_cmpstr (tsr_window_get_visible_page (f->window), ==, "sign-in");
+  g_assert_cmpstr (gtk_editable_get_text (
+                       GTK_EDITABLE (tsr_app_test_find_row (GTK_WIDGET (f->window), "Password"))),
+                   ==, "");
+}
+
+static void
+test_lockout (Fixture *f, gconstpointer data)
+{
+  TsrSignInPage *page = tsr_window_get_sign_in_page (f->window);
+
+  for (guint i = 0; i < TSR_ACCOUNTS_MAX_FAILURES; i++)
+    {
+      tsr_app_test_sign_in (f->window, USER, "wrong", NULL);
+      g_assert_true (tsr_app_test_wait (error_shown, f->window, 30));
+      /* The next attempt clears the error while it runs. */
+      if (i + 1 < TSR_ACCOUNTS_MAX_FAILURES)
+        g_assert_cmpstr (tsr_sign_in_page_get_error (page), ==, "Wrong username or password");
+    }
+  /* Locked: even the right password is refused, and the wait is shown. */
+  tsr_app_test_sign_in (f->window, USER, PASSWORD, NULL);
+  g_assert_true (tsr_app_test_wait (error_shown, f->window, 30));
+  g_assert_nonnull (strstr (tsr_sign_in_page_get_error (page), "try again in"));
+  g_assert_cmpstr (tsr_window_get_visible_page (f->window), ==, "sign-in");
+}
+
+static void
+test_register (Fixture *f, gconstpointer data)
+{
+  GtkWidget *w = GTK_WIDGET (f->window);
+  TsrSignInPage *page = tsr_window_get_sign_in_page (f->window);
+
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (page), "sign-in.switch-mode", NULL));
+  tsr_app_test_spin (0.3); /* the crossfade maps the new rows */
+  gtk_editable_set_text (GTK_EDITABLE (tsr_app_test_find_row (w, "Username")), "grace");
+  gtk_editable_set_text (GTK_EDITABLE (tsr_app_test_find_row (w, "Email")), "g@example.org");
+  gtk_editable_set_text (GTK_EDITABLE (tsr_app_test_find_row (w, "Password")), "pw one two");
+  gtk_editable_set_text (GTK_EDITABLE (tsr_app_test_find_row (w, "Confirm Password")),
+                         "pw one three");
+  g_signal_emit_by_name (tsr_app_test_find_row (w, "Confirm Password"), "entry-activated");
+  g_assert_cmpstr (tsr_sign_in_page_get_error (page), ==, "The passwords do not match.");
+
+  gtk_editable_set_text (GTK_EDITABLE (tsr_app_test_find_row (w, "Confirm Password")),
+                         "pw one two");
+  g_signal_emit_by_name (tsr_app_test_find_row (w, "Confirm Password"), "entry-activated");
+  g_assert_true (tsr_app_test_wait (tsr_app_test_signed_in, f->window, 30));
+  g_assert_cmpstr (tsr_backend_get_username (tsr_window_get_backend (f->window)), ==, "grace");
+}
+
+/* ---- two-factor ---- */
+
+static gboolean
+enroll_page_is (gpointer data)
+{
+  void **args = data;
+  TsrEnrollDialog *dialog = tsr_window_get_enroll_dialog (args[0]);
+  return dialog != NULL && g_strcmp0 (tsr_enroll_dialog_get_page (dialog), args[1]) == 0 &&
+         gtk_widget_get_mapped (GTK_WIDGET (tsr_enroll_dialog_get_qr_code (dialog)));
+}
+
+static gboolean
+enroll_error_shown (gpointer dialog)
+{
+  return tsr_enroll_dialog_get_error (dialog) != NULL;
+}
+
+static char *
+run_capture (const char *const *argv)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *out = NULL;
+  int status = 0;
+
+  g_spawn_sync (NULL, (char **)argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, &out, NULL, &status,
+                &error);
+  g_assert_no_error (error);
+  g_assert_true (g_spawn_check_wait_status (status, NULL));
+  return g_strstrip (g_steal_pointer (&out));
+}
+
+static void
+test_enroll (Fixture *f, gconstpointer data)
+{
+  TsrEnrollDialog *dialog;
+  g_autoptr (GdkTexture) texture = NULL;
+  g_autofree char *png = g_build_filename (f->work_dir, "qr.png", NULL);
+  g_autofree char *decoded = NULL;
+  g_autofree char *code = NULL;
+  g_autofree char *expected_secret = NULL;
+  g_autofree char *secret = NULL;
+  void *scan[] = { f->window, "scan" };
+  void *codes[] = { f->window, "codes" };
+
+  sign_in (f);
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (f->window), "win.two-factor", NULL));
+  g_assert_true (tsr_app_test_wait (enroll_page_is, scan, 30));
+  tsr_app_test_spin (0.5); /* the slide ends */
+  dialog = tsr_window_get_enroll_dialog (f->window);
+
+  /* A phone camera reads the QR on screen: render it as drawn and decode it with zbarimg. */
+  texture = tsr_app_test_render (GTK_WIDGET (tsr_enroll_dialog_get_qr_code (dialog)));
+  g_assert_true (gdk_texture_save_to_png (texture, png));
+  decoded = run_capture ((const char *const[]){ "zbarimg", "-q", "--raw", png, NULL });
+  secret = g_strdup (tsr_enroll_dialog_get_secret (dialog));
+  expected_secret = g_strdup_printf ("secret=%s&", secret);
+  g_assert_true (g_str_has_prefix (decoded, "otpauth://totp/"));
+  g_assert_nonnull (strstr (decoded, expected_secret));
+  g_assert_nonnull (strstr (decoded, USER));
+
+  /* A wrong code is refused inline; the authenticator's code turns two-factor on. */
+  tsr_enroll_dialog_confirm (dialog, "000000");
+  g_assert_true (tsr_app_test_wait (enroll_error_shown, dialog, 30));
+  code = run_capture ((const char *const[]){ "oathtool", "--totp", "-b",
+                                             tsr_enroll_dialog_get_secret (dialog), NULL });
+  tsr_enroll_dialog_confirm (dialog, code);
+  g_assert_true (tsr_app_test_wait (enroll_page_is, codes, 30));
+  g_assert_true (tsr_backend_user_has_otp (tsr_window_get_backend (f->window), USER));
+  gtk_window_destroy (GTK_WINDOW (dialog));
+
+  /* Signing in again asks for the code, and takes it. */
+  gtk_widget_activate_action (GTK_WIDGET (f->window), "win.sign-out", NULL);
+  tsr_app_test_sign_in (f->window, USER, PASSWORD, NULL);
+  g_assert_true (tsr_app_test_wait (error_shown, f->window, 30));
+  g_assert_true (gtk_widget_get_visible (
+      tsr_app_test_find_row (GTK_WIDGET (f->window), "Two-Factor Code or Backup Code")));
+  tsr_app_test_spin (31); /* a fresh time step: a used code is refused */
+  g_free (code);
+  code = run_capture ((const char *const[]){ "oathtool", "--totp", "-b", secret, NULL });
+  tsr_app_test_sign_in (f->window, USER, PASSWORD, code);
+  g_assert_true (tsr_app_test_wait (tsr_app_test_signed_in, f->window, 30));
+}
+
+/* ---- files ---- */
+
+typedef struct
+{
+  char *message;
+} Notice;
+
+static void
+on_notice (TsrBackend *backend, const char *message, Notice *n)
+{
+  g_free (n->message);
+  n->message = g_strdup (message);
+}
+
+static gboolean
+noticed (gpointer data)
+{
+  return ((Notice *)data)->message != NULL;
+}
+
+static void
+test_drop_upload_download (Fixture *f, gconstpointer data)
+{
+  g_autoptr (GBytes) alpha = NULL, beta = NULL, ignored = NULL;
+  g_autoptr (GFile) a = write_file (f, "alpha.bin", 3 * 1024 * 1024 + 17, &alpha);
+  g_autoptr (GFile) b = write_file (f, "beta.txt", 100 * 1024, &beta);
+  g_autofree char *folder_path = g_build_filename (f->work_dir, "holiday photos", NULL);
+  g_autoptr (GFile) folder = g_file_new_for_path (folder_path);
+  GFile *both[] = { a, b };
+  GFile *dirs[] = { folder };
+  TsrBackend *backend = tsr_window_get_backend (f->window);
+  Notice notice = { NULL };
+  TsrFileItem *item;
+  g_autofree char *size = NULL;
+
+  sign_in (f);
+  g_assert_cmpuint (tsr_app_test_n_files (f->window), ==, 0);
+  tsr_app_test_drop_files (f->window, both, 2);
+  wait_for_files (f, 2);
+  item = find_item (f, "alpha.bin");
+  g_assert_nonnull (item);
+  g_object_get (item, "size-text", &size, NULL);
+  g_assert_cmpstr (size, ==, "3.1\u00a0MB"); /* GLib puts a no-break space before units */
+
+  /* A folder is refused with a message; nothing is stored. */
+  g_assert_cmpint (g_mkdir (folder_path, 0700), ==, 0);
+  g_signal_connect (backend, "notice", G_CALLBACK (on_notice), &notice);
+  tsr_app_test_drop_files (f->window, dirs, 1);
+  g_assert_true (tsr_app_test_wait (noticed, &notice, 30));
+  g_assert_nonnull (strstr (notice.message, "is a folder"));
+  g_signal_handlers_disconnect_by_data (backend, &notice);
+  g_free (notice.message);
+  g_assert_cmpuint (tsr_app_test_n_files (f->window), ==, 2);
+
+  /* The search entry filters by name. */
+  tsr_files_page_search (tsr_window_get_files_page (f->window), "alp");
+  g_assert_cmpuint (tsr_app_test_n_files (f->window), ==, 1);
+  tsr_files_page_search (tsr_window_get_files_page (f->window), "");
+  g_assert_cmpuint (tsr_app_test_n_files (f->window), ==, 2);
+
+  download_and_compare (f, "alpha.bin", alpha);
+  download_and_compare (f, "beta.txt", beta);
+}
+
+/* ---- nodes ---- */
+
+typedef struct
+{
+  TsrWindow *window;
+  const char *node_id;
+  const char *state;
+} StateWait;
+
+static gboolean
+card_shows (gpointer data)
+{
+  StateWait *w = data;
+  TsrNodeCard *card = tsr_nodes_page_get_card (tsr_window_get_nodes_page (w->window), w->node_id);
+  return card != NULL && g_strcmp0 (tsr_node_card_get_state_text (card), w->state) == 0;
+}
+
+static void
+test_stop_node (Fixture *f, gconstpointer data)
+{
+  g_autoptr (GBytes) content = NULL;
+  g_autoptr (GFile) file = write_file (f, "report.pdf", 2 * 1024 * 1024, &content);
+  TsrCluster *cluster = tsr_backend_get_cluster (tsr_window_get_backend (f->window));
+  StateWait ready = { f->window, "Node_03", "READY" };
+  StateWait stopped = { f->window, "Node_03", "STOPPED" };
+  TsrNodeCard *card;
+  guint interval = 2;
+
+  tsr_cluster_set_health_interval (cluster, interval);
+  sign_in (f);
+  tsr_app_test_drop_files (f->window, &file, 1);
+  wait_for_files (f, 1);
+  tsr_window_set_visible_page (f->window, "nodes");
+  g_assert_true (tsr_app_test_wait (card_shows, &ready, 30));
+
+  /* The card's own button stops the node; the card turns STOPPED by the next health check
+   * (the wait allows for a loaded machine; the test log says how long it took). */
+  card = tsr_nodes_page_get_card (tsr_window_get_nodes_page (f->window), "Node_03");
+  {
+    gint64 start = g_get_monotonic_time ();
+    gtk_widget_activate (GTK_WIDGET (tsr_node_card_get_toggle_button (card)));
+    g_assert_true (tsr_app_test_wait (card_shows, &stopped, 10 * interval));
+    g_test_message ("Node_03 shown STOPPED after %.2f s (health interval %u s)",
+                    (g_get_monotonic_time () - start) / 1e6, interval);
+  }
+  g_assert_cmpstr (gtk_button_get_label (tsr_node_card_get_toggle_button (card)), ==, "Start Node");
+  /* Failover: the file still comes back whole from the other copies. */
+  download_and_compare (f, "report.pdf", content);
+
+  gtk_widget_activate (GTK_WIDGET (tsr_node_card_get_toggle_button (card)));
+  g_assert_true (tsr_app_test_wait (card_shows, &ready, 10 * interval));
+}
+
+/* ---- topology and storage ---- */
+
+typedef struct
+{
+  TsrWindow *window;
+  char *before;
+} StorageWait;
+
+static gboolean
+storage_changed (gpointer data)
+{
+  StorageWait *w = data;
+  return g_strcmp0 (tsr_storage_page_get_total_text (tsr_window_get_storage_page (w->window)),
+                    w->before) != 0;
+}
+
+static void
+test_topology_and_storage (Fixture *f, gconstpointer data)
+{
+  g_autoptr (GBytes) content = NULL;
+  g_autoptr (GFile) file = write_file (f, "movie.mkv", 4 * 1024 * 1024, &content);
+  TsrTopologyPage *topo = tsr_window_get_topology_page (f->window);
+  TsrStoragePage *storage = tsr_window_get_storage_page (f->window);
+  TsrFileItem *item;
+  const char *nodes[] = { "Node_01", "Node_02", "Node_03", "Node_04", "Node_05" };
+  guint64 segments_before = 0, segments_after = 0;
+  guint mapped = 0;
+  StorageWait w = { f->window, NULL };
+
+  sign_in (f);
+  tsr_window_set_visible_page (f->window, "topology");
+  tsr_app_test_spin (0.5);
+  for (guint i = 0; i < G_N_ELEMENTS (nodes); i++)
+    segments_before += tsr_topology_view_get_segments (tsr_topology_page_get_view (topo), nodes[i]);
+  w.before = g_strdup (tsr_storage_page_get_total_text (storage));
+  {
+    g_autofree char *zero = g_format_size (0);
+    g_assert_true (g_str_has_prefix (w.before, zero));
+  }
+
+  tsr_app_test_drop_files (f->window, &file, 1);
+  wait_for_files (f, 1);
+  tsr_backend_refresh (tsr_window_get_backend (f->window));
+  g_assert_true (tsr_app_test_wait (storage_changed, &w, 30));
+  g_assert_cmpfloat (tsr_storage_page_get_total_fraction (storage), >, 0);
+  tsr_app_test_spin (0.5);
+
+  /* Every chunk is drawn twice in the topology's counts and in the chunk map. */
+  item = find_item (f, "movie.mkv");
+  tsr_topology_page_show_file (topo, tsr_file_item_get_file_id (item));
+  for (guint i = 0; i < G_N_ELEMENTS (nodes); i++)
+    {
+      segments_after +=
+          tsr_topology_view_get_segments (tsr_topology_page_get_view (topo), nodes[i]);
+      mapped += tsr_chunk_map_count (tsr_topology_page_get_chunk_map (topo), nodes[i]);
+    }
+  g_assert_cmpuint (segments_after - segments_before, ==, 2 * 64);
+  g_assert_cmpuint (mapped, ==, 2 * 64);
+
+  /* A click on a node opens its details. */
+  tsr_topology_view_show_details (tsr_topology_page_get_view (topo), "Node_02");
+  g_assert_nonnull (
+      strstr (tsr_topology_view_get_details (tsr_topology_page_get_view (topo)), "Node_02"));
+  g_free (w.before);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  tsr_app_test_init (&argc, &argv);
+
+#define ADD(path, fn) g_test_add (path, Fixture, NULL, fixture_setup, fn, fixture_teardown)
+  ADD ("/tessera/app/sign-in", test_sign_in);
+  ADD ("/tessera/app/lockout", test_lockout);
+  ADD ("/tessera/app/register", test_register);
+  ADD ("/tessera/app/enroll", test_enroll);
+  ADD ("/tessera/app/drop-upload-download", test_drop_upload_download);
+  ADD ("/tessera/app/stop-node", test_stop_node);
+  ADD ("/tessera/app/topology-and-storage", test_topology_and_storage);
+  return g_test_run ();
+}

@@ -1,0 +1,208 @@
+/* tsr-app-test-util.c: driving the real app window in tests, screenshots and benchmarks
+ *
+ * The helpers do what a person does: type into the rows they can see by their titles, press
+ * Enter, drop files on the window, and wait for the window to show the result.
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#include "tsr-app-test-util.h"
+
+void
+tsr_app_test_init (int *argc, char ***argv)
+{
+  gtk_init ();
+  adw_init ();
+  /* The app's stylesheet, as AdwApplication would load it. */
+  {
+    GtkCssProvider *css = gtk_css_provider_new ();
+    gtk_css_provider_load_from_resource (css, "/io/github/tessera/Tessera/style.css");
+    gtk_style_context_add_provider_for_display (gdk_display_get_default (),
+                                                GTK_STYLE_PROVIDER (css),
+                                                GTK_STYLE_PROVIDER_PRIORITY_APPLICATION);
+    g_object_unref (css);
+  }
+}
+
+static gboolean
+wake (gpointer data)
+{
+  return G_SOURCE_CONTINUE;
+}
+
+/* Runs the main loop until @condition holds or @seconds pass (a guard against hangs, not a
+ * timing check). */
+gboolean
+tsr_app_test_wait (TsrTestCondition condition, gpointer data, double seconds)
+{
+  gint64 deadline = g_get_monotonic_time () + (gint64)(seconds * G_USEC_PER_SEC);
+  guint id = g_timeout_add (20, wake, NULL);
+  gboolean ok;
+
+  while (!(ok = condition (data)) && g_get_monotonic_time () < deadline)
+    g_main_context_iteration (NULL, TRUE);
+  g_source_remove (id);
+  return ok;
+}
+
+static gboolean
+never (gpointer data)
+{
+  return FALSE;
+}
+
+void
+tsr_app_test_spin (double seconds)
+{
+  tsr_app_test_wait (never, NULL, seconds);
+}
+
+/* The first AdwPreferencesRow under @root titled @title, as a person finds a field. */
+GtkWidget *
+tsr_app_test_find_row (GtkWidget *root, const char *title)
+{
+  if (ADW_IS_PREFERENCES_ROW (root) && gtk_widget_get_mapped (root) &&
+      g_strcmp0 (adw_preferences_row_get_title (ADW_PREFERENCES_ROW (root)), title) == 0)
+    return root;
+  /* Only a stack's shown page: the others may still be mapped while a transition runs. */
+  if (GTK_IS_STACK (root))
+    {
+      GtkWidget *page = gtk_stack_get_visible_child (GTK_STACK (root));
+      return page != NULL ? tsr_app_test_find_row (page, title) : NULL;
+    }
+  for (GtkWidget *c = gtk_widget_get_first_child (root); c != NULL;
+       c = gtk_widget_get_next_sibling (c))
+    {
+      GtkWidget *found = tsr_app_test_find_row (c, title);
+      if (found != NULL)
+        return found;
+    }
+  return NULL;
+}
+
+void
+tsr_app_test_make_account (const char *data_dir, const char *username, const char *password)
+{
+  g_autofree char *path = g_build_filename (data_dir, "accounts.json", NULL);
+  g_autoptr (TsrAccounts) accounts = NULL;
+  g_autoptr (GError) error = NULL;
+
+  g_assert_cmpint (g_mkdir_with_parents (data_dir, 0700), ==, 0);
+  accounts = tsr_accounts_load (path, &error);
+  g_assert_no_error (error);
+  tsr_accounts_register (accounts, username, "someone@example.org", password, &error);
+  g_assert_no_error (error);
+}
+
+static gboolean
+accounts_ready (gpointer data)
+{
+  return tsr_backend_get_accounts_ready (data) && tsr_backend_get_cluster_ready (data);
+}
+
+/* A window on @data_dir's cluster, shown, with the nodes up. */
+TsrWindow *
+tsr_app_test_open_window (const char *data_dir)
+{
+  g_autoptr (TsrBackend) backend = tsr_backend_new (data_dir);
+  TsrWindow *window;
+
+  tsr_backend_start (backend);
+  window = tsr_window_new (NULL, backend);
+  gtk_window_set_default_size (GTK_WINDOW (window), 1280, 800);
+  gtk_window_present (GTK_WINDOW (window));
+  g_assert_true (tsr_app_test_wait (accounts_ready, backend, 60));
+  return window;
+}
+
+static gboolean
+backend_released (gpointer data)
+{
+  return *(gpointer *)data == NULL;
+}
+
+void
+tsr_app_test_close_window (TsrWindow *window)
+{
+  TsrBackend *backend = g_object_ref (tsr_window_get_backend (window));
+  gpointer weak = backend;
+
+  gtk_window_destroy (GTK_WINDOW (window));
+  tsr_backend_shutdown (backend);
+  g_object_add_weak_pointer (G_OBJECT (backend), &weak);
+  g_object_unref (backend);
+  /* Pending callbacks hold the backend until they run; let them, so the data dir is free. */
+  g_assert_true (tsr_app_test_wait (backend_released, &weak, 30));
+}
+
+static void
+set_row (TsrWindow *window, const char *title, const char *text)
+{
+  GtkWidget *row = tsr_app_test_find_row (GTK_WIDGET (window), title);
+
+  g_assert_nonnull (row);
+  gtk_editable_set_text (GTK_EDITABLE (row), text);
+}
+
+/* Types into the sign-in form and presses Enter in the password field. */
+void
+tsr_app_test_sign_in (TsrWindow *window, const char *username, const char *password,
+                      const char *code)
+{
+  GtkWidget *row;
+
+  set_row (window, "Username", username);
+  set_row (window, "Password", password);
+  if (code != NULL)
+    set_row (window, "Two-Factor Code or Backup Code", code);
+  row = tsr_app_test_find_row (GTK_WIDGET (window), "Password");
+  g_signal_emit_by_name (row, "entry-activated");
+}
+
+gboolean
+tsr_app_test_signed_in (gpointer window)
+{
+  return g_strcmp0 (tsr_window_get_visible_page (window), "sign-in") != 0;
+}
+
+/* Drops @files on the window as a file manager does: one GdkFileList. */
+void
+tsr_app_test_drop_files (TsrWindow *window, GFile **files, guint n_files)
+{
+  GdkFileList *list = gdk_file_list_new_from_array (files, n_files);
+  GValue value = G_VALUE_INIT;
+  gboolean accepted = FALSE;
+
+  g_value_init (&value, GDK_TYPE_FILE_LIST);
+  g_value_take_boxed (&value, list);
+  g_signal_emit_by_name (tsr_window_get_drop_target (window), "drop", &value, 10.0, 10.0,
+                         &accepted);
+  g_value_unset (&value);
+  g_assert_true (accepted);
+}
+
+/* The rows the file list shows. */
+guint
+tsr_app_test_n_files (TsrWindow *window)
+{
+  return g_list_model_get_n_items (
+      tsr_files_page_get_visible_files (tsr_window_get_files_page (window)));
+}
+
+/* What @widget looks like on screen, rendered by the window's own renderer. */
+GdkTexture *
+tsr_app_test_render (GtkWidget *widget)
+{
+  g_autoptr (GdkPaintable) paintable = gtk_widget_paintable_new (widget);
+  GtkSnapshot *snapshot = gtk_snapshot_new ();
+  int w = gtk_widget_get_width (widget), h = gtk_widget_get_height (widget);
+  GskRenderNode *node;
+  GdkTexture *texture;
+
+  gdk_paintable_snapshot (paintable, snapshot, w, h);
+  node = gtk_snapshot_free_to_node (snapshot);
+  g_assert_nonnull (node);
+  texture = gsk_renderer_render_texture (gtk_native_get_renderer (gtk_widget_get_native (widget)),
+                                         node, &GRAPHENE_RECT_INIT (0, 0, w, h));
+  gsk_render_node_unref (node);
+  return texture;
+}
