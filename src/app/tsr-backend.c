@@ -1091,6 +1091,8 @@ tsr_backend_new (const char *data_dir)
 
   g_return_val_if_fail (data_dir != NULL, NULL);
 
+  /* Nodes and transfers run in this process: their threads give way to the window's. */
+  tsr_priority_set_background_workers (TRUE);
   self = g_object_new (TSR_TYPE_BACKEND, NULL);
   self->data_dir = g_strdup (data_dir);
   return self;

@@ -18,6 +18,7 @@
 #include "tsr-node.h"
 #include "tsr-node-client.h"
 #include "tsr-notifier.h"
+#include "tsr-priority.h"
 #include "tsr-segment-store.h"
 #include "tsr-tls.h"
 #include "tsr-totp.h"

@@ -21,6 +21,7 @@
 #include "config.h"
 
 #include "tsr-cluster.h"
+#include "tsr-priority.h"
 #include "tsr-chunker.h"
 #include "tsr-crypto.h"
 #include "tsr-error.h"
@@ -1119,6 +1120,8 @@ pool_run (gpointer data, gpointer user_data)
 {
   PoolItem *item = data;
 
+  tsr_priority_enter_worker ();
+
   switch (item->kind)
     {
       case JOB_STORE:
@@ -1403,8 +1406,10 @@ static void
 upload_thread (GTask *task, gpointer source, gpointer data, GCancellable *cancellable)
 {
   GError *error = NULL;
-  TsrManifest *m = tsr_cluster_upload (source, data, cancellable, &error);
+  TsrManifest *m;
 
+  tsr_priority_enter_worker ();
+  m = tsr_cluster_upload (source, data, cancellable, &error);
   if (m == NULL)
     g_task_return_error (task, error);
   else
@@ -1735,6 +1740,8 @@ download_thread (GTask *task, gpointer source, gpointer data, GCancellable *canc
 {
   DownloadArgs *a = data;
   GError *error = NULL;
+
+  tsr_priority_enter_worker ();
 
   if (tsr_cluster_download (source, a->file_id, a->destination, a->overwrite, cancellable, &error))
     g_task_return_boolean (task, TRUE);

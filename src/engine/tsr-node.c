@@ -18,6 +18,7 @@
 #include "tsr-error.h"
 #include "tsr-frame.h"
 #include "tsr-hash.h"
+#include "tsr-priority.h"
 #include "tsr-tls.h"
 
 #include <errno.h>
@@ -726,6 +727,7 @@ on_run (GThreadedSocketService *service, GSocketConnection *connection, GObject 
   GSocket *socket = g_socket_connection_get_socket (connection);
   Conn *conn;
 
+  tsr_priority_enter_worker ();
   conn = g_new0 (Conn, 1);
   conn->base = g_object_ref (connection);
 
