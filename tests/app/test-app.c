@@ -131,6 +131,27 @@ on_finished (TsrBackend *backend, TsrTransfer *transfer, const GError *error, Fi
     }
 }
 
+static void
+on_finished_any (TsrBackend *backend, TsrTransfer *transfer, const GError *error, FinishWait *w)
+{
+  w->done = TRUE;
+  w->error = error != NULL ? g_error_copy (error) : NULL;
+}
+
+static AdwMessageDialog *
+find_message_dialog (void)
+{
+  GListModel *toplevels = gtk_window_get_toplevels (); /* GTK's own list */
+
+  for (guint i = 0; i < g_list_model_get_n_items (toplevels); i++)
+    {
+      g_autoptr (GObject) w = g_list_model_get_item (toplevels, i);
+      if (ADW_IS_MESSAGE_DIALOG (w))
+        return ADW_MESSAGE_DIALOG (w);
+    }
+  return NULL;
+}
+
 static gboolean
 finished (gpointer data)
 {
@@ -160,6 +181,36 @@ download_and_compare (Fixture *f, const char *name, GBytes *content)
   g_unlink (path);
 }
 
+/* Buttons a screen reader could not name: no label, no tooltip. */
+static guint
+count_unnamed_buttons (GtkWidget *root, GString *names)
+{
+  guint n = 0;
+
+  if (GTK_IS_BUTTON (root) || GTK_IS_MENU_BUTTON (root))
+    {
+      const char *label = GTK_IS_BUTTON (root) ? gtk_button_get_label (GTK_BUTTON (root))
+                                               : gtk_menu_button_get_label (GTK_MENU_BUTTON (root));
+      const char *tip = gtk_widget_get_tooltip_text (root);
+      /* Parts of other widgets that name them: a menu button's inner button, the window
+       * controls, and the view switcher's buttons (labelled with their page's title). */
+      gboolean named_by_owner =
+          gtk_widget_get_ancestor (gtk_widget_get_parent (root), GTK_TYPE_MENU_BUTTON) != NULL ||
+          gtk_widget_get_ancestor (root, GTK_TYPE_WINDOW_CONTROLS) != NULL ||
+          g_str_equal (G_OBJECT_TYPE_NAME (root), "AdwViewSwitcherButton");
+      if ((label == NULL || *label == '\0') && (tip == NULL || *tip == '\0') && !named_by_owner &&
+          gtk_widget_get_mapped (root))
+        {
+          g_string_append_printf (names, "%s ", G_OBJECT_TYPE_NAME (root));
+          n++;
+        }
+    }
+  for (GtkWidget *c = gtk_widget_get_first_child (root); c != NULL;
+       c = gtk_widget_get_next_sibling (c))
+    n += count_unnamed_buttons (c, names);
+  return n;
+}
+
 /* ---- sign-in ---- */
 
 static void
@@ -179,6 +230,12 @@ test_sign_in (Fixture *f, gconstpointer data)
 
   sign_in (f);
   g_assert_null (tsr_sign_in_page_get_error (page));
+  {
+    g_autoptr (GString) names = g_string_new (NULL);
+    guint unnamed = count_unnamed_buttons (GTK_WIDGET (f->window), names);
+    g_assert_cmpstr (names->str, ==, "");
+    g_assert_cmpuint (unnamed, ==, 0);
+  }
   g_assert_cmpstr (tsr_backend_get_username (tsr_window_get_backend (f->window)), ==, USER);
 
   /* Signing out returns to an empty form. */
@@ -377,6 +434,64 @@ test_drop_upload_download (Fixture *f, gconstpointer data)
 
   download_and_compare (f, "alpha.bin", alpha);
   download_and_compare (f, "beta.txt", beta);
+
+  /* Delete asks first; confirming removes the row. */
+  tsr_files_page_select (tsr_window_get_files_page (f->window),
+                         tsr_file_item_get_file_id (find_item (f, "beta.txt")));
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (tsr_window_get_files_page (f->window)),
+                                             "files.delete", NULL));
+  {
+    AdwMessageDialog *dialog = find_message_dialog ();
+    g_assert_nonnull (dialog);
+    g_assert_cmpstr (adw_message_dialog_get_heading (dialog), ==, "Delete “beta.txt”?");
+    adw_message_dialog_response (dialog, "delete"); /* and the dialog closes itself */
+  }
+  wait_for_files (f, 1);
+  g_assert_null (find_item (f, "beta.txt"));
+}
+
+static GtkWidget *
+find_by_tooltip (GtkWidget *root, const char *tooltip)
+{
+  if (gtk_widget_get_mapped (root) && g_strcmp0 (gtk_widget_get_tooltip_text (root), tooltip) == 0)
+    return root;
+  for (GtkWidget *c = gtk_widget_get_first_child (root); c != NULL;
+       c = gtk_widget_get_next_sibling (c))
+    {
+      GtkWidget *found = find_by_tooltip (c, tooltip);
+      if (found != NULL)
+        return found;
+    }
+  return NULL;
+}
+
+static gboolean
+cancel_shown (gpointer window)
+{
+  return find_by_tooltip (window, "Cancel") != NULL;
+}
+
+static void
+test_cancel_upload (Fixture *f, gconstpointer data)
+{
+  g_autoptr (GBytes) content = NULL;
+  g_autoptr (GFile) file = write_file (f, "huge.iso", 192 * 1024 * 1024, &content);
+  TsrBackend *backend = tsr_window_get_backend (f->window);
+  FinishWait w = { 0 };
+
+  sign_in (f);
+  g_signal_connect (backend, "transfer-finished", G_CALLBACK (on_finished_any), &w);
+  tsr_app_test_drop_files (f->window, &file, 1);
+  /* The transfer row appears with its cancel button; pressing it stops the upload. */
+  g_assert_true (tsr_app_test_wait (cancel_shown, f->window, 30));
+  gtk_widget_activate (find_by_tooltip (GTK_WIDGET (f->window), "Cancel"));
+  g_assert_true (tsr_app_test_wait (finished, &w, 60));
+  g_signal_handlers_disconnect_by_data (backend, &w);
+  g_assert_error (w.error, TSR_ERROR, TSR_ERROR_CANCELLED);
+  g_clear_error (&w.error);
+  g_assert_false (cancel_shown (f->window));
+  tsr_app_test_spin (0.5);
+  g_assert_cmpuint (tsr_app_test_n_files (f->window), ==, 0);
 }
 
 /* ---- nodes ---- */
@@ -510,6 +625,7 @@ main (int argc, char **argv)
   ADD ("/tessera/app/register", test_register);
   ADD ("/tessera/app/enroll", test_enroll);
   ADD ("/tessera/app/drop-upload-download", test_drop_upload_download);
+  ADD ("/tessera/app/cancel-upload", test_cancel_upload);
   ADD ("/tessera/app/stop-node", test_stop_node);
   ADD ("/tessera/app/topology-and-storage", test_topology_and_storage);
   return g_test_run ();
