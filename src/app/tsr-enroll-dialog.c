@@ -249,3 +249,11 @@ tsr_enroll_dialog_get_error (TsrEnrollDialog *self)
              ? gtk_label_get_text (self->error_label)
              : NULL;
 }
+
+/* The backup codes as shown, one a line. */
+const char *
+tsr_enroll_dialog_get_backup_codes (TsrEnrollDialog *self)
+{
+  g_return_val_if_fail (TSR_IS_ENROLL_DIALOG (self), NULL);
+  return gtk_label_get_text (self->codes_label);
+}

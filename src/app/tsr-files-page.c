@@ -147,7 +147,7 @@ on_deleted (GObject *source, GAsyncResult *result, gpointer data)
 static void
 on_delete_response (AdwMessageDialog *dialog, const char *response, gpointer data)
 {
-  g_autoptr (TsrFilesPage) self = data;
+  TsrFilesPage *self = data;
   const char *file_id = g_object_get_data (G_OBJECT (dialog), "file-id");
 
   if (g_strcmp0 (response, "delete") == 0)
@@ -176,7 +176,8 @@ delete_action (GtkWidget *widget, const char *action, GVariant *param)
   adw_message_dialog_set_close_response (ADW_MESSAGE_DIALOG (dialog), "cancel");
   g_object_set_data_full (G_OBJECT (dialog), "file-id", g_strdup (tsr_file_item_get_file_id (item)),
                           g_free);
-  g_signal_connect (dialog, "response", G_CALLBACK (on_delete_response), g_object_ref (self));
+  /* Held weakly: "response" can come more than once (a button, then the close response). */
+  g_signal_connect_object (dialog, "response", G_CALLBACK (on_delete_response), self, 0);
   gtk_window_present (GTK_WINDOW (dialog));
 }
 

@@ -78,13 +78,38 @@ open_enrollment (TsrWindow *self)
   gtk_window_present (GTK_WINDOW (self->enroll_dialog));
 }
 
+/* Engine calls can outlive the window: their callbacks hold it weakly, and do nothing once it
+ * is gone. */
+static GWeakRef *
+weak_window (TsrWindow *self)
+{
+  GWeakRef *ref = g_new0 (GWeakRef, 1);
+
+  g_weak_ref_init (ref, self);
+  return ref;
+}
+
+static TsrWindow *
+window_from_weak (gpointer data)
+{
+  GWeakRef *ref = data;
+  TsrWindow *self = g_weak_ref_get (ref);
+
+  g_weak_ref_clear (ref);
+  g_free (ref);
+  return self;
+}
+
 static void
 on_otp_disabled (GObject *source, GAsyncResult *result, gpointer data)
 {
-  g_autoptr (TsrWindow) self = data;
+  g_autoptr (TsrWindow) self = window_from_weak (data);
   g_autoptr (GError) error = NULL;
+  gboolean ok = tsr_backend_otp_disable_finish (TSR_BACKEND (source), result, &error);
 
-  if (tsr_backend_otp_disable_finish (TSR_BACKEND (source), result, &error))
+  if (self == NULL || gtk_widget_in_destruction (GTK_WIDGET (self)))
+    return;
+  if (ok)
     tsr_window_toast (self, _ ("Two-factor authentication is off"));
   else
     tsr_window_toast (self, error->message);
@@ -93,33 +118,40 @@ on_otp_disabled (GObject *source, GAsyncResult *result, gpointer data)
 static void
 on_disable_response (AdwMessageDialog *dialog, const char *response, gpointer data)
 {
-  g_autoptr (TsrWindow) self = data;
+  TsrWindow *self = data;
   GtkEditable *password = g_object_get_data (G_OBJECT (dialog), "password");
   GtkEditable *code = g_object_get_data (G_OBJECT (dialog), "code");
 
   if (g_strcmp0 (response, "disable") == 0)
     tsr_backend_otp_disable_async (self->backend, gtk_editable_get_text (password),
                                    gtk_editable_get_text (code), NULL, on_otp_disabled,
-                                   g_object_ref (self));
-  gtk_editable_set_text (password, "");
+                                   weak_window (self));
 }
 
 static void
 ask_to_disable (TsrWindow *self)
 {
-  GtkWidget *dialog, *group, *password, *code;
+  GtkWidget *dialog, *box, *password, *code;
 
   dialog = adw_message_dialog_new (GTK_WINDOW (self), _ ("Turn Off Two-Factor?"),
                                    _ ("Signing in will need only your password. Confirm with "
                                       "your password and a code from your authenticator app."));
-  group = adw_preferences_group_new ();
-  password = adw_password_entry_row_new ();
-  adw_preferences_row_set_title (ADW_PREFERENCES_ROW (password), _ ("Password"));
-  code = adw_entry_row_new ();
-  adw_preferences_row_set_title (ADW_PREFERENCES_ROW (code), _ ("Two-Factor Code"));
-  adw_preferences_group_add (ADW_PREFERENCES_GROUP (group), password);
-  adw_preferences_group_add (ADW_PREFERENCES_GROUP (group), code);
-  adw_message_dialog_set_extra_child (ADW_MESSAGE_DIALOG (dialog), group);
+  /* Plain GtkEntry: GTK 4.8's password entries keep a caps-lock handler on the keyboard that
+   * outlives them when a dialog is destroyed, and the next focus change then crashes. */
+  box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 6);
+  password = gtk_entry_new ();
+  gtk_entry_set_visibility (GTK_ENTRY (password), FALSE);
+  gtk_entry_set_input_purpose (GTK_ENTRY (password), GTK_INPUT_PURPOSE_PASSWORD);
+  gtk_entry_set_placeholder_text (GTK_ENTRY (password), _ ("Password"));
+  code = gtk_entry_new ();
+  gtk_entry_set_placeholder_text (GTK_ENTRY (code), _ ("Two-Factor Code or Backup Code"));
+  gtk_accessible_update_property (GTK_ACCESSIBLE (password), GTK_ACCESSIBLE_PROPERTY_LABEL,
+                                  _ ("Password"), -1);
+  gtk_accessible_update_property (GTK_ACCESSIBLE (code), GTK_ACCESSIBLE_PROPERTY_LABEL,
+                                  _ ("Two-Factor Code or Backup Code"), -1);
+  gtk_box_append (GTK_BOX (box), password);
+  gtk_box_append (GTK_BOX (box), code);
+  adw_message_dialog_set_extra_child (ADW_MESSAGE_DIALOG (dialog), box);
   adw_message_dialog_add_responses (ADW_MESSAGE_DIALOG (dialog), "cancel", _ ("_Cancel"), "disable",
                                     _ ("_Turn Off"), NULL);
   adw_message_dialog_set_response_appearance (ADW_MESSAGE_DIALOG (dialog), "disable",
@@ -127,7 +159,8 @@ ask_to_disable (TsrWindow *self)
   adw_message_dialog_set_close_response (ADW_MESSAGE_DIALOG (dialog), "cancel");
   g_object_set_data (G_OBJECT (dialog), "password", password);
   g_object_set_data (G_OBJECT (dialog), "code", code);
-  g_signal_connect (dialog, "response", G_CALLBACK (on_disable_response), g_object_ref (self));
+  /* Held weakly: "response" can come more than once (a button, then the close response). */
+  g_signal_connect_object (dialog, "response", G_CALLBACK (on_disable_response), self, 0);
   gtk_window_present (GTK_WINDOW (dialog));
 }
 

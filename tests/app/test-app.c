@@ -320,6 +320,38 @@ run_capture (const char *const *argv)
   return g_strstrip (g_steal_pointer (&out));
 }
 
+static GtkWidget *
+find_by_placeholder (GtkWidget *root, const char *text)
+{
+  if ((GTK_IS_ENTRY (root) || GTK_IS_PASSWORD_ENTRY (root)) && gtk_widget_get_mapped (root))
+    {
+      g_autofree char *placeholder = NULL;
+      g_object_get (root, "placeholder-text", &placeholder, NULL);
+      if (g_strcmp0 (placeholder, text) == 0)
+        return root;
+    }
+  for (GtkWidget *c = gtk_widget_get_first_child (root); c != NULL;
+       c = gtk_widget_get_next_sibling (c))
+    {
+      GtkWidget *found = find_by_placeholder (c, text);
+      if (found != NULL)
+        return found;
+    }
+  return NULL;
+}
+
+static gboolean
+has_password_entry (gpointer dialog)
+{
+  return find_by_placeholder (dialog, "Password") != NULL;
+}
+
+static gboolean
+otp_off (gpointer window)
+{
+  return !tsr_backend_user_has_otp (tsr_window_get_backend (window), USER);
+}
+
 static void
 test_enroll (Fixture *f, gconstpointer data)
 {
@@ -330,6 +362,7 @@ test_enroll (Fixture *f, gconstpointer data)
   g_autofree char *code = NULL;
   g_autofree char *expected_secret = NULL;
   g_autofree char *secret = NULL;
+  g_auto (GStrv) backup = NULL;
   void *scan[] = { f->window, "scan" };
   void *codes[] = { f->window, "codes" };
 
@@ -357,6 +390,8 @@ test_enroll (Fixture *f, gconstpointer data)
   tsr_enroll_dialog_confirm (dialog, code);
   g_assert_true (tsr_app_test_wait (enroll_page_is, codes, 30));
   g_assert_true (tsr_backend_user_has_otp (tsr_window_get_backend (f->window), USER));
+  backup = g_strsplit (tsr_enroll_dialog_get_backup_codes (dialog), "\n", -1);
+  g_assert_cmpuint (g_strv_length (backup), ==, TSR_ACCOUNTS_BACKUP_CODES);
   gtk_window_destroy (GTK_WINDOW (dialog));
 
   /* Signing in again asks for the code, and takes it. */
@@ -370,6 +405,24 @@ test_enroll (Fixture *f, gconstpointer data)
   code = run_capture ((const char *const[]){ "oathtool", "--totp", "-b", secret, NULL });
   tsr_app_test_sign_in (f->window, USER, PASSWORD, code);
   g_assert_true (tsr_app_test_wait (tsr_app_test_signed_in, f->window, 30));
+
+  /* Turning it off asks for the password and a code; a backup code serves. */
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (f->window), "win.two-factor", NULL));
+  {
+    AdwMessageDialog *ask = find_message_dialog ();
+    g_assert_nonnull (ask);
+    g_assert_true (tsr_app_test_wait (has_password_entry, ask, 30));
+    GtkWidget *password_row = find_by_placeholder (GTK_WIDGET (ask), "Password");
+    GtkWidget *code_row = find_by_placeholder (GTK_WIDGET (ask), "Two-Factor Code or Backup Code");
+    g_assert_nonnull (password_row);
+    g_assert_nonnull (code_row);
+    gtk_editable_set_text (GTK_EDITABLE (password_row), PASSWORD);
+    gtk_editable_set_text (GTK_EDITABLE (code_row), backup[0]);
+    /* What the button does: respond, then close. */
+    adw_message_dialog_response (ask, "disable");
+    gtk_window_close (GTK_WINDOW (ask));
+  }
+  g_assert_true (tsr_app_test_wait (otp_off, f->window, 30));
 }
 
 /* ---- files ---- */
@@ -444,7 +497,8 @@ test_drop_upload_download (Fixture *f, gconstpointer data)
     AdwMessageDialog *dialog = find_message_dialog ();
     g_assert_nonnull (dialog);
     g_assert_cmpstr (adw_message_dialog_get_heading (dialog), ==, "Delete “beta.txt”?");
-    adw_message_dialog_response (dialog, "delete"); /* and the dialog closes itself */
+    adw_message_dialog_response (dialog, "delete");
+    gtk_window_close (GTK_WINDOW (dialog));
   }
   wait_for_files (f, 1);
   g_assert_null (find_item (f, "beta.txt"));
