@@ -86,12 +86,13 @@ tsr_ssh_manager_new (TsrSshKey *key, const char *known_hosts_path)
 /**
  * tsr_ssh_manager_add_host:
  * @name: what the user calls the host; unique (%TSR_ERROR_EXISTS otherwise)
+ * @key: (nullable): this host's key, when not the manager's
  *
  * Returns: (transfer none): the host's session, not connected yet
  */
 TsrSshSession *
 tsr_ssh_manager_add_host (TsrSshManager *self, const char *name, const char *user, const char *host,
-                          guint16 port, GError **error)
+                          guint16 port, TsrSshKey *key, GError **error)
 {
   TsrSshSession *session;
 
@@ -105,7 +106,8 @@ tsr_ssh_manager_add_host (TsrSshManager *self, const char *name, const char *use
       g_set_error (error, TSR_ERROR, TSR_ERROR_EXISTS, "There is already a host named %s", name);
       return NULL;
     }
-  session = tsr_ssh_session_new (user, host, port, self->key, self->known_hosts_path);
+  session =
+      tsr_ssh_session_new (user, host, port, key != NULL ? key : self->key, self->known_hosts_path);
   g_hash_table_insert (self->sessions, g_strdup (name), session);
   g_ptr_array_add (self->names, g_strdup (name));
   g_mutex_unlock (&self->mutex);

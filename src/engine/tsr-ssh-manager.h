@@ -27,7 +27,8 @@ G_DECLARE_FINAL_TYPE (TsrSshManager, tsr_ssh_manager, TSR, SSH_MANAGER, GObject)
 TsrSshManager *tsr_ssh_manager_new (TsrSshKey *key, const char *known_hosts_path);
 
 TsrSshSession *tsr_ssh_manager_add_host (TsrSshManager *self, const char *name, const char *user,
-                                         const char *host, guint16 port, GError **error);
+                                         const char *host, guint16 port, TsrSshKey *key,
+                                         GError **error);
 TsrSshSession *tsr_ssh_manager_get_session (TsrSshManager *self, const char *name);
 GPtrArray *tsr_ssh_manager_list_hosts (TsrSshManager *self);
 
