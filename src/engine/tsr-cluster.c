@@ -2061,7 +2061,9 @@ tsr_cluster_init (TsrCluster *self)
 {
   g_mutex_init (&self->lock);
   g_cond_init (&self->idle_cond);
-  self->members = g_ptr_array_new_with_free_func ((GDestroyNotify)member_free);
+  /* Room for every node a config may hold: a node added while workers walk the array
+   * (tsr_cluster_add_remote_node) never moves it under them. */
+  self->members = g_ptr_array_new_full (TSR_CLUSTER_MAX_NODES, (GDestroyNotify)member_free);
   self->owner_context = g_main_context_ref_thread_default ();
   self->pool = g_thread_pool_new (pool_run, NULL, IO_THREADS, FALSE, NULL);
 }
