@@ -724,7 +724,24 @@ remote_add (TsrCli *cli, int argc, char **argv)
           node_port = listen_port;
         }
       if (!wait_for_node (cli, r, node_host, node_port, &error))
-        return tsr_cli_fail (cli, error);
+        {
+          /* What tesserad said is the most useful thing to show (a port in use, say). */
+          g_autofree char *log = g_build_filename (r->remote_dir, "tesserad.log", NULL);
+          g_autofree char *log_q = g_shell_quote (log);
+          g_autofree char *tail_cmd = g_strdup_printf ("tail -n 5 %s", log_q);
+          g_autofree char *tail =
+              strcmp (r->service, "process") == 0
+                  ? run_checked (session, "Reading the log", tail_cmd, cli->cancellable, NULL)
+                  : NULL;
+          if (tail != NULL && *tail != '\0')
+            {
+              GError *more = g_error_new (error->domain, error->code, "%s\nIts log ends with:\n%s",
+                                          error->message, tail);
+              g_clear_error (&error);
+              error = more;
+            }
+          return tsr_cli_fail (cli, error);
+        }
       if (add_node (cli, r->name, node_host, node_port, r->node_id, capacity) != TSR_EXIT_OK)
         return TSR_EXIT_FAILED;
     }
