@@ -811,6 +811,23 @@ test_remote_add (Fixture *f, gconstpointer data)
     g_assert_cmpstr (json_object_get_string_member (o, "node"), ==, "alive");
   }
 
+  {
+    /* A host recorded for commands only; exec --all reaches both, in the order added. */
+    g_auto (Run) bare = { 0 };
+    g_auto (Run) all = { 0 };
+    g_auto (Run) unknown = { 0 };
+
+    cli (f, &bare, NULL, "remote", "add", target, "--key", user_key, "--no-provision", "--name",
+         "Bare", NULL);
+    g_assert_cmpint (bare.status, ==, 0);
+    cli (f, &all, NULL, "remote", "exec", "--all", "echo", "hi", NULL);
+    g_assert_cmpint (all.status, ==, 0);
+    g_assert_cmpstr (all.out, ==, "Far: hi\nBare: hi\n");
+    cli (f, &unknown, NULL, "remote", "exec", "Nowhere", "true", NULL);
+    g_assert_cmpint (unknown.status, ==, 1);
+    g_assert_nonnull (strstr (unknown.err, "no remote named Nowhere"));
+  }
+
   /* Stop the daemon the test provisioned. */
   if (g_strcmp0 (service, "systemd") == 0)
     {
