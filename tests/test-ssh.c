@@ -5,6 +5,7 @@
 #include "tessera.h"
 #include "tsr-test-util.h"
 
+#include <signal.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <glib/gstdio.h>
@@ -537,6 +538,71 @@ test_broadcast (Fixture *f, gconstpointer data)
   g_assert_false (tsr_ssh_session_is_connected (tsr_ssh_manager_get_session (m, "beta")));
 }
 
+/* The app's path: provisioning asynchronously, then the node answers with the id read back. */
+static void
+test_provision_async (Fixture *f, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (TsrSshSession) s = NULL;
+  g_autoptr (GAsyncResult) done = NULL;
+  g_autoptr (TsrProvisionResult) r = NULL;
+  g_autoptr (TsrIdentity) me = NULL;
+  g_autoptr (TsrNodeClient) client = NULL;
+  g_autoptr (TsrNodeHealth) h = NULL;
+  g_autofree char *me_dir = g_build_filename (f->dir, "me", NULL);
+  g_autofree char *remote_dir = g_build_filename (f->dir, "far", NULL);
+  g_autofree char *pid_path = g_build_filename (remote_dir, "tesserad.pid", NULL);
+  g_autofree char *listen = NULL;
+  g_autofree char *pid = NULL;
+  g_autofree char *status_cmd = NULL;
+  g_autoptr (TsrSshExecResult) status = NULL;
+  TsrProvisionOptions options = { 0 };
+  guint16 port = tsr_test_free_port ();
+
+  if (f->sshd == NULL)
+    return;
+  s = connected_session (f);
+  me = tsr_identity_load_or_create (me_dir, "me", &error);
+  g_assert_no_error (error);
+  listen = g_strdup_printf ("127.0.0.1:%u", port);
+  options.name = "Far";
+  options.client_id = tsr_identity_get_id (me);
+  options.remote_dir = remote_dir;
+  options.local_tesserad = g_getenv ("TESSERAD");
+  options.listen = listen;
+  tsr_ssh_provision_tesserad_async (s, &options, NULL, on_async_done, &done);
+  r = tsr_ssh_provision_tesserad_finish (s, wait_result (&done), &error);
+  g_assert_no_error (error);
+  g_assert_true (tsr_segment_id_is_valid (r->node_id));
+  g_assert_cmpstr (r->remote_dir, ==, remote_dir);
+  g_assert_true (g_file_test (r->tesserad, G_FILE_TEST_IS_EXECUTABLE));
+
+  /* It comes up (asynchronously) and serves this client under the id it reported. */
+  while (!tsr_test_port_is_open (port))
+    g_usleep (20000);
+  client = tsr_node_client_new ("Far", listen, r->node_id, me);
+  h = tsr_node_client_health_check_full (client, 5000, 0, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_true (h->is_alive);
+  status_cmd = tsr_tesserad_status_command (r->service, "Far", r->remote_dir);
+  status = tsr_ssh_session_exec (s, status_cmd, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (g_strstrip (status->out), ==, "active");
+
+  if (g_strcmp0 (r->service, "process") == 0)
+    {
+      g_assert_true (g_file_get_contents (pid_path, &pid, NULL, NULL));
+      g_assert_cmpint (kill ((pid_t)g_ascii_strtoll (pid, NULL, 10), SIGTERM), ==, 0);
+    }
+  else
+    {
+      g_autoptr (TsrSshExecResult) stop = tsr_ssh_session_exec (
+          s, "systemctl --user disable --now tesserad-Far.service", NULL, NULL);
+    }
+  while (tsr_test_port_is_open (port))
+    g_usleep (20000);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -552,6 +618,7 @@ main (int argc, char **argv)
   ADD ("async", test_async);
   ADD ("sftp-round-trip", test_sftp_round_trip);
   ADD ("broadcast", test_broadcast);
+  ADD ("provision-async", test_provision_async);
 #undef ADD
 
   return g_test_run ();

@@ -17,11 +17,9 @@
 #include "tsr-cli.h"
 #include "tsr-json.h"
 
-#define REMOTES_FORMAT      "tessera-remotes"
-#define DEFAULT_DAEMON_PORT 7420
-#define DEFAULT_REMOTE_DIR  ".local/share/tessera"
-#define START_DEADLINE_US   (20 * G_USEC_PER_SEC)
-#define LOG_LINES_DEFAULT   100
+#define REMOTES_FORMAT    "tessera-remotes"
+#define START_DEADLINE_US (20 * G_USEC_PER_SEC)
+#define LOG_LINES_DEFAULT 100
 
 typedef struct
 {
@@ -436,68 +434,6 @@ print_result (const char *prefix, const TsrSshExecResult *r)
   }
 }
 
-/* Runs @command and fails unless it exits with 0; the output is returned, trimmed. */
-static char *
-run_checked (TsrSshSession *session, const char *what, const char *command, GCancellable *cancel,
-             GError **error)
-{
-  g_autoptr (TsrSshExecResult) r = tsr_ssh_session_exec (session, command, cancel, error);
-
-  if (r == NULL)
-    return NULL;
-  if (r->exit_status != 0)
-    {
-      g_set_error (error, TSR_ERROR, TSR_ERROR_FAILED, "%s on %s failed (exit status %d): %s", what,
-                   tsr_ssh_session_get_host (session), r->exit_status,
-                   g_strstrip (r->err[0] ? r->err : r->out));
-      return NULL;
-    }
-  return g_strdup (g_strstrip (r->out));
-}
-
-/* ---- remote add ---- */
-
-/* The commands that start tesserad on the host and report how: a systemd user unit where
- * systemd --user runs (it restarts the node and brings it back at boot, with lingering),
- * else a process detached from the SSH session (setsid, nohup) with its PID in a file. */
-static char *
-start_script (const Remote *r, const char *listen)
-{
-  g_autofree char *dir = g_shell_quote (r->remote_dir);
-  g_autofree char *prog = g_shell_quote (r->tesserad);
-  g_autofree char *lis = g_shell_quote (listen);
-  g_autofree char *name = g_shell_quote (r->name);
-  g_autofree char *unit = g_strdup_printf ("tesserad-%s.service", r->name);
-
-  return g_strdup_printf (
-      "set -e\n"
-      "if command -v systemctl >/dev/null 2>&1 && systemctl --user show-environment "
-      ">/dev/null 2>&1; then\n"
-      "  mkdir -p \"$HOME/.config/systemd/user\"\n"
-      "  cat > \"$HOME/.config/systemd/user/%s\" <<'TESSERA_UNIT'\n"
-      "[Unit]\nDescription=Tessera storage node %s\nAfter=network-online.target\n"
-      "[Service]\nExecStart=%s --data-dir %s --listen %s --name %s\nRestart=on-failure\n"
-      "[Install]\nWantedBy=default.target\n"
-      "TESSERA_UNIT\n"
-      "  systemctl --user daemon-reload\n"
-      "  systemctl --user enable %s >/dev/null 2>&1\n"
-      "  systemctl --user restart %s\n"
-      "  echo systemd\n"
-      "else\n"
-      "  if [ -f %s/tesserad.pid ]; then\n"
-      "    old=$(cat %s/tesserad.pid)\n"
-      "    if kill -0 \"$old\" 2>/dev/null; then kill \"$old\"; while kill -0 \"$old\" "
-      "2>/dev/null; do sleep 0.1; done; fi\n"
-      "  fi\n"
-      "  setsid nohup %s --data-dir %s --listen %s --name %s >>%s/tesserad.log 2>&1 "
-      "</dev/null &\n"
-      "  echo $! > %s/tesserad.pid\n"
-      "  echo process\n"
-      "fi\n",
-      unit, r->name, r->tesserad, r->remote_dir, listen, r->name, unit, unit, dir, dir, prog, dir,
-      lis, name, dir, dir);
-}
-
 /* Waits until the node answers a health check with the pinned identity; the deadline covers
  * a slow start on a small machine. */
 static gboolean
@@ -567,7 +503,7 @@ remote_add (TsrCli *cli, int argc, char **argv)
   g_autofree char *node_host = NULL;
   g_autofree char *fp = NULL;
   guint64 capacity = TSR_SEGMENT_STORE_DEFAULT_CAPACITY;
-  guint16 listen_port = DEFAULT_DAEMON_PORT, node_port = 0;
+  guint16 listen_port = TSR_TESSERAD_DEFAULT_PORT, node_port = 0;
   TsrCluster *cluster = NULL;
   const char *at;
 
@@ -647,77 +583,27 @@ remote_add (TsrCli *cli, int argc, char **argv)
 
   if (!no_provision)
     {
-      g_autofree char *home = NULL;
-      g_autofree char *dir_q = NULL;
-      g_autofree char *prog_q = NULL;
-      g_autofree char *cmd = NULL;
-      g_autofree char *how = NULL;
-      g_autofree char *listen_arg = NULL;
+      g_autoptr (TsrProvisionResult) done = NULL;
+      g_autofree char *listen_arg =
+          g_strdup_printf ("%s:%u", listen_host ? listen_host : "0.0.0.0", listen_port);
+      TsrProvisionOptions options = { 0 };
 
-      home = run_checked (session, "Finding the home directory", "printf %s \"$HOME\"",
-                          cli->cancellable, &error);
-      if (home == NULL)
-        return tsr_cli_fail (cli, error);
-      r->remote_dir = remote_dir == NULL ? g_build_filename (home, DEFAULT_REMOTE_DIR, NULL)
-                      : g_path_is_absolute (remote_dir) ? g_strdup (remote_dir)
-                                                        : g_build_filename (home, remote_dir, NULL);
-      dir_q = g_shell_quote (r->remote_dir);
-      if (local_tesserad != NULL)
-        {
-          g_autofree char *bin_dir = g_build_filename (r->remote_dir, "bin", NULL);
-          g_autofree char *bin_q = g_shell_quote (bin_dir);
-          g_autofree char *mk = g_strdup_printf ("mkdir -p %s", bin_q);
-          g_autofree char *ok =
-              run_checked (session, "Creating the node's directory", mk, cli->cancellable, &error);
-
-          r->tesserad = g_build_filename (bin_dir, "tesserad", NULL);
-          if (ok == NULL || !tsr_ssh_session_upload (session, local_tesserad, r->tesserad, 0755,
-                                                     cli->cancellable, &error))
-            return tsr_cli_fail (cli, error);
-        }
-      else
-        {
-          r->tesserad = run_checked (session, "Looking for tesserad",
-                                     "command -v tesserad || { test -x \"$HOME/.local/bin/"
-                                     "tesserad\" && echo \"$HOME/.local/bin/tesserad\"; }",
-                                     cli->cancellable, NULL);
-          if (r->tesserad == NULL || r->tesserad[0] == '\0')
-            {
-              g_set_error (&error, TSR_ERROR, TSR_ERROR_NOT_FOUND,
-                           "tesserad is not installed on %s: install it there, or give this "
-                           "machine's build with --tesserad PATH to upload it",
-                           r->host);
-              return tsr_cli_fail (cli, error);
-            }
-        }
-      prog_q = g_shell_quote (r->tesserad);
       me = client_identity (cli, &error);
       if (me == NULL)
         return tsr_cli_fail (cli, error);
-      cmd = g_strdup_printf ("mkdir -p %s && %s --data-dir %s trust %s tessera-client >/dev/null",
-                             dir_q, prog_q, dir_q, tsr_identity_get_id (me));
-      g_free (run_checked (session, "Trusting this client", cmd, cli->cancellable, &error));
-      if (error != NULL)
+      options.name = r->name;
+      options.client_id = tsr_identity_get_id (me);
+      options.remote_dir = remote_dir;
+      options.local_tesserad = local_tesserad;
+      options.listen = listen_arg;
+      done = tsr_ssh_provision_tesserad (session, &options, cli->cancellable, &error);
+      if (done == NULL)
         return tsr_cli_fail (cli, error);
-      g_free (cmd);
-      cmd = g_strdup_printf ("%s --data-dir %s --print-id", prog_q, dir_q);
-      r->node_id = run_checked (session, "Reading the node id", cmd, cli->cancellable, &error);
-      if (r->node_id == NULL)
-        return tsr_cli_fail (cli, error);
-      if (!tsr_segment_id_is_valid (r->node_id))
-        {
-          g_set_error (&error, TSR_ERROR, TSR_ERROR_PROTOCOL,
-                       "tesserad on %s printed “%s”, not a node id", r->host, r->node_id);
-          return tsr_cli_fail (cli, error);
-        }
-      listen_arg = g_strdup_printf ("%s:%u", listen_host ? listen_host : "0.0.0.0", listen_port);
-      g_free (cmd);
-      cmd = start_script (r, listen_arg);
-      how = run_checked (session, "Starting tesserad", cmd, cli->cancellable, &error);
-      if (how == NULL)
-        return tsr_cli_fail (cli, error);
+      r->node_id = g_strdup (done->node_id);
+      r->remote_dir = g_strdup (done->remote_dir);
+      r->tesserad = g_strdup (done->tesserad);
       g_free (r->service);
-      r->service = g_strdup (strcmp (how, "systemd") == 0 ? "systemd" : "process");
+      r->service = g_strdup (done->service);
       if (node_host == NULL)
         {
           node_host = g_strdup (r->host);
@@ -726,17 +612,15 @@ remote_add (TsrCli *cli, int argc, char **argv)
       if (!wait_for_node (cli, r, node_host, node_port, &error))
         {
           /* What tesserad said is the most useful thing to show (a port in use, say). */
-          g_autofree char *log = g_build_filename (r->remote_dir, "tesserad.log", NULL);
-          g_autofree char *log_q = g_shell_quote (log);
-          g_autofree char *tail_cmd = g_strdup_printf ("tail -n 5 %s", log_q);
-          g_autofree char *tail =
-              strcmp (r->service, "process") == 0
-                  ? run_checked (session, "Reading the log", tail_cmd, cli->cancellable, NULL)
-                  : NULL;
-          if (tail != NULL && *tail != '\0')
+          g_autofree char *tail_cmd =
+              tsr_tesserad_logs_command (r->service, r->name, r->remote_dir, 5);
+          g_autoptr (TsrSshExecResult) tail =
+              tsr_ssh_session_exec (session, tail_cmd, cli->cancellable, NULL);
+
+          if (tail != NULL && tail->exit_status == 0 && *g_strstrip (tail->out) != '\0')
             {
               GError *more = g_error_new (error->domain, error->code, "%s\nIts log ends with:\n%s",
-                                          error->message, tail);
+                                          error->message, tail->out);
               g_clear_error (&error);
               error = more;
             }
@@ -935,34 +819,12 @@ remote_logs (TsrCli *cli, int argc, char **argv)
   manager = make_manager (cli, remotes, argv[2], FALSE, &error);
   if (manager == NULL)
     return tsr_cli_fail (cli, error);
-  if (strcmp (r->service, "systemd") == 0)
-    command = g_strdup_printf ("journalctl --user -u tesserad-%s.service -n %" G_GUINT64_FORMAT
-                               " --no-pager",
-                               r->name, lines);
-  else
-    {
-      g_autofree char *log = g_build_filename (r->remote_dir, "tesserad.log", NULL);
-      g_autofree char *log_q = g_shell_quote (log);
-      command = g_strdup_printf ("tail -n %" G_GUINT64_FORMAT " %s", lines, log_q);
-    }
+  command = tsr_tesserad_logs_command (r->service, r->name, r->remote_dir, lines);
   result = tsr_ssh_manager_exec (manager, r->name, command, cli->cancellable, &error);
   if (result == NULL)
     return tsr_cli_fail (cli, error);
   print_result (NULL, result);
   return result->exit_status == 0 ? TSR_EXIT_OK : TSR_EXIT_FAILED;
-}
-
-static char *
-status_script (const Remote *r)
-{
-  g_autofree char *pid = g_build_filename (r->remote_dir, "tesserad.pid", NULL);
-  g_autofree char *pid_q = g_shell_quote (pid);
-
-  if (strcmp (r->service, "systemd") == 0)
-    return g_strdup_printf ("systemctl --user is-active tesserad-%s.service", r->name);
-  return g_strdup_printf ("if [ -f %s ] && kill -0 \"$(cat %s)\" 2>/dev/null; then echo active; "
-                          "else echo inactive; fi",
-                          pid_q, pid_q);
 }
 
 /* remote status: for each remote, whether SSH works, whether its tesserad runs, and whether
@@ -1006,7 +868,8 @@ remote_status (TsrCli *cli, int argc, char **argv)
 
       if (strcmp (r->service, "none") != 0)
         {
-          g_autofree char *script = status_script (r);
+          g_autofree char *script =
+              tsr_tesserad_status_command (r->service, r->name, r->remote_dir);
           res = tsr_ssh_manager_exec (manager, r->name, script, cli->cancellable, &ssh_error);
           daemon = res ? g_strdup (g_strstrip (res->out)) : NULL;
         }

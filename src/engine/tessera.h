@@ -21,6 +21,7 @@
 #include "tsr-segment-store.h"
 #include "tsr-ssh-key.h"
 #include "tsr-ssh-manager.h"
+#include "tsr-ssh-provision.h"
 #include "tsr-ssh-session.h"
 #include "tsr-tls.h"
 #include "tsr-totp.h"
