@@ -71,8 +71,9 @@ tsr_ssh_session_finalize (GObject *object)
 {
   TsrSshSession *self = TSR_SSH_SESSION (object);
 
-  /* Queued operations hold a reference, so the worker is idle here. */
-  g_thread_pool_free (self->worker, FALSE, TRUE);
+  /* Queued operations hold a reference, so no job is left; the last reference may be dropped
+   * by the worker itself, finishing a job, which must then not wait for itself. */
+  g_thread_pool_free (self->worker, FALSE, FALSE);
   disconnect_locked (self);
   g_clear_object (&self->key);
   g_free (self->user);
