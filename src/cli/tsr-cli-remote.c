@@ -982,5 +982,15 @@ tsr_cli_cmd_remote (TsrCli *cli, int argc, char **argv)
     return remote_status (cli, argc, argv);
   if (strcmp (sub, "key") == 0)
     return remote_key (cli, argc, argv);
-  return tsr_cli_usage_error ("remote", "use: remote add|list|exec|logs|status|key (see README)");
+  return tsr_cli_usage_error (
+      "remote", "use one of:\n"
+                "  remote add USER@HOST[:PORT] [--key PATH] [--passphrase-stdin] [--trust-host-key "
+                "SHA256:...]\n"
+                "             [--tesserad PATH] [--no-provision] [--name NAME] [--remote-dir DIR]\n"
+                "             [--listen HOST:PORT] [--address HOST:PORT] [--capacity SIZE]\n"
+                "  remote list\n"
+                "  remote exec NAME|--all COMMAND...\n"
+                "  remote logs NAME [--lines N]\n"
+                "  remote status\n"
+                "  remote key [--passphrase-stdin]");
 }
