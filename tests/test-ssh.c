@@ -603,6 +603,37 @@ test_provision_async (Fixture *f, gconstpointer data)
     g_usleep (20000);
 }
 
+/* remotes.json: the seed corpus of its fuzz target, accepted and refused as named. */
+static void
+test_remotes_file (void)
+{
+  g_autofree char *dir = g_test_build_filename (G_TEST_DIST, "fuzz", "corpus", "remotes", NULL);
+  g_autoptr (GDir) d = g_dir_open (dir, 0, NULL);
+  const char *name;
+  guint seen = 0;
+
+  g_assert_nonnull (d);
+  while ((name = g_dir_read_name (d)) != NULL)
+    {
+      g_autofree char *path = g_build_filename (dir, name, NULL);
+      g_autoptr (GError) error = NULL;
+      g_autoptr (GPtrArray) remotes = tsr_remotes_load (path, &error);
+
+      if (g_str_has_prefix (name, "valid-"))
+        {
+          g_assert_no_error (error);
+          g_assert_cmpuint (remotes->len, >, 0);
+        }
+      else
+        {
+          g_assert_error (error, TSR_ERROR, TSR_ERROR_CORRUPT);
+          g_assert_null (remotes);
+        }
+      seen++;
+    }
+  g_assert_cmpuint (seen, >=, 4);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -619,6 +650,7 @@ main (int argc, char **argv)
   ADD ("sftp-round-trip", test_sftp_round_trip);
   ADD ("broadcast", test_broadcast);
   ADD ("provision-async", test_provision_async);
+  g_test_add_func ("/tessera/ssh/remotes-file", test_remotes_file);
 #undef ADD
 
   return g_test_run ();

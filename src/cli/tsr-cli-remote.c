@@ -17,38 +17,8 @@
 #include "tsr-cli.h"
 #include "tsr-json.h"
 
-#define REMOTES_FORMAT    "tessera-remotes"
 #define START_DEADLINE_US (20 * G_USEC_PER_SEC)
 #define LOG_LINES_DEFAULT 100
-
-typedef struct
-{
-  char *name;
-  char *user;
-  char *host;
-  guint16 port;
-  char *key;        /* NULL: DATA_DIR/ssh/id_ed25519 */
-  char *node_id;    /* NULL with --no-provision */
-  char *remote_dir; /* tesserad's --data-dir there */
-  char *tesserad;   /* the program there */
-  char *service;    /* "systemd", "process" or "none" */
-} Remote;
-
-static void
-remote_free (Remote *r)
-{
-  g_free (r->name);
-  g_free (r->user);
-  g_free (r->host);
-  g_free (r->key);
-  g_free (r->node_id);
-  g_free (r->remote_dir);
-  g_free (r->tesserad);
-  g_free (r->service);
-  g_free (r);
-}
-
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (Remote, remote_free)
 
 /* ---- small helpers ---- */
 
@@ -237,60 +207,24 @@ tsr_cli_cmd_node_add (TsrCli *cli, int argc, char **argv)
   return add_node (cli, name, host, port, id, capacity);
 }
 
-/* ---- remotes.json ---- */
+static char *
+remotes_path (TsrCli *cli)
+{
+  return data_path (cli, "remotes.json", NULL);
+}
 
 static GPtrArray *
 load_remotes (TsrCli *cli, GError **error)
 {
-  g_autofree char *path = data_path (cli, "remotes.json", NULL);
-  g_autoptr (GPtrArray) ret = g_ptr_array_new_with_free_func ((GDestroyNotify)remote_free);
-  g_autoptr (JsonParser) parser = json_parser_new_immutable ();
-  g_autoptr (GError) local_error = NULL;
-  JsonNode *root, *list;
-  JsonArray *array;
+  g_autofree char *path = remotes_path (cli);
+  return tsr_remotes_load (path, error);
+}
 
-  if (!g_file_test (path, G_FILE_TEST_EXISTS))
-    return g_steal_pointer (&ret);
-  if (!json_parser_load_from_file (parser, path, &local_error))
-    goto damaged;
-  root = json_parser_get_root (parser);
-  if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root) ||
-      g_strcmp0 (tsr_json_get_string (json_node_get_object (root), "format"), REMOTES_FORMAT) != 0)
-    goto damaged;
-  list = json_object_get_member (json_node_get_object (root), "remotes");
-  if (list == NULL || !JSON_NODE_HOLDS_ARRAY (list))
-    goto damaged;
-  array = json_node_get_array (list);
-  for (guint i = 0; i < json_array_get_length (array); i++)
-    {
-      JsonNode *el = json_array_get_element (array, i);
-      g_autoptr (Remote) r = g_new0 (Remote, 1);
-      JsonObject *o;
-      guint64 port;
-
-      if (!JSON_NODE_HOLDS_OBJECT (el))
-        goto damaged;
-      o = json_node_get_object (el);
-      r->name = g_strdup (tsr_json_get_string (o, "name"));
-      r->user = g_strdup (tsr_json_get_string (o, "user"));
-      r->host = g_strdup (tsr_json_get_string (o, "host"));
-      r->key = g_strdup (tsr_json_get_string (o, "key"));
-      r->node_id = g_strdup (tsr_json_get_string (o, "node_id"));
-      r->remote_dir = g_strdup (tsr_json_get_string (o, "remote_dir"));
-      r->tesserad = g_strdup (tsr_json_get_string (o, "tesserad"));
-      r->service = g_strdup (tsr_json_get_string (o, "service"));
-      if (r->name == NULL || r->user == NULL || r->host == NULL || r->service == NULL ||
-          !tsr_json_get_uint (o, "port", 65535, &port) || port == 0)
-        goto damaged;
-      r->port = port;
-      g_ptr_array_add (ret, g_steal_pointer (&r));
-    }
-  return g_steal_pointer (&ret);
-
-damaged:
-  g_set_error (error, TSR_ERROR, TSR_ERROR_CORRUPT, "%s is damaged%s%s; it was left as it is", path,
-               local_error ? ": " : "", local_error ? local_error->message : "");
-  return NULL;
+static gboolean
+save_remotes (TsrCli *cli, GPtrArray *remotes, GError **error)
+{
+  g_autofree char *path = remotes_path (cli);
+  return tsr_remotes_save (remotes, path, error);
 }
 
 static void
@@ -301,67 +235,6 @@ add_str (JsonBuilder *b, const char *key, const char *value)
     json_builder_add_string_value (b, value);
   else
     json_builder_add_null_value (b);
-}
-
-static void
-build_remote (JsonBuilder *b, const Remote *r)
-{
-  json_builder_begin_object (b);
-  add_str (b, "name", r->name);
-  add_str (b, "user", r->user);
-  add_str (b, "host", r->host);
-  json_builder_set_member_name (b, "port");
-  json_builder_add_int_value (b, r->port);
-  add_str (b, "key", r->key);
-  add_str (b, "node_id", r->node_id);
-  add_str (b, "remote_dir", r->remote_dir);
-  add_str (b, "tesserad", r->tesserad);
-  add_str (b, "service", r->service);
-  json_builder_end_object (b);
-}
-
-static gboolean
-save_remotes (TsrCli *cli, GPtrArray *remotes, GError **error)
-{
-  g_autofree char *path = data_path (cli, "remotes.json", NULL);
-  g_autoptr (JsonBuilder) b = json_builder_new ();
-  g_autoptr (JsonNode) root = NULL;
-  g_autoptr (GError) local_error = NULL;
-  g_autofree char *text = NULL;
-
-  json_builder_begin_object (b);
-  add_str (b, "format", REMOTES_FORMAT);
-  json_builder_set_member_name (b, "version");
-  json_builder_add_int_value (b, 1);
-  json_builder_set_member_name (b, "remotes");
-  json_builder_begin_array (b);
-  for (guint i = 0; i < remotes->len; i++)
-    build_remote (b, remotes->pdata[i]);
-  json_builder_end_array (b);
-  json_builder_end_object (b);
-  root = json_builder_get_root (b);
-  text = json_to_string (root, TRUE);
-  if (!g_file_set_contents_full (path, text, -1,
-                                 G_FILE_SET_CONTENTS_CONSISTENT | G_FILE_SET_CONTENTS_DURABLE, 0600,
-                                 &local_error))
-    {
-      g_set_error (error, TSR_ERROR, TSR_ERROR_IO, "Cannot save %s: %s", path,
-                   local_error->message);
-      return FALSE;
-    }
-  return TRUE;
-}
-
-static Remote *
-find_remote (GPtrArray *remotes, const char *name)
-{
-  for (guint i = 0; i < remotes->len; i++)
-    {
-      Remote *r = remotes->pdata[i];
-      if (strcmp (r->name, name) == 0)
-        return r;
-    }
-  return NULL;
 }
 
 /* ---- keys and sessions ---- */
@@ -437,7 +310,7 @@ print_result (const char *prefix, const TsrSshExecResult *r)
 /* Waits until the node answers a health check with the pinned identity; the deadline covers
  * a slow start on a small machine. */
 static gboolean
-wait_for_node (TsrCli *cli, const Remote *r, const char *host, guint16 port, GError **error)
+wait_for_node (TsrCli *cli, const TsrRemote *r, const char *host, guint16 port, GError **error)
 {
   g_autoptr (TsrIdentity) identity = client_identity (cli, error);
   g_autofree char *address = g_strdup_printf ("%s:%u", host, port);
@@ -496,7 +369,7 @@ remote_add (TsrCli *cli, int argc, char **argv)
   g_autoptr (TsrSshKey) key = NULL;
   g_autoptr (TsrSshSession) session = NULL;
   g_autoptr (TsrIdentity) me = NULL;
-  g_autoptr (Remote) r = g_new0 (Remote, 1);
+  g_autoptr (TsrRemote) r = g_new0 (TsrRemote, 1);
   g_autofree char *target = NULL;
   g_autofree char *kh = known_hosts_path (cli);
   g_autofree char *listen_host = NULL;
@@ -528,7 +401,8 @@ remote_add (TsrCli *cli, int argc, char **argv)
                                               "[--no-provision]");
   at = strchr (target, '@');
   r->user = at ? g_strndup (target, at - target) : g_strdup (g_get_user_name ());
-  if (!parse_host_port (at ? at + 1 : target, &r->host, &r->port, TRUE) || r->user[0] == '\0')
+  if (!parse_host_port (at ? at + 1 : target, &r->host, &r->port, TRUE) || r->user[0] == '\0' ||
+      r->user[0] == '-' || r->host[0] == '-')
     return tsr_cli_usage_error ("remote add", "“%s” is not USER@HOST[:PORT]", target);
   if (r->port == 0)
     r->port = 22;
@@ -561,7 +435,7 @@ remote_add (TsrCli *cli, int argc, char **argv)
     r->name = g_strdup (name);
   if (!tsr_cluster_node_id_is_valid (r->name))
     return tsr_cli_usage_error ("remote add", "--name takes letters, digits, '_', '-' or '.'");
-  if (find_remote (remotes, r->name) != NULL ||
+  if (tsr_remotes_find (remotes, r->name) != NULL ||
       (!no_provision && tsr_cluster_config_find (tsr_cluster_get_config (cluster), r->name)))
     {
       g_set_error (&error, TSR_ERROR, TSR_ERROR_EXISTS,
@@ -656,10 +530,10 @@ remote_list (TsrCli *cli, int argc, char **argv)
     printf ("%-12s  %-32s  %-8s  %s\n", "NAME", "SSH", "SERVICE", "NODE ID");
   for (guint i = 0; i < remotes->len; i++)
     {
-      Remote *r = remotes->pdata[i];
+      TsrRemote *r = remotes->pdata[i];
       g_autofree char *ssh = g_strdup_printf ("%s@%s:%u", r->user, r->host, r->port);
 
-      build_remote (b, r);
+      tsr_remote_to_json (b, r);
       if (!cli->json)
         printf ("%-12s  %-32s  %-8s  %s\n", r->name, ssh, r->service,
                 r->node_id ? r->node_id : "-");
@@ -685,7 +559,7 @@ make_manager (TsrCli *cli, GPtrArray *remotes, const char *only, gboolean passph
 
   for (guint i = 0; i < remotes->len; i++)
     {
-      Remote *r = remotes->pdata[i];
+      TsrRemote *r = remotes->pdata[i];
       const char *kp = r->key ? r->key : "";
       TsrSshKey *key;
 
@@ -800,7 +674,7 @@ remote_logs (TsrCli *cli, int argc, char **argv)
   g_autofree char *command = NULL;
   const char *lines_text = option_value (argc, argv, "--lines");
   guint64 lines = LOG_LINES_DEFAULT;
-  Remote *r;
+  TsrRemote *r;
 
   if (argc != 3 && argc != 5)
     return tsr_cli_usage_error ("remote logs", "use: remote logs NAME [--lines N]");
@@ -809,7 +683,7 @@ remote_logs (TsrCli *cli, int argc, char **argv)
   remotes = load_remotes (cli, &error);
   if (remotes == NULL)
     return tsr_cli_fail (cli, error);
-  r = find_remote (remotes, argv[2]);
+  r = tsr_remotes_find (remotes, argv[2]);
   if (r != NULL && strcmp (r->service, "none") == 0)
     {
       g_set_error (&error, TSR_ERROR, TSR_ERROR_NOT_FOUND,
@@ -859,7 +733,7 @@ remote_status (TsrCli *cli, int argc, char **argv)
     printf ("%-12s  %-6s  %-10s  %s\n", "NAME", "SSH", "TESSERAD", "NODE");
   for (guint i = 0; i < remotes->len; i++)
     {
-      Remote *r = remotes->pdata[i];
+      TsrRemote *r = remotes->pdata[i];
       g_autoptr (GError) ssh_error = NULL;
       g_autoptr (TsrSshExecResult) res = NULL;
       g_autofree char *daemon = NULL;

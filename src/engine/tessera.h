@@ -18,6 +18,7 @@
 #include "tsr-node.h"
 #include "tsr-node-client.h"
 #include "tsr-notifier.h"
+#include "tsr-remotes.h"
 #include "tsr-segment-store.h"
 #include "tsr-ssh-key.h"
 #include "tsr-ssh-manager.h"
