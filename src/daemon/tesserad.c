@@ -195,8 +195,10 @@ serve (const char *node_dir, const char *listen, guint64 capacity, const char *n
   g_main_loop_run (d.loop);
   g_main_loop_unref (d.loop);
 
-  /* Stop accepting, let requests in flight finish (new ones are refused), then make
-   * everything stored durable before the process ends. */
+  /* Stop accepting (new connections are refused), close the open ones and wait for the
+   * requests being worked on to complete: a store finishes on disk even if its answer is lost
+   * (clients retry, and storing the same segment again is a no-op). Then make everything
+   * stored durable before the process ends. */
   tsr_node_stop (node);
   if (!tsr_segment_store_close (store, &error))
     {
