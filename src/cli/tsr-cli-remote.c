@@ -284,7 +284,19 @@ known_hosts_path (TsrCli *cli)
   return data_path (cli, "ssh", "known_hosts");
 }
 
-/* Prints an exec result the way a shell would have. */
+static void
+print_prefixed (FILE *out, const char *prefix, const char *text)
+{
+  g_auto (GStrv) lines = g_strsplit (text, "\n", -1);
+
+  /* The empty piece after a final newline is not a line. */
+  for (guint i = 0; lines[i] != NULL; i++)
+    if (lines[i + 1] != NULL || lines[i][0] != '\0')
+      fprintf (out, "%s: %s\n", prefix, lines[i]);
+}
+
+/* Prints an exec result as the command wrote it, or each line behind the host's name when
+ * several hosts answer. */
 static void
 print_result (const char *prefix, const TsrSshExecResult *r)
 {
@@ -294,17 +306,8 @@ print_result (const char *prefix, const TsrSshExecResult *r)
       fwrite (r->err, 1, r->err_len, stderr);
       return;
     }
-  {
-    g_auto (GStrv) out = g_strsplit (r->out, "\n", -1);
-    g_auto (GStrv) err = g_strsplit (r->err, "\n", -1);
-    for (guint i = 0; out[i] != NULL; i++)
-      if (out[i][0] != '\0' || out[i + 1] != NULL)
-        if (!(out[i + 1] == NULL && out[i][0] == '\0'))
-          printf ("%s: %s\n", prefix, out[i]);
-    for (guint i = 0; err[i] != NULL; i++)
-      if (!(err[i + 1] == NULL && err[i][0] == '\0'))
-        fprintf (stderr, "%s: %s\n", prefix, err[i]);
-  }
+  print_prefixed (stdout, prefix, r->out);
+  print_prefixed (stderr, prefix, r->err);
 }
 
 /* Waits until the node answers a health check with the pinned identity; the deadline covers
