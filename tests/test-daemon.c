@@ -320,6 +320,16 @@ test_identity_trust_sigterm (Fixture *f, gconstpointer data)
     g_assert_true (h->is_alive);
   }
 
+  /* One daemon per data dir: a second one is refused and the first keeps serving. */
+  {
+    g_autofree char *listen = g_strdup_printf ("127.0.0.1:%u", tsr_test_free_port ());
+    g_autofree char *second_err = NULL;
+
+    g_assert_cmpint (tesserad (d->dir, NULL, &second_err, "--listen", listen, NULL), ==, 1);
+    g_assert_nonnull (strstr (second_err, "in use"));
+    g_assert_true (port_open ("127.0.0.1", d->port));
+  }
+
   /* SIGTERM stops it cleanly. */
   g_assert_cmpint (daemon_stop (d, SIGTERM), ==, 0);
   log = read_log (d);
@@ -691,6 +701,7 @@ test_remote_add (Fixture *f, gconstpointer data)
   g_autofree char *listen = NULL;
   g_autofree char *line = NULL;
   g_autofree char *service = NULL;
+  g_autofree char *installed = NULL;
   g_autoptr (TsrTestSshd) sshd = NULL;
   guint16 port = tsr_test_free_port ();
 
@@ -728,6 +739,16 @@ test_remote_add (Fixture *f, gconstpointer data)
     g_assert_nonnull (strstr (r.err, fp));
     g_assert_false (g_file_test (remote_dir, G_FILE_TEST_EXISTS));
   }
+  /* Accepted, but the host has no tesserad and none was given to upload. */
+  installed = g_find_program_in_path ("tesserad");
+  if (installed == NULL)
+    {
+      g_auto (Run) r = { 0 };
+      cli (f, &r, NULL, "remote", "add", target, "--key", user_key, "--trust-host-key", fp,
+           "--remote-dir", remote_dir, "--listen", listen, "--name", "Far", NULL);
+      g_assert_cmpint (r.status, ==, 1);
+      g_assert_nonnull (strstr (r.err, "tesserad is not installed"));
+    }
   /* Accepted with the fingerprint checked out of band: provisioned end to end. */
   {
     g_auto (Run) r = { 0 };
