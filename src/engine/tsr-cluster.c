@@ -813,7 +813,11 @@ tsr_cluster_add_remote_node (TsrCluster *self, const char *node_id, const char *
       m->status.node_id = g_strdup (c->node_id);
       m->status.state = TSR_NODE_STATE_STOPPED;
       m->status.capacity_bytes = c->capacity;
+      /* Transfers and health checks walk the members without the lock: add only when none
+       * runs (new ones wait on the lock meanwhile). */
       g_mutex_lock (&self->lock);
+      while (self->active > 0)
+        g_cond_wait (&self->idle_cond, &self->lock);
       g_ptr_array_add (self->members, m);
       g_mutex_unlock (&self->lock);
       make_client (self, m);
@@ -2061,9 +2065,7 @@ tsr_cluster_init (TsrCluster *self)
 {
   g_mutex_init (&self->lock);
   g_cond_init (&self->idle_cond);
-  /* Room for every node a config may hold: a node added while workers walk the array
-   * (tsr_cluster_add_remote_node) never moves it under them. */
-  self->members = g_ptr_array_new_full (TSR_CLUSTER_MAX_NODES, (GDestroyNotify)member_free);
+  self->members = g_ptr_array_new_with_free_func ((GDestroyNotify)member_free);
   self->owner_context = g_main_context_ref_thread_default ();
   self->pool = g_thread_pool_new (pool_run, NULL, IO_THREADS, FALSE, NULL);
 }
