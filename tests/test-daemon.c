@@ -467,6 +467,66 @@ test_wrong_identity (Fixture *f, gconstpointer data)
       json_array_get_object_element (json_node_get_array (json), 0), "alive"));
 }
 
+/* A node added to a running cluster (the shell, the app) is used at once. */
+static void
+test_add_to_running_cluster (Fixture *f, gconstpointer data)
+{
+  g_autoptr (Daemon) d = daemon_new (f, "late", NULL, "127.0.0.1", 0);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (TsrCluster) cluster = NULL;
+  g_autoptr (TsrIdentity) me = NULL;
+  g_autoptr (TsrManifest) m = NULL;
+  g_autoptr (GPtrArray) status = NULL;
+  g_autoptr (GBytes) content = tsr_test_random_bytes (f->rand, 200 * 1024 + 3);
+  g_autofree char *client_dir = g_build_filename (f->data_dir, "client", NULL);
+  g_autofree char *src = g_build_filename (f->dir, "late.bin", NULL);
+  g_autofree char *dst = g_build_filename (f->dir, "late-back.bin", NULL);
+  g_autoptr (GFile) src_file = g_file_new_for_path (src);
+  g_autoptr (GFile) dst_file = g_file_new_for_path (dst);
+  g_autofree char *got = NULL;
+  gsize len;
+
+  g_assert_true (tsr_cluster_init_data_dir (f->data_dir, 0, TSR_SEGMENT_STORE_DEFAULT_CAPACITY,
+                                            TSR_CHUNK_SIZE_DEFAULT, 1, &error));
+  g_assert_no_error (error);
+  cluster = tsr_cluster_open (f->data_dir, &error);
+  g_assert_no_error (error);
+  g_assert_true (tsr_cluster_start (cluster, &error));
+  g_assert_no_error (error);
+  g_assert_true (g_file_set_contents (src, g_bytes_get_data (content, NULL),
+                                      g_bytes_get_size (content), NULL));
+
+  /* No node yet: an upload is refused. */
+  g_assert_null (tsr_cluster_upload (cluster, src_file, NULL, &error));
+  g_assert_error (error, TSR_ERROR, TSR_ERROR_UNREACHABLE);
+  g_clear_error (&error);
+
+  me = tsr_identity_load_or_create (client_dir, "tessera-client", &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (tesserad (d->dir, NULL, NULL, "trust", tsr_identity_get_id (me), NULL), ==, 0);
+  daemon_start (d);
+  g_assert_true (tsr_cluster_add_remote_node (cluster, "Late", "127.0.0.1", d->port, d->id,
+                                              TSR_SEGMENT_STORE_DEFAULT_CAPACITY, &error));
+  g_assert_no_error (error);
+  g_assert_false (tsr_cluster_add_remote_node (cluster, "Late", "127.0.0.1", d->port, d->id,
+                                               TSR_SEGMENT_STORE_DEFAULT_CAPACITY, &error));
+  g_assert_error (error, TSR_ERROR, TSR_ERROR_EXISTS);
+  g_clear_error (&error);
+
+  status = tsr_cluster_dup_node_status (cluster);
+  g_assert_cmpuint (status->len, ==, 1);
+  g_assert_true (((TsrNodeStatus *)status->pdata[0])->alive);
+  g_assert_false (((TsrNodeStatus *)status->pdata[0])->embedded);
+
+  m = tsr_cluster_upload (cluster, src_file, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_true (tsr_cluster_download (cluster, m->file_id, dst_file, FALSE, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_true (g_file_get_contents (dst, &got, &len, NULL));
+  g_assert_cmpmem (got, len, g_bytes_get_data (content, NULL), g_bytes_get_size (content));
+  tsr_cluster_stop (cluster);
+}
+
 /* Three namespaces joined to this one by veth pairs, each daemon on its own address. Returns
  * FALSE (with the reason) where the kernel or the container refuses. */
 static gboolean
@@ -876,6 +936,7 @@ main (int argc, char **argv)
   ADD ("identity-trust-sigterm", test_identity_trust_sigterm);
   ADD ("tls13-and-garbage", test_tls13_and_garbage);
   ADD ("wrong-identity", test_wrong_identity);
+  ADD ("add-to-running-cluster", test_add_to_running_cluster);
   ADD ("multi-host", test_multi_host);
   ADD ("remote-add", test_remote_add);
 #undef ADD
