@@ -8,6 +8,7 @@
 #include <signal.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <glib/gstdio.h>
 
@@ -170,6 +171,13 @@ tsr_test_sshd_free (TsrTestSshd *sshd)
   g_free (sshd);
 }
 
+/* A server must not outlive a test that aborts. */
+static void
+die_with_parent (gpointer data)
+{
+  prctl (PR_SET_PDEATHSIG, SIGTERM);
+}
+
 /**
  * tsr_test_sshd_start:
  * @dir: a directory of its own for the config, keys and log
@@ -254,6 +262,7 @@ tsr_test_sshd_start (const char *dir, const char *host_key, const char *authoriz
         }
       g_assert_true (g_file_set_contents (config_path, config->str, -1, NULL));
       g_subprocess_launcher_set_stderr_file_path (launcher, log_path);
+      g_subprocess_launcher_set_child_setup (launcher, die_with_parent, NULL, NULL);
       sshd->proc = g_subprocess_launcher_spawn (launcher, &error, sshd_path, "-D", "-e", "-f",
                                                 config_path, NULL);
       g_assert_no_error (error);
