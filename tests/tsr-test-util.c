@@ -5,6 +5,10 @@
 #include "tsr-test-util.h"
 
 #include <errno.h>
+#include <signal.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <glib/gstdio.h>
 
@@ -78,4 +82,212 @@ tsr_test_dir_is_empty (const char *dir)
   g_autoptr (GDir) d = g_dir_open (dir, 0, NULL);
 
   return d == NULL || g_dir_read_name (d) == NULL;
+}
+
+/* A TCP port nobody listens on right now (the kernel's pick for an ephemeral bind). */
+guint16
+tsr_test_free_port (void)
+{
+  g_autoptr (GSocket) sock =
+      g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP, NULL);
+  g_autoptr (GInetAddress) lo = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+  g_autoptr (GSocketAddress) addr = g_inet_socket_address_new (lo, 0);
+  g_autoptr (GSocketAddress) bound = NULL;
+
+  g_assert_nonnull (sock);
+  g_assert_true (g_socket_bind (sock, addr, FALSE, NULL));
+  bound = g_socket_get_local_address (sock, NULL);
+  return g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound));
+}
+
+/* Whether something accepts TCP connections on 127.0.0.1:@port now. */
+gboolean
+tsr_test_port_is_open (guint16 port)
+{
+  g_autoptr (GSocketClient) client = g_socket_client_new ();
+  g_autoptr (GSocketConnection) conn = NULL;
+
+  conn = g_socket_client_connect_to_host (client, "127.0.0.1", port, NULL, NULL);
+  return conn != NULL;
+}
+
+/* Runs @argv, asserting it could start; returns its exit status and, if wanted, its output. */
+int
+tsr_test_spawn (const char *const *argv, char **out, char **err)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GSubprocess) proc = g_subprocess_newv (
+      argv, G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE, &error);
+  g_autofree char *o = NULL;
+  g_autofree char *e = NULL;
+
+  g_assert_no_error (error);
+  g_assert_true (g_subprocess_communicate_utf8 (proc, NULL, NULL, &o, &e, &error));
+  g_assert_no_error (error);
+  if (out != NULL)
+    *out = g_steal_pointer (&o);
+  if (err != NULL)
+    *err = g_steal_pointer (&e);
+  if (!g_subprocess_get_if_exited (proc))
+    return 128 + g_subprocess_get_term_sig (proc);
+  return g_subprocess_get_exit_status (proc);
+}
+
+/* An Ed25519 key pair made by OpenSSH's own ssh-keygen (not by the code under test). */
+gboolean
+tsr_test_ssh_keygen (const char *path, char **skip_reason)
+{
+  const char *keygen = g_getenv ("SSH_KEYGEN");
+  g_autofree char *err = NULL;
+  const char *argv[] = { keygen, "-q", "-t", "ed25519", "-N", "", "-C", "test", "-f", path, NULL };
+
+  if (keygen == NULL || !g_file_test (keygen, G_FILE_TEST_IS_EXECUTABLE))
+    {
+      *skip_reason = g_strdup ("ssh-keygen (openssh-client) is not installed");
+      return FALSE;
+    }
+  if (tsr_test_spawn (argv, NULL, &err) != 0)
+    {
+      *skip_reason = g_strdup_printf ("ssh-keygen failed: %s", err);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+void
+tsr_test_sshd_free (TsrTestSshd *sshd)
+{
+  if (sshd == NULL)
+    return;
+  if (sshd->proc != NULL)
+    {
+      g_subprocess_send_signal (sshd->proc, SIGTERM);
+      g_subprocess_wait (sshd->proc, NULL, NULL);
+      g_object_unref (sshd->proc);
+    }
+  g_free (sshd->dir);
+  g_free (sshd->host_key);
+  g_free (sshd->authorized_keys);
+  g_free (sshd);
+}
+
+/* A server must not outlive a test that aborts. */
+static void
+die_with_parent (gpointer data)
+{
+  prctl (PR_SET_PDEATHSIG, SIGTERM);
+}
+
+/**
+ * tsr_test_sshd_start:
+ * @dir: a directory of its own for the config, keys and log
+ * @host_key: (nullable): the host key to use; NULL makes one in @dir
+ * @authorized_keys: the authorized_keys file (public keys that may log in as this user)
+ *
+ * Starts OpenSSH's sshd -D on 127.0.0.1 at a free port, for the current user. Returns NULL
+ * with @skip_reason when this machine cannot run it (not installed, no privilege separation
+ * directory when root).
+ */
+TsrTestSshd *
+tsr_test_sshd_start (const char *dir, const char *host_key, const char *authorized_keys,
+                     char **skip_reason)
+{
+  const char *sshd_path = g_getenv ("SSHD");
+  g_autoptr (GError) error = NULL;
+
+  if (sshd_path == NULL || !g_file_test (sshd_path, G_FILE_TEST_IS_EXECUTABLE))
+    {
+      *skip_reason = g_strdup ("sshd (openssh-server) is not installed");
+      return NULL;
+    }
+  /* As root, sshd insists on its privilege separation directory, which a system that never
+   * started the ssh service has not made. */
+  if (geteuid () == 0 && !g_file_test ("/run/sshd", G_FILE_TEST_IS_DIR) &&
+      g_mkdir ("/run/sshd", 0755) != 0)
+    {
+      *skip_reason =
+          g_strdup_printf ("sshd needs /run/sshd and it cannot be made: %s", g_strerror (errno));
+      return NULL;
+    }
+  g_mkdir_with_parents (dir, 0700);
+  for (int attempt = 0; attempt < 5; attempt++)
+    {
+      TsrTestSshd *sshd = g_new0 (TsrTestSshd, 1);
+      g_autofree char *config_path = g_build_filename (dir, "sshd_config", NULL);
+      g_autofree char *log_path = g_build_filename (dir, "sshd.log", NULL);
+      g_autofree char *pid_path = g_build_filename (dir, "sshd.pid", NULL);
+      g_autoptr (GString) config = g_string_new (NULL);
+      g_autoptr (GSubprocessLauncher) launcher =
+          g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_SILENCE);
+
+      sshd->dir = g_strdup (dir);
+      sshd->authorized_keys = g_strdup (authorized_keys);
+      if (host_key != NULL)
+        sshd->host_key = g_strdup (host_key);
+      else
+        {
+          sshd->host_key = g_build_filename (dir, "ssh_host_ed25519_key", NULL);
+          if (!g_file_test (sshd->host_key, G_FILE_TEST_EXISTS) &&
+              !tsr_test_ssh_keygen (sshd->host_key, skip_reason))
+            {
+              tsr_test_sshd_free (sshd);
+              return NULL;
+            }
+        }
+      sshd->port = tsr_test_free_port ();
+      /* StrictModes would refuse keys under a temporary directory's permissions; root may log
+       * in with keys only, as the container's tests run as root; no PAM, no passwords. */
+      g_string_append_printf (config,
+                              "Port %u\nListenAddress 127.0.0.1\nHostKey %s\nPidFile %s\n"
+                              "AuthorizedKeysFile %s\nStrictModes no\n"
+                              "PermitRootLogin prohibit-password\nUsePAM no\n"
+                              "PasswordAuthentication no\nKbdInteractiveAuthentication no\n"
+                              "PubkeyAuthentication yes\nSubsystem sftp internal-sftp\n"
+                              "MaxStartups 50\nLogLevel ERROR\n",
+                              sshd->port, sshd->host_key, pid_path, authorized_keys);
+      /* Sanitizer builds: programs started over SSH (tesserad) get the test's sanitizer
+       * settings, leak suppressions included, as if started by the test itself. */
+      if (g_getenv ("ASAN_OPTIONS") != NULL || g_getenv ("LSAN_OPTIONS") != NULL ||
+          g_getenv ("UBSAN_OPTIONS") != NULL)
+        {
+          g_string_append (config, "SetEnv");
+          for (guint i = 0; i < 3; i++)
+            {
+              const char *names[] = { "ASAN_OPTIONS", "LSAN_OPTIONS", "UBSAN_OPTIONS" };
+              const char *v = g_getenv (names[i]);
+              if (v != NULL)
+                g_string_append_printf (config, " %s=%s", names[i], v);
+            }
+          g_string_append (config, "\n");
+        }
+      g_assert_true (g_file_set_contents (config_path, config->str, -1, NULL));
+      g_subprocess_launcher_set_stderr_file_path (launcher, log_path);
+      g_subprocess_launcher_set_child_setup (launcher, die_with_parent, NULL, NULL);
+      sshd->proc = g_subprocess_launcher_spawn (launcher, &error, sshd_path, "-D", "-e", "-f",
+                                                config_path, NULL);
+      g_assert_no_error (error);
+      /* Ready when it accepts connections; gone when it could not start (port taken by a
+       * racing test: try another; anything else: skip with its log). */
+      while (!tsr_test_port_is_open (sshd->port))
+        {
+          if (g_subprocess_get_identifier (sshd->proc) == NULL)
+            break;
+          g_usleep (20000);
+        }
+      if (g_subprocess_get_identifier (sshd->proc) != NULL)
+        return sshd;
+      {
+        g_autofree char *log = NULL;
+        g_file_get_contents (log_path, &log, NULL, NULL);
+        if (log == NULL || strstr (log, "Address already in use") == NULL)
+          {
+            *skip_reason = g_strdup_printf ("sshd did not start: %s", log ? log : "no log");
+            tsr_test_sshd_free (sshd);
+            return NULL;
+          }
+      }
+      tsr_test_sshd_free (sshd);
+    }
+  *skip_reason = g_strdup ("sshd found no free port in five attempts");
+  return NULL;
 }

@@ -4,7 +4,7 @@
  */
 #pragma once
 
-#include <glib.h>
+#include <gio/gio.h>
 
 G_BEGIN_DECLS
 
@@ -13,5 +13,25 @@ void tsr_test_rmdir (const char *path);
 GBytes *tsr_test_random_bytes (GRand *rand, gsize len);
 guint64 tsr_test_sum_file_sizes (const char *dir);
 gboolean tsr_test_dir_is_empty (const char *dir);
+
+guint16 tsr_test_free_port (void);
+gboolean tsr_test_port_is_open (guint16 port);
+int tsr_test_spawn (const char *const *argv, char **out, char **err);
+gboolean tsr_test_ssh_keygen (const char *path, char **skip_reason);
+
+/* A private OpenSSH server on 127.0.0.1 for the SSH tests. */
+typedef struct
+{
+  char *dir;
+  guint16 port;
+  GSubprocess *proc;
+  char *host_key;
+  char *authorized_keys;
+} TsrTestSshd;
+
+TsrTestSshd *tsr_test_sshd_start (const char *dir, const char *host_key,
+                                  const char *authorized_keys, char **skip_reason);
+void tsr_test_sshd_free (TsrTestSshd *sshd);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (TsrTestSshd, tsr_test_sshd_free)
 
 G_END_DECLS

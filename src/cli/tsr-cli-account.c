@@ -493,3 +493,10 @@ tsr_cli_cmd_otp (TsrCli *cli, int argc, char **argv)
     return TSR_EXIT_OK;
   }
 }
+
+/* For the other command groups (SSH key passphrases). */
+char *
+tsr_cli_read_secret (const char *prompt, gboolean from_stdin, GError **error)
+{
+  return read_secret (prompt, from_stdin, error);
+}

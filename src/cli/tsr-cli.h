@@ -66,6 +66,12 @@ int tsr_cli_cmd_passwd (TsrCli *cli, int argc, char **argv);
 int tsr_cli_cmd_otp (TsrCli *cli, int argc, char **argv);
 
 int tsr_cli_use_session (TsrCli *cli, TsrCluster *cluster);
+char *tsr_cli_read_secret (const char *prompt, gboolean from_stdin, GError **error);
+
+/* tsr-cli-remote.c: remote nodes and SSH */
+int tsr_cli_cmd_id (TsrCli *cli, int argc, char **argv);
+int tsr_cli_cmd_node_add (TsrCli *cli, int argc, char **argv);
+int tsr_cli_cmd_remote (TsrCli *cli, int argc, char **argv);
 void tsr_cli_print_qr (const char *text, FILE *out);
 gboolean tsr_cli_write_qr_png (const char *text, const char *path, GError **error);
 

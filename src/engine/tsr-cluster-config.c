@@ -79,8 +79,10 @@ tsr_cluster_config_find (const TsrClusterConfig *c, const char *node_id)
   return NULL;
 }
 
-static gboolean
-node_id_is_valid (const char *id)
+/* Letters, digits, '_', '-' and '.', at most 64, not starting with '.': safe as a directory
+ * name for embedded nodes. */
+gboolean
+tsr_cluster_node_id_is_valid (const char *id)
 {
   gsize len = id ? strlen (id) : 0;
 
@@ -160,7 +162,7 @@ tsr_cluster_config_parse (const char *data, gssize len, GError **error)
       n = g_new0 (TsrNodeConfig, 1);
       g_ptr_array_add (c->nodes, n);
       s = tsr_json_get_string (o, "node_id");
-      if (!node_id_is_valid (s) || tsr_cluster_config_find (c, s) != NULL)
+      if (!tsr_cluster_node_id_is_valid (s) || tsr_cluster_config_find (c, s) != NULL)
         {
           why = "node_id";
           goto fail;

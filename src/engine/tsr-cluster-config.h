@@ -39,6 +39,7 @@ gboolean tsr_cluster_config_save (const TsrClusterConfig *config, const char *pa
 TsrNodeConfig *tsr_cluster_config_find (const TsrClusterConfig *config, const char *node_id);
 
 gboolean tsr_parse_size (const char *text, guint64 *out);
+gboolean tsr_cluster_node_id_is_valid (const char *id);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (TsrClusterConfig, tsr_cluster_config_free)
 

@@ -767,6 +767,78 @@ tsr_cluster_set_node_enabled (TsrCluster *self, const char *node_id, gboolean en
   return tsr_cluster_check_health (self, NULL, error);
 }
 
+/**
+ * tsr_cluster_add_remote_node:
+ * @node_id: the name the cluster knows it by (letters, digits, '_', '-', '.')
+ * @identity: the node's id (`tesserad --print-id`), pinned: a node presenting any other
+ *   certificate at @host:@port is refused
+ * @capacity: what placement assumes until the first health check reports the real one
+ *
+ * Adds a node served elsewhere (tesserad) and saves the config. Placement and health checks
+ * treat it like an embedded one from then on; a started cluster connects to it at once.
+ */
+gboolean
+tsr_cluster_add_remote_node (TsrCluster *self, const char *node_id, const char *host, guint16 port,
+                             const char *identity, guint64 capacity, GError **error)
+{
+  TsrNodeConfig *c;
+
+  g_return_val_if_fail (TSR_IS_CLUSTER (self), FALSE);
+
+  if (!tsr_cluster_node_id_is_valid (node_id) || host == NULL || *host == '\0' ||
+      strlen (host) > 255 || port == 0 || !tsr_segment_id_is_valid (identity))
+    {
+      g_set_error (error, TSR_ERROR, TSR_ERROR_INVALID_ARGUMENT,
+                   "A node needs a name of letters, digits, '_', '-' or '.', a host, a port and "
+                   "an id of 64 lowercase hex characters");
+      return FALSE;
+    }
+  if (tsr_cluster_config_find (self->config, node_id) != NULL)
+    {
+      g_set_error (error, TSR_ERROR, TSR_ERROR_EXISTS, "There is already a node %s", node_id);
+      return FALSE;
+    }
+  if (self->config->nodes->len >= TSR_CLUSTER_MAX_NODES)
+    {
+      g_set_error (error, TSR_ERROR, TSR_ERROR_TOO_LARGE, "A cluster has at most %u nodes",
+                   TSR_CLUSTER_MAX_NODES);
+      return FALSE;
+    }
+  c = g_new0 (TsrNodeConfig, 1);
+  c->node_id = g_strdup (node_id);
+  c->host = g_strdup (host);
+  c->port = port;
+  c->identity = g_strdup (identity);
+  c->capacity = capacity;
+  c->enabled = TRUE;
+  g_ptr_array_add (self->config->nodes, c);
+  if (!tsr_cluster_config_save (self->config, self->config_path, error))
+    {
+      g_ptr_array_remove (self->config->nodes, c);
+      return FALSE;
+    }
+  if (self->started)
+    {
+      Member *m = g_new0 (Member, 1);
+
+      m->config = c;
+      m->status.node_id = g_strdup (c->node_id);
+      m->status.state = TSR_NODE_STATE_STOPPED;
+      m->status.capacity_bytes = c->capacity;
+      /* Transfers and health checks walk the members without the lock: add only when none
+       * runs (new ones wait on the lock meanwhile). */
+      g_mutex_lock (&self->lock);
+      while (self->active > 0)
+        g_cond_wait (&self->idle_cond, &self->lock);
+      g_ptr_array_add (self->members, m);
+      g_mutex_unlock (&self->lock);
+      make_client (self, m);
+      introduce_peers (self);
+      return tsr_cluster_check_health (self, NULL, error);
+    }
+  return TRUE;
+}
+
 /* ---- the catalog ---- */
 
 static char *

@@ -63,6 +63,9 @@ void tsr_cluster_set_health_interval (TsrCluster *self, guint seconds);
 gboolean tsr_cluster_set_node_enabled (TsrCluster *self, const char *node_id, gboolean enabled,
                                        GError **error);
 TsrNode *tsr_cluster_get_embedded_node (TsrCluster *self, const char *node_id);
+gboolean tsr_cluster_add_remote_node (TsrCluster *self, const char *node_id, const char *host,
+                                      guint16 port, const char *identity, guint64 capacity,
+                                      GError **error);
 
 GPtrArray *tsr_cluster_list_files (TsrCluster *self, GError **error);
 TsrManifest *tsr_cluster_get_file (TsrCluster *self, const char *file_id, GError **error);

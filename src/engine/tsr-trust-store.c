@@ -372,3 +372,30 @@ tsr_trust_store_list (TsrTrustStore *self)
   g_mutex_unlock (&self->mutex);
   return ids;
 }
+
+/**
+ * tsr_trust_store_reload:
+ *
+ * Reads a file-backed store's file again, so that a running daemon picks up identities that
+ * `tesserad trust` added from another process. A damaged file leaves the store as it was.
+ */
+gboolean
+tsr_trust_store_reload (TsrTrustStore *self, GError **error)
+{
+  g_autoptr (TsrTrustStore) fresh = NULL;
+  GHashTable *old;
+
+  g_return_val_if_fail (TSR_IS_TRUST_STORE (self), FALSE);
+
+  if (self->path == NULL)
+    return TRUE;
+  fresh = tsr_trust_store_load (self->path, error);
+  if (fresh == NULL)
+    return FALSE;
+  g_mutex_lock (&self->mutex);
+  old = self->entries;
+  self->entries = g_steal_pointer (&fresh->entries);
+  fresh->entries = old;
+  g_mutex_unlock (&self->mutex);
+  return TRUE;
+}

@@ -23,5 +23,6 @@ gboolean tsr_trust_store_add (TsrTrustStore *self, const char *id, const char *n
 gboolean tsr_trust_store_remove (TsrTrustStore *self, const char *id, GError **error);
 gboolean tsr_trust_store_contains (TsrTrustStore *self, const char *id);
 GPtrArray *tsr_trust_store_list (TsrTrustStore *self);
+gboolean tsr_trust_store_reload (TsrTrustStore *self, GError **error);
 
 G_END_DECLS
