@@ -22,11 +22,13 @@
 
 #include "tsr-cluster.h"
 #include "tsr-chunker.h"
+#include "tsr-cluster-private.h"
 #include "tsr-crypto.h"
 #include "tsr-error.h"
 #include "tsr-hash.h"
 #include "tsr-identity.h"
 #include "tsr-lock-file.h"
+#include "tsr-maintenance.h"
 #include "tsr-node-client.h"
 #include "tsr-trust-store.h"
 
@@ -71,6 +73,9 @@ struct _TsrCluster
   GPtrArray *members;
   gboolean started;
   guint health_source;
+
+  GRWLock segments_lock; /* see _tsr_cluster_lock_segments */
+  GMutex catalog_lock;   /* see _tsr_cluster_lock_catalog */
 };
 
 G_DEFINE_FINAL_TYPE (TsrCluster, tsr_cluster, G_TYPE_OBJECT)
@@ -313,6 +318,18 @@ member_address (Member *m)
   return g_strdup_printf ("%s:%u", m->config->host, m->config->port);
 }
 
+/* $TESSERA_SCRUB_RATE (bytes per second, 0 for off) overrides the nodes' background scrub
+ * budget: tests that count corrupt copies turn it off. */
+static void
+set_scrub_rate (TsrNode *node)
+{
+  const char *env = g_getenv ("TESSERA_SCRUB_RATE");
+  guint64 rate;
+
+  if (env != NULL && tsr_parse_size (env, &rate))
+    tsr_node_set_scrub_rate (node, rate);
+}
+
 static gboolean
 start_embedded (TsrCluster *self, Member *m, GError **error)
 {
@@ -341,6 +358,7 @@ start_embedded (TsrCluster *self, Member *m, GError **error)
     return FALSE;
 
   m->node = tsr_node_new (m->config->node_id, m->store, identity, trusted);
+  set_scrub_rate (m->node);
   if (!tsr_node_start (m->node, m->config->host, m->config->port, &local_error))
     {
       /* The remembered port is taken by someone else: take any free one. */
@@ -350,6 +368,7 @@ start_embedded (TsrCluster *self, Member *m, GError **error)
           m->config->port = 0;
           g_clear_object (&m->node);
           m->node = tsr_node_new (m->config->node_id, m->store, identity, trusted);
+          set_scrub_rate (m->node);
           if (tsr_node_start (m->node, m->config->host, 0, &local_error))
             goto started;
         }
@@ -460,6 +479,7 @@ tsr_cluster_start (TsrCluster *self, GError **error)
   /* Periodic checks fire only while the owner's main loop runs (the app, the shell); a
    * one-shot command relies on the check just below. */
   tsr_cluster_set_health_interval (self, TSR_CLUSTER_HEALTH_INTERVAL);
+  tsr_cluster_set_maintenance_interval (self, TSR_CLUSTER_MAINTENANCE_INTERVAL);
   return tsr_cluster_check_health (self, NULL, error);
 }
 
@@ -1211,6 +1231,49 @@ sync_nodes (TsrCluster *self, const gboolean *which, GError **error)
   return ok;
 }
 
+/* What @size bytes cost in stored bytes: every copy of every chunk, with its tag. */
+static guint64
+stored_size (TsrCluster *self, guint64 size)
+{
+  guint64 chunks = tsr_chunk_count (size, self->config->chunk_size);
+  return (size + chunks * TSR_CHUNK_OVERHEAD) * self->config->replicas;
+}
+
+/* Refuses at once, saying how much is needed, an upload that cannot fit in the space the
+ * last health check saw free on the nodes that are up (each chunk's copies go to different
+ * nodes, so a node counts for at most one copy's share). */
+static gboolean
+check_space (TsrCluster *self, const char *name, guint64 size, GError **error)
+{
+  guint64 need = stored_size (self, size), per_copy = need / MAX (self->config->replicas, 1);
+  guint64 avail = 0;
+
+  g_mutex_lock (&self->lock);
+  for (guint i = 0; i < self->members->len; i++)
+    {
+      Member *m = self->members->pdata[i];
+      if (m->config->enabled && m->status.alive)
+        avail += MIN (per_copy, m->status.capacity_bytes > m->status.used_bytes
+                                    ? m->status.capacity_bytes - m->status.used_bytes
+                                    : 0);
+    }
+  g_mutex_unlock (&self->lock);
+  if (need <= avail)
+    return TRUE;
+  {
+    g_autofree char *need_str = g_format_size (need);
+    g_autofree char *avail_str = g_format_size (avail);
+    g_autofree char *size_str = g_format_size (size);
+    g_set_error (
+        error, TSR_ERROR, TSR_ERROR_NO_SPACE,
+        "Not enough space to upload %s: it needs %s (%u copies of %s encrypted, %" G_GUINT64_FORMAT
+        " bytes) but the nodes that are up have %s free (%" G_GUINT64_FORMAT
+        " bytes); free some space or add a node",
+        name, need_str, self->config->replicas, size_str, need, avail_str, avail);
+  }
+  return FALSE;
+}
+
 /**
  * tsr_cluster_upload:
  * @file: a regular file
@@ -1279,8 +1342,11 @@ tsr_cluster_upload (TsrCluster *self, GFile *file, GCancellable *cancellable, GE
   if (chunker == NULL)
     return NULL;
   name = g_file_get_basename (file);
+  if (!check_space (self, name, g_file_info_get_size (info), error))
+    return NULL;
 
   begin_op (self);
+  _tsr_cluster_lock_segments (self, FALSE);
   transfer_init (&up.t, self, name, g_file_info_get_size (info), cancellable);
   up.n_members = self->members->len;
   up.replicas = self->config->replicas;
@@ -1381,6 +1447,7 @@ tsr_cluster_upload (TsrCluster *self, GFile *file, GCancellable *cancellable, GE
   g_free (up.down);
   g_free (up.full);
   g_free (up.used);
+  _tsr_cluster_unlock_segments (self, FALSE);
   end_op (self);
   return result;
 }
@@ -1775,11 +1842,14 @@ tsr_cluster_delete (TsrCluster *self, const char *file_id, GCancellable *cancell
   if (manifest == NULL)
     return FALSE;
   path = manifest_path (self, file_id);
+  _tsr_cluster_lock_catalog (self);
   if (g_unlink (path) != 0)
     {
       tsr_set_error_from_errno (error, errno, "Cannot delete %s", path);
+      _tsr_cluster_unlock_catalog (self);
       return FALSE;
     }
+  _tsr_cluster_unlock_catalog (self);
   begin_op (self);
   left = delete_segments (self, manifest, NULL);
   if (!sync_nodes (self, NULL, &sync_error))
@@ -1951,6 +2021,8 @@ tsr_cluster_finalize (GObject *object)
   g_free (self->config_path);
   g_mutex_clear (&self->lock);
   g_cond_clear (&self->idle_cond);
+  g_rw_lock_clear (&self->segments_lock);
+  g_mutex_clear (&self->catalog_lock);
   G_OBJECT_CLASS (tsr_cluster_parent_class)->finalize (object);
 }
 
@@ -1993,7 +2065,117 @@ tsr_cluster_init (TsrCluster *self)
 {
   g_mutex_init (&self->lock);
   g_cond_init (&self->idle_cond);
+  g_rw_lock_init (&self->segments_lock);
+  g_mutex_init (&self->catalog_lock);
   self->members = g_ptr_array_new_with_free_func ((GDestroyNotify)member_free);
   self->owner_context = g_main_context_ref_thread_default ();
   self->pool = g_thread_pool_new (pool_run, NULL, IO_THREADS, FALSE, NULL);
+}
+
+/* ---- for tsr-maintenance.c (tsr-cluster-private.h) ---- */
+
+TsrNodeClient *
+_tsr_cluster_dup_client (TsrCluster *self, const char *node_id)
+{
+  Member *m = find_member (self, node_id);
+  return m != NULL ? member_dup_client (self, m) : NULL;
+}
+
+gboolean
+_tsr_cluster_is_started (TsrCluster *self)
+{
+  return self->started;
+}
+
+GMainContext *
+_tsr_cluster_get_owner_context (TsrCluster *self)
+{
+  return self->owner_context;
+}
+
+void
+_tsr_cluster_begin_op (TsrCluster *self)
+{
+  begin_op (self);
+}
+
+void
+_tsr_cluster_end_op (TsrCluster *self)
+{
+  end_op (self);
+}
+
+void
+_tsr_cluster_lock_segments (TsrCluster *self, gboolean exclusive)
+{
+  if (exclusive)
+    g_rw_lock_writer_lock (&self->segments_lock);
+  else
+    g_rw_lock_reader_lock (&self->segments_lock);
+}
+
+void
+_tsr_cluster_unlock_segments (TsrCluster *self, gboolean exclusive)
+{
+  if (exclusive)
+    g_rw_lock_writer_unlock (&self->segments_lock);
+  else
+    g_rw_lock_reader_unlock (&self->segments_lock);
+}
+
+void
+_tsr_cluster_lock_catalog (TsrCluster *self)
+{
+  g_mutex_lock (&self->catalog_lock);
+}
+
+void
+_tsr_cluster_unlock_catalog (TsrCluster *self)
+{
+  g_mutex_unlock (&self->catalog_lock);
+}
+
+void
+_tsr_cluster_emit_progress (TsrCluster *self, const char *name, guint64 done, guint64 total)
+{
+  emit (self, SIGNAL_TRANSFER_PROGRESS, name, 0, done, total, 0);
+}
+
+void
+_tsr_cluster_emit_files_changed (TsrCluster *self)
+{
+  emit (self, SIGNAL_FILES_CHANGED, NULL, 0, 0, 0, 0);
+}
+
+/* Takes a drained node out: stops it, forgets it and saves the config. Waits until no
+ * transfer is running, since they hold pointers to members; new ones wait on the lock. */
+gboolean
+_tsr_cluster_remove_member (TsrCluster *self, const char *node_id, GError **error)
+{
+  Member *m = find_member (self, node_id);
+  Member *removed = NULL;
+
+  if (m == NULL || tsr_cluster_config_find (self->config, node_id) == NULL)
+    {
+      g_set_error (error, TSR_ERROR, TSR_ERROR_NOT_FOUND, "There is no node %s", node_id);
+      return FALSE;
+    }
+  g_mutex_lock (&self->lock);
+  while (self->active > 0)
+    g_cond_wait (&self->idle_cond, &self->lock);
+  removed = g_ptr_array_steal_index (self->members, member_index (self, m));
+  g_mutex_unlock (&self->lock);
+  /* The config owns the member's TsrNodeConfig: free the member (stopping its node, closing
+   * its store) while that is still valid. */
+  member_free (removed);
+  for (guint i = 0; i < self->config->nodes->len; i++)
+    if (g_strcmp0 (((TsrNodeConfig *)self->config->nodes->pdata[i])->node_id, node_id) == 0)
+      {
+        g_ptr_array_remove_index (self->config->nodes, i);
+        break;
+      }
+  if (!tsr_cluster_config_save (self->config, self->config_path, error))
+    return FALSE;
+  emit (self, SIGNAL_STATISTICS_CHANGED, NULL, 0, 0, 0, 0);
+  return TRUE;
 }
