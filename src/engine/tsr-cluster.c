@@ -1247,18 +1247,21 @@ check_space (TsrCluster *self, const char *name, guint64 size, GError **error)
 {
   guint64 need = stored_size (self, size), per_copy = need / MAX (self->config->replicas, 1);
   guint64 avail = 0;
+  guint up = 0;
 
   g_mutex_lock (&self->lock);
   for (guint i = 0; i < self->members->len; i++)
     {
       Member *m = self->members->pdata[i];
+      up += m->config->enabled && m->status.alive;
       if (m->config->enabled && m->status.alive)
         avail += MIN (per_copy, m->status.capacity_bytes > m->status.used_bytes
                                     ? m->status.capacity_bytes - m->status.used_bytes
                                     : 0);
     }
   g_mutex_unlock (&self->lock);
-  if (need <= avail)
+  /* Too few nodes up is another problem, which the upload itself reports. */
+  if (need <= avail || up < self->config->replicas)
     return TRUE;
   {
     g_autofree char *need_str = g_format_size (need);
