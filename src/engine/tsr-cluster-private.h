@@ -25,6 +25,8 @@ void _tsr_cluster_lock_catalog (TsrCluster *self);
 void _tsr_cluster_unlock_catalog (TsrCluster *self);
 void _tsr_cluster_emit_progress (TsrCluster *self, const char *name, guint64 done, guint64 total);
 void _tsr_cluster_emit_files_changed (TsrCluster *self);
+void _tsr_cluster_top_up (TsrCluster *self, TsrManifest *manifest, guint replicas,
+                          GCancellable *cancellable);
 gboolean _tsr_cluster_remove_member (TsrCluster *self, const char *node_id, GError **error);
 
 G_END_DECLS

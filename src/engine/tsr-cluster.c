@@ -1231,6 +1231,60 @@ sync_nodes (TsrCluster *self, const gboolean *which, GError **error)
   return ok;
 }
 
+/* One Sync per node that received segments. Copies on a node whose sync fails (stopped,
+ * disabled or failing meanwhile) may not be durable, so the manifest must not promise them:
+ * they are dropped from it (left for garbage collection) and made again on other nodes from
+ * the durable copies. Fails only when some chunk has no durable copy left. */
+static gboolean
+sync_uploaded (TsrCluster *self, Upload *up, TsrManifest *manifest, GError **error)
+{
+  g_autoptr (GError) first = NULL;
+  g_autofree gboolean *failed = g_new0 (gboolean, up->n_members);
+  gboolean any = FALSE;
+
+  for (guint i = 0; i < up->n_members; i++)
+    {
+      Member *m = self->members->pdata[i];
+      g_autoptr (TsrNodeClient) client = NULL;
+      g_autoptr (GError) local_error = NULL;
+
+      if (!up->used[i])
+        continue;
+      client = member_dup_client (self, m);
+      if (client == NULL)
+        g_set_error (&local_error, TSR_ERROR, TSR_ERROR_UNREACHABLE,
+                     "%s was disabled before its segments were made durable", m->config->node_id);
+      else if (tsr_node_client_sync (client, NULL, &local_error))
+        continue;
+      g_prefix_error (&local_error,
+                      "Could not make the segments on %s durable: ", m->config->node_id);
+      g_message ("%s; its copies of %s are made again elsewhere", local_error->message, up->t.name);
+      failed[i] = TRUE;
+      any = TRUE;
+      if (first == NULL)
+        first = g_steal_pointer (&local_error);
+    }
+  if (!any)
+    return TRUE;
+  for (guint c = 0; c < manifest->chunks->len; c++)
+    {
+      TsrManifestChunk *chunk = manifest->chunks->pdata[c];
+      for (guint j = chunk->nodes->len; j-- > 0;)
+        {
+          Member *m = find_member (self, chunk->nodes->pdata[j]);
+          if (m != NULL && failed[member_index (self, m)])
+            g_ptr_array_remove_index (chunk->nodes, j);
+        }
+      if (chunk->nodes->len == 0)
+        {
+          g_propagate_error (error, g_steal_pointer (&first));
+          return FALSE;
+        }
+    }
+  _tsr_cluster_top_up (self, manifest, up->replicas, up->t.cancellable);
+  return TRUE;
+}
+
 /* What @size bytes cost in stored bytes: every copy of every chunk, with its tag. */
 static guint64
 stored_size (TsrCluster *self, guint64 size)
@@ -1396,7 +1450,7 @@ tsr_cluster_upload (TsrCluster *self, GFile *file, GCancellable *cancellable, GE
   /* One flush per node, then the manifest: the promise comes after the data. */
   g_debug ("Upload of %s: segments stored in %.2f s", name,
            (g_get_monotonic_time () - up.t.started) / 1e6);
-  if (up.t.error == NULL && sync_nodes (self, up.used, &local_error))
+  if (up.t.error == NULL && sync_uploaded (self, &up, manifest, &local_error))
     {
       g_debug ("Upload of %s: durable after %.2f s", name,
                (g_get_monotonic_time () - up.t.started) / 1e6);

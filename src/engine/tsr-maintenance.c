@@ -416,6 +416,41 @@ sync_views (TsrCluster *self, GPtrArray *views, GCancellable *cancellable, GErro
   return TRUE;
 }
 
+/* For an upload whose copies on some node could not be made durable (tsr-cluster.c): gives
+ * the chunks of @manifest, not committed yet, their copies back on other nodes, best effort.
+ * Copies that cannot be made durable either are dropped again: the manifest lists only
+ * durable copies. */
+void
+_tsr_cluster_top_up (TsrCluster *self, TsrManifest *manifest, guint replicas,
+                     GCancellable *cancellable)
+{
+  g_autoptr (GPtrArray) views = view_nodes (self, NULL, cancellable);
+  TsrRepairReport report = { 0 };
+
+  for (guint c = 0; c < manifest->chunks->len; c++)
+    repair_chunk (self, views, NULL, replicas, manifest->chunks->pdata[c], cancellable, &report);
+  for (guint i = 0; i < views->len; i++)
+    {
+      NodeView *v = views->pdata[i];
+      g_autoptr (TsrNodeClient) client = NULL;
+      g_autoptr (GError) error = NULL;
+
+      if (!v->needs_sync)
+        continue;
+      client = _tsr_cluster_dup_client (self, v->node_id);
+      if (client != NULL && tsr_node_client_sync (client, cancellable, &error))
+        continue;
+      for (guint c = 0; c < manifest->chunks->len; c++)
+        {
+          TsrManifestChunk *chunk = manifest->chunks->pdata[c];
+          /* Never drop the last copy: it was durable before this top-up began. */
+          for (guint j = chunk->nodes->len; j-- > 0 && chunk->nodes->len > 1;)
+            if (g_strcmp0 (chunk->nodes->pdata[j], v->node_id) == 0)
+              g_ptr_array_remove_index (chunk->nodes, j);
+        }
+    }
+}
+
 /* Rewrites a manifest in place, atomically and durably, unless the file was deleted
  * meanwhile (a repair must never bring a deleted file back). */
 static gboolean
