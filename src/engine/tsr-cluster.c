@@ -986,6 +986,7 @@ typedef struct
   gboolean *full; /* per member, under t.mutex: refused a store for lack of space */
   gboolean *used; /* per member, under t.mutex: received segments, so needs a sync */
   guint replicas;
+  guint64 need; /* stored bytes the whole upload needs, for messages */
 } Upload;
 
 typedef struct
@@ -1062,14 +1063,14 @@ store_job_run (StoreJob *job)
     }
 
   if (stored < up->replicas && !g_cancellable_is_cancelled (up->t.cancellable))
-    transfer_fail (&up->t,
-                   g_error_new (TSR_ERROR, n_full > 0 ? TSR_ERROR_NO_SPACE : TSR_ERROR_UNREACHABLE,
-                                "Only %u of %u copies of chunk %" G_GUINT64_FORMAT
-                                " could be stored: %u nodes are full and %u are down or "
-                                "disabled%s%s%s",
-                                stored, up->replicas, job->chunk->index, n_full, n_down,
-                                last_error ? " (" : "", last_error ? last_error->message : "",
-                                last_error ? ")" : ""));
+    transfer_fail (
+        &up->t, g_error_new (TSR_ERROR, n_full > 0 ? TSR_ERROR_NO_SPACE : TSR_ERROR_UNREACHABLE,
+                             "Only %u of %u copies of chunk %" G_GUINT64_FORMAT
+                             " could be stored: %u nodes are full and %u are down or "
+                             "disabled%s%s%s; the upload needs %" G_GUINT64_FORMAT " bytes in all",
+                             stored, up->replicas, job->chunk->index, n_full, n_down,
+                             last_error ? " (" : "", last_error ? last_error->message : "",
+                             last_error ? ")" : "", up->need));
   else if (stored == up->replicas)
     transfer_progress (&up->t, job->plain_len, FALSE);
 
@@ -1407,6 +1408,7 @@ tsr_cluster_upload (TsrCluster *self, GFile *file, GCancellable *cancellable, GE
   transfer_init (&up.t, self, name, g_file_info_get_size (info), cancellable);
   up.n_members = self->members->len;
   up.replicas = self->config->replicas;
+  up.need = stored_size (self, g_file_info_get_size (info));
   up.down = g_new0 (gboolean, up.n_members);
   up.full = g_new0 (gboolean, up.n_members);
   up.used = g_new0 (gboolean, up.n_members);
