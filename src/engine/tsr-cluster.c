@@ -444,6 +444,31 @@ introduce_peers (TsrCluster *self)
     }
 }
 
+/* A node store that had to recount itself was not closed cleanly: the process died, maybe in
+ * the middle of an upload, delete or repair, leaving copies no manifest lists. This process
+ * owns the data dir and has nothing in flight yet, so they can be collected at once. */
+static void
+collect_after_crash (TsrCluster *self)
+{
+  g_autoptr (GError) error = NULL;
+  gboolean crashed = FALSE;
+  TsrGcReport gc;
+
+  for (guint i = 0; i < self->members->len; i++)
+    {
+      Member *m = self->members->pdata[i];
+      crashed |= m->store != NULL && tsr_segment_store_was_rebuilt (m->store);
+    }
+  if (!crashed)
+    return;
+  if (!tsr_cluster_gc (self, 0, NULL, &gc, &error))
+    g_message ("After an unclean shutdown: %s", error->message);
+  else if (gc.orphans > 0 || gc.temp_files > 0)
+    g_message ("After an unclean shutdown, collected %" G_GUINT64_FORMAT
+               " orphaned copies and %" G_GUINT64_FORMAT " half-written manifests",
+               gc.orphans, gc.temp_files);
+}
+
 /**
  * tsr_cluster_start:
  *
@@ -480,7 +505,10 @@ tsr_cluster_start (TsrCluster *self, GError **error)
    * one-shot command relies on the check just below. */
   tsr_cluster_set_health_interval (self, TSR_CLUSTER_HEALTH_INTERVAL);
   tsr_cluster_set_maintenance_interval (self, TSR_CLUSTER_MAINTENANCE_INTERVAL);
-  return tsr_cluster_check_health (self, NULL, error);
+  if (!tsr_cluster_check_health (self, NULL, error))
+    return FALSE;
+  collect_after_crash (self);
+  return TRUE;
 }
 
 /* Stops the embedded nodes and closes their stores; files stay on disk. Waits for running
