@@ -184,6 +184,11 @@ connect_new (TsrNodeClient *self, GCancellable *cancellable, GError **error)
   CConn *conn;
 
   g_socket_client_set_timeout (sc, CONNECT_TIMEOUT_S);
+  /* Nodes are reached directly. The proxy lookup would also run on GIO's shared GTask thread
+   * pool, which callers of the _async API fill with blocked transfers: with eight uploads and
+   * eight downloads at once, connecting deadlocked waiting for a pool thread (seen under
+   * valgrind, where a stopped node made every transfer reconnect). */
+  g_socket_client_set_enable_proxy (sc, FALSE);
   base = g_socket_client_connect_to_host (sc, self->address, 0, cancellable, &local_error);
   if (base == NULL)
     {
