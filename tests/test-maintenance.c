@@ -524,6 +524,122 @@ test_upload_says_what_it_needs (Fixture *f, gconstpointer data)
   check_every_file (f);
 }
 
+static gint
+compare_ids (gconstpointer a, gconstpointer b)
+{
+  return strcmp (*(const char *const *)a, *(const char *const *)b);
+}
+
+/* The store's side of a scrub: pages in id order, a cursor to go on from, corrupt and vanished
+ * copies quarantined and forgotten, good ones untouched. */
+static void
+test_store_scrub_pages (void)
+{
+  g_autofree char *dir = tsr_test_make_tmpdir ();
+  g_autoptr (GRand) rand = g_rand_new_with_seed (g_test_rand_int ());
+  g_autoptr (GError) error = NULL;
+  g_autoptr (TsrSegmentStore) store = tsr_segment_store_open (dir, 1 << 30, &error);
+  g_autoptr (GPtrArray) ids = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr (GPtrArray) page = NULL;
+  g_autofree char *bad = NULL;
+  g_autofree char *gone = NULL;
+  TsrScrubResult r = { 0 };
+  guint64 checked = 0, corrupt = 0, rounds = 0;
+  gboolean more;
+  char *after = NULL;
+
+  g_assert_no_error (error);
+  for (guint i = 0; i < 10; i++)
+    {
+      g_autoptr (GBytes) data = tsr_test_random_bytes (rand, 1000);
+      char *id = NULL;
+      g_assert_true (tsr_segment_store_put (store, data, NULL, &id, &error));
+      g_ptr_array_add (ids, id);
+    }
+  g_ptr_array_sort (ids, compare_ids);
+  g_assert_true (tsr_segment_store_sync (store, &error));
+
+  page = tsr_segment_store_list_page (store, NULL, 4, &more);
+  g_assert_cmpuint (page->len, ==, 4);
+  g_assert_true (more);
+  g_assert_cmpstr (((TsrSegmentInfo *)page->pdata[0])->id, ==, ids->pdata[0]);
+  g_assert_cmpuint (((TsrSegmentInfo *)page->pdata[0])->size, ==, 1000);
+  g_clear_pointer (&page, g_ptr_array_unref);
+  page = tsr_segment_store_list_page (store, ids->pdata[7], 4, &more);
+  g_assert_cmpuint (page->len, ==, 2);
+  g_assert_false (more);
+
+  /* One copy with a flipped byte, one whose file vanished. */
+  bad = tsr_segment_store_segment_path (store, ids->pdata[3]);
+  {
+    g_autofree char *bytes = NULL;
+    gsize len;
+    g_assert_true (g_file_get_contents (bad, &bytes, &len, NULL));
+    bytes[17] ^= 0x08;
+    g_assert_true (g_file_set_contents (bad, bytes, len, NULL));
+  }
+  gone = tsr_segment_store_segment_path (store, ids->pdata[8]);
+  g_assert_cmpint (g_unlink (gone), ==, 0);
+
+  /* 2,500 bytes a call: three segments a page. */
+  do
+    {
+      g_assert_true (tsr_segment_store_scrub (store, after, 2500, &r, &error));
+      g_assert_no_error (error);
+      checked += r.checked;
+      corrupt += r.corrupt->len;
+      g_free (after);
+      after = g_steal_pointer (&r.next);
+      tsr_scrub_result_clear (&r);
+      rounds++;
+    }
+  while (after != NULL);
+  g_assert_cmpuint (checked, ==, 10);
+  g_assert_cmpuint (corrupt, ==, 2);
+  g_assert_cmpuint (rounds, >, 2);
+  g_assert_cmpuint (tsr_segment_store_get_segment_count (store), ==, 8);
+  g_assert_cmpuint (tsr_segment_store_get_used (store), ==, 8000);
+  g_assert_false (tsr_segment_store_has (store, ids->pdata[3]));
+  g_assert_true (tsr_segment_store_has (store, ids->pdata[4]));
+  g_assert_true (tsr_segment_store_sync (store, &error));
+  g_assert_true (tsr_segment_store_close (store, &error));
+  g_clear_object (&store);
+
+  /* The quarantine survives a reopen, outside the index. */
+  store = tsr_segment_store_open (dir, 1 << 30, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (tsr_segment_store_get_segment_count (store), ==, 8);
+  g_assert_true (tsr_segment_store_close (store, &error));
+  tsr_test_rmdir (dir);
+}
+
+/* Nodes scrub by themselves, within their budget, and quarantine what they find. Waits for
+ * the first background slice (10 s) with a generous bound; asserts no duration. */
+static void
+test_background_scrub (Fixture *f, gconstpointer data)
+{
+  g_autoptr (TsrManifest) m = upload_random (f, 5 * 65536);
+  g_autofree char *node_dir = g_build_filename (f->data_dir, "nodes", "Node_01", NULL);
+  g_autoptr (GPtrArray) files = segment_files (node_dir);
+  TsrNode *node = tsr_cluster_get_embedded_node (f->cluster, "Node_01");
+  guint64 checked = 0, corrupt = 0;
+  TsrRepairReport r;
+
+  g_assert_cmpuint (files->len, ==, 2);
+  flip_byte (files->pdata[0], f->rand);
+  tsr_node_set_scrub_rate (node, 1 << 20);
+  for (guint i = 0; i < 600 && corrupt == 0; i++)
+    {
+      g_usleep (100 * 1000);
+      tsr_node_get_scrub_counts (node, &checked, &corrupt);
+    }
+  g_assert_cmpuint (corrupt, ==, 1);
+  g_assert_cmpuint (checked, ==, 2);
+  repair (f, &r);
+  g_assert_cmpuint (r.copies_made, ==, 1);
+  check_every_file (f);
+}
+
 /* ---- 8 uploads and 8 downloads at once while a node is stopped and restarted ---- */
 
 typedef struct
@@ -647,6 +763,8 @@ main (int argc, char **argv)
   ADD ("new-node-takes-new-chunks", test_new_node_takes_new_chunks, GUINT_TO_POINTER (3));
   ADD ("upload-says-what-it-needs", test_upload_says_what_it_needs, NULL);
   ADD ("concurrent-transfers-node-restart", test_concurrent_transfers_node_restart, NULL);
+  ADD ("background-scrub", test_background_scrub, NULL);
+  g_test_add_func ("/tessera/maintenance/store-scrub-pages", test_store_scrub_pages);
 #undef ADD
 
   return g_test_run ();
