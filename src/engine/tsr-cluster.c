@@ -523,12 +523,14 @@ tsr_cluster_stop (TsrCluster *self)
       g_source_remove (self->health_source);
       self->health_source = 0;
     }
+  /* Cleared first: background maintenance counts itself as running and then checks this, so
+   * it either finishes before the members go or does not start. */
+  self->started = FALSE;
   g_mutex_lock (&self->lock);
   while (self->active > 0)
     g_cond_wait (&self->idle_cond, &self->lock);
   g_mutex_unlock (&self->lock);
   g_ptr_array_set_size (self->members, 0);
-  self->started = FALSE;
 }
 
 /* The key that seals file keys: the user's data key once a user is set. */

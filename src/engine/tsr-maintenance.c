@@ -479,13 +479,14 @@ repair_full (TsrCluster *self, const char *drain, TsrProgressFunc progress, gpoi
   memset (report, 0, sizeof *report);
   if (drain_left != NULL)
     *drain_left = 0;
+  /* Counted first, then checked: see tsr_cluster_stop. */
+  _tsr_cluster_begin_op (self);
   if (!_tsr_cluster_is_started (self))
     {
+      _tsr_cluster_end_op (self);
       g_set_error (error, TSR_ERROR, TSR_ERROR_STOPPED, "The cluster is not started");
       return FALSE;
     }
-
-  _tsr_cluster_begin_op (self);
   _tsr_cluster_lock_segments (self, FALSE);
   views = view_nodes (self, drain, cancellable);
   paths = manifest_paths (self);
@@ -734,12 +735,13 @@ tsr_cluster_gc (TsrCluster *self, guint grace_seconds, GCancellable *cancellable
   if (report == NULL)
     report = &local;
   memset (report, 0, sizeof *report);
+  _tsr_cluster_begin_op (self);
   if (!_tsr_cluster_is_started (self))
     {
+      _tsr_cluster_end_op (self);
       g_set_error (error, TSR_ERROR, TSR_ERROR_STOPPED, "The cluster is not started");
       return FALSE;
     }
-  _tsr_cluster_begin_op (self);
   _tsr_cluster_lock_segments (self, TRUE);
   listed = listed_copies (self, error);
   if (listed == NULL)
