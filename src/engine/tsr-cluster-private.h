@@ -27,6 +27,7 @@ void _tsr_cluster_emit_progress (TsrCluster *self, const char *name, guint64 don
 void _tsr_cluster_emit_files_changed (TsrCluster *self);
 void _tsr_cluster_top_up (TsrCluster *self, TsrManifest *manifest, guint replicas,
                           GCancellable *cancellable);
+void _tsr_task_run_in_own_thread (GTask *task, GTaskThreadFunc func);
 gboolean _tsr_cluster_remove_member (TsrCluster *self, const char *node_id, GError **error);
 
 G_END_DECLS

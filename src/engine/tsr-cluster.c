@@ -1563,7 +1563,7 @@ tsr_cluster_upload_async (TsrCluster *self, GFile *file, GCancellable *cancellab
   /* Our own TSR_ERROR_CANCELLED, not GTask's G_IO_ERROR_CANCELLED. */
   g_task_set_check_cancellable (task, FALSE);
   g_task_set_task_data (task, g_object_ref (file), g_object_unref);
-  g_task_run_in_thread (task, upload_thread);
+  _tsr_task_run_in_own_thread (task, upload_thread);
 }
 
 TsrManifest *
@@ -1899,7 +1899,7 @@ tsr_cluster_download_async (TsrCluster *self, const char *file_id, GFile *destin
   /* Our own TSR_ERROR_CANCELLED, not GTask's G_IO_ERROR_CANCELLED. */
   g_task_set_check_cancellable (task, FALSE);
   g_task_set_task_data (task, a, download_args_free);
-  g_task_run_in_thread (task, download_thread);
+  _tsr_task_run_in_own_thread (task, download_thread);
 }
 
 gboolean
@@ -2159,6 +2159,40 @@ tsr_cluster_init (TsrCluster *self)
   self->members = g_ptr_array_new_with_free_func ((GDestroyNotify)member_free);
   self->owner_context = g_main_context_ref_thread_default ();
   self->pool = g_thread_pool_new (pool_run, NULL, IO_THREADS, FALSE, NULL);
+}
+
+/* ---- long operations on threads of their own ---- */
+
+typedef struct
+{
+  GTask *task;
+  GTaskThreadFunc func;
+} OwnThread;
+
+static gpointer
+own_thread (gpointer data)
+{
+  OwnThread *o = data;
+
+  o->func (o->task, g_task_get_source_object (o->task), g_task_get_task_data (o->task),
+           g_task_get_cancellable (o->task));
+  g_object_unref (o->task);
+  g_free (o);
+  return NULL;
+}
+
+/* Like g_task_run_in_thread(), but on a new thread rather than GIO's shared pool of about ten:
+ * a transfer blocks its thread for its whole length, and GIO needs that pool for every TLS
+ * handshake (glib-networking runs sync handshakes through it). Eight uploads and eight
+ * downloads at once filled it, and reconnecting to a restarted node then waited forever. */
+void
+_tsr_task_run_in_own_thread (GTask *task, GTaskThreadFunc func)
+{
+  OwnThread *o = g_new (OwnThread, 1);
+
+  o->task = g_object_ref (task);
+  o->func = func;
+  g_thread_unref (g_thread_new ("tsr-task", own_thread, o));
 }
 
 /* ---- for tsr-maintenance.c (tsr-cluster-private.h) ---- */

@@ -919,7 +919,7 @@ run_job (TsrCluster *self, JobKind kind, guint grace, gpointer tag, GCancellable
   g_task_set_source_tag (task, tag);
   g_task_set_check_cancellable (task, FALSE);
   g_task_set_task_data (task, job, g_free);
-  g_task_run_in_thread (task, job_thread);
+  _tsr_task_run_in_own_thread (task, job_thread);
 }
 
 static gboolean
@@ -1033,7 +1033,7 @@ on_maintenance_timer (gpointer data)
     return G_SOURCE_CONTINUE;
   mt->running = TRUE;
   task = g_task_new (self, NULL, maintenance_done, NULL);
-  g_task_run_in_thread (task, maintenance_thread);
+  _tsr_task_run_in_own_thread (task, maintenance_thread);
   return G_SOURCE_CONTINUE;
 }
 

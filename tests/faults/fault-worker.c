@@ -6,6 +6,7 @@
  *       U FILE_ID NAME   an upload returned success: the file is committed
  *       D? FILE_ID       a delete is about to start: the file may be gone from now on
  *       D FILE_ID        the delete returned
+ *       S                the cluster started (the checker times most kills from here)
  *
  *   fault-worker fill WORK_DIR OUT_DIR
  *     In a mount namespace of its own, mounts a 3 MB tmpfs on WORK_DIR, keeps a cluster of
@@ -101,6 +102,7 @@ work (const char *data_dir, const char *src_dir, const char *journal_path, guint
   cluster = tsr_cluster_open (data_dir, &error);
   if (cluster == NULL || !tsr_cluster_start (cluster, &error))
     g_error ("Cannot start the cluster: %s", error->message);
+  journal ("S\n");
 
   for (;;)
     {
