@@ -424,6 +424,11 @@ tsr_segment_store_initable_init (GInitable *initable, GCancellable *cancellable,
 
   fresh = !g_file_test (self->metadata_path, G_FILE_TEST_EXISTS) &&
           !g_file_test (self->segments_dir, G_FILE_TEST_EXISTS);
+  /* A new store's metadata comes before its directories: a crash in between must leave a
+   * store that is still new, or one with valid metadata, never directories without it
+   * (which would read as metadata lost). */
+  if (fresh && !save_metadata (self, error))
+    return FALSE;
   if (!make_dirs (self, error))
     return FALSE;
   remove_set_contents_leftovers (self);
@@ -436,7 +441,7 @@ tsr_segment_store_initable_init (GInitable *initable, GCancellable *cancellable,
     }
 
   if (fresh)
-    return save_metadata (self, error);
+    return TRUE;
 
   if (g_file_test (self->dirty_path, G_FILE_TEST_EXISTS))
     {
