@@ -102,6 +102,13 @@ work (const char *data_dir, const char *src_dir, const char *journal_path, guint
   cluster = tsr_cluster_open (data_dir, &error);
   if (cluster == NULL || !tsr_cluster_start (cluster, &error))
     g_error ("Cannot start the cluster: %s", error->message);
+  /* A node the previous worker took out of service when it was killed comes back. */
+  for (guint i = 0; i < tsr_cluster_get_config (cluster)->nodes->len; i++)
+    {
+      TsrNodeConfig *node = tsr_cluster_get_config (cluster)->nodes->pdata[i];
+      if (!node->enabled && !tsr_cluster_set_node_enabled (cluster, node->node_id, TRUE, &error))
+        g_error ("Enable failed: %s", error->message);
+    }
   journal ("S\n");
 
   for (;;)

@@ -73,15 +73,27 @@ fixture_teardown (Fixture *f, gconstpointer data)
   g_free (f->worker);
 }
 
+/* Opens the cluster as a user would after a crash: a worker killed while it had a node out of
+ * service leaves it disabled (that is persisted, as `node disable` is), so it is enabled
+ * again first. */
 static TsrCluster *
 open_cluster (Fixture *f)
 {
   g_autoptr (GError) error = NULL;
   TsrCluster *cluster = tsr_cluster_open (f->data_dir, &error);
+  const TsrClusterConfig *config;
 
   g_assert_no_error (error);
   g_assert_true (tsr_cluster_start (cluster, &error));
   g_assert_no_error (error);
+  config = tsr_cluster_get_config (cluster);
+  for (guint i = 0; i < config->nodes->len; i++)
+    {
+      TsrNodeConfig *node = config->nodes->pdata[i];
+      if (!node->enabled)
+        g_assert_true (tsr_cluster_set_node_enabled (cluster, node->node_id, TRUE, &error));
+      g_assert_no_error (error);
+    }
   return cluster;
 }
 
