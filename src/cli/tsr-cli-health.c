@@ -50,42 +50,74 @@ tsr_cli_describe_health (TsrCluster *cluster, const TsrManifest *m)
                           h.survives == 1 ? "" : "s");
 }
 
+/* The job runs on a thread of its own with the blocking API, so that its progress comes
+ * through a plain callback, while this thread runs the main loop (so Ctrl+C cancels). */
+typedef enum
+{
+  JOB_REPAIR,
+  JOB_SCRUB,
+  JOB_GC,
+} JobKind;
+
 typedef struct
 {
-  GAsyncResult *result;
+  TsrCli *cli;
+  TsrCluster *cluster;
+  JobKind kind;
+  guint grace;
   gboolean tty;
-} Wait;
+  gint done; /* atomic */
+  gboolean ok;
+  GError *error;
+  TsrRepairReport repair;
+  TsrScrubReport scrub;
+  TsrGcReport gc;
+} Job;
 
 static void
-on_done (GObject *source, GAsyncResult *result, gpointer data)
+on_progress (const char *what, guint64 done, guint64 total, gpointer data)
 {
-  Wait *w = data;
-  w->result = g_object_ref (result);
+  Job *job = data;
+
+  if (job->tty && total > 0)
+    fprintf (stderr, "\r%s: %" G_GUINT64_FORMAT " of %" G_GUINT64_FORMAT, what, done, total);
+}
+
+static gpointer
+job_thread (gpointer data)
+{
+  Job *job = data;
+
+  switch (job->kind)
+    {
+      case JOB_REPAIR:
+        job->ok = tsr_cluster_repair (job->cluster, on_progress, job, job->cli->cancellable,
+                                      &job->repair, &job->error);
+        break;
+      case JOB_SCRUB:
+        job->ok = tsr_cluster_scrub (job->cluster, on_progress, job, job->cli->cancellable,
+                                     &job->scrub, &job->error);
+        break;
+      case JOB_GC:
+        job->ok =
+            tsr_cluster_gc (job->cluster, job->grace, job->cli->cancellable, &job->gc, &job->error);
+        break;
+    }
+  g_atomic_int_set (&job->done, 1);
+  g_main_context_wakeup (NULL);
+  return NULL;
 }
 
 static void
-on_progress (TsrCluster *cluster, const char *name, guint64 done, guint64 total, double rate,
-             gpointer data)
+run_job (Job *job)
 {
-  Wait *w = data;
+  GThread *thread = g_thread_new ("tsr-cli-job", job_thread, job);
 
-  if (w->tty && total > 0)
-    fprintf (stderr, "\r%s: %" G_GUINT64_FORMAT " of %" G_GUINT64_FORMAT " files", name, done,
-             total);
-}
-
-/* Runs the main loop (so Ctrl+C cancels) until the job started by @start finishes. */
-static GAsyncResult *
-wait_for (TsrCli *cli, TsrCluster *cluster, Wait *w)
-{
-  gulong handler = g_signal_connect (cluster, "transfer-progress", G_CALLBACK (on_progress), w);
-
-  while (w->result == NULL)
+  while (!g_atomic_int_get (&job->done))
     g_main_context_iteration (NULL, TRUE);
-  g_signal_handler_disconnect (cluster, handler);
-  if (w->tty)
+  g_thread_join (thread);
+  if (job->tty)
     fprintf (stderr, "\r\033[K");
-  return w->result;
 }
 
 static void
@@ -127,43 +159,46 @@ print_repair (TsrCli *cli, const TsrRepairReport *r)
 int
 tsr_cli_cmd_repair (TsrCli *cli, int argc, char **argv)
 {
-  g_autoptr (GError) error = NULL;
-  g_autoptr (GAsyncResult) result = NULL;
-  TsrRepairReport r;
-  Wait w = { NULL, isatty (STDERR_FILENO) && !cli->json };
-  TsrCluster *cluster;
+  Job job = { cli, NULL, JOB_REPAIR, 0, isatty (STDERR_FILENO) && !cli->json };
+  int ret;
 
   if (argc > 1)
     return tsr_cli_usage_error ("repair", "takes no arguments");
-  cluster = tsr_cli_cluster (cli, TRUE);
-  if (cluster == NULL)
+  job.cluster = tsr_cli_cluster (cli, TRUE);
+  if (job.cluster == NULL)
     return TSR_EXIT_FAILED;
-  tsr_cluster_repair_async (cluster, cli->cancellable, on_done, &w);
-  result = wait_for (cli, cluster, &w);
-  if (!tsr_cluster_repair_finish (cluster, result, &r, &error))
-    return tsr_cli_fail (cli, error);
-  print_repair (cli, &r);
-  return r.chunks_degraded > 0 || r.chunks_lost > 0 ? TSR_EXIT_FAILED : TSR_EXIT_OK;
+  run_job (&job);
+  if (!job.ok)
+    {
+      ret = tsr_cli_fail (cli, job.error);
+      g_clear_error (&job.error);
+      return ret;
+    }
+  print_repair (cli, &job.repair);
+  return job.repair.chunks_degraded > 0 || job.repair.chunks_lost > 0 ? TSR_EXIT_FAILED
+                                                                      : TSR_EXIT_OK;
 }
 
 int
 tsr_cli_cmd_scrub (TsrCli *cli, int argc, char **argv)
 {
-  g_autoptr (GError) error = NULL;
-  g_autoptr (GAsyncResult) result = NULL;
+  Job job = { cli, NULL, JOB_SCRUB, 0, isatty (STDERR_FILENO) && !cli->json };
   TsrScrubReport r;
-  Wait w = { NULL, isatty (STDERR_FILENO) && !cli->json };
-  TsrCluster *cluster;
+  int ret;
 
   if (argc > 1)
     return tsr_cli_usage_error ("scrub", "takes no arguments");
-  cluster = tsr_cli_cluster (cli, TRUE);
-  if (cluster == NULL)
+  job.cluster = tsr_cli_cluster (cli, TRUE);
+  if (job.cluster == NULL)
     return TSR_EXIT_FAILED;
-  tsr_cluster_scrub_async (cluster, cli->cancellable, on_done, &w);
-  result = wait_for (cli, cluster, &w);
-  if (!tsr_cluster_scrub_finish (cluster, result, &r, &error))
-    return tsr_cli_fail (cli, error);
+  run_job (&job);
+  if (!job.ok)
+    {
+      ret = tsr_cli_fail (cli, job.error);
+      g_clear_error (&job.error);
+      return ret;
+    }
+  r = job.scrub;
   if (cli->json)
     {
       g_autoptr (JsonBuilder) b = json_builder_new ();
@@ -196,12 +231,10 @@ tsr_cli_cmd_scrub (TsrCli *cli, int argc, char **argv)
 int
 tsr_cli_cmd_gc (TsrCli *cli, int argc, char **argv)
 {
-  g_autoptr (GError) error = NULL;
-  g_autoptr (GAsyncResult) result = NULL;
+  Job job = { cli, NULL, JOB_GC, 0, FALSE };
   TsrGcReport r;
-  Wait w = { NULL, FALSE };
-  TsrCluster *cluster;
   guint64 grace = 0;
+  int ret;
 
   if (argc == 3 && strcmp (argv[1], "--grace") == 0)
     {
@@ -212,13 +245,18 @@ tsr_cli_cmd_gc (TsrCli *cli, int argc, char **argv)
     }
   else if (argc != 1)
     return tsr_cli_usage_error ("gc", "use: gc [--grace SECONDS]");
-  cluster = tsr_cli_cluster (cli, TRUE);
-  if (cluster == NULL)
+  job.cluster = tsr_cli_cluster (cli, TRUE);
+  if (job.cluster == NULL)
     return TSR_EXIT_FAILED;
-  tsr_cluster_gc_async (cluster, (guint)grace, cli->cancellable, on_done, &w);
-  result = wait_for (cli, cluster, &w);
-  if (!tsr_cluster_gc_finish (cluster, result, &r, &error))
-    return tsr_cli_fail (cli, error);
+  job.grace = (guint)grace;
+  run_job (&job);
+  if (!job.ok)
+    {
+      ret = tsr_cli_fail (cli, job.error);
+      g_clear_error (&job.error);
+      return ret;
+    }
+  r = job.gc;
   if (cli->json)
     {
       g_autoptr (JsonBuilder) b = json_builder_new ();
