@@ -984,13 +984,12 @@ tsr_segment_store_list_page (TsrSegmentStore *self, const char *after, guint lim
       g_hash_table_lookup_extended (self->segments, info->id, NULL, &size);
       g_mutex_unlock (&self->mutex);
       info->size = GPOINTER_TO_SIZE (size);
-      /* A file that vanished is reported as old: scrub will find it missing anyway. */
-      if (g_stat (path, &st) == 0 && st.st_mtime <= now)
-        info->age_seconds = now - st.st_mtime;
-      else if (g_stat (path, &st) == 0)
-        info->age_seconds = 0;
-      else
+      /* A file that vanished is reported as old: scrub will find it missing anyway. A file
+       * from the future (clock steps) counts as new. */
+      if (g_stat (path, &st) != 0)
         info->age_seconds = G_MAXINT32;
+      else
+        info->age_seconds = st.st_mtime < now ? (guint64)(now - st.st_mtime) : 0;
       g_ptr_array_add (page, info);
     }
   if (more != NULL)
