@@ -121,7 +121,7 @@ check_every_file (Fixture *f)
 }
 
 static void
-get_health (Fixture *f, const char *file_id, TsrFileHealth *h)
+get_health (Fixture *f, const char *file_id, TsrFileHealthInfo *h)
 {
   g_autoptr (TsrManifest) m = tsr_cluster_get_file (f->cluster, file_id, NULL);
 
@@ -134,7 +134,7 @@ assert_all_healthy (Fixture *f, guint survives)
 {
   for (guint i = 0; i < f->ids->len; i++)
     {
-      TsrFileHealth h;
+      TsrFileHealthInfo h;
       get_health (f, f->ids->pdata[i], &h);
       g_assert_cmpstr (tsr_file_health_state_to_string (h.state), ==, "healthy");
       g_assert_cmpuint (h.survives, ==, survives);
@@ -166,7 +166,7 @@ test_repair_after_node_loss (Fixture *f, gconstpointer data)
   g_autoptr (GError) error = NULL;
   TsrRepairReport r;
   TsrGcReport gc;
-  TsrFileHealth h;
+  TsrFileHealthInfo h;
 
   g_autoptr (TsrManifest) a = upload_random (f, 10 * 65536 + 5);
   g_autoptr (TsrManifest) b = upload_random (f, 1000);
@@ -218,7 +218,7 @@ test_lost_file_comes_back (Fixture *f, gconstpointer data)
   g_autoptr (GError) error = NULL;
   g_autoptr (TsrManifest) a = upload_random (f, 3 * 65536);
   TsrRepairReport r;
-  TsrFileHealth h;
+  TsrFileHealthInfo h;
 
   g_assert_true (tsr_cluster_set_node_enabled (f->cluster, "Node_01", FALSE, &error));
   g_assert_true (tsr_cluster_set_node_enabled (f->cluster, "Node_02", FALSE, &error));

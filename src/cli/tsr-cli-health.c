@@ -25,7 +25,7 @@
 void
 tsr_cli_add_health_json (JsonBuilder *b, TsrCluster *cluster, const TsrManifest *m)
 {
-  TsrFileHealth h;
+  TsrFileHealthInfo h;
 
   tsr_cluster_get_file_health (cluster, m, &h);
   json_builder_set_member_name (b, "health");
@@ -38,7 +38,7 @@ tsr_cli_add_health_json (JsonBuilder *b, TsrCluster *cluster, const TsrManifest 
 char *
 tsr_cli_describe_health (TsrCluster *cluster, const TsrManifest *m)
 {
-  TsrFileHealth h;
+  TsrFileHealthInfo h;
 
   tsr_cluster_get_file_health (cluster, m, &h);
   if (h.state == TSR_FILE_LOST)

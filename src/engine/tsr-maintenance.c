@@ -94,7 +94,8 @@ node_is_up (gpointer data, const char *node_id)
  * chunk has at least K + 1 such copies.
  */
 void
-tsr_cluster_get_file_health (TsrCluster *self, const TsrManifest *manifest, TsrFileHealth *health)
+tsr_cluster_get_file_health (TsrCluster *self, const TsrManifest *manifest,
+                             TsrFileHealthInfo *health)
 {
   g_autoptr (GPtrArray) status = NULL;
 

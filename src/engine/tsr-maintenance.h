@@ -23,7 +23,7 @@ typedef enum
 } TsrFileHealthState;
 
 /**
- * TsrFileHealth:
+ * TsrFileHealthInfo:
  *
  * What a file's manifest and the nodes' last known states say about its durability.
  */
@@ -35,11 +35,11 @@ typedef struct
   guint survives;          /* it survives the loss of any this many nodes */
   guint64 degraded_chunks; /* chunks short of copies */
   guint64 lost_chunks;     /* chunks with no copy on a node that is up */
-} TsrFileHealth;
+} TsrFileHealthInfo;
 
 const char *tsr_file_health_state_to_string (TsrFileHealthState state);
 void tsr_cluster_get_file_health (TsrCluster *self, const TsrManifest *manifest,
-                                  TsrFileHealth *health);
+                                  TsrFileHealthInfo *health);
 
 /* Progress of a long maintenance step: @done of @total units (files, or nodes for a scrub). */
 typedef void (*TsrProgressFunc) (const char *what, guint64 done, guint64 total, gpointer user_data);
