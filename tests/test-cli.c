@@ -283,6 +283,117 @@ test_health_with_disabled_node (Fixture *f, gconstpointer data)
   g_assert_cmpint (again.status, ==, 0);
 }
 
+static JsonObject *
+first_object (JsonNode *node)
+{
+  return json_array_get_object_element (json_node_get_array (node), 0);
+}
+
+/* What a user sees of self-healing: list says a file is degraded when a node is out, repair
+ * makes it healthy, scrub finds a flipped byte and mends it, gc collects what the repair left
+ * on the node once it is back, and node remove drains a node before removing it. */
+static void
+test_self_healing (Fixture *f, gconstpointer data)
+{
+  g_autoptr (GBytes) content = NULL;
+  g_autofree char *path = write_random (f, "doc.bin", 200000, &content);
+  g_autofree char *out = g_build_filename (f->dir, "back.bin", NULL);
+  g_autofree char *node_dir = g_build_filename (f->data_dir, "nodes", "Node_01", NULL);
+  g_autoptr (JsonNode) json = NULL;
+  g_autofree char *file_id = NULL;
+  g_auto (Run) r = { 0 };
+  JsonObject *o;
+
+  g_setenv ("TESSERA_SCRUB_RATE", "0", TRUE);
+  cli (f, &r, NULL, "--json", "upload", path, NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  json = parse_json (r.out);
+  file_id = g_strdup (json_object_get_string_member (first_object (json), "file_id"));
+  g_assert_cmpstr (json_object_get_string_member (first_object (json), "health"), ==, "healthy");
+  run_clear (&r);
+
+  cli (f, &r, NULL, "node", "disable", "Node_02", NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  run_clear (&r);
+  cli (f, &r, NULL, "list", NULL);
+  g_assert_nonnull (strstr (r.out, "degraded, survives the loss of any 0 nodes"));
+  run_clear (&r);
+  cli (f, &r, NULL, "--json", "repair", NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  g_clear_pointer (&json, json_node_unref);
+  json = parse_json (r.out);
+  o = json_node_get_object (json);
+  g_assert_cmpint (json_object_get_int_member (o, "copies_missing"), ==, 2);
+  g_assert_cmpint (json_object_get_int_member (o, "copies_made"), ==, 2);
+  g_assert_cmpint (json_object_get_int_member (o, "chunks_lost"), ==, 0);
+  run_clear (&r);
+  cli (f, &r, NULL, "--json", "list", NULL);
+  g_clear_pointer (&json, json_node_unref);
+  json = parse_json (r.out);
+  o = first_object (json);
+  g_assert_cmpstr (json_object_get_string_member (o, "health"), ==, "healthy");
+  g_assert_cmpint (json_object_get_int_member (o, "survives_node_losses"), ==, 1);
+  run_clear (&r);
+
+  cli (f, &r, NULL, "node", "enable", "Node_02", NULL);
+  run_clear (&r);
+  cli (f, &r, NULL, "--json", "gc", NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  g_clear_pointer (&json, json_node_unref);
+  json = parse_json (r.out);
+  g_assert_cmpint (json_object_get_int_member (json_node_get_object (json), "orphans"), ==, 2);
+  run_clear (&r);
+
+  /* A flipped bit in one stored copy. */
+  {
+    g_autofree char *segs = g_build_filename (node_dir, "segments", NULL);
+    g_autoptr (GDir) d = g_dir_open (segs, 0, NULL);
+    const char *fan;
+    gboolean flipped = FALSE;
+
+    while (!flipped && (fan = g_dir_read_name (d)) != NULL)
+      {
+        g_autofree char *fan_dir = g_build_filename (segs, fan, NULL);
+        g_autoptr (GDir) fd = g_dir_open (fan_dir, 0, NULL);
+        const char *name;
+
+        while (!flipped && (name = g_dir_read_name (fd)) != NULL)
+          {
+            g_autofree char *p = g_build_filename (fan_dir, name, NULL);
+            g_autofree char *bytes = NULL;
+            gsize len;
+
+            g_assert_true (g_file_get_contents (p, &bytes, &len, NULL));
+            bytes[len / 2] ^= 1;
+            g_assert_true (g_file_set_contents (p, bytes, len, NULL));
+            flipped = TRUE;
+          }
+      }
+    g_assert_true (flipped);
+  }
+  cli (f, &r, NULL, "--json", "scrub", NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  g_clear_pointer (&json, json_node_unref);
+  json = parse_json (r.out);
+  o = json_node_get_object (json);
+  g_assert_cmpint (json_object_get_int_member (o, "checked"), ==, 8);
+  g_assert_cmpint (json_object_get_int_member (o, "corrupt"), ==, 1);
+  g_assert_cmpint (json_object_get_int_member (o, "repaired"), ==, 1);
+  run_clear (&r);
+
+  cli (f, &r, NULL, "node", "remove", "Node_03", NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  g_assert_nonnull (strstr (r.out, "Node_03 removed"));
+  run_clear (&r);
+  cli (f, &r, NULL, "--json", "nodes", NULL);
+  g_assert_null (strstr (r.out, "Node_03"));
+  run_clear (&r);
+  cli (f, &r, NULL, "download", file_id, "-o", out, NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  assert_file_equals (out, content);
+  g_unsetenv ("TESSERA_SCRUB_RATE");
+}
+
 static gint64
 total_used (Fixture *f)
 {
@@ -776,6 +887,7 @@ main (int argc, char **argv)
   ADD ("two-factor-with-qr", test_two_factor_with_qr);
   ADD ("users-are-isolated", test_users_are_isolated);
   ADD ("sign-in-notice", test_sign_in_notice);
+  ADD ("self-healing", test_self_healing);
 #undef ADD
   /* Before anyone registers: an empty data dir. */
   g_test_add ("/tessera/cli/init", Fixture, GINT_TO_POINTER (1), fixture_setup, test_init,

@@ -50,6 +50,13 @@ typedef struct
   Tessera__UploadFileResponse upload_resp;
   Tessera__DownloadFileRequest download_req;
   Tessera__DownloadFileResponse download_resp;
+  Tessera__SegmentInfo infos[2];
+  Tessera__SegmentInfo *info_ptrs[2];
+  char *corrupt_ids[2];
+  Tessera__ListSegmentsRequest list_req;
+  Tessera__ListSegmentsResponse list_resp;
+  Tessera__ScrubRequest scrub_req;
+  Tessera__ScrubResponse scrub_resp;
   guint8 manifest[40];
 } Sample;
 
@@ -180,6 +187,45 @@ sample_body (Sample *s, TsrMessageType type, gsize payload_len)
         s->download_resp.n_segments = n_refs;
         s->download_resp.segments = s->ref_ptrs;
         return &s->download_resp.base;
+      case TSR_MSG_LIST_SEGMENTS_REQUEST:
+        tessera__list_segments_request__init (&s->list_req);
+        s->list_req.after = SEGMENT_A;
+        s->list_req.has_limit = TRUE;
+        s->list_req.limit = 100;
+        return &s->list_req.base;
+      case TSR_MSG_LIST_SEGMENTS_RESPONSE:
+        for (guint i = 0; i < 2; i++)
+          {
+            tessera__segment_info__init (&s->infos[i]);
+            s->infos[i].segment_id = i == 0 ? SEGMENT_A : SEGMENT_B;
+            s->infos[i].size = 65552;
+            s->infos[i].age_seconds = i * 3600;
+            s->info_ptrs[i] = &s->infos[i];
+          }
+        tessera__list_segments_response__init (&s->list_resp);
+        s->list_resp.status = &s->status;
+        s->list_resp.n_segments = 2;
+        s->list_resp.segments = s->info_ptrs;
+        s->list_resp.has_more = TRUE;
+        s->list_resp.more = TRUE;
+        return &s->list_resp.base;
+      case TSR_MSG_SCRUB_REQUEST:
+        tessera__scrub_request__init (&s->scrub_req);
+        s->scrub_req.after = SEGMENT_B;
+        s->scrub_req.has_max_bytes = TRUE;
+        s->scrub_req.max_bytes = 64 << 20;
+        return &s->scrub_req.base;
+      case TSR_MSG_SCRUB_RESPONSE:
+        tessera__scrub_response__init (&s->scrub_resp);
+        s->corrupt_ids[0] = SEGMENT_A;
+        s->corrupt_ids[1] = SEGMENT_B;
+        s->scrub_resp.status = &s->status;
+        s->scrub_resp.checked = 2;
+        s->scrub_resp.bytes = 131104;
+        s->scrub_resp.n_corrupt = 2;
+        s->scrub_resp.corrupt = s->corrupt_ids;
+        s->scrub_resp.next = SEGMENT_B;
+        return &s->scrub_resp.base;
       default:
         g_assert_not_reached ();
     }

@@ -173,7 +173,7 @@ snapshot_nodes (TsrBackend *self)
   for (guint i = 0; i < g_list_model_get_n_items (G_LIST_MODEL (self->files)); i++)
     {
       g_autoptr (TsrFileItem) item = g_list_model_get_item (G_LIST_MODEL (self->files), i);
-      tsr_file_item_update_health (item, self->nodes);
+      tsr_file_item_update_health (item, self->cluster);
     }
   g_signal_emit (self, signals[SIGNAL_NODES_CHANGED], 0);
 }
@@ -652,8 +652,7 @@ on_list_done (GObject *source, GAsyncResult *result, gpointer data)
               g_autoptr (TsrFileItem) item = NULL;
               manifests->pdata[i] = NULL; /* the item owns it now */
               item = tsr_file_item_new (m);
-              if (self->nodes != NULL)
-                tsr_file_item_update_health (item, self->nodes);
+              tsr_file_item_update_health (item, self->cluster);
               g_list_store_append (self->files, item);
             }
         }

@@ -8,6 +8,7 @@
 #include "config.h"
 
 #include <glib/gi18n.h>
+#include <string.h>
 
 #include "tsr-file-item.h"
 
@@ -15,8 +16,7 @@ struct _TsrFileItem
 {
   GObject parent_instance;
   TsrManifest *manifest;
-  TsrFileHealth health;
-  guint tolerance; /* node losses every chunk survives */
+  TsrFileHealthInfo health;
 };
 
 G_DEFINE_FINAL_TYPE (TsrFileItem, tsr_file_item, G_TYPE_OBJECT)
@@ -41,17 +41,18 @@ static GParamSpec *properties[N_PROPS];
 static char *
 health_text (TsrFileItem *self)
 {
-  switch (self->health)
+  switch (self->health.state)
     {
-      case TSR_FILE_HEALTH_HEALTHY:
-        return g_strdup_printf (
-            ngettext ("%u copies · healthy", "%u copies · healthy", self->manifest->replicas),
-            self->manifest->replicas);
-      case TSR_FILE_HEALTH_DEGRADED:
-        return g_strdup_printf (
-            ngettext ("%u copies · degraded", "%u copies · degraded", self->manifest->replicas),
-            self->manifest->replicas);
-      case TSR_FILE_HEALTH_LOST:
+      case TSR_FILE_HEALTHY:
+        return g_strdup_printf (ngettext ("Healthy · survives %u node loss",
+                                          "Healthy · survives %u node losses",
+                                          self->health.survives),
+                                self->health.survives);
+      case TSR_FILE_DEGRADED:
+        return g_strdup_printf (ngettext ("Degraded · %u of %u copies",
+                                          "Degraded · %u of %u copies", self->health.replicas),
+                                self->health.min_copies, self->health.replicas);
+      case TSR_FILE_LOST:
       default:
         return g_strdup (_ ("Unavailable: a node holding it is down"));
     }
@@ -148,7 +149,8 @@ tsr_file_item_new (TsrManifest *manifest)
   TsrFileItem *self = g_object_new (TSR_TYPE_FILE_ITEM, NULL);
 
   self->manifest = manifest;
-  self->tolerance = manifest->replicas > 0 ? manifest->replicas - 1 : 0;
+  self->health.replicas = self->health.min_copies = manifest->replicas;
+  self->health.survives = manifest->replicas > 0 ? manifest->replicas - 1 : 0;
   return self;
 }
 
@@ -173,11 +175,11 @@ tsr_file_item_get_name (TsrFileItem *self)
   return self->manifest->name;
 }
 
-TsrFileHealth
+TsrFileHealthState
 tsr_file_item_get_health (TsrFileItem *self)
 {
-  g_return_val_if_fail (TSR_IS_FILE_ITEM (self), TSR_FILE_HEALTH_LOST);
-  return self->health;
+  g_return_val_if_fail (TSR_IS_FILE_ITEM (self), TSR_FILE_LOST);
+  return self->health.state;
 }
 
 /* How many more node losses the file survives right now. */
@@ -185,50 +187,23 @@ guint
 tsr_file_item_get_tolerance (TsrFileItem *self)
 {
   g_return_val_if_fail (TSR_IS_FILE_ITEM (self), 0);
-  return self->tolerance;
-}
-
-static gboolean
-node_is_up (GPtrArray *nodes, const char *node_id)
-{
-  for (guint i = 0; i < nodes->len; i++)
-    {
-      const TsrNodeStatus *s = nodes->pdata[i];
-      if (g_strcmp0 (s->node_id, node_id) == 0)
-        return s->alive && s->enabled;
-    }
-  return FALSE;
+  return self->health.survives;
 }
 
 /**
  * tsr_file_item_update_health:
- * @nodes: (element-type TsrNodeStatus): the cluster's node states
  *
- * Counts each chunk's copies on live nodes; the worst chunk decides.
+ * Takes the file's health from the cluster's last node states (no I/O).
  */
 void
-tsr_file_item_update_health (TsrFileItem *self, GPtrArray *nodes)
+tsr_file_item_update_health (TsrFileItem *self, TsrCluster *cluster)
 {
-  guint fewest = G_MAXUINT;
-  TsrFileHealth health;
+  TsrFileHealthInfo health;
 
   g_return_if_fail (TSR_IS_FILE_ITEM (self));
 
-  for (guint i = 0; i < self->manifest->chunks->len; i++)
-    {
-      const TsrManifestChunk *c = self->manifest->chunks->pdata[i];
-      guint live = 0;
-      for (guint k = 0; k < c->nodes->len; k++)
-        live += node_is_up (nodes, c->nodes->pdata[k]);
-      fewest = MIN (fewest, live);
-    }
-  if (fewest == G_MAXUINT) /* an empty file has nothing to lose */
-    fewest = self->manifest->replicas;
-  health = fewest == 0                         ? TSR_FILE_HEALTH_LOST
-           : fewest < self->manifest->replicas ? TSR_FILE_HEALTH_DEGRADED
-                                               : TSR_FILE_HEALTH_HEALTHY;
-  self->tolerance = fewest > 0 ? fewest - 1 : 0;
-  if (health != self->health)
+  tsr_cluster_get_file_health (cluster, self->manifest, &health);
+  if (memcmp (&health, &self->health, sizeof health) != 0)
     {
       self->health = health;
       g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_HEALTH_TEXT]);

@@ -10,13 +10,6 @@
 
 G_BEGIN_DECLS
 
-typedef enum
-{
-  TSR_FILE_HEALTH_HEALTHY,  /* every chunk has all its copies on live nodes */
-  TSR_FILE_HEALTH_DEGRADED, /* some chunk lost a copy, but every chunk is still readable */
-  TSR_FILE_HEALTH_LOST,     /* some chunk has no copy on a live node */
-} TsrFileHealth;
-
 #define TSR_TYPE_FILE_ITEM (tsr_file_item_get_type ())
 G_DECLARE_FINAL_TYPE (TsrFileItem, tsr_file_item, TSR, FILE_ITEM, GObject)
 
@@ -24,8 +17,8 @@ TsrFileItem *tsr_file_item_new (TsrManifest *manifest);
 const TsrManifest *tsr_file_item_get_manifest (TsrFileItem *self);
 const char *tsr_file_item_get_file_id (TsrFileItem *self);
 const char *tsr_file_item_get_name (TsrFileItem *self);
-TsrFileHealth tsr_file_item_get_health (TsrFileItem *self);
+TsrFileHealthState tsr_file_item_get_health (TsrFileItem *self);
 guint tsr_file_item_get_tolerance (TsrFileItem *self);
-void tsr_file_item_update_health (TsrFileItem *self, GPtrArray *nodes);
+void tsr_file_item_update_health (TsrFileItem *self, TsrCluster *cluster);
 
 G_END_DECLS

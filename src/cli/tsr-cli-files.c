@@ -162,7 +162,7 @@ connect_progress (TsrCli *cli, TsrCluster *cluster, Progress *p)
 }
 
 static void
-add_file_json (JsonBuilder *b, const TsrManifest *m)
+add_file_json (JsonBuilder *b, TsrCluster *cluster, const TsrManifest *m)
 {
   g_autofree char *created = tsr_cli_format_time (m->created_at);
 
@@ -177,6 +177,7 @@ add_file_json (JsonBuilder *b, const TsrManifest *m)
   json_builder_add_int_value (b, (gint64)m->chunk_count);
   json_builder_set_member_name (b, "created_at");
   json_builder_add_string_value (b, created);
+  tsr_cli_add_health_json (b, cluster, m);
   json_builder_end_object (b);
 }
 
@@ -216,7 +217,7 @@ tsr_cli_cmd_upload (TsrCli *cli, int argc, char **argv)
           continue;
         }
       if (cli->json)
-        add_file_json (b, m);
+        add_file_json (b, cluster, m);
       else
         printf ("%s  %s\n", m->file_id, argv[i]);
     }
@@ -311,7 +312,8 @@ tsr_cli_cmd_list (TsrCli *cli, int argc, char **argv)
 
   if (argc > 1)
     return tsr_cli_usage_error ("list", "takes no arguments");
-  cluster = tsr_cli_cluster (cli, FALSE);
+  /* Started: health comes from the nodes' states. */
+  cluster = tsr_cli_cluster (cli, TRUE);
   if (cluster == NULL)
     return TSR_EXIT_FAILED;
   if ((ret = tsr_cli_use_session (cli, cluster)) != TSR_EXIT_OK)
@@ -327,7 +329,7 @@ tsr_cli_cmd_list (TsrCli *cli, int argc, char **argv)
 
       json_builder_begin_array (b);
       for (guint i = 0; i < files->len; i++)
-        add_file_json (b, files->pdata[i]);
+        add_file_json (b, cluster, files->pdata[i]);
       json_builder_end_array (b);
       root = json_builder_get_root (b);
       tsr_cli_print_json (root);
@@ -344,8 +346,10 @@ tsr_cli_cmd_list (TsrCli *cli, int argc, char **argv)
       TsrManifest *m = files->pdata[i];
       g_autofree char *size = g_format_size (m->size);
       g_autofree char *created = tsr_cli_format_time (m->created_at);
+      g_autofree char *health = tsr_cli_describe_health (cluster, m);
       printf ("%-16s  %10s  %7" G_GUINT64_FORMAT "  %-20s  %s\n", m->file_id, size, m->chunk_count,
               created, m->name);
+      printf ("%-16s  %s\n", "", health);
     }
   return TSR_EXIT_OK;
 }

@@ -314,6 +314,8 @@ tsr_cli_cmd_node (TsrCli *cli, int argc, char **argv)
 
   if (argc > 1 && strcmp (argv[1], "add") == 0)
     return tsr_cli_cmd_node_add (cli, argc, argv);
+  if (argc >= 2 && strcmp (argv[1], "remove") == 0)
+    return tsr_cli_cmd_node_remove (cli, argc, argv);
   if (argc != 3 || (strcmp (argv[1], "enable") != 0 && strcmp (argv[1], "disable") != 0))
     return tsr_cli_usage_error ("node", "use: node disable NODE_ID, or node enable NODE_ID");
   enable = strcmp (argv[1], "enable") == 0;

@@ -14,6 +14,7 @@
 #include "tsr-hash.h"
 #include "tsr-identity.h"
 #include "tsr-lock-file.h"
+#include "tsr-maintenance.h"
 #include "tsr-manifest.h"
 #include "tsr-node.h"
 #include "tsr-node-client.h"

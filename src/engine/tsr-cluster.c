@@ -23,11 +23,13 @@
 #include "tsr-cluster.h"
 #include "tsr-priority.h"
 #include "tsr-chunker.h"
+#include "tsr-cluster-private.h"
 #include "tsr-crypto.h"
 #include "tsr-error.h"
 #include "tsr-hash.h"
 #include "tsr-identity.h"
 #include "tsr-lock-file.h"
+#include "tsr-maintenance.h"
 #include "tsr-node-client.h"
 #include "tsr-trust-store.h"
 
@@ -72,6 +74,9 @@ struct _TsrCluster
   GPtrArray *members;
   gboolean started;
   guint health_source;
+
+  GRWLock segments_lock; /* see _tsr_cluster_lock_segments */
+  GMutex catalog_lock;   /* see _tsr_cluster_lock_catalog */
 };
 
 G_DEFINE_FINAL_TYPE (TsrCluster, tsr_cluster, G_TYPE_OBJECT)
@@ -325,6 +330,18 @@ member_address (Member *m)
   return g_strdup_printf ("%s:%u", m->config->host, m->config->port);
 }
 
+/* $TESSERA_SCRUB_RATE (bytes per second, 0 for off) overrides the nodes' background scrub
+ * budget: tests that count corrupt copies turn it off. */
+static void
+set_scrub_rate (TsrNode *node)
+{
+  const char *env = g_getenv ("TESSERA_SCRUB_RATE");
+  guint64 rate;
+
+  if (env != NULL && tsr_parse_size (env, &rate))
+    tsr_node_set_scrub_rate (node, rate);
+}
+
 static gboolean
 start_embedded (TsrCluster *self, Member *m, GError **error)
 {
@@ -353,6 +370,7 @@ start_embedded (TsrCluster *self, Member *m, GError **error)
     return FALSE;
 
   m->node = tsr_node_new (m->config->node_id, m->store, identity, trusted);
+  set_scrub_rate (m->node);
   if (!tsr_node_start (m->node, m->config->host, m->config->port, &local_error))
     {
       /* The remembered port is taken by someone else: take any free one. */
@@ -362,6 +380,7 @@ start_embedded (TsrCluster *self, Member *m, GError **error)
           m->config->port = 0;
           g_clear_object (&m->node);
           m->node = tsr_node_new (m->config->node_id, m->store, identity, trusted);
+          set_scrub_rate (m->node);
           if (tsr_node_start (m->node, m->config->host, 0, &local_error))
             goto started;
         }
@@ -437,6 +456,31 @@ introduce_peers (TsrCluster *self)
     }
 }
 
+/* A node store that had to recount itself was not closed cleanly: the process died, maybe in
+ * the middle of an upload, delete or repair, leaving copies no manifest lists. This process
+ * owns the data dir and has nothing in flight yet, so they can be collected at once. */
+static void
+collect_after_crash (TsrCluster *self)
+{
+  g_autoptr (GError) error = NULL;
+  gboolean crashed = FALSE;
+  TsrGcReport gc;
+
+  for (guint i = 0; i < self->members->len; i++)
+    {
+      Member *m = self->members->pdata[i];
+      crashed |= m->store != NULL && tsr_segment_store_was_rebuilt (m->store);
+    }
+  if (!crashed)
+    return;
+  if (!tsr_cluster_gc (self, 0, NULL, &gc, &error))
+    g_message ("After an unclean shutdown: %s", error->message);
+  else if (gc.orphans > 0 || gc.temp_files > 0)
+    g_message ("After an unclean shutdown, collected %" G_GUINT64_FORMAT
+               " orphaned copies and %" G_GUINT64_FORMAT " half-written manifests",
+               gc.orphans, gc.temp_files);
+}
+
 /**
  * tsr_cluster_start:
  *
@@ -472,7 +516,11 @@ tsr_cluster_start (TsrCluster *self, GError **error)
   /* Periodic checks fire only while the owner's main loop runs (the app, the shell); a
    * one-shot command relies on the check just below. */
   tsr_cluster_set_health_interval (self, TSR_CLUSTER_HEALTH_INTERVAL);
-  return tsr_cluster_check_health (self, NULL, error);
+  tsr_cluster_set_maintenance_interval (self, TSR_CLUSTER_MAINTENANCE_INTERVAL);
+  if (!tsr_cluster_check_health (self, NULL, error))
+    return FALSE;
+  collect_after_crash (self);
+  return TRUE;
 }
 
 /* Stops the embedded nodes and closes their stores; files stay on disk. Waits for running
@@ -487,12 +535,14 @@ tsr_cluster_stop (TsrCluster *self)
       g_source_remove (self->health_source);
       self->health_source = 0;
     }
+  /* Cleared first: background maintenance counts itself as running and then checks this, so
+   * it either finishes before the members go or does not start. */
+  self->started = FALSE;
   g_mutex_lock (&self->lock);
   while (self->active > 0)
     g_cond_wait (&self->idle_cond, &self->lock);
   g_mutex_unlock (&self->lock);
   g_ptr_array_set_size (self->members, 0);
-  self->started = FALSE;
 }
 
 /* The key that seals file keys: the user's data key once a user is set. */
@@ -1053,6 +1103,7 @@ typedef struct
   gboolean *full; /* per member, under t.mutex: refused a store for lack of space */
   gboolean *used; /* per member, under t.mutex: received segments, so needs a sync */
   guint replicas;
+  guint64 need; /* stored bytes the whole upload needs, for messages */
 } Upload;
 
 typedef struct
@@ -1129,14 +1180,14 @@ store_job_run (StoreJob *job)
     }
 
   if (stored < up->replicas && !g_cancellable_is_cancelled (up->t.cancellable))
-    transfer_fail (&up->t,
-                   g_error_new (TSR_ERROR, n_full > 0 ? TSR_ERROR_NO_SPACE : TSR_ERROR_UNREACHABLE,
-                                "Only %u of %u copies of chunk %" G_GUINT64_FORMAT
-                                " could be stored: %u nodes are full and %u are down or "
-                                "disabled%s%s%s",
-                                stored, up->replicas, job->chunk->index, n_full, n_down,
-                                last_error ? " (" : "", last_error ? last_error->message : "",
-                                last_error ? ")" : ""));
+    transfer_fail (
+        &up->t, g_error_new (TSR_ERROR, n_full > 0 ? TSR_ERROR_NO_SPACE : TSR_ERROR_UNREACHABLE,
+                             "Only %u of %u copies of chunk %" G_GUINT64_FORMAT
+                             " could be stored: %u nodes are full and %u are down or "
+                             "disabled%s%s%s; the upload needs %" G_GUINT64_FORMAT " bytes in all",
+                             stored, up->replicas, job->chunk->index, n_full, n_down,
+                             last_error ? " (" : "", last_error ? last_error->message : "",
+                             last_error ? ")" : "", up->need));
   else if (stored == up->replicas)
     transfer_progress (&up->t, job->plain_len, FALSE);
 
@@ -1300,6 +1351,106 @@ sync_nodes (TsrCluster *self, const gboolean *which, GError **error)
   return ok;
 }
 
+/* One Sync per node that received segments. Copies on a node whose sync fails (stopped,
+ * disabled or failing meanwhile) may not be durable, so the manifest must not promise them:
+ * they are dropped from it (left for garbage collection) and made again on other nodes from
+ * the durable copies. Fails only when some chunk has no durable copy left. */
+static gboolean
+sync_uploaded (TsrCluster *self, Upload *up, TsrManifest *manifest, GError **error)
+{
+  g_autoptr (GError) first = NULL;
+  g_autofree gboolean *failed = g_new0 (gboolean, up->n_members);
+  gboolean any = FALSE;
+
+  for (guint i = 0; i < up->n_members; i++)
+    {
+      Member *m = self->members->pdata[i];
+      g_autoptr (TsrNodeClient) client = NULL;
+      g_autoptr (GError) local_error = NULL;
+
+      if (!up->used[i])
+        continue;
+      client = member_dup_client (self, m);
+      if (client == NULL)
+        g_set_error (&local_error, TSR_ERROR, TSR_ERROR_UNREACHABLE,
+                     "%s was disabled before its segments were made durable", m->config->node_id);
+      else if (tsr_node_client_sync (client, NULL, &local_error))
+        continue;
+      g_prefix_error (&local_error,
+                      "Could not make the segments on %s durable: ", m->config->node_id);
+      g_message ("%s; its copies of %s are made again elsewhere", local_error->message, up->t.name);
+      failed[i] = TRUE;
+      any = TRUE;
+      if (first == NULL)
+        first = g_steal_pointer (&local_error);
+    }
+  if (!any)
+    return TRUE;
+  for (guint c = 0; c < manifest->chunks->len; c++)
+    {
+      TsrManifestChunk *chunk = manifest->chunks->pdata[c];
+      for (guint j = chunk->nodes->len; j-- > 0;)
+        {
+          Member *m = find_member (self, chunk->nodes->pdata[j]);
+          if (m != NULL && failed[member_index (self, m)])
+            g_ptr_array_remove_index (chunk->nodes, j);
+        }
+      if (chunk->nodes->len == 0)
+        {
+          g_propagate_error (error, g_steal_pointer (&first));
+          return FALSE;
+        }
+    }
+  _tsr_cluster_top_up (self, manifest, up->replicas, up->t.cancellable);
+  return TRUE;
+}
+
+/* What @size bytes cost in stored bytes: every copy of every chunk, with its tag. */
+static guint64
+stored_size (TsrCluster *self, guint64 size)
+{
+  guint64 chunks = tsr_chunk_count (size, self->config->chunk_size);
+  return (size + chunks * TSR_CHUNK_OVERHEAD) * self->config->replicas;
+}
+
+/* Refuses at once, saying how much is needed, an upload that cannot fit in the space the
+ * last health check saw free on the nodes that are up (each chunk's copies go to different
+ * nodes, so a node counts for at most one copy's share). */
+static gboolean
+check_space (TsrCluster *self, const char *name, guint64 size, GError **error)
+{
+  guint64 need = stored_size (self, size), per_copy = need / MAX (self->config->replicas, 1);
+  guint64 avail = 0;
+  guint up = 0;
+
+  g_mutex_lock (&self->lock);
+  for (guint i = 0; i < self->members->len; i++)
+    {
+      Member *m = self->members->pdata[i];
+      up += m->config->enabled && m->status.alive;
+      if (m->config->enabled && m->status.alive)
+        avail += MIN (per_copy, m->status.capacity_bytes > m->status.used_bytes
+                                    ? m->status.capacity_bytes - m->status.used_bytes
+                                    : 0);
+    }
+  g_mutex_unlock (&self->lock);
+  /* Too few nodes up is another problem, which the upload itself reports. */
+  if (need <= avail || up < self->config->replicas)
+    return TRUE;
+  {
+    g_autofree char *need_str = g_format_size (need);
+    g_autofree char *avail_str = g_format_size (avail);
+    g_autofree char *size_str = g_format_size (size);
+    g_set_error (
+        error, TSR_ERROR, TSR_ERROR_NO_SPACE,
+        "Not enough space to upload %s: it needs %s (%u copies of %s encrypted, %" G_GUINT64_FORMAT
+        " bytes) but the nodes that are up have %s free (%" G_GUINT64_FORMAT
+        " bytes); free some space or add a node",
+        name, need_str, self->config->replicas, size_str, need, avail_str, avail);
+  }
+  return FALSE;
+}
+
 /**
  * tsr_cluster_upload:
  * @file: a regular file
@@ -1368,11 +1519,15 @@ tsr_cluster_upload (TsrCluster *self, GFile *file, GCancellable *cancellable, GE
   if (chunker == NULL)
     return NULL;
   name = g_file_get_basename (file);
+  if (!check_space (self, name, g_file_info_get_size (info), error))
+    return NULL;
 
   begin_op (self);
+  _tsr_cluster_lock_segments (self, FALSE);
   transfer_init (&up.t, self, name, g_file_info_get_size (info), cancellable);
   up.n_members = self->members->len;
   up.replicas = self->config->replicas;
+  up.need = stored_size (self, g_file_info_get_size (info));
   up.down = g_new0 (gboolean, up.n_members);
   up.full = g_new0 (gboolean, up.n_members);
   up.used = g_new0 (gboolean, up.n_members);
@@ -1416,7 +1571,7 @@ tsr_cluster_upload (TsrCluster *self, GFile *file, GCancellable *cancellable, GE
   /* One flush per node, then the manifest: the promise comes after the data. */
   g_debug ("Upload of %s: segments stored in %.2f s", name,
            (g_get_monotonic_time () - up.t.started) / 1e6);
-  if (up.t.error == NULL && sync_nodes (self, up.used, &local_error))
+  if (up.t.error == NULL && sync_uploaded (self, &up, manifest, &local_error))
     {
       g_debug ("Upload of %s: durable after %.2f s", name,
                (g_get_monotonic_time () - up.t.started) / 1e6);
@@ -1470,6 +1625,7 @@ tsr_cluster_upload (TsrCluster *self, GFile *file, GCancellable *cancellable, GE
   g_free (up.down);
   g_free (up.full);
   g_free (up.used);
+  _tsr_cluster_unlock_segments (self, FALSE);
   end_op (self);
   return result;
 }
@@ -1498,7 +1654,7 @@ tsr_cluster_upload_async (TsrCluster *self, GFile *file, GCancellable *cancellab
   /* Our own TSR_ERROR_CANCELLED, not GTask's G_IO_ERROR_CANCELLED. */
   g_task_set_check_cancellable (task, FALSE);
   g_task_set_task_data (task, g_object_ref (file), g_object_unref);
-  g_task_run_in_thread (task, upload_thread);
+  _tsr_task_run_in_own_thread (task, upload_thread);
 }
 
 TsrManifest *
@@ -1836,7 +1992,7 @@ tsr_cluster_download_async (TsrCluster *self, const char *file_id, GFile *destin
   /* Our own TSR_ERROR_CANCELLED, not GTask's G_IO_ERROR_CANCELLED. */
   g_task_set_check_cancellable (task, FALSE);
   g_task_set_task_data (task, a, download_args_free);
-  g_task_run_in_thread (task, download_thread);
+  _tsr_task_run_in_own_thread (task, download_thread);
 }
 
 gboolean
@@ -1868,11 +2024,14 @@ tsr_cluster_delete (TsrCluster *self, const char *file_id, GCancellable *cancell
   if (manifest == NULL)
     return FALSE;
   path = manifest_path (self, file_id);
+  _tsr_cluster_lock_catalog (self);
   if (g_unlink (path) != 0)
     {
       tsr_set_error_from_errno (error, errno, "Cannot delete %s", path);
+      _tsr_cluster_unlock_catalog (self);
       return FALSE;
     }
+  _tsr_cluster_unlock_catalog (self);
   begin_op (self);
   left = delete_segments (self, manifest, NULL);
   if (!sync_nodes (self, NULL, &sync_error))
@@ -2044,6 +2203,8 @@ tsr_cluster_finalize (GObject *object)
   g_free (self->config_path);
   g_mutex_clear (&self->lock);
   g_cond_clear (&self->idle_cond);
+  g_rw_lock_clear (&self->segments_lock);
+  g_mutex_clear (&self->catalog_lock);
   G_OBJECT_CLASS (tsr_cluster_parent_class)->finalize (object);
 }
 
@@ -2089,7 +2250,152 @@ tsr_cluster_init (TsrCluster *self)
 {
   g_mutex_init (&self->lock);
   g_cond_init (&self->idle_cond);
+  g_rw_lock_init (&self->segments_lock);
+  g_mutex_init (&self->catalog_lock);
   self->members = g_ptr_array_new_with_free_func ((GDestroyNotify)member_free);
   self->owner_context = g_main_context_ref_thread_default ();
   self->pool = g_thread_pool_new (pool_run, NULL, IO_THREADS, FALSE, NULL);
+}
+
+/* ---- long operations on threads of their own ---- */
+
+typedef struct
+{
+  GTask *task;
+  GTaskThreadFunc func;
+} OwnThread;
+
+static gpointer
+own_thread (gpointer data)
+{
+  tsr_priority_enter_worker ();
+  OwnThread *o = data;
+
+  o->func (o->task, g_task_get_source_object (o->task), g_task_get_task_data (o->task),
+           g_task_get_cancellable (o->task));
+  g_object_unref (o->task);
+  g_free (o);
+  return NULL;
+}
+
+/* Like g_task_run_in_thread(), but on a new thread rather than GIO's shared pool of about ten:
+ * a transfer blocks its thread for its whole length, and GIO needs that pool for every TLS
+ * handshake (glib-networking runs sync handshakes through it). Eight uploads and eight
+ * downloads at once filled it, and reconnecting to a restarted node then waited forever. */
+void
+_tsr_task_run_in_own_thread (GTask *task, GTaskThreadFunc func)
+{
+  OwnThread *o = g_new (OwnThread, 1);
+
+  o->task = g_object_ref (task);
+  o->func = func;
+  g_thread_unref (g_thread_new ("tsr-task", own_thread, o));
+}
+
+/* ---- for tsr-maintenance.c (tsr-cluster-private.h) ---- */
+
+TsrNodeClient *
+_tsr_cluster_dup_client (TsrCluster *self, const char *node_id)
+{
+  Member *m = find_member (self, node_id);
+  return m != NULL ? member_dup_client (self, m) : NULL;
+}
+
+gboolean
+_tsr_cluster_is_started (TsrCluster *self)
+{
+  return self->started;
+}
+
+GMainContext *
+_tsr_cluster_get_owner_context (TsrCluster *self)
+{
+  return self->owner_context;
+}
+
+void
+_tsr_cluster_begin_op (TsrCluster *self)
+{
+  begin_op (self);
+}
+
+void
+_tsr_cluster_end_op (TsrCluster *self)
+{
+  end_op (self);
+}
+
+void
+_tsr_cluster_lock_segments (TsrCluster *self, gboolean exclusive)
+{
+  if (exclusive)
+    g_rw_lock_writer_lock (&self->segments_lock);
+  else
+    g_rw_lock_reader_lock (&self->segments_lock);
+}
+
+void
+_tsr_cluster_unlock_segments (TsrCluster *self, gboolean exclusive)
+{
+  if (exclusive)
+    g_rw_lock_writer_unlock (&self->segments_lock);
+  else
+    g_rw_lock_reader_unlock (&self->segments_lock);
+}
+
+void
+_tsr_cluster_lock_catalog (TsrCluster *self)
+{
+  g_mutex_lock (&self->catalog_lock);
+}
+
+void
+_tsr_cluster_unlock_catalog (TsrCluster *self)
+{
+  g_mutex_unlock (&self->catalog_lock);
+}
+
+void
+_tsr_cluster_emit_progress (TsrCluster *self, const char *name, guint64 done, guint64 total)
+{
+  emit (self, SIGNAL_TRANSFER_PROGRESS, name, 0, done, total, 0);
+}
+
+void
+_tsr_cluster_emit_files_changed (TsrCluster *self)
+{
+  emit (self, SIGNAL_FILES_CHANGED, NULL, 0, 0, 0, 0);
+}
+
+/* Takes a drained node out: stops it, forgets it and saves the config. Waits until no
+ * transfer is running, since they hold pointers to members; new ones wait on the lock. */
+gboolean
+_tsr_cluster_remove_member (TsrCluster *self, const char *node_id, GError **error)
+{
+  Member *m = find_member (self, node_id);
+  Member *removed = NULL;
+
+  if (m == NULL || tsr_cluster_config_find (self->config, node_id) == NULL)
+    {
+      g_set_error (error, TSR_ERROR, TSR_ERROR_NOT_FOUND, "There is no node %s", node_id);
+      return FALSE;
+    }
+  g_mutex_lock (&self->lock);
+  while (self->active > 0)
+    g_cond_wait (&self->idle_cond, &self->lock);
+  removed = g_ptr_array_steal_index (self->members, member_index (self, m));
+  g_mutex_unlock (&self->lock);
+  /* The config owns the member's TsrNodeConfig: free the member (stopping its node, closing
+   * its store) while that is still valid. */
+  member_free (removed);
+  for (guint i = 0; i < self->config->nodes->len; i++)
+    if (g_strcmp0 (((TsrNodeConfig *)self->config->nodes->pdata[i])->node_id, node_id) == 0)
+      {
+        g_ptr_array_remove_index (self->config->nodes, i);
+        break;
+      }
+  if (!tsr_cluster_config_save (self->config, self->config_path, error))
+    return FALSE;
+  emit (self, SIGNAL_STATISTICS_CHANGED, NULL, 0, 0, 0, 0);
+  return TRUE;
 }

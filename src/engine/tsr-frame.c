@@ -77,6 +77,12 @@ static const struct
                                       "DOWNLOAD_FILE_REQUEST" },
   [TSR_MSG_DOWNLOAD_FILE_RESPONSE] = { &tessera__download_file_response__descriptor,
                                        "DOWNLOAD_FILE_RESPONSE" },
+  [TSR_MSG_LIST_SEGMENTS_REQUEST] = { &tessera__list_segments_request__descriptor,
+                                      "LIST_SEGMENTS_REQUEST" },
+  [TSR_MSG_LIST_SEGMENTS_RESPONSE] = { &tessera__list_segments_response__descriptor,
+                                       "LIST_SEGMENTS_RESPONSE" },
+  [TSR_MSG_SCRUB_REQUEST] = { &tessera__scrub_request__descriptor, "SCRUB_REQUEST" },
+  [TSR_MSG_SCRUB_RESPONSE] = { &tessera__scrub_response__descriptor, "SCRUB_RESPONSE" },
 };
 
 G_STATIC_ASSERT (G_N_ELEMENTS (message_types) == TSR_MSG_LAST + 1);
@@ -447,6 +453,38 @@ body_is_valid (TsrMessageType type, const ProtobufCMessage *body, guint32 payloa
           const Tessera__DownloadFileResponse *m = (const Tessera__DownloadFileResponse *)body;
           if (!segments_are_valid (type, m->segments, m->n_segments, payload_len, error))
             return FALSE;
+          break;
+        }
+      case TSR_MSG_LIST_SEGMENTS_REQUEST:
+        {
+          const Tessera__ListSegmentsRequest *m = (const Tessera__ListSegmentsRequest *)body;
+          if (m->after != NULL && !tsr_segment_id_is_valid (m->after))
+            bad_field = "after";
+          break;
+        }
+      case TSR_MSG_LIST_SEGMENTS_RESPONSE:
+        {
+          const Tessera__ListSegmentsResponse *m = (const Tessera__ListSegmentsResponse *)body;
+          for (gsize i = 0; bad_field == NULL && i < m->n_segments; i++)
+            if (!tsr_segment_id_is_valid (m->segments[i]->segment_id))
+              bad_field = "segments.segment_id";
+          break;
+        }
+      case TSR_MSG_SCRUB_REQUEST:
+        {
+          const Tessera__ScrubRequest *m = (const Tessera__ScrubRequest *)body;
+          if (m->after != NULL && !tsr_segment_id_is_valid (m->after))
+            bad_field = "after";
+          break;
+        }
+      case TSR_MSG_SCRUB_RESPONSE:
+        {
+          const Tessera__ScrubResponse *m = (const Tessera__ScrubResponse *)body;
+          if (m->next != NULL && !tsr_segment_id_is_valid (m->next))
+            bad_field = "next";
+          for (gsize i = 0; bad_field == NULL && i < m->n_corrupt; i++)
+            if (!tsr_segment_id_is_valid (m->corrupt[i]))
+              bad_field = "corrupt";
           break;
         }
       case TSR_MSG_ERROR:

@@ -64,6 +64,10 @@ GBytes *tsr_node_client_retrieve_segment (TsrNodeClient *self, const char *segme
 gboolean tsr_node_client_delete_segment (TsrNodeClient *self, const char *segment_id,
                                          GCancellable *cancellable, GError **error);
 gboolean tsr_node_client_sync (TsrNodeClient *self, GCancellable *cancellable, GError **error);
+GPtrArray *tsr_node_client_list_segments (TsrNodeClient *self, GCancellable *cancellable,
+                                          GError **error);
+gboolean tsr_node_client_scrub (TsrNodeClient *self, const char *after, guint64 max_bytes,
+                                TsrScrubResult *result, GCancellable *cancellable, GError **error);
 TsrNodeHealth *tsr_node_client_health_check (TsrNodeClient *self, GCancellable *cancellable,
                                              GError **error);
 TsrNodeHealth *tsr_node_client_health_check_full (TsrNodeClient *self, guint timeout_ms,

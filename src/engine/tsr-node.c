@@ -66,6 +66,12 @@ struct _TsrNode
   gint n_waiting;
 
   guint64 packets_sent, packets_received, bytes_sent, bytes_received, errors; /* atomic */
+
+  /* Background scrub, on the node's own context: a slice every TSR_NODE_SCRUB_INTERVAL. */
+  guint64 scrub_rate; /* bytes per second; 0: off */
+  char *scrub_cursor; /* where the next slice starts; NULL: from the first segment */
+  GSource *scrub_source;
+  guint64 scrub_checked, scrub_corrupt; /* atomic-ish: under lock */
   GMutex sample_lock;
   gint64 sample_time;
   guint64 sample_sent, sample_received;
@@ -453,6 +459,82 @@ fill_health (TsrNode *self, Tessera__HealthCheckResponse *resp, Tessera__Interfa
   resp->address = *address;
 }
 
+static void
+count_scrub (TsrNode *self, const TsrScrubResult *result)
+{
+  g_mutex_lock (&self->lock);
+  self->scrub_checked += result->checked;
+  self->scrub_corrupt += result->corrupt != NULL ? result->corrupt->len : 0;
+  g_mutex_unlock (&self->lock);
+}
+
+/* One slice of the background scrub: re-hashes at most rate x interval bytes, continuing
+ * where the last slice stopped and wrapping around at the end, so the whole store is read
+ * once every (size / rate) seconds and never faster. */
+static gboolean
+on_scrub_timer (gpointer data)
+{
+  TsrNode *self = data;
+  g_autoptr (GError) error = NULL;
+  TsrScrubResult result = { 0 };
+  guint64 budget;
+
+  g_mutex_lock (&self->lock);
+  budget = self->scrub_rate * TSR_NODE_SCRUB_INTERVAL;
+  g_mutex_unlock (&self->lock);
+  if (budget == 0)
+    return G_SOURCE_CONTINUE;
+  begin_wait (self);
+  if (tsr_segment_store_scrub (self->store, self->scrub_cursor, budget, &result, &error) &&
+      result.corrupt->len > 0)
+    tsr_segment_store_sync (self->store, &error);
+  end_wait (self);
+  if (error != NULL)
+    g_message ("%s: background scrub: %s", self->node_id, error->message);
+  else
+    {
+      count_scrub (self, &result);
+      g_free (self->scrub_cursor);
+      self->scrub_cursor = g_steal_pointer (&result.next);
+    }
+  tsr_scrub_result_clear (&result);
+  return G_SOURCE_CONTINUE;
+}
+
+/**
+ * tsr_node_set_scrub_rate:
+ * @bytes_per_second: the background scrub's I/O budget; 0 turns it off
+ *
+ * Every TSR_NODE_SCRUB_INTERVAL seconds while serving, the node re-hashes the next
+ * @bytes_per_second x interval bytes of segments and quarantines copies that are corrupt.
+ */
+void
+tsr_node_set_scrub_rate (TsrNode *self, guint64 bytes_per_second)
+{
+  g_return_if_fail (TSR_IS_NODE (self));
+  g_mutex_lock (&self->lock);
+  self->scrub_rate = bytes_per_second;
+  g_mutex_unlock (&self->lock);
+}
+
+/**
+ * tsr_node_get_scrub_counts:
+ *
+ * Segments re-hashed and corrupt copies quarantined since the node was made, by the
+ * background scrub and by Scrub requests.
+ */
+void
+tsr_node_get_scrub_counts (TsrNode *self, guint64 *checked, guint64 *corrupt)
+{
+  g_return_if_fail (TSR_IS_NODE (self));
+  g_mutex_lock (&self->lock);
+  if (checked != NULL)
+    *checked = self->scrub_checked;
+  if (corrupt != NULL)
+    *corrupt = self->scrub_corrupt;
+  g_mutex_unlock (&self->lock);
+}
+
 /* One request, one answer. */
 static void
 handle_request (TsrNode *self, Conn *conn, TsrFrame *frame)
@@ -610,6 +692,70 @@ handle_request (TsrNode *self, Conn *conn, TsrFrame *frame)
           send_frame (self, conn, TSR_MSG_DOWNLOAD_FILE_RESPONSE, rid, &resp.base, payload);
           break;
         }
+      case TSR_MSG_LIST_SEGMENTS_REQUEST:
+        {
+          Tessera__ListSegmentsRequest *req = (Tessera__ListSegmentsRequest *)frame->body;
+          Tessera__ListSegmentsResponse resp = TESSERA__LIST_SEGMENTS_RESPONSE__INIT;
+          guint limit = req->has_limit && req->limit > 0 ? req->limit : TSR_NODE_LIST_PAGE_MAX;
+          g_autoptr (GPtrArray) page = NULL;
+          g_autofree Tessera__SegmentInfo *msgs = NULL;
+          g_autofree Tessera__SegmentInfo **ptrs = NULL;
+          gboolean more = FALSE;
+
+          begin_wait (self);
+          page = tsr_segment_store_list_page (self->store, req->after,
+                                              MIN (limit, TSR_NODE_LIST_PAGE_MAX), &more);
+          end_wait (self);
+          msgs = g_new0 (Tessera__SegmentInfo, MAX (page->len, 1));
+          ptrs = g_new0 (Tessera__SegmentInfo *, MAX (page->len, 1));
+          for (guint i = 0; i < page->len; i++)
+            {
+              TsrSegmentInfo *info = page->pdata[i];
+              tessera__segment_info__init (&msgs[i]);
+              msgs[i].segment_id = info->id;
+              msgs[i].size = info->size;
+              msgs[i].age_seconds = info->age_seconds;
+              ptrs[i] = &msgs[i];
+            }
+          resp.status = &status;
+          resp.n_segments = page->len;
+          resp.segments = ptrs;
+          resp.has_more = TRUE;
+          resp.more = more;
+          send_frame (self, conn, TSR_MSG_LIST_SEGMENTS_RESPONSE, rid, &resp.base, NULL);
+          break;
+        }
+      case TSR_MSG_SCRUB_REQUEST:
+        {
+          Tessera__ScrubRequest *req = (Tessera__ScrubRequest *)frame->body;
+          Tessera__ScrubResponse resp = TESSERA__SCRUB_RESPONSE__INIT;
+          guint64 max_bytes =
+              req->has_max_bytes && req->max_bytes > 0 ? req->max_bytes : TSR_NODE_SCRUB_PAGE_BYTES;
+          TsrScrubResult result = { 0 };
+
+          begin_wait (self);
+          /* Bounded per request, so one answer never waits on reading a whole disk. */
+          if (!tsr_segment_store_scrub (self->store, req->after,
+                                        MIN (max_bytes, TSR_NODE_SCRUB_PAGE_BYTES), &result,
+                                        &error) ||
+              (result.corrupt->len > 0 && !tsr_segment_store_sync (self->store, &error)))
+            tsr_status_set_error (&status, error);
+          end_wait (self);
+          count_scrub (self, &result);
+          resp.status = &status;
+          resp.checked = result.checked;
+          resp.bytes = result.bytes;
+          if (result.corrupt != NULL && error == NULL)
+            {
+              resp.n_corrupt = result.corrupt->len;
+              resp.corrupt = (char **)result.corrupt->pdata;
+            }
+          if (error == NULL)
+            resp.next = result.next;
+          send_frame (self, conn, TSR_MSG_SCRUB_RESPONSE, rid, &resp.base, NULL);
+          tsr_scrub_result_clear (&result);
+          break;
+        }
       default:
         g_assert_not_reached (); /* the reader passes only request types */
     }
@@ -631,6 +777,8 @@ is_request_type (guint type)
       case TSR_MSG_NETWORK_TOPOLOGY_REQUEST:
       case TSR_MSG_UPLOAD_FILE_REQUEST:
       case TSR_MSG_DOWNLOAD_FILE_REQUEST:
+      case TSR_MSG_LIST_SEGMENTS_REQUEST:
+      case TSR_MSG_SCRUB_REQUEST:
         return TRUE;
       default:
         return FALSE;
@@ -882,6 +1030,10 @@ tsr_node_start (TsrNode *self, const char *host, guint16 port, GError **error)
   self->thread_ready = FALSE;
   g_atomic_int_set (&self->serving, TRUE);
 
+  self->scrub_source = g_timeout_source_new_seconds (TSR_NODE_SCRUB_INTERVAL);
+  g_source_set_callback (self->scrub_source, on_scrub_timer, self, NULL);
+  g_source_attach (self->scrub_source, self->context);
+
   thread_name = g_strdup_printf ("tsr-%s", self->node_id);
   self->thread = g_thread_new (thread_name, node_thread, self);
   g_mutex_lock (&self->lock);
@@ -913,6 +1065,8 @@ tsr_node_stop (TsrNode *self)
 
   g_main_loop_quit (self->loop);
   g_thread_join (g_steal_pointer (&self->thread));
+  g_source_destroy (self->scrub_source);
+  g_clear_pointer (&self->scrub_source, g_source_unref);
 
   g_mutex_lock (&self->lock);
   for (guint i = 0; i < self->conns->len; i++)
@@ -1099,6 +1253,7 @@ tsr_node_finalize (GObject *object)
   g_free (self->node_id);
   g_free (self->files_dir);
   g_free (self->host);
+  g_free (self->scrub_cursor);
   g_mutex_clear (&self->lock);
   g_mutex_clear (&self->sample_lock);
   g_cond_clear (&self->conns_cond);
@@ -1121,6 +1276,7 @@ tsr_node_init (TsrNode *self)
   g_mutex_init (&self->lock);
   g_mutex_init (&self->sample_lock);
   g_cond_init (&self->conns_cond);
+  self->scrub_rate = TSR_NODE_SCRUB_DEFAULT_RATE;
   self->conns = g_ptr_array_new ();
   self->peers = g_ptr_array_new_with_free_func ((GDestroyNotify)tsr_peer_info_free);
 }

@@ -60,7 +60,11 @@ typedef struct
 void tsr_peer_info_free (TsrPeerInfo *peer);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (TsrPeerInfo, tsr_peer_info_free)
 
-#define TSR_NODE_MAX_CONNECTIONS 64
+#define TSR_NODE_MAX_CONNECTIONS    64
+#define TSR_NODE_LIST_PAGE_MAX      4096                /* segments per ListSegments answer */
+#define TSR_NODE_SCRUB_PAGE_BYTES   ((guint64)64 << 20) /* bytes re-hashed per Scrub request */
+#define TSR_NODE_SCRUB_INTERVAL     10                  /* seconds between background slices */
+#define TSR_NODE_SCRUB_DEFAULT_RATE ((guint64)1 << 20)  /* background budget, bytes per second */
 
 #define TSR_TYPE_NODE (tsr_node_get_type ())
 G_DECLARE_FINAL_TYPE (TsrNode, tsr_node, TSR, NODE, GObject)
@@ -80,6 +84,8 @@ gboolean tsr_node_is_alive (TsrNode *self);
 double tsr_node_get_uptime (TsrNode *self);
 TsrSegmentStore *tsr_node_get_store (TsrNode *self);
 void tsr_node_get_stats (TsrNode *self, TsrInterfaceStats *stats);
+void tsr_node_set_scrub_rate (TsrNode *self, guint64 bytes_per_second);
+void tsr_node_get_scrub_counts (TsrNode *self, guint64 *checked, guint64 *corrupt);
 
 void tsr_node_add_peer (TsrNode *self, const char *node_id, const char *address,
                         const char *identity);

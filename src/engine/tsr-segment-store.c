@@ -210,10 +210,18 @@ save_metadata (TsrSegmentStore *self, GError **error)
   return TRUE;
 }
 
-/* Loads metadata.json into @table. Anything unexpected makes it unusable: the caller then
- * rebuilds from the files, which are the truth. One error exit, as for every parser. */
-static gboolean
-load_metadata (TsrSegmentStore *self, GHashTable *table, guint64 *out_used, GError **error)
+/**
+ * tsr_segment_store_parse_metadata:
+ * @table: receives id -> size (GSIZE_TO_POINTER) for every segment listed
+ * @out_used: (out): the bytes the segments add up to
+ *
+ * Parses a metadata.json. Anything unexpected makes it unusable (%TSR_ERROR_CORRUPT): the
+ * store then rebuilds from the files, which are the truth. One error exit, as for every
+ * parser; the libFuzzer target tests/fuzz/fuzz-metadata.c exercises it.
+ */
+gboolean
+tsr_segment_store_parse_metadata (const char *data, gsize len, GHashTable *table, guint64 *out_used,
+                                  GError **error)
 {
   g_autoptr (JsonParser) parser = json_parser_new_immutable ();
   const char *why = NULL;
@@ -222,8 +230,11 @@ load_metadata (TsrSegmentStore *self, GHashTable *table, guint64 *out_used, GErr
   guint64 version, used, count, sum = 0;
   g_autoptr (GList) members = NULL;
 
-  if (!json_parser_load_from_file (parser, self->metadata_path, error))
-    return FALSE;
+  if (!json_parser_load_from_data (parser, data, len, NULL))
+    {
+      why = "not valid JSON";
+      goto fail;
+    }
 
   root = json_parser_get_root (parser);
   if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root))
@@ -288,6 +299,17 @@ load_metadata (TsrSegmentStore *self, GHashTable *table, guint64 *out_used, GErr
 fail:
   g_set_error (error, TSR_ERROR, TSR_ERROR_CORRUPT, "%s", why);
   return FALSE;
+}
+
+static gboolean
+load_metadata (TsrSegmentStore *self, GHashTable *table, guint64 *out_used, GError **error)
+{
+  g_autofree char *data = NULL;
+  gsize len;
+
+  if (!g_file_get_contents (self->metadata_path, &data, &len, error))
+    return FALSE;
+  return tsr_segment_store_parse_metadata (data, len, table, out_used, error);
 }
 
 /* The seed's "load_metadata: recover from disk": the segment files are the truth. */
@@ -402,6 +424,11 @@ tsr_segment_store_initable_init (GInitable *initable, GCancellable *cancellable,
 
   fresh = !g_file_test (self->metadata_path, G_FILE_TEST_EXISTS) &&
           !g_file_test (self->segments_dir, G_FILE_TEST_EXISTS);
+  /* A new store's metadata comes before its directories: a crash in between must leave a
+   * store that is still new, or one with valid metadata, never directories without it
+   * (which would read as metadata lost). */
+  if (fresh && !save_metadata (self, error))
+    return FALSE;
   if (!make_dirs (self, error))
     return FALSE;
   remove_set_contents_leftovers (self);
@@ -414,7 +441,7 @@ tsr_segment_store_initable_init (GInitable *initable, GCancellable *cancellable,
     }
 
   if (fresh)
-    return save_metadata (self, error);
+    return TRUE;
 
   if (g_file_test (self->dirty_path, G_FILE_TEST_EXISTS))
     {
@@ -899,6 +926,180 @@ tsr_segment_store_list (TsrSegmentStore *self)
 
   g_ptr_array_sort (ids, compare_ids);
   return ids;
+}
+
+void
+tsr_segment_info_free (TsrSegmentInfo *info)
+{
+  if (info == NULL)
+    return;
+  g_free (info->id);
+  g_free (info);
+}
+
+/* The sorted ids after @after (all when NULL). */
+static GPtrArray *
+ids_after (TsrSegmentStore *self, const char *after)
+{
+  g_autoptr (GPtrArray) ids = tsr_segment_store_list (self);
+  guint first = 0;
+
+  if (after != NULL)
+    while (first < ids->len && strcmp (ids->pdata[first], after) <= 0)
+      first++;
+  g_ptr_array_remove_range (ids, 0, first);
+  return g_steal_pointer (&ids);
+}
+
+/**
+ * tsr_segment_store_list_page:
+ * @after: (nullable): list ids after this one; %NULL: from the first
+ * @limit: at most this many
+ * @more: (out) (optional): whether ids are left after the page
+ *
+ * A page of the store's segments in id order, each with its size and the age of its file
+ * (garbage collection leaves young segments alone: they may belong to an upload in progress).
+ *
+ * Returns: (transfer full) (element-type TsrSegmentInfo):
+ */
+GPtrArray *
+tsr_segment_store_list_page (TsrSegmentStore *self, const char *after, guint limit, gboolean *more)
+{
+  g_autoptr (GPtrArray) ids = NULL;
+  GPtrArray *page = g_ptr_array_new_with_free_func ((GDestroyNotify)tsr_segment_info_free);
+  gint64 now = g_get_real_time () / G_USEC_PER_SEC;
+
+  g_return_val_if_fail (TSR_IS_SEGMENT_STORE (self), page);
+
+  ids = ids_after (self, after);
+  for (guint i = 0; i < ids->len && page->len < limit; i++)
+    {
+      g_autofree char *path = tsr_segment_store_segment_path (self, ids->pdata[i]);
+      TsrSegmentInfo *info = g_new0 (TsrSegmentInfo, 1);
+      GStatBuf st;
+      gpointer size = NULL;
+
+      info->id = g_strdup (ids->pdata[i]);
+      g_mutex_lock (&self->mutex);
+      g_hash_table_lookup_extended (self->segments, info->id, NULL, &size);
+      g_mutex_unlock (&self->mutex);
+      info->size = GPOINTER_TO_SIZE (size);
+      /* A file that vanished is reported as old: scrub will find it missing anyway. A file
+       * from the future (clock steps) counts as new. */
+      if (g_stat (path, &st) != 0)
+        info->age_seconds = G_MAXINT32;
+      else
+        info->age_seconds = st.st_mtime < now ? (guint64)(now - st.st_mtime) : 0;
+      g_ptr_array_add (page, info);
+    }
+  if (more != NULL)
+    *more = page->len < ids->len;
+  return page;
+}
+
+/* Takes a bad copy out of the store: moved to quarantine/ (kept for a person to look at,
+ * never served again) or, when its file is gone already, just forgotten. */
+static gboolean
+quarantine (TsrSegmentStore *self, const char *id, GError **error)
+{
+  g_autofree char *path = tsr_segment_store_segment_path (self, id);
+  g_autofree char *qdir = g_build_filename (self->root, "quarantine", NULL);
+  g_autofree char *qpath = g_build_filename (qdir, id, NULL);
+  gpointer size;
+  gboolean ok = FALSE;
+
+  g_rw_lock_reader_lock (&self->sync_lock);
+  if (!check_open (self, error) || !ensure_dirty_marker (self, error))
+    goto out;
+  if (g_mkdir_with_parents (qdir, 0700) != 0)
+    {
+      tsr_set_error_from_errno (error, errno, "Cannot create %s", qdir);
+      goto out;
+    }
+  g_mutex_lock (&self->mutex);
+  if (g_rename (path, qpath) != 0 && errno != ENOENT)
+    {
+      int saved = errno;
+      g_mutex_unlock (&self->mutex);
+      tsr_set_error_from_errno (error, saved, "Cannot quarantine segment %s", id);
+      goto out;
+    }
+  if (g_hash_table_lookup_extended (self->segments, id, NULL, &size))
+    {
+      g_hash_table_remove (self->segments, id);
+      self->used -= GPOINTER_TO_SIZE (size);
+    }
+  g_mutex_unlock (&self->mutex);
+  ok = TRUE;
+
+out:
+  g_rw_lock_reader_unlock (&self->sync_lock);
+  return ok;
+}
+
+/**
+ * tsr_segment_store_scrub:
+ * @after: (nullable): start after this id; %NULL: from the first
+ * @max_bytes: stop once about this many bytes were read
+ * @result: (out caller-allocates): what was checked and found
+ *
+ * Re-hashes segments in id order. A copy whose content no longer matches its id, or whose
+ * file is gone, is quarantined (see quarantine()) and listed in @result->corrupt.
+ * @result->next is where to continue, %NULL when the end was reached. Mutations are made
+ * durable by the next sync, which the caller should ask for when anything was quarantined.
+ */
+gboolean
+tsr_segment_store_scrub (TsrSegmentStore *self, const char *after, guint64 max_bytes,
+                         TsrScrubResult *result, GError **error)
+{
+  g_autoptr (GPtrArray) ids = NULL;
+  guint i;
+
+  g_return_val_if_fail (TSR_IS_SEGMENT_STORE (self), FALSE);
+  g_return_val_if_fail (result != NULL, FALSE);
+
+  memset (result, 0, sizeof *result);
+  result->corrupt = g_ptr_array_new_with_free_func (g_free);
+  ids = ids_after (self, after);
+  for (i = 0; i < ids->len && result->bytes < MAX (max_bytes, 1); i++)
+    {
+      const char *id = ids->pdata[i];
+      g_autoptr (GBytes) data = NULL;
+      g_autoptr (GError) local_error = NULL;
+
+      if (!check_open (self, error))
+        return FALSE;
+      data = tsr_segment_store_get (self, id, &local_error);
+      result->checked++;
+      if (data != NULL)
+        {
+          result->bytes += g_bytes_get_size (data);
+          continue;
+        }
+      if (!g_error_matches (local_error, TSR_ERROR, TSR_ERROR_CORRUPT) &&
+          !g_error_matches (local_error, TSR_ERROR, TSR_ERROR_NOT_FOUND))
+        {
+          g_propagate_error (error, g_steal_pointer (&local_error));
+          return FALSE;
+        }
+      /* NOT_FOUND for a listed segment: deleted just now, or its file vanished. */
+      if (g_error_matches (local_error, TSR_ERROR, TSR_ERROR_NOT_FOUND) &&
+          !tsr_segment_store_has (self, id))
+        continue;
+      g_message ("Scrub of %s: %s; quarantined", self->root, local_error->message);
+      if (!quarantine (self, id, error))
+        return FALSE;
+      g_ptr_array_add (result->corrupt, g_strdup (id));
+    }
+  result->next = i < ids->len && i > 0 ? g_strdup (ids->pdata[i - 1]) : NULL;
+  return TRUE;
+}
+
+void
+tsr_scrub_result_clear (TsrScrubResult *result)
+{
+  g_clear_pointer (&result->corrupt, g_ptr_array_unref);
+  g_clear_pointer (&result->next, g_free);
 }
 
 /**

@@ -58,4 +58,37 @@ gboolean tsr_segment_store_reconstruct (TsrSegmentStore *self, const char *const
 
 char *tsr_segment_store_segment_path (TsrSegmentStore *self, const char *id);
 
+gboolean tsr_segment_store_parse_metadata (const char *data, gsize len, GHashTable *table,
+                                           guint64 *out_used, GError **error);
+
+/**
+ * TsrSegmentInfo:
+ *
+ * One segment as garbage collection and repair see it.
+ */
+typedef struct
+{
+  char *id;
+  guint64 size;
+  guint64 age_seconds; /* since its file was written */
+} TsrSegmentInfo;
+
+void tsr_segment_info_free (TsrSegmentInfo *info);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (TsrSegmentInfo, tsr_segment_info_free)
+
+GPtrArray *tsr_segment_store_list_page (TsrSegmentStore *self, const char *after, guint limit,
+                                        gboolean *more);
+
+typedef struct
+{
+  guint64 checked;    /* segments re-hashed */
+  guint64 bytes;      /* bytes read */
+  GPtrArray *corrupt; /* (element-type utf8) ids quarantined */
+  char *next;         /* continue after this id; NULL: done */
+} TsrScrubResult;
+
+gboolean tsr_segment_store_scrub (TsrSegmentStore *self, const char *after, guint64 max_bytes,
+                                  TsrScrubResult *result, GError **error);
+void tsr_scrub_result_clear (TsrScrubResult *result);
+
 G_END_DECLS

@@ -1,0 +1,33 @@
+/* tsr-cluster-private.h: what the cluster's maintenance (tsr-maintenance.c) needs from inside
+ * the orchestrator; not part of the engine's API.
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#pragma once
+
+#include "tsr-cluster.h"
+#include "tsr-node-client.h"
+
+G_BEGIN_DECLS
+
+TsrNodeClient *_tsr_cluster_dup_client (TsrCluster *self, const char *node_id);
+gboolean _tsr_cluster_is_started (TsrCluster *self);
+GMainContext *_tsr_cluster_get_owner_context (TsrCluster *self);
+void _tsr_cluster_begin_op (TsrCluster *self);
+void _tsr_cluster_end_op (TsrCluster *self);
+/* Uploads and repairs hold it shared; garbage collection exclusively, so it never sees the
+ * segments of an upload or repair whose manifest is not written yet. */
+void _tsr_cluster_lock_segments (TsrCluster *self, gboolean exclusive);
+void _tsr_cluster_unlock_segments (TsrCluster *self, gboolean exclusive);
+/* Held around deleting a manifest and around rewriting one, so that a repair never brings
+ * back the manifest of a file deleted meanwhile. */
+void _tsr_cluster_lock_catalog (TsrCluster *self);
+void _tsr_cluster_unlock_catalog (TsrCluster *self);
+void _tsr_cluster_emit_progress (TsrCluster *self, const char *name, guint64 done, guint64 total);
+void _tsr_cluster_emit_files_changed (TsrCluster *self);
+void _tsr_cluster_top_up (TsrCluster *self, TsrManifest *manifest, guint replicas,
+                          GCancellable *cancellable);
+void _tsr_task_run_in_own_thread (GTask *task, GTaskThreadFunc func);
+gboolean _tsr_cluster_remove_member (TsrCluster *self, const char *node_id, GError **error);
+
+G_END_DECLS

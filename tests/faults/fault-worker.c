@@ -1,0 +1,334 @@
+/* fault-worker: the program the fault-injection suite kills
+ *
+ *   fault-worker work DATA_DIR SRC_DIR JOURNAL SEED
+ *     Uploads, deletes, takes nodes out and back, repairs and collects garbage in a loop
+ *     until it is killed. JOURNAL (appended, fsync'd) records what was acknowledged:
+ *       U FILE_ID NAME   an upload returned success: the file is committed
+ *       D? FILE_ID       a delete is about to start: the file may be gone from now on
+ *       D FILE_ID        the delete returned
+ *       S                the cluster started (the checker times most kills from here)
+ *
+ *   fault-worker fill WORK_DIR OUT_DIR
+ *     In a mount namespace of its own, mounts a 3 MB tmpfs on WORK_DIR, keeps a cluster of
+ *     five 10 GB nodes there and uploads until the real file system is full. Checks that the
+ *     failing upload says NO_SPACE, that every committed file downloads (into OUT_DIR, on the
+ *     real disk) byte for byte, also after a restart, and that space freed is usable again.
+ *     Exits 77 when the kernel refuses the namespace or the mount.
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#include "tessera.h"
+#include "fault-common.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <unistd.h>
+#include <glib/gstdio.h>
+
+static int journal_fd = -1;
+
+static void journal (const char *fmt, ...) G_GNUC_PRINTF (1, 2);
+
+static void
+journal (const char *fmt, ...)
+{
+  g_autofree char *line = NULL;
+  va_list args;
+
+  va_start (args, fmt);
+  line = g_strdup_vprintf (fmt, args);
+  va_end (args);
+  if (write (journal_fd, line, strlen (line)) != (ssize_t)strlen (line) || fsync (journal_fd) != 0)
+    g_error ("Cannot write the journal: %s", g_strerror (errno));
+}
+
+/* Committed files not being deleted, from earlier runs' journal. */
+static GPtrArray *
+read_committed (const char *path)
+{
+  g_autofree char *text = NULL;
+  g_auto (GStrv) lines = NULL;
+  g_autoptr (GHashTable) gone = g_hash_table_new (g_str_hash, g_str_equal);
+  GPtrArray *ids = g_ptr_array_new_with_free_func (g_free);
+
+  if (!g_file_get_contents (path, &text, NULL, NULL))
+    return ids;
+  lines = g_strsplit (text, "\n", -1);
+  for (guint i = 0; lines[i] != NULL; i++)
+    if (g_str_has_prefix (lines[i], "D? "))
+      g_hash_table_add (gone, lines[i] + 3);
+  for (guint i = 0; lines[i] != NULL; i++)
+    if (g_str_has_prefix (lines[i], "U ") && strlen (lines[i]) > 2 + TSR_FILE_ID_LEN)
+      {
+        char *id = g_strndup (lines[i] + 2, TSR_FILE_ID_LEN);
+        if (g_hash_table_contains (gone, id))
+          g_free (id);
+        else
+          g_ptr_array_add (ids, id);
+      }
+  return ids;
+}
+
+static TsrManifest *
+upload_one (TsrCluster *cluster, const char *src_dir, guint seed, guint n, GError **error)
+{
+  g_autoptr (GBytes) content = fault_content (seed, n);
+  g_autofree char *name = fault_name (seed, n);
+  g_autofree char *path = g_build_filename (src_dir, name, NULL);
+  g_autoptr (GFile) file = g_file_new_for_path (path);
+
+  if (!g_file_set_contents (path, g_bytes_get_data (content, NULL), g_bytes_get_size (content),
+                            error))
+    return NULL;
+  return tsr_cluster_upload (cluster, file, NULL, error);
+}
+
+static int
+work (const char *data_dir, const char *src_dir, const char *journal_path, guint seed)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (TsrCluster) cluster = NULL;
+  g_autoptr (GRand) rand = g_rand_new_with_seed (seed);
+  g_autoptr (GPtrArray) committed = read_committed (journal_path);
+  guint n = 0;
+
+  journal_fd = g_open (journal_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+  if (journal_fd < 0)
+    g_error ("Cannot open %s: %s", journal_path, g_strerror (errno));
+  cluster = tsr_cluster_open (data_dir, &error);
+  if (cluster == NULL || !tsr_cluster_start (cluster, &error))
+    g_error ("Cannot start the cluster: %s", error->message);
+  /* A node the previous worker took out of service when it was killed comes back. */
+  for (guint i = 0; i < tsr_cluster_get_config (cluster)->nodes->len; i++)
+    {
+      TsrNodeConfig *node = tsr_cluster_get_config (cluster)->nodes->pdata[i];
+      if (!node->enabled && !tsr_cluster_set_node_enabled (cluster, node->node_id, TRUE, &error))
+        g_error ("Enable failed: %s", error->message);
+    }
+  journal ("S\n");
+
+  for (;;)
+    {
+      guint op = g_rand_int_range (rand, 0, 10);
+      g_autoptr (TsrManifest) m = NULL;
+      g_autoptr (GError) op_error = NULL;
+
+      if (op <= 4)
+        {
+          m = upload_one (cluster, src_dir, seed, n++, &op_error);
+          if (m == NULL)
+            g_error ("Upload failed: %s", op_error->message);
+          journal ("U %s %s\n", m->file_id, m->name);
+          g_ptr_array_add (committed, g_strdup (m->file_id));
+        }
+      else if (op <= 6 && committed->len > 0)
+        {
+          guint k = g_rand_int_range (rand, 0, committed->len);
+          g_autofree char *id = g_ptr_array_steal_index_fast (committed, k);
+
+          journal ("D? %s\n", id);
+          if (!tsr_cluster_delete (cluster, id, NULL, &op_error) &&
+              !g_error_matches (op_error, TSR_ERROR, TSR_ERROR_NOT_FOUND))
+            g_error ("Delete failed: %s", op_error->message);
+          journal ("D %s\n", id);
+          /* The same content uploaded twice is one file: forget every entry for it. */
+          for (guint i = committed->len; i-- > 0;)
+            if (strcmp (committed->pdata[i], id) == 0)
+              g_ptr_array_remove_index_fast (committed, i);
+        }
+      else if (op == 7)
+        {
+          /* A node out of service during an upload, then a repair that must copy. */
+          g_autofree char *node = g_strdup_printf ("Node_%02d", g_rand_int_range (rand, 1, 6));
+
+          if (!tsr_cluster_set_node_enabled (cluster, node, FALSE, &op_error))
+            g_error ("Disable failed: %s", op_error->message);
+          m = upload_one (cluster, src_dir, seed, n++, &op_error);
+          if (m == NULL)
+            g_error ("Upload failed: %s", op_error->message);
+          journal ("U %s %s\n", m->file_id, m->name);
+          g_ptr_array_add (committed, g_strdup (m->file_id));
+          if (!tsr_cluster_set_node_enabled (cluster, node, TRUE, &op_error))
+            g_error ("Enable failed: %s", op_error->message);
+          if (!tsr_cluster_repair (cluster, NULL, NULL, NULL, NULL, &op_error))
+            g_error ("Repair failed: %s", op_error->message);
+        }
+      else if (op == 8)
+        {
+          if (!tsr_cluster_repair (cluster, NULL, NULL, NULL, NULL, &op_error))
+            g_error ("Repair failed: %s", op_error->message);
+        }
+      else if (op == 9)
+        {
+          if (!tsr_cluster_gc (cluster, 0, NULL, NULL, &op_error))
+            g_error ("Garbage collection failed: %s", op_error->message);
+        }
+    }
+  return 0;
+}
+
+static gboolean
+write_proc (const char *path, const char *text)
+{
+  return g_file_set_contents (path, text, -1, NULL);
+}
+
+/* A private mount namespace (and, when not root, a user namespace mapping us to root in it)
+ * with a size-limited tmpfs on @dir. */
+static gboolean
+mount_small_tmpfs (const char *dir)
+{
+  uid_t uid = getuid ();
+  gid_t gid = getgid ();
+
+  if (uid != 0)
+    {
+      g_autofree char *uid_map = g_strdup_printf ("0 %u 1\n", (guint)uid);
+      g_autofree char *gid_map = g_strdup_printf ("0 %u 1\n", (guint)gid);
+
+      if (unshare (CLONE_NEWUSER | CLONE_NEWNS) != 0)
+        return FALSE;
+      write_proc ("/proc/self/setgroups", "deny");
+      if (!write_proc ("/proc/self/uid_map", uid_map) ||
+          !write_proc ("/proc/self/gid_map", gid_map))
+        return FALSE;
+    }
+  else if (unshare (CLONE_NEWNS) != 0)
+    return FALSE;
+  if (mount (NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0)
+    return FALSE;
+  return mount ("tessera-faults", dir, "tmpfs", 0, "size=3m,mode=0700") == 0;
+}
+
+static void
+check_download (TsrCluster *cluster, TsrManifest *m, const char *out_dir)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *out = g_build_filename (out_dir, "check.bin", NULL);
+  g_autoptr (GFile) dest = g_file_new_for_path (out);
+  g_autoptr (GBytes) expected = fault_content_for_name (m->name);
+  g_autofree char *got = NULL;
+  gsize len;
+
+  if (!tsr_cluster_download (cluster, m->file_id, dest, TRUE, NULL, &error))
+    g_error ("Download of %s failed: %s", m->name, error->message);
+  if (!g_file_get_contents (out, &got, &len, NULL) || expected == NULL ||
+      len != g_bytes_get_size (expected) || memcmp (got, g_bytes_get_data (expected, NULL), len))
+    g_error ("%s came back different", m->name);
+}
+
+static guint
+check_all (TsrCluster *cluster, const char *out_dir)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GPtrArray) files = tsr_cluster_list_files (cluster, &error);
+
+  if (files == NULL)
+    g_error ("Cannot list: %s", error->message);
+  for (guint i = 0; i < files->len; i++)
+    check_download (cluster, files->pdata[i], out_dir);
+  return files->len;
+}
+
+static int
+fill (const char *work_dir, const char *out_dir)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *data_dir = g_build_filename (work_dir, "data", NULL);
+  g_autoptr (TsrCluster) cluster = NULL;
+  g_autoptr (TsrManifest) victim = NULL;
+  guint committed = 0, n = 0;
+
+  if (!mount_small_tmpfs (work_dir))
+    {
+      g_printerr ("The kernel refused a tmpfs mount: %s\n", g_strerror (errno));
+      return 77;
+    }
+  if (!tsr_cluster_init_data_dir (data_dir, 5, TSR_SEGMENT_STORE_DEFAULT_CAPACITY,
+                                  TSR_CHUNK_SIZE_DEFAULT, 2, &error))
+    g_error ("%s", error->message);
+  cluster = tsr_cluster_open (data_dir, &error);
+  if (cluster == NULL || !tsr_cluster_start (cluster, &error))
+    g_error ("Cannot start the cluster: %s", error->message);
+
+  /* The nodes believe they have 10 GB each; the file system has 3 MB. */
+  for (;;)
+    {
+      g_autoptr (GBytes) content = fault_content (4242, n);
+      g_autofree char *name = fault_name (4242, n++);
+      g_autofree char *path = g_build_filename (out_dir, name, NULL);
+      g_autoptr (GFile) file = g_file_new_for_path (path);
+      g_autoptr (TsrManifest) m = NULL;
+
+      g_assert_true (g_file_set_contents (path, g_bytes_get_data (content, NULL),
+                                          g_bytes_get_size (content), NULL));
+      m = tsr_cluster_upload (cluster, file, NULL, &error);
+      if (m == NULL)
+        break;
+      committed++;
+      if (victim == NULL && g_bytes_get_size (content) > 100000)
+        victim = g_steal_pointer (&m);
+      if (n > 200)
+        g_error ("3 MB never filled up");
+    }
+  if (!g_error_matches (error, TSR_ERROR, TSR_ERROR_NO_SPACE))
+    g_error ("A full file system was reported as: %s (%s)", error->message,
+             tsr_error_code_to_string (error->code));
+  g_print ("full after %u uploads: %s\n", committed, error->message);
+  g_clear_error (&error);
+  if (check_all (cluster, out_dir) != committed)
+    g_error ("Committed files went missing");
+
+  /* Space freed is usable again, and nothing was left half-written. */
+  if (victim != NULL)
+    {
+      g_autoptr (GBytes) small = fault_content (4243, 0);
+      g_autofree char *path = g_build_filename (out_dir, "f-4243-0.bin", NULL);
+      g_autoptr (GFile) file = g_file_new_for_path (path);
+      g_autoptr (TsrManifest) m = NULL;
+      TsrGcReport gc;
+
+      if (!tsr_cluster_delete (cluster, victim->file_id, NULL, &error))
+        g_error ("Delete on a full disk failed: %s", error->message);
+      committed--;
+      if (!tsr_cluster_gc (cluster, 0, NULL, &gc, &error))
+        g_error ("Garbage collection on a full disk failed: %s", error->message);
+      g_print ("collected %" G_GUINT64_FORMAT " orphaned copies left by the failed upload\n",
+               gc.orphans);
+      g_assert_true (g_file_set_contents (path, g_bytes_get_data (small, NULL),
+                                          MIN (g_bytes_get_size (small), 20000), NULL));
+      m = tsr_cluster_upload (cluster, file, NULL, &error);
+      if (m == NULL)
+        g_error ("Upload after freeing space failed: %s", error->message);
+      if (m->size != MIN (g_bytes_get_size (small), 20000) ||
+          !tsr_cluster_delete (cluster, m->file_id, NULL, &error))
+        g_error ("The upload after freeing space is wrong");
+    }
+
+  /* A restart recounts the nodes and finds every committed file whole. */
+  tsr_cluster_stop (cluster);
+  g_clear_object (&cluster);
+  cluster = tsr_cluster_open (data_dir, &error);
+  if (cluster == NULL || !tsr_cluster_start (cluster, &error))
+    g_error ("Cannot restart on a full disk: %s", error->message);
+  if (check_all (cluster, out_dir) != committed)
+    g_error ("Committed files went missing after the restart");
+  g_print ("%u committed files whole after the restart\n", committed);
+  tsr_cluster_stop (cluster);
+  return 0;
+}
+
+int
+main (int argc, char **argv)
+{
+  if (argc == 6 && strcmp (argv[1], "work") == 0)
+    return work (argv[2], argv[3], argv[4], (guint)g_ascii_strtoull (argv[5], NULL, 10));
+  if (argc == 4 && strcmp (argv[1], "fill") == 0)
+    return fill (argv[2], argv[3]);
+  g_printerr ("usage: fault-worker work DATA_DIR SRC_DIR JOURNAL SEED | fill WORK_DIR OUT_DIR\n");
+  return 2;
+}

@@ -1,0 +1,771 @@
+/* test-maintenance.c: file health, repair, scrub, garbage collection, node remove, full nodes
+ * and concurrent transfers through a node restart, on the embedded cluster (real sockets,
+ * real disks)
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#include "tessera.h"
+#include "tsr-test-util.h"
+
+#include <string.h>
+#include <glib/gstdio.h>
+
+typedef struct
+{
+  char *dir;
+  char *data_dir;
+  GRand *rand;
+  TsrCluster *cluster;
+  guint n_files;
+  GPtrArray *ids;      /* file ids uploaded */
+  GPtrArray *contents; /* their bytes */
+} Fixture;
+
+static void
+open_cluster (Fixture *f)
+{
+  g_autoptr (GError) error = NULL;
+
+  f->cluster = tsr_cluster_open (f->data_dir, &error);
+  g_assert_no_error (error);
+  g_assert_true (tsr_cluster_start (f->cluster, &error));
+  g_assert_no_error (error);
+}
+
+static void
+close_cluster (Fixture *f)
+{
+  tsr_cluster_stop (f->cluster);
+  g_assert_finalize_object (f->cluster);
+  f->cluster = NULL;
+}
+
+static void
+fixture_setup (Fixture *f, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  guint n_nodes = data ? GPOINTER_TO_UINT (data) : 5;
+
+  f->dir = tsr_test_make_tmpdir ();
+  f->data_dir = g_build_filename (f->dir, "data", NULL);
+  f->rand = g_rand_new_with_seed (g_test_rand_int ());
+  f->ids = g_ptr_array_new_with_free_func (g_free);
+  f->contents = g_ptr_array_new_with_free_func ((GDestroyNotify)g_bytes_unref);
+  g_assert_true (tsr_cluster_init_data_dir (
+      f->data_dir, n_nodes, TSR_SEGMENT_STORE_DEFAULT_CAPACITY, TSR_CHUNK_SIZE_DEFAULT, 2, &error));
+  g_assert_no_error (error);
+  open_cluster (f);
+}
+
+static void
+fixture_teardown (Fixture *f, gconstpointer data)
+{
+  if (f->cluster != NULL)
+    close_cluster (f);
+  tsr_test_rmdir (f->dir);
+  g_free (f->dir);
+  g_free (f->data_dir);
+  g_rand_free (f->rand);
+  g_ptr_array_unref (f->ids);
+  g_ptr_array_unref (f->contents);
+}
+
+static char *
+write_file (Fixture *f, const char *name, GBytes *content)
+{
+  char *path = g_build_filename (f->dir, name, NULL);
+
+  g_assert_true (g_file_set_contents (path, g_bytes_get_data (content, NULL),
+                                      g_bytes_get_size (content), NULL));
+  return path;
+}
+
+/* Uploads @size random bytes and remembers them. */
+static TsrManifest *
+upload_random (Fixture *f, gsize size)
+{
+  g_autoptr (GBytes) content = tsr_test_random_bytes (f->rand, size);
+  g_autofree char *name = g_strdup_printf ("file-%u.bin", f->n_files++);
+  g_autofree char *path = write_file (f, name, content);
+  g_autoptr (GFile) file = g_file_new_for_path (path);
+  g_autoptr (GError) error = NULL;
+  TsrManifest *m = tsr_cluster_upload (f->cluster, file, NULL, &error);
+
+  g_assert_no_error (error);
+  g_assert_nonnull (m);
+  g_ptr_array_add (f->ids, g_strdup (m->file_id));
+  g_ptr_array_add (f->contents, g_bytes_ref (content));
+  return m;
+}
+
+static void
+download_and_compare (Fixture *f, const char *file_id, GBytes *expected)
+{
+  g_autofree char *out = g_build_filename (f->dir, "downloaded.bin", NULL);
+  g_autoptr (GFile) dest = g_file_new_for_path (out);
+  g_autoptr (GError) error = NULL;
+  g_autofree char *contents = NULL;
+  gsize len;
+
+  g_assert_true (tsr_cluster_download (f->cluster, file_id, dest, TRUE, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_true (g_file_get_contents (out, &contents, &len, NULL));
+  g_assert_cmpmem (contents, len, g_bytes_get_data (expected, NULL), g_bytes_get_size (expected));
+}
+
+static void
+check_every_file (Fixture *f)
+{
+  for (guint i = 0; i < f->ids->len; i++)
+    download_and_compare (f, f->ids->pdata[i], f->contents->pdata[i]);
+}
+
+static void
+get_health (Fixture *f, const char *file_id, TsrFileHealthInfo *h)
+{
+  g_autoptr (TsrManifest) m = tsr_cluster_get_file (f->cluster, file_id, NULL);
+
+  g_assert_nonnull (m);
+  tsr_cluster_get_file_health (f->cluster, m, h);
+}
+
+static void
+assert_all_healthy (Fixture *f, guint survives)
+{
+  for (guint i = 0; i < f->ids->len; i++)
+    {
+      TsrFileHealthInfo h;
+      get_health (f, f->ids->pdata[i], &h);
+      g_assert_cmpstr (tsr_file_health_state_to_string (h.state), ==, "healthy");
+      g_assert_cmpuint (h.survives, ==, survives);
+    }
+}
+
+static TsrSegmentStore *
+store_of (Fixture *f, const char *node_id)
+{
+  TsrNode *node = tsr_cluster_get_embedded_node (f->cluster, node_id);
+  g_assert_nonnull (node);
+  return tsr_node_get_store (node);
+}
+
+static void
+repair (Fixture *f, TsrRepairReport *r)
+{
+  g_autoptr (GError) error = NULL;
+
+  g_assert_true (tsr_cluster_repair (f->cluster, NULL, NULL, NULL, r, &error));
+  g_assert_no_error (error);
+}
+
+/* A disabled node makes files degraded; repair makes them whole on the others, is idempotent,
+ * and the copies left on the node are garbage once it is back. */
+static void
+test_repair_after_node_loss (Fixture *f, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  TsrRepairReport r;
+  TsrGcReport gc;
+  TsrFileHealthInfo h;
+
+  g_autoptr (TsrManifest) a = upload_random (f, 10 * 65536 + 5);
+  g_autoptr (TsrManifest) b = upload_random (f, 1000);
+  g_autoptr (TsrManifest) empty = upload_random (f, 0);
+  assert_all_healthy (f, 1);
+
+  g_assert_true (tsr_cluster_set_node_enabled (f->cluster, "Node_02", FALSE, &error));
+  g_assert_no_error (error);
+  get_health (f, a->file_id, &h);
+  g_assert_cmpint (h.state, ==, TSR_FILE_DEGRADED);
+  g_assert_cmpuint (h.survives, ==, 0);
+  g_assert_cmpuint (h.degraded_chunks, ==, 5); /* chunks 0, 1, 5, 6, 10 had a copy on Node_02 */
+
+  repair (f, &r);
+  g_assert_cmpuint (r.files, ==, 3);
+  g_assert_cmpuint (r.copies_missing, ==, 6); /* and chunk 0 of b */
+  g_assert_cmpuint (r.copies_made, ==, 6);
+  g_assert_cmpuint (r.chunks_degraded + r.chunks_lost, ==, 0);
+  assert_all_healthy (f, 1);
+  check_every_file (f);
+
+  /* Idempotent: nothing left to do. */
+  repair (f, &r);
+  g_assert_cmpuint (r.copies_made, ==, 0);
+  g_assert_cmpuint (r.files_updated, ==, 0);
+
+  /* Node_02 comes back with its six old copies, which no manifest lists any more. */
+  g_assert_true (tsr_cluster_set_node_enabled (f->cluster, "Node_02", TRUE, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (tsr_segment_store_get_segment_count (store_of (f, "Node_02")), ==, 6);
+  g_assert_true (tsr_cluster_gc (f->cluster, 3600, NULL, &gc, &error));
+  g_assert_cmpuint (gc.orphans, ==, 0);
+  g_assert_cmpuint (gc.young, ==, 6);
+  g_assert_true (tsr_cluster_gc (f->cluster, 0, NULL, &gc, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (gc.orphans, ==, 6);
+  g_assert_cmpuint (gc.segments, ==, 2 * 12 + 6);
+  g_assert_cmpuint (tsr_segment_store_get_segment_count (store_of (f, "Node_02")), ==, 0);
+  g_assert_true (tsr_cluster_gc (f->cluster, 0, NULL, &gc, &error));
+  g_assert_cmpuint (gc.orphans, ==, 0);
+  check_every_file (f);
+}
+
+/* Both copies of a chunk on disabled nodes: the file is lost, repair says so and changes
+ * nothing, and the file comes back whole when one node does. */
+static void
+test_lost_file_comes_back (Fixture *f, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (TsrManifest) a = upload_random (f, 3 * 65536);
+  TsrRepairReport r;
+  TsrFileHealthInfo h;
+
+  g_assert_true (tsr_cluster_set_node_enabled (f->cluster, "Node_01", FALSE, &error));
+  g_assert_true (tsr_cluster_set_node_enabled (f->cluster, "Node_02", FALSE, &error));
+  get_health (f, a->file_id, &h);
+  g_assert_cmpint (h.state, ==, TSR_FILE_LOST);
+  g_assert_cmpuint (h.lost_chunks, ==, 1);
+  repair (f, &r);
+  g_assert_cmpuint (r.chunks_lost, ==, 1);
+  g_assert_true (tsr_cluster_set_node_enabled (f->cluster, "Node_02", TRUE, &error));
+  repair (f, &r);
+  g_assert_cmpuint (r.chunks_lost + r.chunks_degraded, ==, 0);
+  g_assert_true (tsr_cluster_set_node_enabled (f->cluster, "Node_01", TRUE, &error));
+  assert_all_healthy (f, 1);
+  check_every_file (f);
+}
+
+static GPtrArray *
+segment_files (const char *node_dir)
+{
+  g_autofree char *segs = g_build_filename (node_dir, "segments", NULL);
+  g_autoptr (GDir) d = g_dir_open (segs, 0, NULL);
+  GPtrArray *files = g_ptr_array_new_with_free_func (g_free);
+  const char *fan;
+
+  while (d != NULL && (fan = g_dir_read_name (d)) != NULL)
+    {
+      g_autofree char *fan_dir = g_build_filename (segs, fan, NULL);
+      g_autoptr (GDir) fd = g_dir_open (fan_dir, 0, NULL);
+      const char *name;
+
+      while (fd != NULL && (name = g_dir_read_name (fd)) != NULL)
+        if (name[0] != '.')
+          g_ptr_array_add (files, g_build_filename (fan_dir, name, NULL));
+    }
+  return files;
+}
+
+static void
+flip_byte (const char *path, GRand *rand)
+{
+  g_autofree char *data = NULL;
+  gsize len;
+  gsize at;
+
+  g_assert_true (g_file_get_contents (path, &data, &len, NULL));
+  g_assert_cmpuint (len, >, 0);
+  at = g_rand_int_range (rand, 0, (gint32)len);
+  data[at] ^= 1 << g_rand_int_range (rand, 0, 8);
+  g_assert_true (g_file_set_contents (path, data, len, NULL));
+}
+
+/* Bytes flipped on disk: scrub finds exactly those copies, quarantines them, and repair makes
+ * them again from the healthy replicas. */
+static void
+test_scrub_repairs_corruption (Fixture *f, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (TsrManifest) a = upload_random (f, 20 * 65536);
+  g_autofree char *node_dir = g_build_filename (f->data_dir, "nodes", "Node_03", NULL);
+  g_autofree char *quarantine = g_build_filename (node_dir, "quarantine", NULL);
+  g_autoptr (GPtrArray) files = segment_files (node_dir);
+  TsrScrubReport r;
+
+  g_assert_cmpuint (files->len, ==, 8);
+  for (guint i = 0; i < 3; i++)
+    flip_byte (files->pdata[i * 2], f->rand);
+  g_assert_true (tsr_cluster_scrub (f->cluster, NULL, NULL, NULL, &r, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (r.nodes, ==, 5);
+  g_assert_cmpuint (r.checked, ==, 40);
+  g_assert_cmpuint (r.corrupt, ==, 3);
+  g_assert_cmpuint (r.repaired, ==, 3);
+  g_assert_cmpuint (r.lost, ==, 0);
+  /* The bad copies are kept aside for a person to look at, never served. */
+  g_assert_false (tsr_test_dir_is_empty (quarantine));
+  assert_all_healthy (f, 1);
+  check_every_file (f);
+
+  g_assert_true (tsr_cluster_scrub (f->cluster, NULL, NULL, NULL, &r, &error));
+  g_assert_cmpuint (r.corrupt, ==, 0);
+  g_assert_cmpuint (r.repaired, ==, 0);
+}
+
+/* A node's directory deleted while the process was down: it starts empty, and repair finds
+ * every copy it should hold missing and makes them again. */
+static void
+test_deleted_node_directory (Fixture *f, gconstpointer data)
+{
+  g_autofree char *node_dir = g_build_filename (f->data_dir, "nodes", "Node_04", NULL);
+  TsrRepairReport r;
+
+  for (guint i = 0; i < 4; i++)
+    {
+      g_autoptr (TsrManifest) m = upload_random (f, 3 * 65536 + i);
+    }
+  close_cluster (f);
+  tsr_test_rmdir (node_dir);
+  g_assert_false (g_file_test (node_dir, G_FILE_TEST_EXISTS));
+  open_cluster (f);
+  check_every_file (f); /* the other copies serve meanwhile */
+  repair (f, &r);
+  g_assert_cmpuint (r.copies_missing, >, 0);
+  g_assert_cmpuint (r.copies_made, ==, r.copies_missing);
+  g_assert_cmpuint (r.chunks_degraded + r.chunks_lost, ==, 0);
+  /* They went back where placement puts them: Node_04 holds copies again. */
+  g_assert_cmpuint (tsr_segment_store_get_segment_count (store_of (f, "Node_04")), >, 0);
+  close_cluster (f);
+  open_cluster (f);
+  check_every_file (f);
+}
+
+/* Copies no manifest lists (a crash between storing and committing) are collected; young ones
+ * survive a collection with a grace period, and so do half-written manifests. */
+static void
+test_gc_collects_orphans (Fixture *f, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (TsrManifest) kept = upload_random (f, 100000);
+  g_autofree char *leftover =
+      g_build_filename (f->data_dir, "catalog", "0123456789abcdef.json.Ab12Cd", NULL);
+  TsrGcReport gc;
+
+  for (guint i = 0; i < 6; i++)
+    {
+      g_autoptr (GBytes) junk = tsr_test_random_bytes (f->rand, 1000 + i);
+      g_autofree char *node_id = g_strdup_printf ("Node_%02u", i % 5 + 1);
+      g_assert_true (tsr_segment_store_put (store_of (f, node_id), junk, NULL, NULL, &error));
+      g_assert_no_error (error);
+    }
+  g_assert_true (g_file_set_contents (leftover, "{", 1, NULL));
+
+  g_assert_true (tsr_cluster_gc (f->cluster, 3600, NULL, &gc, &error));
+  g_assert_cmpuint (gc.orphans, ==, 0);
+  g_assert_cmpuint (gc.young, ==, 6);
+  g_assert_true (g_file_test (leftover, G_FILE_TEST_EXISTS));
+
+  g_assert_true (tsr_cluster_gc (f->cluster, 0, NULL, &gc, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (gc.nodes, ==, 5);
+  g_assert_cmpuint (gc.orphans, ==, 6);
+  g_assert_cmpuint (gc.bytes, ==, 6 * 1000 + 15);
+  g_assert_cmpuint (gc.temp_files, ==, 1);
+  g_assert_false (g_file_test (leftover, G_FILE_TEST_EXISTS));
+  check_every_file (f);
+}
+
+/* A damaged manifest stops garbage collection: its segments would look unused. */
+static void
+test_gc_refuses_damaged_manifest (Fixture *f, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (TsrManifest) kept = upload_random (f, 100000);
+  g_autofree char *path = g_build_filename (f->data_dir, "catalog", "fedcba9876543210.json", NULL);
+  TsrGcReport gc;
+
+  g_assert_true (g_file_set_contents (path, "{\"file_id\": 3", -1, NULL));
+  g_assert_false (tsr_cluster_gc (f->cluster, 0, NULL, &gc, &error));
+  g_assert_error (error, TSR_ERROR, TSR_ERROR_CORRUPT);
+  g_assert_nonnull (strstr (error->message, "fedcba9876543210.json"));
+  check_every_file (f);
+}
+
+static gboolean
+manifests_mention (Fixture *f, const char *node_id)
+{
+  g_autoptr (GPtrArray) files = tsr_cluster_list_files (f->cluster, NULL);
+
+  for (guint i = 0; i < files->len; i++)
+    {
+      TsrManifest *m = files->pdata[i];
+      for (guint c = 0; c < m->chunks->len; c++)
+        {
+          TsrManifestChunk *chunk = m->chunks->pdata[c];
+          for (guint n = 0; n < chunk->nodes->len; n++)
+            if (g_strcmp0 (chunk->nodes->pdata[n], node_id) == 0)
+              return TRUE;
+        }
+    }
+  return FALSE;
+}
+
+/* node remove drains first: afterwards no manifest lists the node, the config no longer has
+ * it, files are whole and healthy, and new uploads use the nodes that are left. Removing below
+ * the replication factor is refused. */
+static void
+test_remove_node_drains (Fixture *f, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  TsrRepairReport r;
+
+  for (guint i = 0; i < 3; i++)
+    {
+      g_autoptr (TsrManifest) m = upload_random (f, 7 * 65536 + i);
+    }
+  g_assert_true (manifests_mention (f, "Node_02"));
+  g_assert_true (tsr_cluster_remove_node (f->cluster, "Node_02", NULL, NULL, NULL, &r, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (r.copies_made, >, 0);
+  g_assert_false (manifests_mention (f, "Node_02"));
+  g_assert_null (tsr_cluster_config_find (tsr_cluster_get_config (f->cluster), "Node_02"));
+  assert_all_healthy (f, 1);
+  check_every_file (f);
+
+  /* Survives a restart: the config was saved without it. */
+  close_cluster (f);
+  open_cluster (f);
+  g_assert_cmpuint (tsr_cluster_get_config (f->cluster)->nodes->len, ==, 4);
+  {
+    g_autoptr (TsrManifest) m = upload_random (f, 8 * 65536);
+  }
+  g_assert_false (manifests_mention (f, "Node_02"));
+  check_every_file (f);
+
+  /* A node that is down can be removed too: the other copies are the sources. */
+  g_assert_true (tsr_cluster_set_node_enabled (f->cluster, "Node_05", FALSE, &error));
+  g_assert_true (tsr_cluster_remove_node (f->cluster, "Node_05", NULL, NULL, NULL, &r, &error));
+  g_assert_no_error (error);
+  g_assert_true (tsr_cluster_remove_node (f->cluster, "Node_01", NULL, NULL, NULL, &r, &error));
+  g_assert_no_error (error);
+  g_assert_false (tsr_cluster_remove_node (f->cluster, "Node_03", NULL, NULL, NULL, &r, &error));
+  g_assert_error (error, TSR_ERROR, TSR_ERROR_INVALID_ARGUMENT);
+  g_clear_error (&error);
+  g_assert_false (tsr_cluster_remove_node (f->cluster, "Node_09", NULL, NULL, NULL, &r, &error));
+  g_assert_error (error, TSR_ERROR, TSR_ERROR_NOT_FOUND);
+  assert_all_healthy (f, 1);
+  check_every_file (f);
+}
+
+/* A node added to the config takes chunks of new uploads (placement is i mod n over the
+ * current nodes); old files stay where they are. */
+static void
+test_new_node_takes_new_chunks (Fixture *f, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *config_path = g_build_filename (f->data_dir, "cluster.json", NULL);
+  g_autoptr (TsrClusterConfig) config = NULL;
+  TsrNodeConfig *added;
+  g_autoptr (TsrManifest) old = upload_random (f, 6 * 65536);
+
+  g_assert_false (manifests_mention (f, "Node_04"));
+  close_cluster (f);
+  config = tsr_cluster_config_load (config_path, &error);
+  g_assert_no_error (error);
+  added = g_new0 (TsrNodeConfig, 1);
+  added->node_id = g_strdup ("Node_04");
+  added->embedded = TRUE;
+  added->host = g_strdup ("127.0.0.1");
+  added->capacity = TSR_SEGMENT_STORE_DEFAULT_CAPACITY;
+  added->enabled = TRUE;
+  g_ptr_array_add (config->nodes, added);
+  g_assert_true (tsr_cluster_config_save (config, config_path, &error));
+  open_cluster (f);
+  {
+    g_autoptr (TsrManifest) m = upload_random (f, 8 * 65536);
+    guint on_new = 0;
+
+    for (guint c = 0; c < m->chunks->len; c++)
+      {
+        TsrManifestChunk *chunk = m->chunks->pdata[c];
+        on_new += g_strcmp0 (chunk->nodes->pdata[0], "Node_04") == 0;
+      }
+    g_assert_cmpuint (on_new, ==, 2); /* chunks 3 and 7 */
+  }
+  check_every_file (f);
+}
+
+/* An upload that cannot fit fails at once, saying how much it needs, and stores nothing. */
+static void
+test_upload_says_what_it_needs (Fixture *f, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GBytes) content = tsr_test_random_bytes (f->rand, 600000);
+  g_autofree char *path = write_file (f, "big.bin", content);
+  g_autoptr (GFile) file = g_file_new_for_path (path);
+  g_autoptr (TsrManifest) kept = NULL;
+  TsrManifest *m;
+  guint64 before = 0, after = 0;
+
+  close_cluster (f);
+  tsr_test_rmdir (f->data_dir);
+  g_assert_true (
+      tsr_cluster_init_data_dir (f->data_dir, 5, 200000, TSR_CHUNK_SIZE_DEFAULT, 2, &error));
+  open_cluster (f);
+  kept = upload_random (f, 50000);
+  g_assert_true (tsr_cluster_check_health (f->cluster, NULL, NULL));
+  for (guint k = 1; k <= 5; k++)
+    {
+      g_autofree char *id = g_strdup_printf ("Node_%02u", k);
+      before += tsr_segment_store_get_used (store_of (f, id));
+    }
+  m = tsr_cluster_upload (f->cluster, file, NULL, &error);
+  g_assert_null (m);
+  g_assert_error (error, TSR_ERROR, TSR_ERROR_NO_SPACE);
+  /* 600,000 bytes in 10 chunks of 16-byte tags, twice. */
+  g_assert_nonnull (strstr (error->message, "1200320 bytes"));
+  g_assert_nonnull (strstr (error->message, "big.bin"));
+  for (guint k = 1; k <= 5; k++)
+    {
+      g_autofree char *id = g_strdup_printf ("Node_%02u", k);
+      after += tsr_segment_store_get_used (store_of (f, id));
+    }
+  g_assert_cmpuint (after, ==, before);
+  check_every_file (f);
+}
+
+static gint
+compare_ids (gconstpointer a, gconstpointer b)
+{
+  return strcmp (*(const char *const *)a, *(const char *const *)b);
+}
+
+/* The store's side of a scrub: pages in id order, a cursor to go on from, corrupt and vanished
+ * copies quarantined and forgotten, good ones untouched. */
+static void
+test_store_scrub_pages (void)
+{
+  g_autofree char *dir = tsr_test_make_tmpdir ();
+  g_autoptr (GRand) rand = g_rand_new_with_seed (g_test_rand_int ());
+  g_autoptr (GError) error = NULL;
+  g_autoptr (TsrSegmentStore) store = tsr_segment_store_open (dir, 1 << 30, &error);
+  g_autoptr (GPtrArray) ids = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr (GPtrArray) page = NULL;
+  g_autofree char *bad = NULL;
+  g_autofree char *gone = NULL;
+  TsrScrubResult r = { 0 };
+  guint64 checked = 0, corrupt = 0, rounds = 0;
+  gboolean more;
+  char *after = NULL;
+
+  g_assert_no_error (error);
+  for (guint i = 0; i < 10; i++)
+    {
+      g_autoptr (GBytes) data = tsr_test_random_bytes (rand, 1000);
+      char *id = NULL;
+      g_assert_true (tsr_segment_store_put (store, data, NULL, &id, &error));
+      g_ptr_array_add (ids, id);
+    }
+  g_ptr_array_sort (ids, compare_ids);
+  g_assert_true (tsr_segment_store_sync (store, &error));
+
+  page = tsr_segment_store_list_page (store, NULL, 4, &more);
+  g_assert_cmpuint (page->len, ==, 4);
+  g_assert_true (more);
+  g_assert_cmpstr (((TsrSegmentInfo *)page->pdata[0])->id, ==, ids->pdata[0]);
+  g_assert_cmpuint (((TsrSegmentInfo *)page->pdata[0])->size, ==, 1000);
+  g_clear_pointer (&page, g_ptr_array_unref);
+  page = tsr_segment_store_list_page (store, ids->pdata[7], 4, &more);
+  g_assert_cmpuint (page->len, ==, 2);
+  g_assert_false (more);
+
+  /* One copy with a flipped byte, one whose file vanished. */
+  bad = tsr_segment_store_segment_path (store, ids->pdata[3]);
+  {
+    g_autofree char *bytes = NULL;
+    gsize len;
+    g_assert_true (g_file_get_contents (bad, &bytes, &len, NULL));
+    bytes[17] ^= 0x08;
+    g_assert_true (g_file_set_contents (bad, bytes, len, NULL));
+  }
+  gone = tsr_segment_store_segment_path (store, ids->pdata[8]);
+  g_assert_cmpint (g_unlink (gone), ==, 0);
+
+  /* 2,500 bytes a call: three segments a page. */
+  do
+    {
+      g_assert_true (tsr_segment_store_scrub (store, after, 2500, &r, &error));
+      g_assert_no_error (error);
+      checked += r.checked;
+      corrupt += r.corrupt->len;
+      g_free (after);
+      after = g_steal_pointer (&r.next);
+      tsr_scrub_result_clear (&r);
+      rounds++;
+    }
+  while (after != NULL);
+  g_assert_cmpuint (checked, ==, 10);
+  g_assert_cmpuint (corrupt, ==, 2);
+  g_assert_cmpuint (rounds, >, 2);
+  g_assert_cmpuint (tsr_segment_store_get_segment_count (store), ==, 8);
+  g_assert_cmpuint (tsr_segment_store_get_used (store), ==, 8000);
+  g_assert_false (tsr_segment_store_has (store, ids->pdata[3]));
+  g_assert_true (tsr_segment_store_has (store, ids->pdata[4]));
+  g_assert_true (tsr_segment_store_sync (store, &error));
+  g_assert_true (tsr_segment_store_close (store, &error));
+  g_clear_object (&store);
+
+  /* The quarantine survives a reopen, outside the index. */
+  store = tsr_segment_store_open (dir, 1 << 30, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (tsr_segment_store_get_segment_count (store), ==, 8);
+  g_assert_true (tsr_segment_store_close (store, &error));
+  tsr_test_rmdir (dir);
+}
+
+/* Nodes scrub by themselves, within their budget, and quarantine what they find. Waits for
+ * the first background slice (10 s) with a generous bound; asserts no duration. */
+static void
+test_background_scrub (Fixture *f, gconstpointer data)
+{
+  g_autoptr (TsrManifest) m = upload_random (f, 5 * 65536);
+  g_autofree char *node_dir = g_build_filename (f->data_dir, "nodes", "Node_01", NULL);
+  g_autoptr (GPtrArray) files = segment_files (node_dir);
+  TsrNode *node = tsr_cluster_get_embedded_node (f->cluster, "Node_01");
+  guint64 checked = 0, corrupt = 0;
+  TsrRepairReport r;
+
+  g_assert_cmpuint (files->len, ==, 2);
+  flip_byte (files->pdata[0], f->rand);
+  tsr_node_set_scrub_rate (node, 1 << 20);
+  for (guint i = 0; i < 600 && corrupt == 0; i++)
+    {
+      g_usleep (100 * 1000);
+      tsr_node_get_scrub_counts (node, &checked, &corrupt);
+    }
+  g_assert_cmpuint (corrupt, ==, 1);
+  g_assert_cmpuint (checked, ==, 2);
+  repair (f, &r);
+  g_assert_cmpuint (r.copies_made, ==, 1);
+  check_every_file (f);
+}
+
+/* ---- 8 uploads and 8 downloads at once while a node is stopped and restarted ---- */
+
+typedef struct
+{
+  Fixture *f;
+  guint pending;
+  guint step;
+  GPtrArray *new_ids; /* index -> file id of the concurrent uploads */
+} Concurrent;
+
+typedef struct
+{
+  Concurrent *c;
+  guint index;
+  char *dest;
+} Op;
+
+static void
+on_uploaded (GObject *source, GAsyncResult *result, gpointer data)
+{
+  Op *op = data;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (TsrManifest) m = tsr_cluster_upload_finish (TSR_CLUSTER (source), result, &error);
+
+  g_assert_no_error (error);
+  g_free (op->c->new_ids->pdata[op->index]);
+  op->c->new_ids->pdata[op->index] = g_strdup (m->file_id);
+  op->c->pending--;
+  g_free (op);
+}
+
+static void
+on_downloaded (GObject *source, GAsyncResult *result, gpointer data)
+{
+  Op *op = data;
+  g_autoptr (GError) error = NULL;
+  g_autofree char *contents = NULL;
+  GBytes *expected = op->c->f->contents->pdata[op->index];
+  gsize len;
+
+  g_assert_true (tsr_cluster_download_finish (TSR_CLUSTER (source), result, &error));
+  g_assert_no_error (error);
+  g_assert_true (g_file_get_contents (op->dest, &contents, &len, NULL));
+  g_assert_cmpmem (contents, len, g_bytes_get_data (expected, NULL), g_bytes_get_size (expected));
+  op->c->pending--;
+  g_free (op->dest);
+  g_free (op);
+}
+
+/* Stops Node_03 while the transfers run, then starts it again. */
+static gboolean
+on_toggle (gpointer data)
+{
+  Concurrent *c = data;
+  g_autoptr (GError) error = NULL;
+
+  g_assert_true (tsr_cluster_set_node_enabled (c->f->cluster, "Node_03", c->step % 2 == 1, &error));
+  g_assert_no_error (error);
+  return ++c->step < 4 ? G_SOURCE_CONTINUE : G_SOURCE_REMOVE;
+}
+
+static void
+test_concurrent_transfers_node_restart (Fixture *f, gconstpointer data)
+{
+  Concurrent c = { f, 0, 0, g_ptr_array_new_with_free_func (g_free) };
+  g_autoptr (GPtrArray) new_contents =
+      g_ptr_array_new_with_free_func ((GDestroyNotify)g_bytes_unref);
+  const guint n = 8;
+
+  for (guint i = 0; i < n; i++)
+    {
+      g_autoptr (TsrManifest) m = upload_random (f, 40 * 65536 + i * 1000);
+    }
+  for (guint i = 0; i < n; i++)
+    {
+      g_autoptr (GBytes) content = tsr_test_random_bytes (f->rand, 40 * 65536 + i * 777);
+      g_autofree char *name = g_strdup_printf ("concurrent-%u.bin", i);
+      g_autofree char *path = write_file (f, name, content);
+      g_autoptr (GFile) file = g_file_new_for_path (path);
+      g_autofree char *dname = g_strdup_printf ("down-%u.bin", i);
+      g_autoptr (GFile) dest = NULL;
+      Op *up = g_new0 (Op, 1), *down = g_new0 (Op, 1);
+
+      g_ptr_array_add (c.new_ids, NULL);
+      g_ptr_array_add (new_contents, g_bytes_ref (content));
+      up->c = down->c = &c;
+      up->index = down->index = i;
+      down->dest = g_build_filename (f->dir, dname, NULL);
+      dest = g_file_new_for_path (down->dest);
+      c.pending += 2;
+      tsr_cluster_upload_async (f->cluster, file, NULL, on_uploaded, up);
+      tsr_cluster_download_async (f->cluster, f->ids->pdata[i], dest, TRUE, NULL, on_downloaded,
+                                  down);
+    }
+  g_timeout_add (20, on_toggle, &c);
+  while (c.pending > 0 || c.step < 4)
+    g_main_context_iteration (NULL, TRUE);
+
+  for (guint i = 0; i < n; i++)
+    download_and_compare (f, c.new_ids->pdata[i], new_contents->pdata[i]);
+  check_every_file (f);
+  g_ptr_array_unref (c.new_ids);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  /* Counted corruptions must be found by the scrub the test asks for, not the background. */
+  g_setenv ("TESSERA_SCRUB_RATE", "0", TRUE);
+
+#define ADD(path, fn, data)                                                                        \
+  g_test_add ("/tessera/maintenance/" path, Fixture, data, fixture_setup, fn, fixture_teardown)
+  ADD ("repair-after-node-loss", test_repair_after_node_loss, NULL);
+  ADD ("lost-file-comes-back", test_lost_file_comes_back, NULL);
+  ADD ("scrub-repairs-corruption", test_scrub_repairs_corruption, NULL);
+  ADD ("deleted-node-directory", test_deleted_node_directory, NULL);
+  ADD ("gc-collects-orphans", test_gc_collects_orphans, NULL);
+  ADD ("gc-refuses-damaged-manifest", test_gc_refuses_damaged_manifest, NULL);
+  ADD ("remove-node-drains", test_remove_node_drains, NULL);
+  ADD ("new-node-takes-new-chunks", test_new_node_takes_new_chunks, GUINT_TO_POINTER (3));
+  ADD ("upload-says-what-it-needs", test_upload_says_what_it_needs, NULL);
+  ADD ("concurrent-transfers-node-restart", test_concurrent_transfers_node_restart, NULL);
+  ADD ("background-scrub", test_background_scrub, NULL);
+  g_test_add_func ("/tessera/maintenance/store-scrub-pages", test_store_scrub_pages);
+#undef ADD
+
+  return g_test_run ();
+}
