@@ -25,6 +25,9 @@ tsr_app_test_init (int *argc, char ***argv)
                                                 GTK_STYLE_PROVIDER_PRIORITY_APPLICATION);
     g_object_unref (css);
   }
+  /* The app's own icon, as AdwApplication's resource base path would add it. */
+  gtk_icon_theme_add_resource_path (gtk_icon_theme_get_for_display (gdk_display_get_default ()),
+                                    "/io/github/tessera/Tessera/icons");
 }
 
 static gboolean
