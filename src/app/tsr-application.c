@@ -129,8 +129,10 @@ about_action (GSimpleAction *action, GVariant *param, gpointer data)
                          "developers", developers, "comments",
                          _ ("Peer-to-peer file storage: your files, split into encrypted "
                             "pieces and kept on all your machines."),
-                         "website", "https://github.com/tessera/tessera", "license-type",
-                         GTK_LICENSE_GPL_3_0, "copyright", "© 2026 The Tessera developers", NULL);
+                         /* Translators: your names, one a line, for the About window */
+                         "translator-credits", _ ("translator-credits"), "website",
+                         "https://github.com/tessera/tessera", "license-type", GTK_LICENSE_GPL_3_0,
+                         "copyright", "© 2026 The Tessera developers", NULL);
 }
 
 static void
