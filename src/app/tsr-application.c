@@ -10,6 +10,7 @@
 #include <glib/gi18n.h>
 
 #include "tsr-application.h"
+#include "tsr-settings.h"
 #include "tsr-window.h"
 
 struct _TsrApplication
@@ -17,6 +18,7 @@ struct _TsrApplication
   AdwApplication parent_instance;
   char *data_dir;
   TsrBackend *backend;
+  GSettings *settings; /* NULL when the schema is not installed */
 };
 
 G_DEFINE_FINAL_TYPE (TsrApplication, tsr_application, ADW_TYPE_APPLICATION)
@@ -51,6 +53,12 @@ tsr_application_startup (GApplication *app)
   gtk_application_set_accels_for_action (GTK_APPLICATION (app), "win.show-help-overlay", help);
   dir = self->data_dir != NULL ? g_strdup (self->data_dir) : tsr_default_data_dir ();
   self->backend = tsr_backend_new (dir);
+  /* Bound before the start, so the cluster takes the user's interval as soon as it is up;
+   * a change in the settings reaches a running cluster too. */
+  self->settings = tsr_settings_new ();
+  if (self->settings != NULL)
+    g_settings_bind (self->settings, "health-check-interval", self->backend, "health-interval",
+                     G_SETTINGS_BIND_GET);
   tsr_backend_start (self->backend);
 }
 
@@ -80,6 +88,7 @@ tsr_application_finalize (GObject *object)
 {
   TsrApplication *self = TSR_APPLICATION (object);
 
+  g_clear_object (&self->settings);
   g_clear_object (&self->backend);
   g_free (self->data_dir);
   G_OBJECT_CLASS (tsr_application_parent_class)->finalize (object);
@@ -101,7 +110,12 @@ tsr_application_class_init (TsrApplicationClass *klass)
 static void
 quit_action (GSimpleAction *action, GVariant *param, gpointer data)
 {
-  g_application_quit (G_APPLICATION (data));
+  g_autoptr (GList) windows = g_list_copy (gtk_application_get_windows (GTK_APPLICATION (data)));
+
+  /* Closing rather than g_application_quit(): each window saves its size on the way out,
+   * and the app ends with its last window. */
+  for (GList *l = windows; l != NULL; l = l->next)
+    gtk_window_close (l->data);
 }
 
 static void
@@ -115,8 +129,10 @@ about_action (GSimpleAction *action, GVariant *param, gpointer data)
                          "developers", developers, "comments",
                          _ ("Peer-to-peer file storage: your files, split into encrypted "
                             "pieces and kept on all your machines."),
-                         "website", "https://github.com/tessera/tessera", "license-type",
-                         GTK_LICENSE_GPL_3_0, "copyright", "© 2026 The Tessera developers", NULL);
+                         /* Translators: your names, one a line, for the About window */
+                         "translator-credits", _ ("translator-credits"), "website",
+                         "https://github.com/tessera/tessera", "license-type", GTK_LICENSE_GPL_3_0,
+                         "copyright", "© 2026 The Tessera developers", NULL);
 }
 
 static void

@@ -24,6 +24,7 @@ struct _TsrBackend
   gboolean accounts_ready;
   gboolean cluster_ready;
   char *start_error;
+  guint health_interval; /* seconds; the cluster's until it is ready */
 
   char *username;
   char *token;
@@ -46,6 +47,7 @@ enum
   PROP_CLUSTER_READY,
   PROP_START_ERROR,
   PROP_USERNAME,
+  PROP_HEALTH_INTERVAL,
   N_PROPS
 };
 
@@ -210,6 +212,8 @@ on_start_done (GObject *source, GAsyncResult *result, gpointer data)
       return;
     }
   self->cluster_ready = TRUE;
+  /* tsr_cluster_start() set the engine's default interval; the user's choice wins. */
+  tsr_cluster_set_health_interval (self->cluster, self->health_interval);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_CLUSTER_READY]);
   snapshot_nodes (self);
   if (self->username != NULL)
@@ -1003,6 +1007,24 @@ tsr_backend_get_property (GObject *object, guint prop_id, GValue *value, GParamS
       case PROP_USERNAME:
         g_value_set_string (value, self->username);
         break;
+      case PROP_HEALTH_INTERVAL:
+        g_value_set_uint (value, self->health_interval);
+        break;
+      default:
+        G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+tsr_backend_set_property (GObject *object, guint prop_id, const GValue *value, GParamSpec *pspec)
+{
+  TsrBackend *self = TSR_BACKEND (object);
+
+  switch (prop_id)
+    {
+      case PROP_HEALTH_INTERVAL:
+        tsr_backend_set_health_interval (self, g_value_get_uint (value));
+        break;
       default:
         G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -1042,6 +1064,7 @@ tsr_backend_class_init (TsrBackendClass *klass)
   GParamFlags ro = G_PARAM_READABLE | G_PARAM_STATIC_STRINGS;
 
   object_class->get_property = tsr_backend_get_property;
+  object_class->set_property = tsr_backend_set_property;
   object_class->dispose = tsr_backend_dispose;
   object_class->finalize = tsr_backend_finalize;
 
@@ -1049,6 +1072,15 @@ tsr_backend_class_init (TsrBackendClass *klass)
   properties[PROP_CLUSTER_READY] = g_param_spec_boolean ("cluster-ready", NULL, NULL, FALSE, ro);
   properties[PROP_START_ERROR] = g_param_spec_string ("start-error", NULL, NULL, NULL, ro);
   properties[PROP_USERNAME] = g_param_spec_string ("username", NULL, NULL, NULL, ro);
+  /**
+   * TsrBackend:health-interval:
+   *
+   * Seconds between the cluster's health checks; 0 turns them off. Applies as soon as the
+   * cluster is ready.
+   */
+  properties[PROP_HEALTH_INTERVAL] =
+      g_param_spec_uint ("health-interval", NULL, NULL, 0, G_MAXUINT, TSR_CLUSTER_HEALTH_INTERVAL,
+                         G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
   /**
@@ -1081,6 +1113,34 @@ tsr_backend_init (TsrBackend *self)
   self->files = g_list_store_new (TSR_TYPE_FILE_ITEM);
   self->transfers = g_list_store_new (TSR_TYPE_TRANSFER);
   self->cancellable = g_cancellable_new ();
+  self->health_interval = TSR_CLUSTER_HEALTH_INTERVAL;
+}
+
+guint
+tsr_backend_get_health_interval (TsrBackend *self)
+{
+  g_return_val_if_fail (TSR_IS_BACKEND (self), 0);
+  return self->health_interval;
+}
+
+/**
+ * tsr_backend_set_health_interval:
+ * @seconds: between health checks; 0 turns them off
+ *
+ * Applies at once when the cluster is ready, otherwise when it becomes ready.
+ */
+void
+tsr_backend_set_health_interval (TsrBackend *self, guint seconds)
+{
+  g_return_if_fail (TSR_IS_BACKEND (self));
+
+  if (self->health_interval == seconds)
+    return;
+  self->health_interval = seconds;
+  if (self->cluster_ready && self->cluster != NULL &&
+      !g_cancellable_is_cancelled (self->cancellable))
+    tsr_cluster_set_health_interval (self->cluster, seconds);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_HEALTH_INTERVAL]);
 }
 
 TsrBackend *

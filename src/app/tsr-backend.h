@@ -24,6 +24,8 @@ const char *tsr_backend_get_data_dir (TsrBackend *self);
 gboolean tsr_backend_get_accounts_ready (TsrBackend *self);
 gboolean tsr_backend_get_cluster_ready (TsrBackend *self);
 const char *tsr_backend_get_start_error (TsrBackend *self);
+guint tsr_backend_get_health_interval (TsrBackend *self);
+void tsr_backend_set_health_interval (TsrBackend *self, guint seconds);
 TsrCluster *tsr_backend_get_cluster (TsrBackend *self);
 TsrAccounts *tsr_backend_get_accounts (TsrBackend *self);
 

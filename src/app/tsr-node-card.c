@@ -93,6 +93,7 @@ tsr_node_card_update (TsrNodeCard *self, const TsrNodeStatus *s)
   g_autofree char *rate = NULL;
   g_autofree char *rate_text = NULL;
   g_autofree char *button_label = NULL;
+  g_autofree char *count = NULL;
 
   g_return_if_fail (TSR_IS_NODE_CARD (self));
 
@@ -107,7 +108,7 @@ tsr_node_card_update (TsrNodeCard *self, const TsrNodeStatus *s)
   gtk_label_set_text (self->address_label, s->address != NULL
                                                ? s->address
                                                : (s->embedded ? _ ("embedded, not running") : ""));
-  gtk_label_set_text (self->state_label, tsr_node_state_to_string (state));
+  gtk_label_set_text (self->state_label, tsr_node_state_get_display_name (state));
   if (self->state_class != NULL)
     gtk_widget_remove_css_class (GTK_WIDGET (self->state_label), self->state_class);
   self->state_class = classes[MIN ((guint)state, G_N_ELEMENTS (classes) - 1)];
@@ -120,9 +121,9 @@ tsr_node_card_update (TsrNodeCard *self, const TsrNodeStatus *s)
   gtk_label_set_text (self->usage_label, usage);
   gtk_accessible_update_property (GTK_ACCESSIBLE (self->usage_bar), GTK_ACCESSIBLE_PROPERTY_LABEL,
                                   usage, -1);
-  segments = g_strdup_printf (ngettext ("%" G_GUINT64_FORMAT " segment",
-                                        "%" G_GUINT64_FORMAT " segments", s->segment_count),
-                              s->segment_count);
+  count = g_strdup_printf ("%" G_GUINT64_FORMAT, s->segment_count);
+  /* The count goes in as text: xgettext cannot read G_GUINT64_FORMAT inside a msgid. */
+  segments = g_strdup_printf (ngettext ("%s segment", "%s segments", s->segment_count), count);
   gtk_label_set_text (self->segments_label, segments);
   rate = g_format_size ((guint64)(s->stats.send_throughput_bps + s->stats.receive_throughput_bps));
   rate_text = g_strdup_printf (_ ("%s/s"), rate);
@@ -158,4 +159,31 @@ tsr_node_card_get_toggle_button (TsrNodeCard *self)
 {
   g_return_val_if_fail (TSR_IS_NODE_CARD (self), NULL);
   return self->toggle_button;
+}
+
+/**
+ * tsr_node_state_get_display_name:
+ *
+ * The state as the app shows it: the engine's names (READY, WAITING, RUNNING, STOPPED) are
+ * protocol words, so the app shows a translated label instead.
+ */
+const char *
+tsr_node_state_get_display_name (TsrNodeState state)
+{
+  switch (state)
+    {
+      case TSR_NODE_STATE_READY:
+        /* Translators: a node's state, shown in capitals on its card */
+        return C_ ("node state", "READY");
+      case TSR_NODE_STATE_WAITING:
+        /* Translators: a node's state: waiting for the disk or the network */
+        return C_ ("node state", "WAITING");
+      case TSR_NODE_STATE_RUNNING:
+        /* Translators: a node's state: busy with a request */
+        return C_ ("node state", "RUNNING");
+      case TSR_NODE_STATE_STOPPED:
+      default:
+        /* Translators: a node's state: not serving */
+        return C_ ("node state", "STOPPED");
+    }
 }

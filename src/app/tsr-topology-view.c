@@ -12,6 +12,7 @@
 #include <math.h>
 
 #include "tessera.h"
+#include "tsr-node-card.h"
 #include "tsr-topology-view.h"
 
 #define NODE_RADIUS 34.0
@@ -177,10 +178,11 @@ tsr_topology_view_snapshot (GtkWidget *widget, GtkSnapshot *snapshot)
   for (guint i = 0; i < self->nodes->len; i++)
     {
       TopoNode *n = self->nodes->pdata[i];
-      const char *state = n->alive ? tsr_node_state_to_string (n->state) : "STOPPED";
-      g_autofree char *segments = g_strdup_printf (
-          ngettext ("%" G_GUINT64_FORMAT " segment", "%" G_GUINT64_FORMAT " segments", n->segments),
-          n->segments);
+      const char *state =
+          tsr_node_state_get_display_name (n->alive ? n->state : TSR_NODE_STATE_STOPPED);
+      g_autofree char *count = g_strdup_printf ("%" G_GUINT64_FORMAT, n->segments);
+      g_autofree char *segments =
+          g_strdup_printf (ngettext ("%s segment", "%s segments", n->segments), count);
       append_centered_text (widget, snapshot, n->node_id, n->x, n->y - 7, &white, TRUE);
       append_centered_text (widget, snapshot, state, n->x, n->y + 9, &white, FALSE);
       append_centered_text (widget, snapshot, segments, n->x,
@@ -217,14 +219,15 @@ update_details (TsrTopologyView *self, TopoNode *n)
   g_autofree char *used = g_format_size (n->used);
   g_autofree char *capacity = g_format_size (n->capacity);
   g_autofree char *rate = g_format_size ((guint64)n->throughput);
+  g_autofree char *count = g_strdup_printf ("%" G_GUINT64_FORMAT, n->segments);
   g_autofree char *text = NULL;
 
-  text =
-      g_strdup_printf (_ ("<b>%s</b>\n%s\nState: %s\nStored: %s of %s\nSegments: %" G_GUINT64_FORMAT
-                          "\nTraffic: %s/s"),
-                       n->node_id, n->address != NULL ? n->address : "",
-                       n->alive ? tsr_node_state_to_string (n->state) : "STOPPED", used, capacity,
-                       n->segments, rate);
+  /* Translators: a node's details: its id, address, state, usage, segments and traffic */
+  text = g_strdup_printf (
+      _ ("<b>%s</b>\n%s\nState: %s\nStored: %s of %s\nSegments: %s\nTraffic: %s/s"), n->node_id,
+      n->address != NULL ? n->address : "",
+      tsr_node_state_get_display_name (n->alive ? n->state : TSR_NODE_STATE_STOPPED), used,
+      capacity, count, rate);
   gtk_label_set_markup (GTK_LABEL (self->details), text);
 }
 

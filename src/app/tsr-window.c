@@ -10,6 +10,7 @@
 
 #include <glib/gi18n.h>
 
+#include "tsr-settings.h"
 #include "tsr-window.h"
 
 struct _TsrWindow
@@ -31,6 +32,7 @@ struct _TsrWindow
   TsrBackend *backend;
   GtkDropTarget *drop_target;
   TsrEnrollDialog *enroll_dialog; /* weak */
+  GSettings *settings;            /* NULL when the schema is not installed */
 };
 
 G_DEFINE_FINAL_TYPE (TsrWindow, tsr_window, ADW_TYPE_APPLICATION_WINDOW)
@@ -326,6 +328,55 @@ on_notice (TsrWindow *self, const char *message)
   tsr_window_toast (self, message);
 }
 
+/* ---- remembered state ---- */
+
+static void
+on_page_changed (TsrWindow *self)
+{
+  const char *page = adw_view_stack_get_visible_child_name (self->view_stack);
+
+  /* Saved as it changes rather than at close: app.quit and a session logout destroy the
+   * window without a close request. */
+  if (self->settings != NULL && page != NULL)
+    g_settings_set_string (self->settings, "last-page", page);
+}
+
+static void
+restore_state (TsrWindow *self)
+{
+  g_autofree char *page = NULL;
+
+  if (self->settings == NULL)
+    return;
+  gtk_window_set_default_size (GTK_WINDOW (self),
+                               g_settings_get_int (self->settings, "window-width"),
+                               g_settings_get_int (self->settings, "window-height"));
+  if (g_settings_get_boolean (self->settings, "window-maximized"))
+    gtk_window_maximize (GTK_WINDOW (self));
+  page = g_settings_get_string (self->settings, "last-page");
+  adw_view_stack_set_visible_child_name (self->view_stack, page);
+}
+
+static gboolean
+tsr_window_close_request (GtkWindow *window)
+{
+  TsrWindow *self = TSR_WINDOW (window);
+  int width, height;
+
+  if (self->settings != NULL)
+    {
+      /* The default size follows the window's size while it is neither maximized nor
+       * fullscreen, so a maximized window keeps the size to return to. */
+      gtk_window_get_default_size (window, &width, &height);
+      g_settings_delay (self->settings);
+      g_settings_set_int (self->settings, "window-width", width);
+      g_settings_set_int (self->settings, "window-height", height);
+      g_settings_set_boolean (self->settings, "window-maximized", gtk_window_is_maximized (window));
+      g_settings_apply (self->settings);
+    }
+  return GTK_WINDOW_CLASS (tsr_window_parent_class)->close_request (window);
+}
+
 /* ---- the object ---- */
 
 static void
@@ -336,6 +387,7 @@ tsr_window_dispose (GObject *object)
   if (self->backend != NULL)
     g_signal_handlers_disconnect_by_data (self->backend, self);
   g_clear_object (&self->backend);
+  g_clear_object (&self->settings);
   gtk_widget_dispose_template (GTK_WIDGET (self), TSR_TYPE_WINDOW);
   G_OBJECT_CLASS (tsr_window_parent_class)->dispose (object);
 }
@@ -345,8 +397,10 @@ tsr_window_class_init (TsrWindowClass *klass)
 {
   GObjectClass *object_class = G_OBJECT_CLASS (klass);
   GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
+  GtkWindowClass *window_class = GTK_WINDOW_CLASS (klass);
 
   object_class->dispose = tsr_window_dispose;
+  window_class->close_request = tsr_window_close_request;
 
   g_type_ensure (TSR_TYPE_SIGN_IN_PAGE);
   g_type_ensure (TSR_TYPE_FILES_PAGE);
@@ -401,6 +455,11 @@ tsr_window_init (TsrWindow *self)
   gtk_search_bar_set_key_capture_widget (tsr_files_page_get_search_bar (self->files_page),
                                          GTK_WIDGET (self->files_page));
   g_signal_connect_swapped (self->sign_in_page, "signed-in", G_CALLBACK (on_signed_in), self);
+
+  self->settings = tsr_settings_new ();
+  restore_state (self);
+  g_signal_connect_swapped (self->view_stack, "notify::visible-child-name",
+                            G_CALLBACK (on_page_changed), self);
 }
 
 /**

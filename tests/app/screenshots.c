@@ -8,7 +8,9 @@
  */
 #include "config.h"
 
+#include <glib/gi18n.h>
 #include <glib/gstdio.h>
+#include <locale.h>
 
 #include "tsr-app-test-util.h"
 #include "tsr-test-util.h"
@@ -140,6 +142,14 @@ main (int argc, char **argv)
       return 2;
     }
   out_dir = argv[1];
+  /* As main.c does, from the build tree's catalogs when TESSERA_LOCALEDIR names them
+   * (build-aux/screenshots --lang de). */
+  setlocale (LC_ALL, "");
+  bindtextdomain (GETTEXT_PACKAGE, g_getenv ("TESSERA_LOCALEDIR") != NULL
+                                       ? g_getenv ("TESSERA_LOCALEDIR")
+                                       : LOCALEDIR);
+  bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
+  textdomain (GETTEXT_PACKAGE);
   started = g_get_monotonic_time () / 1e6;
   g_mkdir_with_parents (out_dir, 0755);
   tsr_app_test_init (&argc, &argv);

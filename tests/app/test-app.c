@@ -570,13 +570,13 @@ test_stop_node (Fixture *f, gconstpointer data)
 {
   g_autoptr (GBytes) content = NULL;
   g_autoptr (GFile) file = write_file (f, "report.pdf", 2 * 1024 * 1024, &content);
-  TsrCluster *cluster = tsr_backend_get_cluster (tsr_window_get_backend (f->window));
   StateWait ready = { f->window, "Node_03", "READY" };
   StateWait stopped = { f->window, "Node_03", "STOPPED" };
   TsrNodeCard *card;
   guint interval = 2;
 
-  tsr_cluster_set_health_interval (cluster, interval);
+  /* As the app applies the health-check-interval setting to the running cluster. */
+  tsr_backend_set_health_interval (tsr_window_get_backend (f->window), interval);
   sign_in (f);
   tsr_app_test_drop_files (f->window, &file, 1);
   wait_for_files (f, 1);
@@ -666,6 +666,40 @@ test_topology_and_storage (Fixture *f, gconstpointer data)
       strstr (tsr_topology_view_get_details (tsr_topology_page_get_view (topo)), "Node_02"));
   g_free (w.before);
 }
+/* ---- remembered state ---- */
+
+/* A window closed at a size on a page comes back the same: a second window (as after a
+ * restart) opens at that size and, signed in, on that page. */
+static void
+test_settings_restore (Fixture *f, gconstpointer data)
+{
+  g_autoptr (GSettings) settings = tsr_settings_new ();
+  g_autofree char *page = NULL;
+  TsrWindow *again;
+  gboolean stop = FALSE;
+  int width, height;
+
+  g_assert_nonnull (settings); /* the test env points GSETTINGS_SCHEMA_DIR at the build */
+  sign_in (f);
+  tsr_window_set_visible_page (f->window, "storage");
+  gtk_window_set_default_size (GTK_WINDOW (f->window), 900, 640);
+  tsr_app_test_spin (0.3);
+  /* What the close button does before the window goes. */
+  g_signal_emit_by_name (f->window, "close-request", &stop);
+  g_assert_false (stop);
+  g_assert_cmpint (g_settings_get_int (settings, "window-width"), ==, 900);
+  g_assert_cmpint (g_settings_get_int (settings, "window-height"), ==, 640);
+  g_assert_false (g_settings_get_boolean (settings, "window-maximized"));
+  page = g_settings_get_string (settings, "last-page");
+  g_assert_cmpstr (page, ==, "storage");
+
+  again = tsr_window_new (NULL, tsr_window_get_backend (f->window));
+  gtk_window_get_default_size (GTK_WINDOW (again), &width, &height);
+  g_assert_cmpint (width, ==, 900);
+  g_assert_cmpint (height, ==, 640);
+  g_assert_cmpstr (tsr_window_get_visible_page (again), ==, "storage");
+  gtk_window_destroy (GTK_WINDOW (again));
+}
 
 int
 main (int argc, char **argv)
@@ -682,5 +716,6 @@ main (int argc, char **argv)
   ADD ("/tessera/app/cancel-upload", test_cancel_upload);
   ADD ("/tessera/app/stop-node", test_stop_node);
   ADD ("/tessera/app/topology-and-storage", test_topology_and_storage);
+  ADD ("/tessera/app/settings-restore", test_settings_restore);
   return g_test_run ();
 }

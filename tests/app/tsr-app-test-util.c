@@ -5,6 +5,10 @@
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
+#include "config.h"
+
+#include <glib/gi18n.h>
+
 #include "tsr-app-test-util.h"
 
 void
@@ -21,6 +25,9 @@ tsr_app_test_init (int *argc, char ***argv)
                                                 GTK_STYLE_PROVIDER_PRIORITY_APPLICATION);
     g_object_unref (css);
   }
+  /* The app's own icon, as AdwApplication's resource base path would add it. */
+  gtk_icon_theme_add_resource_path (gtk_icon_theme_get_for_display (gdk_display_get_default ()),
+                                    "/io/github/tessera/Tessera/icons");
 }
 
 static gboolean
@@ -56,12 +63,14 @@ tsr_app_test_spin (double seconds)
   tsr_app_test_wait (never, NULL, seconds);
 }
 
-/* The first AdwPreferencesRow under @root titled @title, as a person finds a field. */
+/* The first AdwPreferencesRow under @root titled @title (English, looked up in the app's
+ * translations so the screenshots can drive a translated window), as a person finds a field. */
 GtkWidget *
 tsr_app_test_find_row (GtkWidget *root, const char *title)
 {
   if (ADW_IS_PREFERENCES_ROW (root) && gtk_widget_get_mapped (root) &&
-      g_strcmp0 (adw_preferences_row_get_title (ADW_PREFERENCES_ROW (root)), title) == 0)
+      g_strcmp0 (adw_preferences_row_get_title (ADW_PREFERENCES_ROW (root)),
+                 g_dgettext (GETTEXT_PACKAGE, title)) == 0)
     return root;
   /* Only a stack's shown page: the others may still be mapped while a transition runs. */
   if (GTK_IS_STACK (root))
@@ -104,8 +113,20 @@ TsrWindow *
 tsr_app_test_open_window (const char *data_dir)
 {
   g_autoptr (TsrBackend) backend = tsr_backend_new (data_dir);
+  g_autoptr (GSettings) settings = tsr_settings_new ();
   TsrWindow *window;
 
+  /* Every window starts from the defaults: the memory backend keeps what the last test's
+   * window remembered (its page, its size) for the whole process. */
+  if (settings != NULL)
+    {
+      g_autoptr (GSettingsSchema) schema = NULL;
+      g_auto (GStrv) keys = NULL;
+      g_object_get (settings, "settings-schema", &schema, NULL);
+      keys = g_settings_schema_list_keys (schema);
+      for (guint i = 0; keys[i] != NULL; i++)
+        g_settings_reset (settings, keys[i]);
+    }
   tsr_backend_start (backend);
   window = tsr_window_new (NULL, backend);
   gtk_window_set_default_size (GTK_WINDOW (window), 1280, 800);

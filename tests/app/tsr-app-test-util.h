@@ -4,6 +4,7 @@
  */
 #pragma once
 
+#include "tsr-settings.h"
 #include "tsr-window.h"
 
 G_BEGIN_DECLS
