@@ -17,25 +17,9 @@ typedef struct
   GRand *rand;
 } Fixture;
 
-typedef struct
-{
-  int status;
-  char *out;
-  char *err;
-} Run;
-
-static void
-run_clear (Run *r)
-{
-  g_free (r->out);
-  g_free (r->err);
-}
-
-G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Run, run_clear)
-
 #define PASSWORD "correct horse battery"
 
-static void cli (Fixture *f, Run *r, const char *input, ...) G_GNUC_NULL_TERMINATED;
+static void cli (Fixture *f, TsrTestRun *r, const char *input, ...) G_GNUC_NULL_TERMINATED;
 
 /* File commands need a session: most tests run as a registered, logged-in user. */
 static void
@@ -46,8 +30,8 @@ fixture_setup (Fixture *f, gconstpointer data)
   f->rand = g_rand_new_with_seed (g_test_rand_int ());
   if (data == NULL)
     {
-      g_auto (Run) reg = { 0 };
-      g_auto (Run) login = { 0 };
+      g_auto (TsrTestRun) reg = { 0 };
+      g_auto (TsrTestRun) login = { 0 };
 
       cli (f, &reg, PASSWORD "\n", "register", "tester", "--email", "tester@example.org",
            "--password-stdin", NULL);
@@ -68,48 +52,13 @@ fixture_teardown (Fixture *f, gconstpointer data)
 
 /* Runs tessera-cli --data-dir DIR ARGS... and returns its exit status and output. */
 static void
-cli (Fixture *f, Run *r, const char *input, ...)
+cli (Fixture *f, TsrTestRun *r, const char *input, ...)
 {
-  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
-  g_autoptr (GError) error = NULL;
-  g_autoptr (GSubprocessLauncher) launcher =
-      g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE |
-                                 G_SUBPROCESS_FLAGS_STDIN_PIPE);
-  g_autoptr (GSubprocess) proc = NULL;
-  const char *arg;
   va_list args;
 
-  g_ptr_array_add (argv, (char *)g_getenv ("TESSERA_CLI"));
-  g_ptr_array_add (argv, "--data-dir");
-  g_ptr_array_add (argv, f->data_dir);
   va_start (args, input);
-  while ((arg = va_arg (args, const char *)) != NULL)
-    g_ptr_array_add (argv, (char *)arg);
+  tsr_test_cli_valist (f->data_dir, f->dir, r, input, args);
   va_end (args);
-  g_ptr_array_add (argv, NULL);
-
-  g_subprocess_launcher_set_cwd (launcher, f->dir);
-  proc = g_subprocess_launcher_spawnv (launcher, (const char *const *)argv->pdata, &error);
-  g_assert_no_error (error);
-  g_assert_true (g_subprocess_communicate_utf8 (proc, input, NULL, &r->out, &r->err, &error));
-  g_assert_no_error (error);
-  if (!g_subprocess_get_if_exited (proc))
-    g_error ("tessera-cli %s died of signal %d:\n%s", (char *)argv->pdata[3],
-             g_subprocess_get_term_sig (proc), r->err);
-  r->status = g_subprocess_get_exit_status (proc);
-  if (g_test_verbose ())
-    g_printerr ("$ tessera-cli %s -> %d\n%s%s", (char *)argv->pdata[3], r->status, r->out, r->err);
-}
-
-static JsonNode *
-parse_json (const char *text)
-{
-  g_autoptr (GError) error = NULL;
-  JsonNode *node = json_from_string (text, &error);
-
-  g_assert_no_error (error);
-  g_assert_nonnull (node);
-  return node;
 }
 
 static char *
@@ -139,8 +88,8 @@ test_upload_list_download_json (Fixture *f, gconstpointer data)
   g_autoptr (GPtrArray) contents = g_ptr_array_new_with_free_func ((GDestroyNotify)g_bytes_unref);
   g_autoptr (GPtrArray) paths = g_ptr_array_new_with_free_func (g_free);
   g_autoptr (GPtrArray) argv = g_ptr_array_new ();
-  g_auto (Run) up = { 0 };
-  g_auto (Run) list = { 0 };
+  g_auto (TsrTestRun) up = { 0 };
+  g_auto (TsrTestRun) list = { 0 };
   g_autoptr (JsonNode) up_json = NULL;
   g_autoptr (JsonNode) list_json = NULL;
   JsonArray *items;
@@ -155,13 +104,13 @@ test_upload_list_download_json (Fixture *f, gconstpointer data)
   cli (f, &up, NULL, "--json", "upload", paths->pdata[0], paths->pdata[1], paths->pdata[2],
        paths->pdata[3], paths->pdata[4], paths->pdata[5], NULL);
   g_assert_cmpint (up.status, ==, 0);
-  up_json = parse_json (up.out);
+  up_json = tsr_test_parse_json (up.out);
   items = json_node_get_array (up_json);
   g_assert_cmpuint (json_array_get_length (items), ==, G_N_ELEMENTS (sizes));
 
   cli (f, &list, NULL, "--json", "list", NULL);
   g_assert_cmpint (list.status, ==, 0);
-  list_json = parse_json (list.out);
+  list_json = tsr_test_parse_json (list.out);
   g_assert_cmpuint (json_array_get_length (json_node_get_array (list_json)), ==,
                     G_N_ELEMENTS (sizes));
 
@@ -171,9 +120,9 @@ test_upload_list_download_json (Fixture *f, gconstpointer data)
       const char *file_id = json_object_get_string_member (o, "file_id");
       g_autofree char *name = g_path_get_basename (paths->pdata[i]);
       g_autofree char *out = g_strdup_printf ("%s/out-%u", f->dir, i);
-      g_auto (Run) down = { 0 };
-      g_auto (Run) again = { 0 };
-      g_auto (Run) forced = { 0 };
+      g_auto (TsrTestRun) down = { 0 };
+      g_auto (TsrTestRun) again = { 0 };
+      g_auto (TsrTestRun) forced = { 0 };
 
       /* The documented keys. */
       g_assert_true (tsr_file_id_is_valid (file_id));
@@ -200,13 +149,13 @@ test_upload_list_download_json (Fixture *f, gconstpointer data)
 static void
 test_exit_codes (Fixture *f, gconstpointer data)
 {
-  g_auto (Run) none = { 0 };
-  g_auto (Run) unknown = { 0 };
-  g_auto (Run) no_id = { 0 };
-  g_auto (Run) missing = { 0 };
-  g_auto (Run) bad_id = { 0 };
-  g_auto (Run) help = { 0 };
-  g_auto (Run) dir = { 0 };
+  g_auto (TsrTestRun) none = { 0 };
+  g_auto (TsrTestRun) unknown = { 0 };
+  g_auto (TsrTestRun) no_id = { 0 };
+  g_auto (TsrTestRun) missing = { 0 };
+  g_auto (TsrTestRun) bad_id = { 0 };
+  g_auto (TsrTestRun) help = { 0 };
+  g_auto (TsrTestRun) dir = { 0 };
 
   cli (f, &none, NULL, NULL);
   g_assert_cmpint (none.status, ==, 2);
@@ -234,20 +183,20 @@ test_health_with_disabled_node (Fixture *f, gconstpointer data)
   g_autoptr (GBytes) content = NULL;
   g_autofree char *path = write_random (f, "doc.bin", 300000, &content);
   g_autofree char *out = g_build_filename (f->dir, "back.bin", NULL);
-  g_auto (Run) up = { 0 };
-  g_auto (Run) healthy = { 0 };
-  g_auto (Run) disable = { 0 };
-  g_auto (Run) sick = { 0 };
-  g_auto (Run) down = { 0 };
-  g_auto (Run) enable = { 0 };
-  g_auto (Run) again = { 0 };
+  g_auto (TsrTestRun) up = { 0 };
+  g_auto (TsrTestRun) healthy = { 0 };
+  g_auto (TsrTestRun) disable = { 0 };
+  g_auto (TsrTestRun) sick = { 0 };
+  g_auto (TsrTestRun) down = { 0 };
+  g_auto (TsrTestRun) enable = { 0 };
+  g_auto (TsrTestRun) again = { 0 };
   g_autoptr (JsonNode) sick_json = NULL;
   g_autoptr (JsonNode) up_json = NULL;
   JsonArray *nodes;
 
   cli (f, &up, NULL, "--json", "upload", path, NULL);
   g_assert_cmpint (up.status, ==, 0);
-  up_json = parse_json (up.out);
+  up_json = tsr_test_parse_json (up.out);
   cli (f, &healthy, NULL, "health", NULL);
   g_assert_cmpint (healthy.status, ==, 0);
   g_assert_nonnull (strstr (healthy.out, "5 of 5 nodes alive"));
@@ -256,7 +205,7 @@ test_health_with_disabled_node (Fixture *f, gconstpointer data)
   g_assert_cmpint (disable.status, ==, 0);
   cli (f, &sick, NULL, "--json", "health", NULL);
   g_assert_cmpint (sick.status, ==, 1);
-  sick_json = parse_json (sick.out);
+  sick_json = tsr_test_parse_json (sick.out);
   nodes = json_node_get_array (sick_json);
   g_assert_cmpuint (json_array_get_length (nodes), ==, 5);
   for (guint i = 0; i < 5; i++)
@@ -301,48 +250,48 @@ test_self_healing (Fixture *f, gconstpointer data)
   g_autofree char *node_dir = g_build_filename (f->data_dir, "nodes", "Node_01", NULL);
   g_autoptr (JsonNode) json = NULL;
   g_autofree char *file_id = NULL;
-  g_auto (Run) r = { 0 };
+  g_auto (TsrTestRun) r = { 0 };
   JsonObject *o;
 
   g_setenv ("TESSERA_SCRUB_RATE", "0", TRUE);
   cli (f, &r, NULL, "--json", "upload", path, NULL);
   g_assert_cmpint (r.status, ==, 0);
-  json = parse_json (r.out);
+  json = tsr_test_parse_json (r.out);
   file_id = g_strdup (json_object_get_string_member (first_object (json), "file_id"));
   g_assert_cmpstr (json_object_get_string_member (first_object (json), "health"), ==, "healthy");
-  run_clear (&r);
+  tsr_test_run_clear (&r);
 
   cli (f, &r, NULL, "node", "disable", "Node_02", NULL);
   g_assert_cmpint (r.status, ==, 0);
-  run_clear (&r);
+  tsr_test_run_clear (&r);
   cli (f, &r, NULL, "list", NULL);
   g_assert_nonnull (strstr (r.out, "degraded, survives the loss of any 0 nodes"));
-  run_clear (&r);
+  tsr_test_run_clear (&r);
   cli (f, &r, NULL, "--json", "repair", NULL);
   g_assert_cmpint (r.status, ==, 0);
   g_clear_pointer (&json, json_node_unref);
-  json = parse_json (r.out);
+  json = tsr_test_parse_json (r.out);
   o = json_node_get_object (json);
   g_assert_cmpint (json_object_get_int_member (o, "copies_missing"), ==, 2);
   g_assert_cmpint (json_object_get_int_member (o, "copies_made"), ==, 2);
   g_assert_cmpint (json_object_get_int_member (o, "chunks_lost"), ==, 0);
-  run_clear (&r);
+  tsr_test_run_clear (&r);
   cli (f, &r, NULL, "--json", "list", NULL);
   g_clear_pointer (&json, json_node_unref);
-  json = parse_json (r.out);
+  json = tsr_test_parse_json (r.out);
   o = first_object (json);
   g_assert_cmpstr (json_object_get_string_member (o, "health"), ==, "healthy");
   g_assert_cmpint (json_object_get_int_member (o, "survives_node_losses"), ==, 1);
-  run_clear (&r);
+  tsr_test_run_clear (&r);
 
   cli (f, &r, NULL, "node", "enable", "Node_02", NULL);
-  run_clear (&r);
+  tsr_test_run_clear (&r);
   cli (f, &r, NULL, "--json", "gc", NULL);
   g_assert_cmpint (r.status, ==, 0);
   g_clear_pointer (&json, json_node_unref);
-  json = parse_json (r.out);
+  json = tsr_test_parse_json (r.out);
   g_assert_cmpint (json_object_get_int_member (json_node_get_object (json), "orphans"), ==, 2);
-  run_clear (&r);
+  tsr_test_run_clear (&r);
 
   /* A flipped bit in one stored copy. */
   {
@@ -374,20 +323,20 @@ test_self_healing (Fixture *f, gconstpointer data)
   cli (f, &r, NULL, "--json", "scrub", NULL);
   g_assert_cmpint (r.status, ==, 0);
   g_clear_pointer (&json, json_node_unref);
-  json = parse_json (r.out);
+  json = tsr_test_parse_json (r.out);
   o = json_node_get_object (json);
   g_assert_cmpint (json_object_get_int_member (o, "checked"), ==, 8);
   g_assert_cmpint (json_object_get_int_member (o, "corrupt"), ==, 1);
   g_assert_cmpint (json_object_get_int_member (o, "repaired"), ==, 1);
-  run_clear (&r);
+  tsr_test_run_clear (&r);
 
   cli (f, &r, NULL, "node", "remove", "Node_03", NULL);
   g_assert_cmpint (r.status, ==, 0);
   g_assert_nonnull (strstr (r.out, "Node_03 removed"));
-  run_clear (&r);
+  tsr_test_run_clear (&r);
   cli (f, &r, NULL, "--json", "nodes", NULL);
   g_assert_null (strstr (r.out, "Node_03"));
-  run_clear (&r);
+  tsr_test_run_clear (&r);
   cli (f, &r, NULL, "download", file_id, "-o", out, NULL);
   g_assert_cmpint (r.status, ==, 0);
   assert_file_equals (out, content);
@@ -397,14 +346,14 @@ test_self_healing (Fixture *f, gconstpointer data)
 static gint64
 total_used (Fixture *f)
 {
-  g_auto (Run) r = { 0 };
+  g_auto (TsrTestRun) r = { 0 };
   g_autoptr (JsonNode) node = NULL;
   JsonObject *o;
   JsonArray *nodes;
 
   cli (f, &r, NULL, "--json", "storage", NULL);
   g_assert_cmpint (r.status, ==, 0);
-  node = parse_json (r.out);
+  node = tsr_test_parse_json (r.out);
   o = json_node_get_object (node);
   nodes = json_object_get_array_member (o, "nodes");
   g_assert_cmpuint (json_array_get_length (nodes), ==, 5);
@@ -426,9 +375,9 @@ test_storage_and_delete (Fixture *f, gconstpointer data)
 {
   g_autoptr (GBytes) content = NULL;
   g_autofree char *path = write_random (f, "x.bin", 500000, &content);
-  g_auto (Run) up = { 0 };
-  g_auto (Run) del = { 0 };
-  g_auto (Run) nodes = { 0 };
+  g_auto (TsrTestRun) up = { 0 };
+  g_auto (TsrTestRun) del = { 0 };
+  g_auto (TsrTestRun) nodes = { 0 };
   g_autoptr (JsonNode) up_json = NULL;
   g_autoptr (JsonNode) nodes_json = NULL;
   gint64 before = total_used (f), during;
@@ -436,7 +385,7 @@ test_storage_and_delete (Fixture *f, gconstpointer data)
 
   cli (f, &up, NULL, "--json", "upload", path, NULL);
   g_assert_cmpint (up.status, ==, 0);
-  up_json = parse_json (up.out);
+  up_json = tsr_test_parse_json (up.out);
   file_id = json_object_get_string_member (
       json_array_get_object_element (json_node_get_array (up_json), 0), "file_id");
   during = total_used (f);
@@ -444,7 +393,7 @@ test_storage_and_delete (Fixture *f, gconstpointer data)
 
   cli (f, &nodes, NULL, "--json", "nodes", NULL);
   g_assert_cmpint (nodes.status, ==, 0);
-  nodes_json = parse_json (nodes.out);
+  nodes_json = tsr_test_parse_json (nodes.out);
   {
     JsonObject *n = json_array_get_object_element (json_node_get_array (nodes_json), 0);
     const char *keys[] = {
@@ -467,7 +416,7 @@ test_second_process_busy (Fixture *f, gconstpointer data)
   g_autoptr (GSubprocess) shell = NULL;
   g_autofree char *lock = g_build_filename (f->data_dir, "lock", NULL);
   g_autofree char *expected = NULL;
-  g_auto (Run) list = { 0 };
+  g_auto (TsrTestRun) list = { 0 };
   GOutputStream *in;
   gint64 deadline = g_get_monotonic_time () + 20 * G_USEC_PER_SEC;
 
@@ -503,7 +452,7 @@ test_shell (Fixture *f, gconstpointer data)
   g_autoptr (GBytes) content = NULL;
   g_autofree char *path = write_random (f, "shell.bin", 70000, &content);
   g_autofree char *script = g_strdup_printf ("help\nupload '%s'\nlist\nnodes\nbogus\nquit\n", path);
-  g_auto (Run) r = { 0 };
+  g_auto (TsrTestRun) r = { 0 };
 
   cli (f, &r, script, "shell", NULL);
   g_assert_nonnull (strstr (r.out, "shell.bin"));
@@ -543,13 +492,13 @@ tree_has (const char *dir, const char *needle, gsize len)
 static void
 test_accounts (Fixture *f, gconstpointer data)
 {
-  g_auto (Run) who = { 0 };
-  g_auto (Run) wrong = { 0 };
-  g_auto (Run) out = { 0 };
-  g_auto (Run) after = { 0 };
-  g_auto (Run) whoami_after = { 0 };
-  g_auto (Run) other_reg = { 0 };
-  g_auto (Run) other_list = { 0 };
+  g_auto (TsrTestRun) who = { 0 };
+  g_auto (TsrTestRun) wrong = { 0 };
+  g_auto (TsrTestRun) out = { 0 };
+  g_auto (TsrTestRun) after = { 0 };
+  g_auto (TsrTestRun) whoami_after = { 0 };
+  g_auto (TsrTestRun) other_reg = { 0 };
+  g_auto (TsrTestRun) other_list = { 0 };
   g_autofree char *session = g_build_filename (f->data_dir, "session.json", NULL);
   g_autofree char *other = g_build_filename (f->dir, "other", NULL);
   g_autofree char *other_session = g_build_filename (other, "session.json", NULL);
@@ -585,7 +534,7 @@ test_accounts (Fixture *f, gconstpointer data)
   g_assert_false (g_file_test (session, G_FILE_TEST_EXISTS));
   /* After logout nothing in the data dir gives the password or the data key away. */
   {
-    g_autoptr (JsonNode) s = parse_json (contents);
+    g_autoptr (JsonNode) s = tsr_test_parse_json (contents);
     const char *key_b64 = json_object_get_string_member (json_node_get_object (s), "data_key");
     gsize key_len = 0;
     g_autofree guint8 *key = g_base64_decode (key_b64, &key_len);
@@ -632,12 +581,12 @@ test_two_factor_with_qr (Fixture *f, gconstpointer data)
   g_autofree char *code = NULL;
   g_autofree char *next = NULL;
   g_autoptr (JsonNode) json = NULL;
-  g_auto (Run) enable = { 0 };
-  g_auto (Run) confirm = { 0 };
-  g_auto (Run) out = { 0 };
-  g_auto (Run) no_code = { 0 };
-  g_auto (Run) with_code = { 0 };
-  g_auto (Run) replay = { 0 };
+  g_auto (TsrTestRun) enable = { 0 };
+  g_auto (TsrTestRun) confirm = { 0 };
+  g_auto (TsrTestRun) out = { 0 };
+  g_auto (TsrTestRun) no_code = { 0 };
+  g_auto (TsrTestRun) with_code = { 0 };
+  g_auto (TsrTestRun) replay = { 0 };
   const char *uri, *secret;
   gint64 now;
 
@@ -648,7 +597,7 @@ test_two_factor_with_qr (Fixture *f, gconstpointer data)
     }
   cli (f, &enable, NULL, "--json", "otp", "enable", "--qr-png", png, NULL);
   g_assert_cmpint (enable.status, ==, 0);
-  json = parse_json (enable.out);
+  json = tsr_test_parse_json (enable.out);
   uri = json_object_get_string_member (json_node_get_object (json), "uri");
   secret = json_object_get_string_member (json_node_get_object (json), "secret");
   g_assert_true (g_str_has_prefix (uri, "otpauth://totp/Tessera:tester?secret="));
@@ -689,19 +638,19 @@ test_users_are_isolated (Fixture *f, gconstpointer data)
   g_autofree char *path = write_random (f, "private.bin", 5000, &content);
   g_autofree char *out = g_build_filename (f->dir, "stolen.bin", NULL);
   g_autoptr (JsonNode) up_json = NULL;
-  g_auto (Run) up = { 0 };
-  g_auto (Run) reg = { 0 };
-  g_auto (Run) login = { 0 };
-  g_auto (Run) list = { 0 };
-  g_auto (Run) down = { 0 };
-  g_auto (Run) del = { 0 };
-  g_auto (Run) back = { 0 };
-  g_auto (Run) mine = { 0 };
+  g_auto (TsrTestRun) up = { 0 };
+  g_auto (TsrTestRun) reg = { 0 };
+  g_auto (TsrTestRun) login = { 0 };
+  g_auto (TsrTestRun) list = { 0 };
+  g_auto (TsrTestRun) down = { 0 };
+  g_auto (TsrTestRun) del = { 0 };
+  g_auto (TsrTestRun) back = { 0 };
+  g_auto (TsrTestRun) mine = { 0 };
   const char *file_id;
 
   cli (f, &up, NULL, "--json", "upload", path, NULL);
   g_assert_cmpint (up.status, ==, 0);
-  up_json = parse_json (up.out);
+  up_json = tsr_test_parse_json (up.out);
   file_id = json_object_get_string_member (
       json_array_get_object_element (json_node_get_array (up_json), 0), "file_id");
 
@@ -805,8 +754,8 @@ test_sign_in_notice (Fixture *f, gconstpointer data)
   g_autoptr (GError) error = NULL;
   g_autofree char *smtp = g_build_filename (f->data_dir, "smtp.json", NULL);
   g_autofree char *config = NULL;
-  g_auto (Run) login = { 0 };
-  g_auto (Run) again = { 0 };
+  g_auto (TsrTestRun) login = { 0 };
+  g_auto (TsrTestRun) again = { 0 };
   GThread *thread;
 
   g_assert_true (g_socket_listener_add_address (sink.listener, any, G_SOCKET_TYPE_STREAM,
@@ -842,10 +791,10 @@ test_sign_in_notice (Fixture *f, gconstpointer data)
 static void
 test_init (Fixture *f, gconstpointer data)
 {
-  g_auto (Run) init = { 0 };
-  g_auto (Run) again = { 0 };
-  g_auto (Run) nodes = { 0 };
-  g_auto (Run) bad = { 0 };
+  g_auto (TsrTestRun) init = { 0 };
+  g_auto (TsrTestRun) again = { 0 };
+  g_auto (TsrTestRun) nodes = { 0 };
+  g_auto (TsrTestRun) bad = { 0 };
   g_autoptr (JsonNode) json = NULL;
 
   cli (f, &bad, NULL, "init", "--nodes", "2", "--replicas", "3", NULL);
@@ -856,7 +805,7 @@ test_init (Fixture *f, gconstpointer data)
   cli (f, &again, NULL, "init", NULL);
   g_assert_cmpint (again.status, ==, 1);
   cli (f, &nodes, NULL, "--json", "nodes", NULL);
-  json = parse_json (nodes.out);
+  json = tsr_test_parse_json (nodes.out);
   g_assert_cmpuint (json_array_get_length (json_node_get_array (json)), ==, 3);
   g_assert_cmpint (
       json_object_get_int_member (json_array_get_object_element (json_node_get_array (json), 0),

@@ -33,22 +33,6 @@ typedef struct
   GSubprocess *proc;
 } Daemon;
 
-typedef struct
-{
-  int status;
-  char *out;
-  char *err;
-} Run;
-
-static void
-run_clear (Run *r)
-{
-  g_free (r->out);
-  g_free (r->err);
-}
-
-G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Run, run_clear)
-
 static void
 fixture_setup (Fixture *f, gconstpointer data)
 {
@@ -67,58 +51,23 @@ fixture_teardown (Fixture *f, gconstpointer data)
 }
 
 /* Runs tessera-cli --data-dir DIR ARGS... */
-static void cli (Fixture *f, Run *r, const char *input, ...) G_GNUC_NULL_TERMINATED;
+static void cli (Fixture *f, TsrTestRun *r, const char *input, ...) G_GNUC_NULL_TERMINATED;
 
 static void
-cli (Fixture *f, Run *r, const char *input, ...)
+cli (Fixture *f, TsrTestRun *r, const char *input, ...)
 {
-  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
-  g_autoptr (GError) error = NULL;
-  g_autoptr (GSubprocessLauncher) launcher =
-      g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE |
-                                 G_SUBPROCESS_FLAGS_STDIN_PIPE);
-  g_autoptr (GSubprocess) proc = NULL;
-  const char *arg;
   va_list args;
 
-  g_ptr_array_add (argv, (char *)g_getenv ("TESSERA_CLI"));
-  g_ptr_array_add (argv, "--data-dir");
-  g_ptr_array_add (argv, f->data_dir);
   va_start (args, input);
-  while ((arg = va_arg (args, const char *)) != NULL)
-    g_ptr_array_add (argv, (char *)arg);
+  tsr_test_cli_valist (f->data_dir, f->dir, r, input, args);
   va_end (args);
-  g_ptr_array_add (argv, NULL);
-
-  g_subprocess_launcher_set_cwd (launcher, f->dir);
-  proc = g_subprocess_launcher_spawnv (launcher, (const char *const *)argv->pdata, &error);
-  g_assert_no_error (error);
-  g_assert_true (g_subprocess_communicate_utf8 (proc, input, NULL, &r->out, &r->err, &error));
-  g_assert_no_error (error);
-  if (!g_subprocess_get_if_exited (proc))
-    g_error ("tessera-cli %s died of signal %d:\n%s", (char *)argv->pdata[3],
-             g_subprocess_get_term_sig (proc), r->err);
-  r->status = g_subprocess_get_exit_status (proc);
-  if (g_test_verbose ())
-    g_printerr ("$ tessera-cli %s -> %d\n%s%s", (char *)argv->pdata[3], r->status, r->out, r->err);
-}
-
-static JsonNode *
-parse_json (const char *text)
-{
-  g_autoptr (GError) error = NULL;
-  JsonNode *node = json_from_string (text, &error);
-
-  g_assert_no_error (error);
-  g_assert_nonnull (node);
-  return node;
 }
 
 static void
 login (Fixture *f)
 {
-  g_auto (Run) reg = { 0 };
-  g_auto (Run) in = { 0 };
+  g_auto (TsrTestRun) reg = { 0 };
+  g_auto (TsrTestRun) in = { 0 };
 
   cli (f, &reg, PASSWORD "\n", "register", "tester", "--email", "tester@example.org",
        "--password-stdin", NULL);
@@ -130,7 +79,7 @@ login (Fixture *f)
 static char *
 client_id (Fixture *f)
 {
-  g_auto (Run) r = { 0 };
+  g_auto (TsrTestRun) r = { 0 };
 
   cli (f, &r, NULL, "id", NULL);
   g_assert_cmpint (r.status, ==, 0);
@@ -437,9 +386,9 @@ test_wrong_identity (Fixture *f, gconstpointer data)
   g_autofree char *address = NULL;
   g_autoptr (TsrNodeClient) client = NULL;
   g_autoptr (TsrNodeHealth) h = NULL;
-  g_auto (Run) init = { 0 };
-  g_auto (Run) add = { 0 };
-  g_auto (Run) health = { 0 };
+  g_auto (TsrTestRun) init = { 0 };
+  g_auto (TsrTestRun) add = { 0 };
+  g_auto (TsrTestRun) health = { 0 };
   g_autoptr (JsonNode) json = NULL;
 
   g_assert_no_error (error);
@@ -461,7 +410,7 @@ test_wrong_identity (Fixture *f, gconstpointer data)
   g_assert_cmpint (add.status, ==, 0);
   cli (f, &health, NULL, "--json", "health", NULL);
   g_assert_cmpint (health.status, ==, 1);
-  json = parse_json (health.out);
+  json = tsr_test_parse_json (health.out);
   g_assert_cmpuint (json_array_get_length (json_node_get_array (json)), ==, 1);
   g_assert_false (json_object_get_boolean_member (
       json_array_get_object_element (json_node_get_array (json), 0), "alive"));
@@ -615,13 +564,13 @@ remove_stale_namespaces (void)
 static const char *
 file_health (Fixture *f, const char *file_id)
 {
-  g_auto (Run) list = { 0 };
+  g_auto (TsrTestRun) list = { 0 };
   g_autoptr (JsonNode) json = NULL;
   JsonArray *a;
 
   cli (f, &list, NULL, "--json", "list", NULL);
   g_assert_cmpint (list.status, ==, 0);
-  json = parse_json (list.out);
+  json = tsr_test_parse_json (list.out);
   a = json_node_get_array (json);
   for (guint i = 0; i < json_array_get_length (a); i++)
     {
@@ -662,7 +611,7 @@ test_multi_host (Fixture *f, gconstpointer data)
     }
 
   {
-    g_auto (Run) init = { 0 };
+    g_auto (TsrTestRun) init = { 0 };
     cli (f, &init, NULL, "init", "--nodes", "0", "--replicas", "2", NULL);
     g_assert_cmpint (init.status, ==, 0);
   }
@@ -674,7 +623,7 @@ test_multi_host (Fixture *f, gconstpointer data)
       g_autofree char *ns = g_strdup_printf ("%sn%u", prefix, i);
       Daemon *d = daemon_new (f, name, netns ? ns : NULL, hosts->pdata[i], netns ? 7420 : 0);
       g_autofree char *address = g_strdup_printf ("%s:%u", d->host, d->port);
-      g_auto (Run) add = { 0 };
+      g_auto (TsrTestRun) add = { 0 };
 
       g_ptr_array_add (daemons, d);
       g_assert_cmpint (tesserad (d->dir, NULL, NULL, "trust", me, NULL), ==, 0);
@@ -684,13 +633,13 @@ test_multi_host (Fixture *f, gconstpointer data)
     }
 
   {
-    g_auto (Run) nodes = { 0 };
+    g_auto (TsrTestRun) nodes = { 0 };
     g_autoptr (JsonNode) json = NULL;
     JsonArray *a;
 
     cli (f, &nodes, NULL, "--json", "nodes", NULL);
     g_assert_cmpint (nodes.status, ==, 0);
-    json = parse_json (nodes.out);
+    json = tsr_test_parse_json (nodes.out);
     a = json_node_get_array (json);
     g_assert_cmpuint (json_array_get_length (a), ==, 3);
     for (guint i = 0; i < 3; i++)
@@ -704,7 +653,7 @@ test_multi_host (Fixture *f, gconstpointer data)
   g_assert_true (g_file_set_contents (src, g_bytes_get_data (content, NULL),
                                       g_bytes_get_size (content), NULL));
   {
-    g_auto (Run) up = { 0 };
+    g_auto (TsrTestRun) up = { 0 };
     cli (f, &up, NULL, "upload", src, NULL);
     g_assert_cmpint (up.status, ==, 0);
     file_id = g_strndup (up.out, 16); /* "FILE_ID  PATH" */
@@ -721,8 +670,8 @@ test_multi_host (Fixture *f, gconstpointer data)
   /* One machine dies without warning. */
   g_assert_cmpint (daemon_stop (daemons->pdata[1], SIGKILL), ==, 128 + SIGKILL);
   {
-    g_auto (Run) down = { 0 };
-    g_auto (Run) health = { 0 };
+    g_auto (TsrTestRun) down = { 0 };
+    g_auto (TsrTestRun) health = { 0 };
 
     cli (f, &down, NULL, "download", file_id, "--output", dst, NULL);
     g_assert_cmpint (down.status, ==, 0);
@@ -736,7 +685,7 @@ test_multi_host (Fixture *f, gconstpointer data)
   /* Repair gives every chunk its second copy again on the two daemons left. */
   g_assert_cmpstr (file_health (f, file_id), ==, "degraded");
   {
-    g_auto (Run) repair = { 0 };
+    g_auto (TsrTestRun) repair = { 0 };
     cli (f, &repair, NULL, "repair", NULL);
     g_assert_cmpint (repair.status, ==, 0);
   }
@@ -745,8 +694,8 @@ test_multi_host (Fixture *f, gconstpointer data)
   /* It comes back with what it had; a second repair has nothing to do. */
   daemon_start (daemons->pdata[1]);
   {
-    g_auto (Run) health = { 0 };
-    g_auto (Run) down = { 0 };
+    g_auto (TsrTestRun) health = { 0 };
+    g_auto (TsrTestRun) down = { 0 };
 
     cli (f, &health, NULL, "health", NULL);
     g_assert_cmpint (health.status, ==, 0);
@@ -757,7 +706,7 @@ test_multi_host (Fixture *f, gconstpointer data)
     g_assert_cmpmem (got, len, g_bytes_get_data (content, NULL), g_bytes_get_size (content));
   }
   {
-    g_auto (Run) repair = { 0 };
+    g_auto (TsrTestRun) repair = { 0 };
     cli (f, &repair, NULL, "repair", NULL);
     g_assert_cmpint (repair.status, ==, 0);
   }
@@ -821,7 +770,7 @@ test_remote_add (Fixture *f, gconstpointer data)
   listen = g_strdup_printf ("127.0.0.1:%u", port);
 
   {
-    g_auto (Run) init = { 0 };
+    g_auto (TsrTestRun) init = { 0 };
     cli (f, &init, NULL, "init", "--nodes", "0", "--replicas", "1", NULL);
     g_assert_cmpint (init.status, ==, 0);
   }
@@ -829,7 +778,7 @@ test_remote_add (Fixture *f, gconstpointer data)
 
   /* Unknown host: refused, its fingerprint shown, nothing started. */
   {
-    g_auto (Run) r = { 0 };
+    g_auto (TsrTestRun) r = { 0 };
     cli (f, &r, NULL, "remote", "add", target, "--key", user_key, "--tesserad",
          g_getenv ("TESSERAD"), "--remote-dir", remote_dir, "--listen", listen, "--name", "Far",
          NULL);
@@ -841,7 +790,7 @@ test_remote_add (Fixture *f, gconstpointer data)
   installed = g_find_program_in_path ("tesserad");
   if (installed == NULL)
     {
-      g_auto (Run) r = { 0 };
+      g_auto (TsrTestRun) r = { 0 };
       cli (f, &r, NULL, "remote", "add", target, "--key", user_key, "--trust-host-key", fp,
            "--remote-dir", remote_dir, "--listen", listen, "--name", "Far", NULL);
       g_assert_cmpint (r.status, ==, 1);
@@ -849,7 +798,7 @@ test_remote_add (Fixture *f, gconstpointer data)
     }
   /* Accepted with the fingerprint checked out of band: provisioned end to end. */
   {
-    g_auto (Run) r = { 0 };
+    g_auto (TsrTestRun) r = { 0 };
     cli (f, &r, NULL, "remote", "add", target, "--key", user_key, "--trust-host-key", fp,
          "--tesserad", g_getenv ("TESSERAD"), "--remote-dir", remote_dir, "--listen", listen,
          "--name", "Far", NULL);
@@ -857,13 +806,13 @@ test_remote_add (Fixture *f, gconstpointer data)
     g_assert_nonnull (strstr (r.out, "Added Far"));
   }
   {
-    g_auto (Run) r = { 0 };
+    g_auto (TsrTestRun) r = { 0 };
     g_autoptr (JsonNode) json = NULL;
     JsonObject *o;
 
     cli (f, &r, NULL, "--json", "remote", "list", NULL);
     g_assert_cmpint (r.status, ==, 0);
-    json = parse_json (r.out);
+    json = tsr_test_parse_json (r.out);
     g_assert_cmpuint (json_array_get_length (json_node_get_array (json)), ==, 1);
     o = json_array_get_object_element (json_node_get_array (json), 0);
     g_assert_cmpstr (json_object_get_string_member (o, "name"), ==, "Far");
@@ -872,9 +821,9 @@ test_remote_add (Fixture *f, gconstpointer data)
   }
   {
     /* The node is in the cluster, remote, alive, and stores files. */
-    g_auto (Run) nodes = { 0 };
-    g_auto (Run) up = { 0 };
-    g_auto (Run) down = { 0 };
+    g_auto (TsrTestRun) nodes = { 0 };
+    g_auto (TsrTestRun) up = { 0 };
+    g_auto (TsrTestRun) down = { 0 };
     g_autoptr (JsonNode) json = NULL;
     g_autoptr (GBytes) content = tsr_test_random_bytes (f->rand, 300 * 1024 + 5);
     g_autofree char *src = g_build_filename (f->dir, "far.bin", NULL);
@@ -886,7 +835,7 @@ test_remote_add (Fixture *f, gconstpointer data)
 
     cli (f, &nodes, NULL, "--json", "nodes", NULL);
     g_assert_cmpint (nodes.status, ==, 0);
-    json = parse_json (nodes.out);
+    json = tsr_test_parse_json (nodes.out);
     o = json_array_get_object_element (json_node_get_array (json), 0);
     g_assert_cmpstr (json_object_get_string_member (o, "node_id"), ==, "Far");
     g_assert_cmpstr (json_object_get_string_member (o, "address"), ==, expected_address);
@@ -904,10 +853,10 @@ test_remote_add (Fixture *f, gconstpointer data)
     g_assert_cmpmem (got, len, g_bytes_get_data (content, NULL), g_bytes_get_size (content));
   }
   {
-    g_auto (Run) one = { 0 };
-    g_auto (Run) all = { 0 };
-    g_auto (Run) logs = { 0 };
-    g_auto (Run) status = { 0 };
+    g_auto (TsrTestRun) one = { 0 };
+    g_auto (TsrTestRun) all = { 0 };
+    g_auto (TsrTestRun) logs = { 0 };
+    g_auto (TsrTestRun) status = { 0 };
     g_autoptr (JsonNode) json = NULL;
     JsonObject *o;
 
@@ -923,7 +872,7 @@ test_remote_add (Fixture *f, gconstpointer data)
     g_assert_nonnull (strstr (logs.out, "Far serving on"));
     cli (f, &status, NULL, "--json", "remote", "status", NULL);
     g_assert_cmpint (status.status, ==, 0);
-    json = parse_json (status.out);
+    json = tsr_test_parse_json (status.out);
     o = json_array_get_object_element (json_node_get_array (json), 0);
     g_assert_true (json_object_get_boolean_member (o, "ssh"));
     g_assert_cmpstr (json_object_get_string_member (o, "tesserad"), ==, "active");
@@ -932,9 +881,9 @@ test_remote_add (Fixture *f, gconstpointer data)
 
   {
     /* A host recorded for commands only; exec --all reaches both, in the order added. */
-    g_auto (Run) bare = { 0 };
-    g_auto (Run) all = { 0 };
-    g_auto (Run) unknown = { 0 };
+    g_auto (TsrTestRun) bare = { 0 };
+    g_auto (TsrTestRun) all = { 0 };
+    g_auto (TsrTestRun) unknown = { 0 };
 
     cli (f, &bare, NULL, "remote", "add", target, "--key", user_key, "--no-provision", "--name",
          "Bare", NULL);
@@ -950,7 +899,7 @@ test_remote_add (Fixture *f, gconstpointer data)
   /* Stop the daemon the test provisioned. */
   if (g_strcmp0 (service, "systemd") == 0)
     {
-      g_auto (Run) r = { 0 };
+      g_auto (TsrTestRun) r = { 0 };
       cli (f, &r, NULL, "remote", "exec", "Far",
            "systemctl --user disable --now tesserad-Far.service", NULL);
     }

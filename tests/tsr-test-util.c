@@ -5,6 +5,7 @@
 #include "tsr-test-util.h"
 
 #include <errno.h>
+#include <gio/gio.h>
 #include <signal.h>
 #include <string.h>
 #include <unistd.h>
@@ -290,4 +291,55 @@ tsr_test_sshd_start (const char *dir, const char *host_key, const char *authoriz
     }
   *skip_reason = g_strdup ("sshd found no free port in five attempts");
   return NULL;
+}
+
+void
+tsr_test_run_clear (TsrTestRun *r)
+{
+  g_free (r->out);
+  g_free (r->err);
+}
+
+/* Runs $TESSERA_CLI --data-dir @data_dir ARGS... in @cwd with @input on its standard input. */
+void
+tsr_test_cli_valist (const char *data_dir, const char *cwd, TsrTestRun *r, const char *input,
+                     va_list args)
+{
+  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GSubprocessLauncher) launcher =
+      g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE |
+                                 G_SUBPROCESS_FLAGS_STDIN_PIPE);
+  g_autoptr (GSubprocess) proc = NULL;
+  const char *arg;
+
+  g_ptr_array_add (argv, (char *)g_getenv ("TESSERA_CLI"));
+  g_ptr_array_add (argv, "--data-dir");
+  g_ptr_array_add (argv, (char *)data_dir);
+  while ((arg = va_arg (args, const char *)) != NULL)
+    g_ptr_array_add (argv, (char *)arg);
+  g_ptr_array_add (argv, NULL);
+
+  g_subprocess_launcher_set_cwd (launcher, cwd);
+  proc = g_subprocess_launcher_spawnv (launcher, (const char *const *)argv->pdata, &error);
+  g_assert_no_error (error);
+  g_assert_true (g_subprocess_communicate_utf8 (proc, input, NULL, &r->out, &r->err, &error));
+  g_assert_no_error (error);
+  if (!g_subprocess_get_if_exited (proc))
+    g_error ("tessera-cli %s died of signal %d:\n%s", (char *)argv->pdata[3],
+             g_subprocess_get_term_sig (proc), r->err);
+  r->status = g_subprocess_get_exit_status (proc);
+  if (g_test_verbose ())
+    g_printerr ("$ tessera-cli %s -> %d\n%s%s", (char *)argv->pdata[3], r->status, r->out, r->err);
+}
+
+JsonNode *
+tsr_test_parse_json (const char *text)
+{
+  g_autoptr (GError) error = NULL;
+  JsonNode *node = json_from_string (text, &error);
+
+  g_assert_no_error (error);
+  g_assert_nonnull (node);
+  return node;
 }

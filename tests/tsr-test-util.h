@@ -5,6 +5,8 @@
 #pragma once
 
 #include <gio/gio.h>
+#include <json-glib/json-glib.h>
+#include <stdarg.h>
 
 G_BEGIN_DECLS
 
@@ -33,5 +35,20 @@ TsrTestSshd *tsr_test_sshd_start (const char *dir, const char *host_key,
                                   const char *authorized_keys, char **skip_reason);
 void tsr_test_sshd_free (TsrTestSshd *sshd);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (TsrTestSshd, tsr_test_sshd_free)
+
+/* What a run of tessera-cli printed, and how it ended. */
+typedef struct
+{
+  int status;
+  char *out;
+  char *err;
+} TsrTestRun;
+
+void tsr_test_run_clear (TsrTestRun *r);
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (TsrTestRun, tsr_test_run_clear)
+
+void tsr_test_cli_valist (const char *data_dir, const char *cwd, TsrTestRun *r, const char *input,
+                          va_list args);
+JsonNode *tsr_test_parse_json (const char *text);
 
 G_END_DECLS
