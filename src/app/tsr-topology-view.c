@@ -15,7 +15,7 @@
 #include "tsr-node-card.h"
 #include "tsr-topology-view.h"
 
-#define NODE_RADIUS 34.0
+#define NODE_RADIUS 40.0
 
 typedef struct
 {
