@@ -108,16 +108,28 @@ job_thread (gpointer data)
   return NULL;
 }
 
-static void
+/* Starts the cluster and runs @job on a thread while the main loop shows its progress.
+ * Returns TSR_EXIT_OK, or the exit code once it has said why the job could not run. */
+static int
 run_job (Job *job)
 {
-  GThread *thread = g_thread_new ("tsr-cli-job", job_thread, job);
+  GThread *thread;
+  int ret;
 
+  job->cluster = tsr_cli_cluster (job->cli, TRUE);
+  if (job->cluster == NULL)
+    return TSR_EXIT_FAILED;
+  thread = g_thread_new ("tsr-cli-job", job_thread, job);
   while (!g_atomic_int_get (&job->done))
     g_main_context_iteration (NULL, TRUE);
   g_thread_join (thread);
   if (job->tty)
     fprintf (stderr, "\r\033[K");
+  if (job->ok)
+    return TSR_EXIT_OK;
+  ret = tsr_cli_fail (job->cli, job->error);
+  g_clear_error (&job->error);
+  return ret;
 }
 
 static void
@@ -164,16 +176,8 @@ tsr_cli_cmd_repair (TsrCli *cli, int argc, char **argv)
 
   if (argc > 1)
     return tsr_cli_usage_error ("repair", "takes no arguments");
-  job.cluster = tsr_cli_cluster (cli, TRUE);
-  if (job.cluster == NULL)
-    return TSR_EXIT_FAILED;
-  run_job (&job);
-  if (!job.ok)
-    {
-      ret = tsr_cli_fail (cli, job.error);
-      g_clear_error (&job.error);
-      return ret;
-    }
+  if ((ret = run_job (&job)) != TSR_EXIT_OK)
+    return ret;
   print_repair (cli, &job.repair);
   return job.repair.chunks_degraded > 0 || job.repair.chunks_lost > 0 ? TSR_EXIT_FAILED
                                                                       : TSR_EXIT_OK;
@@ -188,16 +192,8 @@ tsr_cli_cmd_scrub (TsrCli *cli, int argc, char **argv)
 
   if (argc > 1)
     return tsr_cli_usage_error ("scrub", "takes no arguments");
-  job.cluster = tsr_cli_cluster (cli, TRUE);
-  if (job.cluster == NULL)
-    return TSR_EXIT_FAILED;
-  run_job (&job);
-  if (!job.ok)
-    {
-      ret = tsr_cli_fail (cli, job.error);
-      g_clear_error (&job.error);
-      return ret;
-    }
+  if ((ret = run_job (&job)) != TSR_EXIT_OK)
+    return ret;
   r = job.scrub;
   if (cli->json)
     {
@@ -245,17 +241,9 @@ tsr_cli_cmd_gc (TsrCli *cli, int argc, char **argv)
     }
   else if (argc != 1)
     return tsr_cli_usage_error ("gc", "use: gc [--grace SECONDS]");
-  job.cluster = tsr_cli_cluster (cli, TRUE);
-  if (job.cluster == NULL)
-    return TSR_EXIT_FAILED;
   job.grace = (guint)grace;
-  run_job (&job);
-  if (!job.ok)
-    {
-      ret = tsr_cli_fail (cli, job.error);
-      g_clear_error (&job.error);
-      return ret;
-    }
+  if ((ret = run_job (&job)) != TSR_EXIT_OK)
+    return ret;
   r = job.gc;
   if (cli->json)
     {
