@@ -65,8 +65,8 @@ tsr_cli_cmd_nodes (TsrCli *cli, int argc, char **argv)
   if (nodes == NULL)
     return argc > 1 ? TSR_EXIT_USAGE : TSR_EXIT_FAILED;
   if (!cli->json)
-    printf ("%-10s  %-21s  %-8s  %10s  %10s  %9s  %s\n", "NODE", "ADDRESS", "STATE", "USED",
-            "CAPACITY", "SEGMENTS", "KIND");
+    printf ("%-10s  %-13s  %-21s  %-8s  %10s  %10s  %9s  %s\n", "NODE", "VIRTUAL", "ADDRESS",
+            "STATE", "USED", "CAPACITY", "SEGMENTS", "KIND");
   json_builder_begin_array (b);
   for (guint i = 0; i < nodes->len; i++)
     {
@@ -78,6 +78,7 @@ tsr_cli_cmd_nodes (TsrCli *cli, int argc, char **argv)
           json_builder_begin_object (b);
           SET_STR (b, "node_id", s->node_id);
           SET_STR (b, "address", s->address);
+          SET_STR (b, "virtual_address", s->virtual_address);
           SET_STR (b, "state", state);
           SET_INT (b, "used_bytes", s->used_bytes);
           SET_INT (b, "capacity_bytes", s->capacity_bytes);
@@ -92,8 +93,8 @@ tsr_cli_cmd_nodes (TsrCli *cli, int argc, char **argv)
         {
           g_autofree char *used = g_format_size (s->used_bytes);
           g_autofree char *cap = g_format_size (s->capacity_bytes);
-          printf ("%-10s  %-21s  %-8s  %10s  %10s  %9" G_GUINT64_FORMAT "  %s%s\n", s->node_id,
-                  s->address, state, used, cap, s->segment_count,
+          printf ("%-10s  %-13s  %-21s  %-8s  %10s  %10s  %9" G_GUINT64_FORMAT "  %s%s\n",
+                  s->node_id, s->virtual_address, s->address, state, used, cap, s->segment_count,
                   s->embedded ? "embedded" : "remote", s->enabled ? "" : ", disabled");
         }
     }
@@ -221,7 +222,13 @@ tsr_cli_cmd_topology (TsrCli *cli, int argc, char **argv)
           json_builder_begin_object (b);
           SET_STR (b, "node_id", s->node_id);
           SET_STR (b, "address", s->address);
+          SET_STR (b, "virtual_address", s->virtual_address);
           SET_STR (b, "state", tsr_node_state_to_string (s->state));
+          json_builder_set_member_name (b, "link");
+          tsr_netem_settings_to_json (&s->netem, b);
+          SET_DOUBLE (b, "send_throughput_bps", s->link.send_throughput_bps);
+          SET_DOUBLE (b, "receive_throughput_bps", s->link.receive_throughput_bps);
+          SET_DOUBLE (b, "backlog_ms", s->link.backlog_us / 1000.0);
           json_builder_set_member_name (b, "peers");
           json_builder_begin_array (b);
           for (guint j = 0; peers && j < peers->len; j++)
@@ -231,7 +238,11 @@ tsr_cli_cmd_topology (TsrCli *cli, int argc, char **argv)
         }
       else
         {
-          printf ("%s (%s, %s)\n", s->node_id, s->address, tsr_node_state_to_string (s->state));
+          g_autofree char *link = tsr_netem_settings_describe (&s->netem);
+
+          printf ("%s (%s, %s, %s)\n", s->node_id, s->virtual_address, s->address,
+                  tsr_node_state_to_string (s->state));
+          printf ("  link from this client (%s): %s\n", TSR_NETEM_CLIENT_ADDRESS, link);
           for (guint j = 0; peers && j < peers->len; j++)
             {
               TsrPeerInfo *p = peers->pdata[j];
@@ -245,14 +256,31 @@ tsr_cli_cmd_topology (TsrCli *cli, int argc, char **argv)
   return TSR_EXIT_OK;
 }
 
+/* The link between this client and a node, as the emulated network counts it: sent is towards
+ * the node. With the emulation off, packets are what an MTU would cut the frames into. */
 static void
-add_stats (JsonBuilder *b, const TsrInterfaceStats *st)
+add_stats (JsonBuilder *b, const TsrNetemStats *st)
 {
   SET_INT (b, "packets_sent", st->packets_sent);
   SET_INT (b, "packets_received", st->packets_received);
   SET_INT (b, "bytes_sent", st->bytes_sent);
   SET_INT (b, "bytes_received", st->bytes_received);
-  SET_INT (b, "errors", st->errors);
+  SET_INT (b, "packets_lost", st->packets_lost);
+  SET_INT (b, "packets_retransmitted", st->packets_retransmitted);
+  SET_DOUBLE (b, "delivery_ms_mean", st->delivery_ms_mean);
+  SET_DOUBLE (b, "delivery_ms_p95", st->delivery_ms_p95);
+  SET_DOUBLE (b, "send_throughput_bps", st->send_throughput_bps);
+  SET_DOUBLE (b, "receive_throughput_bps", st->receive_throughput_bps);
+}
+
+static void
+print_stats_row (const char *name, const TsrNetemStats *st)
+{
+  printf ("%-10s  %10" G_GUINT64_FORMAT "  %10" G_GUINT64_FORMAT "  %12" G_GUINT64_FORMAT
+          "  %12" G_GUINT64_FORMAT "  %6" G_GUINT64_FORMAT "  %6" G_GUINT64_FORMAT
+          "  %7.1f  %7.1f\n",
+          name, st->packets_sent, st->packets_received, st->bytes_sent, st->bytes_received,
+          st->packets_lost, st->packets_retransmitted, st->delivery_ms_mean, st->delivery_ms_p95);
 }
 
 int
@@ -260,34 +288,32 @@ tsr_cli_cmd_stats (TsrCli *cli, int argc, char **argv)
 {
   g_autoptr (GPtrArray) nodes = node_status (cli, argc, "stats");
   g_autoptr (JsonBuilder) b = json_builder_new ();
-  TsrInterfaceStats total = { 0 };
+  TsrNetemStats total;
 
   if (nodes == NULL)
     return argc > 1 ? TSR_EXIT_USAGE : TSR_EXIT_FAILED;
+  tsr_netem_get_total_stats (tsr_cluster_get_netem (cli->cluster), &total);
   json_builder_begin_object (b);
   json_builder_set_member_name (b, "nodes");
   json_builder_begin_array (b);
   if (!cli->json)
-    printf ("%-10s  %12s  %12s  %12s  %12s  %7s\n", "NODE", "PKTS SENT", "PKTS RECV", "BYTES SENT",
-            "BYTES RECV", "ERRORS");
+    printf ("%-10s  %10s  %10s  %12s  %12s  %6s  %6s  %7s  %7s\n", "NODE", "PKTS SENT", "PKTS RECV",
+            "BYTES SENT", "BYTES RECV", "LOST", "RETX", "MEAN MS", "P95 MS");
   for (guint i = 0; i < nodes->len; i++)
     {
       TsrNodeStatus *s = nodes->pdata[i];
 
-      total.packets_sent += s->stats.packets_sent;
-      total.packets_received += s->stats.packets_received;
-      total.bytes_sent += s->stats.bytes_sent;
-      total.bytes_received += s->stats.bytes_received;
-      total.errors += s->stats.errors;
       json_builder_begin_object (b);
       SET_STR (b, "node_id", s->node_id);
-      add_stats (b, &s->stats);
+      SET_STR (b, "virtual_address", s->virtual_address);
+      add_stats (b, &s->link);
+      /* What the node itself counted (frames, all its clients), at the last health check. */
+      SET_INT (b, "node_frames_sent", s->stats.packets_sent);
+      SET_INT (b, "node_frames_received", s->stats.packets_received);
+      SET_INT (b, "errors", s->stats.errors);
       json_builder_end_object (b);
       if (!cli->json)
-        printf ("%-10s  %12" G_GUINT64_FORMAT "  %12" G_GUINT64_FORMAT "  %12" G_GUINT64_FORMAT
-                "  %12" G_GUINT64_FORMAT "  %7" G_GUINT64_FORMAT "\n",
-                s->node_id, s->stats.packets_sent, s->stats.packets_received, s->stats.bytes_sent,
-                s->stats.bytes_received, s->stats.errors);
+        print_stats_row (s->node_id, &s->link);
     }
   json_builder_end_array (b);
   json_builder_set_member_name (b, "total");
@@ -298,10 +324,7 @@ tsr_cli_cmd_stats (TsrCli *cli, int argc, char **argv)
   if (cli->json)
     print_json_root (b);
   else
-    printf ("%-10s  %12" G_GUINT64_FORMAT "  %12" G_GUINT64_FORMAT "  %12" G_GUINT64_FORMAT
-            "  %12" G_GUINT64_FORMAT "  %7" G_GUINT64_FORMAT "\n",
-            "total", total.packets_sent, total.packets_received, total.bytes_sent,
-            total.bytes_received, total.errors);
+    print_stats_row ("total", &total);
   return TSR_EXIT_OK;
 }
 

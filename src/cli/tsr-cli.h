@@ -56,6 +56,7 @@ int tsr_cli_cmd_health (TsrCli *cli, int argc, char **argv);
 int tsr_cli_cmd_storage (TsrCli *cli, int argc, char **argv);
 int tsr_cli_cmd_topology (TsrCli *cli, int argc, char **argv);
 int tsr_cli_cmd_stats (TsrCli *cli, int argc, char **argv);
+int tsr_cli_cmd_netem (TsrCli *cli, int argc, char **argv);
 int tsr_cli_cmd_node (TsrCli *cli, int argc, char **argv);
 int tsr_cli_cmd_shell (TsrCli *cli, int argc, char **argv);
 int tsr_cli_cmd_repair (TsrCli *cli, int argc, char **argv);

@@ -16,6 +16,7 @@
 #include "tsr-lock-file.h"
 #include "tsr-maintenance.h"
 #include "tsr-manifest.h"
+#include "tsr-netem.h"
 #include "tsr-node.h"
 #include "tsr-node-client.h"
 #include "tsr-notifier.h"

@@ -62,6 +62,7 @@ tsr_cluster_config_new_default (guint n_nodes, guint64 capacity, guint32 chunk_s
       n->host = g_strdup ("127.0.0.1");
       n->capacity = capacity;
       n->enabled = TRUE;
+      tsr_netem_settings_init_off (&n->netem);
       g_ptr_array_add (c->nodes, n);
     }
   return c;
@@ -184,6 +185,15 @@ tsr_cluster_config_parse (const char *data, gssize len, GError **error)
           goto fail;
         }
       n->port = port;
+      /* Optional (configs from before the emulation have none), but whole when present. */
+      tsr_netem_settings_init_off (&n->netem);
+      node = json_object_get_member (o, "netem");
+      if (node != NULL && (!JSON_NODE_HOLDS_OBJECT (node) ||
+                           !tsr_netem_settings_from_json (json_node_get_object (node), &n->netem)))
+        {
+          why = "netem";
+          goto fail;
+        }
       node = json_object_get_member (o, "identity");
       if (node != NULL && !JSON_NODE_HOLDS_NULL (node))
         {
@@ -265,6 +275,8 @@ tsr_cluster_config_save (const TsrClusterConfig *c, const char *path, GError **e
       json_builder_add_int_value (b, (gint64)n->capacity);
       json_builder_set_member_name (b, "enabled");
       json_builder_add_boolean_value (b, n->enabled);
+      json_builder_set_member_name (b, "netem");
+      tsr_netem_settings_to_json (&n->netem, b);
       json_builder_end_object (b);
     }
   json_builder_end_array (b);

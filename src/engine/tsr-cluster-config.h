@@ -6,6 +6,8 @@
 
 #include <glib.h>
 
+#include "tsr-netem.h"
+
 G_BEGIN_DECLS
 
 #define TSR_CLUSTER_DEFAULT_NODES    5
@@ -21,6 +23,7 @@ typedef struct
   char *identity; /* pinned: hex SHA-256 of its certificate; NULL until first start */
   guint64 capacity;
   gboolean enabled;
+  TsrNetemSettings netem; /* its emulated link; off unless the config says otherwise */
 } TsrNodeConfig;
 
 typedef struct

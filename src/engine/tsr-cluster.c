@@ -49,6 +49,7 @@ typedef struct
   TsrSegmentStore *store; /* embedded nodes only */
   TsrNode *node;          /* embedded nodes only, while enabled */
   TsrNodeClient *client;  /* while enabled; under the cluster's lock, see member_dup_client */
+  TsrNetemLink *link;     /* its emulated link, for the member's lifetime */
   TsrNodeStatus status;   /* under the cluster's lock */
 } Member;
 
@@ -72,6 +73,7 @@ struct _TsrCluster
   GCond idle_cond;
   guint active; /* transfers, deletes and health checks running; stop waits for none */
   GPtrArray *members;
+  TsrNetem *netem;
   gboolean started;
   guint health_source;
 
@@ -99,6 +101,7 @@ tsr_node_status_free (TsrNodeStatus *status)
     return;
   g_free (status->node_id);
   g_free (status->address);
+  g_free (status->virtual_address);
   g_free (status);
 }
 
@@ -109,6 +112,7 @@ member_free (Member *m)
     tsr_node_stop (m->node);
   g_clear_object (&m->client);
   g_clear_object (&m->node);
+  g_clear_pointer (&m->link, tsr_netem_link_unref);
   if (m->store != NULL)
     {
       g_autoptr (GError) error = NULL;
@@ -400,6 +404,7 @@ make_client (TsrCluster *self, Member *m)
   TsrNodeClient *client;
 
   client = tsr_node_client_new (m->config->node_id, address, m->config->identity, self->identity);
+  tsr_node_client_set_netem_link (client, m->link);
   g_mutex_lock (&self->lock);
   g_clear_object (&m->client);
   m->client = client;
@@ -502,6 +507,7 @@ tsr_cluster_start (TsrCluster *self, GError **error)
       m->status.node_id = g_strdup (m->config->node_id);
       m->status.state = TSR_NODE_STATE_STOPPED;
       m->status.capacity_bytes = m->config->capacity;
+      m->link = tsr_netem_add_link (self->netem, m->config->node_id, &m->config->netem);
       g_ptr_array_add (self->members, m);
 
       if (m->config->enabled && m->config->embedded && !start_embedded (self, m, error))
@@ -653,6 +659,9 @@ tsr_cluster_dup_node_status (TsrCluster *self)
       s->address = member_address (m);
       s->embedded = m->config->embedded;
       s->enabled = m->config->enabled;
+      s->virtual_address = g_strdup (tsr_netem_link_get_virtual_address (m->link));
+      tsr_netem_link_get_settings (m->link, &s->netem);
+      tsr_netem_link_get_stats (m->link, &s->link);
       g_ptr_array_add (ret, s);
     }
   g_mutex_unlock (&self->lock);
@@ -861,6 +870,7 @@ tsr_cluster_add_remote_node (TsrCluster *self, const char *node_id, const char *
   c->identity = g_strdup (identity);
   c->capacity = capacity;
   c->enabled = TRUE;
+  tsr_netem_settings_init_off (&c->netem);
   g_ptr_array_add (self->config->nodes, c);
   if (!tsr_cluster_config_save (self->config, self->config_path, error))
     {
@@ -875,6 +885,7 @@ tsr_cluster_add_remote_node (TsrCluster *self, const char *node_id, const char *
       m->status.node_id = g_strdup (c->node_id);
       m->status.state = TSR_NODE_STATE_STOPPED;
       m->status.capacity_bytes = c->capacity;
+      m->link = tsr_netem_add_link (self->netem, c->node_id, &c->netem);
       /* Transfers and health checks walk the members without the lock: add only when none
        * runs (new ones wait on the lock meanwhile). */
       g_mutex_lock (&self->lock);
@@ -2045,6 +2056,171 @@ tsr_cluster_delete (TsrCluster *self, const char *file_id, GCancellable *cancell
   return TRUE;
 }
 
+/* ---- the emulated network ---- */
+
+TsrNetem *
+tsr_cluster_get_netem (TsrCluster *self)
+{
+  g_return_val_if_fail (TSR_IS_CLUSTER (self), NULL);
+  return self->netem;
+}
+
+/**
+ * tsr_cluster_set_netem:
+ * @node_id: (nullable): one node, or %NULL for all
+ * @settings: the link shaping
+ *
+ * Changes the emulated links at once, transfers under way included, and saves them in the
+ * cluster config. Works on a cluster that is not started too (the config only).
+ */
+gboolean
+tsr_cluster_set_netem (TsrCluster *self, const char *node_id, const TsrNetemSettings *settings,
+                       GError **error)
+{
+  gboolean found = FALSE;
+
+  g_return_val_if_fail (TSR_IS_CLUSTER (self), FALSE);
+  g_return_val_if_fail (settings != NULL, FALSE);
+
+  if (!tsr_netem_settings_validate (settings, error))
+    return FALSE;
+  for (guint i = 0; i < self->config->nodes->len; i++)
+    {
+      TsrNodeConfig *n = self->config->nodes->pdata[i];
+      if (node_id == NULL || strcmp (n->node_id, node_id) == 0)
+        {
+          n->netem = *settings;
+          found = TRUE;
+        }
+    }
+  if (!found && node_id != NULL)
+    {
+      g_set_error (error, TSR_ERROR, TSR_ERROR_NOT_FOUND, "There is no node %s", node_id);
+      return FALSE;
+    }
+  for (guint i = 0; i < self->members->len; i++)
+    {
+      Member *m = self->members->pdata[i];
+      if (node_id == NULL || strcmp (m->config->node_id, node_id) == 0)
+        tsr_netem_set_settings (self->netem, m->config->node_id, settings, NULL);
+    }
+  emit (self, SIGNAL_STATISTICS_CHANGED, NULL, 0, 0, 0, 0);
+  return tsr_cluster_config_save (self->config, self->config_path, error);
+}
+
+/**
+ * tsr_cluster_set_netem_profile:
+ * @profile: "off" or "seed"
+ *
+ * Every node's link to the profile: `off` (no emulation, the default) or `seed` (the original
+ * design's 64 KB/s, 1-10 ms, 1 % loss).
+ */
+gboolean
+tsr_cluster_set_netem_profile (TsrCluster *self, const char *profile, GError **error)
+{
+  TsrNetemSettings settings;
+
+  g_return_val_if_fail (TSR_IS_CLUSTER (self), FALSE);
+
+  if (g_strcmp0 (profile, "off") == 0)
+    tsr_netem_settings_init_off (&settings);
+  else if (g_strcmp0 (profile, "seed") == 0)
+    tsr_netem_settings_init_seed (&settings);
+  else
+    {
+      g_set_error (error, TSR_ERROR, TSR_ERROR_INVALID_ARGUMENT,
+                   "There is no profile “%s”: use off or seed", profile ? profile : "");
+      return FALSE;
+    }
+  return tsr_cluster_set_netem (self, NULL, &settings, error);
+}
+
+static void
+add_link_stats_json (JsonBuilder *b, const TsrNetemStats *st)
+{
+  json_builder_set_member_name (b, "packets_sent");
+  json_builder_add_int_value (b, (gint64)st->packets_sent);
+  json_builder_set_member_name (b, "packets_received");
+  json_builder_add_int_value (b, (gint64)st->packets_received);
+  json_builder_set_member_name (b, "bytes_sent");
+  json_builder_add_int_value (b, (gint64)st->bytes_sent);
+  json_builder_set_member_name (b, "bytes_received");
+  json_builder_add_int_value (b, (gint64)st->bytes_received);
+  json_builder_set_member_name (b, "packets_lost");
+  json_builder_add_int_value (b, (gint64)st->packets_lost);
+  json_builder_set_member_name (b, "packets_retransmitted");
+  json_builder_add_int_value (b, (gint64)st->packets_retransmitted);
+  json_builder_set_member_name (b, "delivery_ms_mean");
+  json_builder_add_double_value (b, st->delivery_ms_mean);
+  json_builder_set_member_name (b, "delivery_ms_p95");
+  json_builder_add_double_value (b, st->delivery_ms_p95);
+  json_builder_set_member_name (b, "send_throughput_bps");
+  json_builder_add_double_value (b, st->send_throughput_bps);
+  json_builder_set_member_name (b, "receive_throughput_bps");
+  json_builder_add_double_value (b, st->receive_throughput_bps);
+  json_builder_set_member_name (b, "emulated_ms");
+  json_builder_add_double_value (b, st->emulated_us / 1000.0);
+  json_builder_set_member_name (b, "backlog_ms");
+  json_builder_add_double_value (b, st->backlog_us / 1000.0);
+}
+
+/**
+ * tsr_cluster_get_network_info:
+ *
+ * The seed's get_statistics and get_network_topology for the emulated network: the profile
+ * (off, seed, custom, or mixed when the nodes differ), this client's address, per node its
+ * virtual and real address, its link's settings and statistics, and the total.
+ */
+JsonNode *
+tsr_cluster_get_network_info (TsrCluster *self)
+{
+  g_autoptr (JsonBuilder) b = json_builder_new ();
+  g_autoptr (GPtrArray) status = tsr_cluster_dup_node_status (self);
+  const char *profile = NULL;
+  TsrNetemStats total;
+
+  g_return_val_if_fail (TSR_IS_CLUSTER (self), NULL);
+
+  for (guint i = 0; i < self->config->nodes->len; i++)
+    {
+      const char *p =
+          tsr_netem_settings_get_profile (&((TsrNodeConfig *)self->config->nodes->pdata[i])->netem);
+      profile = profile == NULL || strcmp (profile, p) == 0 ? p : "mixed";
+    }
+  tsr_netem_get_total_stats (self->netem, &total);
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "profile");
+  json_builder_add_string_value (b, profile ? profile : "off");
+  json_builder_set_member_name (b, "client_address");
+  json_builder_add_string_value (b, TSR_NETEM_CLIENT_ADDRESS);
+  json_builder_set_member_name (b, "nodes");
+  json_builder_begin_array (b);
+  for (guint i = 0; i < status->len; i++)
+    {
+      TsrNodeStatus *s = status->pdata[i];
+      json_builder_begin_object (b);
+      json_builder_set_member_name (b, "node_id");
+      json_builder_add_string_value (b, s->node_id);
+      json_builder_set_member_name (b, "virtual_address");
+      json_builder_add_string_value (b, s->virtual_address);
+      json_builder_set_member_name (b, "address");
+      json_builder_add_string_value (b, s->address);
+      json_builder_set_member_name (b, "profile");
+      json_builder_add_string_value (b, tsr_netem_settings_get_profile (&s->netem));
+      json_builder_set_member_name (b, "settings");
+      tsr_netem_settings_to_json (&s->netem, b);
+      add_link_stats_json (b, &s->link);
+      json_builder_end_object (b);
+    }
+  json_builder_end_array (b);
+  json_builder_set_member_name (b, "total");
+  json_builder_begin_object (b);
+  add_link_stats_json (b, &total);
+  json_builder_end_object (b);
+  json_builder_end_object (b);
+  return json_builder_get_root (b);
+}
+
 /* The seed's get_system_info. */
 JsonNode *
 tsr_cluster_get_system_info (TsrCluster *self)
@@ -2093,6 +2269,8 @@ add_status_json (JsonBuilder *b, const TsrNodeStatus *s)
   json_builder_add_string_value (b, s->node_id);
   json_builder_set_member_name (b, "address");
   json_builder_add_string_value (b, s->address);
+  json_builder_set_member_name (b, "virtual_address");
+  json_builder_add_string_value (b, s->virtual_address);
   json_builder_set_member_name (b, "state");
   json_builder_add_string_value (b, tsr_node_state_to_string (s->state));
   json_builder_set_member_name (b, "alive");
@@ -2191,6 +2369,7 @@ tsr_cluster_finalize (GObject *object)
 
   g_thread_pool_free (self->pool, FALSE, TRUE);
   g_ptr_array_unref (self->members);
+  g_clear_object (&self->netem);
   g_clear_pointer (&self->config, tsr_cluster_config_free);
   g_clear_object (&self->identity);
   g_clear_pointer (&self->master_key, tsr_key_free);
@@ -2253,6 +2432,7 @@ tsr_cluster_init (TsrCluster *self)
   g_rw_lock_init (&self->segments_lock);
   g_mutex_init (&self->catalog_lock);
   self->members = g_ptr_array_new_with_free_func ((GDestroyNotify)member_free);
+  self->netem = tsr_netem_new ();
   self->owner_context = g_main_context_ref_thread_default ();
   self->pool = g_thread_pool_new (pool_run, NULL, IO_THREADS, FALSE, NULL);
 }

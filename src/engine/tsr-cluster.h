@@ -10,6 +10,7 @@
 #include "tsr-cluster-config.h"
 #include "tsr-crypto.h"
 #include "tsr-manifest.h"
+#include "tsr-netem.h"
 #include "tsr-node.h"
 
 G_BEGIN_DECLS
@@ -36,7 +37,10 @@ typedef struct
   guint64 segment_count;
   double latency_ms;
   double uptime_seconds;
-  TsrInterfaceStats stats;
+  TsrInterfaceStats stats; /* what the node reported at the last health check */
+  char *virtual_address;   /* the emulated network's 192.168.1.x; NULL before start */
+  TsrNetemSettings netem;  /* its link's shaping */
+  TsrNetemStats link;      /* its link's statistics, live, from this client's side */
 } TsrNodeStatus;
 
 void tsr_node_status_free (TsrNodeStatus *status);
@@ -86,6 +90,11 @@ gboolean tsr_cluster_download_finish (TsrCluster *self, GAsyncResult *result, GE
 gboolean tsr_cluster_delete (TsrCluster *self, const char *file_id, GCancellable *cancellable,
                              GError **error);
 
+TsrNetem *tsr_cluster_get_netem (TsrCluster *self);
+gboolean tsr_cluster_set_netem (TsrCluster *self, const char *node_id,
+                                const TsrNetemSettings *settings, GError **error);
+gboolean tsr_cluster_set_netem_profile (TsrCluster *self, const char *profile, GError **error);
+JsonNode *tsr_cluster_get_network_info (TsrCluster *self);
 JsonNode *tsr_cluster_get_system_info (TsrCluster *self);
 JsonNode *tsr_cluster_get_detailed_report (TsrCluster *self);
 

@@ -17,6 +17,7 @@
 #include "tsr-buffered-stream.h"
 #include "tsr-error.h"
 #include "tsr-hash.h"
+#include "tsr-netem.h"
 #include "tsr-tls.h"
 
 #include <netinet/in.h>
@@ -60,6 +61,7 @@ struct _TsrNodeClient
   guint timeout_ms;
   guint max_connections;
   guint retries;
+  TsrNetemLink *link; /* the emulated link to the node; NULL: none (tests, tools) */
 
   GMutex mutex;
   GCond conn_cond;  /* a connection being opened finished, one way or the other */
@@ -339,9 +341,37 @@ response_type_for (TsrMessageType request)
   return request + 1;
 }
 
+/* Carries a frame over the emulated link: requests before they are written, responses after
+ * they were read, so a call's deadline covers only the real network. With the link off, only
+ * the statistics are counted. */
+static gboolean
+emulate (TsrNodeClient *self, TsrNetemDirection direction, TsrMessageType type, GBytes *payload,
+         gsize frame_len, GCancellable *cancellable, GError **error)
+{
+  TsrNetemPacketType packet_type =
+      type == TSR_MSG_HEALTH_CHECK_REQUEST || type == TSR_MSG_HEALTH_CHECK_RESPONSE
+          ? TSR_NETEM_PACKET_HEALTH_CHECK
+          : TSR_NETEM_PACKET_DATA;
+
+  if (!tsr_netem_link_is_active (self->link))
+    {
+      tsr_netem_link_count (self->link, direction, frame_len);
+      return TRUE;
+    }
+  return tsr_netem_link_transmit (self->link, direction, packet_type, payload, frame_len,
+                                  cancellable, error);
+}
+
+static gsize
+frame_length (const ProtobufCMessage *body, GBytes *payload)
+{
+  return TSR_FRAME_HEADER_SIZE + protobuf_c_message_get_packed_size (body) +
+         (payload != NULL ? g_bytes_get_size (payload) : 0);
+}
+
 static TsrFrame *
 call_once (TsrNodeClient *self, TsrMessageType type, const ProtobufCMessage *body, GBytes *payload,
-           guint timeout_ms, GCancellable *cancellable, GError **error)
+           guint timeout_ms, GCancellable *cancellable, gboolean *emulated_failure, GError **error)
 {
   CConn *conn;
   Call call = { 0 };
@@ -351,6 +381,13 @@ call_once (TsrNodeClient *self, TsrMessageType type, const ProtobufCMessage *bod
   gulong handler = 0;
   TsrFrame *response = NULL;
   gboolean written;
+
+  if (self->link != NULL && !emulate (self, TSR_NETEM_SEND, type, payload,
+                                      frame_length (body, payload), cancellable, error))
+    {
+      *emulated_failure = TRUE;
+      return NULL;
+    }
 
   conn = acquire_conn (self, cancellable, error);
   if (conn == NULL)
@@ -430,6 +467,15 @@ call_once (TsrNodeClient *self, TsrMessageType type, const ProtobufCMessage *bod
                    tsr_message_type_to_string (response->header.type));
       g_clear_pointer (&response, tsr_frame_free);
     }
+  if (response != NULL && self->link != NULL &&
+      !emulate (self, TSR_NETEM_RECEIVE, response->header.type, response->payload,
+                TSR_FRAME_HEADER_SIZE + (gsize)response->header.body_len +
+                    response->header.payload_len,
+                cancellable, error))
+    {
+      *emulated_failure = TRUE;
+      g_clear_pointer (&response, tsr_frame_free);
+    }
   return response;
 }
 
@@ -477,8 +523,9 @@ call_full (TsrNodeClient *self, TsrMessageType type, const ProtobufCMessage *bod
   for (guint attempt = 0;; attempt++)
     {
       g_autoptr (GError) local_error = NULL;
-      TsrFrame *response =
-          call_once (self, type, body, payload, timeout_ms, cancellable, &local_error);
+      gboolean emulated_failure = FALSE;
+      TsrFrame *response = call_once (self, type, body, payload, timeout_ms, cancellable,
+                                      &emulated_failure, &local_error);
 
       if (response != NULL)
         {
@@ -490,7 +537,8 @@ call_full (TsrNodeClient *self, TsrMessageType type, const ProtobufCMessage *bod
             }
           return response;
         }
-      if (attempt >= retries || !is_retryable (local_error) ||
+      /* The emulated link has retransmitted already, up to its own limit. */
+      if (attempt >= retries || emulated_failure || !is_retryable (local_error) ||
           g_cancellable_is_cancelled (cancellable))
         {
           g_propagate_error (error, g_steal_pointer (&local_error));
@@ -828,6 +876,21 @@ tsr_node_client_set_max_connections (TsrNodeClient *self, guint max_connections)
   self->max_connections = MAX (max_connections, 1);
 }
 
+/**
+ * tsr_node_client_set_netem_link:
+ * @link: (nullable): the emulated link frames to this node travel over
+ *
+ * Set before the first call.
+ */
+void
+tsr_node_client_set_netem_link (TsrNodeClient *self, TsrNetemLink *link)
+{
+  g_return_if_fail (TSR_IS_NODE_CLIENT (self));
+  g_clear_pointer (&self->link, tsr_netem_link_unref);
+  if (link != NULL)
+    self->link = tsr_netem_link_ref (link);
+}
+
 void
 tsr_node_client_set_retries (TsrNodeClient *self, guint retries)
 {
@@ -872,6 +935,7 @@ tsr_node_client_finalize (GObject *object)
   tsr_node_client_close (self);
   g_ptr_array_unref (self->conns);
   g_clear_object (&self->identity);
+  g_clear_pointer (&self->link, tsr_netem_link_unref);
   g_free (self->node_id);
   g_free (self->address);
   g_free (self->pinned_id);

@@ -8,6 +8,7 @@
 
 #include "tsr-frame.h"
 #include "tsr-identity.h"
+#include "tsr-netem.h"
 #include "tsr-node.h"
 
 G_BEGIN_DECLS
@@ -50,6 +51,7 @@ const char *tsr_node_client_get_address (TsrNodeClient *self);
 void tsr_node_client_set_timeout (TsrNodeClient *self, guint timeout_ms);
 void tsr_node_client_set_max_connections (TsrNodeClient *self, guint max_connections);
 void tsr_node_client_set_retries (TsrNodeClient *self, guint retries);
+void tsr_node_client_set_netem_link (TsrNodeClient *self, TsrNetemLink *link);
 guint tsr_node_client_get_n_connections (TsrNodeClient *self);
 void tsr_node_client_close (TsrNodeClient *self);
 
