@@ -57,6 +57,33 @@ typedef struct
   RateSlot rate[RATE_SLOTS];
 } Direction;
 
+/* Time during which something was in flight: the union of packets' [start, arrival]
+ * intervals, so that real pauses between frames (a node syncing its disk) do not count. Kept
+ * per link and, shared by all links (an atomic-refcounted box, since a link can outlive its
+ * network in a client's hands), for the whole network. */
+typedef struct
+{
+  GMutex mutex;
+  gint64 until;
+  gint64 total;
+} Busy;
+
+static void
+busy_add (Busy *b, gint64 start, gint64 end)
+{
+  if (start >= b->until)
+    b->total += end - start;
+  else if (end > b->until)
+    b->total += end - b->until;
+  b->until = MAX (b->until, end);
+}
+
+static void
+busy_clear (gpointer data)
+{
+  g_mutex_clear (&((Busy *)data)->mutex);
+}
+
 struct _TsrNetemLink
 {
   gint ref;
@@ -70,7 +97,8 @@ struct _TsrNetemLink
   TsrNetemSettings settings;
   Direction dir[2];
   guint32 next_packet_id;
-  gint64 span_start, span_end;
+  Busy busy;                  /* under mutex; its own mutex unused */
+  Busy *network;              /* shared, with its own mutex */
   guint32 samples[N_SAMPLES]; /* delivery times in µs */
   guint n_samples, next_sample;
   guint64 delivery_sum_us, delivery_count;
@@ -82,6 +110,7 @@ struct _TsrNetem
 
   GMutex mutex;
   GPtrArray *links; /* TsrNetemLink*, in registration order */
+  Busy *busy;       /* every link's, together */
 };
 
 G_DEFINE_FINAL_TYPE (TsrNetem, tsr_netem, G_TYPE_OBJECT)
@@ -507,6 +536,7 @@ tsr_netem_link_unref (TsrNetemLink *link)
     return;
   g_mutex_clear (&link->mutex);
   g_cond_clear (&link->cond);
+  g_atomic_rc_box_release_full (link->network, busy_clear);
   g_free (link->node_id);
   g_free (link->virtual_address);
   g_free (link);
@@ -751,8 +781,6 @@ tsr_netem_link_transmit (TsrNetemLink *link, TsrNetemDirection direction, TsrNet
             d->free_at = start + tx;
           if (first_start < 0)
             first_start = start;
-          if (link->span_start == 0 || start < link->span_start)
-            link->span_start = start;
           if (direction == TSR_NETEM_SEND)
             {
               d->packets++;
@@ -784,7 +812,10 @@ tsr_netem_link_transmit (TsrNetemLink *link, TsrNetemDirection direction, TsrNet
         }
       rate_add (d, arrival, chunk);
       add_sample (link, arrival - first_start);
-      link->span_end = MAX (link->span_end, arrival);
+      busy_add (&link->busy, first_start, arrival);
+      g_mutex_lock (&link->network->mutex);
+      busy_add (link->network, first_start, arrival);
+      g_mutex_unlock (&link->network->mutex);
       done = MAX (done, arrival);
       d->seq += chunk;
       offset += chunk;
@@ -797,7 +828,7 @@ tsr_netem_link_transmit (TsrNetemLink *link, TsrNetemDirection direction, TsrNet
         return FALSE;
       g_set_error (error, TSR_ERROR, TSR_ERROR_TIMEOUT,
                    "The emulated link to %s lost packet %" G_GUINT64_FORMAT " of %" G_GUINT64_FORMAT
-                   " %u times (%g %% loss) and gave up after %" G_GINT64_FORMAT
+                   " on each of its %u tries (%g %% loss) and gave up after %" G_GINT64_FORMAT
                    " ms; lower the loss with `tessera-cli netem set` or turn it off",
                    link->node_id, failed_packet, packets, s.max_retransmits + 1,
                    s.loss_ppm / 10000.0, tsr_netem_settings_give_up_us (&s) / 1000);
@@ -842,8 +873,7 @@ tsr_netem_link_get_stats (TsrNetemLink *link, TsrNetemStats *st)
     st->delivery_ms_mean = link->delivery_sum_us / 1000.0 / link->delivery_count;
   n = link->n_samples;
   memcpy (sorted, link->samples, n * sizeof sorted[0]);
-  if (link->span_end > link->span_start)
-    st->emulated_us = link->span_end - link->span_start;
+  st->emulated_us = link->busy.total;
   if (link->settings.enabled)
     st->backlog_us = MAX (0, MAX (link->dir[0].free_at, link->dir[1].free_at) - now);
   g_mutex_unlock (&link->mutex);
@@ -877,7 +907,7 @@ link_reset_stats (TsrNetemLink *link)
       d->packets = d->bytes = d->lost = d->retransmitted = 0;
       memset (d->rate, 0, sizeof d->rate);
     }
-  link->span_start = link->span_end = 0;
+  link->busy.until = link->busy.total = 0;
   link->n_samples = link->next_sample = 0;
   link->delivery_sum_us = link->delivery_count = 0;
   g_mutex_unlock (&link->mutex);
@@ -942,6 +972,7 @@ tsr_netem_add_link (TsrNetem *self, const char *node_id, const TsrNetemSettings 
                            (link->address >> 8) & 0xff, link->address & 0xff);
       g_mutex_init (&link->mutex);
       g_cond_init (&link->cond);
+      link->network = g_atomic_rc_box_acquire (self->busy);
       g_ptr_array_add (self->links, link);
     }
   tsr_netem_link_ref (link);
@@ -1015,13 +1046,12 @@ tsr_netem_set_settings (TsrNetem *self, const char *node_id, const TsrNetemSetti
 }
 
 /* The seed's get_statistics: every link summed; delivery times are the links' means weighted
- * by their packets, the 95th percentile the largest link's; the emulated time spans from the
- * first transmission on any link to the last delivery on any. */
+ * by their packets, the 95th percentile the largest link's; the emulated time is how long
+ * anything at all was in flight. */
 void
 tsr_netem_get_total_stats (TsrNetem *self, TsrNetemStats *total)
 {
   g_autoptr (GPtrArray) links = tsr_netem_dup_links (self);
-  gint64 start = 0, end = 0;
   double weighted = 0;
   guint64 delivered = 0;
 
@@ -1045,18 +1075,15 @@ tsr_netem_get_total_stats (TsrNetem *self, TsrNetemStats *total)
       total->backlog_us = MAX (total->backlog_us, st.backlog_us);
       g_mutex_lock (&link->mutex);
       count = link->delivery_count;
-      if (link->span_end > link->span_start)
-        {
-          start = start == 0 ? link->span_start : MIN (start, link->span_start);
-          end = MAX (end, link->span_end);
-        }
       g_mutex_unlock (&link->mutex);
       weighted += st.delivery_ms_mean * count;
       delivered += count;
     }
   if (delivered > 0)
     total->delivery_ms_mean = weighted / delivered;
-  total->emulated_us = end - start;
+  g_mutex_lock (&self->busy->mutex);
+  total->emulated_us = self->busy->total;
+  g_mutex_unlock (&self->busy->mutex);
 }
 
 /* Zeroes every link's statistics (not their sequence numbers, which keep counting). */
@@ -1069,6 +1096,9 @@ tsr_netem_reset_stats (TsrNetem *self)
   links = tsr_netem_dup_links (self);
   for (guint i = 0; i < links->len; i++)
     link_reset_stats (links->pdata[i]);
+  g_mutex_lock (&self->busy->mutex);
+  self->busy->until = self->busy->total = 0;
+  g_mutex_unlock (&self->busy->mutex);
 }
 
 static void
@@ -1077,6 +1107,7 @@ tsr_netem_finalize (GObject *object)
   TsrNetem *self = TSR_NETEM (object);
 
   g_ptr_array_unref (self->links);
+  g_atomic_rc_box_release_full (self->busy, busy_clear);
   g_mutex_clear (&self->mutex);
   G_OBJECT_CLASS (tsr_netem_parent_class)->finalize (object);
 }
@@ -1092,4 +1123,6 @@ tsr_netem_init (TsrNetem *self)
 {
   g_mutex_init (&self->mutex);
   self->links = g_ptr_array_new_with_free_func ((GDestroyNotify)tsr_netem_link_unref);
+  self->busy = g_atomic_rc_box_new0 (Busy);
+  g_mutex_init (&self->busy->mutex);
 }

@@ -121,7 +121,7 @@ typedef struct
   double delivery_ms_p95;
   double send_throughput_bps;
   double receive_throughput_bps;
-  gint64 emulated_us; /* first transmission to last delivery since the last reset */
+  gint64 emulated_us; /* how long packets were in flight since the last reset (idle excluded) */
   gint64 backlog_us;  /* how long a new packet would wait for the link to be free */
 } TsrNetemStats;
 
