@@ -420,6 +420,22 @@ test_total_loss_times_out (Fixture *f, gconstpointer data)
   g_assert_cmpint (g_get_monotonic_time () - t0, <, limit_us + 20 * G_USEC_PER_SEC);
   g_clear_error (&error);
 
+  /* With the default timers a dead link is given up after 12.6 s, but health checks keep
+   * their own 3 s deadline: the node is reported down, and soon. */
+  tsr_netem_settings_init_off (&s);
+  s.enabled = TRUE;
+  s.loss_ppm = TSR_NETEM_LOSS_PPM_MAX;
+  g_assert_cmpint (tsr_netem_settings_give_up_us (&s), ==, 12600 * 1000);
+  g_assert_true (tsr_cluster_set_netem (f->cluster, NULL, &s, &error));
+  t0 = g_get_monotonic_time ();
+  g_assert_true (tsr_cluster_check_health (f->cluster, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (g_get_monotonic_time () - t0, <, 10 * G_USEC_PER_SEC);
+  {
+    g_autoptr (GPtrArray) status = tsr_cluster_dup_node_status (f->cluster);
+    g_assert_false (((TsrNodeStatus *)status->pdata[0])->alive);
+  }
+
   /* Back to normal, and the failed upload left no file. */
   g_assert_true (tsr_cluster_set_netem_profile (f->cluster, "off", &error));
   g_assert_no_error (error);
@@ -547,7 +563,7 @@ test_config_strict (void)
   };
   const char *good = "{\"enabled\":true,\"bandwidth_bps\":65536,\"latency_min_us\":1000,"
                      "\"latency_max_us\":10000,\"loss_ppm\":10000,\"processing_us\":100,"
-                     "\"mtu\":1500,\"rto_ms\":200,\"max_retransmits\":8}";
+                     "\"mtu\":1500,\"rto_ms\":200,\"max_retransmits\":5}";
 #define CONFIG_WITH_NETEM                                                                          \
   "{\"format\":\"tessera-cluster\",\"version\":1,\"chunk_size\":65536,\"replicas\":1,"             \
   "\"nodes\":[{\"node_id\":\"Node_01\",\"embedded\":true,\"host\":\"127.0.0.1\",\"port\":0,"       \

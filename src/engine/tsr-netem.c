@@ -214,7 +214,8 @@ tsr_netem_settings_init_off (TsrNetemSettings *s)
   memset (s, 0, sizeof *s);
   s->mtu = TSR_NETEM_MTU_DEFAULT;
   s->rto_ms = TSR_NETEM_RTO_MS_DEFAULT;
-  s->max_retransmits = 8;
+  /* 200 ms doubling over 6 tries: a dead link is given up after 12.6 s. */
+  s->max_retransmits = 5;
 }
 
 /* The seed's profile: 64 KB/s per node, 1-10 ms, 1 % loss. */
@@ -720,6 +721,7 @@ packet_roundtrip (TsrNetemLink *link, TsrNetemDirection direction, TsrNetemPacke
  *   data, as a control channel would, so a busy link still answers them)
  * @payload: (nullable): the segment bytes the frame carries at its end, for the checksums
  * @frame_len: the frame's length on the wire
+ * @deadline: 0, or a monotonic time after which the caller stops waiting (health checks)
  *
  * Carries one frame over the emulated link and returns when its last packet has arrived.
  * Fails with %TSR_ERROR_TIMEOUT when a packet is still lost after max_retransmits, and with
@@ -727,8 +729,8 @@ packet_roundtrip (TsrNetemLink *link, TsrNetemDirection direction, TsrNetemPacke
  */
 gboolean
 tsr_netem_link_transmit (TsrNetemLink *link, TsrNetemDirection direction, TsrNetemPacketType type,
-                         GBytes *payload, gsize frame_len, GCancellable *cancellable,
-                         GError **error)
+                         GBytes *payload, gsize frame_len, gint64 deadline,
+                         GCancellable *cancellable, GError **error)
 {
   Direction *d = &link->dir[direction];
   const guint8 *data = NULL;
@@ -822,6 +824,15 @@ tsr_netem_link_transmit (TsrNetemLink *link, TsrNetemDirection direction, TsrNet
     }
   g_mutex_unlock (&link->mutex);
 
+  if (deadline > 0 && (failed_at != 0 ? failed_at : done) > deadline)
+    {
+      if (!sleep_until (link, deadline, cancellable, error))
+        return FALSE;
+      g_set_error (error, TSR_ERROR, TSR_ERROR_TIMEOUT,
+                   "%s did not answer within its deadline over the emulated link (%g %% loss)",
+                   link->node_id, s.loss_ppm / 10000.0);
+      return FALSE;
+    }
   if (failed_at != 0)
     {
       if (!sleep_until (link, failed_at, cancellable, error))

@@ -135,7 +135,7 @@ gboolean tsr_netem_link_is_active (TsrNetemLink *link);
 void tsr_netem_link_count (TsrNetemLink *link, TsrNetemDirection direction, gsize frame_len);
 gboolean tsr_netem_link_transmit (TsrNetemLink *link, TsrNetemDirection direction,
                                   TsrNetemPacketType type, GBytes *payload, gsize frame_len,
-                                  GCancellable *cancellable, GError **error);
+                                  gint64 deadline, GCancellable *cancellable, GError **error);
 void tsr_netem_link_get_settings (TsrNetemLink *link, TsrNetemSettings *settings);
 void tsr_netem_link_get_stats (TsrNetemLink *link, TsrNetemStats *stats);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (TsrNetemLink, tsr_netem_link_unref)

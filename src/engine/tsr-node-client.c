@@ -346,8 +346,10 @@ response_type_for (TsrMessageType request)
  * the statistics are counted. */
 static gboolean
 emulate (TsrNodeClient *self, TsrNetemDirection direction, TsrMessageType type, GBytes *payload,
-         gsize frame_len, GCancellable *cancellable, GError **error)
+         gsize frame_len, guint timeout_ms, GCancellable *cancellable, GError **error)
 {
+  gint64 deadline = 0;
+
   TsrNetemPacketType packet_type =
       type == TSR_MSG_HEALTH_CHECK_REQUEST || type == TSR_MSG_HEALTH_CHECK_RESPONSE
           ? TSR_NETEM_PACKET_HEALTH_CHECK
@@ -358,7 +360,12 @@ emulate (TsrNodeClient *self, TsrNetemDirection direction, TsrMessageType type, 
       tsr_netem_link_count (self->link, direction, frame_len);
       return TRUE;
     }
-  return tsr_netem_link_transmit (self->link, direction, packet_type, payload, frame_len,
+  /* Health checks skip the data queue and keep their short deadline over the emulated link
+   * too, so a dead link does not hold the periodic check for the link's whole give-up time.
+   * Data frames may queue behind each other for longer than a call's deadline. */
+  if (packet_type == TSR_NETEM_PACKET_HEALTH_CHECK)
+    deadline = g_get_monotonic_time () + (gint64)timeout_ms * 1000;
+  return tsr_netem_link_transmit (self->link, direction, packet_type, payload, frame_len, deadline,
                                   cancellable, error);
 }
 
@@ -383,7 +390,7 @@ call_once (TsrNodeClient *self, TsrMessageType type, const ProtobufCMessage *bod
   gboolean written;
 
   if (self->link != NULL && !emulate (self, TSR_NETEM_SEND, type, payload,
-                                      frame_length (body, payload), cancellable, error))
+                                      frame_length (body, payload), timeout_ms, cancellable, error))
     {
       *emulated_failure = TRUE;
       return NULL;
@@ -471,7 +478,7 @@ call_once (TsrNodeClient *self, TsrMessageType type, const ProtobufCMessage *bod
       !emulate (self, TSR_NETEM_RECEIVE, response->header.type, response->payload,
                 TSR_FRAME_HEADER_SIZE + (gsize)response->header.body_len +
                     response->header.payload_len,
-                cancellable, error))
+                timeout_ms, cancellable, error))
     {
       *emulated_failure = TRUE;
       g_clear_pointer (&response, tsr_frame_free);
