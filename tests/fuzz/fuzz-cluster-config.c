@@ -1,7 +1,8 @@
 /* fuzz-cluster-config.c: libFuzzer target for DATA_DIR/cluster.json (tsr-cluster-config.c)
  *
  * What the parser accepts must be usable as is (valid chunk size, replicas, unique node ids,
- * remote nodes with a pinned identity) and must survive a save and a second parse unchanged.
+ * remote nodes with a pinned identity, link settings the emulated network accepts) and must
+ * survive a save and a second parse unchanged.
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
@@ -46,6 +47,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
       TsrNodeConfig *n = c->nodes->pdata[i];
       g_assert_true (tsr_cluster_config_find (c, n->node_id) == n);
       g_assert_true (n->embedded || (n->identity != NULL && n->port != 0));
+      g_assert_true (tsr_netem_settings_validate (&n->netem, NULL));
     }
 
   path = g_build_filename (scratch, "cluster.json", NULL);
@@ -54,6 +56,9 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
   g_assert_no_error (error);
   g_assert_cmpuint (again->nodes->len, ==, c->nodes->len);
   g_assert_cmpuint (again->chunk_size, ==, c->chunk_size);
+  for (guint i = 0; i < c->nodes->len; i++)
+    g_assert_true (tsr_netem_settings_equal (&((TsrNodeConfig *)c->nodes->pdata[i])->netem,
+                                             &((TsrNodeConfig *)again->nodes->pdata[i])->netem));
   g_unlink (path);
   return 0;
 }
