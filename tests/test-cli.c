@@ -461,6 +461,115 @@ test_shell (Fixture *f, gconstpointer data)
   g_assert_nonnull (strstr (r.err, "unknown command"));
 }
 
+static JsonObject *
+node_object (JsonObject *root, guint i)
+{
+  return json_array_get_object_element (json_object_get_array_member (root, "nodes"), i);
+}
+
+/* netem: bad values refused with a clear message, profiles and per-node settings shown and
+ * kept, and in a shell session the losses of an upload counted in `stats --json`. */
+static void
+test_netem (Fixture *f, gconstpointer data)
+{
+  static const char *const bad[][2] = {
+    { "--bandwidth", "5x" }, { "--bandwidth", "64KB" }, { "--latency", "10-1ms" },
+    { "--latency", "5" },    { "--loss", "101" },       { "--loss", "x%" },
+    { "--mtu", "100" },      { "--retransmits", "99" },
+  };
+  g_autoptr (GBytes) content = NULL;
+  g_autofree char *path = write_random (f, "lossy.bin", 400000, &content);
+  g_autofree char *script = NULL;
+  g_auto (TsrTestRun) seed = { 0 };
+  g_auto (TsrTestRun) show = { 0 };
+  g_auto (TsrTestRun) one = { 0 };
+  g_auto (TsrTestRun) mixed = { 0 };
+  g_auto (TsrTestRun) missing = { 0 };
+  g_auto (TsrTestRun) shell = { 0 };
+  g_autoptr (JsonNode) show_json = NULL;
+  g_autoptr (JsonNode) mixed_json = NULL;
+  g_autoptr (JsonNode) stats_json = NULL;
+  JsonObject *root, *total;
+  const char *last;
+
+  for (guint i = 0; i < G_N_ELEMENTS (bad); i++)
+    {
+      g_auto (TsrTestRun) r = { 0 };
+
+      cli (f, &r, NULL, "netem", "set", bad[i][0], bad[i][1], NULL);
+      g_assert_cmpint (r.status, ==, 2);
+      g_assert_nonnull (strstr (r.err, "netem"));
+      /* Names the bad value, or the option when only its range is wrong. */
+      g_assert_true (strstr (r.err, bad[i][1]) != NULL || strstr (r.err, bad[i][0]) != NULL);
+    }
+  cli (f, &missing, NULL, "netem", "set", "--node", "Node_09", "--loss", "1%", NULL);
+  g_assert_cmpint (missing.status, ==, 1);
+  g_assert_nonnull (strstr (missing.err, "Node_09"));
+
+  cli (f, &seed, NULL, "netem", "profile", "seed", NULL);
+  g_assert_cmpint (seed.status, ==, 0);
+  cli (f, &show, NULL, "--json", "netem", "show", NULL);
+  g_assert_cmpint (show.status, ==, 0);
+  show_json = tsr_test_parse_json (show.out);
+  root = json_node_get_object (show_json);
+  g_assert_cmpstr (json_object_get_string_member (root, "profile"), ==, "seed");
+  for (guint i = 0; i < 5; i++)
+    {
+      JsonObject *n = node_object (root, i);
+      g_autofree char *addr = g_strdup_printf ("192.168.1.%u", i + 2);
+      g_assert_cmpstr (json_object_get_string_member (n, "virtual_address"), ==, addr);
+      g_assert_true (g_str_has_prefix (json_object_get_string_member (n, "address"), "127.0.0.1:"));
+      g_assert_cmpint (json_object_get_int_member (json_object_get_object_member (n, "settings"),
+                                                   "bandwidth_bps"),
+                       ==, 65536);
+    }
+
+  cli (f, &one, NULL, "netem", "set", "--node", "Node_02", "--bandwidth", "4MiB/s", "--latency",
+       "1-2ms", "--loss", "0.5%", NULL);
+  g_assert_cmpint (one.status, ==, 0);
+  g_assert_nonnull (strstr (one.out, "Node_02"));
+  cli (f, &mixed, NULL, "--json", "netem", "show", NULL);
+  mixed_json = tsr_test_parse_json (mixed.out);
+  root = json_node_get_object (mixed_json);
+  g_assert_cmpstr (json_object_get_string_member (root, "profile"), ==, "mixed");
+  {
+    JsonObject *two = json_object_get_object_member (node_object (root, 1), "settings");
+    g_assert_cmpint (json_object_get_int_member (two, "bandwidth_bps"), ==, 4 * 1024 * 1024);
+    g_assert_cmpint (json_object_get_int_member (two, "latency_max_us"), ==, 2000);
+    g_assert_cmpint (json_object_get_int_member (two, "loss_ppm"), ==, 5000);
+  }
+
+  /* In one session: 5 % loss at full speed, an upload, and the statistics. */
+  script = g_strdup_printf ("netem set --bandwidth unlimited --latency 0-1ms --loss 5%%\n"
+                            "upload '%s'\nstats\nnetem profile off\nquit\n",
+                            path);
+  cli (f, &shell, script, "--json", "shell", NULL);
+  g_assert_cmpint (shell.status, ==, 0);
+  last = g_strrstr (shell.out, "\n{\n  \"nodes\"");
+  g_assert_nonnull (last);
+  {
+    /* The stats document ends where the next command's output begins. */
+    g_autofree char *doc = g_strndup (last, strstr (last, "\n}") + 2 - last);
+    stats_json = tsr_test_parse_json (doc);
+  }
+  root = json_node_get_object (stats_json);
+  total = json_object_get_object_member (root, "total");
+  g_assert_cmpint (json_object_get_int_member (total, "bytes_sent"), >=, 2 * 400000);
+  g_assert_cmpint (json_object_get_int_member (total, "packets_sent"), >=, 2 * 400000 / 1472);
+  g_assert_cmpint (json_object_get_int_member (total, "packets_received"), >, 0);
+  g_assert_cmpint (json_object_get_int_member (total, "bytes_received"), >, 0);
+  g_assert_cmpint (json_object_get_int_member (total, "packets_lost"), >, 0);
+  g_assert_cmpint (json_object_get_int_member (total, "packets_retransmitted"), ==,
+                   json_object_get_int_member (total, "packets_lost"));
+  for (guint i = 0; i < 5; i++)
+    {
+      const char *keys[] = { "packets_sent",   "packets_received", "bytes_sent",
+                             "bytes_received", "packets_lost",     "packets_retransmitted" };
+      for (guint k = 0; k < G_N_ELEMENTS (keys); k++)
+        g_assert_true (json_object_has_member (node_object (root, i), keys[k]));
+    }
+}
+
 /* Whether any file under @dir contains @needle (binary-safe). */
 static gboolean
 tree_has (const char *dir, const char *needle, gsize len)
@@ -832,6 +941,7 @@ main (int argc, char **argv)
   ADD ("storage-and-delete", test_storage_and_delete);
   ADD ("second-process-busy", test_second_process_busy);
   ADD ("shell", test_shell);
+  ADD ("netem", test_netem);
   ADD ("accounts", test_accounts);
   ADD ("two-factor-with-qr", test_two_factor_with_qr);
   ADD ("users-are-isolated", test_users_are_isolated);
