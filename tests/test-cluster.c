@@ -19,12 +19,7 @@ typedef struct
 static void
 open_cluster (Fixture *f)
 {
-  g_autoptr (GError) error = NULL;
-
-  f->cluster = tsr_cluster_open (f->data_dir, &error);
-  g_assert_no_error (error);
-  g_assert_true (tsr_cluster_start (f->cluster, &error));
-  g_assert_no_error (error);
+  f->cluster = tsr_test_open_cluster (f->data_dir);
 }
 
 static void
@@ -81,16 +76,7 @@ upload_path (Fixture *f, const char *path)
 static void
 download_and_compare (Fixture *f, const char *file_id, GBytes *expected)
 {
-  g_autofree char *out = g_build_filename (f->dir, "downloaded.bin", NULL);
-  g_autoptr (GFile) dest = g_file_new_for_path (out);
-  g_autoptr (GError) error = NULL;
-  g_autofree char *contents = NULL;
-  gsize len;
-
-  g_assert_true (tsr_cluster_download (f->cluster, file_id, dest, TRUE, NULL, &error));
-  g_assert_no_error (error);
-  g_assert_true (g_file_get_contents (out, &contents, &len, NULL));
-  g_assert_cmpmem (contents, len, g_bytes_get_data (expected, NULL), g_bytes_get_size (expected));
+  tsr_test_download_and_compare (f->cluster, f->dir, file_id, expected);
 }
 
 static void

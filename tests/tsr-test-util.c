@@ -3,6 +3,7 @@
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
 #include "tsr-test-util.h"
+#include "tessera.h"
 
 #include <errno.h>
 #include <gio/gio.h>
@@ -342,4 +343,42 @@ tsr_test_parse_json (const char *text)
   g_assert_no_error (error);
   g_assert_nonnull (node);
   return node;
+}
+
+/* Opens and starts the cluster in @data_dir; the test fails if it cannot. */
+TsrCluster *
+tsr_test_open_cluster (const char *data_dir)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (TsrCluster) cluster = tsr_cluster_open (data_dir, &error);
+
+  g_assert_no_error (error);
+  g_assert_true (tsr_cluster_start (cluster, &error));
+  g_assert_no_error (error);
+  return g_steal_pointer (&cluster);
+}
+
+/* Stops the cluster and checks that nothing else holds it. */
+void
+tsr_test_close_cluster (TsrCluster *cluster)
+{
+  tsr_cluster_stop (cluster);
+  g_assert_finalize_object (cluster);
+}
+
+/* Downloads @file_id into @dir and checks it byte for byte. */
+void
+tsr_test_download_and_compare (TsrCluster *cluster, const char *dir, const char *file_id,
+                               GBytes *expected)
+{
+  g_autofree char *out = g_build_filename (dir, "downloaded.bin", NULL);
+  g_autoptr (GFile) dest = g_file_new_for_path (out);
+  g_autoptr (GError) error = NULL;
+  g_autofree char *contents = NULL;
+  gsize len;
+
+  g_assert_true (tsr_cluster_download (cluster, file_id, dest, TRUE, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_true (g_file_get_contents (out, &contents, &len, NULL));
+  g_assert_cmpmem (contents, len, g_bytes_get_data (expected, NULL), g_bytes_get_size (expected));
 }

@@ -8,6 +8,8 @@
 #include <json-glib/json-glib.h>
 #include <stdarg.h>
 
+#include "tsr-cluster.h"
+
 G_BEGIN_DECLS
 
 char *tsr_test_make_tmpdir (void);
@@ -50,5 +52,11 @@ G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (TsrTestRun, tsr_test_run_clear)
 void tsr_test_cli_valist (const char *data_dir, const char *cwd, TsrTestRun *r, const char *input,
                           va_list args);
 JsonNode *tsr_test_parse_json (const char *text);
+
+/* Clusters through the engine's API. */
+TsrCluster *tsr_test_open_cluster (const char *data_dir);
+void tsr_test_close_cluster (TsrCluster *cluster);
+void tsr_test_download_and_compare (TsrCluster *cluster, const char *dir, const char *file_id,
+                                    GBytes *expected);
 
 G_END_DECLS

@@ -28,6 +28,7 @@
 #include "tsr-error.h"
 #include "tsr-hash.h"
 #include "tsr-identity.h"
+#include "tsr-json.h"
 #include "tsr-lock-file.h"
 #include "tsr-maintenance.h"
 #include "tsr-node-client.h"
@@ -2138,30 +2139,18 @@ tsr_cluster_set_netem_profile (TsrCluster *self, const char *profile, GError **e
 static void
 add_link_stats_json (JsonBuilder *b, const TsrNetemStats *st)
 {
-  json_builder_set_member_name (b, "packets_sent");
-  json_builder_add_int_value (b, (gint64)st->packets_sent);
-  json_builder_set_member_name (b, "packets_received");
-  json_builder_add_int_value (b, (gint64)st->packets_received);
-  json_builder_set_member_name (b, "bytes_sent");
-  json_builder_add_int_value (b, (gint64)st->bytes_sent);
-  json_builder_set_member_name (b, "bytes_received");
-  json_builder_add_int_value (b, (gint64)st->bytes_received);
-  json_builder_set_member_name (b, "packets_lost");
-  json_builder_add_int_value (b, (gint64)st->packets_lost);
-  json_builder_set_member_name (b, "packets_retransmitted");
-  json_builder_add_int_value (b, (gint64)st->packets_retransmitted);
-  json_builder_set_member_name (b, "delivery_ms_mean");
-  json_builder_add_double_value (b, st->delivery_ms_mean);
-  json_builder_set_member_name (b, "delivery_ms_p95");
-  json_builder_add_double_value (b, st->delivery_ms_p95);
-  json_builder_set_member_name (b, "send_throughput_bps");
-  json_builder_add_double_value (b, st->send_throughput_bps);
-  json_builder_set_member_name (b, "receive_throughput_bps");
-  json_builder_add_double_value (b, st->receive_throughput_bps);
-  json_builder_set_member_name (b, "emulated_ms");
-  json_builder_add_double_value (b, st->emulated_us / 1000.0);
-  json_builder_set_member_name (b, "backlog_ms");
-  json_builder_add_double_value (b, st->backlog_us / 1000.0);
+  tsr_json_set_int (b, "packets_sent", (gint64)st->packets_sent);
+  tsr_json_set_int (b, "packets_received", (gint64)st->packets_received);
+  tsr_json_set_int (b, "bytes_sent", (gint64)st->bytes_sent);
+  tsr_json_set_int (b, "bytes_received", (gint64)st->bytes_received);
+  tsr_json_set_int (b, "packets_lost", (gint64)st->packets_lost);
+  tsr_json_set_int (b, "packets_retransmitted", (gint64)st->packets_retransmitted);
+  tsr_json_set_double (b, "delivery_ms_mean", st->delivery_ms_mean);
+  tsr_json_set_double (b, "delivery_ms_p95", st->delivery_ms_p95);
+  tsr_json_set_double (b, "send_throughput_bps", st->send_throughput_bps);
+  tsr_json_set_double (b, "receive_throughput_bps", st->receive_throughput_bps);
+  tsr_json_set_double (b, "emulated_ms", st->emulated_us / 1000.0);
+  tsr_json_set_double (b, "backlog_ms", st->backlog_us / 1000.0);
 }
 
 /**
@@ -2189,24 +2178,18 @@ tsr_cluster_get_network_info (TsrCluster *self)
     }
   tsr_netem_get_total_stats (self->netem, &total);
   json_builder_begin_object (b);
-  json_builder_set_member_name (b, "profile");
-  json_builder_add_string_value (b, profile ? profile : "off");
-  json_builder_set_member_name (b, "client_address");
-  json_builder_add_string_value (b, TSR_NETEM_CLIENT_ADDRESS);
+  tsr_json_set_string (b, "profile", profile ? profile : "off");
+  tsr_json_set_string (b, "client_address", TSR_NETEM_CLIENT_ADDRESS);
   json_builder_set_member_name (b, "nodes");
   json_builder_begin_array (b);
   for (guint i = 0; i < status->len; i++)
     {
       TsrNodeStatus *s = status->pdata[i];
       json_builder_begin_object (b);
-      json_builder_set_member_name (b, "node_id");
-      json_builder_add_string_value (b, s->node_id);
-      json_builder_set_member_name (b, "virtual_address");
-      json_builder_add_string_value (b, s->virtual_address);
-      json_builder_set_member_name (b, "address");
-      json_builder_add_string_value (b, s->address);
-      json_builder_set_member_name (b, "profile");
-      json_builder_add_string_value (b, tsr_netem_settings_get_profile (&s->netem));
+      tsr_json_set_string (b, "node_id", s->node_id);
+      tsr_json_set_string (b, "virtual_address", s->virtual_address);
+      tsr_json_set_string (b, "address", s->address);
+      tsr_json_set_string (b, "profile", tsr_netem_settings_get_profile (&s->netem));
       json_builder_set_member_name (b, "settings");
       tsr_netem_settings_to_json (&s->netem, b);
       add_link_stats_json (b, &s->link);
@@ -2269,8 +2252,7 @@ add_status_json (JsonBuilder *b, const TsrNodeStatus *s)
   json_builder_add_string_value (b, s->node_id);
   json_builder_set_member_name (b, "address");
   json_builder_add_string_value (b, s->address);
-  json_builder_set_member_name (b, "virtual_address");
-  json_builder_add_string_value (b, s->virtual_address);
+  tsr_json_set_string (b, "virtual_address", s->virtual_address);
   json_builder_set_member_name (b, "state");
   json_builder_add_string_value (b, tsr_node_state_to_string (s->state));
   json_builder_set_member_name (b, "alive");

@@ -16,4 +16,9 @@ gboolean tsr_json_get_uint (JsonObject *object, const char *member, guint64 max,
 gboolean tsr_json_get_bool (JsonObject *object, const char *member, gboolean *out);
 char *tsr_read_file (const char *path, gsize *len, GError **error);
 
+void tsr_json_set_int (JsonBuilder *builder, const char *member, gint64 value);
+void tsr_json_set_double (JsonBuilder *builder, const char *member, double value);
+void tsr_json_set_bool (JsonBuilder *builder, const char *member, gboolean value);
+void tsr_json_set_string (JsonBuilder *builder, const char *member, const char *value);
+
 G_END_DECLS

@@ -307,24 +307,15 @@ tsr_netem_settings_to_json (const TsrNetemSettings *settings, JsonBuilder *b)
       s = &off;
     }
   json_builder_begin_object (b);
-  json_builder_set_member_name (b, "enabled");
-  json_builder_add_boolean_value (b, s->enabled);
-  json_builder_set_member_name (b, "bandwidth_bps");
-  json_builder_add_int_value (b, (gint64)s->bandwidth);
-  json_builder_set_member_name (b, "latency_min_us");
-  json_builder_add_int_value (b, s->latency_min_us);
-  json_builder_set_member_name (b, "latency_max_us");
-  json_builder_add_int_value (b, s->latency_max_us);
-  json_builder_set_member_name (b, "loss_ppm");
-  json_builder_add_int_value (b, s->loss_ppm);
-  json_builder_set_member_name (b, "processing_us");
-  json_builder_add_int_value (b, s->processing_us);
-  json_builder_set_member_name (b, "mtu");
-  json_builder_add_int_value (b, s->mtu);
-  json_builder_set_member_name (b, "rto_ms");
-  json_builder_add_int_value (b, s->rto_ms);
-  json_builder_set_member_name (b, "max_retransmits");
-  json_builder_add_int_value (b, s->max_retransmits);
+  tsr_json_set_bool (b, "enabled", s->enabled);
+  tsr_json_set_int (b, "bandwidth_bps", (gint64)s->bandwidth);
+  tsr_json_set_int (b, "latency_min_us", s->latency_min_us);
+  tsr_json_set_int (b, "latency_max_us", s->latency_max_us);
+  tsr_json_set_int (b, "loss_ppm", s->loss_ppm);
+  tsr_json_set_int (b, "processing_us", s->processing_us);
+  tsr_json_set_int (b, "mtu", s->mtu);
+  tsr_json_set_int (b, "rto_ms", s->rto_ms);
+  tsr_json_set_int (b, "max_retransmits", s->max_retransmits);
   json_builder_end_object (b);
 }
 
