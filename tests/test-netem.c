@@ -231,6 +231,34 @@ test_parsers (void)
     }
 }
 
+/* The seed's register_node: addresses in order from .2, kept by a node registered again, never
+ * given to another node after one left. */
+static void
+test_virtual_addresses (void)
+{
+  g_autoptr (TsrNetem) netem = tsr_netem_new ();
+  const char *names[] = { "A", "B", "C" };
+  g_autoptr (TsrNetemLink) again = NULL;
+  g_autoptr (TsrNetemLink) d = NULL;
+  g_autoptr (GPtrArray) links = NULL;
+
+  for (guint i = 0; i < G_N_ELEMENTS (names); i++)
+    {
+      g_autoptr (TsrNetemLink) link = tsr_netem_add_link (netem, names[i], NULL);
+      g_autofree char *expected = g_strdup_printf ("192.168.1.%u", i + 2);
+
+      g_assert_cmpstr (tsr_netem_link_get_virtual_address (link), ==, expected);
+      g_assert_false (tsr_netem_link_is_active (link));
+    }
+  tsr_netem_remove_link (netem, "B");
+  d = tsr_netem_add_link (netem, "D", NULL);
+  g_assert_cmpstr (tsr_netem_link_get_virtual_address (d), ==, "192.168.1.5");
+  again = tsr_netem_add_link (netem, "A", NULL);
+  g_assert_cmpstr (tsr_netem_link_get_virtual_address (again), ==, "192.168.1.2");
+  links = tsr_netem_dup_links (netem);
+  g_assert_cmpuint (links->len, ==, 3);
+}
+
 /* ---- timing: the seed's table, scaled to 512 KiB/s ---- */
 
 static void
@@ -585,6 +613,7 @@ main (int argc, char **argv)
   g_test_add_func ("/tessera/netem/packet-header", test_packet_header);
   g_test_add_func ("/tessera/netem/parsers", test_parsers);
   g_test_add_func ("/tessera/netem/config-strict", test_config_strict);
+  g_test_add_func ("/tessera/netem/virtual-addresses", test_virtual_addresses);
 #define ADD(path, shape, fn)                                                                       \
   g_test_add ("/tessera/netem/" path, Fixture, shape, fixture_setup, fn, fixture_teardown)
   ADD ("one-node-timing", &one_node, test_one_node_timing);

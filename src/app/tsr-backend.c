@@ -84,6 +84,7 @@ typedef struct
   char *code;
   char *id; /* a node's or a file's */
   gboolean enabled;
+  TsrNetemSettings netem;
 } TaskData;
 
 static void
@@ -252,6 +253,8 @@ on_transfer_progress (TsrCluster *cluster, GCancellable *cancellable, const char
 
   if (t != NULL)
     tsr_transfer_set_progress (t, done, total, rate);
+  /* The links' statistics move with every transfer; the snapshot is coalesced. */
+  queue_nodes_update (self);
 }
 
 static void
@@ -942,6 +945,59 @@ tsr_backend_refresh (TsrBackend *self)
     return;
   task = g_task_new (self, self->cancellable, on_refreshed, NULL);
   g_task_run_in_thread (task, health_thread);
+}
+
+/* ---- the emulated network ---- */
+
+static void
+netem_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *cancellable)
+{
+  TsrBackend *self = source;
+  TaskData *d = task_data;
+  GError *error = NULL;
+  gboolean ok;
+
+  /* Saving the cluster config is a durable write: not on the main loop. */
+  if (d->id != NULL)
+    ok = tsr_cluster_set_netem_profile (self->cluster, d->id, &error);
+  else
+    ok = tsr_cluster_set_netem (self->cluster, NULL, &d->netem, &error);
+  if (ok)
+    g_task_return_boolean (task, TRUE);
+  else
+    g_task_return_error (task, error);
+}
+
+/**
+ * tsr_backend_set_netem_async:
+ * @profile: (nullable): "off" or "seed"; %NULL to use @settings
+ * @settings: (nullable): every node's link, when @profile is %NULL
+ *
+ * Changes the emulated network at once, transfers under way included, and saves it.
+ */
+void
+tsr_backend_set_netem_async (TsrBackend *self, const char *profile,
+                             const TsrNetemSettings *settings, GCancellable *cancellable,
+                             GAsyncReadyCallback callback, gpointer user_data)
+{
+  g_autoptr (GTask) task = NULL;
+  TaskData *d;
+
+  g_return_if_fail (TSR_IS_BACKEND (self) && self->cluster_ready);
+  g_return_if_fail (profile != NULL || settings != NULL);
+
+  task = new_task (self, cancellable, callback, user_data, tsr_backend_set_netem_async, &d);
+  d->id = g_strdup (profile);
+  if (settings != NULL)
+    d->netem = *settings;
+  g_task_run_in_thread (task, netem_thread);
+}
+
+gboolean
+tsr_backend_set_netem_finish (TsrBackend *self, GAsyncResult *result, GError **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+  return g_task_propagate_boolean (G_TASK (result), error);
 }
 
 /* ---- the object ---- */

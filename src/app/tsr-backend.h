@@ -71,4 +71,10 @@ gboolean tsr_backend_set_node_enabled_finish (TsrBackend *self, GAsyncResult *re
                                               GError **error);
 void tsr_backend_refresh (TsrBackend *self);
 
+/* the emulated network */
+void tsr_backend_set_netem_async (TsrBackend *self, const char *profile,
+                                  const TsrNetemSettings *settings, GCancellable *cancellable,
+                                  GAsyncReadyCallback callback, gpointer user_data);
+gboolean tsr_backend_set_netem_finish (TsrBackend *self, GAsyncResult *result, GError **error);
+
 G_END_DECLS

@@ -2,7 +2,8 @@
  *
  * This computer sits in the middle and the nodes around it. A link's width follows the
  * node's current throughput, and while data moves, dots travel along it. Node colours are
- * the state colours used everywhere in the app. Clicking a node shows its details.
+ * the state colours used everywhere in the app. An emulated link (the Network page) is drawn
+ * dotted, with its settings written along it. Clicking a node shows its details.
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
@@ -21,6 +22,8 @@ typedef struct
 {
   char *node_id;
   char *address;
+  char *virtual_address;
+  char *link; /* the emulated link's settings, NULL when it is not emulated */
   TsrNodeState state;
   gboolean alive;
   guint64 used, capacity, segments;
@@ -46,6 +49,8 @@ topo_node_free (TopoNode *n)
 {
   g_free (n->node_id);
   g_free (n->address);
+  g_free (n->virtual_address);
+  g_free (n->link);
   g_free (n);
 }
 
@@ -142,10 +147,15 @@ tsr_topology_view_snapshot (GtkWidget *widget, GtkSnapshot *snapshot)
       GdkRGBA c;
       double dash[] = { 6, 6 };
 
+      double dots[] = { 1, 5 };
+
       tsr_state_color (n->state, n->alive, &c);
       cairo_set_source_rgba (cr, c.red, c.green, c.blue, 0.8);
       cairo_set_line_width (cr, link_width (n->throughput));
-      cairo_set_dash (cr, dash, n->alive ? 0 : 2, 0);
+      if (!n->alive)
+        cairo_set_dash (cr, dash, 2, 0);
+      else if (n->link != NULL)
+        cairo_set_dash (cr, dots, 2, 0);
       cairo_move_to (cr, cx, cy);
       cairo_line_to (cr, n->x, n->y);
       cairo_stroke (cr);
@@ -188,6 +198,12 @@ tsr_topology_view_snapshot (GtkWidget *widget, GtkSnapshot *snapshot)
       append_centered_text (widget, snapshot, segments, n->x,
                             n->y + NODE_RADIUS + (n->y >= cy ? 12 : -NODE_RADIUS * 2 - 12), &fg,
                             FALSE);
+      /* An emulated link's settings go under the count, outside the ring, where the labels
+       * of neighbouring links cannot collide. */
+      if (n->link != NULL)
+        append_centered_text (widget, snapshot, n->link, n->x,
+                              n->y + NODE_RADIUS + (n->y >= cy ? 30 : -NODE_RADIUS * 2 - 30), &fg,
+                              FALSE);
     }
 }
 
@@ -222,12 +238,25 @@ update_details (TsrTopologyView *self, TopoNode *n)
   g_autofree char *count = g_strdup_printf ("%" G_GUINT64_FORMAT, n->segments);
   g_autofree char *text = NULL;
 
+  g_autofree char *escaped = NULL;
+
   /* Translators: a node's details: its id, address, state, usage, segments and traffic */
   text = g_strdup_printf (
       _ ("<b>%s</b>\n%s\nState: %s\nStored: %s of %s\nSegments: %s\nTraffic: %s/s"), n->node_id,
       n->address != NULL ? n->address : "",
       tsr_node_state_get_display_name (n->alive ? n->state : TSR_NODE_STATE_STOPPED), used,
       capacity, count, rate);
+  if (n->virtual_address != NULL)
+    {
+      g_autofree char *more = NULL;
+
+      escaped = g_markup_escape_text (n->link != NULL ? n->link : _ ("not emulated"), -1);
+      /* Translators: a node's address on the emulated network, and its link's settings */
+      more = g_strdup_printf (_ ("%s\nVirtual address: %s\nLink: %s"), text, n->virtual_address,
+                              escaped);
+      g_free (text);
+      text = g_steal_pointer (&more);
+    }
   gtk_label_set_markup (GTK_LABEL (self->details), text);
 }
 
@@ -372,12 +401,26 @@ tsr_topology_view_set_nodes (TsrTopologyView *self, GPtrArray *nodes)
       TopoNode *n = g_new0 (TopoNode, 1);
       n->node_id = g_strdup (s->node_id);
       n->address = g_strdup (s->address);
+      n->virtual_address = g_strdup (s->virtual_address);
+      if (s->netem.enabled)
+        {
+          g_autofree char *rate =
+              s->netem.bandwidth == 0
+                  ? g_strdup (_ ("unlimited"))
+                  : g_format_size_full (s->netem.bandwidth, G_FORMAT_SIZE_IEC_UNITS);
+          /* Translators: an emulated link along its line: bandwidth, delay, loss */
+          n->link = g_strdup_printf (_ ("%s/s · %g–%g ms · %g %%"), rate,
+                                     s->netem.latency_min_us / 1000.0,
+                                     s->netem.latency_max_us / 1000.0, s->netem.loss_ppm / 10000.0);
+        }
       n->state = s->state;
       n->alive = s->alive && s->enabled;
       n->used = s->used_bytes;
       n->capacity = s->capacity_bytes;
       n->segments = s->segment_count;
-      n->throughput = s->stats.send_throughput_bps + s->stats.receive_throughput_bps;
+      /* The link's own counters are live; the node's come with each health check. */
+      n->throughput = MAX (s->link.send_throughput_bps + s->link.receive_throughput_bps,
+                           s->stats.send_throughput_bps + s->stats.receive_throughput_bps);
       moving |= n->alive && n->throughput > 1024;
       g_ptr_array_add (self->nodes, n);
     }

@@ -28,6 +28,7 @@ struct _TsrWindow
   TsrNodesPage *nodes_page;
   TsrTopologyPage *topology_page;
   TsrStoragePage *storage_page;
+  TsrNetworkPage *network_page;
 
   TsrBackend *backend;
   GtkDropTarget *drop_target;
@@ -407,6 +408,7 @@ tsr_window_class_init (TsrWindowClass *klass)
   g_type_ensure (TSR_TYPE_NODES_PAGE);
   g_type_ensure (TSR_TYPE_TOPOLOGY_PAGE);
   g_type_ensure (TSR_TYPE_STORAGE_PAGE);
+  g_type_ensure (TSR_TYPE_NETWORK_PAGE);
   gtk_widget_class_set_template_from_resource (widget_class,
                                                "/io/github/tessera/Tessera/tsr-window.ui");
   gtk_widget_class_bind_template_child (widget_class, TsrWindow, toast_overlay);
@@ -420,6 +422,7 @@ tsr_window_class_init (TsrWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, TsrWindow, nodes_page);
   gtk_widget_class_bind_template_child (widget_class, TsrWindow, topology_page);
   gtk_widget_class_bind_template_child (widget_class, TsrWindow, storage_page);
+  gtk_widget_class_bind_template_child (widget_class, TsrWindow, network_page);
 
   gtk_widget_class_install_action (widget_class, "win.upload", NULL, upload_action);
   gtk_widget_class_install_action (widget_class, "win.search", NULL, search_action);
@@ -478,6 +481,7 @@ tsr_window_new (GtkApplication *app, TsrBackend *backend)
   tsr_nodes_page_set_backend (self->nodes_page, backend);
   tsr_topology_page_set_backend (self->topology_page, backend);
   tsr_storage_page_set_backend (self->storage_page, backend);
+  tsr_network_page_set_backend (self->network_page, backend);
   g_signal_connect_swapped (backend, "notify::username", G_CALLBACK (on_username_changed), self);
   g_signal_connect_swapped (backend, "notify::cluster-ready", G_CALLBACK (update_actions), self);
   g_signal_connect_swapped (backend, "transfer-finished", G_CALLBACK (on_transfer_finished), self);
@@ -492,7 +496,7 @@ tsr_window_get_backend (TsrWindow *self)
   return self->backend;
 }
 
-/* "sign-in", or the main view's page: "files", "nodes", "topology" or "storage". */
+/* "sign-in", or the main view's page: "files", "nodes", "topology", "storage" or "network". */
 const char *
 tsr_window_get_visible_page (TsrWindow *self)
 {
@@ -535,6 +539,12 @@ TsrStoragePage *
 tsr_window_get_storage_page (TsrWindow *self)
 {
   return self->storage_page;
+}
+
+TsrNetworkPage *
+tsr_window_get_network_page (TsrWindow *self)
+{
+  return self->network_page;
 }
 
 GtkDropTarget *

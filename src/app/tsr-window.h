@@ -11,6 +11,7 @@
 #include "tsr-files-page.h"
 #include "tsr-nodes-page.h"
 #include "tsr-sign-in-page.h"
+#include "tsr-network-page.h"
 #include "tsr-storage-page.h"
 #include "tsr-topology-page.h"
 
@@ -28,6 +29,7 @@ TsrFilesPage *tsr_window_get_files_page (TsrWindow *self);
 TsrNodesPage *tsr_window_get_nodes_page (TsrWindow *self);
 TsrTopologyPage *tsr_window_get_topology_page (TsrWindow *self);
 TsrStoragePage *tsr_window_get_storage_page (TsrWindow *self);
+TsrNetworkPage *tsr_window_get_network_page (TsrWindow *self);
 GtkDropTarget *tsr_window_get_drop_target (TsrWindow *self);
 TsrEnrollDialog *tsr_window_get_enroll_dialog (TsrWindow *self);
 void tsr_window_toast (TsrWindow *self, const char *message);

@@ -2550,6 +2550,7 @@ _tsr_cluster_remove_member (TsrCluster *self, const char *node_id, GError **erro
   /* The config owns the member's TsrNodeConfig: free the member (stopping its node, closing
    * its store) while that is still valid. */
   member_free (removed);
+  tsr_netem_remove_link (self->netem, node_id);
   for (guint i = 0; i < self->config->nodes->len; i++)
     if (g_strcmp0 (((TsrNodeConfig *)self->config->nodes->pdata[i])->node_id, node_id) == 0)
       {

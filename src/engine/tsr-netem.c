@@ -110,6 +110,7 @@ struct _TsrNetem
 
   GMutex mutex;
   GPtrArray *links; /* TsrNetemLink*, in registration order */
+  guint registered; /* links ever added: the next one's address */
   Busy *busy;       /* every link's, together */
 };
 
@@ -962,12 +963,12 @@ tsr_netem_add_link (TsrNetem *self, const char *node_id, const TsrNetemSettings 
   link = find_link_locked (self, node_id);
   if (link == NULL)
     {
-      guint n = self->links->len;
+      guint n = self->registered++;
 
       link = g_new0 (TsrNetemLink, 1);
       link->ref = 1;
       link->node_id = g_strdup (node_id);
-      /* .2 upwards; past .255 the next /24 (only after many nodes came and went). */
+      /* .2 upwards, never reused; past .255 the next /24 (after many nodes came and went). */
       link->address = (192u << 24) | (168u << 16) | ((1u + n / 254) << 8) | (2u + n % 254);
       link->virtual_address =
           g_strdup_printf ("%u.%u.%u.%u", link->address >> 24, (link->address >> 16) & 0xff,
@@ -981,6 +982,20 @@ tsr_netem_add_link (TsrNetem *self, const char *node_id, const TsrNetemSettings 
   g_mutex_unlock (&self->mutex);
   link_set_settings (link, settings);
   return link;
+}
+
+/* The node left the network (it was removed from the cluster); its address is not reused. */
+void
+tsr_netem_remove_link (TsrNetem *self, const char *node_id)
+{
+  TsrNetemLink *link;
+
+  g_return_if_fail (TSR_IS_NETEM (self));
+  g_mutex_lock (&self->mutex);
+  link = find_link_locked (self, node_id);
+  if (link != NULL)
+    g_ptr_array_remove (self->links, link);
+  g_mutex_unlock (&self->mutex);
 }
 
 /* Returns: (transfer full) (nullable): the node's link */

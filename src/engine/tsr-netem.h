@@ -147,6 +147,7 @@ TsrNetem *tsr_netem_new (void);
 TsrNetemLink *tsr_netem_add_link (TsrNetem *self, const char *node_id,
                                   const TsrNetemSettings *settings);
 TsrNetemLink *tsr_netem_get_link (TsrNetem *self, const char *node_id);
+void tsr_netem_remove_link (TsrNetem *self, const char *node_id);
 GPtrArray *tsr_netem_dup_links (TsrNetem *self);
 gboolean tsr_netem_set_settings (TsrNetem *self, const char *node_id,
                                  const TsrNetemSettings *settings, GError **error);

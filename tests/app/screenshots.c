@@ -2,7 +2,8 @@
  *
  * Runs the real window on a fresh five-node cluster with a few files, then renders each
  * page at 1280×800 in the light and the dark style: sign-in, enrollment, files, nodes (one
- * stopped, to show failover), topology and storage. build-aux/screenshots runs it under Xvfb.
+ * stopped, to show failover), topology (with the seed's emulated links), storage and network.
+ * build-aux/screenshots runs it under Xvfb.
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
@@ -93,6 +94,14 @@ take_all (const char *data_dir, const char *work_dir, gboolean dark, GRand *rand
   tsr_window_set_visible_page (window, "storage");
   shoot (GTK_WIDGET (window), "storage");
 
+  /* The seed's network, shown on its page and on the topology's links. */
+  tsr_backend_set_netem_async (tsr_window_get_backend (window), "seed", NULL, NULL, NULL, NULL);
+  tsr_app_test_spin (1.0);
+  tsr_backend_refresh (tsr_window_get_backend (window));
+  tsr_app_test_spin (1.0);
+  tsr_window_set_visible_page (window, "network");
+  shoot (GTK_WIDGET (window), "network");
+
   tsr_window_set_visible_page (window, "topology");
   {
     GListModel *model = tsr_backend_get_files (tsr_window_get_backend (window));
@@ -105,6 +114,7 @@ take_all (const char *data_dir, const char *work_dir, gboolean dark, GRand *rand
       }
   }
   shoot (GTK_WIDGET (window), "topology");
+  tsr_backend_set_netem_async (tsr_window_get_backend (window), "off", NULL, NULL, NULL, NULL);
 
   /* Node_04 stopped: the failover picture. */
   tsr_window_set_visible_page (window, "nodes");

@@ -666,6 +666,83 @@ test_topology_and_storage (Fixture *f, gconstpointer data)
       strstr (tsr_topology_view_get_details (tsr_topology_page_get_view (topo)), "Node_02"));
   g_free (w.before);
 }
+/* ---- the emulated network ---- */
+
+typedef struct
+{
+  TsrWindow *window;
+  gboolean enabled;
+  guint64 bandwidth;
+} LinkWait;
+
+static gboolean
+links_are (gpointer data)
+{
+  LinkWait *w = data;
+  TsrCluster *cluster = tsr_backend_get_cluster (tsr_window_get_backend (w->window));
+  g_autoptr (GPtrArray) links = tsr_netem_dup_links (tsr_cluster_get_netem (cluster));
+
+  for (guint i = 0; i < links->len; i++)
+    {
+      TsrNetemSettings s;
+      tsr_netem_link_get_settings (links->pdata[i], &s);
+      if (s.enabled != w->enabled || (w->enabled && s.bandwidth != w->bandwidth))
+        return FALSE;
+    }
+  return links->len == 5;
+}
+
+static gboolean
+totals_count_packets (gpointer data)
+{
+  const char *text = tsr_network_page_get_totals_text (data);
+  return text != NULL && !g_str_has_prefix (text, "0 sent");
+}
+
+/* The Network page: a bad rate is refused on the page, custom settings and the profiles reach
+ * every link, an upload over the slow links is counted live, and the topology shows the
+ * emulated links with the virtual addresses. */
+static void
+test_network (Fixture *f, gconstpointer data)
+{
+  g_autoptr (GBytes) content = NULL;
+  g_autoptr (GFile) file = write_file (f, "slow.bin", 300 * 1024, &content);
+  TsrNetworkPage *page = tsr_window_get_network_page (f->window);
+  TsrTopologyPage *topo = tsr_window_get_topology_page (f->window);
+  LinkWait custom = { f->window, TRUE, 4 * 1024 * 1024 };
+  LinkWait off = { f->window, FALSE, 0 };
+  LinkWait seed = { f->window, TRUE, TSR_NETEM_SEED_BANDWIDTH };
+
+  sign_in (f);
+  tsr_window_set_visible_page (f->window, "network");
+  tsr_app_test_spin (0.3);
+  g_assert_null (tsr_network_page_get_error (page));
+  g_assert_nonnull (strstr (tsr_network_page_get_node_text (page, 0), "192.168.1.2"));
+  g_assert_nonnull (strstr (tsr_network_page_get_node_text (page, 4), "192.168.1.6"));
+
+  tsr_network_page_apply_custom (page, "fast", "1-10ms", "1%");
+  g_assert_nonnull (tsr_network_page_get_error (page));
+  g_assert_nonnull (strstr (tsr_network_page_get_error (page), "512KiB/s"));
+  g_assert_true (links_are (&off));
+
+  tsr_network_page_apply_custom (page, "4MiB/s", "1-2ms", "1%");
+  g_assert_true (tsr_app_test_wait (links_are, &custom, 10));
+  g_assert_null (tsr_network_page_get_error (page));
+
+  tsr_app_test_drop_files (f->window, &file, 1);
+  wait_for_files (f, 1);
+  g_assert_true (tsr_app_test_wait (totals_count_packets, page, 10));
+
+  tsr_network_page_select_profile (page, "seed");
+  g_assert_true (tsr_app_test_wait (links_are, &seed, 10));
+  tsr_app_test_spin (0.5);
+  tsr_topology_view_show_details (tsr_topology_page_get_view (topo), "Node_02");
+  g_assert_nonnull (
+      strstr (tsr_topology_view_get_details (tsr_topology_page_get_view (topo)), "192.168.1.3"));
+  tsr_network_page_select_profile (page, "off");
+  g_assert_true (tsr_app_test_wait (links_are, &off, 10));
+}
+
 /* ---- remembered state ---- */
 
 /* A window closed at a size on a page comes back the same: a second window (as after a
@@ -717,5 +794,6 @@ main (int argc, char **argv)
   ADD ("/tessera/app/stop-node", test_stop_node);
   ADD ("/tessera/app/topology-and-storage", test_topology_and_storage);
   ADD ("/tessera/app/settings-restore", test_settings_restore);
+  ADD ("/tessera/app/network", test_network);
   return g_test_run ();
 }
