@@ -35,18 +35,6 @@ static const Shape five_nodes = { 5, 1 };
 static const Shape five_nodes_replicated = { 5, 2 };
 
 static void
-open_cluster (Fixture *f)
-{
-  f->cluster = tsr_test_open_cluster (f->data_dir);
-}
-
-static void
-close_cluster (Fixture *f)
-{
-  tsr_test_close_cluster (g_steal_pointer (&f->cluster));
-}
-
-static void
 fixture_setup (Fixture *f, gconstpointer data)
 {
   const Shape *shape = data ? data : &five_nodes;
@@ -59,14 +47,14 @@ fixture_setup (Fixture *f, gconstpointer data)
                                             TSR_SEGMENT_STORE_DEFAULT_CAPACITY,
                                             TSR_CHUNK_SIZE_DEFAULT, shape->replicas, &error));
   g_assert_no_error (error);
-  open_cluster (f);
+  f->cluster = tsr_test_open_cluster (f->data_dir);
 }
 
 static void
 fixture_teardown (Fixture *f, gconstpointer data)
 {
   if (f->cluster != NULL)
-    close_cluster (f);
+    tsr_test_close_cluster (g_steal_pointer (&f->cluster));
   tsr_test_rmdir (f->dir);
   g_free (f->dir);
   g_free (f->data_dir);
@@ -536,8 +524,8 @@ test_settings_persist (Fixture *f, gconstpointer data)
   g_assert_error (error, TSR_ERROR, TSR_ERROR_INVALID_ARGUMENT);
   g_clear_error (&error);
 
-  close_cluster (f);
-  open_cluster (f);
+  tsr_test_close_cluster (g_steal_pointer (&f->cluster));
+  f->cluster = tsr_test_open_cluster (f->data_dir);
   status = tsr_cluster_dup_node_status (f->cluster);
   for (guint i = 0; i < status->len; i++)
     {

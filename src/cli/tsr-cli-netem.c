@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "tsr-cli.h"
+#include "tsr-json.h"
 
 #define NETEM_USAGE                                                                                \
   "use: netem show | netem profile off|seed | netem set [--node NODE_ID] [--bandwidth RATE] "      \
@@ -75,8 +76,7 @@ netem_profile (TsrCli *cli, int argc, char **argv)
       g_autoptr (JsonNode) root = NULL;
 
       json_builder_begin_object (b);
-      json_builder_set_member_name (b, "profile");
-      json_builder_add_string_value (b, argv[2]);
+      tsr_json_set_string (b, "profile", argv[2]);
       json_builder_end_object (b);
       root = json_builder_get_root (b);
       tsr_cli_print_json (root);
@@ -201,11 +201,7 @@ netem_set (TsrCli *cli, int argc, char **argv)
       g_autoptr (JsonNode) root = NULL;
 
       json_builder_begin_object (b);
-      json_builder_set_member_name (b, "node_id");
-      if (node_id != NULL)
-        json_builder_add_string_value (b, node_id);
-      else
-        json_builder_add_null_value (b);
+      tsr_json_set_string (b, "node_id", node_id);
       json_builder_set_member_name (b, "settings");
       tsr_netem_settings_to_json (&s, b);
       json_builder_end_object (b);
