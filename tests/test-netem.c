@@ -498,6 +498,34 @@ test_switch_off_mid_transfer (Fixture *f, gconstpointer data)
   tsr_manifest_free (job.manifest);
 }
 
+/* A link that loses everything, switched off before it gives up: what was waiting for a
+ * retransmission arrives, and the upload succeeds. */
+static void
+test_switch_off_rescues_lost_link (Fixture *f, gconstpointer data)
+{
+  g_autoptr (GBytes) content = NULL;
+  g_autoptr (GFile) file = write_random (f, "rescued.bin", 200000, &content);
+  g_autoptr (GError) error = NULL;
+  UploadJob job = { f, file, NULL, NULL };
+  TsrNetemSettings s;
+  GThread *thread;
+  gint64 t0;
+
+  tsr_netem_settings_init_off (&s);
+  s.enabled = TRUE;
+  s.loss_ppm = TSR_NETEM_LOSS_PPM_MAX; /* gives up after 12.6 s */
+  g_assert_true (tsr_cluster_set_netem (f->cluster, NULL, &s, &error));
+  t0 = g_get_monotonic_time ();
+  thread = g_thread_new ("upload", upload_thread, &job);
+  g_usleep (300 * 1000);
+  g_assert_true (tsr_cluster_set_netem_profile (f->cluster, "off", &error));
+  g_thread_join (thread);
+  g_assert_no_error (job.error);
+  g_assert_cmpint (g_get_monotonic_time () - t0, <, tsr_netem_settings_give_up_us (&s));
+  tsr_test_download_and_compare (f->cluster, f->dir, job.manifest->file_id, content);
+  tsr_manifest_free (job.manifest);
+}
+
 /* Settings per node survive a restart (they live in cluster.json), apply to the named node
  * only, and bad ones are refused. */
 static void
@@ -609,6 +637,7 @@ main (int argc, char **argv)
   ADD ("loss-round-trip", &five_nodes_replicated, test_loss_round_trip);
   ADD ("total-loss-times-out", &one_node, test_total_loss_times_out);
   ADD ("switch-off-mid-transfer", &one_node, test_switch_off_mid_transfer);
+  ADD ("switch-off-rescues-lost-link", &one_node, test_switch_off_rescues_lost_link);
   ADD ("settings-persist", &five_nodes, test_settings_persist);
 #undef ADD
 

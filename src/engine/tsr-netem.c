@@ -820,6 +820,8 @@ tsr_netem_link_transmit (TsrNetemLink *link, TsrNetemDirection direction, TsrNet
     {
       if (!sleep_until (link, deadline, cancellable, error))
         return FALSE;
+      if (!tsr_netem_link_is_active (link))
+        return TRUE; /* switched off meanwhile: what was in flight arrives */
       g_set_error (error, TSR_ERROR, TSR_ERROR_TIMEOUT,
                    "%s did not answer within its deadline over the emulated link (%g %% loss)",
                    link->node_id, s.loss_ppm / 10000.0);
@@ -829,6 +831,8 @@ tsr_netem_link_transmit (TsrNetemLink *link, TsrNetemDirection direction, TsrNet
     {
       if (!sleep_until (link, failed_at, cancellable, error))
         return FALSE;
+      if (!tsr_netem_link_is_active (link))
+        return TRUE;
       g_set_error (error, TSR_ERROR, TSR_ERROR_TIMEOUT,
                    "The emulated link to %s lost packet %" G_GUINT64_FORMAT " of %" G_GUINT64_FORMAT
                    " on each of its %u tries (%g %% loss) and gave up after %" G_GINT64_FORMAT
