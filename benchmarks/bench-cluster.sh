@@ -39,6 +39,10 @@ rm -f "$work/dd.bin"
 echo "disk (dd conv=fdatasync): $dd_rate""B/s"
 
 "$cli" --data-dir "$work/data" init >/dev/null
+# File commands need a session (the login derives the key that seals each file's key).
+echo "bench password" | "$cli" --data-dir "$work/data" register bench --email bench@example.org \
+  --password-stdin >/dev/null
+echo "bench password" | "$cli" --data-dir "$work/data" login bench --password-stdin >/dev/null
 measure "tessera-cli upload (durable)" "$cli" --data-dir "$work/data" upload "$work/input.bin"
 up=$(cat "$work/last-secs")
 file_id=$(cut -d' ' -f1 "$work/out.txt")
