@@ -376,7 +376,8 @@ call_once (TsrNodeClient *self, TsrMessageType type, const ProtobufCMessage *bod
 
   g_mutex_lock (&conn->write_mutex);
   written = tsr_frame_write (g_io_stream_get_output_stream (conn->tls), type, call.request_id, body,
-                             payload, cancellable, &write_error);
+                             payload, cancellable, &write_error) &&
+            tsr_tls_flush (conn->tls, cancellable, &write_error);
   g_mutex_unlock (&conn->write_mutex);
 
   if (cancellable != NULL)
