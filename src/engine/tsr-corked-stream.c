@@ -19,7 +19,7 @@
 
 #include <string.h>
 
-#define BUFFER_SIZE (256 * 1024)
+#define BUFFER_SIZE (128 * 1024)
 
 struct _TsrCorkedStream
 {
