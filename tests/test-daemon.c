@@ -717,20 +717,6 @@ test_multi_host (Fixture *f, gconstpointer data)
     remove_namespaces (prefix, 3);
 }
 
-/* What OpenSSH says the host key's fingerprint is. */
-static char *
-keygen_fingerprint (const char *key_path)
-{
-  g_autofree char *pub = g_strconcat (key_path, ".pub", NULL);
-  const char *argv[] = { g_getenv ("SSH_KEYGEN"), "-l", "-E", "sha256", "-f", pub, NULL };
-  g_autofree char *out = NULL;
-  g_auto (GStrv) fields = NULL;
-
-  g_assert_cmpint (tsr_test_spawn (argv, &out, NULL), ==, 0);
-  fields = g_strsplit (out, " ", -1);
-  return g_strdup (fields[1]);
-}
-
 /* From a bare SSH account to a working node: `remote add` against a real sshd, with the
  * built tesserad uploaded to the "remote" (this machine). */
 static void
@@ -765,7 +751,7 @@ test_remote_add (Fixture *f, gconstpointer data)
       g_test_skip (skip);
       return;
     }
-  fp = keygen_fingerprint (sshd->host_key);
+  fp = tsr_test_ssh_fingerprint (sshd->host_key);
   target = g_strdup_printf ("%s@127.0.0.1:%u", g_get_user_name (), sshd->port);
   listen = g_strdup_printf ("127.0.0.1:%u", port);
 

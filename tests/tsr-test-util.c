@@ -155,6 +155,20 @@ tsr_test_ssh_keygen (const char *path, char **skip_reason)
   return TRUE;
 }
 
+/* What OpenSSH says the fingerprint of the key at @key_path is ("SHA256:…"). */
+char *
+tsr_test_ssh_fingerprint (const char *key_path)
+{
+  g_autofree char *pub = g_strconcat (key_path, ".pub", NULL);
+  const char *argv[] = { g_getenv ("SSH_KEYGEN"), "-l", "-E", "sha256", "-f", pub, NULL };
+  g_autofree char *out = NULL;
+  g_auto (GStrv) fields = NULL;
+
+  g_assert_cmpint (tsr_test_spawn (argv, &out, NULL), ==, 0);
+  fields = g_strsplit (out, " ", -1);
+  return g_strdup (fields[1]);
+}
+
 void
 tsr_test_sshd_free (TsrTestSshd *sshd)
 {
