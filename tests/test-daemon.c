@@ -723,29 +723,18 @@ static void
 test_remote_add (Fixture *f, gconstpointer data)
 {
   g_autofree char *skip = NULL;
-  g_autofree char *user_key = g_build_filename (f->dir, "id_user", NULL);
-  g_autofree char *user_pub = g_strconcat (user_key, ".pub", NULL);
-  g_autofree char *authorized = g_build_filename (f->dir, "authorized_keys", NULL);
-  g_autofree char *sshd_dir = g_build_filename (f->dir, "sshd", NULL);
+  g_autofree char *user_key = NULL;
   g_autofree char *remote_dir = g_build_filename (f->dir, "remote", NULL);
   g_autofree char *pid_path = g_build_filename (remote_dir, "tesserad.pid", NULL);
   g_autofree char *target = NULL;
   g_autofree char *fp = NULL;
   g_autofree char *listen = NULL;
-  g_autofree char *line = NULL;
   g_autofree char *service = NULL;
   g_autofree char *installed = NULL;
   g_autoptr (TsrTestSshd) sshd = NULL;
   guint16 port = tsr_test_free_port ();
 
-  if (!tsr_test_ssh_keygen (user_key, &skip))
-    {
-      g_test_skip (skip);
-      return;
-    }
-  g_assert_true (g_file_get_contents (user_pub, &line, NULL, NULL));
-  g_assert_true (g_file_set_contents (authorized, line, -1, NULL));
-  sshd = tsr_test_sshd_start (sshd_dir, NULL, authorized, &skip);
+  sshd = tsr_test_sshd_start_for_key (f->dir, &user_key, &skip);
   if (sshd == NULL)
     {
       g_test_skip (skip);

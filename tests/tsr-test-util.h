@@ -35,6 +35,7 @@ typedef struct
 TsrTestSshd *tsr_test_sshd_start (const char *dir, const char *host_key,
                                   const char *authorized_keys, char **skip_reason);
 void tsr_test_sshd_free (TsrTestSshd *sshd);
+TsrTestSshd *tsr_test_sshd_start_for_key (const char *dir, char **user_key, char **skip_reason);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (TsrTestSshd, tsr_test_sshd_free)
 
 /* What a run of tessera-cli printed, and how it ended. */
