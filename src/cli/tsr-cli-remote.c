@@ -10,6 +10,8 @@
  */
 #include "config.h"
 
+#include <glib/gi18n.h>
+
 #include <errno.h>
 #include <string.h>
 #include <sodium.h>
@@ -52,7 +54,7 @@ client_identity (TsrCli *cli, GError **error)
 
   if (g_mkdir_with_parents (cli->data_dir, 0700) != 0)
     {
-      tsr_set_error_from_errno (error, errno, "Cannot create data dir %s", cli->data_dir);
+      tsr_set_error_from_errno (error, errno, _ ("Cannot create data dir %s"), cli->data_dir);
       return NULL;
     }
   return tsr_identity_load_or_create (dir, "tessera-client", error);
@@ -67,7 +69,7 @@ tsr_cli_cmd_id (TsrCli *cli, int argc, char **argv)
   g_autoptr (TsrIdentity) identity = NULL;
 
   if (argc > 1)
-    return tsr_cli_usage_error ("id", "takes no arguments");
+    return tsr_cli_usage_error ("id", _ ("takes no arguments"));
   identity = client_identity (cli, &error);
   if (identity == NULL)
     return tsr_cli_fail (cli, error);
@@ -109,7 +111,7 @@ print_added_node (TsrCli *cli, const char *name, const char *host, guint16 port,
       tsr_cli_print_json (root);
     }
   else
-    printf ("Added %s at %s:%u (id %s)\n", name, host, port, id);
+    printf (_ ("Added %s at %s:%u (id %s)\n"), name, host, port, id);
 }
 
 static int
@@ -142,17 +144,17 @@ tsr_cli_cmd_node_add (TsrCli *cli, int argc, char **argv)
   guint16 port = 0;
 
   if (argc < 3 || !tsr_parse_host_port (argv[2], &host, &port, FALSE))
-    return tsr_cli_usage_error ("node add", "use: node add HOST:PORT --id NODE_ID [--name NAME] "
-                                            "[--capacity SIZE]");
+    return tsr_cli_usage_error ("node add", _ ("use: node add HOST:PORT --id NODE_ID [--name NAME] "
+                                               "[--capacity SIZE]"));
   for (int i = 3; i < argc; i += 2)
     if (i + 1 >= argc || (strcmp (argv[i], "--id") != 0 && strcmp (argv[i], "--name") != 0 &&
                           strcmp (argv[i], "--capacity") != 0))
-      return tsr_cli_usage_error ("node add", "unexpected argument “%s”", argv[i]);
+      return tsr_cli_usage_error ("node add", _ ("unexpected argument “%s”"), argv[i]);
   if (!tsr_segment_id_is_valid (id))
-    return tsr_cli_usage_error ("node add", "--id takes the node's id, 64 lowercase hex "
-                                            "characters (tesserad --print-id shows it)");
+    return tsr_cli_usage_error ("node add", _ ("--id takes the node's id, 64 lowercase hex "
+                                               "characters (tesserad --print-id shows it)"));
   if (cap_text != NULL && !tsr_parse_size (cap_text, &capacity))
-    return tsr_cli_usage_error ("node add", "invalid value “%s” for --capacity", cap_text);
+    return tsr_cli_usage_error ("node add", _ ("invalid value “%s” for --capacity"), cap_text);
   return add_node (cli, name, host, port, id, capacity);
 }
 
@@ -185,8 +187,8 @@ static void
 print_made_key (const char *path, const char *line)
 {
   fprintf (stderr,
-           "tessera-cli: made an SSH key for Tessera in %s. Hosts must accept it: add this "
-           "line to ~/.ssh/authorized_keys there:\n%s",
+           _ ("tessera-cli: made an SSH key for Tessera in %s. Hosts must accept it: add this "
+              "line to ~/.ssh/authorized_keys there:\n%s"),
            path, line);
 }
 
@@ -200,7 +202,7 @@ ask_passphrase (TsrCli *cli, const char *path, gboolean passphrase_stdin, GError
 
   if (!g_file_test (full, G_FILE_TEST_EXISTS) || !tsr_ssh_key_is_encrypted_file (full))
     return NULL;
-  prompt = g_strdup_printf ("Passphrase for %s: ", full);
+  prompt = g_strdup_printf (_ ("Passphrase for %s: "), full);
   return tsr_cli_read_secret (prompt, passphrase_stdin, error);
 }
 
@@ -291,7 +293,7 @@ on_add_step (TsrRemoteAdd *op, GParamSpec *pspec, const char *host)
   if ((step == TSR_REMOTE_ADD_STEP_PROVISION ||
        (step == TSR_REMOTE_ADD_STEP_ADD && tsr_remote_add_get_node_host (op) == NULL)) &&
       tsr_remote_add_get_host_key_added (op))
-    fprintf (stderr, "tessera-cli: added %s (%s) to %s\n", host,
+    fprintf (stderr, _ ("tessera-cli: added %s (%s) to %s\n"), host,
              tsr_remote_add_get_host_fingerprint (op), tsr_remote_add_get_known_hosts_path (op));
 }
 
@@ -323,7 +325,7 @@ remote_add (TsrCli *cli, int argc, char **argv)
       if (is_valued (argv[i]))
         {
           if (++i >= argc)
-            return tsr_cli_usage_error ("remote add", "%s needs a value", argv[i - 1]);
+            return tsr_cli_usage_error ("remote add", _ ("%s needs a value"), argv[i - 1]);
         }
       else if (strcmp (argv[i], "--no-provision") == 0 ||
                strcmp (argv[i], "--passphrase-stdin") == 0)
@@ -331,26 +333,26 @@ remote_add (TsrCli *cli, int argc, char **argv)
       else if (target == NULL && argv[i][0] != '-')
         target = g_strdup (argv[i]);
       else
-        return tsr_cli_usage_error ("remote add", "unexpected argument “%s”", argv[i]);
+        return tsr_cli_usage_error ("remote add", _ ("unexpected argument “%s”"), argv[i]);
     }
   if (target == NULL)
-    return tsr_cli_usage_error ("remote add", "use: remote add USER@HOST[:PORT] [--key PATH] "
-                                              "[--trust-host-key SHA256:...] [--tesserad PATH] "
-                                              "[--no-provision]");
+    return tsr_cli_usage_error ("remote add", _ ("use: remote add USER@HOST[:PORT] [--key PATH] "
+                                                 "[--trust-host-key SHA256:...] [--tesserad PATH] "
+                                                 "[--no-provision]"));
   if (!tsr_parse_ssh_target (target, &user, &host, &options.port))
-    return tsr_cli_usage_error ("remote add", "“%s” is not USER@HOST[:PORT]", target);
+    return tsr_cli_usage_error ("remote add", _ ("“%s” is not USER@HOST[:PORT]"), target);
   if (listen != NULL && !tsr_parse_host_port (listen, &h, &p, FALSE))
-    return tsr_cli_usage_error ("remote add", "--listen takes HOST:PORT");
+    return tsr_cli_usage_error ("remote add", _ ("--listen takes HOST:PORT"));
   g_clear_pointer (&h, g_free);
   if (address != NULL && !tsr_parse_host_port (address, &h, &p, FALSE))
-    return tsr_cli_usage_error ("remote add", "--address takes HOST:PORT");
+    return tsr_cli_usage_error ("remote add", _ ("--address takes HOST:PORT"));
   if (cap_text != NULL && !tsr_parse_size (cap_text, &options.capacity))
-    return tsr_cli_usage_error ("remote add", "invalid value “%s” for --capacity", cap_text);
+    return tsr_cli_usage_error ("remote add", _ ("invalid value “%s” for --capacity"), cap_text);
   if (trust != NULL && !g_str_has_prefix (trust, "SHA256:"))
     return tsr_cli_usage_error ("remote add",
-                                "--trust-host-key takes a fingerprint like SHA256:abc…");
+                                _ ("--trust-host-key takes a fingerprint like SHA256:abc…"));
   if (name != NULL && !tsr_cluster_node_id_is_valid (name))
-    return tsr_cli_usage_error ("remote add", "--name takes letters, digits, '_', '-' or '.'");
+    return tsr_cli_usage_error ("remote add", _ ("--name takes letters, digits, '_', '-' or '.'"));
 
   /* The cluster (and with it the data dir's lock) first: nothing is started on a host for a
    * cluster that cannot take the node. */
@@ -383,7 +385,7 @@ remote_add (TsrCli *cli, int argc, char **argv)
   if (options.no_provision)
     {
       if (!cli->json)
-        printf ("Added %s (%s@%s:%u, host key %s)\n", r->name, r->user, r->host, r->port,
+        printf (_ ("Added %s (%s@%s:%u, host key %s)\n"), r->name, r->user, r->host, r->port,
                 tsr_remote_add_get_host_fingerprint (op));
     }
   else
@@ -402,12 +404,12 @@ remote_list (TsrCli *cli, int argc, char **argv)
   g_autoptr (JsonBuilder) b = json_builder_new ();
 
   if (argc > 2)
-    return tsr_cli_usage_error ("remote list", "takes no arguments");
+    return tsr_cli_usage_error ("remote list", _ ("takes no arguments"));
   if (remotes == NULL)
     return tsr_cli_fail (cli, error);
   json_builder_begin_array (b);
   if (!cli->json)
-    printf ("%-12s  %-32s  %-8s  %s\n", "NAME", "SSH", "SERVICE", "NODE ID");
+    printf ("%-12s  %-32s  %-8s  %s\n", _ ("NAME"), _ ("SSH"), _ ("SERVICE"), _ ("NODE ID"));
   for (guint i = 0; i < remotes->len; i++)
     {
       TsrRemote *r = remotes->pdata[i];
@@ -463,10 +465,10 @@ make_manager (TsrCli *cli, GPtrArray *remotes, const char *only, gboolean passph
     {
       if (only != NULL)
         g_set_error (error, TSR_ERROR, TSR_ERROR_NOT_FOUND,
-                     "There is no remote named %s (see tessera-cli remote list)", only);
+                     _ ("There is no remote named %s (see tessera-cli remote list)"), only);
       else
         g_set_error (error, TSR_ERROR, TSR_ERROR_NOT_FOUND,
-                     "There are no remotes yet: add one with tessera-cli remote add");
+                     _ ("There are no remotes yet: add one with tessera-cli remote add"));
     }
   return g_steal_pointer (&manager);
 }
@@ -502,7 +504,7 @@ remote_exec (TsrCli *cli, int argc, char **argv)
   int status = TSR_EXIT_OK;
 
   if (argc < 4)
-    return tsr_cli_usage_error ("remote exec", "use: remote exec NAME|--all COMMAND...");
+    return tsr_cli_usage_error ("remote exec", _ ("use: remote exec NAME|--all COMMAND..."));
   all = strcmp (argv[2], "--all") == 0;
   command = g_strjoinv (" ", argv + 3);
   remotes = load_remotes (cli, &error);
@@ -530,7 +532,7 @@ remote_exec (TsrCli *cli, int argc, char **argv)
         {
           print_result (all ? reply->name : NULL, reply->result);
           if (all && reply->result->exit_status != 0)
-            fprintf (stderr, "%s: exit status %d\n", reply->name, reply->result->exit_status);
+            fprintf (stderr, _ ("%s: exit status %d\n"), reply->name, reply->result->exit_status);
         }
     }
   json_builder_end_array (b);
@@ -557,9 +559,9 @@ remote_logs (TsrCli *cli, int argc, char **argv)
   TsrRemote *r;
 
   if (argc != 3 && argc != 5)
-    return tsr_cli_usage_error ("remote logs", "use: remote logs NAME [--lines N]");
+    return tsr_cli_usage_error ("remote logs", _ ("use: remote logs NAME [--lines N]"));
   if (lines_text != NULL && !g_ascii_string_to_unsigned (lines_text, 10, 1, 100000, &lines, NULL))
-    return tsr_cli_usage_error ("remote logs", "--lines takes a number");
+    return tsr_cli_usage_error ("remote logs", _ ("--lines takes a number"));
   remotes = load_remotes (cli, &error);
   if (remotes == NULL)
     return tsr_cli_fail (cli, error);
@@ -567,7 +569,8 @@ remote_logs (TsrCli *cli, int argc, char **argv)
   if (r != NULL && strcmp (r->service, "none") == 0)
     {
       g_set_error (&error, TSR_ERROR, TSR_ERROR_NOT_FOUND,
-                   "%s runs no tesserad that Tessera started (added with --no-provision)", r->name);
+                   _ ("%s runs no tesserad that Tessera started (added with --no-provision)"),
+                   r->name);
       return tsr_cli_fail (cli, error);
     }
   manager = make_manager (cli, remotes, argv[2], FALSE, &error);
@@ -596,7 +599,7 @@ remote_status (TsrCli *cli, int argc, char **argv)
   int status = TSR_EXIT_OK;
 
   if (argc > 2)
-    return tsr_cli_usage_error ("remote status", "takes no arguments");
+    return tsr_cli_usage_error ("remote status", _ ("takes no arguments"));
   remotes = load_remotes (cli, &error);
   if (remotes == NULL)
     return tsr_cli_fail (cli, error);
@@ -610,7 +613,7 @@ remote_status (TsrCli *cli, int argc, char **argv)
 
   json_builder_begin_array (b);
   if (!cli->json)
-    printf ("%-12s  %-6s  %-10s  %s\n", "NAME", "SSH", "TESSERAD", "NODE");
+    printf ("%-12s  %-6s  %-10s  %s\n", _ ("NAME"), _ ("SSH"), _ ("TESSERAD"), _ ("NODE"));
   for (guint i = 0; i < remotes->len; i++)
     {
       TsrRemote *r = remotes->pdata[i];
@@ -653,8 +656,12 @@ remote_status (TsrCli *cli, int argc, char **argv)
       json_builder_end_object (b);
       if (!cli->json)
         {
-          printf ("%-12s  %-6s  %-10s  %s\n", r->name, ssh_error ? "ERROR" : "ok",
-                  daemon ? daemon : "?", node);
+          /* The words --json has stay as they are there; the table is for people. */
+          printf ("%-12s  %-6s  %-10s  %s\n", r->name, ssh_error ? _ ("ERROR") : _ ("ok"),
+                  daemon ? daemon : "?",
+                  g_strcmp0 (node, "alive") == 0  ? _ ("alive")
+                  : g_strcmp0 (node, "DOWN") == 0 ? _ ("DOWN")
+                                                  : node);
           if (ssh_error != NULL)
             fprintf (stderr, "tessera-cli: %s: %s\n", r->name, ssh_error->message);
         }
@@ -681,10 +688,10 @@ remote_key (TsrCli *cli, int argc, char **argv)
   gboolean from_stdin = has_flag (argc, argv, "--passphrase-stdin");
 
   if (argc > 3 || (argc == 3 && !from_stdin))
-    return tsr_cli_usage_error ("remote key", "use: remote key [--passphrase-stdin]");
+    return tsr_cli_usage_error ("remote key", _ ("use: remote key [--passphrase-stdin]"));
   if (g_mkdir_with_parents (cli->data_dir, 0700) != 0)
     {
-      tsr_set_error_from_errno (&error, errno, "Cannot create data dir %s", cli->data_dir);
+      tsr_set_error_from_errno (&error, errno, _ ("Cannot create data dir %s"), cli->data_dir);
       return tsr_cli_fail (cli, error);
     }
   if (!g_file_test (path, G_FILE_TEST_EXISTS))
@@ -694,7 +701,7 @@ remote_key (TsrCli *cli, int argc, char **argv)
 
       if (from_stdin)
         {
-          passphrase = tsr_cli_read_secret ("Passphrase for the new key: ", TRUE, &error);
+          passphrase = tsr_cli_read_secret (_ ("Passphrase for the new key: "), TRUE, &error);
           if (passphrase == NULL)
             return tsr_cli_fail (cli, error);
         }
@@ -737,14 +744,15 @@ tsr_cli_cmd_remote (TsrCli *cli, int argc, char **argv)
   if (strcmp (sub, "key") == 0)
     return remote_key (cli, argc, argv);
   return tsr_cli_usage_error (
-      "remote", "use one of:\n"
-                "  remote add USER@HOST[:PORT] [--key PATH] [--passphrase-stdin] [--trust-host-key "
-                "SHA256:...]\n"
-                "             [--tesserad PATH] [--no-provision] [--name NAME] [--remote-dir DIR]\n"
-                "             [--listen HOST:PORT] [--address HOST:PORT] [--capacity SIZE]\n"
-                "  remote list\n"
-                "  remote exec NAME|--all COMMAND...\n"
-                "  remote logs NAME [--lines N]\n"
-                "  remote status\n"
-                "  remote key [--passphrase-stdin]");
+      "remote",
+      _ ("use one of:\n"
+         "  remote add USER@HOST[:PORT] [--key PATH] [--passphrase-stdin] [--trust-host-key "
+         "SHA256:...]\n"
+         "             [--tesserad PATH] [--no-provision] [--name NAME] [--remote-dir DIR]\n"
+         "             [--listen HOST:PORT] [--address HOST:PORT] [--capacity SIZE]\n"
+         "  remote list\n"
+         "  remote exec NAME|--all COMMAND...\n"
+         "  remote logs NAME [--lines N]\n"
+         "  remote status\n"
+         "  remote key [--passphrase-stdin]"));
 }
