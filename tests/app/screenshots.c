@@ -98,7 +98,7 @@ shoot_add_node (TsrWindow *window, const char *work_dir)
   tsr_app_test_spin (0.5);
   dialog = tsr_window_get_add_node_dialog (window);
   fill_row (GTK_WIDGET (dialog), "SSH Address (user@host or user@host:port)", target);
-  fill_row (GTK_WIDGET (dialog), "tesserad to Upload (empty: the host’s own)",
+  fill_row (GTK_WIDGET (dialog), "tesserad to Upload (optional)",
             "/home/ada/tessera/_build/src/daemon/tesserad");
   shoot (GTK_WIDGET (dialog), "add-node");
   if (sshd != NULL)

@@ -783,9 +783,8 @@ test_add_node (Fixture *f, gconstpointer data)
   g_assert_true (tsr_app_test_wait (add_node_dialog_shown, f->window, 30));
   dialog = tsr_window_get_add_node_dialog (f->window);
   type_into (GTK_WIDGET (dialog), "SSH Address (user@host or user@host:port)", target);
-  type_into (GTK_WIDGET (dialog), "SSH Key File (empty: Tessera’s own key)", user_key);
-  type_into (GTK_WIDGET (dialog), "tesserad to Upload (empty: the host’s own)",
-             g_getenv ("TESSERAD"));
+  type_into (GTK_WIDGET (dialog), "SSH Key File (optional)", user_key);
+  type_into (GTK_WIDGET (dialog), "tesserad to Upload (optional)", g_getenv ("TESSERAD"));
   advanced = tsr_app_test_find_row (GTK_WIDGET (dialog), "Advanced");
   adw_expander_row_set_expanded (ADW_EXPANDER_ROW (advanced), TRUE);
   tsr_app_test_spin (0.5); /* the rows slide in */
