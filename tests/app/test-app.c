@@ -712,6 +712,20 @@ find_button (GtkWidget *root, const char *label)
   return NULL;
 }
 
+static gboolean
+add_node_busy (gpointer dialog)
+{
+  return tsr_add_node_dialog_is_busy (dialog);
+}
+
+/* Presses Add; a button's activation clicks it a moment later, when its animation ends. */
+static void
+press_add (TsrAddNodeDialog *dialog)
+{
+  gtk_widget_activate (find_button (GTK_WIDGET (dialog), "_Add Node"));
+  g_assert_true (tsr_app_test_wait (add_node_busy, dialog, 10));
+}
+
 static void
 type_into (GtkWidget *root, const char *title, const char *text)
 {
@@ -797,8 +811,32 @@ test_add_node (Fixture *f, gconstpointer data)
     g_assert_cmpuint (unnamed, ==, 0);
   }
 
+  /* A host whose key is not the one known_hosts has: refused inline, nothing asked. */
+  {
+    g_autofree char *ssh_dir = g_build_filename (f->data_dir, "ssh", NULL);
+    g_autofree char *known = g_build_filename (ssh_dir, "known_hosts", NULL);
+    g_autofree char *other = g_build_filename (f->work_dir, "other_host_key", NULL);
+    g_autofree char *other_pub = g_strconcat (other, ".pub", NULL);
+    g_autofree char *pub_line = NULL;
+    g_autofree char *entry = NULL;
+    g_auto (GStrv) fields = NULL;
+
+    g_assert_true (tsr_test_ssh_keygen (other, &skip));
+    g_assert_true (g_file_get_contents (other_pub, &pub_line, NULL, NULL));
+    fields = g_strsplit (pub_line, " ", 3);
+    entry = g_strdup_printf ("[127.0.0.1]:%u %s %s\n", sshd->port, fields[0], fields[1]);
+    g_assert_cmpint (g_mkdir_with_parents (ssh_dir, 0700), ==, 0);
+    g_assert_true (g_file_set_contents (known, entry, -1, NULL));
+    press_add (dialog);
+    g_assert_true (tsr_app_test_wait (add_node_idle, dialog, 30));
+    g_assert_nonnull (strstr (tsr_add_node_dialog_get_error (dialog), "HAS CHANGED"));
+    g_assert_null (tsr_add_node_dialog_get_host_key_question (dialog));
+    g_assert_false (g_file_test (remote_dir, G_FILE_TEST_EXISTS));
+    g_assert_cmpint (g_unlink (known), ==, 0);
+  }
+
   /* Unknown host: its real fingerprint is asked about; declined, nothing is added or started. */
-  gtk_widget_activate (find_button (GTK_WIDGET (dialog), "_Add Node"));
+  press_add (dialog);
   g_assert_true (tsr_app_test_wait (host_key_asked, dialog, 30));
   g_assert_cmpstr (tsr_add_node_dialog_get_shown_fingerprint (dialog), ==, fp);
   {
@@ -815,7 +853,7 @@ test_add_node (Fixture *f, gconstpointer data)
   g_assert_false (g_file_test (remotes_path, G_FILE_TEST_EXISTS));
 
   /* Accepted: provisioned end to end; the dialog closes and the node turns up READY. */
-  gtk_widget_activate (find_button (GTK_WIDGET (dialog), "_Add Node"));
+  press_add (dialog);
   g_assert_true (tsr_app_test_wait (host_key_asked, dialog, 30));
   g_assert_cmpstr (tsr_add_node_dialog_get_shown_fingerprint (dialog), ==, fp);
   {
