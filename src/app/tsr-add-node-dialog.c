@@ -183,6 +183,17 @@ on_run_done (GObject *source, GAsyncResult *result, gpointer data)
           return;
         }
       set_busy (self, FALSE);
+      /* The host refused the key: say which line lets it in (Tessera's own key is made on
+       * first use, so the user has never seen it). */
+      if (g_error_matches (error, TSR_ERROR, TSR_ERROR_AUTH) &&
+          tsr_remote_add_get_public_key_line (op) != NULL)
+        {
+          g_autofree char *message = g_strdup_printf (
+              _ ("%s\n\nAdd this line to ~/.ssh/authorized_keys on the host, then try again:\n%s"),
+              error->message, tsr_remote_add_get_public_key_line (op));
+          show_error (self, g_strstrip (message));
+          return;
+        }
       show_error (self, error->message);
       return;
     }

@@ -55,6 +55,7 @@ struct _TsrRemoteAdd
   char *host_fingerprint;
   gboolean host_key_added;
   char *made_key_line;
+  char *public_key_line; /* of the key the last run used */
   char *used_key_path;
   char *known_hosts_path;
   TsrRemote *remote;
@@ -361,6 +362,7 @@ reset_results (TsrRemoteAdd *self)
 {
   g_clear_pointer (&self->host_fingerprint, g_free);
   g_clear_pointer (&self->made_key_line, g_free);
+  g_clear_pointer (&self->public_key_line, g_free);
   g_clear_pointer (&self->used_key_path, g_free);
   g_clear_pointer (&self->remote, tsr_remote_free);
   g_clear_pointer (&self->node_host, g_free);
@@ -456,6 +458,7 @@ tsr_remote_add_run (TsrRemoteAdd *self, GCancellable *cancellable, GError **erro
   key = tsr_remote_load_key (data_dir, r->key, self->key_passphrase, &self->made_key_line, error);
   if (key == NULL)
     return FALSE;
+  self->public_key_line = tsr_ssh_key_dup_public_line (key, "tessera");
 
   set_step (self, TSR_REMOTE_ADD_STEP_CONNECT);
   session = tsr_ssh_session_new (r->user, r->host, r->port, key, self->known_hosts_path);
@@ -623,6 +626,14 @@ tsr_remote_add_get_made_key_line (TsrRemoteAdd *self)
 {
   g_return_val_if_fail (TSR_IS_REMOTE_ADD (self), NULL);
   return self->made_key_line;
+}
+
+/* The authorized_keys line of the key the last run used (for a host that refused it). */
+const char *
+tsr_remote_add_get_public_key_line (TsrRemoteAdd *self)
+{
+  g_return_val_if_fail (TSR_IS_REMOTE_ADD (self), NULL);
+  return self->public_key_line;
 }
 
 /* The private key the last run used. */

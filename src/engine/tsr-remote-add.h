@@ -61,6 +61,7 @@ TsrRemoteAddStep tsr_remote_add_get_step (TsrRemoteAdd *self);
 const char *tsr_remote_add_get_host_fingerprint (TsrRemoteAdd *self);
 gboolean tsr_remote_add_get_host_key_added (TsrRemoteAdd *self);
 const char *tsr_remote_add_get_made_key_line (TsrRemoteAdd *self);
+const char *tsr_remote_add_get_public_key_line (TsrRemoteAdd *self);
 const char *tsr_remote_add_get_key_path (TsrRemoteAdd *self);
 const char *tsr_remote_add_get_known_hosts_path (TsrRemoteAdd *self);
 const TsrRemote *tsr_remote_add_get_remote (TsrRemoteAdd *self);

@@ -868,6 +868,26 @@ test_add_node (Fixture *f, gconstpointer data)
   g_assert_cmpuint (tsr_cluster_get_config (cluster)->nodes->len, ==, 6);
   g_assert_true (g_file_test (remotes_path, G_FILE_TEST_EXISTS));
 
+  /* A host that refuses the key: the error says which line lets Tessera's own key in. */
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (f->window), "win.add-node", NULL));
+  g_assert_true (tsr_app_test_wait (add_node_dialog_shown, f->window, 30));
+  dialog = tsr_window_get_add_node_dialog (f->window);
+  type_into (GTK_WIDGET (dialog), "SSH Address (user@host or user@host:port)", target);
+  press_add (dialog);
+  g_assert_true (tsr_app_test_wait (add_node_idle, dialog, 30));
+  {
+    g_autofree char *own = g_build_filename (f->data_dir, "ssh", "id_ed25519", NULL);
+    g_autoptr (TsrSshKey) key = tsr_ssh_key_load (own, NULL, NULL);
+    g_autofree char *line = NULL;
+
+    g_assert_nonnull (key); /* made on first use */
+    line = g_strstrip (tsr_ssh_key_dup_public_line (key, "tessera"));
+    g_assert_nonnull (strstr (tsr_add_node_dialog_get_error (dialog), "authorized_keys"));
+    g_assert_nonnull (strstr (tsr_add_node_dialog_get_error (dialog), line));
+  }
+  g_assert_cmpuint (tsr_cluster_get_config (cluster)->nodes->len, ==, 6);
+  gtk_window_destroy (GTK_WINDOW (dialog));
+
   stop_provisioned (f->data_dir, remote_dir);
 }
 
