@@ -59,29 +59,6 @@ make_file (const char *dir, const char *name, gsize size, GRand *rand)
   return g_file_new_for_path (path);
 }
 
-static gboolean
-host_key_asked (gpointer dialog)
-{
-  AdwMessageDialog *ask = tsr_add_node_dialog_get_host_key_question (dialog);
-  return ask != NULL && gtk_widget_get_mapped (GTK_WIDGET (ask));
-}
-
-static gboolean
-add_node_idle (gpointer dialog)
-{
-  return !tsr_add_node_dialog_is_busy (dialog);
-}
-
-static void
-fill_row (GtkWidget *root, const char *title, const char *text)
-{
-  GtkWidget *row = tsr_app_test_find_row (root, title);
-
-  if (row == NULL)
-    g_error ("No row “%s”", title);
-  gtk_editable_set_text (GTK_EDITABLE (row), text);
-}
-
 /* The Add Node dialog filled in and, where sshd runs (build-aux/screenshots passes SSHD), its
  * question about an unknown host key with a real fingerprint, then the hint shown when the
  * host refuses the key. */
@@ -104,14 +81,14 @@ shoot_add_node (TsrWindow *window, const char *work_dir)
   gtk_widget_activate_action (GTK_WIDGET (window), "win.add-node", NULL);
   tsr_app_test_spin (0.5);
   dialog = tsr_window_get_add_node_dialog (window);
-  fill_row (GTK_WIDGET (dialog), "SSH Address (user@host or user@host:port)", target);
-  fill_row (GTK_WIDGET (dialog), "tesserad to Upload (optional)",
-            "/home/ada/tessera/_build/src/daemon/tesserad");
+  tsr_app_test_type_into (GTK_WIDGET (dialog), "SSH Address (user@host or user@host:port)", target);
+  tsr_app_test_type_into (GTK_WIDGET (dialog), "tesserad to Upload (optional)",
+                          "/home/ada/tessera/_build/src/daemon/tesserad");
   shoot (GTK_WIDGET (dialog), "add-node");
   if (sshd != NULL)
     {
       tsr_add_node_dialog_add (dialog);
-      if (tsr_app_test_wait (host_key_asked, dialog, 30))
+      if (tsr_app_test_wait (tsr_app_test_host_key_asked, dialog, 30))
         {
           AdwMessageDialog *ask = tsr_add_node_dialog_get_host_key_question (dialog);
           g_autofree char *known =
@@ -122,7 +99,7 @@ shoot_add_node (TsrWindow *window, const char *work_dir)
           /* Accepted, the host (which knows no key) refuses Tessera's own: the hint. */
           adw_message_dialog_response (ask, "accept");
           gtk_window_close (GTK_WINDOW (ask));
-          tsr_app_test_wait (add_node_idle, dialog, 30);
+          tsr_app_test_wait (tsr_app_test_add_node_idle, dialog, 30);
           shoot (GTK_WIDGET (dialog), "add-node-refused");
           g_unlink (known); /* the next pass asks again */
         }

@@ -683,19 +683,6 @@ add_node_dialog_gone (gpointer window)
   return tsr_window_get_add_node_dialog (window) == NULL;
 }
 
-static gboolean
-host_key_asked (gpointer dialog)
-{
-  AdwMessageDialog *ask = tsr_add_node_dialog_get_host_key_question (dialog);
-  return ask != NULL && gtk_widget_get_mapped (GTK_WIDGET (ask));
-}
-
-static gboolean
-add_node_idle (gpointer dialog)
-{
-  return !tsr_add_node_dialog_is_busy (dialog);
-}
-
 static GtkWidget *
 find_button (GtkWidget *root, const char *label)
 {
@@ -724,15 +711,6 @@ press_add (TsrAddNodeDialog *dialog)
 {
   gtk_widget_activate (find_button (GTK_WIDGET (dialog), "_Add Node"));
   g_assert_true (tsr_app_test_wait (add_node_busy, dialog, 10));
-}
-
-static void
-type_into (GtkWidget *root, const char *title, const char *text)
-{
-  GtkWidget *row = tsr_app_test_find_row (root, title);
-
-  g_assert_nonnull (row);
-  gtk_editable_set_text (GTK_EDITABLE (row), text);
 }
 
 static void
@@ -796,14 +774,15 @@ test_add_node (Fixture *f, gconstpointer data)
                                         "Add a machine of yours as a node, over SSH"));
   g_assert_true (tsr_app_test_wait (add_node_dialog_shown, f->window, 30));
   dialog = tsr_window_get_add_node_dialog (f->window);
-  type_into (GTK_WIDGET (dialog), "SSH Address (user@host or user@host:port)", target);
-  type_into (GTK_WIDGET (dialog), "SSH Key File (optional)", user_key);
-  type_into (GTK_WIDGET (dialog), "tesserad to Upload (optional)", g_getenv ("TESSERAD"));
+  tsr_app_test_type_into (GTK_WIDGET (dialog), "SSH Address (user@host or user@host:port)", target);
+  tsr_app_test_type_into (GTK_WIDGET (dialog), "SSH Key File (optional)", user_key);
+  tsr_app_test_type_into (GTK_WIDGET (dialog), "tesserad to Upload (optional)",
+                          g_getenv ("TESSERAD"));
   advanced = tsr_app_test_find_row (GTK_WIDGET (dialog), "Advanced");
   adw_expander_row_set_expanded (ADW_EXPANDER_ROW (advanced), TRUE);
   tsr_app_test_spin (0.5); /* the rows slide in */
-  type_into (GTK_WIDGET (dialog), "Node Port", port);
-  type_into (GTK_WIDGET (dialog), "Data Folder on the Host", remote_dir);
+  tsr_app_test_type_into (GTK_WIDGET (dialog), "Node Port", port);
+  tsr_app_test_type_into (GTK_WIDGET (dialog), "Data Folder on the Host", remote_dir);
   {
     g_autoptr (GString) names = g_string_new (NULL);
     guint unnamed = count_unnamed_buttons (GTK_WIDGET (dialog), names);
@@ -828,7 +807,7 @@ test_add_node (Fixture *f, gconstpointer data)
     g_assert_cmpint (g_mkdir_with_parents (ssh_dir, 0700), ==, 0);
     g_assert_true (g_file_set_contents (known, entry, -1, NULL));
     press_add (dialog);
-    g_assert_true (tsr_app_test_wait (add_node_idle, dialog, 30));
+    g_assert_true (tsr_app_test_wait (tsr_app_test_add_node_idle, dialog, 30));
     g_assert_nonnull (strstr (tsr_add_node_dialog_get_error (dialog), "HAS CHANGED"));
     g_assert_null (tsr_add_node_dialog_get_host_key_question (dialog));
     g_assert_false (g_file_test (remote_dir, G_FILE_TEST_EXISTS));
@@ -837,7 +816,7 @@ test_add_node (Fixture *f, gconstpointer data)
 
   /* Unknown host: its real fingerprint is asked about; declined, nothing is added or started. */
   press_add (dialog);
-  g_assert_true (tsr_app_test_wait (host_key_asked, dialog, 30));
+  g_assert_true (tsr_app_test_wait (tsr_app_test_host_key_asked, dialog, 30));
   g_assert_cmpstr (tsr_add_node_dialog_get_shown_fingerprint (dialog), ==, fp);
   {
     AdwMessageDialog *ask = tsr_add_node_dialog_get_host_key_question (dialog);
@@ -846,7 +825,7 @@ test_add_node (Fixture *f, gconstpointer data)
     adw_message_dialog_response (ask, "cancel");
     gtk_window_close (GTK_WINDOW (ask));
   }
-  g_assert_true (tsr_app_test_wait (add_node_idle, dialog, 30));
+  g_assert_true (tsr_app_test_wait (tsr_app_test_add_node_idle, dialog, 30));
   g_assert_nonnull (strstr (tsr_add_node_dialog_get_error (dialog), "not accepted"));
   g_assert_cmpuint (tsr_cluster_get_config (cluster)->nodes->len, ==, 5);
   g_assert_false (g_file_test (remote_dir, G_FILE_TEST_EXISTS));
@@ -854,7 +833,7 @@ test_add_node (Fixture *f, gconstpointer data)
 
   /* Accepted: provisioned end to end; the dialog closes and the node turns up READY. */
   press_add (dialog);
-  g_assert_true (tsr_app_test_wait (host_key_asked, dialog, 30));
+  g_assert_true (tsr_app_test_wait (tsr_app_test_host_key_asked, dialog, 30));
   g_assert_cmpstr (tsr_add_node_dialog_get_shown_fingerprint (dialog), ==, fp);
   {
     AdwMessageDialog *ask = tsr_add_node_dialog_get_host_key_question (dialog);
@@ -872,9 +851,9 @@ test_add_node (Fixture *f, gconstpointer data)
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (f->window), "win.add-node", NULL));
   g_assert_true (tsr_app_test_wait (add_node_dialog_shown, f->window, 30));
   dialog = tsr_window_get_add_node_dialog (f->window);
-  type_into (GTK_WIDGET (dialog), "SSH Address (user@host or user@host:port)", target);
+  tsr_app_test_type_into (GTK_WIDGET (dialog), "SSH Address (user@host or user@host:port)", target);
   press_add (dialog);
-  g_assert_true (tsr_app_test_wait (add_node_idle, dialog, 30));
+  g_assert_true (tsr_app_test_wait (tsr_app_test_add_node_idle, dialog, 30));
   {
     g_autofree char *own = g_build_filename (f->data_dir, "ssh", "id_ed25519", NULL);
     g_autoptr (TsrSshKey) key = tsr_ssh_key_load (own, NULL, NULL);
