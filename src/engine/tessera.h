@@ -20,6 +20,7 @@
 #include "tsr-node-client.h"
 #include "tsr-notifier.h"
 #include "tsr-priority.h"
+#include "tsr-remote-add.h"
 #include "tsr-remotes.h"
 #include "tsr-segment-store.h"
 #include "tsr-ssh-key.h"
