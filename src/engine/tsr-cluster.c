@@ -843,13 +843,20 @@ tsr_cluster_add_remote_node (TsrCluster *self, const char *node_id, const char *
                    "an id of 64 lowercase hex characters");
       return FALSE;
     }
+  /* Transfers, health checks and maintenance walk the members and the config without the
+   * lock: change them only when none runs (new ones wait on the lock meanwhile). */
+  g_mutex_lock (&self->lock);
+  while (self->active > 0)
+    g_cond_wait (&self->idle_cond, &self->lock);
   if (tsr_cluster_config_find (self->config, node_id) != NULL)
     {
+      g_mutex_unlock (&self->lock);
       g_set_error (error, TSR_ERROR, TSR_ERROR_EXISTS, "There is already a node %s", node_id);
       return FALSE;
     }
   if (self->config->nodes->len >= TSR_CLUSTER_MAX_NODES)
     {
+      g_mutex_unlock (&self->lock);
       g_set_error (error, TSR_ERROR, TSR_ERROR_TOO_LARGE, "A cluster has at most %u nodes",
                    TSR_CLUSTER_MAX_NODES);
       return FALSE;
@@ -865,6 +872,7 @@ tsr_cluster_add_remote_node (TsrCluster *self, const char *node_id, const char *
   if (!tsr_cluster_config_save (self->config, self->config_path, error))
     {
       g_ptr_array_remove (self->config->nodes, c);
+      g_mutex_unlock (&self->lock);
       return FALSE;
     }
   if (self->started)
@@ -875,17 +883,13 @@ tsr_cluster_add_remote_node (TsrCluster *self, const char *node_id, const char *
       m->status.node_id = g_strdup (c->node_id);
       m->status.state = TSR_NODE_STATE_STOPPED;
       m->status.capacity_bytes = c->capacity;
-      /* Transfers and health checks walk the members without the lock: add only when none
-       * runs (new ones wait on the lock meanwhile). */
-      g_mutex_lock (&self->lock);
-      while (self->active > 0)
-        g_cond_wait (&self->idle_cond, &self->lock);
       g_ptr_array_add (self->members, m);
       g_mutex_unlock (&self->lock);
       make_client (self, m);
       introduce_peers (self);
       return tsr_cluster_check_health (self, NULL, error);
     }
+  g_mutex_unlock (&self->lock);
   return TRUE;
 }
 
@@ -2375,6 +2379,7 @@ _tsr_cluster_remove_member (TsrCluster *self, const char *node_id, GError **erro
 {
   Member *m = find_member (self, node_id);
   Member *removed = NULL;
+  gboolean saved;
 
   if (m == NULL || tsr_cluster_config_find (self->config, node_id) == NULL)
     {
@@ -2389,13 +2394,18 @@ _tsr_cluster_remove_member (TsrCluster *self, const char *node_id, GError **erro
   /* The config owns the member's TsrNodeConfig: free the member (stopping its node, closing
    * its store) while that is still valid. */
   member_free (removed);
+  g_mutex_lock (&self->lock);
+  while (self->active > 0)
+    g_cond_wait (&self->idle_cond, &self->lock);
   for (guint i = 0; i < self->config->nodes->len; i++)
     if (g_strcmp0 (((TsrNodeConfig *)self->config->nodes->pdata[i])->node_id, node_id) == 0)
       {
         g_ptr_array_remove_index (self->config->nodes, i);
         break;
       }
-  if (!tsr_cluster_config_save (self->config, self->config_path, error))
+  saved = tsr_cluster_config_save (self->config, self->config_path, error);
+  g_mutex_unlock (&self->lock);
+  if (!saved)
     return FALSE;
   emit (self, SIGNAL_STATISTICS_CHANGED, NULL, 0, 0, 0, 0);
   return TRUE;
