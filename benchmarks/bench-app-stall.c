@@ -25,7 +25,7 @@ typedef struct
   gint64 last_tick, last_frame;
   gint64 max_tick_gap, max_frame_gap;
   gint64 max_tick_gap_end; /* when the longest gap ended, for matching with a profile */
-  GArray *gaps; /* gint64 microseconds */
+  GArray *gaps;            /* gint64 microseconds */
   gboolean measuring;
 } Monitor;
 
