@@ -15,16 +15,18 @@ command -v rclone >/dev/null || { echo "rclone is not installed (apt-get install
 work=$(mktemp -d -p "${TMPDIR:-/var/tmp}" tessera-bench-XXXXXX)
 trap 'rm -rf "$work"' EXIT
 
-# measure LABEL CMD...: runs CMD under /usr/bin/time -v, prints seconds, MB/s and peak RSS.
+# measure LABEL CMD...: runs CMD under /usr/bin/time -v, prints seconds, MB/s, CPU seconds
+# (user + system: steadier than wall time on a shared machine) and peak RSS.
 measure () {
   local label=$1; shift
   /usr/bin/time -v "$@" >"$work/out.txt" 2>"$work/time.txt"
-  local wall rss secs
+  local wall rss secs cpu
   wall=$(sed -n 's/.*Elapsed (wall clock) time (h:mm:ss or m:ss): //p' "$work/time.txt")
   rss=$(sed -n 's/.*Maximum resident set size (kbytes): //p' "$work/time.txt")
+  cpu=$(awk -F': ' '/User time|System time/ { s += $2 } END { print s }' "$work/time.txt")
   secs=$(awk -v t="$wall" 'BEGIN { n = split(t, p, ":"); s = 0; for (i = 1; i <= n; i++) s = s * 60 + p[i]; print s }')
-  printf '%-34s %7.2f s  %8.1f MB/s  peak RSS %6.1f MiB\n' "$label" "$secs" \
-    "$(awk -v b="$bytes" -v s="$secs" 'BEGIN { print b / s / 1e6 }')" \
+  printf '%-34s %7.2f s  %8.1f MB/s  CPU %6.2f s  peak RSS %6.1f MiB\n' "$label" "$secs" \
+    "$(awk -v b="$bytes" -v s="$secs" 'BEGIN { print b / s / 1e6 }')" "$cpu" \
     "$(awk -v k="$rss" 'BEGIN { print k / 1024 }')"
   echo "$secs" >"$work/last-secs"
 }
@@ -39,10 +41,10 @@ rm -f "$work/dd.bin"
 echo "disk (dd conv=fdatasync): $dd_rate""B/s"
 
 "$cli" --data-dir "$work/data" init >/dev/null
-# File commands need a session (Argon2id: a fraction of a second, outside the measurements).
-echo "bench-password-1" | "$cli" --data-dir "$work/data" register bencher --email bench@example.org \
+# File commands need a session (the login derives the key that seals each file's key).
+echo "bench password" | "$cli" --data-dir "$work/data" register bench --email bench@example.org \
   --password-stdin >/dev/null
-echo "bench-password-1" | "$cli" --data-dir "$work/data" login bencher --password-stdin >/dev/null
+echo "bench password" | "$cli" --data-dir "$work/data" login bench --password-stdin >/dev/null
 measure "tessera-cli upload (durable)" "$cli" --data-dir "$work/data" upload "$work/input.bin"
 up=$(cat "$work/last-secs")
 file_id=$(cut -d' ' -f1 "$work/out.txt")

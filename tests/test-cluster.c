@@ -232,6 +232,41 @@ test_download_with_any_node_disabled (Fixture *f, gconstpointer data)
     }
 }
 
+/* Every node serves the bytes it was asked for, but the catalog has two chunks swapped (a
+ * damaged or tampered manifest): each chunk's AEAD tag is bound to its position, so the
+ * download refuses rather than writing the file in the wrong order. */
+static void
+test_swapped_chunks_refused (Fixture *f, gconstpointer data)
+{
+  g_autoptr (GBytes) content = tsr_test_random_bytes (f->rand, 3 * 65536);
+  g_autofree char *path = write_file (f, "swap.bin", content);
+  g_autoptr (TsrManifest) m = upload_path (f, path);
+  g_autofree char *name = g_strconcat (m->file_id, ".json", NULL);
+  g_autofree char *manifest_path = g_build_filename (f->data_dir, "catalog", name, NULL);
+  g_autofree char *out = g_build_filename (f->dir, "swapped.bin", NULL);
+  g_autoptr (GFile) dest = g_file_new_for_path (out);
+  g_autoptr (TsrManifest) tampered = NULL;
+  g_autoptr (GError) error = NULL;
+  TsrManifestChunk *c0, *c1;
+  char *id;
+  GPtrArray *nodes;
+
+  tampered = tsr_manifest_load (manifest_path, &error);
+  g_assert_no_error (error);
+  c0 = tampered->chunks->pdata[0];
+  c1 = tampered->chunks->pdata[1];
+  id = c0->segment_id, c0->segment_id = c1->segment_id, c1->segment_id = id;
+  nodes = c0->nodes, c0->nodes = c1->nodes, c1->nodes = nodes;
+  g_assert_true (tsr_manifest_save (tampered, manifest_path, &error));
+  g_assert_no_error (error);
+
+  g_assert_false (tsr_cluster_download (f->cluster, m->file_id, dest, FALSE, NULL, &error));
+  g_assert_nonnull (error);
+  g_test_message ("%s", error->message);
+  g_assert_nonnull (strstr (error->message, "altered"));
+  g_assert_false (g_file_test (out, G_FILE_TEST_EXISTS));
+}
+
 static guint64
 node_used (Fixture *f, guint k)
 {
@@ -581,6 +616,7 @@ main (int argc, char **argv)
   ADD ("same-content-twice", test_same_content_twice);
   ADD ("periodic-health", test_periodic_health);
   ADD ("no-nodes-refused", test_no_nodes_refused);
+  ADD ("swapped-chunks-refused", test_swapped_chunks_refused);
 #undef ADD
   g_test_add ("/tessera/cluster/full-nodes-fail-cleanly", Fixture, GUINT_TO_POINTER (200000),
               fixture_setup, test_full_nodes_fail_cleanly, fixture_teardown);

@@ -717,55 +717,30 @@ test_multi_host (Fixture *f, gconstpointer data)
     remove_namespaces (prefix, 3);
 }
 
-/* What OpenSSH says the host key's fingerprint is. */
-static char *
-keygen_fingerprint (const char *key_path)
-{
-  g_autofree char *pub = g_strconcat (key_path, ".pub", NULL);
-  const char *argv[] = { g_getenv ("SSH_KEYGEN"), "-l", "-E", "sha256", "-f", pub, NULL };
-  g_autofree char *out = NULL;
-  g_auto (GStrv) fields = NULL;
-
-  g_assert_cmpint (tsr_test_spawn (argv, &out, NULL), ==, 0);
-  fields = g_strsplit (out, " ", -1);
-  return g_strdup (fields[1]);
-}
-
 /* From a bare SSH account to a working node: `remote add` against a real sshd, with the
  * built tesserad uploaded to the "remote" (this machine). */
 static void
 test_remote_add (Fixture *f, gconstpointer data)
 {
   g_autofree char *skip = NULL;
-  g_autofree char *user_key = g_build_filename (f->dir, "id_user", NULL);
-  g_autofree char *user_pub = g_strconcat (user_key, ".pub", NULL);
-  g_autofree char *authorized = g_build_filename (f->dir, "authorized_keys", NULL);
-  g_autofree char *sshd_dir = g_build_filename (f->dir, "sshd", NULL);
+  g_autofree char *user_key = NULL;
   g_autofree char *remote_dir = g_build_filename (f->dir, "remote", NULL);
   g_autofree char *pid_path = g_build_filename (remote_dir, "tesserad.pid", NULL);
   g_autofree char *target = NULL;
   g_autofree char *fp = NULL;
   g_autofree char *listen = NULL;
-  g_autofree char *line = NULL;
   g_autofree char *service = NULL;
   g_autofree char *installed = NULL;
   g_autoptr (TsrTestSshd) sshd = NULL;
   guint16 port = tsr_test_free_port ();
 
-  if (!tsr_test_ssh_keygen (user_key, &skip))
-    {
-      g_test_skip (skip);
-      return;
-    }
-  g_assert_true (g_file_get_contents (user_pub, &line, NULL, NULL));
-  g_assert_true (g_file_set_contents (authorized, line, -1, NULL));
-  sshd = tsr_test_sshd_start (sshd_dir, NULL, authorized, &skip);
+  sshd = tsr_test_sshd_start_for_key (f->dir, &user_key, &skip);
   if (sshd == NULL)
     {
       g_test_skip (skip);
       return;
     }
-  fp = keygen_fingerprint (sshd->host_key);
+  fp = tsr_test_ssh_fingerprint (sshd->host_key);
   target = g_strdup_printf ("%s@127.0.0.1:%u", g_get_user_name (), sshd->port);
   listen = g_strdup_printf ("127.0.0.1:%u", port);
 

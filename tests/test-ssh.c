@@ -65,21 +65,6 @@ fixture_teardown (Fixture *f, gconstpointer data)
   g_rand_free (f->rand);
 }
 
-/* What OpenSSH itself says the host key's fingerprint is. */
-static char *
-keygen_fingerprint (const char *key_path)
-{
-  g_autofree char *pub = g_strconcat (key_path, ".pub", NULL);
-  const char *argv[] = { g_getenv ("SSH_KEYGEN"), "-l", "-E", "sha256", "-f", pub, NULL };
-  g_autofree char *out = NULL;
-  g_auto (GStrv) fields = NULL;
-
-  g_assert_cmpint (tsr_test_spawn (argv, &out, NULL), ==, 0);
-  fields = g_strsplit (out, " ", -1);
-  g_assert_nonnull (fields[1]);
-  return g_strdup (fields[1]);
-}
-
 static TsrSshSession *
 new_session (Fixture *f, TsrTestSshd *sshd)
 {
@@ -92,7 +77,7 @@ static TsrSshSession *
 connected_session (Fixture *f)
 {
   g_autoptr (GError) error = NULL;
-  g_autofree char *fp = keygen_fingerprint (f->sshd->host_key);
+  g_autofree char *fp = tsr_test_ssh_fingerprint (f->sshd->host_key);
   TsrSshSession *s = new_session (f, f->sshd);
 
   tsr_ssh_session_set_accepted_host_key (s, fp);
@@ -138,7 +123,7 @@ test_key_generate (Fixture *f, gconstpointer data)
   g_assert_true (g_str_has_prefix (pub_line, "ssh-ed25519 AAAA"));
   g_assert_true (g_str_has_suffix (pub_line, " me@test\n"));
   fp = tsr_ssh_key_dup_fingerprint (key);
-  fp2 = keygen_fingerprint (path);
+  fp2 = tsr_test_ssh_fingerprint (path);
   g_assert_cmpstr (fp, ==, fp2);
 
   /* The passphrase is needed, and only the right one opens it. */
@@ -191,7 +176,7 @@ test_key_login (Fixture *f, gconstpointer data)
   key = tsr_ssh_key_generate (&error);
   g_assert_no_error (error);
   s = tsr_ssh_session_new (g_get_user_name (), "127.0.0.1", f->sshd->port, key, f->known_hosts);
-  fp = keygen_fingerprint (f->sshd->host_key);
+  fp = tsr_test_ssh_fingerprint (f->sshd->host_key);
   tsr_ssh_session_set_accepted_host_key (s, fp);
   /* Not authorised yet: refused as AUTH. */
   g_assert_false (tsr_ssh_session_connect (s, NULL, &error));
@@ -225,7 +210,7 @@ test_unknown_host (Fixture *f, gconstpointer data)
 
   if (f->sshd == NULL)
     return;
-  expected = keygen_fingerprint (f->sshd->host_key);
+  expected = tsr_test_ssh_fingerprint (f->sshd->host_key);
   s = new_session (f, f->sshd);
 
   /* Unknown: refused, with the fingerprint shown, and nothing written. */
@@ -315,7 +300,7 @@ test_changed_host_key (Fixture *f, gconstpointer data)
     g_free (kh_before);
     kh_before = g_steal_pointer (&moved);
   }
-  new_fp = keygen_fingerprint (other->host_key);
+  new_fp = tsr_test_ssh_fingerprint (other->host_key);
   s2 = new_session (f, other);
   /* Refused loudly, even with the new fingerprint "accepted", and known_hosts untouched. */
   tsr_ssh_session_set_accepted_host_key (s2, new_fp);
@@ -391,7 +376,7 @@ test_async (Fixture *f, gconstpointer data)
   if (f->sshd == NULL)
     return;
   s = new_session (f, f->sshd);
-  fp = keygen_fingerprint (f->sshd->host_key);
+  fp = tsr_test_ssh_fingerprint (f->sshd->host_key);
   tsr_ssh_session_set_accepted_host_key (s, fp);
   tsr_ssh_session_connect_async (s, NULL, on_async_done, &connected);
   /* Queued behind the connect on the session's one worker. */
@@ -483,8 +468,8 @@ test_broadcast (Fixture *f, gconstpointer data)
       g_test_skip (skip);
       return;
     }
-  fp1 = keygen_fingerprint (f->sshd->host_key);
-  fp2 = keygen_fingerprint (second->host_key);
+  fp1 = tsr_test_ssh_fingerprint (f->sshd->host_key);
+  fp2 = tsr_test_ssh_fingerprint (second->host_key);
   tsr_ssh_session_set_accepted_host_key (tsr_ssh_manager_add_host (m, "alpha", g_get_user_name (),
                                                                    "127.0.0.1", f->sshd->port, NULL,
                                                                    &error),

@@ -156,6 +156,21 @@ tsr_test_ssh_keygen (const char *path, char **skip_reason)
   return TRUE;
 }
 
+/* What OpenSSH says the fingerprint of the key at @key_path is ("SHA256:…"). */
+char *
+tsr_test_ssh_fingerprint (const char *key_path)
+{
+  g_autofree char *pub = g_strconcat (key_path, ".pub", NULL);
+  const char *argv[] = { g_getenv ("SSH_KEYGEN"), "-l", "-E", "sha256", "-f", pub, NULL };
+  g_autofree char *out = NULL;
+  g_auto (GStrv) fields = NULL;
+
+  g_assert_cmpint (tsr_test_spawn (argv, &out, NULL), ==, 0);
+  fields = g_strsplit (out, " ", -1);
+  g_assert_nonnull (fields[1]);
+  return g_strdup (fields[1]);
+}
+
 void
 tsr_test_sshd_free (TsrTestSshd *sshd)
 {
@@ -343,6 +358,34 @@ tsr_test_parse_json (const char *text)
   g_assert_no_error (error);
   g_assert_nonnull (node);
   return node;
+}
+
+/**
+ * tsr_test_sshd_start_for_key:
+ * @dir: made: the user's key DIR/id_user (ssh-keygen), DIR/authorized_keys, the server's
+ *   files in DIR/sshd
+ * @user_key: (out): the private key sshd accepts
+ *
+ * An sshd that accepts one freshly made user key; NULL with @skip_reason where it cannot run.
+ */
+TsrTestSshd *
+tsr_test_sshd_start_for_key (const char *dir, char **user_key, char **skip_reason)
+{
+  g_autofree char *key = g_build_filename (dir, "id_user", NULL);
+  g_autofree char *pub = g_strconcat (key, ".pub", NULL);
+  g_autofree char *authorized = g_build_filename (dir, "authorized_keys", NULL);
+  g_autofree char *sshd_dir = g_build_filename (dir, "sshd", NULL);
+  g_autofree char *line = NULL;
+  TsrTestSshd *sshd;
+
+  if (!tsr_test_ssh_keygen (key, skip_reason))
+    return NULL;
+  g_assert_true (g_file_get_contents (pub, &line, NULL, NULL));
+  g_assert_true (g_file_set_contents (authorized, line, -1, NULL));
+  sshd = tsr_test_sshd_start (sshd_dir, NULL, authorized, skip_reason);
+  if (sshd != NULL)
+    *user_key = g_steal_pointer (&key);
+  return sshd;
 }
 
 /* Opens and starts the cluster in @data_dir; the test fails if it cannot. */

@@ -22,6 +22,7 @@ guint16 tsr_test_free_port (void);
 gboolean tsr_test_port_is_open (guint16 port);
 int tsr_test_spawn (const char *const *argv, char **out, char **err);
 gboolean tsr_test_ssh_keygen (const char *path, char **skip_reason);
+char *tsr_test_ssh_fingerprint (const char *key_path);
 
 /* A private OpenSSH server on 127.0.0.1 for the SSH tests. */
 typedef struct
@@ -36,6 +37,7 @@ typedef struct
 TsrTestSshd *tsr_test_sshd_start (const char *dir, const char *host_key,
                                   const char *authorized_keys, char **skip_reason);
 void tsr_test_sshd_free (TsrTestSshd *sshd);
+TsrTestSshd *tsr_test_sshd_start_for_key (const char *dir, char **user_key, char **skip_reason);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (TsrTestSshd, tsr_test_sshd_free)
 
 /* What a run of tessera-cli printed, and how it ended. */

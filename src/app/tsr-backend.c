@@ -32,6 +32,7 @@ struct _TsrBackend
   GListStore *files;     /* TsrFileItem */
   GListStore *transfers; /* TsrTransfer */
   GPtrArray *nodes;      /* TsrNodeStatus, the last snapshot */
+  char *up_nodes;        /* which nodes counted as up when file health was last computed */
   guint nodes_source;
   gboolean files_loading;
   gboolean files_dirty;
@@ -168,15 +169,40 @@ set_start_error (TsrBackend *self, const GError *error)
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_START_ERROR]);
 }
 
+/* File health depends only on which nodes are up (enabled and answering): "Node_01 Node_03 ". */
+static char *
+describe_up_nodes (GPtrArray *nodes)
+{
+  GString *up = g_string_new (NULL);
+
+  for (guint i = 0; i < nodes->len; i++)
+    {
+      const TsrNodeStatus *s = nodes->pdata[i];
+      if (s->enabled && s->alive)
+        g_string_append_printf (up, "%s ", s->node_id);
+    }
+  return g_string_free (up, FALSE);
+}
+
 static void
 snapshot_nodes (TsrBackend *self)
 {
+  g_autofree char *up = NULL;
+
   g_clear_pointer (&self->nodes, g_ptr_array_unref);
   self->nodes = tsr_cluster_dup_node_status (self->cluster);
-  for (guint i = 0; i < g_list_model_get_n_items (G_LIST_MODEL (self->files)); i++)
+  /* Statistics change several times a second during transfers; walking every chunk of every
+   * file is only worth it when a node came or went. */
+  up = describe_up_nodes (self->nodes);
+  if (g_strcmp0 (up, self->up_nodes) != 0)
     {
-      g_autoptr (TsrFileItem) item = g_list_model_get_item (G_LIST_MODEL (self->files), i);
-      tsr_file_item_update_health (item, self->cluster);
+      for (guint i = 0; i < g_list_model_get_n_items (G_LIST_MODEL (self->files)); i++)
+        {
+          g_autoptr (TsrFileItem) item = g_list_model_get_item (G_LIST_MODEL (self->files), i);
+          tsr_file_item_update_health (item, self->cluster);
+        }
+      g_free (self->up_nodes);
+      self->up_nodes = g_steal_pointer (&up);
     }
   g_signal_emit (self, signals[SIGNAL_NODES_CHANGED], 0);
 }
@@ -614,16 +640,16 @@ manifests_have (GPtrArray *manifests, const char *file_id)
   return FALSE;
 }
 
-static gboolean
-store_has (GListStore *store, const char *file_id)
+static TsrFileItem *
+store_find (GListStore *store, const char *file_id)
 {
   for (guint i = 0; i < g_list_model_get_n_items (G_LIST_MODEL (store)); i++)
     {
       g_autoptr (TsrFileItem) item = g_list_model_get_item (G_LIST_MODEL (store), i);
       if (g_strcmp0 (tsr_file_item_get_file_id (item), file_id) == 0)
-        return TRUE;
+        return g_steal_pointer (&item);
     }
-  return FALSE;
+  return NULL;
 }
 
 /* Merges by file id so the selection and scroll position survive a reload. */
@@ -654,10 +680,17 @@ on_list_done (GObject *source, GAsyncResult *result, gpointer data)
       for (i = 0; i < manifests->len; i++)
         {
           TsrManifest *m = manifests->pdata[i];
-          if (!store_has (self->files, m->file_id))
+          g_autoptr (TsrFileItem) item = store_find (self->files, m->file_id);
+
+          manifests->pdata[i] = NULL; /* the item owns it now */
+          if (item != NULL)
             {
-              g_autoptr (TsrFileItem) item = NULL;
-              manifests->pdata[i] = NULL; /* the item owns it now */
+              /* A repair may have moved copies since. */
+              tsr_file_item_set_manifest (item, m);
+              tsr_file_item_update_health (item, self->cluster);
+            }
+          else
+            {
               item = tsr_file_item_new (m);
               tsr_file_item_update_health (item, self->cluster);
               g_list_store_append (self->files, item);
@@ -1106,6 +1139,7 @@ tsr_backend_finalize (GObject *object)
   g_clear_object (&self->transfers);
   g_clear_object (&self->cancellable);
   g_clear_pointer (&self->nodes, g_ptr_array_unref);
+  g_free (self->up_nodes);
   g_free (self->data_dir);
   g_free (self->start_error);
   g_free (self->username);

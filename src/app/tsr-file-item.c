@@ -154,6 +154,21 @@ tsr_file_item_new (TsrManifest *manifest)
   return self;
 }
 
+/**
+ * tsr_file_item_set_manifest:
+ * @manifest: (transfer full): a newer manifest of the same file, e.g. after a repair moved
+ *   copies; call tsr_file_item_update_health() next
+ */
+void
+tsr_file_item_set_manifest (TsrFileItem *self, TsrManifest *manifest)
+{
+  g_return_if_fail (TSR_IS_FILE_ITEM (self));
+  g_return_if_fail (g_strcmp0 (manifest->file_id, self->manifest->file_id) == 0);
+
+  tsr_manifest_free (self->manifest);
+  self->manifest = manifest;
+}
+
 const TsrManifest *
 tsr_file_item_get_manifest (TsrFileItem *self)
 {

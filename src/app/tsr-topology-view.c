@@ -38,7 +38,8 @@ struct _TsrTopologyView
   GtkWidget *popover;
   GtkWidget *details;
   guint tick_id;
-  double phase; /* 0..1 along the links */
+  GHashTable *layouts; /* "b"/"r" + text -> PangoLayout, so moving frames do not reshape text */
+  double phase;        /* 0..1 along the links */
   gint64 last_frame;
 };
 
@@ -85,13 +86,18 @@ layout_nodes (TsrTopologyView *self, double w, double h)
     }
 }
 
-static void
-append_centered_text (GtkWidget *widget, GtkSnapshot *snapshot, const char *text, double x,
-                      double y, const GdkRGBA *color, gboolean bold)
+static PangoLayout *
+get_layout (TsrTopologyView *self, const char *text, gboolean bold)
 {
-  g_autoptr (PangoLayout) layout = gtk_widget_create_pango_layout (widget, NULL);
-  int tw, th;
+  g_autofree char *key = g_strconcat (bold ? "b" : "r", text, NULL);
+  PangoLayout *layout = g_hash_table_lookup (self->layouts, key);
 
+  if (layout != NULL)
+    return layout;
+  /* Segment counts change during uploads: keep the cache from growing without bound. */
+  if (g_hash_table_size (self->layouts) > 256)
+    g_hash_table_remove_all (self->layouts);
+  layout = gtk_widget_create_pango_layout (GTK_WIDGET (self), NULL);
   if (bold)
     {
       g_autofree char *markup = g_markup_printf_escaped ("<b>%s</b>", text);
@@ -99,6 +105,17 @@ append_centered_text (GtkWidget *widget, GtkSnapshot *snapshot, const char *text
     }
   else
     pango_layout_set_text (layout, text, -1);
+  g_hash_table_insert (self->layouts, g_steal_pointer (&key), layout);
+  return layout;
+}
+
+static void
+append_centered_text (TsrTopologyView *self, GtkSnapshot *snapshot, const char *text, double x,
+                      double y, const GdkRGBA *color, gboolean bold)
+{
+  PangoLayout *layout = get_layout (self, text, bold);
+  int tw, th;
+
   pango_layout_get_pixel_size (layout, &tw, &th);
   gtk_snapshot_save (snapshot);
   gtk_snapshot_translate (snapshot, &GRAPHENE_POINT_INIT (x - tw / 2.0, y - th / 2.0));
@@ -113,78 +130,101 @@ link_width (double throughput)
   return 1.5 + (throughput > 1024 ? 1.2 * log10 (throughput / 1024) : 0);
 }
 
+/* Shapes as render nodes rather than one cairo node: a cairo node the size of the view is a
+ * fresh image every frame (megabytes of new pages to fault in and clear), which made single
+ * frames take 50 ms in software rendering while the dots move. */
+static void
+append_circle (GtkSnapshot *snapshot, double x, double y, double r, const GdkRGBA *color)
+{
+  graphene_rect_t bounds = GRAPHENE_RECT_INIT (x - r, y - r, 2 * r, 2 * r);
+  GskRoundedRect round;
+
+  gsk_rounded_rect_init_from_rect (&round, &bounds, r);
+  gtk_snapshot_push_rounded_clip (snapshot, &round);
+  gtk_snapshot_append_color (snapshot, color, &bounds);
+  gtk_snapshot_pop (snapshot);
+}
+
+/* A line WIDTH wide with round ends; DASH > 0 draws it in dashes and gaps that long. */
+static void
+append_line (GtkSnapshot *snapshot, double x1, double y1, double x2, double y2, double width,
+             double dash, const GdkRGBA *color)
+{
+  double length = hypot (x2 - x1, y2 - y1);
+  double step = dash > 0 ? dash : length;
+
+  gtk_snapshot_save (snapshot);
+  gtk_snapshot_translate (snapshot, &GRAPHENE_POINT_INIT (x1, y1));
+  gtk_snapshot_rotate (snapshot, atan2 (y2 - y1, x2 - x1) * 180 / G_PI);
+  for (double at = 0; at<length; at += dash> 0 ? 2 * dash : length)
+    {
+      graphene_rect_t piece =
+          GRAPHENE_RECT_INIT (at - width / 2, -width / 2, MIN (step, length - at) + width, width);
+      GskRoundedRect round;
+
+      gsk_rounded_rect_init_from_rect (&round, &piece, width / 2);
+      gtk_snapshot_push_rounded_clip (snapshot, &round);
+      gtk_snapshot_append_color (snapshot, color, &piece);
+      gtk_snapshot_pop (snapshot);
+    }
+  gtk_snapshot_restore (snapshot);
+}
+
 static void
 tsr_topology_view_snapshot (GtkWidget *widget, GtkSnapshot *snapshot)
 {
   TsrTopologyView *self = TSR_TOPOLOGY_VIEW (widget);
   double w = gtk_widget_get_width (widget), h = gtk_widget_get_height (widget);
   double cx = w / 2, cy = h / 2;
-  GdkRGBA fg, white = { 1, 1, 1, 1 };
-  cairo_t *cr;
+  /* This computer, in the accent blue: white text reads on it in light and dark styles. */
+  GdkRGBA fg, faint, white = { 1, 1, 1, 1 }, you = { 0x35 / 255.0, 0x84 / 255.0, 0xe4 / 255.0, 1 };
 
   G_GNUC_BEGIN_IGNORE_DEPRECATIONS
   gtk_style_context_get_color (gtk_widget_get_style_context (widget), &fg);
   G_GNUC_END_IGNORE_DEPRECATIONS
   layout_nodes (self, w, h);
 
-  cr = gtk_snapshot_append_cairo (snapshot, &GRAPHENE_RECT_INIT (0, 0, w, h));
-  cairo_set_line_cap (cr, CAIRO_LINE_CAP_ROUND);
   /* Peer links: every node knows the others. */
-  cairo_set_source_rgba (cr, fg.red, fg.green, fg.blue, 0.12);
-  cairo_set_line_width (cr, 1);
+  faint = fg;
+  faint.alpha = 0.12;
   for (guint i = 0; i < self->nodes->len; i++)
     for (guint j = i + 1; j < self->nodes->len; j++)
       {
         TopoNode *a = self->nodes->pdata[i], *b = self->nodes->pdata[j];
-        cairo_move_to (cr, a->x, a->y);
-        cairo_line_to (cr, b->x, b->y);
-        cairo_stroke (cr);
+        append_line (snapshot, a->x, a->y, b->x, b->y, 1, 0, &faint);
       }
   /* Client links, as wide as their traffic, dashed when the node is down. */
   for (guint i = 0; i < self->nodes->len; i++)
     {
       TopoNode *n = self->nodes->pdata[i];
       GdkRGBA c;
-      double dash[] = { 6, 6 };
-
-      double dots[] = { 1, 5 };
 
       tsr_state_color (n->state, n->alive, &c);
-      cairo_set_source_rgba (cr, c.red, c.green, c.blue, 0.8);
-      cairo_set_line_width (cr, link_width (n->throughput));
-      if (!n->alive)
-        cairo_set_dash (cr, dash, 2, 0);
-      else if (n->link != NULL)
-        cairo_set_dash (cr, dots, 2, 0);
-      cairo_move_to (cr, cx, cy);
-      cairo_line_to (cr, n->x, n->y);
-      cairo_stroke (cr);
-      cairo_set_dash (cr, NULL, 0, 0);
+      c.alpha = 0.8;
+      /* Dashed when the node is down, dotted when its link is emulated. */
+      append_line (snapshot, cx, cy, n->x, n->y, link_width (n->throughput),
+                   !n->alive         ? 6
+                   : n->link != NULL ? 2
+                                     : 0,
+                   &c);
       if (n->alive && n->throughput > 1024)
         for (int k = 0; k < 3; k++) /* packets on the move */
           {
             double t = fmod (self->phase + k / 3.0, 1.0);
-            cairo_arc (cr, cx + (n->x - cx) * t, cy + (n->y - cy) * t, 3.5, 0, 2 * G_PI);
-            cairo_fill (cr);
+            append_circle (snapshot, cx + (n->x - cx) * t, cy + (n->y - cy) * t, 3.5, &c);
           }
     }
-  /* This computer, in the accent blue: white text reads on it in light and dark styles. */
-  cairo_set_source_rgb (cr, 0x35 / 255.0, 0x84 / 255.0, 0xe4 / 255.0);
-  cairo_arc (cr, cx, cy, 24, 0, 2 * G_PI);
-  cairo_fill (cr);
+  append_circle (snapshot, cx, cy, 24, &you);
   /* The nodes. */
   for (guint i = 0; i < self->nodes->len; i++)
     {
       TopoNode *n = self->nodes->pdata[i];
       GdkRGBA c;
       tsr_state_color (n->state, n->alive, &c);
-      gdk_cairo_set_source_rgba (cr, &c);
-      cairo_arc (cr, n->x, n->y, NODE_RADIUS, 0, 2 * G_PI);
-      cairo_fill (cr);
+      append_circle (snapshot, n->x, n->y, NODE_RADIUS, &c);
     }
-  cairo_destroy (cr);
 
-  append_centered_text (widget, snapshot, _ ("You"), cx, cy, &white, TRUE);
+  append_centered_text (self, snapshot, _ ("You"), cx, cy, &white, TRUE);
   for (guint i = 0; i < self->nodes->len; i++)
     {
       TopoNode *n = self->nodes->pdata[i];
@@ -193,9 +233,9 @@ tsr_topology_view_snapshot (GtkWidget *widget, GtkSnapshot *snapshot)
       g_autofree char *count = g_strdup_printf ("%" G_GUINT64_FORMAT, n->segments);
       g_autofree char *segments =
           g_strdup_printf (ngettext ("%s segment", "%s segments", n->segments), count);
-      append_centered_text (widget, snapshot, n->node_id, n->x, n->y - 7, &white, TRUE);
-      append_centered_text (widget, snapshot, state, n->x, n->y + 9, &white, FALSE);
-      append_centered_text (widget, snapshot, segments, n->x,
+      append_centered_text (self, snapshot, n->node_id, n->x, n->y - 7, &white, TRUE);
+      append_centered_text (self, snapshot, state, n->x, n->y + 9, &white, FALSE);
+      append_centered_text (self, snapshot, segments, n->x,
                             n->y + NODE_RADIUS + (n->y >= cy ? 12 : -NODE_RADIUS * 2 - 12), &fg,
                             FALSE);
       /* An emulated link's settings go under the count, outside the ring, where the labels
@@ -331,6 +371,7 @@ tsr_topology_view_dispose (GObject *object)
     gtk_widget_remove_tick_callback (GTK_WIDGET (self), self->tick_id);
   self->tick_id = 0;
   g_clear_pointer (&self->popover, gtk_widget_unparent);
+  g_clear_pointer (&self->layouts, g_hash_table_unref);
   G_OBJECT_CLASS (tsr_topology_view_parent_class)->dispose (object);
 }
 
@@ -343,6 +384,17 @@ tsr_topology_view_finalize (GObject *object)
   G_OBJECT_CLASS (tsr_topology_view_parent_class)->finalize (object);
 }
 
+/* Fonts, scale or style changed: lay the text out again. */
+static void
+tsr_topology_view_css_changed (GtkWidget *widget, GtkCssStyleChange *change)
+{
+  TsrTopologyView *self = TSR_TOPOLOGY_VIEW (widget);
+
+  GTK_WIDGET_CLASS (tsr_topology_view_parent_class)->css_changed (widget, change);
+  if (self->layouts != NULL)
+    g_hash_table_remove_all (self->layouts);
+}
+
 static void
 tsr_topology_view_class_init (TsrTopologyViewClass *klass)
 {
@@ -352,6 +404,7 @@ tsr_topology_view_class_init (TsrTopologyViewClass *klass)
   object_class->dispose = tsr_topology_view_dispose;
   object_class->finalize = tsr_topology_view_finalize;
   widget_class->snapshot = tsr_topology_view_snapshot;
+  widget_class->css_changed = tsr_topology_view_css_changed;
   widget_class->measure = tsr_topology_view_measure;
   widget_class->size_allocate = tsr_topology_view_size_allocate;
   gtk_widget_class_set_css_name (widget_class, "topology");
@@ -364,6 +417,7 @@ tsr_topology_view_init (TsrTopologyView *self)
   GtkGesture *click = gtk_gesture_click_new ();
 
   self->nodes = g_ptr_array_new_with_free_func ((GDestroyNotify)topo_node_free);
+  self->layouts = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_object_unref);
   self->popover = gtk_popover_new ();
   self->details = gtk_label_new (NULL);
   gtk_label_set_xalign (GTK_LABEL (self->details), 0);

@@ -32,8 +32,9 @@ struct _TsrWindow
 
   TsrBackend *backend;
   GtkDropTarget *drop_target;
-  TsrEnrollDialog *enroll_dialog; /* weak */
-  GSettings *settings;            /* NULL when the schema is not installed */
+  TsrEnrollDialog *enroll_dialog;    /* weak */
+  TsrAddNodeDialog *add_node_dialog; /* weak */
+  GSettings *settings;               /* NULL when the schema is not installed */
 };
 
 G_DEFINE_FINAL_TYPE (TsrWindow, tsr_window, ADW_TYPE_APPLICATION_WINDOW)
@@ -56,6 +57,7 @@ update_actions (TsrWindow *self)
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.upload", ready);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.search", signed_in);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.refresh", ready);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.add-node", ready);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.two-factor", signed_in);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.sign-out", signed_in);
 }
@@ -205,6 +207,34 @@ on_signed_in (TsrWindow *self, gboolean created)
   adw_message_dialog_set_close_response (ADW_MESSAGE_DIALOG (dialog), "later");
   g_signal_connect_object (dialog, "response", G_CALLBACK (on_offer_response), self, 0);
   gtk_window_present (GTK_WINDOW (dialog));
+}
+
+/* ---- nodes ---- */
+
+static void
+on_node_added (TsrWindow *self, const char *name)
+{
+  g_autofree char *message = g_strdup_printf (_ ("%s is added"), name);
+
+  adw_view_stack_set_visible_child_name (self->view_stack, "nodes");
+  tsr_window_toast (self, message);
+}
+
+static void
+add_node_action (GtkWidget *widget, const char *action, GVariant *param)
+{
+  TsrWindow *self = TSR_WINDOW (widget);
+
+  if (self->add_node_dialog != NULL)
+    {
+      gtk_window_present (GTK_WINDOW (self->add_node_dialog));
+      return;
+    }
+  self->add_node_dialog = tsr_add_node_dialog_new (GTK_WINDOW (self), self->backend);
+  g_object_add_weak_pointer (G_OBJECT (self->add_node_dialog), (gpointer *)&self->add_node_dialog);
+  g_signal_connect_object (self->add_node_dialog, "node-added", G_CALLBACK (on_node_added), self,
+                           G_CONNECT_SWAPPED);
+  gtk_window_present (GTK_WINDOW (self->add_node_dialog));
 }
 
 /* ---- files ---- */
@@ -428,6 +458,7 @@ tsr_window_class_init (TsrWindowClass *klass)
   gtk_widget_class_install_action (widget_class, "win.search", NULL, search_action);
   gtk_widget_class_install_action (widget_class, "win.refresh", NULL, refresh_action);
   gtk_widget_class_install_action (widget_class, "win.two-factor", NULL, two_factor_action);
+  gtk_widget_class_install_action (widget_class, "win.add-node", NULL, add_node_action);
   gtk_widget_class_install_action (widget_class, "win.sign-out", NULL, sign_out_action);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_o, GDK_CONTROL_MASK, "win.upload",
                                        NULL);
@@ -551,6 +582,13 @@ GtkDropTarget *
 tsr_window_get_drop_target (TsrWindow *self)
 {
   return self->drop_target;
+}
+
+/* The open "Add Node" dialog, or %NULL. */
+TsrAddNodeDialog *
+tsr_window_get_add_node_dialog (TsrWindow *self)
+{
+  return self->add_node_dialog;
 }
 
 /* The open enrollment dialog, or %NULL. */

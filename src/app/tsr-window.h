@@ -6,6 +6,7 @@
 
 #include <adwaita.h>
 
+#include "tsr-add-node-dialog.h"
 #include "tsr-backend.h"
 #include "tsr-enroll-dialog.h"
 #include "tsr-files-page.h"
@@ -32,6 +33,7 @@ TsrStoragePage *tsr_window_get_storage_page (TsrWindow *self);
 TsrNetworkPage *tsr_window_get_network_page (TsrWindow *self);
 GtkDropTarget *tsr_window_get_drop_target (TsrWindow *self);
 TsrEnrollDialog *tsr_window_get_enroll_dialog (TsrWindow *self);
+TsrAddNodeDialog *tsr_window_get_add_node_dialog (TsrWindow *self);
 void tsr_window_toast (TsrWindow *self, const char *message);
 
 G_END_DECLS

@@ -4,6 +4,7 @@
  */
 #include "config.h"
 
+#include <glib/gi18n.h>
 #include <locale.h>
 #include <malloc.h>
 #include <stdarg.h>
@@ -15,59 +16,64 @@
 
 static const TsrCliCommand commands[] = {
   { "init", "[--nodes N] [--capacity SIZE] [--chunk-size SIZE] [--replicas R]",
-    "create the cluster (optional: the first command creates the default one)", tsr_cli_cmd_init },
-  { "upload", "PATH...", "upload files; prints each file id", tsr_cli_cmd_upload },
-  { "download", "FILE_ID [--output PATH] [--force]", "download a file", tsr_cli_cmd_download },
-  { "list", "", "list the stored files", tsr_cli_cmd_list },
-  { "delete", "FILE_ID", "delete a file from every node", tsr_cli_cmd_delete },
-  { "nodes", "", "the nodes and their state", tsr_cli_cmd_nodes },
-  { "health", "", "check every node (exit status 1 when one is down)", tsr_cli_cmd_health },
-  { "storage", "", "usage per node and in total", tsr_cli_cmd_storage },
-  { "topology", "", "the nodes and the peers each one knows", tsr_cli_cmd_topology },
-  { "stats", "", "network statistics per node and in total", tsr_cli_cmd_stats },
+    N_ ("create the cluster (optional: the first command creates the default one)"),
+    tsr_cli_cmd_init },
+  { "upload", "PATH...", N_ ("upload files; prints each file id"), tsr_cli_cmd_upload },
+  { "download", "FILE_ID [--output PATH] [--force]", N_ ("download a file"), tsr_cli_cmd_download },
+  { "list", "", N_ ("list the stored files"), tsr_cli_cmd_list },
+  { "delete", "FILE_ID", N_ ("delete a file from every node"), tsr_cli_cmd_delete },
+  { "nodes", "", N_ ("the nodes and their state"), tsr_cli_cmd_nodes },
+  { "health", "", N_ ("check every node (exit status 1 when one is down)"), tsr_cli_cmd_health },
+  { "storage", "", N_ ("usage per node and in total"), tsr_cli_cmd_storage },
+  { "topology", "", N_ ("the nodes and the peers each one knows"), tsr_cli_cmd_topology },
+  { "stats", "", N_ ("network statistics per node and in total"), tsr_cli_cmd_stats },
   { "netem",
     "show | profile off|seed | set [--node ID] --bandwidth RATE --latency MIN-MAX --loss PCT",
-    "the emulated network: bandwidth, latency and loss per node", tsr_cli_cmd_netem },
+    N_ ("the emulated network: bandwidth, latency and loss per node"), tsr_cli_cmd_netem },
   { "node", "disable|enable|remove NODE_ID",
-    "take a node out of service or back; drain and remove it", tsr_cli_cmd_node },
-  { "repair", "", "give every file its full number of copies again", tsr_cli_cmd_repair },
-  { "scrub", "", "re-hash every stored copy now; repair the corrupt ones", tsr_cli_cmd_scrub },
-  { "gc", "[--grace SECONDS]", "delete copies no file uses (left by crashes)", tsr_cli_cmd_gc },
-  { "shell", "", "the interactive form of these commands", tsr_cli_cmd_shell },
-  { "id", "", "print this client's id (what tesserad trusts)", tsr_cli_cmd_id },
-  { "remote", "add|list|exec|logs|status|key ...", "nodes on other machines, over SSH",
+    N_ ("take a node out of service or back; drain and remove it"), tsr_cli_cmd_node },
+  { "repair", "", N_ ("give every file its full number of copies again"), tsr_cli_cmd_repair },
+  { "scrub", "", N_ ("re-hash every stored copy now; repair the corrupt ones"), tsr_cli_cmd_scrub },
+  { "gc", "[--grace SECONDS]", N_ ("delete copies no file uses (left by crashes)"),
+    tsr_cli_cmd_gc },
+  { "shell", "", N_ ("the interactive form of these commands"), tsr_cli_cmd_shell },
+  { "id", "", N_ ("print this client's id (what tesserad trusts)"), tsr_cli_cmd_id },
+  { "remote", "add|list|exec|logs|status|key ...", N_ ("nodes on other machines, over SSH"),
     tsr_cli_cmd_remote },
-  { "register", "USER --email EMAIL [--password-stdin]", "create an account",
+  { "register", "USER --email EMAIL [--password-stdin]", N_ ("create an account"),
     tsr_cli_cmd_register },
-  { "login", "USER [--password-stdin] [--otp CODE]", "log in (file commands need it)",
+  { "login", "USER [--password-stdin] [--otp CODE]", N_ ("log in (file commands need it)"),
     tsr_cli_cmd_login },
-  { "logout", "", "end the session and wipe its key", tsr_cli_cmd_logout },
-  { "whoami", "", "who is logged in", tsr_cli_cmd_whoami },
-  { "passwd", "[--password-stdin]", "change the password (stdin: old, then new)",
+  { "logout", "", N_ ("end the session and wipe its key"), tsr_cli_cmd_logout },
+  { "whoami", "", N_ ("who is logged in"), tsr_cli_cmd_whoami },
+  { "passwd", "[--password-stdin]", N_ ("change the password (stdin: old, then new)"),
     tsr_cli_cmd_passwd },
   { "otp", "enable [--qr-png PATH] | confirm CODE | disable [--otp CODE]",
-    "two-factor authentication", tsr_cli_cmd_otp },
+    N_ ("two-factor authentication"), tsr_cli_cmd_otp },
 };
 
 void
 tsr_cli_print_usage (FILE *out)
 {
-  fprintf (out, "Usage: tessera-cli [--data-dir DIR] [--json] COMMAND [ARGS...]\n\n"
-                "Tessera splits files into encrypted segments and replicates them across nodes.\n\n"
-                "Options:\n"
-                "  --data-dir DIR   use DIR (default: $TESSERA_DATA_DIR, else "
-                "$XDG_DATA_HOME/tessera)\n"
-                "  --json           machine-readable output\n"
-                "  --version        print the version\n"
-                "  -h, --help       show this help\n\n"
-                "Commands:\n");
+  fprintf (out, "%s",
+           _ ("Usage: tessera-cli [--data-dir DIR] [--json] COMMAND [ARGS...]\n\n"
+              "Tessera splits files into encrypted segments and replicates them across "
+              "nodes.\n\n"
+              "Options:\n"
+              "  --data-dir DIR   use DIR (default: $TESSERA_DATA_DIR, else "
+              "$XDG_DATA_HOME/tessera)\n"
+              "  --json           machine-readable output\n"
+              "  --version        print the version\n"
+              "  -h, --help       show this help\n\n"
+              "Commands:\n"));
   for (guint i = 0; i < G_N_ELEMENTS (commands); i++)
     {
       g_autofree char *head = g_strdup_printf ("%s %s", commands[i].name, commands[i].args);
-      fprintf (out, "  %-58s %s\n", head, commands[i].summary);
+      fprintf (out, "  %-58s %s\n", head, _ (commands[i].summary));
     }
-  fprintf (out, "\nExit status: 0 success, 1 the operation failed, 2 usage error, 3 not logged "
-                "in or authentication failed.\n");
+  fprintf (out, "\n%s\n",
+           _ ("Exit status: 0 success, 1 the operation failed, 2 usage error, 3 not logged in or "
+              "authentication failed."));
 }
 
 int
@@ -78,13 +84,13 @@ tsr_cli_dispatch (TsrCli *cli, int argc, char **argv)
       {
         if (argc > 1 && (strcmp (argv[1], "--help") == 0 || strcmp (argv[1], "-h") == 0))
           {
-            printf ("Usage: tessera-cli %s %s\n  %s\n", commands[i].name, commands[i].args,
-                    commands[i].summary);
+            printf (_ ("Usage: tessera-cli %s %s\n  %s\n"), commands[i].name, commands[i].args,
+                    _ (commands[i].summary));
             return TSR_EXIT_OK;
           }
         return commands[i].func (cli, argc, argv);
       }
-  fprintf (stderr, "tessera-cli: unknown command “%s”; see tessera-cli --help\n", argv[0]);
+  fprintf (stderr, _ ("tessera-cli: unknown command “%s”; see tessera-cli --help\n"), argv[0]);
   return TSR_EXIT_USAGE;
 }
 
@@ -194,6 +200,12 @@ main (int argc, char **argv)
   int i;
 
   setlocale (LC_ALL, "");
+  /* TESSERA_LOCALEDIR: the build tree's catalogs, for running and testing uninstalled. */
+  bindtextdomain (GETTEXT_PACKAGE, g_getenv ("TESSERA_LOCALEDIR") != NULL
+                                       ? g_getenv ("TESSERA_LOCALEDIR")
+                                       : LOCALEDIR);
+  bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
+  textdomain (GETTEXT_PACKAGE);
   /* Transfers pass 64 KiB buffers between a few dozen threads; with glibc's default of eight
    * arenas per core each thread's arena keeps its own freed buffers, and peak RSS for a 1 GiB
    * transfer measured ~110 MiB. Two arenas: ~70 MiB, at the same speed. */
@@ -225,7 +237,7 @@ main (int argc, char **argv)
         }
       else
         {
-          fprintf (stderr, "tessera-cli: unknown option %s\n\n", argv[i]);
+          fprintf (stderr, _ ("tessera-cli: unknown option %s\n\n"), argv[i]);
           tsr_cli_print_usage (stderr);
           return TSR_EXIT_USAGE;
         }

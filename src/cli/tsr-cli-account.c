@@ -8,6 +8,8 @@
  */
 #include "config.h"
 
+#include <glib/gi18n.h>
+
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -32,7 +34,7 @@ open_accounts (TsrCli *cli, GError **error)
   /* Owning the data dir (its lock) before touching the accounts. */
   if (tsr_cli_cluster (cli, FALSE) == NULL)
     {
-      g_set_error (error, TSR_ERROR, TSR_ERROR_BUSY, "The data dir is not available");
+      g_set_error (error, TSR_ERROR, TSR_ERROR_BUSY, _ ("The data dir is not available"));
       return NULL;
     }
   return tsr_accounts_load (path, error);
@@ -54,7 +56,7 @@ read_secret (const char *prompt, gboolean from_stdin, GError **error)
       if (tty == NULL)
         {
           g_set_error (error, TSR_ERROR, TSR_ERROR_INVALID_ARGUMENT,
-                       "No terminal to ask for the password: use --password-stdin");
+                       _ ("No terminal to ask for the password: use --password-stdin"));
           return NULL;
         }
       fprintf (tty, "%s", prompt);
@@ -80,7 +82,7 @@ read_secret (const char *prompt, gboolean from_stdin, GError **error)
       fclose (tty);
     }
   if (ret == NULL)
-    g_set_error (error, TSR_ERROR, TSR_ERROR_INVALID_ARGUMENT, "No password was given");
+    g_set_error (error, TSR_ERROR, TSR_ERROR_INVALID_ARGUMENT, _ ("No password was given"));
   return ret;
 }
 
@@ -151,14 +153,14 @@ notify (TsrCli *cli, TsrAccounts *accounts, const char *username, const char *su
   if (notifier == NULL || email == NULL)
     {
       if (error != NULL)
-        fprintf (stderr, "tessera-cli: email notice not sent: %s\n", error->message);
+        fprintf (stderr, _ ("tessera-cli: email notice not sent: %s\n"), error->message);
       return;
     }
-  body = g_strdup_printf ("Hello %s,\n\n%s on %s at %s.\n\nIf this was not you, change your "
-                          "password with: tessera-cli passwd\n\n-- Tessera\n",
+  body = g_strdup_printf (_ ("Hello %s,\n\n%s on %s at %s.\n\nIf this was not you, change your "
+                             "password with: tessera-cli passwd\n\n-- Tessera\n"),
                           username, what, host, when);
   if (!tsr_notifier_send (notifier, email, subject, body, &error))
-    fprintf (stderr, "tessera-cli: email notice not sent: %s\n", error->message);
+    fprintf (stderr, _ ("tessera-cli: email notice not sent: %s\n"), error->message);
 }
 
 static gboolean
@@ -188,7 +190,7 @@ save_session (TsrCli *cli, const TsrLogin *login, GError **error)
   sodium_memzero (key, strlen (key));
   sodium_memzero (text, strlen (text));
   if (!ok)
-    g_set_error (error, TSR_ERROR, TSR_ERROR_IO, "Cannot save the session: %s",
+    g_set_error (error, TSR_ERROR, TSR_ERROR_IO, _ ("Cannot save the session: %s"),
                  local_error->message);
   return ok;
 }
@@ -226,7 +228,7 @@ load_session (TsrCli *cli, TsrAccounts *accounts, GError **error)
   if (!g_file_test (path, G_FILE_TEST_EXISTS))
     {
       g_set_error (error, TSR_ERROR, TSR_ERROR_AUTH,
-                   "Not logged in: run tessera-cli login USER (or register USER first)");
+                   _ ("Not logged in: run tessera-cli login USER (or register USER first)"));
       return NULL;
     }
   if (!json_parser_load_from_file (parser, path, NULL) ||
@@ -236,7 +238,8 @@ load_session (TsrCli *cli, TsrAccounts *accounts, GError **error)
       json_node_get_value_type (json_object_get_member (o, "token")) != G_TYPE_STRING ||
       json_node_get_value_type (json_object_get_member (o, "data_key")) != G_TYPE_STRING)
     {
-      g_set_error (error, TSR_ERROR, TSR_ERROR_AUTH, "The session file is damaged: log in again");
+      g_set_error (error, TSR_ERROR, TSR_ERROR_AUTH,
+                   _ ("The session file is damaged: log in again"));
       return NULL;
     }
   who = tsr_accounts_validate_session (accounts, json_object_get_string_member (o, "token"), error);
@@ -280,28 +283,28 @@ tsr_cli_cmd_register (TsrCli *cli, int argc, char **argv)
   g_autoptr (char_secret) password = NULL;
 
   if (user == NULL || email == NULL)
-    return tsr_cli_usage_error ("register", "use: register USER --email EMAIL");
+    return tsr_cli_usage_error ("register", _ ("use: register USER --email EMAIL"));
   accounts = open_accounts (cli, &error);
   if (accounts == NULL)
     return tsr_cli_fail (cli, error);
-  password = read_secret ("New password: ", from_stdin, &error);
+  password = read_secret (_ ("New password: "), from_stdin, &error);
   if (password == NULL)
     return tsr_cli_fail (cli, error);
   if (!from_stdin)
     {
-      g_autoptr (char_secret) again = read_secret ("Repeat it: ", FALSE, &error);
+      g_autoptr (char_secret) again = read_secret (_ ("Repeat it: "), FALSE, &error);
       if (again == NULL || strcmp (again, password) != 0)
         {
           g_clear_error (&error);
           g_set_error (&error, TSR_ERROR, TSR_ERROR_INVALID_ARGUMENT,
-                       "The passwords did not match");
+                       _ ("The passwords did not match"));
           return tsr_cli_fail (cli, error);
         }
     }
   if (!tsr_accounts_register (accounts, user, email, password, &error))
     return tsr_cli_fail (cli, error);
   if (!cli->json)
-    printf ("Registered %s. Log in with: tessera-cli login %s\n", user, user);
+    printf (_ ("Registered %s. Log in with: tessera-cli login %s\n"), user, user);
   return TSR_EXIT_OK;
 }
 
@@ -319,25 +322,25 @@ tsr_cli_cmd_login (TsrCli *cli, int argc, char **argv)
   g_autoptr (char_secret) asked = NULL;
 
   if (user == NULL)
-    return tsr_cli_usage_error ("login", "use: login USER [--password-stdin] [--otp CODE]");
+    return tsr_cli_usage_error ("login", _ ("use: login USER [--password-stdin] [--otp CODE]"));
   accounts = open_accounts (cli, &error);
   if (accounts == NULL)
     return tsr_cli_fail (cli, error);
-  password = read_secret ("Password: ", from_stdin, &error);
+  password = read_secret (_ ("Password: "), from_stdin, &error);
   if (password == NULL)
     return tsr_cli_fail (cli, error);
   /* On a terminal, ask for the code rather than failing for the lack of --otp. */
   if (otp == NULL && !from_stdin && tsr_accounts_user_has_otp (accounts, user) &&
       isatty (STDIN_FILENO))
-    otp = asked = read_secret ("Two-factor code (or a backup code): ", FALSE, &error);
+    otp = asked = read_secret (_ ("Two-factor code (or a backup code): "), FALSE, &error);
   login = tsr_accounts_login (accounts, user, password, otp, "local", &error);
   if (login == NULL || !save_session (cli, login, &error))
     return tsr_cli_fail (cli, error);
   if (!cli->json)
-    printf ("Logged in as %s\n", login->username);
+    printf (_ ("Logged in as %s\n"), login->username);
   fflush (stdout);
-  notify (cli, accounts, login->username, "New sign-in to Tessera",
-          "Someone signed in to your Tessera account");
+  notify (cli, accounts, login->username, _ ("New sign-in to Tessera"),
+          _ ("Someone signed in to your Tessera account"));
   return TSR_EXIT_OK;
 }
 
@@ -355,7 +358,7 @@ tsr_cli_cmd_logout (TsrCli *cli, int argc, char **argv)
     tsr_accounts_logout (accounts, login->token, NULL);
   wipe_session (cli);
   if (!cli->json)
-    printf ("Logged out\n");
+    printf (_ ("Logged out\n"));
   return TSR_EXIT_OK;
 }
 
@@ -392,14 +395,14 @@ tsr_cli_cmd_passwd (TsrCli *cli, int argc, char **argv)
     return tsr_cli_fail (cli, error);
   login = load_session (cli, accounts, &error);
   if (login == NULL ||
-      (old_password = read_secret ("Current password: ", from_stdin, &error)) == NULL ||
-      (new_password = read_secret ("New password: ", from_stdin, &error)) == NULL ||
+      (old_password = read_secret (_ ("Current password: "), from_stdin, &error)) == NULL ||
+      (new_password = read_secret (_ ("New password: "), from_stdin, &error)) == NULL ||
       !tsr_accounts_change_password (accounts, login->username, old_password, new_password, &error))
     return tsr_cli_fail (cli, error);
   /* The change ended every session, this one included. */
   wipe_session (cli);
   if (!cli->json)
-    printf ("Password changed. Log in again with: tessera-cli login %s\n", login->username);
+    printf (_ ("Password changed. Log in again with: tessera-cli login %s\n"), login->username);
   return TSR_EXIT_OK;
 }
 
@@ -412,8 +415,8 @@ tsr_cli_cmd_otp (TsrCli *cli, int argc, char **argv)
 
   if (argc < 2 || (strcmp (argv[1], "enable") != 0 && strcmp (argv[1], "confirm") != 0 &&
                    strcmp (argv[1], "disable") != 0))
-    return tsr_cli_usage_error ("otp", "use: otp enable [--qr-png PATH], otp confirm CODE, or "
-                                       "otp disable [--otp CODE] [--password-stdin]");
+    return tsr_cli_usage_error ("otp", _ ("use: otp enable [--qr-png PATH], otp confirm CODE, or "
+                                          "otp disable [--otp CODE] [--password-stdin]"));
   accounts = open_accounts (cli, &error);
   if (accounts == NULL)
     return tsr_cli_fail (cli, error);
@@ -451,45 +454,46 @@ tsr_cli_cmd_otp (TsrCli *cli, int argc, char **argv)
         }
       else
         {
-          printf ("Scan this with an authenticator app, or type the secret %s\n\n", e->secret);
+          printf (_ ("Scan this with an authenticator app, or type the secret %s\n\n"), e->secret);
           tsr_cli_print_qr (e->uri, stdout);
-          printf ("\n%s\n\nBackup codes (each works once; keep them somewhere safe):\n", e->uri);
+          printf (_ ("\n%s\n\nBackup codes (each works once; keep them somewhere safe):\n"),
+                  e->uri);
           for (guint i = 0; e->backup_codes[i] != NULL; i++)
             printf ("  %s\n", e->backup_codes[i]);
-          printf ("\nThen turn it on with: tessera-cli otp confirm CODE\n");
+          printf (_ ("\nThen turn it on with: tessera-cli otp confirm CODE\n"));
         }
       return TSR_EXIT_OK;
     }
   if (strcmp (argv[1], "confirm") == 0)
     {
       if (argc != 3)
-        return tsr_cli_usage_error ("otp", "use: otp confirm CODE");
+        return tsr_cli_usage_error ("otp", _ ("use: otp confirm CODE"));
       if (!tsr_accounts_otp_confirm (accounts, login->username, argv[2], &error))
         return tsr_cli_fail (cli, error);
       if (!cli->json)
-        printf ("Two-factor authentication is on for %s\n", login->username);
+        printf (_ ("Two-factor authentication is on for %s\n"), login->username);
       fflush (stdout);
-      notify (cli, accounts, login->username, "Two-factor authentication turned on",
-              "Two-factor authentication was turned on for your Tessera account");
+      notify (cli, accounts, login->username, _ ("Two-factor authentication turned on"),
+              _ ("Two-factor authentication was turned on for your Tessera account"));
       return TSR_EXIT_OK;
     }
   {
     gboolean from_stdin = has_flag (argc, argv, "--password-stdin");
     const char *code = option_value (argc, argv, "--otp");
-    g_autoptr (char_secret) password = read_secret ("Password: ", from_stdin, &error);
+    g_autoptr (char_secret) password = read_secret (_ ("Password: "), from_stdin, &error);
     g_autoptr (char_secret) asked = NULL;
 
     if (password == NULL)
       return tsr_cli_fail (cli, error);
     if (code == NULL && !from_stdin)
-      code = asked = read_secret ("Two-factor code (or a backup code): ", FALSE, &error);
+      code = asked = read_secret (_ ("Two-factor code (or a backup code): "), FALSE, &error);
     if (!tsr_accounts_otp_disable (accounts, login->username, password, code, &error))
       return tsr_cli_fail (cli, error);
     if (!cli->json)
-      printf ("Two-factor authentication is off for %s\n", login->username);
+      printf (_ ("Two-factor authentication is off for %s\n"), login->username);
     fflush (stdout);
-    notify (cli, accounts, login->username, "Two-factor authentication turned off",
-            "Two-factor authentication was turned off for your Tessera account");
+    notify (cli, accounts, login->username, _ ("Two-factor authentication turned off"),
+            _ ("Two-factor authentication was turned off for your Tessera account"));
     return TSR_EXIT_OK;
   }
 }

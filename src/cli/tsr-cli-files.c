@@ -4,6 +4,8 @@
  */
 #include "config.h"
 
+#include <glib/gi18n.h>
+
 #include <string.h>
 #include <unistd.h>
 
@@ -19,7 +21,7 @@ parse_uint_option (const char *command, const char *name, const char *value, gui
 
   if (!ok || v < min || v > max)
     {
-      tsr_cli_usage_error (command, "invalid value “%s” for %s", value ? value : "", name);
+      tsr_cli_usage_error (command, _ ("invalid value “%s” for %s"), value ? value : "", name);
       return FALSE;
     }
   *out = v;
@@ -52,21 +54,19 @@ tsr_cli_cmd_init (TsrCli *cli, int argc, char **argv)
         ok =
             parse_uint_option ("init", "--replicas", v, 1, TSR_CLUSTER_MAX_NODES, FALSE, &replicas);
       else
-        return tsr_cli_usage_error ("init", "unknown argument “%s”", argv[i]);
+        return tsr_cli_usage_error ("init", _ ("unknown argument “%s”"), argv[i]);
       if (!ok)
         return TSR_EXIT_USAGE;
       i++;
     }
   if (nodes > 0 && replicas > nodes)
-    return tsr_cli_usage_error ("init",
-                                "--replicas (%" G_GUINT64_FORMAT ") cannot exceed --nodes "
-                                "(%" G_GUINT64_FORMAT ")",
-                                replicas, nodes);
+    return tsr_cli_usage_error ("init", _ ("--replicas (%llu) cannot exceed --nodes (%llu)"),
+                                (unsigned long long)replicas, (unsigned long long)nodes);
 
   if (g_mkdir_with_parents (cli->data_dir, 0700) == 0)
     {
       lock_path = g_build_filename (cli->data_dir, "lock", NULL);
-      what = g_strdup_printf ("data dir %s", cli->data_dir);
+      what = g_strdup_printf (_ ("data dir %s"), cli->data_dir);
       lock = tsr_lock_file_acquire (lock_path, what, &error);
       if (lock == NULL)
         return tsr_cli_fail (cli, error);
@@ -87,7 +87,9 @@ tsr_cli_cmd_init (TsrCli *cli, int argc, char **argv)
       tsr_cli_print_json (root);
     }
   else
-    printf ("Created a cluster of %" G_GUINT64_FORMAT " nodes in %s\n", nodes, cli->data_dir);
+    printf (ngettext ("Created a cluster of %llu node in %s\n",
+                      "Created a cluster of %llu nodes in %s\n", nodes),
+            (unsigned long long)nodes, cli->data_dir);
   return TSR_EXIT_OK;
 }
 
@@ -191,7 +193,7 @@ tsr_cli_cmd_upload (TsrCli *cli, int argc, char **argv)
   gulong handler;
 
   if (argc < 2)
-    return tsr_cli_usage_error ("upload", "name at least one file to upload");
+    return tsr_cli_usage_error ("upload", _ ("name at least one file to upload"));
   cluster = tsr_cli_cluster (cli, TRUE);
   if (cluster == NULL)
     return TSR_EXIT_FAILED;
@@ -253,16 +255,16 @@ tsr_cli_cmd_download (TsrCli *cli, int argc, char **argv)
       else if (strcmp (argv[i], "--output") == 0 || strcmp (argv[i], "-o") == 0)
         {
           if (++i >= argc)
-            return tsr_cli_usage_error ("download", "--output needs a path");
+            return tsr_cli_usage_error ("download", _ ("--output needs a path"));
           output = argv[i];
         }
       else if (file_id == NULL && argv[i][0] != '-')
         file_id = argv[i];
       else
-        return tsr_cli_usage_error ("download", "unexpected argument “%s”", argv[i]);
+        return tsr_cli_usage_error ("download", _ ("unexpected argument “%s”"), argv[i]);
     }
   if (file_id == NULL)
-    return tsr_cli_usage_error ("download", "name the FILE_ID to download (see `list`)");
+    return tsr_cli_usage_error ("download", _ ("name the FILE_ID to download (see `list`)"));
 
   cluster = tsr_cli_cluster (cli, TRUE);
   if (cluster == NULL)
@@ -289,7 +291,7 @@ tsr_cli_cmd_download (TsrCli *cli, int argc, char **argv)
   if (!tsr_cluster_download_finish (cluster, result, &error))
     {
       if (g_error_matches (error, TSR_ERROR, TSR_ERROR_EXISTS) && !cli->json)
-        g_prefix_error (&error, "not overwriting (use --force): ");
+        g_prefix_error (&error, _ ("not overwriting (use --force): "));
       return tsr_cli_fail (cli, error);
     }
   {
@@ -311,7 +313,7 @@ tsr_cli_cmd_list (TsrCli *cli, int argc, char **argv)
   int ret;
 
   if (argc > 1)
-    return tsr_cli_usage_error ("list", "takes no arguments");
+    return tsr_cli_usage_error ("list", _ ("takes no arguments"));
   /* Started: health comes from the nodes' states. */
   cluster = tsr_cli_cluster (cli, TRUE);
   if (cluster == NULL)
@@ -337,10 +339,11 @@ tsr_cli_cmd_list (TsrCli *cli, int argc, char **argv)
     }
   if (files->len == 0)
     {
-      printf ("No files yet. Upload one with: tessera-cli upload PATH\n");
+      printf (_ ("No files yet. Upload one with: tessera-cli upload PATH\n"));
       return TSR_EXIT_OK;
     }
-  printf ("%-16s  %10s  %7s  %-20s  %s\n", "FILE ID", "SIZE", "CHUNKS", "UPLOADED", "NAME");
+  printf ("%-16s  %10s  %7s  %-20s  %s\n", _ ("FILE ID"), _ ("SIZE"), _ ("CHUNKS"), _ ("UPLOADED"),
+          _ ("NAME"));
   for (guint i = 0; i < files->len; i++)
     {
       TsrManifest *m = files->pdata[i];
@@ -362,7 +365,7 @@ tsr_cli_cmd_delete (TsrCli *cli, int argc, char **argv)
   int ret;
 
   if (argc != 2)
-    return tsr_cli_usage_error ("delete", "name exactly one FILE_ID");
+    return tsr_cli_usage_error ("delete", _ ("name exactly one FILE_ID"));
   cluster = tsr_cli_cluster (cli, TRUE);
   if (cluster == NULL)
     return TSR_EXIT_FAILED;
@@ -373,6 +376,6 @@ tsr_cli_cmd_delete (TsrCli *cli, int argc, char **argv)
   if (cli->json)
     print_pair_object ("file_id", argv[1], "deleted", "true");
   else
-    printf ("Deleted %s\n", argv[1]);
+    printf (_ ("Deleted %s\n"), argv[1]);
   return TSR_EXIT_OK;
 }

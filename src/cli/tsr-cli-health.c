@@ -7,6 +7,8 @@
  */
 #include "config.h"
 
+#include <glib/gi18n.h>
+
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -42,12 +44,14 @@ tsr_cli_describe_health (TsrCluster *cluster, const TsrManifest *m)
 
   tsr_cluster_get_file_health (cluster, m, &h);
   if (h.state == TSR_FILE_LOST)
-    return g_strdup_printf ("lost (%" G_GUINT64_FORMAT " chunks have no copy on a node that is "
-                            "up)",
-                            h.lost_chunks);
-  return g_strdup_printf ("%s, survives the loss of any %u node%s",
-                          tsr_file_health_state_to_string (h.state), h.survives,
-                          h.survives == 1 ? "" : "s");
+    return g_strdup_printf (ngettext ("lost (%llu chunk has no copy on a node that is up)",
+                                      "lost (%llu chunks have no copy on a node that is up)",
+                                      h.lost_chunks),
+                            (unsigned long long)h.lost_chunks);
+  /* The health word stays as --json has it ("healthy", "degraded"): scripts read it. */
+  return g_strdup_printf (ngettext ("%s, survives the loss of any %u node",
+                                    "%s, survives the loss of any %u nodes", h.survives),
+                          tsr_file_health_state_to_string (h.state), h.survives);
 }
 
 /* The job runs on a thread of its own with the blocking API, so that its progress comes
@@ -80,7 +84,11 @@ on_progress (const char *what, guint64 done, guint64 total, gpointer data)
   Job *job = data;
 
   if (job->tty && total > 0)
-    fprintf (stderr, "\r%s: %" G_GUINT64_FORMAT " of %" G_GUINT64_FORMAT, what, done, total);
+    {
+      fputc ('\r', stderr);
+      fprintf (stderr, _ ("%s: %llu of %llu"), what, (unsigned long long)done,
+               (unsigned long long)total);
+    }
 }
 
 static gpointer
@@ -156,16 +164,16 @@ print_repair (TsrCli *cli, const TsrRepairReport *r)
     }
   {
     g_autofree char *bytes = g_format_size (r->bytes_copied);
-    printf ("Checked %" G_GUINT64_FORMAT " files (%" G_GUINT64_FORMAT " chunks): %" G_GUINT64_FORMAT
-            " copies were missing, %" G_GUINT64_FORMAT " made (%s), %" G_GUINT64_FORMAT
-            " manifests updated.\n",
-            r->files, r->chunks, r->copies_missing, r->copies_made, bytes, r->files_updated);
+    printf (_ ("Checked %llu files (%llu chunks): %llu copies were missing, %llu made (%s), %llu "
+               "manifests updated.\n"),
+            (unsigned long long)r->files, (unsigned long long)r->chunks,
+            (unsigned long long)r->copies_missing, (unsigned long long)r->copies_made, bytes,
+            (unsigned long long)r->files_updated);
   }
   if (r->chunks_degraded > 0 || r->chunks_lost > 0)
-    printf ("Still short: %" G_GUINT64_FORMAT " chunks lack copies and %" G_GUINT64_FORMAT
-            " have none on a node that is up; bring nodes back or add some, then repair "
-            "again.\n",
-            r->chunks_degraded, r->chunks_lost);
+    printf (_ ("Still short: %llu chunks lack copies and %llu have none on a node that is up; "
+               "bring nodes back or add some, then repair again.\n"),
+            (unsigned long long)r->chunks_degraded, (unsigned long long)r->chunks_lost);
 }
 
 int
@@ -175,7 +183,7 @@ tsr_cli_cmd_repair (TsrCli *cli, int argc, char **argv)
   int ret;
 
   if (argc > 1)
-    return tsr_cli_usage_error ("repair", "takes no arguments");
+    return tsr_cli_usage_error ("repair", _ ("takes no arguments"));
   if ((ret = run_job (&job)) != TSR_EXIT_OK)
     return ret;
   print_repair (cli, &job.repair);
@@ -191,7 +199,7 @@ tsr_cli_cmd_scrub (TsrCli *cli, int argc, char **argv)
   int ret;
 
   if (argc > 1)
-    return tsr_cli_usage_error ("scrub", "takes no arguments");
+    return tsr_cli_usage_error ("scrub", _ ("takes no arguments"));
   if ((ret = run_job (&job)) != TSR_EXIT_OK)
     return ret;
   r = job.scrub;
@@ -214,12 +222,14 @@ tsr_cli_cmd_scrub (TsrCli *cli, int argc, char **argv)
   else
     {
       g_autofree char *bytes = g_format_size (r.bytes);
-      printf ("Scrubbed %" G_GUINT64_FORMAT " nodes: %" G_GUINT64_FORMAT " copies (%s) checked, "
-              "%" G_GUINT64_FORMAT " corrupt or missing (quarantined), %" G_GUINT64_FORMAT
-              " copies made again.\n",
-              r.nodes, r.checked, bytes, r.corrupt, r.repaired);
+      printf (_ ("Scrubbed %llu nodes: %llu copies (%s) checked, %llu corrupt or missing "
+                 "(quarantined), %llu copies made again.\n"),
+              (unsigned long long)r.nodes, (unsigned long long)r.checked, bytes,
+              (unsigned long long)r.corrupt, (unsigned long long)r.repaired);
       if (r.lost > 0)
-        printf ("%" G_GUINT64_FORMAT " chunks have no healthy copy left.\n", r.lost);
+        printf (ngettext ("%llu chunk has no healthy copy left.\n",
+                          "%llu chunks have no healthy copy left.\n", r.lost),
+                (unsigned long long)r.lost);
     }
   return r.lost > 0 ? TSR_EXIT_FAILED : TSR_EXIT_OK;
 }
@@ -237,10 +247,10 @@ tsr_cli_cmd_gc (TsrCli *cli, int argc, char **argv)
       char *end = NULL;
       grace = g_ascii_strtoull (argv[2], &end, 10);
       if (end == argv[2] || *end != '\0' || grace > G_MAXUINT)
-        return tsr_cli_usage_error ("gc", "--grace takes a number of seconds");
+        return tsr_cli_usage_error ("gc", _ ("--grace takes a number of seconds"));
     }
   else if (argc != 1)
-    return tsr_cli_usage_error ("gc", "use: gc [--grace SECONDS]");
+    return tsr_cli_usage_error ("gc", _ ("use: gc [--grace SECONDS]"));
   job.grace = (guint)grace;
   if ((ret = run_job (&job)) != TSR_EXIT_OK)
     return ret;
@@ -264,14 +274,14 @@ tsr_cli_cmd_gc (TsrCli *cli, int argc, char **argv)
   else
     {
       g_autofree char *bytes = g_format_size (r.bytes);
-      printf ("Collected %" G_GUINT64_FORMAT " orphaned copies (%s) of %" G_GUINT64_FORMAT
-              " on %" G_GUINT64_FORMAT " nodes",
-              r.orphans, bytes, r.segments, r.nodes);
+      printf (_ ("Collected %llu orphaned copies (%s) of %llu on %llu nodes"),
+              (unsigned long long)r.orphans, bytes, (unsigned long long)r.segments,
+              (unsigned long long)r.nodes);
       if (r.young > 0)
-        printf ("; left %" G_GUINT64_FORMAT " younger than %" G_GUINT64_FORMAT " s", r.young,
-                grace);
+        printf (_ ("; left %llu younger than %llu s"), (unsigned long long)r.young,
+                (unsigned long long)grace);
       if (r.temp_files > 0)
-        printf ("; removed %" G_GUINT64_FORMAT " half-written manifests", r.temp_files);
+        printf (_ ("; removed %llu half-written manifests"), (unsigned long long)r.temp_files);
       printf (".\n");
     }
   return TSR_EXIT_OK;
@@ -281,8 +291,11 @@ static void
 print_drain_progress (const char *what, guint64 done, guint64 total, gpointer data)
 {
   if (GPOINTER_TO_INT (data) && total > 0)
-    fprintf (stderr, "\rdraining: %" G_GUINT64_FORMAT " of %" G_GUINT64_FORMAT " files", done,
-             total);
+    {
+      fputc ('\r', stderr);
+      fprintf (stderr, _ ("draining: %llu of %llu files"), (unsigned long long)done,
+               (unsigned long long)total);
+    }
 }
 
 /* `node remove ID`, reached from tsr_cli_cmd_node. */
@@ -296,7 +309,7 @@ tsr_cli_cmd_node_remove (TsrCli *cli, int argc, char **argv)
   gboolean ok;
 
   if (argc != 3)
-    return tsr_cli_usage_error ("node", "use: node remove NODE_ID");
+    return tsr_cli_usage_error ("node", _ ("use: node remove NODE_ID"));
   cluster = tsr_cli_cluster (cli, TRUE);
   if (cluster == NULL)
     return TSR_EXIT_FAILED;
@@ -325,10 +338,11 @@ tsr_cli_cmd_node_remove (TsrCli *cli, int argc, char **argv)
   else
     {
       g_autofree char *dir = g_build_filename (cli->data_dir, "nodes", argv[2], NULL);
-      printf ("%s removed after moving %" G_GUINT64_FORMAT " copies to other nodes.\n", argv[2],
-              r.copies_made);
+      printf (ngettext ("%s removed after moving %llu copy to other nodes.\n",
+                        "%s removed after moving %llu copies to other nodes.\n", r.copies_made),
+              argv[2], (unsigned long long)r.copies_made);
       if (g_file_test (dir, G_FILE_TEST_IS_DIR))
-        printf ("Its directory %s is no longer used; delete it when you like.\n", dir);
+        printf (_ ("Its directory %s is no longer used; delete it when you like.\n"), dir);
     }
   return TSR_EXIT_OK;
 }

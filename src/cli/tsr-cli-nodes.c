@@ -4,6 +4,8 @@
  */
 #include "config.h"
 
+#include <glib/gi18n.h>
+
 #include <string.h>
 
 #include "tsr-cli.h"
@@ -38,7 +40,7 @@ node_status (TsrCli *cli, int argc, const char *command)
 
   if (argc > 1)
     {
-      tsr_cli_usage_error (command, "takes no arguments");
+      tsr_cli_usage_error (command, _ ("takes no arguments"));
       return NULL;
     }
   cluster = tsr_cli_cluster (cli, TRUE);
@@ -65,8 +67,8 @@ tsr_cli_cmd_nodes (TsrCli *cli, int argc, char **argv)
   if (nodes == NULL)
     return argc > 1 ? TSR_EXIT_USAGE : TSR_EXIT_FAILED;
   if (!cli->json)
-    printf ("%-10s  %-13s  %-21s  %-8s  %10s  %10s  %9s  %s\n", "NODE", "VIRTUAL", "ADDRESS",
-            "STATE", "USED", "CAPACITY", "SEGMENTS", "KIND");
+    printf ("%-10s  %-13s  %-21s  %-8s  %10s  %10s  %9s  %s\n", _ ("NODE"), _ ("VIRTUAL"),
+            _ ("ADDRESS"), _ ("STATE"), _ ("USED"), _ ("CAPACITY"), _ ("SEGMENTS"), _ ("KIND"));
   json_builder_begin_array (b);
   for (guint i = 0; i < nodes->len; i++)
     {
@@ -95,7 +97,7 @@ tsr_cli_cmd_nodes (TsrCli *cli, int argc, char **argv)
           g_autofree char *cap = g_format_size (s->capacity_bytes);
           printf ("%-10s  %-13s  %-21s  %-8s  %10s  %10s  %9" G_GUINT64_FORMAT "  %s%s\n",
                   s->node_id, s->virtual_address, s->address, state, used, cap, s->segment_count,
-                  s->embedded ? "embedded" : "remote", s->enabled ? "" : ", disabled");
+                  s->embedded ? _ ("embedded") : _ ("remote"), s->enabled ? "" : _ (", disabled"));
         }
     }
   json_builder_end_array (b);
@@ -133,16 +135,17 @@ tsr_cli_cmd_health (TsrCli *cli, int argc, char **argv)
         {
           char latency[32];
           g_snprintf (latency, sizeof latency, "%.1f ms", s->latency_ms);
-          printf ("%-10s  %-5s  %-8s  %s\n", s->node_id, s->alive ? "alive" : "DOWN",
+          printf ("%-10s  %-5s  %-8s  %s\n", s->node_id, s->alive ? _ ("alive") : _ ("DOWN"),
                   tsr_node_state_to_string (s->state),
-                  s->alive ? latency : (s->enabled ? "no answer" : "disabled"));
+                  s->alive ? latency : (s->enabled ? _ ("no answer") : _ ("disabled")));
         }
     }
   json_builder_end_array (b);
   if (cli->json)
     print_json_root (b);
   else
-    printf ("%u of %u nodes alive\n", alive, nodes->len);
+    printf (ngettext ("%u of %u node alive\n", "%u of %u nodes alive\n", nodes->len), alive,
+            nodes->len);
   return alive == nodes->len ? TSR_EXIT_OK : TSR_EXIT_FAILED;
 }
 
@@ -159,7 +162,8 @@ tsr_cli_cmd_storage (TsrCli *cli, int argc, char **argv)
   json_builder_set_member_name (b, "nodes");
   json_builder_begin_array (b);
   if (!cli->json)
-    printf ("%-10s  %10s  %10s  %10s  %6s\n", "NODE", "USED", "CAPACITY", "AVAILABLE", "USE%");
+    printf ("%-10s  %10s  %10s  %10s  %6s\n", _ ("NODE"), _ ("USED"), _ ("CAPACITY"),
+            _ ("AVAILABLE"), _ ("USE%"));
   for (guint i = 0; i < nodes->len; i++)
     {
       TsrNodeStatus *s = nodes->pdata[i];
@@ -196,7 +200,7 @@ tsr_cli_cmd_storage (TsrCli *cli, int argc, char **argv)
     {
       g_autofree char *u = g_format_size (used);
       g_autofree char *c = g_format_size (capacity);
-      printf ("%-10s  %10s  %10s  %10s  %5.1f%%\n", "total", u, c, "",
+      printf ("%-10s  %10s  %10s  %10s  %5.1f%%\n", _ ("total"), u, c, "",
               capacity ? 100.0 * used / capacity : 0);
     }
   return TSR_EXIT_OK;
@@ -242,11 +246,11 @@ tsr_cli_cmd_topology (TsrCli *cli, int argc, char **argv)
 
           printf ("%s (%s, %s, %s)\n", s->node_id, s->virtual_address, s->address,
                   tsr_node_state_to_string (s->state));
-          printf ("  link from this client (%s): %s\n", TSR_NETEM_CLIENT_ADDRESS, link);
+          printf (_ ("  link from this client (%s): %s\n"), TSR_NETEM_CLIENT_ADDRESS, link);
           for (guint j = 0; peers && j < peers->len; j++)
             {
               TsrPeerInfo *p = peers->pdata[j];
-              printf ("  └─ %s at %s\n", p->node_id, p->address);
+              printf (_ ("  └─ %s at %s\n"), p->node_id, p->address);
             }
         }
     }
@@ -297,8 +301,9 @@ tsr_cli_cmd_stats (TsrCli *cli, int argc, char **argv)
   json_builder_set_member_name (b, "nodes");
   json_builder_begin_array (b);
   if (!cli->json)
-    printf ("%-10s  %10s  %10s  %12s  %12s  %6s  %6s  %7s  %7s\n", "NODE", "PKTS SENT", "PKTS RECV",
-            "BYTES SENT", "BYTES RECV", "LOST", "RETX", "MEAN MS", "P95 MS");
+    printf ("%-10s  %10s  %10s  %12s  %12s  %6s  %6s  %7s  %7s\n", _ ("NODE"), _ ("PKTS SENT"),
+            _ ("PKTS RECV"), _ ("BYTES SENT"), _ ("BYTES RECV"), _ ("LOST"), _ ("RETX"),
+            _ ("MEAN MS"), _ ("P95 MS"));
   for (guint i = 0; i < nodes->len; i++)
     {
       TsrNodeStatus *s = nodes->pdata[i];
@@ -324,7 +329,7 @@ tsr_cli_cmd_stats (TsrCli *cli, int argc, char **argv)
   if (cli->json)
     print_json_root (b);
   else
-    print_stats_row ("total", &total);
+    print_stats_row (_ ("total"), &total);
   return TSR_EXIT_OK;
 }
 
@@ -340,14 +345,14 @@ tsr_cli_cmd_node (TsrCli *cli, int argc, char **argv)
   if (argc >= 2 && strcmp (argv[1], "remove") == 0)
     return tsr_cli_cmd_node_remove (cli, argc, argv);
   if (argc != 3 || (strcmp (argv[1], "enable") != 0 && strcmp (argv[1], "disable") != 0))
-    return tsr_cli_usage_error ("node", "use: node disable NODE_ID, or node enable NODE_ID");
+    return tsr_cli_usage_error ("node", _ ("use: node disable NODE_ID, or node enable NODE_ID"));
   enable = strcmp (argv[1], "enable") == 0;
   cluster = tsr_cli_cluster (cli, FALSE);
   if (cluster == NULL)
     return TSR_EXIT_FAILED;
   if (tsr_cluster_config_find (tsr_cluster_get_config (cluster), argv[2]) == NULL)
     {
-      g_set_error (&error, TSR_ERROR, TSR_ERROR_NOT_FOUND, "There is no node %s", argv[2]);
+      g_set_error (&error, TSR_ERROR, TSR_ERROR_NOT_FOUND, _ ("There is no node %s"), argv[2]);
       return tsr_cli_fail (cli, error);
     }
   /* Enabling needs the node started; disabling needs only the config when nothing runs. */
@@ -366,6 +371,6 @@ tsr_cli_cmd_node (TsrCli *cli, int argc, char **argv)
       print_json_root (b);
     }
   else
-    printf ("%s %s\n", argv[2], enable ? "enabled" : "disabled");
+    printf (enable ? _ ("%s enabled\n") : _ ("%s disabled\n"), argv[2]);
   return TSR_EXIT_OK;
 }

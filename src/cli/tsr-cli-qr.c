@@ -4,6 +4,8 @@
  */
 #include "config.h"
 
+#include <glib/gi18n.h>
+
 #include <errno.h>
 #include <qrencode.h>
 #include <string.h>
@@ -84,7 +86,7 @@ tsr_cli_write_qr_png (const char *text, const char *path, GError **error)
 
   if (qr == NULL)
     {
-      g_set_error (error, TSR_ERROR, TSR_ERROR_FAILED, "Cannot make a QR code: %s",
+      g_set_error (error, TSR_ERROR, TSR_ERROR_FAILED, _ ("Cannot make a QR code: %s"),
                    g_strerror (errno));
       return FALSE;
     }
@@ -102,7 +104,7 @@ tsr_cli_write_qr_png (const char *text, const char *path, GError **error)
   packed = g_malloc (packed_len);
   if (compress2 (packed, &packed_len, raw, (uLong)row_len * side, 9) != Z_OK)
     {
-      g_set_error (error, TSR_ERROR, TSR_ERROR_FAILED, "Cannot compress the QR image");
+      g_set_error (error, TSR_ERROR, TSR_ERROR_FAILED, _ ("Cannot compress the QR image"));
       return FALSE;
     }
 
@@ -124,7 +126,7 @@ tsr_cli_write_qr_png (const char *text, const char *path, GError **error)
   if (!g_file_set_contents_full (path, (const char *)png->data, png->len,
                                  G_FILE_SET_CONTENTS_CONSISTENT, 0600, &local_error))
     {
-      g_set_error (error, TSR_ERROR, TSR_ERROR_IO, "Cannot write %s: %s", path,
+      g_set_error (error, TSR_ERROR, TSR_ERROR_IO, _ ("Cannot write %s: %s"), path,
                    local_error->message);
       return FALSE;
     }

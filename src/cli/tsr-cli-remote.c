@@ -10,6 +10,8 @@
  */
 #include "config.h"
 
+#include <glib/gi18n.h>
+
 #include <errno.h>
 #include <string.h>
 #include <sodium.h>
@@ -17,7 +19,6 @@
 #include "tsr-cli.h"
 #include "tsr-json.h"
 
-#define START_DEADLINE_US (20 * G_USEC_PER_SEC)
 #define LOG_LINES_DEFAULT 100
 
 /* ---- small helpers ---- */
@@ -40,50 +41,6 @@ has_flag (int argc, char **argv, const char *flag)
   return FALSE;
 }
 
-/* HOST:PORT, or [V6]:PORT. */
-static gboolean
-parse_host_port (const char *text, char **host, guint16 *port, gboolean port_optional)
-{
-  const char *colon;
-  guint64 v;
-
-  if (text == NULL || *text == '\0')
-    return FALSE;
-  if (text[0] == '[')
-    {
-      const char *end = strchr (text, ']');
-      if (end == NULL || end == text + 1)
-        return FALSE;
-      colon = end[1] == ':' ? end + 1 : NULL;
-      if (colon == NULL && (end[1] != '\0' || !port_optional))
-        return FALSE;
-      *host = g_strndup (text + 1, end - text - 1);
-    }
-  else
-    {
-      colon = strrchr (text, ':');
-      if (colon != NULL && strchr (text, ':') != colon)
-        return FALSE; /* a bare IPv6 address needs brackets */
-      if (colon == NULL && !port_optional)
-        return FALSE;
-      if (colon == text)
-        return FALSE;
-      *host = colon ? g_strndup (text, colon - text) : g_strdup (text);
-    }
-  if (colon == NULL)
-    {
-      *port = 0;
-      return TRUE;
-    }
-  if (!g_ascii_string_to_unsigned (colon + 1, 10, 1, 65535, &v, NULL))
-    {
-      g_clear_pointer (host, g_free);
-      return FALSE;
-    }
-  *port = v;
-  return TRUE;
-}
-
 static char *
 data_path (TsrCli *cli, const char *a, const char *b)
 {
@@ -97,7 +54,7 @@ client_identity (TsrCli *cli, GError **error)
 
   if (g_mkdir_with_parents (cli->data_dir, 0700) != 0)
     {
-      tsr_set_error_from_errno (error, errno, "Cannot create data dir %s", cli->data_dir);
+      tsr_set_error_from_errno (error, errno, _ ("Cannot create data dir %s"), cli->data_dir);
       return NULL;
     }
   return tsr_identity_load_or_create (dir, "tessera-client", error);
@@ -112,7 +69,7 @@ tsr_cli_cmd_id (TsrCli *cli, int argc, char **argv)
   g_autoptr (TsrIdentity) identity = NULL;
 
   if (argc > 1)
-    return tsr_cli_usage_error ("id", "takes no arguments");
+    return tsr_cli_usage_error ("id", _ ("takes no arguments"));
   identity = client_identity (cli, &error);
   if (identity == NULL)
     return tsr_cli_fail (cli, error);
@@ -133,32 +90,9 @@ tsr_cli_cmd_id (TsrCli *cli, int argc, char **argv)
   return TSR_EXIT_OK;
 }
 
-/* The first Node_NN not taken, numbered after the nodes there are. */
-static char *
-next_node_name (const TsrClusterConfig *config)
+static void
+print_added_node (TsrCli *cli, const char *name, const char *host, guint16 port, const char *id)
 {
-  for (guint i = config->nodes->len + 1;; i++)
-    {
-      g_autofree char *name = g_strdup_printf ("Node_%02u", i);
-      if (tsr_cluster_config_find (config, name) == NULL)
-        return g_steal_pointer (&name);
-    }
-}
-
-static int
-add_node (TsrCli *cli, const char *name, const char *host, guint16 port, const char *id,
-          guint64 capacity)
-{
-  g_autoptr (GError) error = NULL;
-  g_autofree char *auto_name = NULL;
-  TsrCluster *cluster = tsr_cli_cluster (cli, cli->interactive);
-
-  if (cluster == NULL)
-    return TSR_EXIT_FAILED;
-  if (name == NULL)
-    name = auto_name = next_node_name (tsr_cluster_get_config (cluster));
-  if (!tsr_cluster_add_remote_node (cluster, name, host, port, id, capacity, &error))
-    return tsr_cli_fail (cli, error);
   if (cli->json)
     {
       g_autoptr (JsonBuilder) b = json_builder_new ();
@@ -177,7 +111,24 @@ add_node (TsrCli *cli, const char *name, const char *host, guint16 port, const c
       tsr_cli_print_json (root);
     }
   else
-    printf ("Added %s at %s:%u (id %s)\n", name, host, port, id);
+    printf (_ ("Added %s at %s:%u (id %s)\n"), name, host, port, id);
+}
+
+static int
+add_node (TsrCli *cli, const char *name, const char *host, guint16 port, const char *id,
+          guint64 capacity)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *auto_name = NULL;
+  TsrCluster *cluster = tsr_cli_cluster (cli, cli->interactive);
+
+  if (cluster == NULL)
+    return TSR_EXIT_FAILED;
+  if (name == NULL)
+    name = auto_name = tsr_remote_next_node_name (tsr_cluster_get_config (cluster));
+  if (!tsr_cluster_add_remote_node (cluster, name, host, port, id, capacity, &error))
+    return tsr_cli_fail (cli, error);
+  print_added_node (cli, name, host, port, id);
   return TSR_EXIT_OK;
 }
 
@@ -192,18 +143,18 @@ tsr_cli_cmd_node_add (TsrCli *cli, int argc, char **argv)
   guint64 capacity = TSR_SEGMENT_STORE_DEFAULT_CAPACITY;
   guint16 port = 0;
 
-  if (argc < 3 || !parse_host_port (argv[2], &host, &port, FALSE))
-    return tsr_cli_usage_error ("node add", "use: node add HOST:PORT --id NODE_ID [--name NAME] "
-                                            "[--capacity SIZE]");
+  if (argc < 3 || !tsr_parse_host_port (argv[2], &host, &port, FALSE))
+    return tsr_cli_usage_error ("node add", _ ("use: node add HOST:PORT --id NODE_ID [--name NAME] "
+                                               "[--capacity SIZE]"));
   for (int i = 3; i < argc; i += 2)
     if (i + 1 >= argc || (strcmp (argv[i], "--id") != 0 && strcmp (argv[i], "--name") != 0 &&
                           strcmp (argv[i], "--capacity") != 0))
-      return tsr_cli_usage_error ("node add", "unexpected argument “%s”", argv[i]);
+      return tsr_cli_usage_error ("node add", _ ("unexpected argument “%s”"), argv[i]);
   if (!tsr_segment_id_is_valid (id))
-    return tsr_cli_usage_error ("node add", "--id takes the node's id, 64 lowercase hex "
-                                            "characters (tesserad --print-id shows it)");
+    return tsr_cli_usage_error ("node add", _ ("--id takes the node's id, 64 lowercase hex "
+                                               "characters (tesserad --print-id shows it)"));
   if (cap_text != NULL && !tsr_parse_size (cap_text, &capacity))
-    return tsr_cli_usage_error ("node add", "invalid value “%s” for --capacity", cap_text);
+    return tsr_cli_usage_error ("node add", _ ("invalid value “%s” for --capacity"), cap_text);
   return add_node (cli, name, host, port, id, capacity);
 }
 
@@ -220,13 +171,6 @@ load_remotes (TsrCli *cli, GError **error)
   return tsr_remotes_load (path, error);
 }
 
-static gboolean
-save_remotes (TsrCli *cli, GPtrArray *remotes, GError **error)
-{
-  g_autofree char *path = remotes_path (cli);
-  return tsr_remotes_save (remotes, path, error);
-}
-
 static void
 add_str (JsonBuilder *b, const char *key, const char *value)
 {
@@ -239,43 +183,59 @@ add_str (JsonBuilder *b, const char *key, const char *value)
 
 /* ---- keys and sessions ---- */
 
+static void
+print_made_key (const char *path, const char *line)
+{
+  fprintf (stderr,
+           _ ("tessera-cli: made an SSH key for Tessera in %s. Hosts must accept it: add this "
+              "line to ~/.ssh/authorized_keys there:\n%s"),
+           path, line);
+}
+
+/* Asks for the passphrase of @path (or Tessera's own key) when it has one; NULL when it has
+ * none. Sets @error only when asking failed. */
+static char *
+ask_passphrase (TsrCli *cli, const char *path, gboolean passphrase_stdin, GError **error)
+{
+  g_autofree char *full = tsr_remote_key_path (cli->data_dir, path);
+  g_autofree char *prompt = NULL;
+
+  if (!g_file_test (full, G_FILE_TEST_EXISTS) || !tsr_ssh_key_is_encrypted_file (full))
+    return NULL;
+  prompt = g_strdup_printf (_ ("Passphrase for %s: "), full);
+  return tsr_cli_read_secret (prompt, passphrase_stdin, error);
+}
+
+static void
+wipe_secret (char *s)
+{
+  if (s != NULL)
+    {
+      sodium_memzero (s, strlen (s));
+      g_free (s);
+    }
+}
+
 /* A key given with --key is loaded (asking for its passphrase when it has one); without one,
  * Tessera's own key in DATA_DIR/ssh/ is used, made on first use. */
 static TsrSshKey *
 load_key (TsrCli *cli, const char *path, gboolean passphrase_stdin, GError **error)
 {
-  g_autofree char *own = data_path (cli, "ssh", "id_ed25519");
-  g_autoptr (TsrSshKey) key = NULL;
+  g_autofree char *made = NULL;
   char *passphrase = NULL;
+  TsrSshKey *key;
 
-  if (path == NULL && !g_file_test (own, G_FILE_TEST_EXISTS))
-    {
-      g_autofree char *line = NULL;
-
-      key = tsr_ssh_key_generate (error);
-      if (key == NULL || !tsr_ssh_key_save (key, own, NULL, "tessera", error))
-        return NULL;
-      line = tsr_ssh_key_dup_public_line (key, "tessera");
-      fprintf (stderr,
-               "tessera-cli: made an SSH key for Tessera in %s. Hosts must accept it: add this "
-               "line to ~/.ssh/authorized_keys there:\n%s",
-               own, line);
-      return g_steal_pointer (&key);
-    }
-  if (path == NULL)
-    path = own;
-  if (!tsr_ssh_key_is_encrypted_file (path))
-    return tsr_ssh_key_load (path, NULL, error);
-  {
-    g_autofree char *prompt = g_strdup_printf ("Passphrase for %s: ", path);
-    passphrase = tsr_cli_read_secret (prompt, passphrase_stdin, error);
-  }
-  if (passphrase == NULL)
+  passphrase = ask_passphrase (cli, path, passphrase_stdin, error);
+  if (passphrase == NULL && error != NULL && *error != NULL)
     return NULL;
-  key = tsr_ssh_key_load (path, passphrase, error);
-  sodium_memzero (passphrase, strlen (passphrase));
-  g_free (passphrase);
-  return g_steal_pointer (&key);
+  key = tsr_remote_load_key (cli->data_dir, path, passphrase, &made, error);
+  wipe_secret (passphrase);
+  if (made != NULL)
+    {
+      g_autofree char *own = tsr_remote_key_path (cli->data_dir, NULL);
+      print_made_key (own, made);
+    }
+  return key;
 }
 
 static char *
@@ -310,40 +270,6 @@ print_result (const char *prefix, const TsrSshExecResult *r)
   print_prefixed (stderr, prefix, r->err);
 }
 
-/* Waits until the node answers a health check with the pinned identity; the deadline covers
- * a slow start on a small machine. */
-static gboolean
-wait_for_node (TsrCli *cli, const TsrRemote *r, const char *host, guint16 port, GError **error)
-{
-  g_autoptr (TsrIdentity) identity = client_identity (cli, error);
-  g_autofree char *address = g_strdup_printf ("%s:%u", host, port);
-  g_autoptr (TsrNodeClient) client = NULL;
-  gint64 deadline = g_get_monotonic_time () + START_DEADLINE_US;
-
-  if (identity == NULL)
-    return FALSE;
-  client = tsr_node_client_new (r->name, address, r->node_id, identity);
-  for (;;)
-    {
-      g_autoptr (GError) local_error = NULL;
-      g_autoptr (TsrNodeHealth) h =
-          tsr_node_client_health_check_full (client, 2000, 0, cli->cancellable, &local_error);
-
-      if (h != NULL)
-        return TRUE;
-      if (g_error_matches (local_error, TSR_ERROR, TSR_ERROR_IDENTITY) ||
-          g_error_matches (local_error, TSR_ERROR, TSR_ERROR_CANCELLED) ||
-          g_get_monotonic_time () > deadline)
-        {
-          g_set_error (error, TSR_ERROR, local_error->code,
-                       "tesserad on %s does not answer at %s: %s", r->host, address,
-                       local_error->message);
-          return FALSE;
-        }
-      g_usleep (G_USEC_PER_SEC / 5);
-    }
-}
-
 static const char *const add_valued[] = { "--key",        "--trust-host-key", "--tesserad",
                                           "--name",       "--listen",         "--address",
                                           "--remote-dir", "--capacity",       NULL };
@@ -354,41 +280,52 @@ is_valued (const char *arg)
   return g_strv_contains (add_valued, arg);
 }
 
+/* Progress on the terminal: the messages the user must act on, when they apply. */
+static void
+on_add_step (TsrRemoteAdd *op, GParamSpec *pspec, const char *host)
+{
+  TsrRemoteAddStep step = tsr_remote_add_get_step (op);
+
+  /* The new key first: the host refuses it until the user adds it there. */
+  if (step == TSR_REMOTE_ADD_STEP_CONNECT && tsr_remote_add_get_made_key_line (op) != NULL)
+    print_made_key (tsr_remote_add_get_key_path (op), tsr_remote_add_get_made_key_line (op));
+  /* Right after connecting: provisioning, or recording a host for commands only. */
+  if ((step == TSR_REMOTE_ADD_STEP_PROVISION ||
+       (step == TSR_REMOTE_ADD_STEP_ADD && tsr_remote_add_get_node_host (op) == NULL)) &&
+      tsr_remote_add_get_host_key_added (op))
+    fprintf (stderr, _ ("tessera-cli: added %s (%s) to %s\n"), host,
+             tsr_remote_add_get_host_fingerprint (op), tsr_remote_add_get_known_hosts_path (op));
+}
+
 static int
 remote_add (TsrCli *cli, int argc, char **argv)
 {
   const char *key_path = option_value (argc, argv, "--key");
   const char *trust = option_value (argc, argv, "--trust-host-key");
-  const char *local_tesserad = option_value (argc, argv, "--tesserad");
+  const char *cap_text = option_value (argc, argv, "--capacity");
   const char *name = option_value (argc, argv, "--name");
   const char *listen = option_value (argc, argv, "--listen");
   const char *address = option_value (argc, argv, "--address");
-  const char *remote_dir = option_value (argc, argv, "--remote-dir");
-  const char *cap_text = option_value (argc, argv, "--capacity");
-  gboolean no_provision = has_flag (argc, argv, "--no-provision");
   gboolean passphrase_stdin = has_flag (argc, argv, "--passphrase-stdin");
   g_autoptr (GError) error = NULL;
-  g_autoptr (GPtrArray) remotes = NULL;
-  g_autoptr (TsrSshKey) key = NULL;
-  g_autoptr (TsrSshSession) session = NULL;
-  g_autoptr (TsrIdentity) me = NULL;
-  g_autoptr (TsrRemote) r = g_new0 (TsrRemote, 1);
+  g_autoptr (TsrRemoteAdd) op = NULL;
   g_autofree char *target = NULL;
-  g_autofree char *kh = known_hosts_path (cli);
-  g_autofree char *listen_host = NULL;
-  g_autofree char *node_host = NULL;
-  g_autofree char *fp = NULL;
-  guint64 capacity = TSR_SEGMENT_STORE_DEFAULT_CAPACITY;
-  guint16 listen_port = TSR_TESSERAD_DEFAULT_PORT, node_port = 0;
-  TsrCluster *cluster = NULL;
-  const char *at;
+  g_autofree char *user = NULL;
+  g_autofree char *host = NULL;
+  g_autofree char *h = NULL;
+  char *passphrase = NULL;
+  TsrRemoteAddOptions options = { 0 };
+  const TsrRemote *r;
+  TsrCluster *cluster;
+  guint16 p;
+  gboolean ok;
 
   for (int i = 2; i < argc; i++)
     {
       if (is_valued (argv[i]))
         {
           if (++i >= argc)
-            return tsr_cli_usage_error ("remote add", "%s needs a value", argv[i - 1]);
+            return tsr_cli_usage_error ("remote add", _ ("%s needs a value"), argv[i - 1]);
         }
       else if (strcmp (argv[i], "--no-provision") == 0 ||
                strcmp (argv[i], "--passphrase-stdin") == 0)
@@ -396,122 +333,64 @@ remote_add (TsrCli *cli, int argc, char **argv)
       else if (target == NULL && argv[i][0] != '-')
         target = g_strdup (argv[i]);
       else
-        return tsr_cli_usage_error ("remote add", "unexpected argument “%s”", argv[i]);
+        return tsr_cli_usage_error ("remote add", _ ("unexpected argument “%s”"), argv[i]);
     }
   if (target == NULL)
-    return tsr_cli_usage_error ("remote add", "use: remote add USER@HOST[:PORT] [--key PATH] "
-                                              "[--trust-host-key SHA256:...] [--tesserad PATH] "
-                                              "[--no-provision]");
-  at = strchr (target, '@');
-  r->user = at ? g_strndup (target, at - target) : g_strdup (g_get_user_name ());
-  if (!parse_host_port (at ? at + 1 : target, &r->host, &r->port, TRUE) || r->user[0] == '\0' ||
-      r->user[0] == '-' || r->host[0] == '-')
-    return tsr_cli_usage_error ("remote add", "“%s” is not USER@HOST[:PORT]", target);
-  if (r->port == 0)
-    r->port = 22;
-  if (listen != NULL && !parse_host_port (listen, &listen_host, &listen_port, FALSE))
-    return tsr_cli_usage_error ("remote add", "--listen takes HOST:PORT");
-  if (address != NULL && !parse_host_port (address, &node_host, &node_port, FALSE))
-    return tsr_cli_usage_error ("remote add", "--address takes HOST:PORT");
-  if (cap_text != NULL && !tsr_parse_size (cap_text, &capacity))
-    return tsr_cli_usage_error ("remote add", "invalid value “%s” for --capacity", cap_text);
+    return tsr_cli_usage_error ("remote add", _ ("use: remote add USER@HOST[:PORT] [--key PATH] "
+                                                 "[--trust-host-key SHA256:...] [--tesserad PATH] "
+                                                 "[--no-provision]"));
+  if (!tsr_parse_ssh_target (target, &user, &host, &options.port))
+    return tsr_cli_usage_error ("remote add", _ ("“%s” is not USER@HOST[:PORT]"), target);
+  if (listen != NULL && !tsr_parse_host_port (listen, &h, &p, FALSE))
+    return tsr_cli_usage_error ("remote add", _ ("--listen takes HOST:PORT"));
+  g_clear_pointer (&h, g_free);
+  if (address != NULL && !tsr_parse_host_port (address, &h, &p, FALSE))
+    return tsr_cli_usage_error ("remote add", _ ("--address takes HOST:PORT"));
+  if (cap_text != NULL && !tsr_parse_size (cap_text, &options.capacity))
+    return tsr_cli_usage_error ("remote add", _ ("invalid value “%s” for --capacity"), cap_text);
   if (trust != NULL && !g_str_has_prefix (trust, "SHA256:"))
     return tsr_cli_usage_error ("remote add",
-                                "--trust-host-key takes a fingerprint like SHA256:abc…");
-  r->key = key_path ? g_canonicalize_filename (key_path, NULL) : NULL;
-  r->service = g_strdup (no_provision ? "none" : "process");
+                                _ ("--trust-host-key takes a fingerprint like SHA256:abc…"));
+  if (name != NULL && !tsr_cluster_node_id_is_valid (name))
+    return tsr_cli_usage_error ("remote add", _ ("--name takes letters, digits, '_', '-' or '.'"));
 
-  remotes = load_remotes (cli, &error);
-  if (remotes == NULL)
-    return tsr_cli_fail (cli, error);
   /* The cluster (and with it the data dir's lock) first: nothing is started on a host for a
    * cluster that cannot take the node. */
   cluster = tsr_cli_cluster (cli, cli->interactive);
   if (cluster == NULL)
     return TSR_EXIT_FAILED;
-  if (name == NULL)
+  passphrase = ask_passphrase (cli, key_path, passphrase_stdin, &error);
+  if (error != NULL)
+    return tsr_cli_fail (cli, error);
+  options.user = user;
+  options.host = host;
+  options.key_path = key_path;
+  options.key_passphrase = passphrase;
+  options.accepted_host_key = trust;
+  options.local_tesserad = option_value (argc, argv, "--tesserad");
+  options.no_provision = has_flag (argc, argv, "--no-provision");
+  options.name = name;
+  options.listen = listen;
+  options.address = address;
+  options.remote_dir = option_value (argc, argv, "--remote-dir");
+  op = tsr_remote_add_new (cluster, &options);
+  wipe_secret (passphrase);
+  g_signal_connect (op, "notify::step", G_CALLBACK (on_add_step), host);
+  ok = tsr_remote_add_run (op, cli->cancellable, &error);
+  g_signal_handlers_disconnect_by_data (op, host);
+  if (!ok)
+    return tsr_cli_fail (cli, error);
+
+  r = tsr_remote_add_get_remote (op);
+  if (options.no_provision)
     {
-      r->name =
-          no_provision ? g_strdup (r->host) : next_node_name (tsr_cluster_get_config (cluster));
+      if (!cli->json)
+        printf (_ ("Added %s (%s@%s:%u, host key %s)\n"), r->name, r->user, r->host, r->port,
+                tsr_remote_add_get_host_fingerprint (op));
     }
   else
-    r->name = g_strdup (name);
-  if (!tsr_cluster_node_id_is_valid (r->name))
-    return tsr_cli_usage_error ("remote add", "--name takes letters, digits, '_', '-' or '.'");
-  if (tsr_remotes_find (remotes, r->name) != NULL ||
-      (!no_provision && tsr_cluster_config_find (tsr_cluster_get_config (cluster), r->name)))
-    {
-      g_set_error (&error, TSR_ERROR, TSR_ERROR_EXISTS,
-                   "There is already a remote or node named %s; choose another with --name",
-                   r->name);
-      return tsr_cli_fail (cli, error);
-    }
-
-  key = load_key (cli, key_path, passphrase_stdin, &error);
-  if (key == NULL)
-    return tsr_cli_fail (cli, error);
-  session = tsr_ssh_session_new (r->user, r->host, r->port, key, kh);
-  tsr_ssh_session_set_accepted_host_key (session, trust);
-  if (!tsr_ssh_session_connect (session, cli->cancellable, &error))
-    return tsr_cli_fail (cli, error);
-  fp = tsr_ssh_session_dup_host_fingerprint (session);
-  if (tsr_ssh_session_get_host_key_status (session) == TSR_SSH_HOST_KEY_ACCEPTED)
-    fprintf (stderr, "tessera-cli: added %s (%s) to %s\n", r->host, fp, kh);
-
-  if (!no_provision)
-    {
-      g_autoptr (TsrProvisionResult) done = NULL;
-      g_autofree char *listen_arg =
-          g_strdup_printf ("%s:%u", listen_host ? listen_host : "0.0.0.0", listen_port);
-      TsrProvisionOptions options = { 0 };
-
-      me = client_identity (cli, &error);
-      if (me == NULL)
-        return tsr_cli_fail (cli, error);
-      options.name = r->name;
-      options.client_id = tsr_identity_get_id (me);
-      options.remote_dir = remote_dir;
-      options.local_tesserad = local_tesserad;
-      options.listen = listen_arg;
-      done = tsr_ssh_provision_tesserad (session, &options, cli->cancellable, &error);
-      if (done == NULL)
-        return tsr_cli_fail (cli, error);
-      r->node_id = g_strdup (done->node_id);
-      r->remote_dir = g_strdup (done->remote_dir);
-      r->tesserad = g_strdup (done->tesserad);
-      g_free (r->service);
-      r->service = g_strdup (done->service);
-      if (node_host == NULL)
-        {
-          node_host = g_strdup (r->host);
-          node_port = listen_port;
-        }
-      if (!wait_for_node (cli, r, node_host, node_port, &error))
-        {
-          /* What tesserad said is the most useful thing to show (a port in use, say). */
-          g_autofree char *tail_cmd =
-              tsr_tesserad_logs_command (r->service, r->name, r->remote_dir, 5);
-          g_autoptr (TsrSshExecResult) tail =
-              tsr_ssh_session_exec (session, tail_cmd, cli->cancellable, NULL);
-
-          if (tail != NULL && tail->exit_status == 0 && *g_strstrip (tail->out) != '\0')
-            {
-              GError *more = g_error_new (error->domain, error->code, "%s\nIts log ends with:\n%s",
-                                          error->message, tail->out);
-              g_clear_error (&error);
-              error = more;
-            }
-          return tsr_cli_fail (cli, error);
-        }
-      if (add_node (cli, r->name, node_host, node_port, r->node_id, capacity) != TSR_EXIT_OK)
-        return TSR_EXIT_FAILED;
-    }
-
-  if (no_provision && !cli->json)
-    printf ("Added %s (%s@%s:%u, host key %s)\n", r->name, r->user, r->host, r->port, fp);
-  g_ptr_array_add (remotes, g_steal_pointer (&r));
-  if (!save_remotes (cli, remotes, &error))
-    return tsr_cli_fail (cli, error);
+    print_added_node (cli, r->name, tsr_remote_add_get_node_host (op),
+                      tsr_remote_add_get_node_port (op), r->node_id);
   return TSR_EXIT_OK;
 }
 
@@ -525,12 +404,12 @@ remote_list (TsrCli *cli, int argc, char **argv)
   g_autoptr (JsonBuilder) b = json_builder_new ();
 
   if (argc > 2)
-    return tsr_cli_usage_error ("remote list", "takes no arguments");
+    return tsr_cli_usage_error ("remote list", _ ("takes no arguments"));
   if (remotes == NULL)
     return tsr_cli_fail (cli, error);
   json_builder_begin_array (b);
   if (!cli->json)
-    printf ("%-12s  %-32s  %-8s  %s\n", "NAME", "SSH", "SERVICE", "NODE ID");
+    printf ("%-12s  %-32s  %-8s  %s\n", _ ("NAME"), _ ("SSH"), _ ("SERVICE"), _ ("NODE ID"));
   for (guint i = 0; i < remotes->len; i++)
     {
       TsrRemote *r = remotes->pdata[i];
@@ -586,10 +465,10 @@ make_manager (TsrCli *cli, GPtrArray *remotes, const char *only, gboolean passph
     {
       if (only != NULL)
         g_set_error (error, TSR_ERROR, TSR_ERROR_NOT_FOUND,
-                     "There is no remote named %s (see tessera-cli remote list)", only);
+                     _ ("There is no remote named %s (see tessera-cli remote list)"), only);
       else
         g_set_error (error, TSR_ERROR, TSR_ERROR_NOT_FOUND,
-                     "There are no remotes yet: add one with tessera-cli remote add");
+                     _ ("There are no remotes yet: add one with tessera-cli remote add"));
     }
   return g_steal_pointer (&manager);
 }
@@ -625,7 +504,7 @@ remote_exec (TsrCli *cli, int argc, char **argv)
   int status = TSR_EXIT_OK;
 
   if (argc < 4)
-    return tsr_cli_usage_error ("remote exec", "use: remote exec NAME|--all COMMAND...");
+    return tsr_cli_usage_error ("remote exec", _ ("use: remote exec NAME|--all COMMAND..."));
   all = strcmp (argv[2], "--all") == 0;
   command = g_strjoinv (" ", argv + 3);
   remotes = load_remotes (cli, &error);
@@ -653,7 +532,7 @@ remote_exec (TsrCli *cli, int argc, char **argv)
         {
           print_result (all ? reply->name : NULL, reply->result);
           if (all && reply->result->exit_status != 0)
-            fprintf (stderr, "%s: exit status %d\n", reply->name, reply->result->exit_status);
+            fprintf (stderr, _ ("%s: exit status %d\n"), reply->name, reply->result->exit_status);
         }
     }
   json_builder_end_array (b);
@@ -680,9 +559,9 @@ remote_logs (TsrCli *cli, int argc, char **argv)
   TsrRemote *r;
 
   if (argc != 3 && argc != 5)
-    return tsr_cli_usage_error ("remote logs", "use: remote logs NAME [--lines N]");
+    return tsr_cli_usage_error ("remote logs", _ ("use: remote logs NAME [--lines N]"));
   if (lines_text != NULL && !g_ascii_string_to_unsigned (lines_text, 10, 1, 100000, &lines, NULL))
-    return tsr_cli_usage_error ("remote logs", "--lines takes a number");
+    return tsr_cli_usage_error ("remote logs", _ ("--lines takes a number"));
   remotes = load_remotes (cli, &error);
   if (remotes == NULL)
     return tsr_cli_fail (cli, error);
@@ -690,7 +569,8 @@ remote_logs (TsrCli *cli, int argc, char **argv)
   if (r != NULL && strcmp (r->service, "none") == 0)
     {
       g_set_error (&error, TSR_ERROR, TSR_ERROR_NOT_FOUND,
-                   "%s runs no tesserad that Tessera started (added with --no-provision)", r->name);
+                   _ ("%s runs no tesserad that Tessera started (added with --no-provision)"),
+                   r->name);
       return tsr_cli_fail (cli, error);
     }
   manager = make_manager (cli, remotes, argv[2], FALSE, &error);
@@ -719,7 +599,7 @@ remote_status (TsrCli *cli, int argc, char **argv)
   int status = TSR_EXIT_OK;
 
   if (argc > 2)
-    return tsr_cli_usage_error ("remote status", "takes no arguments");
+    return tsr_cli_usage_error ("remote status", _ ("takes no arguments"));
   remotes = load_remotes (cli, &error);
   if (remotes == NULL)
     return tsr_cli_fail (cli, error);
@@ -733,7 +613,7 @@ remote_status (TsrCli *cli, int argc, char **argv)
 
   json_builder_begin_array (b);
   if (!cli->json)
-    printf ("%-12s  %-6s  %-10s  %s\n", "NAME", "SSH", "TESSERAD", "NODE");
+    printf ("%-12s  %-6s  %-10s  %s\n", _ ("NAME"), _ ("SSH"), _ ("TESSERAD"), _ ("NODE"));
   for (guint i = 0; i < remotes->len; i++)
     {
       TsrRemote *r = remotes->pdata[i];
@@ -776,8 +656,12 @@ remote_status (TsrCli *cli, int argc, char **argv)
       json_builder_end_object (b);
       if (!cli->json)
         {
-          printf ("%-12s  %-6s  %-10s  %s\n", r->name, ssh_error ? "ERROR" : "ok",
-                  daemon ? daemon : "?", node);
+          /* The words --json has stay as they are there; the table is for people. */
+          printf ("%-12s  %-6s  %-10s  %s\n", r->name, ssh_error ? _ ("ERROR") : _ ("ok"),
+                  daemon ? daemon : "?",
+                  g_strcmp0 (node, "alive") == 0  ? _ ("alive")
+                  : g_strcmp0 (node, "DOWN") == 0 ? _ ("DOWN")
+                                                  : node);
           if (ssh_error != NULL)
             fprintf (stderr, "tessera-cli: %s: %s\n", r->name, ssh_error->message);
         }
@@ -804,10 +688,10 @@ remote_key (TsrCli *cli, int argc, char **argv)
   gboolean from_stdin = has_flag (argc, argv, "--passphrase-stdin");
 
   if (argc > 3 || (argc == 3 && !from_stdin))
-    return tsr_cli_usage_error ("remote key", "use: remote key [--passphrase-stdin]");
+    return tsr_cli_usage_error ("remote key", _ ("use: remote key [--passphrase-stdin]"));
   if (g_mkdir_with_parents (cli->data_dir, 0700) != 0)
     {
-      tsr_set_error_from_errno (&error, errno, "Cannot create data dir %s", cli->data_dir);
+      tsr_set_error_from_errno (&error, errno, _ ("Cannot create data dir %s"), cli->data_dir);
       return tsr_cli_fail (cli, error);
     }
   if (!g_file_test (path, G_FILE_TEST_EXISTS))
@@ -817,7 +701,7 @@ remote_key (TsrCli *cli, int argc, char **argv)
 
       if (from_stdin)
         {
-          passphrase = tsr_cli_read_secret ("Passphrase for the new key: ", TRUE, &error);
+          passphrase = tsr_cli_read_secret (_ ("Passphrase for the new key: "), TRUE, &error);
           if (passphrase == NULL)
             return tsr_cli_fail (cli, error);
         }
@@ -860,14 +744,15 @@ tsr_cli_cmd_remote (TsrCli *cli, int argc, char **argv)
   if (strcmp (sub, "key") == 0)
     return remote_key (cli, argc, argv);
   return tsr_cli_usage_error (
-      "remote", "use one of:\n"
-                "  remote add USER@HOST[:PORT] [--key PATH] [--passphrase-stdin] [--trust-host-key "
-                "SHA256:...]\n"
-                "             [--tesserad PATH] [--no-provision] [--name NAME] [--remote-dir DIR]\n"
-                "             [--listen HOST:PORT] [--address HOST:PORT] [--capacity SIZE]\n"
-                "  remote list\n"
-                "  remote exec NAME|--all COMMAND...\n"
-                "  remote logs NAME [--lines N]\n"
-                "  remote status\n"
-                "  remote key [--passphrase-stdin]");
+      "remote",
+      _ ("use one of:\n"
+         "  remote add USER@HOST[:PORT] [--key PATH] [--passphrase-stdin] [--trust-host-key "
+         "SHA256:...]\n"
+         "             [--tesserad PATH] [--no-provision] [--name NAME] [--remote-dir DIR]\n"
+         "             [--listen HOST:PORT] [--address HOST:PORT] [--capacity SIZE]\n"
+         "  remote list\n"
+         "  remote exec NAME|--all COMMAND...\n"
+         "  remote logs NAME [--lines N]\n"
+         "  remote status\n"
+         "  remote key [--passphrase-stdin]"));
 }

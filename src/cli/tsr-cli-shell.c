@@ -4,6 +4,8 @@
  */
 #include "config.h"
 
+#include <glib/gi18n.h>
+
 #include <string.h>
 #include <unistd.h>
 
@@ -12,10 +14,10 @@
 static void
 print_shell_help (void)
 {
-  printf ("Commands: upload PATH..., download FILE_ID [--output PATH] [--force], list, "
-          "delete FILE_ID,\n"
-          "          nodes, health, storage, topology, stats, node disable|enable NODE_ID,\n"
-          "          help, clear, exit, quit\n");
+  printf (_ ("Commands: upload PATH..., download FILE_ID [--output PATH] [--force], list, "
+             "delete FILE_ID,\n"
+             "          nodes, health, storage, topology, stats, node disable|enable NODE_ID,\n"
+             "          help, clear, exit, quit\n"));
 }
 
 int
@@ -26,13 +28,13 @@ tsr_cli_cmd_shell (TsrCli *cli, int argc, char **argv)
   int last = TSR_EXIT_OK;
 
   if (argc > 1)
-    return tsr_cli_usage_error ("shell", "takes no arguments");
+    return tsr_cli_usage_error ("shell", _ ("takes no arguments"));
   /* The nodes stay up for the whole session, as in the seed's interactive orchestrator. */
   if (tsr_cli_cluster (cli, TRUE) == NULL)
     return TSR_EXIT_FAILED;
   cli->interactive = TRUE;
   if (tty)
-    printf ("Tessera shell. Type help for the commands, exit to leave.\n");
+    printf (_ ("Tessera shell. Type help for the commands, exit to leave.\n"));
 
   for (;;)
     {
@@ -64,7 +66,7 @@ tsr_cli_cmd_shell (TsrCli *cli, int argc, char **argv)
         printf ("\033[H\033[2J");
       else if (strcmp (words[0], "shell") == 0 || strcmp (words[0], "init") == 0)
         {
-          fprintf (stderr, "tessera: %s is not available inside the shell\n", words[0]);
+          fprintf (stderr, _ ("tessera: %s is not available inside the shell\n"), words[0]);
           last = TSR_EXIT_USAGE;
         }
       else

@@ -9,6 +9,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <glib/gi18n.h>
 #include <locale.h>
 #include <signal.h>
 #include <stdio.h>
@@ -113,7 +114,7 @@ cmd_trust (const char *node_dir, const char *client_id, const char *name)
 
   if (g_mkdir_with_parents (node_dir, 0700) != 0)
     {
-      g_printerr ("tesserad: cannot create %s: %s\n", node_dir, g_strerror (errno));
+      g_printerr (_ ("tesserad: cannot create %s: %s\n"), node_dir, g_strerror (errno));
       return EXIT_FAILURE;
     }
   trusted = tsr_trust_store_load (path, &error);
@@ -131,13 +132,13 @@ cmd_trust (const char *node_dir, const char *client_id, const char *name)
       if (g_file_get_contents (lock_path, &pid_text, NULL, NULL))
         pid = g_ascii_strtoll (pid_text, NULL, 10);
       if (pid > 1 && kill ((pid_t)pid, SIGHUP) == 0)
-        g_print ("Trusted %s; the running tesserad (PID %" G_GINT64_FORMAT ") was told\n",
-                 client_id, pid);
+        g_print (_ ("Trusted %s; the running tesserad (PID %lld) was told\n"), client_id,
+                 (long long)pid);
       else
-        g_print ("Trusted %s; restart tesserad to apply it\n", client_id);
+        g_print (_ ("Trusted %s; restart tesserad to apply it\n"), client_id);
     }
   else
-    g_print ("Trusted %s\n", client_id);
+    g_print (_ ("Trusted %s\n"), client_id);
   return EXIT_SUCCESS;
 }
 
@@ -162,7 +163,7 @@ serve (const char *node_dir, const char *listen, guint64 capacity, const char *n
     }
   if (g_mkdir_with_parents (node_dir, 0700) != 0)
     {
-      g_printerr ("tesserad: cannot create %s: %s\n", node_dir, g_strerror (errno));
+      g_printerr (_ ("tesserad: cannot create %s: %s\n"), node_dir, g_strerror (errno));
       return EXIT_FAILURE;
     }
   identity = tsr_identity_load_or_create (node_dir, name, &error);
@@ -229,28 +230,37 @@ main (int argc, char **argv)
   g_autoptr (GOptionContext) ctx = NULL;
   const GOptionEntry entries[] = {
     { "data-dir", 0, 0, G_OPTION_ARG_FILENAME, &data_dir,
-      "Keep the node's files under DIR/node (default: $TESSERA_DATA_DIR, else "
-      "$XDG_DATA_HOME/tessera)",
+      N_ ("Keep the node's files under DIR/node (default: $TESSERA_DATA_DIR, else "
+          "$XDG_DATA_HOME/tessera)"),
       "DIR" },
-    { "listen", 0, 0, G_OPTION_ARG_STRING, &listen, "Serve on HOST:PORT", "HOST:PORT" },
+    { "listen", 0, 0, G_OPTION_ARG_STRING, &listen, N_ ("Serve on HOST:PORT"), "HOST:PORT" },
     { "capacity", 0, 0, G_OPTION_ARG_STRING, &capacity_text,
-      "Store at most SIZE (such as 100GB; default 10GB)", "SIZE" },
-    { "name", 0, 0, G_OPTION_ARG_STRING, &name, "The node's name in logs and topology", "NAME" },
-    { "print-id", 0, 0, G_OPTION_ARG_NONE, &print_id, "Print the node's id and exit", NULL },
-    { "version", 0, 0, G_OPTION_ARG_NONE, &version, "Print the version and exit", NULL },
+      N_ ("Store at most SIZE (such as 100GB; default 10GB)"), "SIZE" },
+    { "name", 0, 0, G_OPTION_ARG_STRING, &name, N_ ("The node's name in logs and topology"),
+      "NAME" },
+    { "print-id", 0, 0, G_OPTION_ARG_NONE, &print_id, N_ ("Print the node's id and exit"), NULL },
+    { "version", 0, 0, G_OPTION_ARG_NONE, &version, N_ ("Print the version and exit"), NULL },
     { NULL },
   };
 
   setlocale (LC_ALL, "");
+  /* TESSERA_LOCALEDIR: the build tree's catalogs, for running and testing uninstalled. Only
+   * what a person reads at the terminal is translated; the log stays English for journald
+   * searches and bug reports. */
+  bindtextdomain (GETTEXT_PACKAGE, g_getenv ("TESSERA_LOCALEDIR") != NULL
+                                       ? g_getenv ("TESSERA_LOCALEDIR")
+                                       : LOCALEDIR);
+  bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
+  textdomain (GETTEXT_PACKAGE);
   g_log_set_writer_func (log_writer, NULL, NULL);
 
   ctx = g_option_context_new ("[trust CLIENT_ID [NAME]]");
-  g_option_context_set_summary (ctx, "A Tessera storage node: serves its segment store over "
-                                     "TLS 1.3 to the clients it trusts.");
-  g_option_context_add_main_entries (ctx, entries, NULL);
+  g_option_context_set_summary (ctx, _ ("A Tessera storage node: serves its segment store over "
+                                        "TLS 1.3 to the clients it trusts."));
+  g_option_context_add_main_entries (ctx, entries, GETTEXT_PACKAGE);
   if (!g_option_context_parse (ctx, &argc, &argv, &error))
     {
-      g_printerr ("tesserad: %s (see tesserad --help)\n", error->message);
+      g_printerr (_ ("tesserad: %s (see tesserad --help)\n"), error->message);
       return EXIT_USAGE;
     }
   if (version)
@@ -265,7 +275,7 @@ main (int argc, char **argv)
     name = g_strdup (g_get_host_name ());
   if (capacity_text != NULL && !tsr_parse_size (capacity_text, &capacity))
     {
-      g_printerr ("tesserad: --capacity takes a size such as 10GB or 512MiB\n");
+      g_printerr (_ ("tesserad: --capacity takes a size such as 10GB or 512MiB\n"));
       return EXIT_USAGE;
     }
 
@@ -273,14 +283,14 @@ main (int argc, char **argv)
     {
       if (argc < 3 || argc > 4)
         {
-          g_printerr ("tesserad: use: tesserad --data-dir DIR trust CLIENT_ID [NAME]\n");
+          g_printerr (_ ("tesserad: use: tesserad --data-dir DIR trust CLIENT_ID [NAME]\n"));
           return EXIT_USAGE;
         }
       return cmd_trust (node_dir, argv[2], argc == 4 ? argv[3] : "client");
     }
   if (argc > 1)
     {
-      g_printerr ("tesserad: unknown command “%s” (see tesserad --help)\n", argv[1]);
+      g_printerr (_ ("tesserad: unknown command “%s” (see tesserad --help)\n"), argv[1]);
       return EXIT_USAGE;
     }
   if (print_id)
@@ -289,7 +299,7 @@ main (int argc, char **argv)
 
       if (g_mkdir_with_parents (node_dir, 0700) != 0)
         {
-          g_printerr ("tesserad: cannot create %s: %s\n", node_dir, g_strerror (errno));
+          g_printerr (_ ("tesserad: cannot create %s: %s\n"), node_dir, g_strerror (errno));
           return EXIT_FAILURE;
         }
       identity = tsr_identity_load_or_create (node_dir, name, &error);
@@ -303,7 +313,7 @@ main (int argc, char **argv)
     }
   if (listen == NULL)
     {
-      g_printerr ("tesserad: --listen HOST:PORT is required to serve (see tesserad --help)\n");
+      g_printerr (_ ("tesserad: --listen HOST:PORT is required to serve (see tesserad --help)\n"));
       return EXIT_USAGE;
     }
   return serve (node_dir, listen, capacity, name);

@@ -21,6 +21,7 @@
 #include "tsr-node-client.h"
 #include "tsr-notifier.h"
 #include "tsr-priority.h"
+#include "tsr-remote-add.h"
 #include "tsr-remotes.h"
 #include "tsr-segment-store.h"
 #include "tsr-ssh-key.h"

@@ -13,6 +13,7 @@
 #include "config.h"
 
 #include "tsr-buffered-stream.h"
+#include "tsr-corked-stream.h"
 
 #include <string.h>
 
@@ -157,12 +158,14 @@ tsr_buffered_stream_init (TsrBufferedStream *self)
  * tsr_buffered_io_stream_new:
  * @base: a stream whose input is pollable, such as a #GSocketConnection
  *
- * Returns: (transfer full): @base's output and a buffered view of its input, to put under TLS
+ * Returns: (transfer full): buffered views of @base's input and output (a #TsrCorkedStream),
+ *   to put under TLS
  */
 GIOStream *
 tsr_buffered_io_stream_new (GIOStream *base)
 {
   TsrBufferedStream *in;
+  g_autoptr (GOutputStream) out = NULL;
   GIOStream *ret;
 
   g_return_val_if_fail (G_IS_POLLABLE_INPUT_STREAM (g_io_stream_get_input_stream (base)), NULL);
@@ -170,7 +173,8 @@ tsr_buffered_io_stream_new (GIOStream *base)
   in = g_object_new (TSR_TYPE_BUFFERED_STREAM, NULL);
   in->base = g_object_ref (g_io_stream_get_input_stream (base));
   in->buf = g_malloc (BUFFER_SIZE);
-  ret = g_simple_io_stream_new (G_INPUT_STREAM (in), g_io_stream_get_output_stream (base));
+  out = tsr_corked_stream_new (g_io_stream_get_output_stream (base));
+  ret = g_simple_io_stream_new (G_INPUT_STREAM (in), out);
   g_object_unref (in);
   return ret;
 }

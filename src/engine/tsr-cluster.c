@@ -853,13 +853,20 @@ tsr_cluster_add_remote_node (TsrCluster *self, const char *node_id, const char *
                    "an id of 64 lowercase hex characters");
       return FALSE;
     }
+  /* Transfers, health checks and maintenance walk the members and the config without the
+   * lock: change them only when none runs (new ones wait on the lock meanwhile). */
+  g_mutex_lock (&self->lock);
+  while (self->active > 0)
+    g_cond_wait (&self->idle_cond, &self->lock);
   if (tsr_cluster_config_find (self->config, node_id) != NULL)
     {
+      g_mutex_unlock (&self->lock);
       g_set_error (error, TSR_ERROR, TSR_ERROR_EXISTS, "There is already a node %s", node_id);
       return FALSE;
     }
   if (self->config->nodes->len >= TSR_CLUSTER_MAX_NODES)
     {
+      g_mutex_unlock (&self->lock);
       g_set_error (error, TSR_ERROR, TSR_ERROR_TOO_LARGE, "A cluster has at most %u nodes",
                    TSR_CLUSTER_MAX_NODES);
       return FALSE;
@@ -876,6 +883,7 @@ tsr_cluster_add_remote_node (TsrCluster *self, const char *node_id, const char *
   if (!tsr_cluster_config_save (self->config, self->config_path, error))
     {
       g_ptr_array_remove (self->config->nodes, c);
+      g_mutex_unlock (&self->lock);
       return FALSE;
     }
   if (self->started)
@@ -887,17 +895,13 @@ tsr_cluster_add_remote_node (TsrCluster *self, const char *node_id, const char *
       m->status.state = TSR_NODE_STATE_STOPPED;
       m->status.capacity_bytes = c->capacity;
       m->link = tsr_netem_add_link (self->netem, c->node_id, &c->netem);
-      /* Transfers and health checks walk the members without the lock: add only when none
-       * runs (new ones wait on the lock meanwhile). */
-      g_mutex_lock (&self->lock);
-      while (self->active > 0)
-        g_cond_wait (&self->idle_cond, &self->lock);
       g_ptr_array_add (self->members, m);
       g_mutex_unlock (&self->lock);
       make_client (self, m);
       introduce_peers (self);
       return tsr_cluster_check_health (self, NULL, error);
     }
+  g_mutex_unlock (&self->lock);
   return TRUE;
 }
 
@@ -1728,8 +1732,9 @@ fetch_job_run (gpointer data)
                                     m->config->node_id);
             continue;
           }
-        cipher = tsr_node_client_retrieve_segment (client, chunk->segment_id, down->t.cancellable,
-                                                   &error);
+        /* The chunk's AEAD tag authenticates these bytes (see tsr-crypto.h). */
+        cipher = tsr_node_client_retrieve_segment_unverified (client, chunk->segment_id,
+                                                              down->t.cancellable, &error);
         if (cipher != NULL)
           plain = tsr_chunk_decrypt (down->key, job->index, g_bytes_get_data (cipher, NULL),
                                      g_bytes_get_size (cipher), &error);
@@ -2078,13 +2083,16 @@ gboolean
 tsr_cluster_set_netem (TsrCluster *self, const char *node_id, const TsrNetemSettings *settings,
                        GError **error)
 {
-  gboolean found = FALSE;
+  gboolean found = FALSE, saved;
 
   g_return_val_if_fail (TSR_IS_CLUSTER (self), FALSE);
   g_return_val_if_fail (settings != NULL, FALSE);
 
   if (!tsr_netem_settings_validate (settings, error))
     return FALSE;
+  /* The config and the members change under the lock (nodes may be added or removed
+   * meanwhile); the links have their own, so transfers are not held up. */
+  g_mutex_lock (&self->lock);
   for (guint i = 0; i < self->config->nodes->len; i++)
     {
       TsrNodeConfig *n = self->config->nodes->pdata[i];
@@ -2096,6 +2104,7 @@ tsr_cluster_set_netem (TsrCluster *self, const char *node_id, const TsrNetemSett
     }
   if (!found && node_id != NULL)
     {
+      g_mutex_unlock (&self->lock);
       g_set_error (error, TSR_ERROR, TSR_ERROR_NOT_FOUND, "There is no node %s", node_id);
       return FALSE;
     }
@@ -2105,8 +2114,10 @@ tsr_cluster_set_netem (TsrCluster *self, const char *node_id, const TsrNetemSett
       if (node_id == NULL || strcmp (m->config->node_id, node_id) == 0)
         tsr_netem_set_settings (self->netem, m->config->node_id, settings, NULL);
     }
+  saved = tsr_cluster_config_save (self->config, self->config_path, error);
+  g_mutex_unlock (&self->lock);
   emit (self, SIGNAL_STATISTICS_CHANGED, NULL, 0, 0, 0, 0);
-  return tsr_cluster_config_save (self->config, self->config_path, error);
+  return saved;
 }
 
 /**
@@ -2536,6 +2547,7 @@ _tsr_cluster_remove_member (TsrCluster *self, const char *node_id, GError **erro
 {
   Member *m = find_member (self, node_id);
   Member *removed = NULL;
+  gboolean saved;
 
   if (m == NULL || tsr_cluster_config_find (self->config, node_id) == NULL)
     {
@@ -2550,6 +2562,9 @@ _tsr_cluster_remove_member (TsrCluster *self, const char *node_id, GError **erro
   /* The config owns the member's TsrNodeConfig: free the member (stopping its node, closing
    * its store) while that is still valid. */
   member_free (removed);
+  g_mutex_lock (&self->lock);
+  while (self->active > 0)
+    g_cond_wait (&self->idle_cond, &self->lock);
   tsr_netem_remove_link (self->netem, node_id);
   for (guint i = 0; i < self->config->nodes->len; i++)
     if (g_strcmp0 (((TsrNodeConfig *)self->config->nodes->pdata[i])->node_id, node_id) == 0)
@@ -2557,7 +2572,9 @@ _tsr_cluster_remove_member (TsrCluster *self, const char *node_id, GError **erro
         g_ptr_array_remove_index (self->config->nodes, i);
         break;
       }
-  if (!tsr_cluster_config_save (self->config, self->config_path, error))
+  saved = tsr_cluster_config_save (self->config, self->config_path, error);
+  g_mutex_unlock (&self->lock);
+  if (!saved)
     return FALSE;
   emit (self, SIGNAL_STATISTICS_CHANGED, NULL, 0, 0, 0, 0);
   return TRUE;

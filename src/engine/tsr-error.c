@@ -48,6 +48,8 @@ tsr_error_code_to_string (TsrError code)
         return "UNREACHABLE";
       case TSR_ERROR_EXISTS:
         return "EXISTS";
+      case TSR_ERROR_HOST_KEY_UNKNOWN:
+        return "HOST_KEY_UNKNOWN";
       default:
         return "UNKNOWN";
     }

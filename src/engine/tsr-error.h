@@ -29,6 +29,8 @@ G_BEGIN_DECLS
  * @TSR_ERROR_CLOSED: the peer closed the connection between frames
  * @TSR_ERROR_UNREACHABLE: a node could not be connected to (down, stopped, wrong address)
  * @TSR_ERROR_EXISTS: the target already exists and overwriting was not asked for
+ * @TSR_ERROR_HOST_KEY_UNKNOWN: an SSH host is not in known_hosts and its key was not accepted:
+ *   show its fingerprint, and connect again with it if the user accepts it
  */
 typedef enum
 {
@@ -49,6 +51,7 @@ typedef enum
   TSR_ERROR_CLOSED,
   TSR_ERROR_UNREACHABLE,
   TSR_ERROR_EXISTS,
+  TSR_ERROR_HOST_KEY_UNKNOWN,
 } TsrError;
 
 GQuark tsr_error_quark (void);

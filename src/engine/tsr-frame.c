@@ -743,6 +743,9 @@ tsr_frame_read (GInputStream *in, GCancellable *cancellable, GError **error)
   return g_steal_pointer (&frame);
 }
 
+/* Payloads up to this size are copied behind the header to go out in one write. */
+#define TSR_FRAME_INLINE_PAYLOAD ((gsize)256 * 1024)
+
 /**
  * tsr_frame_write:
  * @body: a message of tsr_message_type_descriptor (@type)
@@ -761,11 +764,11 @@ tsr_frame_write (GOutputStream *out, TsrMessageType type, guint32 request_id,
                  const ProtobufCMessage *body, GBytes *payload, GCancellable *cancellable,
                  GError **error)
 {
-  g_autofree guint8 *body_data = NULL;
-  guint8 raw[TSR_FRAME_HEADER_SIZE];
+  g_autofree guint8 *buf = NULL;
   TsrFrameHeader header = { TSR_PROTOCOL_VERSION, type, 0, request_id, 0, 0 };
-  GOutputVector vectors[3];
-  gsize n_vectors = 0;
+  GOutputVector vectors[2];
+  gsize n_vectors = 0, head_len;
+  gboolean inline_payload;
   GError *local_error = NULL;
   gsize body_len, payload_len = payload != NULL ? g_bytes_get_size (payload) : 0;
 
@@ -795,18 +798,22 @@ tsr_frame_write (GOutputStream *out, TsrMessageType type, guint32 request_id,
   if (!body_is_valid (type, body, payload_len, error))
     return FALSE;
 
-  body_data = g_malloc (body_len);
-  if (protobuf_c_message_pack (body, body_data) != body_len)
-    g_return_val_if_reached (FALSE);
-
+  /* One buffer, so the frame leaves as few TLS records (each its own send) as its size
+   * allows: GIO's TLS stream writes every vector of a writev as separate records. A large
+   * payload goes on its own rather than being copied. */
+  head_len = TSR_FRAME_HEADER_SIZE + body_len;
+  inline_payload = payload_len <= TSR_FRAME_INLINE_PAYLOAD;
+  buf = g_malloc (head_len + (inline_payload ? payload_len : 0));
   header.body_len = body_len;
   header.payload_len = payload_len;
-  tsr_frame_header_encode (&header, raw);
+  tsr_frame_header_encode (&header, buf);
+  if (protobuf_c_message_pack (body, buf + TSR_FRAME_HEADER_SIZE) != body_len)
+    g_return_val_if_reached (FALSE);
+  if (inline_payload && payload_len > 0)
+    memcpy (buf + head_len, g_bytes_get_data (payload, NULL), payload_len);
 
-  vectors[n_vectors++] = (GOutputVector){ raw, sizeof raw };
-  if (body_len > 0)
-    vectors[n_vectors++] = (GOutputVector){ body_data, body_len };
-  if (payload_len > 0)
+  vectors[n_vectors++] = (GOutputVector){ buf, head_len + (inline_payload ? payload_len : 0) };
+  if (!inline_payload)
     vectors[n_vectors++] = (GOutputVector){ g_bytes_get_data (payload, NULL), payload_len };
   if (g_cancellable_set_error_if_cancelled (cancellable, &local_error) ||
       !g_output_stream_writev_all (out, vectors, n_vectors, NULL, cancellable, &local_error))

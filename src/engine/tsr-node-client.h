@@ -63,6 +63,8 @@ gboolean tsr_node_client_store_segment (TsrNodeClient *self, const char *segment
                                         GCancellable *cancellable, GError **error);
 GBytes *tsr_node_client_retrieve_segment (TsrNodeClient *self, const char *segment_id,
                                           GCancellable *cancellable, GError **error);
+GBytes *tsr_node_client_retrieve_segment_unverified (TsrNodeClient *self, const char *segment_id,
+                                                     GCancellable *cancellable, GError **error);
 gboolean tsr_node_client_delete_segment (TsrNodeClient *self, const char *segment_id,
                                          GCancellable *cancellable, GError **error);
 gboolean tsr_node_client_sync (TsrNodeClient *self, GCancellable *cancellable, GError **error);

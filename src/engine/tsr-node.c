@@ -144,7 +144,8 @@ send_frame (TsrNode *self, Conn *conn, TsrMessageType type, guint32 request_id,
                (payload ? g_bytes_get_size (payload) : 0);
   gboolean ok;
 
-  ok = tsr_frame_write (out, type, request_id, body, payload, NULL, &error);
+  ok = tsr_frame_write (out, type, request_id, body, payload, NULL, &error) &&
+       tsr_tls_flush (conn->tls, NULL, &error);
   if (ok)
     {
       STAT_ADD (packets_sent, 1);

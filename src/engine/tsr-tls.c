@@ -12,6 +12,7 @@
 #include "config.h"
 
 #include "tsr-tls.h"
+#include "tsr-corked-stream.h"
 #include "tsr-error.h"
 #include "tsr-hash.h"
 
@@ -27,6 +28,8 @@ typedef struct
   char *presented_id; /* what the peer's certificate hashed to, once seen */
   gboolean refused;   /* whether the handler refused it */
   char *peer_id;      /* set once tsr_tls_handshake() accepted the peer */
+
+  TsrCorkedStream *corked; /* the base's output when it is one, corked after the handshake */
 } TlsPolicy;
 
 static void
@@ -291,7 +294,41 @@ tsr_tls_handshake (GIOStream *tls, GCancellable *cancellable, GError **error)
   g_free (policy->peer_id);
   policy->peer_id = g_steal_pointer (&id);
   g_mutex_unlock (&policy->mutex);
+
+  /* From here on every write belongs to a frame whose writer calls tsr_tls_flush(). */
+  {
+    g_autoptr (GIOStream) base = NULL;
+    GOutputStream *out;
+
+    g_object_get (conn, "base-io-stream", &base, NULL);
+    out = base != NULL ? g_io_stream_get_output_stream (base) : NULL;
+    if (out != NULL && TSR_IS_CORKED_STREAM (out))
+      {
+        policy->corked = TSR_CORKED_STREAM (out);
+        tsr_corked_stream_set_corked (policy->corked, TRUE);
+      }
+  }
   return TRUE;
+}
+
+/**
+ * tsr_tls_flush:
+ * @tls: a stream from tsr_tls_server_new() or tsr_tls_client_new(), after its handshake
+ *
+ * Sends the TLS records written since the last flush. Call it after writing each frame (from
+ * the thread that wrote it): over a tsr_buffered_io_stream_new() stream, records wait in
+ * memory until then so that a frame's records leave together.
+ */
+gboolean
+tsr_tls_flush (GIOStream *tls, GCancellable *cancellable, GError **error)
+{
+  TlsPolicy *policy;
+
+  g_return_val_if_fail (G_IS_TLS_CONNECTION (tls), FALSE);
+  policy = g_object_get_data (G_OBJECT (tls), POLICY_KEY);
+  g_return_val_if_fail (policy != NULL, FALSE);
+
+  return policy->corked == NULL || tsr_corked_stream_send (policy->corked, cancellable, error);
 }
 
 /**

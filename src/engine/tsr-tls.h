@@ -20,6 +20,7 @@ GIOStream *tsr_tls_server_new (GIOStream *base, TsrIdentity *identity, TsrTrustS
 GIOStream *tsr_tls_client_new (GIOStream *base, TsrIdentity *identity, const char *pinned_id,
                                GError **error);
 gboolean tsr_tls_handshake (GIOStream *tls, GCancellable *cancellable, GError **error);
+gboolean tsr_tls_flush (GIOStream *tls, GCancellable *cancellable, GError **error);
 char *tsr_tls_get_peer_id (GIOStream *tls);
 
 G_END_DECLS

@@ -10,6 +10,7 @@
 #include "config.h"
 
 #include <glib/gstdio.h>
+#include <signal.h>
 #include <string.h>
 
 #include "tsr-app-test-util.h"
@@ -743,6 +744,208 @@ test_network (Fixture *f, gconstpointer data)
   g_assert_true (tsr_app_test_wait (links_are, &off, 10));
 }
 
+/* ---- adding a node over SSH ---- */
+
+static gboolean
+add_node_dialog_shown (gpointer window)
+{
+  TsrAddNodeDialog *dialog = tsr_window_get_add_node_dialog (window);
+  return dialog != NULL && gtk_widget_get_mapped (GTK_WIDGET (dialog));
+}
+
+static gboolean
+add_node_dialog_gone (gpointer window)
+{
+  return tsr_window_get_add_node_dialog (window) == NULL;
+}
+
+static GtkWidget *
+find_button (GtkWidget *root, const char *label)
+{
+  if (GTK_IS_BUTTON (root) && gtk_widget_get_mapped (root) &&
+      g_strcmp0 (gtk_button_get_label (GTK_BUTTON (root)), label) == 0)
+    return root;
+  for (GtkWidget *c = gtk_widget_get_first_child (root); c != NULL;
+       c = gtk_widget_get_next_sibling (c))
+    {
+      GtkWidget *found = find_button (c, label);
+      if (found != NULL)
+        return found;
+    }
+  return NULL;
+}
+
+static gboolean
+add_node_busy (gpointer dialog)
+{
+  return tsr_add_node_dialog_is_busy (dialog);
+}
+
+/* Presses Add; a button's activation clicks it a moment later, when its animation ends. */
+static void
+press_add (TsrAddNodeDialog *dialog)
+{
+  gtk_widget_activate (find_button (GTK_WIDGET (dialog), "_Add Node"));
+  g_assert_true (tsr_app_test_wait (add_node_busy, dialog, 10));
+}
+
+static void
+stop_provisioned (const char *data_dir, const char *remote_dir)
+{
+  g_autofree char *path = g_build_filename (data_dir, "remotes.json", NULL);
+  g_autoptr (GPtrArray) remotes = tsr_remotes_load (path, NULL);
+  TsrRemote *r = remotes != NULL && remotes->len > 0 ? remotes->pdata[0] : NULL;
+
+  if (r == NULL)
+    return;
+  if (g_strcmp0 (r->service, "systemd") == 0)
+    {
+      g_autofree char *unit = g_strdup_printf ("tesserad-%s.service", r->name);
+      const char *argv[] = { "systemctl", "--user", "disable", "--now", unit, NULL };
+      tsr_test_spawn (argv, NULL, NULL);
+    }
+  else
+    {
+      g_autofree char *pid_path = g_build_filename (remote_dir, "tesserad.pid", NULL);
+      g_autofree char *pid = NULL;
+      if (g_file_get_contents (pid_path, &pid, NULL, NULL))
+        kill ((pid_t)g_ascii_strtoll (pid, NULL, 10), SIGTERM);
+    }
+}
+
+/* The dialog does what `tessera-cli remote add` does, against a real sshd: an unknown host's
+ * real fingerprint is shown; declined, nothing happens; accepted, the built tesserad is
+ * uploaded and started, and the node shows READY on the Nodes page. */
+static void
+test_add_node (Fixture *f, gconstpointer data)
+{
+  g_autofree char *skip = NULL;
+  g_autofree char *user_key = NULL;
+  g_autofree char *remote_dir = g_build_filename (f->work_dir, "remote", NULL);
+  g_autofree char *remotes_path = g_build_filename (f->data_dir, "remotes.json", NULL);
+  g_autofree char *fp = NULL;
+  g_autofree char *target = NULL;
+  g_autofree char *port = NULL;
+  g_autoptr (TsrTestSshd) sshd = NULL;
+  TsrCluster *cluster = tsr_backend_get_cluster (tsr_window_get_backend (f->window));
+  StateWait ready = { f->window, "Node_06", "READY" };
+  TsrAddNodeDialog *dialog;
+  GtkWidget *advanced;
+
+  sshd = tsr_test_sshd_start_for_key (f->work_dir, &user_key, &skip);
+  if (sshd == NULL)
+    {
+      g_test_skip (skip);
+      return;
+    }
+  fp = tsr_test_ssh_fingerprint (sshd->host_key);
+  target = g_strdup_printf ("%s@127.0.0.1:%u", g_get_user_name (), sshd->port);
+  port = g_strdup_printf ("%u", tsr_test_free_port ());
+
+  sign_in (f);
+  tsr_window_set_visible_page (f->window, "nodes");
+  tsr_app_test_spin (0.5); /* the page transition ends */
+  /* The Nodes page's own button opens the dialog. */
+  gtk_widget_activate (find_by_tooltip (GTK_WIDGET (tsr_window_get_nodes_page (f->window)),
+                                        "Add a machine of yours as a node, over SSH"));
+  g_assert_true (tsr_app_test_wait (add_node_dialog_shown, f->window, 30));
+  dialog = tsr_window_get_add_node_dialog (f->window);
+  tsr_app_test_type_into (GTK_WIDGET (dialog), "SSH Address (user@host or user@host:port)", target);
+  tsr_app_test_type_into (GTK_WIDGET (dialog), "SSH Key File (optional)", user_key);
+  tsr_app_test_type_into (GTK_WIDGET (dialog), "tesserad to Upload (optional)",
+                          g_getenv ("TESSERAD"));
+  advanced = tsr_app_test_find_row (GTK_WIDGET (dialog), "Advanced");
+  adw_expander_row_set_expanded (ADW_EXPANDER_ROW (advanced), TRUE);
+  tsr_app_test_spin (0.5); /* the rows slide in */
+  tsr_app_test_type_into (GTK_WIDGET (dialog), "Node Port", port);
+  tsr_app_test_type_into (GTK_WIDGET (dialog), "Data Folder on the Host", remote_dir);
+  {
+    g_autoptr (GString) names = g_string_new (NULL);
+    guint unnamed = count_unnamed_buttons (GTK_WIDGET (dialog), names);
+    g_assert_cmpstr (names->str, ==, "");
+    g_assert_cmpuint (unnamed, ==, 0);
+  }
+
+  /* A host whose key is not the one known_hosts has: refused inline, nothing asked. */
+  {
+    g_autofree char *ssh_dir = g_build_filename (f->data_dir, "ssh", NULL);
+    g_autofree char *known = g_build_filename (ssh_dir, "known_hosts", NULL);
+    g_autofree char *other = g_build_filename (f->work_dir, "other_host_key", NULL);
+    g_autofree char *other_pub = g_strconcat (other, ".pub", NULL);
+    g_autofree char *pub_line = NULL;
+    g_autofree char *entry = NULL;
+    g_auto (GStrv) fields = NULL;
+
+    g_assert_true (tsr_test_ssh_keygen (other, &skip));
+    g_assert_true (g_file_get_contents (other_pub, &pub_line, NULL, NULL));
+    fields = g_strsplit (pub_line, " ", 3);
+    entry = g_strdup_printf ("[127.0.0.1]:%u %s %s\n", sshd->port, fields[0], fields[1]);
+    g_assert_cmpint (g_mkdir_with_parents (ssh_dir, 0700), ==, 0);
+    g_assert_true (g_file_set_contents (known, entry, -1, NULL));
+    press_add (dialog);
+    g_assert_true (tsr_app_test_wait (tsr_app_test_add_node_idle, dialog, 30));
+    g_assert_nonnull (strstr (tsr_add_node_dialog_get_error (dialog), "HAS CHANGED"));
+    g_assert_null (tsr_add_node_dialog_get_host_key_question (dialog));
+    g_assert_false (g_file_test (remote_dir, G_FILE_TEST_EXISTS));
+    g_assert_cmpint (g_unlink (known), ==, 0);
+  }
+
+  /* Unknown host: its real fingerprint is asked about; declined, nothing is added or started. */
+  press_add (dialog);
+  g_assert_true (tsr_app_test_wait (tsr_app_test_host_key_asked, dialog, 30));
+  g_assert_cmpstr (tsr_add_node_dialog_get_shown_fingerprint (dialog), ==, fp);
+  {
+    AdwMessageDialog *ask = tsr_add_node_dialog_get_host_key_question (dialog);
+    g_assert_cmpstr (adw_message_dialog_get_heading (ask), ==, "Trust This Host?");
+    /* What the Cancel button does: respond, then close. */
+    adw_message_dialog_response (ask, "cancel");
+    gtk_window_close (GTK_WINDOW (ask));
+  }
+  g_assert_true (tsr_app_test_wait (tsr_app_test_add_node_idle, dialog, 30));
+  g_assert_nonnull (strstr (tsr_add_node_dialog_get_error (dialog), "not accepted"));
+  g_assert_cmpuint (tsr_cluster_get_config (cluster)->nodes->len, ==, 5);
+  g_assert_false (g_file_test (remote_dir, G_FILE_TEST_EXISTS));
+  g_assert_false (g_file_test (remotes_path, G_FILE_TEST_EXISTS));
+
+  /* Accepted: provisioned end to end; the dialog closes and the node turns up READY. */
+  press_add (dialog);
+  g_assert_true (tsr_app_test_wait (tsr_app_test_host_key_asked, dialog, 30));
+  g_assert_cmpstr (tsr_add_node_dialog_get_shown_fingerprint (dialog), ==, fp);
+  {
+    AdwMessageDialog *ask = tsr_add_node_dialog_get_host_key_question (dialog);
+    adw_message_dialog_response (ask, "accept");
+    gtk_window_close (GTK_WINDOW (ask));
+  }
+  if (!tsr_app_test_wait (add_node_dialog_gone, f->window, 90))
+    g_error ("The node was not added: %s", tsr_add_node_dialog_get_error (dialog));
+  g_assert_cmpstr (tsr_window_get_visible_page (f->window), ==, "nodes");
+  g_assert_true (tsr_app_test_wait (card_shows, &ready, 60));
+  g_assert_cmpuint (tsr_cluster_get_config (cluster)->nodes->len, ==, 6);
+  g_assert_true (g_file_test (remotes_path, G_FILE_TEST_EXISTS));
+
+  /* A host that refuses the key: the error says which line lets Tessera's own key in. */
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (f->window), "win.add-node", NULL));
+  g_assert_true (tsr_app_test_wait (add_node_dialog_shown, f->window, 30));
+  dialog = tsr_window_get_add_node_dialog (f->window);
+  tsr_app_test_type_into (GTK_WIDGET (dialog), "SSH Address (user@host or user@host:port)", target);
+  press_add (dialog);
+  g_assert_true (tsr_app_test_wait (tsr_app_test_add_node_idle, dialog, 30));
+  {
+    g_autofree char *own = g_build_filename (f->data_dir, "ssh", "id_ed25519", NULL);
+    g_autoptr (TsrSshKey) key = tsr_ssh_key_load (own, NULL, NULL);
+    g_autofree char *line = NULL;
+
+    g_assert_nonnull (key); /* made on first use */
+    line = g_strstrip (tsr_ssh_key_dup_public_line (key, "tessera"));
+    g_assert_nonnull (strstr (tsr_add_node_dialog_get_error (dialog), "authorized_keys"));
+    g_assert_nonnull (strstr (tsr_add_node_dialog_get_error (dialog), line));
+  }
+  g_assert_cmpuint (tsr_cluster_get_config (cluster)->nodes->len, ==, 6);
+  gtk_window_destroy (GTK_WINDOW (dialog));
+
+  stop_provisioned (f->data_dir, remote_dir);
+}
+
 /* ---- remembered state ---- */
 
 /* A window closed at a size on a page comes back the same: a second window (as after a
@@ -795,5 +998,6 @@ main (int argc, char **argv)
   ADD ("/tessera/app/topology-and-storage", test_topology_and_storage);
   ADD ("/tessera/app/settings-restore", test_settings_restore);
   ADD ("/tessera/app/network", test_network);
+  ADD ("/tessera/app/add-node", test_add_node);
   return g_test_run ();
 }

@@ -155,13 +155,30 @@ tsr_app_test_close_window (TsrWindow *window)
   g_assert_true (tsr_app_test_wait (backend_released, &weak, 30));
 }
 
-static void
-set_row (TsrWindow *window, const char *title, const char *text)
+/* Types @text into the row titled @title under @root, as a person fills a field in. */
+void
+tsr_app_test_type_into (GtkWidget *root, const char *title, const char *text)
 {
-  GtkWidget *row = tsr_app_test_find_row (GTK_WIDGET (window), title);
+  GtkWidget *row = tsr_app_test_find_row (root, title);
 
-  g_assert_nonnull (row);
+  if (row == NULL)
+    g_error ("No row “%s” is shown", title);
   gtk_editable_set_text (GTK_EDITABLE (row), text);
+}
+
+/* For tsr_app_test_wait(): the Add Node dialog asks about the host key. */
+gboolean
+tsr_app_test_host_key_asked (gpointer dialog)
+{
+  AdwMessageDialog *ask = tsr_add_node_dialog_get_host_key_question (dialog);
+  return ask != NULL && gtk_widget_get_mapped (GTK_WIDGET (ask));
+}
+
+/* For tsr_app_test_wait(): the Add Node dialog is not working on a run. */
+gboolean
+tsr_app_test_add_node_idle (gpointer dialog)
+{
+  return !tsr_add_node_dialog_is_busy (dialog);
 }
 
 /* Types into the sign-in form and presses Enter in the password field. */
@@ -171,10 +188,10 @@ tsr_app_test_sign_in (TsrWindow *window, const char *username, const char *passw
 {
   GtkWidget *row;
 
-  set_row (window, "Username", username);
-  set_row (window, "Password", password);
+  tsr_app_test_type_into (GTK_WIDGET (window), "Username", username);
+  tsr_app_test_type_into (GTK_WIDGET (window), "Password", password);
   if (code != NULL)
-    set_row (window, "Two-Factor Code or Backup Code", code);
+    tsr_app_test_type_into (GTK_WIDGET (window), "Two-Factor Code or Backup Code", code);
   row = tsr_app_test_find_row (GTK_WIDGET (window), "Password");
   g_signal_emit_by_name (row, "entry-activated");
 }

@@ -1,0 +1,40 @@
+#!/bin/sh
+# tessera-cli and tesserad speak German with LANGUAGE=de, from the catalog compiled into the
+# build tree (TESSERA_LOCALEDIR), while --json keeps its English keys and codes.
+# Usage: check-cli-translation.sh TESSERA_CLI TESSERAD LOCALEDIR
+cli=$1
+daemon=$2
+# LANGUAGE picks the catalog; it is ignored under the plain C locale, and C.UTF-8 exists
+# everywhere, whereas de_DE.UTF-8 is often not generated.
+export TESSERA_LOCALEDIR="$3" LANGUAGE=de LANG=C.UTF-8
+unset LC_ALL LC_MESSAGES
+fail=0
+dir=$(mktemp -d "${TMPDIR:-/tmp}/tessera-l10n-XXXXXX") || exit 1
+trap 'rm -rf "$dir"' EXIT
+
+expect () { # expect WHAT TEXT PATTERN
+  if printf '%s' "$2" | grep -qF -- "$3"; then
+    echo "ok: $1"
+  else
+    echo "not German: $1 lacks “$3”:"; printf '%s\n' "$2"; fail=1
+  fi
+}
+
+out=$("$cli" --help 2>&1)
+expect "tessera-cli --help" "$out" "Aufruf: tessera-cli"
+expect "tessera-cli --help, a command's summary" "$out" "eine Datei herunterladen"
+out=$("$cli" no-such-command 2>&1)
+status=$?
+expect "an unknown command" "$out" "unbekannter Befehl „no-such-command“"
+[ $status -eq 2 ] || { echo "an unknown command exited with $status, not 2"; fail=1; }
+out=$("$cli" --data-dir "$dir/data" whoami 2>&1)
+expect "a refusal" "$out" "Nicht angemeldet"
+out=$("$cli" --data-dir "$dir/data" --json whoami 2>&1)
+expect "--json: the message" "$out" "Nicht angemeldet"
+expect "--json: the keys and the code stay English" "$out" '"code":"AUTH"'
+out=$("$daemon" --help 2>&1)
+expect "tesserad --help" "$out" "Ein Tessera-Speicherknoten"
+# Without LANGUAGE, English.
+out=$(LANGUAGE= LANG=C "$cli" --help 2>&1)
+expect "English without a translation asked for" "$out" "Usage: tessera-cli"
+exit $fail
