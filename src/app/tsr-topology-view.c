@@ -241,7 +241,7 @@ tsr_topology_view_snapshot (GtkWidget *widget, GtkSnapshot *snapshot)
       /* An emulated link's settings go under the count, outside the ring, where the labels
        * of neighbouring links cannot collide. */
       if (n->link != NULL)
-        append_centered_text (widget, snapshot, n->link, n->x,
+        append_centered_text (self, snapshot, n->link, n->x,
                               n->y + NODE_RADIUS + (n->y >= cy ? 30 : -NODE_RADIUS * 2 - 30), &fg,
                               FALSE);
     }
