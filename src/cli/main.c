@@ -154,11 +154,20 @@ tsr_cli_usage_error (const char *command, const char *format, ...)
   return TSR_EXIT_USAGE;
 }
 
+/* Prints @node, pretty, on stdout: every command's --json output. */
 void
 tsr_cli_print_json (JsonNode *node)
 {
   g_autofree char *text = json_to_string (node, TRUE);
   printf ("%s\n", text);
+}
+
+/* Prints what @b built. */
+void
+tsr_cli_print_builder (JsonBuilder *b)
+{
+  g_autoptr (JsonNode) root = json_builder_get_root (b);
+  tsr_cli_print_json (root);
 }
 
 char *

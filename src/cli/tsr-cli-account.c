@@ -436,7 +436,6 @@ tsr_cli_cmd_otp (TsrCli *cli, int argc, char **argv)
       if (cli->json)
         {
           g_autoptr (JsonBuilder) b = json_builder_new ();
-          g_autoptr (JsonNode) root = NULL;
 
           json_builder_begin_object (b);
           json_builder_set_member_name (b, "uri");
@@ -449,8 +448,7 @@ tsr_cli_cmd_otp (TsrCli *cli, int argc, char **argv)
             json_builder_add_string_value (b, e->backup_codes[i]);
           json_builder_end_array (b);
           json_builder_end_object (b);
-          root = json_builder_get_root (b);
-          tsr_cli_print_json (root);
+          tsr_cli_print_builder (b);
         }
       else
         {

@@ -76,15 +76,13 @@ tsr_cli_cmd_init (TsrCli *cli, int argc, char **argv)
   if (cli->json)
     {
       g_autoptr (JsonBuilder) b = json_builder_new ();
-      g_autoptr (JsonNode) root = NULL;
       json_builder_begin_object (b);
       json_builder_set_member_name (b, "data_dir");
       json_builder_add_string_value (b, cli->data_dir);
       json_builder_set_member_name (b, "nodes");
       json_builder_add_int_value (b, nodes);
       json_builder_end_object (b);
-      root = json_builder_get_root (b);
-      tsr_cli_print_json (root);
+      tsr_cli_print_builder (b);
     }
   else
     printf (ngettext ("Created a cluster of %llu node in %s\n",
@@ -98,7 +96,6 @@ static void
 print_pair_object (const char *k1, const char *v1, const char *k2, const char *v2)
 {
   g_autoptr (JsonBuilder) b = json_builder_new ();
-  g_autoptr (JsonNode) root = NULL;
 
   json_builder_begin_object (b);
   json_builder_set_member_name (b, k1);
@@ -109,8 +106,7 @@ print_pair_object (const char *k1, const char *v1, const char *k2, const char *v
   else
     json_builder_add_string_value (b, v2);
   json_builder_end_object (b);
-  root = json_builder_get_root (b);
-  tsr_cli_print_json (root);
+  tsr_cli_print_builder (b);
 }
 
 /* ---- progress on a terminal ---- */
@@ -228,8 +224,7 @@ tsr_cli_cmd_upload (TsrCli *cli, int argc, char **argv)
     g_signal_handler_disconnect (cluster, handler);
   if (cli->json)
     {
-      g_autoptr (JsonNode) root = json_builder_get_root (b);
-      tsr_cli_print_json (root);
+      tsr_cli_print_builder (b);
     }
   return ret;
 }
@@ -327,14 +322,12 @@ tsr_cli_cmd_list (TsrCli *cli, int argc, char **argv)
   if (cli->json)
     {
       g_autoptr (JsonBuilder) b = json_builder_new ();
-      g_autoptr (JsonNode) root = NULL;
 
       json_builder_begin_array (b);
       for (guint i = 0; i < files->len; i++)
         add_file_json (b, cluster, files->pdata[i]);
       json_builder_end_array (b);
-      root = json_builder_get_root (b);
-      tsr_cli_print_json (root);
+      tsr_cli_print_builder (b);
       return TSR_EXIT_OK;
     }
   if (files->len == 0)

@@ -146,7 +146,6 @@ print_repair (TsrCli *cli, const TsrRepairReport *r)
   if (cli->json)
     {
       g_autoptr (JsonBuilder) b = json_builder_new ();
-      g_autoptr (JsonNode) root = NULL;
 
       json_builder_begin_object (b);
       SET_INT (b, "files", r->files);
@@ -158,8 +157,7 @@ print_repair (TsrCli *cli, const TsrRepairReport *r)
       SET_INT (b, "chunks_degraded", r->chunks_degraded);
       SET_INT (b, "chunks_lost", r->chunks_lost);
       json_builder_end_object (b);
-      root = json_builder_get_root (b);
-      tsr_cli_print_json (root);
+      tsr_cli_print_builder (b);
       return;
     }
   {
@@ -206,7 +204,6 @@ tsr_cli_cmd_scrub (TsrCli *cli, int argc, char **argv)
   if (cli->json)
     {
       g_autoptr (JsonBuilder) b = json_builder_new ();
-      g_autoptr (JsonNode) root = NULL;
 
       json_builder_begin_object (b);
       SET_INT (b, "nodes", r.nodes);
@@ -216,8 +213,7 @@ tsr_cli_cmd_scrub (TsrCli *cli, int argc, char **argv)
       SET_INT (b, "repaired", r.repaired);
       SET_INT (b, "lost", r.lost);
       json_builder_end_object (b);
-      root = json_builder_get_root (b);
-      tsr_cli_print_json (root);
+      tsr_cli_print_builder (b);
     }
   else
     {
@@ -258,7 +254,6 @@ tsr_cli_cmd_gc (TsrCli *cli, int argc, char **argv)
   if (cli->json)
     {
       g_autoptr (JsonBuilder) b = json_builder_new ();
-      g_autoptr (JsonNode) root = NULL;
 
       json_builder_begin_object (b);
       SET_INT (b, "nodes", r.nodes);
@@ -268,8 +263,7 @@ tsr_cli_cmd_gc (TsrCli *cli, int argc, char **argv)
       SET_INT (b, "young", r.young);
       SET_INT (b, "temp_files", r.temp_files);
       json_builder_end_object (b);
-      root = json_builder_get_root (b);
-      tsr_cli_print_json (root);
+      tsr_cli_print_builder (b);
     }
   else
     {
@@ -322,7 +316,6 @@ tsr_cli_cmd_node_remove (TsrCli *cli, int argc, char **argv)
   if (cli->json)
     {
       g_autoptr (JsonBuilder) b = json_builder_new ();
-      g_autoptr (JsonNode) root = NULL;
 
       json_builder_begin_object (b);
       json_builder_set_member_name (b, "node_id");
@@ -332,8 +325,7 @@ tsr_cli_cmd_node_remove (TsrCli *cli, int argc, char **argv)
       SET_INT (b, "copies_made", r.copies_made);
       SET_INT (b, "files_updated", r.files_updated);
       json_builder_end_object (b);
-      root = json_builder_get_root (b);
-      tsr_cli_print_json (root);
+      tsr_cli_print_builder (b);
     }
   else
     {

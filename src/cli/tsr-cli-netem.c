@@ -73,13 +73,11 @@ netem_profile (TsrCli *cli, int argc, char **argv)
   if (cli->json)
     {
       g_autoptr (JsonBuilder) b = json_builder_new ();
-      g_autoptr (JsonNode) root = NULL;
 
       json_builder_begin_object (b);
       tsr_json_set_string (b, "profile", argv[2]);
       json_builder_end_object (b);
-      root = json_builder_get_root (b);
-      tsr_cli_print_json (root);
+      tsr_cli_print_builder (b);
     }
   else
     printf (_ ("Every node's link now uses the %s profile\n"), argv[2]);
@@ -198,15 +196,13 @@ netem_set (TsrCli *cli, int argc, char **argv)
   if (cli->json)
     {
       g_autoptr (JsonBuilder) b = json_builder_new ();
-      g_autoptr (JsonNode) root = NULL;
 
       json_builder_begin_object (b);
       tsr_json_set_string (b, "node_id", node_id);
       json_builder_set_member_name (b, "settings");
       tsr_netem_settings_to_json (&s, b);
       json_builder_end_object (b);
-      root = json_builder_get_root (b);
-      tsr_cli_print_json (root);
+      tsr_cli_print_builder (b);
     }
   else
     {

@@ -51,13 +51,6 @@ node_status (TsrCli *cli, int argc, const char *command)
   return tsr_cluster_dup_node_status (cluster);
 }
 
-static void
-print_json_root (JsonBuilder *b)
-{
-  g_autoptr (JsonNode) root = json_builder_get_root (b);
-  tsr_cli_print_json (root);
-}
-
 int
 tsr_cli_cmd_nodes (TsrCli *cli, int argc, char **argv)
 {
@@ -102,7 +95,7 @@ tsr_cli_cmd_nodes (TsrCli *cli, int argc, char **argv)
     }
   json_builder_end_array (b);
   if (cli->json)
-    print_json_root (b);
+    tsr_cli_print_builder (b);
   return TSR_EXIT_OK;
 }
 
@@ -142,7 +135,7 @@ tsr_cli_cmd_health (TsrCli *cli, int argc, char **argv)
     }
   json_builder_end_array (b);
   if (cli->json)
-    print_json_root (b);
+    tsr_cli_print_builder (b);
   else
     printf (ngettext ("%u of %u node alive\n", "%u of %u nodes alive\n", nodes->len), alive,
             nodes->len);
@@ -195,7 +188,7 @@ tsr_cli_cmd_storage (TsrCli *cli, int argc, char **argv)
   SET_INT (b, "total_capacity_bytes", capacity);
   json_builder_end_object (b);
   if (cli->json)
-    print_json_root (b);
+    tsr_cli_print_builder (b);
   else
     {
       g_autofree char *u = g_format_size (used);
@@ -256,7 +249,7 @@ tsr_cli_cmd_topology (TsrCli *cli, int argc, char **argv)
     }
   json_builder_end_array (b);
   if (cli->json)
-    print_json_root (b);
+    tsr_cli_print_builder (b);
   return TSR_EXIT_OK;
 }
 
@@ -327,7 +320,7 @@ tsr_cli_cmd_stats (TsrCli *cli, int argc, char **argv)
   json_builder_end_object (b);
   json_builder_end_object (b);
   if (cli->json)
-    print_json_root (b);
+    tsr_cli_print_builder (b);
   else
     print_stats_row (_ ("total"), &total);
   return TSR_EXIT_OK;
@@ -368,7 +361,7 @@ tsr_cli_cmd_node (TsrCli *cli, int argc, char **argv)
       json_builder_set_member_name (b, "enabled");
       json_builder_add_boolean_value (b, enable);
       json_builder_end_object (b);
-      print_json_root (b);
+      tsr_cli_print_builder (b);
     }
   else
     printf (enable ? _ ("%s enabled\n") : _ ("%s disabled\n"), argv[2]);

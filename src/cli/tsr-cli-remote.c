@@ -76,14 +76,12 @@ tsr_cli_cmd_id (TsrCli *cli, int argc, char **argv)
   if (cli->json)
     {
       g_autoptr (JsonBuilder) b = json_builder_new ();
-      g_autoptr (JsonNode) root = NULL;
 
       json_builder_begin_object (b);
       json_builder_set_member_name (b, "client_id");
       json_builder_add_string_value (b, tsr_identity_get_id (identity));
       json_builder_end_object (b);
-      root = json_builder_get_root (b);
-      tsr_cli_print_json (root);
+      tsr_cli_print_builder (b);
     }
   else
     printf ("%s\n", tsr_identity_get_id (identity));
@@ -96,7 +94,6 @@ print_added_node (TsrCli *cli, const char *name, const char *host, guint16 port,
   if (cli->json)
     {
       g_autoptr (JsonBuilder) b = json_builder_new ();
-      g_autoptr (JsonNode) root = NULL;
       g_autofree char *address = g_strdup_printf ("%s:%u", host, port);
 
       json_builder_begin_object (b);
@@ -107,8 +104,7 @@ print_added_node (TsrCli *cli, const char *name, const char *host, guint16 port,
       json_builder_set_member_name (b, "identity");
       json_builder_add_string_value (b, id);
       json_builder_end_object (b);
-      root = json_builder_get_root (b);
-      tsr_cli_print_json (root);
+      tsr_cli_print_builder (b);
     }
   else
     printf (_ ("Added %s at %s:%u (id %s)\n"), name, host, port, id);
@@ -423,8 +419,7 @@ remote_list (TsrCli *cli, int argc, char **argv)
   json_builder_end_array (b);
   if (cli->json)
     {
-      g_autoptr (JsonNode) root = json_builder_get_root (b);
-      tsr_cli_print_json (root);
+      tsr_cli_print_builder (b);
     }
   return TSR_EXIT_OK;
 }
@@ -538,8 +533,7 @@ remote_exec (TsrCli *cli, int argc, char **argv)
   json_builder_end_array (b);
   if (cli->json)
     {
-      g_autoptr (JsonNode) root = json_builder_get_root (b);
-      tsr_cli_print_json (root);
+      tsr_cli_print_builder (b);
     }
   tsr_ssh_manager_disconnect_all (manager);
   return status;
@@ -669,8 +663,7 @@ remote_status (TsrCli *cli, int argc, char **argv)
   json_builder_end_array (b);
   if (cli->json)
     {
-      g_autoptr (JsonNode) root = json_builder_get_root (b);
-      tsr_cli_print_json (root);
+      tsr_cli_print_builder (b);
     }
   tsr_ssh_manager_disconnect_all (manager);
   return status;

@@ -44,6 +44,7 @@ TsrCluster *tsr_cli_cluster (TsrCli *cli, gboolean start);
 int tsr_cli_fail (TsrCli *cli, const GError *error);
 int tsr_cli_usage_error (const char *command, const char *format, ...) G_GNUC_PRINTF (2, 3);
 void tsr_cli_print_json (JsonNode *node);
+void tsr_cli_print_builder (JsonBuilder *b);
 char *tsr_cli_format_time (gint64 unix_seconds);
 
 int tsr_cli_cmd_init (TsrCli *cli, int argc, char **argv);
