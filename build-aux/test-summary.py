@@ -13,7 +13,7 @@ FAILED = {"FAIL", "ERROR", "TIMEOUT", "UNEXPECTEDPASS", "INTERRUPT"}
 TAP_LINE = re.compile(r"^(not ok|ok)\b(.*)$")
 
 
-def count(path):
+def count(path, skipped_names):
     passed = failed = skipped = 0
     with open(path, encoding="utf-8") as f:
         for line in f:
@@ -29,6 +29,7 @@ def count(path):
                 rest = m.group(2).upper()
                 if "# SKIP" in rest:
                     tap_skip += 1
+                    skipped_names.append(f"{test.get('name', '?')}: {m.group(2).strip()}")
                 elif m.group(1) == "ok" or "# TODO" in rest:
                     tap_ok += 1
                 else:
@@ -41,6 +42,7 @@ def count(path):
                     failed += 1  # it crashed or timed out between subtests
             elif result == "SKIP":
                 skipped += 1
+                skipped_names.append(test.get("name", "?"))
             elif result in FAILED:
                 failed += 1
             else:
@@ -50,13 +52,17 @@ def count(path):
 
 def main(paths):
     passed = failed = skipped = 0
+    skipped_names = []
     for path in paths:
         try:
-            p, f, s = count(path)
+            p, f, s = count(path, skipped_names)
         except OSError as e:
             print(f"tessera: no test log {path}: {e.strerror}", file=sys.stderr)
             f, p, s = 1, 0, 0
         passed, failed, skipped = passed + p, failed + f, skipped + s
+    # A skip is named, so that one never hides in the count (a crash once did, as exit 77).
+    for name in skipped_names:
+        print(f"skipped: {name}")
     line = f"{passed} passed, {failed} failed"
     if skipped:
         line += f", {skipped} skipped"

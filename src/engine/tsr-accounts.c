@@ -327,6 +327,8 @@ get_string_array (JsonObject *o, const char *key, GPtrArray *out)
   return TRUE;
 }
 
+static gboolean valid_username (const char *name);
+
 static User *
 parse_user (JsonNode *node)
 {
@@ -340,7 +342,10 @@ parse_user (JsonNode *node)
     return NULL;
   o = json_node_get_object (node);
   u = user_new ();
-  if (!get_str (o, "username", FALSE, &u->username) || !get_str (o, "email", FALSE, &u->email) ||
+  /* A name that registration would refuse cannot be a real account: the file was edited or
+   * damaged, and such a name could otherwise collide with text that is not a name at all. */
+  if (!get_str (o, "username", FALSE, &u->username) || !valid_username (u->username) ||
+      !get_str (o, "email", FALSE, &u->email) ||
       !get_str (o, "password_hash", FALSE, &u->password_hash) ||
       !get_int (o, "created_at", &u->created_at) || !get_int (o, "last_login", &u->last_login) ||
       !get_int (o, "failures", &failures) || failures > G_MAXUINT ||
