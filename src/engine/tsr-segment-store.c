@@ -649,6 +649,12 @@ write_segment_file (TsrSegmentStore *self, const char *id, const guint8 *data, g
       tsr_set_error_from_errno (error, saved, "Cannot write segment %s", id);
       return FALSE;
     }
+#ifdef __linux__
+  /* Start writing it to disk now, without waiting. Otherwise nothing is written until the
+   * sync before the manifest commits (a machine with plenty of memory holds gigabytes of dirty
+   * pages), and an upload ends by waiting for all of it at once. Failures show at that sync. */
+  (void)sync_file_range (fd, 0, len, SYNC_FILE_RANGE_WRITE);
+#endif
   if (close (fd) != 0)
     {
       int saved = errno;
