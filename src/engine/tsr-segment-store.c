@@ -22,7 +22,6 @@
 #include "tsr-segment-store.h"
 #include "tsr-error.h"
 #include "tsr-hash.h"
-#include "tsr-json.h"
 #include "tsr-lock-file.h"
 
 #include <errno.h>
@@ -152,59 +151,251 @@ remove_set_contents_leftovers (TsrSegmentStore *self)
     }
 }
 
+/* Writes metadata.json as a stream, never as a JSON tree: the tree costs about a kilobyte per
+ * segment, and a node holds hundreds of thousands of them. Called only where nothing can
+ * change the table (under sync_lock for writing, or while opening), so it is read without
+ * the mutex. Temporary file, fsync, rename, fsync of the directory. */
 static gboolean
 save_metadata (TsrSegmentStore *self, GError **error)
 {
-  g_autoptr (JsonBuilder) b = json_builder_new ();
-  g_autoptr (JsonGenerator) gen = json_generator_new ();
-  g_autoptr (JsonNode) root = NULL;
   g_autoptr (GDateTime) now = g_date_time_new_now_utc ();
   g_autofree char *now_str = g_date_time_format_iso8601 (now);
-  g_autofree char *data = NULL;
-  g_autoptr (GError) local_error = NULL;
+  g_autofree char *tmp = g_strconcat (self->metadata_path, ".XXXXXX", NULL);
+  g_autofree char *buf = g_malloc (64 * 1024);
   GHashTableIter iter;
   gpointer key, value;
-  gsize len;
+  guint64 capacity, used;
+  gboolean first = TRUE;
+  FILE *f;
+  int fd, dfd, saved;
 
   g_mutex_lock (&self->mutex);
-  json_builder_begin_object (b);
-  json_builder_set_member_name (b, "format");
-  json_builder_add_string_value (b, METADATA_FORMAT);
-  json_builder_set_member_name (b, "version");
-  json_builder_add_int_value (b, METADATA_VERSION);
-  json_builder_set_member_name (b, "updated_at");
-  json_builder_add_string_value (b, now_str);
-  json_builder_set_member_name (b, "capacity_bytes");
-  json_builder_add_int_value (b, (gint64)self->capacity);
-  json_builder_set_member_name (b, "used_bytes");
-  json_builder_add_int_value (b, (gint64)self->used);
-  json_builder_set_member_name (b, "segment_count");
-  json_builder_add_int_value (b, g_hash_table_size (self->segments));
-  json_builder_set_member_name (b, "segments");
-  json_builder_begin_object (b);
+  capacity = self->capacity;
+  used = self->used;
+  g_mutex_unlock (&self->mutex);
+
+  fd = g_mkstemp_full (tmp, O_WRONLY | O_CLOEXEC, 0644);
+  if (fd < 0 || (f = fdopen (fd, "w")) == NULL)
+    {
+      saved = errno;
+      if (fd >= 0)
+        {
+          close (fd);
+          g_unlink (tmp);
+        }
+      tsr_set_error_from_errno (error, saved, "Cannot save node metadata in %s", self->root);
+      return FALSE;
+    }
+  setvbuf (f, buf, _IOFBF, 64 * 1024);
+  fprintf (f,
+           "{\"format\":\"" METADATA_FORMAT "\",\"version\":%d,\"updated_at\":\"%s\","
+           "\"capacity_bytes\":%" G_GUINT64_FORMAT ",\"used_bytes\":%" G_GUINT64_FORMAT
+           ",\"segment_count\":%u,\"segments\":{",
+           METADATA_VERSION, now_str, capacity, used, g_hash_table_size (self->segments));
   g_hash_table_iter_init (&iter, self->segments);
   while (g_hash_table_iter_next (&iter, &key, &value))
     {
-      json_builder_set_member_name (b, key);
-      json_builder_add_int_value (b, (gint64)GPOINTER_TO_SIZE (value));
+      /* Ids are 64 hex digits (checked on the way in): nothing to escape. */
+      fprintf (f, "%s\"%s\":%" G_GSIZE_FORMAT, first ? "" : ",", (const char *)key,
+               GPOINTER_TO_SIZE (value));
+      first = FALSE;
     }
-  json_builder_end_object (b);
-  json_builder_end_object (b);
-  g_mutex_unlock (&self->mutex);
-
-  root = json_builder_get_root (b);
-  json_generator_set_root (gen, root);
-  data = json_generator_to_data (gen, &len);
-
-  if (!g_file_set_contents_full (self->metadata_path, data, len,
-                                 G_FILE_SET_CONTENTS_CONSISTENT | G_FILE_SET_CONTENTS_DURABLE, 0644,
-                                 &local_error))
+  fputs ("}}", f);
+  if (fflush (f) != 0 || ferror (f) || fsync (fileno (f)) != 0)
     {
-      g_set_error (error, TSR_ERROR,
-                   g_error_matches (local_error, G_FILE_ERROR, G_FILE_ERROR_NOSPC)
-                       ? TSR_ERROR_NO_SPACE
-                       : TSR_ERROR_IO,
-                   "Cannot save node metadata: %s", local_error->message);
+      saved = errno;
+      fclose (f);
+      g_unlink (tmp);
+      tsr_set_error_from_errno (error, saved, "Cannot save node metadata in %s", self->root);
+      return FALSE;
+    }
+  if (fclose (f) != 0 || g_rename (tmp, self->metadata_path) != 0)
+    {
+      saved = errno;
+      g_unlink (tmp);
+      tsr_set_error_from_errno (error, saved, "Cannot save node metadata in %s", self->root);
+      return FALSE;
+    }
+  dfd = g_open (self->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
+  if (dfd < 0 || fsync (dfd) != 0)
+    {
+      saved = errno;
+      if (dfd >= 0)
+        close (dfd);
+      tsr_set_error_from_errno (error, saved, "Cannot save node metadata in %s", self->root);
+      return FALSE;
+    }
+  close (dfd);
+  return TRUE;
+}
+
+/* ---- metadata.json, read without a JSON tree ----
+ *
+ * A scanner for exactly the shape save_metadata() writes (any whitespace, any member order,
+ * unknown members skipped), so that opening a store with many segments costs a hash table
+ * entry per segment and nothing more. It is strict where json-glib was lenient (a duplicate
+ * member, an escaped key, a number with a fraction): the store then recounts from the
+ * segment files, which are the truth, so strictness never loses anything. */
+
+typedef struct
+{
+  const char *p;
+  const char *end;
+} Scan;
+
+static void
+scan_ws (Scan *s)
+{
+  while (s->p < s->end && (*s->p == ' ' || *s->p == '\t' || *s->p == '\n' || *s->p == '\r'))
+    s->p++;
+}
+
+static gboolean
+scan_char (Scan *s, char c)
+{
+  scan_ws (s);
+  if (s->p < s->end && *s->p == c)
+    {
+      s->p++;
+      return TRUE;
+    }
+  return FALSE;
+}
+
+/* A string's raw bytes between its quotes (escapes are kept, not decoded). */
+static gboolean
+scan_string (Scan *s, const char **out, gsize *out_len)
+{
+  const char *start;
+
+  scan_ws (s);
+  if (s->p >= s->end || *s->p != '"')
+    return FALSE;
+  start = ++s->p;
+  while (s->p < s->end && *s->p != '"')
+    {
+      if ((guchar)*s->p < 0x20)
+        return FALSE;
+      if (*s->p == '\\' && ++s->p >= s->end)
+        return FALSE;
+      s->p++;
+    }
+  if (s->p >= s->end)
+    return FALSE;
+  *out = start;
+  *out_len = s->p - start;
+  s->p++;
+  return TRUE;
+}
+
+static gboolean
+scan_uint (Scan *s, guint64 max, guint64 *out)
+{
+  const char *start;
+  guint64 v = 0;
+
+  scan_ws (s);
+  start = s->p;
+  while (s->p < s->end && g_ascii_isdigit (*s->p))
+    {
+      guint d = *s->p - '0';
+      if (v > (max - d) / 10)
+        return FALSE;
+      v = v * 10 + d;
+      s->p++;
+    }
+  if (s->p == start || (s->p < s->end && (*s->p == '.' || *s->p == 'e' || *s->p == 'E')))
+    return FALSE;
+  *out = v;
+  return TRUE;
+}
+
+/* Skips one value of any type, nested at most a few levels. */
+static gboolean
+scan_skip_value (Scan *s, guint depth)
+{
+  const char *str, *start;
+  gsize len;
+
+  scan_ws (s);
+  if (s->p >= s->end || depth > 8)
+    return FALSE;
+  if (*s->p == '"')
+    return scan_string (s, &str, &len);
+  if (*s->p == '{' || *s->p == '[')
+    {
+      gboolean object = *s->p == '{';
+      char close = object ? '}' : ']';
+
+      s->p++;
+      if (scan_char (s, close))
+        return TRUE;
+      do
+        {
+          if (object && (!scan_string (s, &str, &len) || !scan_char (s, ':')))
+            return FALSE;
+          if (!scan_skip_value (s, depth + 1))
+            return FALSE;
+        }
+      while (scan_char (s, ','));
+      return scan_char (s, close);
+    }
+  start = s->p;
+  while (s->p < s->end && (g_ascii_isalnum (*s->p) || *s->p == '+' || *s->p == '-' || *s->p == '.'))
+    s->p++;
+  return s->p > start;
+}
+
+static gboolean
+scan_segments (Scan *s, GHashTable *table, guint64 *sum, const char **why)
+{
+  if (!scan_char (s, '{'))
+    {
+      *why = "segments is not an object";
+      return FALSE;
+    }
+  if (scan_char (s, '}'))
+    return TRUE;
+  do
+    {
+      char id[TSR_SHA256_HEX_LEN + 1];
+      const char *key;
+      gsize len;
+      guint64 size;
+
+      if (!scan_string (s, &key, &len) || !scan_char (s, ':'))
+        {
+          *why = "not valid JSON";
+          return FALSE;
+        }
+      if (len != TSR_SHA256_HEX_LEN)
+        {
+          *why = "invalid segment id";
+          return FALSE;
+        }
+      memcpy (id, key, len);
+      id[len] = '\0';
+      if (!tsr_segment_id_is_valid (id))
+        {
+          *why = "invalid segment id";
+          return FALSE;
+        }
+      if (!scan_uint (s, TSR_SEGMENT_MAX_SIZE, &size))
+        {
+          *why = "invalid segment size";
+          return FALSE;
+        }
+      if (!g_hash_table_insert (table, g_strdup (id), GSIZE_TO_POINTER ((gsize)size)))
+        {
+          *why = "a segment is listed twice";
+          return FALSE;
+        }
+      *sum += size;
+    }
+  while (scan_char (s, ','));
+  if (!scan_char (s, '}'))
+    {
+      *why = "not valid JSON";
       return FALSE;
     }
   return TRUE;
@@ -223,70 +414,92 @@ gboolean
 tsr_segment_store_parse_metadata (const char *data, gsize len, GHashTable *table, guint64 *out_used,
                                   GError **error)
 {
-  g_autoptr (JsonParser) parser = json_parser_new_immutable ();
-  const char *why = NULL;
-  JsonObject *obj, *segs;
-  JsonNode *root, *node;
-  guint64 version, used, count, sum = 0;
-  g_autoptr (GList) members = NULL;
+  Scan s = { data, data + len };
+  const char *why = "not valid JSON";
+  gboolean have_format = FALSE, have_segments = FALSE;
+  gboolean have_version = FALSE, have_used = FALSE, have_count = FALSE;
+  guint64 version = 0, used = 0, count = 0, sum = 0;
 
-  if (!json_parser_load_from_data (parser, data, len, NULL))
-    {
-      why = "not valid JSON";
-      goto fail;
-    }
-
-  root = json_parser_get_root (parser);
-  if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root))
+  if (!scan_char (&s, '{'))
     {
       why = "not a JSON object";
       goto fail;
     }
-  obj = json_node_get_object (root);
-  node = json_object_get_member (obj, "format");
-  if (node == NULL || !JSON_NODE_HOLDS_VALUE (node) ||
-      json_node_get_value_type (node) != G_TYPE_STRING ||
-      g_strcmp0 (json_node_get_string (node), METADATA_FORMAT) != 0)
+  if (!scan_char (&s, '}'))
+    {
+      do
+        {
+          const char *key, *str;
+          gsize klen, slen;
+
+#define KEY_IS(k) (klen == strlen (k) && memcmp (key, k, klen) == 0)
+          if (!scan_string (&s, &key, &klen) || !scan_char (&s, ':'))
+            goto fail;
+          if (KEY_IS ("format"))
+            {
+              if (have_format || !scan_string (&s, &str, &slen) ||
+                  slen != strlen (METADATA_FORMAT) || memcmp (str, METADATA_FORMAT, slen) != 0)
+                {
+                  why = "wrong format tag";
+                  goto fail;
+                }
+              have_format = TRUE;
+            }
+          else if (KEY_IS ("version"))
+            {
+              if (have_version || !scan_uint (&s, G_MAXINT64, &version))
+                {
+                  why = "unsupported version";
+                  goto fail;
+                }
+              have_version = TRUE;
+            }
+          else if (KEY_IS ("used_bytes") || KEY_IS ("segment_count"))
+            {
+              gboolean *have = KEY_IS ("used_bytes") ? &have_used : &have_count;
+              if (*have || !scan_uint (&s, G_MAXINT64, KEY_IS ("used_bytes") ? &used : &count))
+                {
+                  why = "usage fields missing or of the wrong type";
+                  goto fail;
+                }
+              *have = TRUE;
+            }
+          else if (KEY_IS ("segments"))
+            {
+              if (have_segments || !scan_segments (&s, table, &sum, &why))
+                goto fail;
+              have_segments = TRUE;
+            }
+          else if (!scan_skip_value (&s, 0))
+            goto fail;
+#undef KEY_IS
+        }
+      while (scan_char (&s, ','));
+      if (!scan_char (&s, '}'))
+        goto fail;
+    }
+  scan_ws (&s);
+  if (s.p != s.end)
+    goto fail;
+  if (!have_format)
     {
       why = "wrong format tag";
       goto fail;
     }
-  if (!tsr_json_get_uint (obj, "version", G_MAXINT64, &version) || version != METADATA_VERSION)
+  if (!have_version || version != METADATA_VERSION)
     {
       why = "unsupported version";
       goto fail;
     }
-  if (!tsr_json_get_uint (obj, "used_bytes", G_MAXINT64, &used) ||
-      !tsr_json_get_uint (obj, "segment_count", G_MAXINT64, &count))
+  if (!have_used || !have_count)
     {
       why = "usage fields missing or of the wrong type";
       goto fail;
     }
-  node = json_object_get_member (obj, "segments");
-  if (node == NULL || !JSON_NODE_HOLDS_OBJECT (node))
+  if (!have_segments)
     {
       why = "segments is not an object";
       goto fail;
-    }
-  segs = json_node_get_object (node);
-  members = json_object_get_members (segs);
-  for (GList *l = members; l != NULL; l = l->next)
-    {
-      const char *id = l->data;
-      guint64 size;
-
-      if (!tsr_segment_id_is_valid (id))
-        {
-          why = "invalid segment id";
-          goto fail;
-        }
-      if (!tsr_json_get_uint (segs, id, G_MAXINT64, &size) || size > TSR_SEGMENT_MAX_SIZE)
-        {
-          why = "invalid segment size";
-          goto fail;
-        }
-      sum += size;
-      g_hash_table_insert (table, g_strdup (id), GSIZE_TO_POINTER ((gsize)size));
     }
   if (sum != used || count != g_hash_table_size (table))
     {
@@ -649,12 +862,6 @@ write_segment_file (TsrSegmentStore *self, const char *id, const guint8 *data, g
       tsr_set_error_from_errno (error, saved, "Cannot write segment %s", id);
       return FALSE;
     }
-#ifdef __linux__
-  /* Start writing it to disk now, without waiting. Otherwise nothing is written until the
-   * sync before the manifest commits (a machine with plenty of memory holds gigabytes of dirty
-   * pages), and an upload ends by waiting for all of it at once. Failures show at that sync. */
-  (void)sync_file_range (fd, 0, len, SYNC_FILE_RANGE_WRITE);
-#endif
   if (close (fd) != 0)
     {
       int saved = errno;
