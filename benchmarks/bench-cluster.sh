@@ -67,7 +67,15 @@ measure "rclone crypt copy back" rclone copy secret:input.bin "$work/rclone-out"
 rc_down=$(cat "$work/last-secs")
 cmp "$work/input.bin" "$work/rclone-out/input.bin"
 
-awk -v u="$up" -v d="$down" -v ru="$rc_up" -v rs="$rc_sync" -v rd="$rc_down" 'BEGIN {
+# A durable upload writes every byte once per replica (two by default), and every node of the
+# embedded cluster lives on this one disk: the disk's own rate bounds it at dd / replicas.
+replicas=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["replicas"])' \
+  "$work/data/cluster.json")
+awk -v u="$up" -v d="$down" -v ru="$rc_up" -v rs="$rc_sync" -v rd="$rc_down" -v b="$bytes" \
+  -v dd="$dd_rate" -v r="$replicas" 'BEGIN {
   printf "upload:   tessera / rclone = %.2f (rclone plus its sync: %.2f)\n", ru / u, (ru + rs) / u
   printf "download: tessera / rclone = %.2f\n", rd / d
+  split(dd, p, " "); disk = p[1] * (p[2] == "G" ? 1000 : p[2] == "k" ? 0.001 : 1)
+  printf "upload wrote %d copies durably: %.0f MB/s to the disk = %.2fx its dd rate\n", r,
+    r * b / u / 1e6, r * b / u / 1e6 / disk
 }'

@@ -52,11 +52,12 @@ main (int argc, char **argv)
   gint64 t0;
 
   g_assert_no_error (error);
-  g_string_append_printf (json,
-                          "{\"format\":\"tessera-node-metadata\",\"version\":1,"
-                          "\"updated_at\":\"2026-11-28T00:00:00Z\",\"capacity_bytes\":%" G_GUINT64_FORMAT
-                          ",\"used_bytes\":%" G_GUINT64_FORMAT ",\"segment_count\":%u,\"segments\":{",
-                          TSR_SEGMENT_STORE_DEFAULT_CAPACITY, (guint64)n * SEG_SIZE, n);
+  g_string_append_printf (
+      json,
+      "{\"format\":\"tessera-node-metadata\",\"version\":1,"
+      "\"updated_at\":\"2026-11-28T00:00:00Z\",\"capacity_bytes\":%" G_GUINT64_FORMAT
+      ",\"used_bytes\":%" G_GUINT64_FORMAT ",\"segment_count\":%u,\"segments\":{",
+      TSR_SEGMENT_STORE_DEFAULT_CAPACITY, (guint64)n * SEG_SIZE, n);
   for (guint i = 0; i < n; i++)
     {
       char id[TSR_SHA256_HEX_LEN + 1];
