@@ -4,13 +4,15 @@
  * The client is one TsrNodeClient; a few threads share it so that many requests are in
  * flight, as the cluster's upload pipeline does. Store is timed to the last acknowledgement
  * and then to the end of one Sync (durable on disk); the disk's own sequential fdatasync rate
- * is measured in the same run so the durable figure can be read as a ratio to it.
+ * is measured in the same run so the durable figure can be read as a ratio to it, and so is
+ * how long creating a file takes (slow on ext4 without a journal right after mass deletions).
  *
  * Usage: bench-node [MIB] [THREADS]
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
 #include "tessera.h"
+#include "bench-common.h"
 
 #include <fcntl.h>
 #include <stdio.h>
@@ -71,23 +73,6 @@ run (Shared *s, guint threads)
   return (g_get_monotonic_time () - t0) / 1e6;
 }
 
-static double
-disk_rate (const char *dir, const guint8 *data, gsize total)
-{
-  g_autofree char *path = g_build_filename (dir, "disk-probe.bin", NULL);
-  gint64 t0 = g_get_monotonic_time ();
-  int fd = g_open (path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-
-  for (gsize off = 0; off < total; off += SEG)
-    if (write (fd, data + off, SEG) != (ssize_t)SEG)
-      g_error ("disk probe write failed");
-  if (fdatasync (fd) != 0)
-    g_error ("fdatasync failed");
-  close (fd);
-  g_unlink (path);
-  return total / ((g_get_monotonic_time () - t0) / 1e6) / 1e6;
-}
-
 int
 main (int argc, char **argv)
 {
@@ -108,17 +93,10 @@ main (int argc, char **argv)
   g_autoptr (TsrNodeClient) client = NULL;
   g_autofree char *address = NULL;
   Shared s = { 0 };
-  double disk, t_store, t_sync, t_get;
-  guint64 x = 0x9e3779b97f4a7c15ULL;
+  double disk, create_usec, t_store, t_sync, t_get;
   gint64 t0;
 
-  for (gsize i = 0; i + 8 <= total; i += 8)
-    {
-      x ^= x << 13;
-      x ^= x >> 7;
-      x ^= x << 17;
-      memcpy (data + i, &x, 8);
-    }
+  bench_fill (data, total, 0x9e3779b97f4a7c15ULL);
   s.ids = g_new0 (char *, n + 1);
   for (gsize i = 0; i < n; i++)
     {
@@ -126,7 +104,8 @@ main (int argc, char **argv)
       tsr_sha256_hex (data + i * SEG, SEG, s.ids[i]);
     }
 
-  disk = disk_rate (base, data, total);
+  disk = bench_disk_rate (base, data, total);
+  create_usec = bench_create_probe (base);
 
   nid = tsr_identity_load_or_create (nid_dir, "node", &error);
   g_assert_no_error (error);
@@ -156,6 +135,7 @@ main (int argc, char **argv)
           " MiB over loopback TLS\n",
           threads, tsr_node_client_get_n_connections (client), n, mib);
   printf ("disk (one file, fdatasync):  %8.1f MB/s\n", disk);
+  bench_print_create_probe (create_usec);
   printf ("store (acknowledged):        %8.1f MB/s\n", total / t_store / 1e6);
   printf ("store + one sync (durable):  %8.1f MB/s  (%.2fx the disk)\n",
           total / (t_store + t_sync) / 1e6, total / (t_store + t_sync) / 1e6 / disk);
@@ -164,10 +144,6 @@ main (int argc, char **argv)
   tsr_node_stop (node);
   tsr_segment_store_close (store, NULL);
   g_strfreev (s.ids);
-  {
-    g_autofree char *cmd = g_strdup_printf ("rm -rf '%s'", base);
-    if (system (cmd) != 0)
-      g_printerr ("could not remove %s\n", base);
-  }
+  bench_rm_rf (base);
   return 0;
 }

@@ -11,6 +11,7 @@
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
 #include "tessera.h"
+#include "bench-common.h"
 
 #include <fcntl.h>
 #include <stdio.h>
@@ -19,44 +20,6 @@
 #include <glib/gstdio.h>
 
 #define SEG ((gsize)64 * 1024)
-
-static void
-rm_rf (const char *path)
-{
-  g_autofree char *cmd = g_strdup_printf ("rm -rf '%s'", path);
-  if (system (cmd) != 0)
-    g_printerr ("could not remove %s\n", path);
-}
-
-static void
-fill (guint8 *buf, gsize len, guint64 seed)
-{
-  guint64 x = seed | 1;
-  for (gsize i = 0; i + 8 <= len; i += 8)
-    {
-      x ^= x << 13;
-      x ^= x >> 7;
-      x ^= x << 17;
-      memcpy (buf + i, &x, 8);
-    }
-}
-
-static double
-disk_write_rate (const char *dir, const guint8 *data, gsize total)
-{
-  g_autofree char *path = g_build_filename (dir, "disk-probe.bin", NULL);
-  gint64 t0 = g_get_monotonic_time ();
-  int fd = g_open (path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-
-  g_assert (fd >= 0);
-  for (gsize off = 0; off < total; off += SEG)
-    g_assert (write (fd, data + off, SEG) == (ssize_t)SEG);
-  g_assert (fdatasync (fd) == 0);
-  close (fd);
-  double secs = (g_get_monotonic_time () - t0) / 1e6;
-  g_unlink (path);
-  return total / secs / 1e6;
-}
 
 int
 main (int argc, char **argv)
@@ -69,7 +32,7 @@ main (int argc, char **argv)
   gsize n = total / SEG;
   g_autofree guint8 *data = g_malloc (total);
   char **ids = g_new0 (char *, n + 1);
-  double disk, put_rate, put_nosync_rate, get_rate;
+  double disk, create_usec, put_rate, put_nosync_rate, get_rate;
   gint64 t0, t1;
 
   if (argc > 1)
@@ -78,9 +41,10 @@ main (int argc, char **argv)
     base = g_dir_make_tmp ("tessera-bench-XXXXXX", &error);
   g_assert_no_error (error);
   dir = g_build_filename (base, "Node_01", NULL);
-  fill (data, total, 0x9e3779b97f4a7c15ULL);
+  bench_fill (data, total, 0x9e3779b97f4a7c15ULL);
 
-  disk = disk_write_rate (base, data, total);
+  disk = bench_disk_rate (base, data, total);
+  create_usec = bench_create_probe (base);
 
   {
     g_autoptr (TsrSegmentStore) store =
@@ -113,11 +77,12 @@ main (int argc, char **argv)
 
   printf ("segments: %" G_GSIZE_FORMAT " x 64 KiB = %" G_GSIZE_FORMAT " MiB in %s\n", n, mib, dir);
   printf ("disk (one file, fdatasync): %8.1f MB/s\n", disk);
+  bench_print_create_probe (create_usec);
   printf ("put + one sync:             %8.1f MB/s  (%.2fx the disk; before the sync %.1f MB/s)\n",
           put_rate, put_rate / disk, put_nosync_rate);
   printf ("get (page cache, verified): %8.1f MB/s\n", get_rate);
 
   g_strfreev (ids);
-  rm_rf (argc > 1 ? dir : base);
+  bench_rm_rf (argc > 1 ? dir : base);
   return 0;
 }
