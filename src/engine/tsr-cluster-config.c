@@ -241,7 +241,8 @@ tsr_cluster_config_save (const TsrClusterConfig *c, const char *path, GError **e
   g_autoptr (JsonNode) root = NULL;
   g_autoptr (GError) local_error = NULL;
   g_autofree char *data = NULL;
-  gsize len;
+  g_autofree char *old = NULL;
+  gsize len, old_len;
 
   json_builder_begin_object (b);
   json_builder_set_member_name (b, "format");
@@ -285,12 +286,21 @@ tsr_cluster_config_save (const TsrClusterConfig *c, const char *path, GError **e
   json_generator_set_root (gen, root);
   json_generator_set_pretty (gen, TRUE);
   data = json_generator_to_data (gen, &len);
+  /* Starting the cluster saves the config in case a node got its identity or port; mostly
+   * nothing changed. Not writing then spares a durable write per command, and lets a
+   * cluster whose disk is full start, serve its files and free space. */
+  if (g_file_get_contents (path, &old, &old_len, NULL) && old_len == len &&
+      memcmp (old, data, len) == 0)
+    return TRUE;
   if (!g_file_set_contents_full (path, data, len,
                                  G_FILE_SET_CONTENTS_CONSISTENT | G_FILE_SET_CONTENTS_DURABLE, 0600,
                                  &local_error))
     {
-      g_set_error (error, TSR_ERROR, TSR_ERROR_IO, "Cannot save the cluster config: %s",
-                   local_error->message);
+      g_set_error (error, TSR_ERROR,
+                   g_error_matches (local_error, G_FILE_ERROR, G_FILE_ERROR_NOSPC)
+                       ? TSR_ERROR_NO_SPACE
+                       : TSR_ERROR_IO,
+                   "Cannot save the cluster config: %s", local_error->message);
       return FALSE;
     }
   return TRUE;

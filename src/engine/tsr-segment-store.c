@@ -682,9 +682,23 @@ tsr_segment_store_initable_init (GInitable *initable, GCancellable *cancellable,
         return FALSE;
     }
 
-  /* Persist the recount before anything else changes, then drop the marker. */
-  if (!save_metadata (self, error))
-    return FALSE;
+  /* Persist the recount before anything else changes, then drop the marker. On a full disk
+   * that cannot be done; the store opens all the same (its files are whole, and a node that
+   * cannot start cannot serve them or delete any to make room), and the next open recounts
+   * again: metadata.dirty stays, or metadata.json stays unusable. */
+  g_clear_error (&local_error);
+  if (!save_metadata (self, &local_error))
+    {
+      if (!g_error_matches (local_error, TSR_ERROR, TSR_ERROR_NO_SPACE))
+        {
+          g_propagate_error (error, g_steal_pointer (&local_error));
+          return FALSE;
+        }
+      g_message ("Node store %s keeps its recount in memory only: %s", self->root,
+                 local_error->message);
+      self->dirty = g_file_test (self->dirty_path, G_FILE_TEST_EXISTS);
+      return TRUE;
+    }
   if (g_unlink (self->dirty_path) != 0 && errno != ENOENT)
     {
       tsr_set_error_from_errno (error, errno, "Cannot remove %s", self->dirty_path);
@@ -823,7 +837,9 @@ ensure_dirty_marker (TsrSegmentStore *self, GError **error)
   g_mutex_lock (&self->dirty_mutex);
   if (!self->dirty)
     {
-      ok = g_file_set_contents_full (self->dirty_path, "unsynced changes\n", -1,
+      /* Empty: only its existence counts, and an empty file needs no free block, so a delete
+       * (how a person makes room) works on a disk full to the last byte. */
+      ok = g_file_set_contents_full (self->dirty_path, "", 0,
                                      G_FILE_SET_CONTENTS_CONSISTENT | G_FILE_SET_CONTENTS_DURABLE,
                                      0644, &local_error);
       if (ok)

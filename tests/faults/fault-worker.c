@@ -234,11 +234,30 @@ check_all (TsrCluster *cluster, const char *out_dir)
   return files->len;
 }
 
+/* Writes @path until the file system has no byte left. */
+static void
+fill_up (const char *path)
+{
+  static const char zeros[4096];
+  int fd = g_open (path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+
+  if (fd < 0)
+    g_error ("Cannot create %s: %s", path, g_strerror (errno));
+  for (gsize step = sizeof zeros; step > 0; step /= 2)
+    while (write (fd, zeros, step) == (ssize_t)step)
+      ;
+  if (errno != ENOSPC)
+    g_error ("Filling %s: %s", path, g_strerror (errno));
+  close (fd);
+}
+
 static int
 fill (const char *work_dir, const char *out_dir)
 {
   g_autoptr (GError) error = NULL;
   g_autofree char *data_dir = g_build_filename (work_dir, "data", NULL);
+  g_autofree char *filler = g_build_filename (work_dir, "filler", NULL);
+  g_autofree char *filler_2 = g_build_filename (work_dir, "filler-2", NULL);
   g_autoptr (TsrCluster) cluster = NULL;
   g_autoptr (TsrManifest) victim = NULL;
   guint committed = 0, n = 0;
@@ -283,31 +302,74 @@ fill (const char *work_dir, const char *out_dir)
   if (check_all (cluster, out_dir) != committed)
     g_error ("Committed files went missing");
 
-  /* Space freed is usable again, and nothing was left half-written. */
+  /* The disk full to the last byte (a failed upload frees what it stored, so a filler takes
+   * that) under nodes with nothing unsynced (a restart syncs them). A delete must still work,
+   * being how a person makes room. */
+  tsr_cluster_stop (cluster);
+  g_clear_object (&cluster);
+  cluster = tsr_cluster_open (data_dir, &error);
+  if (cluster == NULL || !tsr_cluster_start (cluster, &error))
+    g_error ("Cannot restart: %s", error->message);
+  fill_up (filler);
   if (victim != NULL)
     {
-      g_autoptr (GBytes) small = fault_content (4243, 0);
-      g_autofree char *path = g_build_filename (out_dir, "f-4243-0.bin", NULL);
-      g_autoptr (GFile) file = g_file_new_for_path (path);
-      g_autoptr (TsrManifest) m = NULL;
-      TsrGcReport gc;
-
       if (!tsr_cluster_delete (cluster, victim->file_id, NULL, &error))
         g_error ("Delete on a full disk failed: %s", error->message);
       committed--;
-      if (!tsr_cluster_gc (cluster, 0, NULL, &gc, &error))
-        g_error ("Garbage collection on a full disk failed: %s", error->message);
-      g_print ("collected %" G_GUINT64_FORMAT " orphaned copies left by the failed upload\n",
-               gc.orphans);
-      g_assert_true (g_file_set_contents (path, g_bytes_get_data (small, NULL),
-                                          MIN (g_bytes_get_size (small), 20000), NULL));
-      m = tsr_cluster_upload (cluster, file, NULL, &error);
-      if (m == NULL)
-        g_error ("Upload after freeing space failed: %s", error->message);
-      if (m->size != MIN (g_bytes_get_size (small), 20000) ||
-          !tsr_cluster_delete (cluster, m->file_id, NULL, &error))
-        g_error ("The upload after freeing space is wrong");
+      g_print ("deleted a file on a full disk\n");
     }
+
+  /* A restart, still full, after what a crash with unsynced changes leaves behind (each
+   * node's metadata.dirty; an empty file needs no free block): each node recounts from its
+   * files and cannot save the result, but it must open and serve every committed file. */
+  fill_up (filler_2);
+  tsr_cluster_stop (cluster);
+  g_clear_object (&cluster);
+  for (guint i = 1; i <= 5; i++)
+    {
+      g_autofree char *node = g_strdup_printf ("Node_%02u", i);
+      g_autofree char *marker = g_build_filename (data_dir, "nodes", node, "metadata.dirty", NULL);
+      g_assert_true (g_file_set_contents (marker, "", 0, NULL));
+    }
+  cluster = tsr_cluster_open (data_dir, &error);
+  if (cluster == NULL || !tsr_cluster_start (cluster, &error))
+    g_error ("Cannot restart while the disk is full: %s", error->message);
+  if (!tsr_cluster_check_health (cluster, NULL, &error))
+    g_error ("Health check after a restart on a full disk: %s", error->message);
+  {
+    g_autoptr (GPtrArray) nodes = tsr_cluster_dup_node_status (cluster);
+    for (guint i = 0; i < nodes->len; i++)
+      if (!((TsrNodeStatus *)nodes->pdata[i])->alive)
+        g_error ("%s did not come back on a full disk",
+                 ((TsrNodeStatus *)nodes->pdata[i])->node_id);
+  }
+  if (check_all (cluster, out_dir) != committed)
+    g_error ("Committed files went missing after a restart on a full disk");
+  g_print ("%u committed files whole after a restart on a full disk\n", committed);
+  g_unlink (filler);
+  g_unlink (filler_2);
+
+  /* Space freed is usable again, and nothing was left half-written. */
+  {
+    g_autoptr (GBytes) small = fault_content (4243, 0);
+    g_autofree char *path = g_build_filename (out_dir, "f-4243-0.bin", NULL);
+    g_autoptr (GFile) file = g_file_new_for_path (path);
+    g_autoptr (TsrManifest) m = NULL;
+    TsrGcReport gc;
+
+    if (!tsr_cluster_gc (cluster, 0, NULL, &gc, &error))
+      g_error ("Garbage collection after a full disk failed: %s", error->message);
+    g_print ("collected %" G_GUINT64_FORMAT " orphaned copies left by the failed upload\n",
+             gc.orphans);
+    g_assert_true (g_file_set_contents (path, g_bytes_get_data (small, NULL),
+                                        MIN (g_bytes_get_size (small), 20000), NULL));
+    m = tsr_cluster_upload (cluster, file, NULL, &error);
+    if (m == NULL)
+      g_error ("Upload after freeing space failed: %s", error->message);
+    if (m->size != MIN (g_bytes_get_size (small), 20000) ||
+        !tsr_cluster_delete (cluster, m->file_id, NULL, &error))
+      g_error ("The upload after freeing space is wrong");
+  }
 
   /* A restart recounts the nodes and finds every committed file whole. */
   tsr_cluster_stop (cluster);
