@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 #include <glib/gstdio.h>
 
@@ -88,6 +89,16 @@ bench_print_create_probe (double usec)
   if (usec > PROBE_SLOW_USEC)
     printf ("  warning: files are slow to create right now (many were deleted in the last "
             "minutes?); store figures are low. Wait six minutes and run again.\n");
+}
+
+double
+bench_cpu_seconds (void)
+{
+  struct rusage ru;
+
+  getrusage (RUSAGE_SELF, &ru);
+  return ru.ru_utime.tv_sec + ru.ru_stime.tv_sec +
+         (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
 }
 
 void

@@ -21,6 +21,9 @@ double bench_create_probe (const char *dir);
 /* Prints the probe's result, with a warning when files are slow to create right now. */
 void bench_print_create_probe (double usec);
 
+/* User and system CPU time of the whole process so far, in seconds. */
+double bench_cpu_seconds (void);
+
 /* rm -rf @path */
 void bench_rm_rf (const char *path);
 

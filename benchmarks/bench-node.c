@@ -93,7 +93,7 @@ main (int argc, char **argv)
   g_autoptr (TsrNodeClient) client = NULL;
   g_autofree char *address = NULL;
   Shared s = { 0 };
-  double disk, create_usec, t_store, t_sync, t_get;
+  double disk, create_usec, t_store, t_sync, t_get, cpu_store, cpu_get;
   gint64 t0;
 
   bench_fill (data, total, 0x9e3779b97f4a7c15ULL);
@@ -123,23 +123,29 @@ main (int argc, char **argv)
   s.client = client;
   s.data = data;
   s.n = n;
+  cpu_store = bench_cpu_seconds ();
   t_store = run (&s, threads);
+  cpu_store = bench_cpu_seconds () - cpu_store;
   t0 = g_get_monotonic_time ();
   if (!tsr_node_client_sync (client, NULL, &error))
     g_error ("sync: %s", error->message);
   t_sync = (g_get_monotonic_time () - t0) / 1e6;
   s.retrieve = TRUE;
+  cpu_get = bench_cpu_seconds ();
   t_get = run (&s, threads);
+  cpu_get = bench_cpu_seconds () - cpu_get;
 
   printf ("1 client, %u threads, %u connections, %" G_GSIZE_FORMAT " x 64 KiB = %" G_GSIZE_FORMAT
           " MiB over loopback TLS\n",
           threads, tsr_node_client_get_n_connections (client), n, mib);
   printf ("disk (one file, fdatasync):  %8.1f MB/s\n", disk);
   bench_print_create_probe (create_usec);
-  printf ("store (acknowledged):        %8.1f MB/s\n", total / t_store / 1e6);
+  printf ("store (acknowledged):        %8.1f MB/s  (CPU %.2f s: %.2f cores)\n",
+          total / t_store / 1e6, cpu_store, cpu_store / t_store);
   printf ("store + one sync (durable):  %8.1f MB/s  (%.2fx the disk)\n",
           total / (t_store + t_sync) / 1e6, total / (t_store + t_sync) / 1e6 / disk);
-  printf ("retrieve (verified twice):   %8.1f MB/s\n", total / t_get / 1e6);
+  printf ("retrieve (verified twice):   %8.1f MB/s  (CPU %.2f s: %.2f cores)\n",
+          total / t_get / 1e6, cpu_get, cpu_get / t_get);
 
   tsr_node_stop (node);
   tsr_segment_store_close (store, NULL);
