@@ -280,22 +280,90 @@ tsr_manifest_load (const char *path, GError **error)
   return m;
 }
 
-char *
-tsr_manifest_to_data (const TsrManifest *m, gsize *len)
+/* The manifest is written as text directly, in the layout json-glib's pretty generator gave it
+ * (two-space indent, "key" : value), rather than through a JsonBuilder tree: for a 1 GiB file's
+ * 16,384 chunks the tree took about 20 MB at the end of the upload, the text 4 MB. A
+ * #ManifestWriter hands the text on in pieces of about WRITE_PIECE bytes, so writing it to a file
+ * needs no more than that. */
+#define WRITE_PIECE (64 * 1024)
+
+typedef gboolean (*ManifestFlushFunc) (GString *text, gpointer data);
+
+typedef struct
 {
-  g_autoptr (JsonBuilder) b = json_builder_new ();
-  g_autoptr (JsonGenerator) gen = json_generator_new ();
-  g_autoptr (JsonNode) root = NULL;
+  GString *text;
+  ManifestFlushFunc flush; /* NULL: keep it all in @text */
+  gpointer data;
+  gboolean failed;
+  int failed_errno; /* errno when @flush failed */
+} ManifestWriter;
+
+static void
+writer_maybe_flush (ManifestWriter *w, gboolean force)
+{
+  if (w->flush == NULL || w->failed || (!force && w->text->len < WRITE_PIECE))
+    return;
+  if (!w->flush (w->text, w->data))
+    {
+      w->failed = TRUE;
+      w->failed_errno = errno;
+    }
+  g_string_truncate (w->text, 0);
+}
+
+/* As json-glib escapes, but also U+001F, which it passes raw (and then cannot parse). */
+static void
+append_string (GString *out, const char *s)
+{
+  g_string_append_c (out, '"');
+  for (const char *p = s; *p != '\0'; p++)
+    {
+      if (*p == '\\' || *p == '"')
+        {
+          g_string_append_c (out, '\\');
+          g_string_append_c (out, *p);
+        }
+      else if ((*p > 0 && *p < 0x20) || *p == 0x7f)
+        switch (*p)
+          {
+            case '\b':
+              g_string_append (out, "\\b");
+              break;
+            case '\f':
+              g_string_append (out, "\\f");
+              break;
+            case '\n':
+              g_string_append (out, "\\n");
+              break;
+            case '\r':
+              g_string_append (out, "\\r");
+              break;
+            case '\t':
+              g_string_append (out, "\\t");
+              break;
+            default:
+              g_string_append_printf (out, "\\u00%02x", (guint)*p);
+              break;
+          }
+      else
+        g_string_append_c (out, *p);
+    }
+  g_string_append_c (out, '"');
+}
+
+static void
+write_manifest (const TsrManifest *m, ManifestWriter *w)
+{
   g_autoptr (GDateTime) created = g_date_time_new_from_unix_utc (m->created_at);
   g_autofree char *created_str = g_date_time_format_iso8601 (created);
+  GString *out = w->text;
 
-  json_builder_begin_object (b);
 #define STR(k, v)                                                                                  \
-  json_builder_set_member_name (b, k);                                                             \
-  json_builder_add_string_value (b, v)
-#define INT(k, v)                                                                                  \
-  json_builder_set_member_name (b, k);                                                             \
-  json_builder_add_int_value (b, (gint64)(v))
+  g_string_append (out, "  \"" k "\" : ");                                                         \
+  append_string (out, v);                                                                          \
+  g_string_append (out, ",\n")
+#define INT(k, v) g_string_append_printf (out, "  \"" k "\" : %" G_GINT64_FORMAT ",\n", (gint64)(v))
+  g_string_append (out, "{\n");
   STR ("format", MANIFEST_FORMAT);
   INT ("version", MANIFEST_VERSION);
   STR ("file_id", m->file_id);
@@ -308,30 +376,51 @@ tsr_manifest_to_data (const TsrManifest *m, gsize *len)
   INT ("replicas", m->replicas);
   STR ("cipher", m->cipher);
   STR ("sealed_key", m->sealed_key);
-  json_builder_set_member_name (b, "chunks");
-  json_builder_begin_array (b);
+#undef STR
+#undef INT
+  g_string_append (out, m->chunks->len > 0 ? "  \"chunks\" : [\n" : "  \"chunks\" : []\n");
   for (guint i = 0; i < m->chunks->len; i++)
     {
       TsrManifestChunk *c = m->chunks->pdata[i];
-      json_builder_begin_object (b);
-      INT ("index", c->index);
-      STR ("segment_id", c->segment_id);
-      INT ("size", c->size);
-      json_builder_set_member_name (b, "nodes");
-      json_builder_begin_array (b);
-      for (guint j = 0; j < c->nodes->len; j++)
-        json_builder_add_string_value (b, c->nodes->pdata[j]);
-      json_builder_end_array (b);
-      json_builder_end_object (b);
+
+      g_string_append_printf (out, "    {\n      \"index\" : %" G_GINT64_FORMAT ",\n",
+                              (gint64)c->index);
+      g_string_append (out, "      \"segment_id\" : ");
+      append_string (out, c->segment_id);
+      g_string_append_printf (out, ",\n      \"size\" : %" G_GINT64_FORMAT ",\n", (gint64)c->size);
+      if (c->nodes->len == 0)
+        g_string_append (out, "      \"nodes\" : []\n");
+      else
+        {
+          g_string_append (out, "      \"nodes\" : [\n");
+          for (guint j = 0; j < c->nodes->len; j++)
+            {
+              g_string_append (out, "        ");
+              append_string (out, c->nodes->pdata[j]);
+              g_string_append (out, j + 1 < c->nodes->len ? ",\n" : "\n");
+            }
+          g_string_append (out, "      ]\n");
+        }
+      g_string_append (out, i + 1 < m->chunks->len ? "    },\n" : "    }\n");
+      writer_maybe_flush (w, FALSE);
     }
-  json_builder_end_array (b);
-#undef STR
-#undef INT
-  json_builder_end_object (b);
-  root = json_builder_get_root (b);
-  json_generator_set_root (gen, root);
-  json_generator_set_pretty (gen, TRUE);
-  return json_generator_to_data (gen, len);
+  if (m->chunks->len > 0)
+    g_string_append (out, "  ]\n");
+  g_string_append_c (out, '}');
+  writer_maybe_flush (w, TRUE);
+}
+
+char *
+tsr_manifest_to_data (const TsrManifest *m, gsize *len)
+{
+  ManifestWriter w = { 0 };
+
+  w.text = g_string_new (NULL);
+
+  write_manifest (m, &w);
+  if (len != NULL)
+    *len = w.text->len;
+  return g_string_free (w.text, FALSE);
 }
 
 /* Atomic and durable: after this returns, the manifest survives a crash whole or not at all. */
@@ -364,15 +453,32 @@ tsr_manifest_save (const TsrManifest *m, const char *path, GError **error)
  * commit are one step (link(2) of a complete, synced temporary file), so two uploads racing
  * cannot both believe they committed.
  */
+static gboolean
+write_piece_to_fd (GString *text, gpointer data)
+{
+  int fd = GPOINTER_TO_INT (data);
+  const char *p = text->str;
+  gsize left = text->len;
+
+  while (left > 0)
+    {
+      ssize_t n = write (fd, p, left);
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n <= 0)
+        return FALSE;
+      p += n;
+      left -= n;
+    }
+  return TRUE;
+}
+
 gboolean
 tsr_manifest_save_new (const TsrManifest *m, const char *path, GError **error)
 {
-  gsize len;
-  g_autofree char *data = tsr_manifest_to_data (m, &len);
   g_autofree char *tmp = g_strconcat (path, ".XXXXXX", NULL);
   g_autofree char *dir = g_path_get_dirname (path);
-  const char *p = data;
-  gsize left = len;
+  ManifestWriter w = { 0 };
   int fd, dfd, saved;
 
   fd = g_mkstemp_full (tmp, O_WRONLY | O_CLOEXEC, 0600);
@@ -381,19 +487,15 @@ tsr_manifest_save_new (const TsrManifest *m, const char *path, GError **error)
       tsr_set_error_from_errno (error, errno, "Cannot save the manifest in %s", dir);
       return FALSE;
     }
-  while (left > 0)
+  /* Streamed: the whole text of a large file's manifest is never in memory at once. */
+  w.text = g_string_sized_new (WRITE_PIECE + 1024);
+  w.flush = write_piece_to_fd;
+  w.data = GINT_TO_POINTER (fd);
+  write_manifest (m, &w);
+  g_string_free (w.text, TRUE);
+  if (w.failed || fsync (fd) != 0)
     {
-      ssize_t n = write (fd, p, left);
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n <= 0)
-        break;
-      p += n;
-      left -= n;
-    }
-  if (left > 0 || fsync (fd) != 0)
-    {
-      saved = errno;
+      saved = w.failed ? w.failed_errno : errno;
       close (fd);
       g_unlink (tmp);
       tsr_set_error_from_errno (error, saved, "Cannot save the manifest");
