@@ -594,6 +594,84 @@ test_restart_keeps_files (Fixture *f, gconstpointer data)
   download_and_compare (f, file_id, content);
 }
 
+/* The manifest loader reads the text without a JSON tree: members it does not know are skipped
+ * whatever their shape, escapes are decoded, and what a damaged manifest can look like is
+ * refused as CORRUPT rather than half-read. */
+static const char manifest_text[] =
+    "{\"format\":\"tessera-manifest\",\"version\":1,\"file_id\":\"c9fe1cb8c8d67acf\","
+    "\"original_filename\":\"r\\u00e9sum\\u00e9 \\ud83d\\ude00 \\\"x\\\".pdf\","
+    "\"future\":{\"a\":[1,-2.5e3,true,false,null,{\"b\":\"\\n\\/\"}],\"c\":{}},"
+    "\"file_hash\":\"c9fe1cb8c8d67acf7978bd2a263371f4472e98bb90aa4dbaa5223375fa265903\","
+    "\"total_size_bytes\":70000,\"chunk_size_bytes\":65536,\"total_chunks\":2,"
+    "\"created_at\":\"2026-11-27T20:16:12Z\",\"replicas\":2,\"cipher\":\"xchacha20poly1305\","
+    "\"sealed_key\":\"zgHk\",\"chunks\":["
+    "{\"index\":0,\"extra\":[],\"segment_id\":"
+    "\"a98bdb69c74b6c92d2f10b01ff21049dc2f421bce0efa5631573103d9d488782\",\"size\":65552,"
+    "\"nodes\":[\"Node_01\",\"Node_02\"]},"
+    "{\"nodes\":[],\"size\":4480,\"index\":1,\"segment_id\":"
+    "\"58c8f6f028da7921e34df78d81848c7d174fa8f8a35e714ef69bf6726722648b\"}]}";
+
+static void
+assert_refused (const char *from, const char *to)
+{
+  g_autoptr (GString) text = g_string_new (manifest_text);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (TsrManifest) m = NULL;
+
+  g_assert_cmpuint (g_string_replace (text, from, to, 1), ==, 1);
+  m = tsr_manifest_parse (text->str, text->len, &error);
+  g_assert_null (m);
+  g_assert_error (error, TSR_ERROR, TSR_ERROR_CORRUPT);
+  g_test_message ("%s -> %s: %s", from, to, error->message);
+}
+
+static void
+test_manifest_reader (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (TsrManifest) m = tsr_manifest_parse (manifest_text, -1, &error);
+  g_autoptr (TsrManifest) again = NULL;
+  g_autofree char *text = NULL;
+  g_autofree char *text2 = NULL;
+  TsrManifestChunk *c;
+  gsize len, len2;
+
+  g_assert_no_error (error);
+  g_assert_cmpstr (m->name, ==, "r\xc3\xa9sum\xc3\xa9 \xf0\x9f\x98\x80 \"x\".pdf");
+  g_assert_cmpuint (m->size, ==, 70000);
+  g_assert_cmpuint (m->chunks->len, ==, 2);
+  c = m->chunks->pdata[0];
+  g_assert_cmpuint (c->size, ==, 65552);
+  g_assert_cmpuint (c->nodes->len, ==, 2);
+  g_assert_cmpstr (c->nodes->pdata[1], ==, "Node_02");
+  c = m->chunks->pdata[1];
+  g_assert_cmpuint (c->index, ==, 1);
+  g_assert_cmpuint (c->nodes->len, ==, 0);
+
+  /* What is written reads back the same. */
+  text = tsr_manifest_to_data (m, &len);
+  again = tsr_manifest_parse (text, len, &error);
+  g_assert_no_error (error);
+  text2 = tsr_manifest_to_data (again, &len2);
+  g_assert_cmpmem (text, len, text2, len2);
+
+  assert_refused ("}]}", "}]");                 /* truncated */
+  assert_refused ("}]}", "}]}x");               /* trailing bytes */
+  assert_refused ("\\ud83d\\ude00", "\\ud83d"); /* a lone surrogate */
+  assert_refused ("\\u00e9", "\\u0000");        /* NUL in a name */
+  assert_refused ("\\/", "\\q");                /* an unknown escape */
+  assert_refused ("70000", "070000");           /* a leading zero */
+  assert_refused ("\"total_chunks\":2", "\"total_chunks\":2.0");
+  assert_refused ("\"total_chunks\":2", "\"total_chunks\":3");
+  assert_refused ("\"replicas\":2", "\"replicas\":\"2\"");
+  assert_refused ("\"index\":1", "\"index\":2");
+  assert_refused ("\"size\":4480", "\"size\":4481");
+  assert_refused ("\"nodes\":[]", "\"nodes\":[\"a/b\"]");
+  assert_refused ("\"nodes\":[],", ""); /* nodes missing */
+  assert_refused ("-2.5e3", "-2.5e");   /* bad JSON where nothing is read */
+  assert_refused ("{\"b\"", "[{\"b\"");
+}
+
 int
 main (int argc, char **argv)
 {
@@ -618,6 +696,7 @@ main (int argc, char **argv)
   ADD ("no-nodes-refused", test_no_nodes_refused);
   ADD ("swapped-chunks-refused", test_swapped_chunks_refused);
 #undef ADD
+  g_test_add_func ("/tessera/cluster/manifest-reader", test_manifest_reader);
   g_test_add ("/tessera/cluster/full-nodes-fail-cleanly", Fixture, GUINT_TO_POINTER (200000),
               fixture_setup, test_full_nodes_fail_cleanly, fixture_teardown);
 

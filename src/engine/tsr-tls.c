@@ -78,6 +78,27 @@ attach_policy (GIOStream *conn, TlsPolicy *policy)
   g_signal_connect (conn, "accept-certificate", G_CALLBACK (on_accept_certificate), policy);
 }
 
+/* Makes a TLS connection of @type (properties as for g_object_new()) with no certificate
+ * database. g_tls_{client,server}_connection_new() start with the default database, and
+ * glib-networking parses every system CA into a fresh trust list for each connection (about
+ * 1 MB, mostly libtasn1 nodes) before a later set_database (NULL) can drop it: with some forty
+ * connections opened at once when a transfer starts, that was over 30 MB of peak heap. Set
+ * before the connection is initialised, the NULL database means the CAs are never loaded. */
+static GIOStream *
+new_connection (GType type, GError **error, const char *first_property, ...)
+{
+  g_autoptr (GObject) conn = NULL;
+  va_list args;
+
+  va_start (args, first_property);
+  conn = g_object_new_valist (type, first_property, args);
+  va_end (args);
+  g_tls_connection_set_database (G_TLS_CONNECTION (conn), NULL);
+  if (!g_initable_init (G_INITABLE (conn), NULL, error))
+    return NULL;
+  return G_IO_STREAM (g_steal_pointer (&conn));
+}
+
 static void
 set_new_error (GError **error, GError *local_error)
 {
@@ -104,15 +125,17 @@ tsr_tls_server_new (GIOStream *base, TsrIdentity *identity, TsrTrustStore *trust
   g_return_val_if_fail (TSR_IS_IDENTITY (identity), NULL);
   g_return_val_if_fail (TSR_IS_TRUST_STORE (trusted), NULL);
 
-  conn = g_tls_server_connection_new (base, tsr_identity_get_certificate (identity), &local_error);
+  /* Only the trust store decides, so the system CAs need not be consulted; see new_connection()
+   * for why the database is set at construction. */
+  conn = new_connection (g_tls_backend_get_server_connection_type (g_tls_backend_get_default ()),
+                         &local_error, "base-io-stream", base, "certificate",
+                         tsr_identity_get_certificate (identity), "authentication-mode",
+                         G_TLS_AUTHENTICATION_REQUIRED, NULL);
   if (conn == NULL)
     {
       set_new_error (error, local_error);
       return NULL;
     }
-  g_object_set (conn, "authentication-mode", G_TLS_AUTHENTICATION_REQUIRED, NULL);
-  /* Only the trust store decides, so the system CAs need not be consulted. */
-  g_tls_connection_set_database (G_TLS_CONNECTION (conn), NULL);
 
   policy = g_new0 (TlsPolicy, 1);
   policy->trusted = g_object_ref (trusted);
@@ -146,15 +169,14 @@ tsr_tls_client_new (GIOStream *base, TsrIdentity *identity, const char *pinned_i
       return NULL;
     }
 
-  conn = g_tls_client_connection_new (base, NULL, &local_error);
+  conn = new_connection (g_tls_backend_get_client_connection_type (g_tls_backend_get_default ()),
+                         &local_error, "base-io-stream", base, "certificate",
+                         tsr_identity_get_certificate (identity), NULL);
   if (conn == NULL)
     {
       set_new_error (error, local_error);
       return NULL;
     }
-  g_tls_connection_set_certificate (G_TLS_CONNECTION (conn),
-                                    tsr_identity_get_certificate (identity));
-  g_tls_connection_set_database (G_TLS_CONNECTION (conn), NULL);
 
   policy = g_new0 (TlsPolicy, 1);
   policy->pinned_id = g_strdup (pinned_id);
