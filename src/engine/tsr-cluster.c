@@ -1776,22 +1776,6 @@ push_fetch (TsrCluster *self, Download *down, guint64 index)
   pool_push (self, JOB_FETCH, job);
 }
 
-static gboolean
-write_fd_all (int fd, const guint8 *data, gsize len)
-{
-  while (len > 0)
-    {
-      ssize_t n = write (fd, data, len);
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n <= 0)
-        return FALSE;
-      data += n;
-      len -= n;
-    }
-  return TRUE;
-}
-
 /**
  * tsr_cluster_download:
  * @destination: where the file goes; must be a local path
@@ -1886,7 +1870,7 @@ do_download (TsrCluster *self, const char *file_id, GFile *destination, gboolean
         push_fetch (self, &down, next++);
 
       tsr_sha256_update (hasher, g_bytes_get_data (plain, NULL), g_bytes_get_size (plain));
-      if (!write_fd_all (fd, g_bytes_get_data (plain, NULL), g_bytes_get_size (plain)))
+      if (!tsr_write_all (fd, g_bytes_get_data (plain, NULL), g_bytes_get_size (plain)))
         {
           GError *e = NULL;
           tsr_set_error_from_errno (&e, errno, "Cannot write %s", dest);

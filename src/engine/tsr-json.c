@@ -7,6 +7,9 @@
 #include "tsr-json.h"
 #include "tsr-error.h"
 
+#include <errno.h>
+#include <unistd.h>
+
 /* The member's string, or NULL when it is missing or not a string. */
 const char *
 tsr_json_get_string (JsonObject *object, const char *member)
@@ -62,6 +65,30 @@ tsr_read_file (const char *path, gsize *len, GError **error)
       return NULL;
     }
   return data;
+}
+
+/* Writes all of @data to @fd, across short writes and EINTR; errno says why it failed. */
+gboolean
+tsr_write_all (int fd, const void *data, gsize len)
+{
+  const guint8 *p = data;
+
+  while (len > 0)
+    {
+      ssize_t n = write (fd, p, MIN (len, (gsize)G_MAXSSIZE));
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n < 0)
+        return FALSE;
+      if (n == 0)
+        {
+          errno = EIO;
+          return FALSE;
+        }
+      p += n;
+      len -= n;
+    }
+  return TRUE;
 }
 
 /* Writers of one member each, for the JSON the engine builds. */

@@ -15,6 +15,7 @@ const char *tsr_json_get_string (JsonObject *object, const char *member);
 gboolean tsr_json_get_uint (JsonObject *object, const char *member, guint64 max, guint64 *out);
 gboolean tsr_json_get_bool (JsonObject *object, const char *member, gboolean *out);
 char *tsr_read_file (const char *path, gsize *len, GError **error);
+gboolean tsr_write_all (int fd, const void *data, gsize len);
 
 void tsr_json_set_int (JsonBuilder *builder, const char *member, gint64 value);
 void tsr_json_set_double (JsonBuilder *builder, const char *member, double value);

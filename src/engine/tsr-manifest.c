@@ -14,6 +14,7 @@
 #include "tsr-error.h"
 #include "tsr-hash.h"
 #include "tsr-json.h"
+#include "tsr-json-reader.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -103,247 +104,13 @@ node_name_is_valid (const char *name)
  * U+001F unescaped). Anything else unexpected makes the manifest CORRUPT: a wrongly typed
  * member is named, a syntax error is reported with its offset. */
 
-#define MAX_DEPTH 64 /* of values nested in members the manifest does not know */
-#define MAX_KEY   32 /* longer member names are not the manifest's */
-
-typedef struct
-{
-  const char *start, *p, *end;
-  GString *str; /* the string last read, unescaped */
-} Reader;
-
-static void
-skip_space (Reader *r)
-{
-  while (r->p < r->end && (*r->p == ' ' || *r->p == '\t' || *r->p == '\n' || *r->p == '\r'))
-    r->p++;
-}
-
-/* Whether the next character after white space is @c; consumed when it is. */
-static gboolean
-accept (Reader *r, char c)
-{
-  skip_space (r);
-  if (r->p < r->end && *r->p == c)
-    {
-      r->p++;
-      return TRUE;
-    }
-  return FALSE;
-}
-
-static gboolean
-accept_word (Reader *r, const char *word)
-{
-  gsize len = strlen (word);
-
-  if ((gsize)(r->end - r->p) < len || memcmp (r->p, word, len) != 0)
-    return FALSE;
-  r->p += len;
-  return TRUE;
-}
-
-static gboolean
-read_hex4 (Reader *r, gunichar *out)
-{
-  gunichar v = 0;
-
-  if (r->end - r->p < 4)
-    return FALSE;
-  for (int i = 0; i < 4; i++)
-    {
-      int digit = g_ascii_xdigit_value (r->p[i]);
-      if (digit < 0)
-        return FALSE;
-      v = v * 16 + digit;
-    }
-  r->p += 4;
-  *out = v;
-  return TRUE;
-}
-
-/* A string into r->str: valid UTF-8, no NUL. */
-static gboolean
-read_string (Reader *r)
-{
-  if (!accept (r, '"'))
-    return FALSE;
-  g_string_truncate (r->str, 0);
-  for (;;)
-    {
-      const char *run = r->p;
-      gunichar c, low;
-
-      while (r->p < r->end && *r->p != '"' && *r->p != '\\' && *r->p != '\0')
-        r->p++;
-      g_string_append_len (r->str, run, r->p - run);
-      if (r->p >= r->end || *r->p == '\0')
-        return FALSE;
-      if (*r->p++ == '"')
-        break;
-      if (r->p >= r->end)
-        return FALSE;
-      switch (*r->p++)
-        {
-          case '"':
-            c = '"';
-            break;
-          case '\\':
-            c = '\\';
-            break;
-          case '/':
-            c = '/';
-            break;
-          case 'b':
-            c = '\b';
-            break;
-          case 'f':
-            c = '\f';
-            break;
-          case 'n':
-            c = '\n';
-            break;
-          case 'r':
-            c = '\r';
-            break;
-          case 't':
-            c = '\t';
-            break;
-          case 'u':
-            if (!read_hex4 (r, &c) || c == 0 || (c >= 0xdc00 && c < 0xe000))
-              return FALSE;
-            if (c >= 0xd800 && c < 0xdc00)
-              {
-                if (!accept_word (r, "\\u") || !read_hex4 (r, &low) || low < 0xdc00 ||
-                    low >= 0xe000)
-                  return FALSE;
-                c = 0x10000 + ((c - 0xd800) << 10) + (low - 0xdc00);
-              }
-            break;
-          default:
-            return FALSE;
-        }
-      g_string_append_unichar (r->str, c);
-    }
-  return g_utf8_validate (r->str->str, r->str->len, NULL);
-}
-
-/* An integer from 0 to @max, as tsr_json_get_uint() accepted them (json-glib reads a number
- * with a fraction or an exponent as a double, and a double was refused). */
-static gboolean
-read_uint (Reader *r, guint64 max, guint64 *out)
-{
-  const char *digits;
-  guint64 v = 0;
-
-  skip_space (r);
-  digits = r->p;
-  while (r->p < r->end && g_ascii_isdigit (*r->p))
-    {
-      guint d = *r->p++ - '0';
-      if (v > (G_MAXUINT64 - d) / 10)
-        return FALSE;
-      v = v * 10 + d;
-    }
-  if (r->p == digits || (digits[0] == '0' && r->p - digits > 1) ||
-      (r->p < r->end && (*r->p == '.' || *r->p == 'e' || *r->p == 'E')) || v > max)
-    return FALSE;
-  *out = v;
-  return TRUE;
-}
-
-static gboolean
-skip_digits (Reader *r)
-{
-  const char *digits = r->p;
-
-  while (r->p < r->end && g_ascii_isdigit (*r->p))
-    r->p++;
-  return r->p > digits;
-}
-
-static gboolean
-skip_number (Reader *r)
-{
-  if (r->p < r->end && *r->p == '-')
-    r->p++;
-  if (!skip_digits (r))
-    return FALSE;
-  if (r->p < r->end && *r->p == '.' && (r->p++, !skip_digits (r)))
-    return FALSE;
-  if (r->p < r->end && (*r->p == 'e' || *r->p == 'E'))
-    {
-      r->p++;
-      if (r->p < r->end && (*r->p == '+' || *r->p == '-'))
-        r->p++;
-      if (!skip_digits (r))
-        return FALSE;
-    }
-  return TRUE;
-}
-
-/* Any value, for members the manifest does not know. */
-static gboolean
-skip_value (Reader *r, guint depth)
-{
-  skip_space (r);
-  if (r->p >= r->end || depth > MAX_DEPTH)
-    return FALSE;
-  switch (*r->p)
-    {
-      case '"':
-        return read_string (r);
-      case '{':
-        r->p++;
-        if (accept (r, '}'))
-          return TRUE;
-        do
-          {
-            if (!read_string (r) || !accept (r, ':') || !skip_value (r, depth + 1))
-              return FALSE;
-          }
-        while (accept (r, ','));
-        return accept (r, '}');
-      case '[':
-        r->p++;
-        if (accept (r, ']'))
-          return TRUE;
-        do
-          {
-            if (!skip_value (r, depth + 1))
-              return FALSE;
-          }
-        while (accept (r, ','));
-        return accept (r, ']');
-      case 't':
-        return accept_word (r, "true");
-      case 'f':
-        return accept_word (r, "false");
-      case 'n':
-        return accept_word (r, "null");
-      default:
-        return skip_number (r);
-    }
-}
-
-/* A member's name into @key (empty when too long to be one the manifest knows), and its colon. */
-static gboolean
-read_key (Reader *r, char key[MAX_KEY])
-{
-  if (!read_string (r) || !accept (r, ':'))
-    return FALSE;
-  if (r->str->len < MAX_KEY)
-    memcpy (key, r->str->str, r->str->len + 1);
-  else
-    key[0] = '\0';
-  return TRUE;
-}
+#define MAX_KEY 32 /* longer member names are not the manifest's */
 
 /* A string member's value, replacing a duplicate's as json-glib did. */
 static gboolean
-read_string_member (Reader *r, char **out)
+read_string_member (TsrJsonReader *r, char **out)
 {
-  if (!read_string (r))
+  if (!tsr_json_reader_read_string (r))
     return FALSE;
   g_free (*out);
   *out = g_strndup (r->str->str, r->str->len);
@@ -353,7 +120,7 @@ read_string_member (Reader *r, char **out)
 /* One element of "chunks": its structure; its index and size are checked against the header
  * once all of it is read. *@why names what is wrong. */
 static gboolean
-read_chunk (Reader *r, TsrManifest *m, const char **why)
+read_chunk (TsrJsonReader *r, TsrManifest *m, const char **why)
 {
   g_autofree char *segment_id = NULL;
   g_autoptr (GPtrArray) nodes = NULL;
@@ -363,23 +130,23 @@ read_chunk (Reader *r, TsrManifest *m, const char **why)
   char key[MAX_KEY];
 
   *why = "chunk entry";
-  if (!accept (r, '{'))
+  if (!tsr_json_reader_accept (r, '{'))
     return FALSE;
-  if (!accept (r, '}'))
+  if (!tsr_json_reader_accept (r, '}'))
     {
       do
         {
-          if (!read_key (r, key))
+          if (!tsr_json_reader_read_key (r, key, sizeof key))
             return FALSE;
           if (strcmp (key, "index") == 0)
             {
-              if (!read_uint (r, G_MAXINT64, &index))
+              if (!tsr_json_reader_read_uint (r, G_MAXINT64, &index))
                 return FALSE;
               have_index = TRUE;
             }
           else if (strcmp (key, "size") == 0)
             {
-              if (!read_uint (r, G_MAXUINT32, &size))
+              if (!tsr_json_reader_read_uint (r, G_MAXUINT32, &size))
                 return FALSE;
               have_size = TRUE;
             }
@@ -393,28 +160,28 @@ read_chunk (Reader *r, TsrManifest *m, const char **why)
               *why = "chunk nodes";
               g_clear_pointer (&nodes, g_ptr_array_unref);
               nodes = g_ptr_array_new_full (2, g_free);
-              if (!accept (r, '['))
+              if (!tsr_json_reader_accept (r, '['))
                 return FALSE;
-              if (!accept (r, ']'))
+              if (!tsr_json_reader_accept (r, ']'))
                 {
                   do
                     {
-                      if (nodes->len >= TSR_MANIFEST_MAX_NODES || !read_string (r) ||
-                          !node_name_is_valid (r->str->str))
+                      if (nodes->len >= TSR_MANIFEST_MAX_NODES ||
+                          !tsr_json_reader_read_string (r) || !node_name_is_valid (r->str->str))
                         return FALSE;
                       g_ptr_array_add (nodes, g_strndup (r->str->str, r->str->len));
                     }
-                  while (accept (r, ','));
-                  if (!accept (r, ']'))
+                  while (tsr_json_reader_accept (r, ','));
+                  if (!tsr_json_reader_accept (r, ']'))
                     return FALSE;
                 }
               *why = "chunk entry";
             }
-          else if (!skip_value (r, 1))
+          else if (!tsr_json_reader_skip_value (r, 1))
             return FALSE;
         }
-      while (accept (r, ','));
-      if (!accept (r, '}'))
+      while (tsr_json_reader_accept (r, ','));
+      if (!tsr_json_reader_accept (r, '}'))
         return FALSE;
     }
   if (!have_index || !have_size || !tsr_segment_id_is_valid (segment_id))
@@ -445,7 +212,7 @@ tsr_manifest_parse (const char *data, gssize len, GError **error)
   g_autoptr (GDateTime) created = NULL;
   g_autofree char *format = NULL;
   g_autofree char *created_str = NULL;
-  Reader r = { data, data, data + (len < 0 ? strlen (data) : (gsize)len), str };
+  TsrJsonReader r = { data, data, data + (len < 0 ? strlen (data) : (gsize)len), str };
   /* The header's numbers, G_MAXUINT64 until read (no member allows that value). */
   guint64 version = G_MAXUINT64, size = G_MAXUINT64, chunk_size = G_MAXUINT64;
   guint64 chunk_count = G_MAXUINT64, replicas = G_MAXUINT64;
@@ -453,17 +220,17 @@ tsr_manifest_parse (const char *data, gssize len, GError **error)
   const char *why = NULL;
   char key[MAX_KEY];
 
-  skip_space (&r);
+  tsr_json_reader_skip_space (&r);
   if (r.p < r.end && *r.p != '{')
     {
       /* Valid JSON of another kind, or not JSON at all. */
-      if (skip_value (&r, 0) && (skip_space (&r), r.p == r.end))
+      if (tsr_json_reader_skip_value (&r, 0) && (tsr_json_reader_skip_space (&r), r.p == r.end))
         why = "not an object";
       goto fail;
     }
-  if (!accept (&r, '{'))
+  if (!tsr_json_reader_accept (&r, '{'))
     goto fail;
-  if (!accept (&r, '}'))
+  if (!tsr_json_reader_accept (&r, '}'))
     {
       do
         {
@@ -471,7 +238,7 @@ tsr_manifest_parse (const char *data, gssize len, GError **error)
           guint64 max = G_MAXINT64;
           char **string = NULL;
 
-          if (!read_key (&r, key))
+          if (!tsr_json_reader_read_key (&r, key, sizeof key))
             goto fail;
           if (strcmp (key, "format") == 0)
             {
@@ -544,7 +311,7 @@ tsr_manifest_parse (const char *data, gssize len, GError **error)
             }
           else if (number != NULL)
             {
-              if (!read_uint (&r, max, number))
+              if (!tsr_json_reader_read_uint (&r, max, number))
                 goto fail;
             }
           else if (strcmp (key, "chunks") == 0)
@@ -553,30 +320,30 @@ tsr_manifest_parse (const char *data, gssize len, GError **error)
               g_ptr_array_set_size (m->chunks, 0);
               have_chunks = TRUE;
               why = "chunks";
-              if (!accept (&r, '['))
+              if (!tsr_json_reader_accept (&r, '['))
                 goto fail;
-              if (!accept (&r, ']'))
+              if (!tsr_json_reader_accept (&r, ']'))
                 {
                   do
                     {
                       if (!read_chunk (&r, m, &why))
                         goto fail;
                     }
-                  while (accept (&r, ','));
+                  while (tsr_json_reader_accept (&r, ','));
                   why = "chunks";
-                  if (!accept (&r, ']'))
+                  if (!tsr_json_reader_accept (&r, ']'))
                     goto fail;
                 }
             }
-          else if (!skip_value (&r, 1))
+          else if (!tsr_json_reader_skip_value (&r, 1))
             goto fail;
           why = NULL;
         }
-      while (accept (&r, ','));
-      if (!accept (&r, '}'))
+      while (tsr_json_reader_accept (&r, ','));
+      if (!tsr_json_reader_accept (&r, '}'))
         goto fail;
     }
-  skip_space (&r);
+  tsr_json_reader_skip_space (&r);
   if (r.p != r.end)
     goto fail;
 
@@ -834,21 +601,7 @@ tsr_manifest_save (const TsrManifest *m, const char *path, GError **error)
 static gboolean
 write_piece_to_fd (GString *text, gpointer data)
 {
-  int fd = GPOINTER_TO_INT (data);
-  const char *p = text->str;
-  gsize left = text->len;
-
-  while (left > 0)
-    {
-      ssize_t n = write (fd, p, left);
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n <= 0)
-        return FALSE;
-      p += n;
-      left -= n;
-    }
-  return TRUE;
+  return tsr_write_all (GPOINTER_TO_INT (data), text->str, text->len);
 }
 
 gboolean

@@ -22,6 +22,8 @@
 #include "tsr-segment-store.h"
 #include "tsr-error.h"
 #include "tsr-hash.h"
+#include "tsr-json.h"
+#include "tsr-json-reader.h"
 #include "tsr-lock-file.h"
 
 #include <errno.h>
@@ -110,24 +112,6 @@ tsr_segment_store_segment_path (TsrSegmentStore *self, const char *id)
   char fan[3] = { id[0], id[1], '\0' };
 
   return g_build_filename (self->segments_dir, fan, id, NULL);
-}
-
-static gboolean
-write_all (int fd, const guint8 *data, gsize len)
-{
-  while (len > 0)
-    {
-      ssize_t n = write (fd, data, MIN (len, (gsize)G_MAXSSIZE));
-      if (n < 0)
-        {
-          if (errno == EINTR)
-            continue;
-          return FALSE;
-        }
-      data += n;
-      len -= n;
-    }
-  return TRUE;
 }
 
 /* g_file_set_contents() writes NAME.XXXXXX and renames it; a crash can leave those behind. */
@@ -231,174 +215,41 @@ save_metadata (TsrSegmentStore *self, GError **error)
 
 /* ---- metadata.json, read without a JSON tree ----
  *
- * A scanner for exactly the shape save_metadata() writes (any whitespace, any member order,
- * unknown members skipped), so that opening a store with many segments costs a hash table
- * entry per segment and nothing more. It is strict where json-glib was lenient (a duplicate
- * member, an escaped key, a number with a fraction): the store then recounts from the
+ * With the pull parser of tsr-json-reader.c, so that opening a store with many segments
+ * costs a hash table entry per segment and nothing more. It is strict where json-glib was
+ * lenient (a duplicate member, a number with a fraction): the store then recounts from the
  * segment files, which are the truth, so strictness never loses anything. */
 
-typedef struct
-{
-  const char *p;
-  const char *end;
-} Scan;
-
-static void
-scan_ws (Scan *s)
-{
-  while (s->p < s->end && (*s->p == ' ' || *s->p == '\t' || *s->p == '\n' || *s->p == '\r'))
-    s->p++;
-}
-
 static gboolean
-scan_char (Scan *s, char c)
+read_segments (TsrJsonReader *r, GHashTable *table, guint64 *sum, const char **why)
 {
-  scan_ws (s);
-  if (s->p < s->end && *s->p == c)
-    {
-      s->p++;
-      return TRUE;
-    }
-  return FALSE;
-}
-
-/* A string's raw bytes between its quotes (escapes are kept, not decoded). */
-static gboolean
-scan_string (Scan *s, const char **out, gsize *out_len)
-{
-  const char *start;
-
-  scan_ws (s);
-  if (s->p >= s->end || *s->p != '"')
+  *why = "segments is not an object";
+  if (!tsr_json_reader_accept (r, '{'))
     return FALSE;
-  start = ++s->p;
-  while (s->p < s->end && *s->p != '"')
-    {
-      if ((guchar)*s->p < 0x20)
-        return FALSE;
-      if (*s->p == '\\' && ++s->p >= s->end)
-        return FALSE;
-      s->p++;
-    }
-  if (s->p >= s->end)
-    return FALSE;
-  *out = start;
-  *out_len = s->p - start;
-  s->p++;
-  return TRUE;
-}
-
-static gboolean
-scan_uint (Scan *s, guint64 max, guint64 *out)
-{
-  const char *start;
-  guint64 v = 0;
-
-  scan_ws (s);
-  start = s->p;
-  while (s->p < s->end && g_ascii_isdigit (*s->p))
-    {
-      guint d = *s->p - '0';
-      if (v > (max - d) / 10)
-        return FALSE;
-      v = v * 10 + d;
-      s->p++;
-    }
-  if (s->p == start || (s->p < s->end && (*s->p == '.' || *s->p == 'e' || *s->p == 'E')))
-    return FALSE;
-  *out = v;
-  return TRUE;
-}
-
-/* Skips one value of any type, nested at most a few levels. */
-static gboolean
-scan_skip_value (Scan *s, guint depth)
-{
-  const char *str, *start;
-  gsize len;
-
-  scan_ws (s);
-  if (s->p >= s->end || depth > 8)
-    return FALSE;
-  if (*s->p == '"')
-    return scan_string (s, &str, &len);
-  if (*s->p == '{' || *s->p == '[')
-    {
-      gboolean object = *s->p == '{';
-      char close = object ? '}' : ']';
-
-      s->p++;
-      if (scan_char (s, close))
-        return TRUE;
-      do
-        {
-          if (object && (!scan_string (s, &str, &len) || !scan_char (s, ':')))
-            return FALSE;
-          if (!scan_skip_value (s, depth + 1))
-            return FALSE;
-        }
-      while (scan_char (s, ','));
-      return scan_char (s, close);
-    }
-  start = s->p;
-  while (s->p < s->end && (g_ascii_isalnum (*s->p) || *s->p == '+' || *s->p == '-' || *s->p == '.'))
-    s->p++;
-  return s->p > start;
-}
-
-static gboolean
-scan_segments (Scan *s, GHashTable *table, guint64 *sum, const char **why)
-{
-  if (!scan_char (s, '{'))
-    {
-      *why = "segments is not an object";
-      return FALSE;
-    }
-  if (scan_char (s, '}'))
+  if (tsr_json_reader_accept (r, '}'))
     return TRUE;
   do
     {
-      char id[TSR_SHA256_HEX_LEN + 1];
-      const char *key;
-      gsize len;
+      char id[TSR_SHA256_HEX_LEN + 2];
       guint64 size;
 
-      if (!scan_string (s, &key, &len) || !scan_char (s, ':'))
-        {
-          *why = "not valid JSON";
-          return FALSE;
-        }
-      if (len != TSR_SHA256_HEX_LEN)
-        {
-          *why = "invalid segment id";
-          return FALSE;
-        }
-      memcpy (id, key, len);
-      id[len] = '\0';
+      *why = "not valid JSON";
+      if (!tsr_json_reader_read_key (r, id, sizeof id))
+        return FALSE;
+      *why = "invalid segment id";
       if (!tsr_segment_id_is_valid (id))
-        {
-          *why = "invalid segment id";
-          return FALSE;
-        }
-      if (!scan_uint (s, TSR_SEGMENT_MAX_SIZE, &size))
-        {
-          *why = "invalid segment size";
-          return FALSE;
-        }
+        return FALSE;
+      *why = "invalid segment size";
+      if (!tsr_json_reader_read_uint (r, TSR_SEGMENT_MAX_SIZE, &size))
+        return FALSE;
+      *why = "a segment is listed twice";
       if (!g_hash_table_insert (table, g_strdup (id), GSIZE_TO_POINTER ((gsize)size)))
-        {
-          *why = "a segment is listed twice";
-          return FALSE;
-        }
+        return FALSE;
       *sum += size;
     }
-  while (scan_char (s, ','));
-  if (!scan_char (s, '}'))
-    {
-      *why = "not valid JSON";
-      return FALSE;
-    }
-  return TRUE;
+  while (tsr_json_reader_accept (r, ','));
+  *why = "not valid JSON";
+  return tsr_json_reader_accept (r, '}');
 }
 
 /**
@@ -414,72 +265,68 @@ gboolean
 tsr_segment_store_parse_metadata (const char *data, gsize len, GHashTable *table, guint64 *out_used,
                                   GError **error)
 {
-  Scan s = { data, data + len };
+  g_autoptr (GString) str = g_string_new (NULL);
+  TsrJsonReader r = { data, data, data + len, str };
   const char *why = "not valid JSON";
   gboolean have_format = FALSE, have_segments = FALSE;
   gboolean have_version = FALSE, have_used = FALSE, have_count = FALSE;
   guint64 version = 0, used = 0, count = 0, sum = 0;
+  char key[32];
 
-  if (!scan_char (&s, '{'))
+  tsr_json_reader_skip_space (&r);
+  if (r.p < r.end && *r.p != '{')
     {
       why = "not a JSON object";
       goto fail;
     }
-  if (!scan_char (&s, '}'))
+  if (!tsr_json_reader_accept (&r, '{'))
+    goto fail;
+  if (!tsr_json_reader_accept (&r, '}'))
     {
       do
         {
-          const char *key, *str;
-          gsize klen, slen;
-
-#define KEY_IS(k) (klen == strlen (k) && memcmp (key, k, klen) == 0)
-          if (!scan_string (&s, &key, &klen) || !scan_char (&s, ':'))
+          if (!tsr_json_reader_read_key (&r, key, sizeof key))
             goto fail;
-          if (KEY_IS ("format"))
+          if (strcmp (key, "format") == 0)
             {
-              if (have_format || !scan_string (&s, &str, &slen) ||
-                  slen != strlen (METADATA_FORMAT) || memcmp (str, METADATA_FORMAT, slen) != 0)
-                {
-                  why = "wrong format tag";
-                  goto fail;
-                }
+              why = "wrong format tag";
+              if (have_format || !tsr_json_reader_read_string (&r) ||
+                  strcmp (r.str->str, METADATA_FORMAT) != 0)
+                goto fail;
               have_format = TRUE;
             }
-          else if (KEY_IS ("version"))
+          else if (strcmp (key, "version") == 0)
             {
-              if (have_version || !scan_uint (&s, G_MAXINT64, &version))
-                {
-                  why = "unsupported version";
-                  goto fail;
-                }
+              why = "unsupported version";
+              if (have_version || !tsr_json_reader_read_uint (&r, G_MAXINT64, &version))
+                goto fail;
               have_version = TRUE;
             }
-          else if (KEY_IS ("used_bytes") || KEY_IS ("segment_count"))
+          else if (strcmp (key, "used_bytes") == 0 || strcmp (key, "segment_count") == 0)
             {
-              gboolean *have = KEY_IS ("used_bytes") ? &have_used : &have_count;
-              if (*have || !scan_uint (&s, G_MAXINT64, KEY_IS ("used_bytes") ? &used : &count))
-                {
-                  why = "usage fields missing or of the wrong type";
-                  goto fail;
-                }
+              gboolean is_used = strcmp (key, "used_bytes") == 0;
+              gboolean *have = is_used ? &have_used : &have_count;
+
+              why = "usage fields missing or of the wrong type";
+              if (*have || !tsr_json_reader_read_uint (&r, G_MAXINT64, is_used ? &used : &count))
+                goto fail;
               *have = TRUE;
             }
-          else if (KEY_IS ("segments"))
+          else if (strcmp (key, "segments") == 0)
             {
-              if (have_segments || !scan_segments (&s, table, &sum, &why))
+              if (have_segments || !read_segments (&r, table, &sum, &why))
                 goto fail;
               have_segments = TRUE;
             }
-          else if (!scan_skip_value (&s, 0))
+          else if (!tsr_json_reader_skip_value (&r, 0))
             goto fail;
-#undef KEY_IS
+          why = "not valid JSON";
         }
-      while (scan_char (&s, ','));
-      if (!scan_char (&s, '}'))
+      while (tsr_json_reader_accept (&r, ','));
+      if (!tsr_json_reader_accept (&r, '}'))
         goto fail;
     }
-  scan_ws (&s);
-  if (s.p != s.end)
+  if (!tsr_json_reader_at_end (&r))
     goto fail;
   if (!have_format)
     {
@@ -870,7 +717,7 @@ write_segment_file (TsrSegmentStore *self, const char *id, const guint8 *data, g
       tsr_set_error_from_errno (error, errno, "Cannot create a segment file in %s", dir);
       return FALSE;
     }
-  if (!write_all (fd, data, len))
+  if (!tsr_write_all (fd, data, len))
     {
       int saved = errno;
       close (fd);
