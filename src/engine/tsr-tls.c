@@ -16,6 +16,10 @@
 #include "tsr-error.h"
 #include "tsr-hash.h"
 
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
+
 #define POLICY_KEY "tsr-tls-policy"
 
 /* Who this connection accepts, and what the peer presented. Attached to the connection. */
@@ -99,6 +103,29 @@ new_connection (GType type, GError **error, const char *first_property, ...)
   return G_IO_STREAM (g_steal_pointer (&conn));
 }
 
+/* Transfers allocate and free a 64-256 KiB buffer per segment on every thread. glibc gives
+ * the top of a heap back to the system as soon as 128 KiB of it are free, so with little else
+ * on the heap each free could return pages (madvise, a TLB flush on every core) that the next
+ * allocation faulted in again: retrieval over one node ran at 300-340 MB/s instead of
+ * 530-600 MB/s, with 1.7x the CPU, once connections stopped loading the system CAs (which had
+ * kept the heaps high). Heaps now keep up to 16 MiB free, and buffers up to 1 MiB come from
+ * them. Peak memory does not change (what is kept was in use before); once set, for the
+ * whole process, the first time a TLS connection is made. */
+static void
+tune_malloc_once (void)
+{
+#ifdef __GLIBC__
+  static gsize done;
+
+  if (g_once_init_enter (&done))
+    {
+      mallopt (M_MMAP_THRESHOLD, 1024 * 1024);
+      mallopt (M_TRIM_THRESHOLD, 16 * 1024 * 1024);
+      g_once_init_leave (&done, 1);
+    }
+#endif
+}
+
 static void
 set_new_error (GError **error, GError *local_error)
 {
@@ -121,6 +148,7 @@ tsr_tls_server_new (GIOStream *base, TsrIdentity *identity, TsrTrustStore *trust
   g_autoptr (GError) local_error = NULL;
   TlsPolicy *policy;
 
+  tune_malloc_once ();
   g_return_val_if_fail (G_IS_IO_STREAM (base), NULL);
   g_return_val_if_fail (TSR_IS_IDENTITY (identity), NULL);
   g_return_val_if_fail (TSR_IS_TRUST_STORE (trusted), NULL);
@@ -159,6 +187,7 @@ tsr_tls_client_new (GIOStream *base, TsrIdentity *identity, const char *pinned_i
   g_autoptr (GError) local_error = NULL;
   TlsPolicy *policy;
 
+  tune_malloc_once ();
   g_return_val_if_fail (G_IS_IO_STREAM (base), NULL);
   g_return_val_if_fail (TSR_IS_IDENTITY (identity), NULL);
 
