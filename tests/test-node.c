@@ -143,6 +143,37 @@ test_wrong_hash_refused (Fixture *f, gconstpointer data)
   g_assert_false (tsr_segment_store_has (f->store, claimed));
 }
 
+/* A copy that rots on the node's disk: a plain RetrieveSegment is refused as CORRUPT (the node
+ * hashes what it read); one that says reader_authenticates gets the bytes as they are, unhashed,
+ * and the caller's own check (a download's AEAD tag) is what catches them. */
+static void
+test_rotted_segment (Fixture *f, gconstpointer data)
+{
+  g_autoptr (GBytes) blob = NULL;
+  g_autofree char *id = store_random (f, f->client, 65536, &blob);
+  g_autofree char *path = tsr_segment_store_segment_path (f->store, id);
+  g_autoptr (GBytes) back = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autofree char *contents = NULL;
+  gsize len;
+
+  g_assert_true (g_file_get_contents (path, &contents, &len, &error));
+  g_assert_cmpuint (len, ==, 65536);
+  contents[4242] ^= 0x10;
+  g_assert_true (g_file_set_contents (path, contents, len, &error));
+
+  back = tsr_node_client_retrieve_segment (f->client, id, NULL, &error);
+  g_assert_null (back);
+  g_assert_error (error, TSR_ERROR, TSR_ERROR_CORRUPT);
+  g_clear_error (&error);
+
+  back = tsr_node_client_retrieve_segment_unverified (f->client, id, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (back);
+  g_assert_cmpmem (g_bytes_get_data (back, NULL), g_bytes_get_size (back), contents, len);
+  g_assert_false (g_bytes_equal (back, blob));
+}
+
 static void
 test_no_space (Fixture *f, gconstpointer data)
 {
@@ -625,6 +656,7 @@ main (int argc, char **argv)
   g_test_add ("/tessera/node/" path, Fixture, NULL, fixture_setup, fn, fixture_teardown)
   ADD ("store-retrieve", test_store_retrieve);
   ADD ("wrong-hash-refused", test_wrong_hash_refused);
+  ADD ("rotted-segment", test_rotted_segment);
   ADD ("no-space", test_no_space);
   ADD ("unknown-client-refused", test_unknown_client_refused);
   ADD ("wrong-node-identity-refused", test_wrong_node_identity_refused);

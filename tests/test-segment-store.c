@@ -487,40 +487,19 @@ test_metadata_wrong_types (Fixture *f, gconstpointer data)
 /* The metadata corpus doubles as a table of verdicts: every valid-* file is read as written,
  * every bad-* file is refused, so the parser cannot drift into accepting what it should not
  * (or refusing what save_metadata() writes, which would recount the store on every open). */
+static gboolean
+parse_metadata (const char *data, gsize len, GError **error)
+{
+  g_autoptr (GHashTable) table = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  guint64 used = 0;
+
+  return tsr_segment_store_parse_metadata (data, len, table, &used, error);
+}
+
 static void
 test_metadata_corpus (void)
 {
-  g_autofree char *dir = g_test_build_filename (G_TEST_DIST, "fuzz", "corpus", "metadata", NULL);
-  g_autoptr (GDir) d = g_dir_open (dir, 0, NULL);
-  const char *name;
-  guint valid = 0, bad = 0;
-
-  g_assert_nonnull (d);
-  while ((name = g_dir_read_name (d)) != NULL)
-    {
-      g_autofree char *path = g_build_filename (dir, name, NULL);
-      g_autofree char *data = NULL;
-      g_autoptr (GHashTable) table = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
-      g_autoptr (GError) error = NULL;
-      guint64 used = 0;
-      gsize len;
-
-      g_assert_true (g_file_get_contents (path, &data, &len, NULL));
-      if (tsr_segment_store_parse_metadata (data, len, table, &used, &error))
-        {
-          g_assert_true (g_str_has_prefix (name, "valid-"));
-          valid++;
-        }
-      else
-        {
-          g_test_message ("%s: %s", name, error->message);
-          g_assert_error (error, TSR_ERROR, TSR_ERROR_CORRUPT);
-          g_assert_true (g_str_has_prefix (name, "bad-"));
-          bad++;
-        }
-    }
-  g_assert_cmpuint (valid, >=, 3);
-  g_assert_cmpuint (bad, >=, 10);
+  tsr_test_check_corpus_verdicts ("metadata", parse_metadata, 3, 10);
 }
 
 /* The child: put segments forever, syncing now and then, and report each id once put

@@ -425,3 +425,42 @@ tsr_test_download_and_compare (TsrCluster *cluster, const char *dir, const char 
   g_assert_true (g_file_get_contents (out, &contents, &len, NULL));
   g_assert_cmpmem (contents, len, g_bytes_get_data (expected, NULL), g_bytes_get_size (expected));
 }
+
+/* The fuzz corpus tests/fuzz/corpus/@corpus doubles as a table of verdicts: every valid-* file
+ * must parse and every bad-* one must be refused as CORRUPT. */
+void
+tsr_test_check_corpus_verdicts (const char *corpus, TsrTestParseFunc parse, guint min_valid,
+                                guint min_bad)
+{
+  g_autofree char *dir = g_test_build_filename (G_TEST_DIST, "fuzz", "corpus", corpus, NULL);
+  g_autoptr (GDir) d = g_dir_open (dir, 0, NULL);
+  const char *name;
+  guint valid = 0, bad = 0;
+
+  g_assert_nonnull (d);
+  while ((name = g_dir_read_name (d)) != NULL)
+    {
+      g_autofree char *path = g_build_filename (dir, name, NULL);
+      g_autofree char *data = NULL;
+      g_autoptr (GError) error = NULL;
+      gsize len;
+
+      g_assert_true (g_file_get_contents (path, &data, &len, NULL));
+      if (parse (data, len, &error))
+        {
+          g_assert_no_error (error);
+          g_test_message ("%s: accepted", name);
+          g_assert_true (g_str_has_prefix (name, "valid-"));
+          valid++;
+        }
+      else
+        {
+          g_test_message ("%s: %s", name, error->message);
+          g_assert_error (error, TSR_ERROR, TSR_ERROR_CORRUPT);
+          g_assert_true (g_str_has_prefix (name, "bad-"));
+          bad++;
+        }
+    }
+  g_assert_cmpuint (valid, >=, min_valid);
+  g_assert_cmpuint (bad, >=, min_bad);
+}

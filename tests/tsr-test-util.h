@@ -61,4 +61,9 @@ void tsr_test_close_cluster (TsrCluster *cluster);
 void tsr_test_download_and_compare (TsrCluster *cluster, const char *dir, const char *file_id,
                                     GBytes *expected);
 
+/* Parses one corpus file; FALSE with a TSR_ERROR_CORRUPT error when it is refused. */
+typedef gboolean (*TsrTestParseFunc) (const char *data, gsize len, GError **error);
+void tsr_test_check_corpus_verdicts (const char *corpus, TsrTestParseFunc parse, guint min_valid,
+                                     guint min_bad);
+
 G_END_DECLS

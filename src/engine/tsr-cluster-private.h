@@ -6,6 +6,7 @@
 #pragma once
 
 #include "tsr-cluster.h"
+#include "tsr-crypto.h"
 #include "tsr-node-client.h"
 
 G_BEGIN_DECLS
@@ -28,6 +29,7 @@ void _tsr_cluster_emit_files_changed (TsrCluster *self);
 void _tsr_cluster_top_up (TsrCluster *self, TsrManifest *manifest, guint replicas,
                           GCancellable *cancellable);
 void _tsr_task_run_in_own_thread (GTask *task, GTaskThreadFunc func);
+void _tsr_cluster_set_chunk_cipher (TsrCluster *self, TsrChunkCipher cipher);
 gboolean _tsr_cluster_remove_member (TsrCluster *self, const char *node_id, GError **error);
 
 G_END_DECLS

@@ -67,6 +67,7 @@ struct _TsrCluster
   TsrKey *master_key;
   char *user;       /* whose catalog and key are used; NULL: the shared ones */
   TsrKey *user_key; /* that user's data key, which seals their files' keys */
+  TsrChunkCipher chunk_cipher; /* what new uploads are sealed with */
   GMainContext *owner_context;
   GThreadPool *pool;
 
@@ -993,6 +994,7 @@ typedef struct
   char *name;
   GMutex mutex;
   GCond cond;
+  guint waiters; /* threads in transfer_wait(): a GCond wakes with a syscall even for none */
   guint in_flight;
   GError *error;             /* the first failure; later ones are dropped */
   GCancellable *cancellable; /* cancelled on the first failure too */
@@ -1069,23 +1071,48 @@ transfer_progress (Transfer *t, guint64 add, gboolean force)
     }
 }
 
+/* With t->mutex held: waits for transfer_wake(). Every chunk passes between threads twice,
+ * so waking only when someone waits saves two futex calls a chunk. */
+static void
+transfer_wait (Transfer *t)
+{
+  t->waiters++;
+  g_cond_wait (&t->cond, &t->mutex);
+  t->waiters--;
+}
+
+/* With t->mutex held. */
+static void
+transfer_wake (Transfer *t)
+{
+  if (t->waiters > 0)
+    g_cond_broadcast (&t->cond);
+}
+
 /* Waits until fewer than @limit jobs are in flight, then counts one more. */
 static void
 transfer_acquire (Transfer *t, guint limit)
 {
   g_mutex_lock (&t->mutex);
   while (t->in_flight >= limit)
-    g_cond_wait (&t->cond, &t->mutex);
+    transfer_wait (t);
   t->in_flight++;
   g_mutex_unlock (&t->mutex);
+}
+
+/* With t->mutex held. */
+static void
+transfer_release_locked (Transfer *t)
+{
+  t->in_flight--;
+  transfer_wake (t);
 }
 
 static void
 transfer_release (Transfer *t)
 {
   g_mutex_lock (&t->mutex);
-  t->in_flight--;
-  g_cond_broadcast (&t->cond);
+  transfer_release_locked (t);
   g_mutex_unlock (&t->mutex);
 }
 
@@ -1565,7 +1592,7 @@ tsr_cluster_upload (TsrCluster *self, GFile *file, GCancellable *cancellable, GE
       tsr_sha256_update (hasher, data, len);
       job->up = &up;
       job->plain_len = len;
-      job->data = tsr_chunk_encrypt (file_key, index, data, len);
+      job->data = tsr_chunk_encrypt (file_key, self->chunk_cipher, index, data, len);
       g_bytes_unref (plain);
       tsr_sha256_hex (g_bytes_get_data (job->data, NULL), g_bytes_get_size (job->data), seg_id);
       job->chunk = tsr_manifest_add_chunk (manifest, seg_id, g_bytes_get_size (job->data));
@@ -1600,7 +1627,7 @@ tsr_cluster_upload (TsrCluster *self, GFile *file, GCancellable *cancellable, GE
       manifest->chunk_count = manifest->chunks->len;
       manifest->created_at = g_get_real_time () / G_USEC_PER_SEC;
       manifest->replicas = up.replicas;
-      manifest->cipher = g_strdup ("xchacha20poly1305");
+      manifest->cipher = g_strdup (tsr_chunk_cipher_to_string (self->chunk_cipher));
       manifest->sealed_key = tsr_key_seal (kek (self), file_key);
       path = manifest_path (self, manifest->file_id);
       if (tsr_manifest_save_new (manifest, path, &local_error))
@@ -1687,6 +1714,7 @@ typedef struct
   Transfer t;
   TsrManifest *manifest;
   TsrKey *key;
+  TsrChunkCipher cipher;
   GBytes **slots; /* TSR_CLUSTER_DOWNLOAD_WINDOW of them, under t.mutex */
 } Download;
 
@@ -1736,8 +1764,9 @@ fetch_job_run (gpointer data)
         cipher = tsr_node_client_retrieve_segment_unverified (client, chunk->segment_id,
                                                               down->t.cancellable, &error);
         if (cipher != NULL)
-          plain = tsr_chunk_decrypt (down->key, job->index, g_bytes_get_data (cipher, NULL),
-                                     g_bytes_get_size (cipher), &error);
+          plain = tsr_chunk_decrypt (down->key, down->cipher, job->index,
+                                     g_bytes_get_data (cipher, NULL), g_bytes_get_size (cipher),
+                                     &error);
         if (plain == NULL)
           {
             g_debug ("Chunk %" G_GUINT64_FORMAT " from %s: %s", job->index, m->config->node_id,
@@ -1759,9 +1788,8 @@ fetch_job_run (gpointer data)
 
   g_mutex_lock (&down->t.mutex);
   down->slots[job->index % TSR_CLUSTER_DOWNLOAD_WINDOW] = g_steal_pointer (&plain);
-  g_cond_broadcast (&down->t.cond);
+  transfer_release_locked (&down->t);
   g_mutex_unlock (&down->t.mutex);
-  transfer_release (&down->t);
   g_free (job);
 }
 
@@ -1845,6 +1873,8 @@ do_download (TsrCluster *self, const char *file_id, GFile *destination, gboolean
   transfer_init (&down.t, self, manifest->name, manifest->size, cancellable);
   down.manifest = manifest;
   down.key = key;
+  /* The manifest was validated when loaded, so its cipher is one this version knows. */
+  tsr_chunk_cipher_from_string (manifest->cipher, &down.cipher);
   down.slots = g_new0 (GBytes *, TSR_CLUSTER_DOWNLOAD_WINDOW);
 
   transfer_progress (&down.t, 0, TRUE);
@@ -1859,7 +1889,7 @@ do_download (TsrCluster *self, const char *file_id, GFile *destination, gboolean
       g_mutex_lock (&down.t.mutex);
       while (down.slots[slot] == NULL && down.t.error == NULL &&
              !g_cancellable_is_cancelled (down.t.cancellable))
-        g_cond_wait (&down.t.cond, &down.t.mutex);
+        transfer_wait (&down.t);
       plain = g_steal_pointer (&down.slots[slot]);
       g_mutex_unlock (&down.t.mutex);
       if (plain == NULL)
@@ -2412,6 +2442,14 @@ tsr_cluster_init (TsrCluster *self)
   self->netem = tsr_netem_new ();
   self->owner_context = g_main_context_ref_thread_default ();
   self->pool = g_thread_pool_new (pool_run, NULL, IO_THREADS, FALSE, NULL);
+  self->chunk_cipher = tsr_chunk_cipher_preferred ();
+}
+
+/* Tests use it to make files the way a machine without AES-NI (or an older Tessera) did. */
+void
+_tsr_cluster_set_chunk_cipher (TsrCluster *self, TsrChunkCipher cipher)
+{
+  self->chunk_cipher = cipher;
 }
 
 /* ---- long operations on threads of their own ---- */

@@ -216,6 +216,7 @@ tsr_manifest_parse (const char *data, gssize len, GError **error)
   /* The header's numbers, G_MAXUINT64 until read (no member allows that value). */
   guint64 version = G_MAXUINT64, size = G_MAXUINT64, chunk_size = G_MAXUINT64;
   guint64 chunk_count = G_MAXUINT64, replicas = G_MAXUINT64;
+  TsrChunkCipher cipher;
   gboolean have_chunks = FALSE;
   const char *why = NULL;
   char key[MAX_KEY];
@@ -372,7 +373,7 @@ tsr_manifest_parse (const char *data, gssize len, GError **error)
   else if (created_str == NULL ||
            (created = g_date_time_new_from_iso8601 (created_str, NULL)) == NULL)
     why = "created_at";
-  else if (g_strcmp0 (m->cipher, "xchacha20poly1305") != 0)
+  else if (!tsr_chunk_cipher_from_string (m->cipher, &cipher))
     why = "cipher";
   else if (m->sealed_key == NULL || strlen (m->sealed_key) > 256)
     why = "sealed_key";

@@ -32,7 +32,7 @@ typedef struct
   guint64 chunk_count;
   gint64 created_at; /* Unix seconds, UTC */
   guint replicas;
-  char *cipher;      /* "xchacha20poly1305" */
+  char *cipher;      /* "aes256gcm" or "xchacha20poly1305": see tsr-crypto.h */
   char *sealed_key;  /* the file key, sealed with the key-encryption key, base64 */
   GPtrArray *chunks; /* (element-type TsrManifestChunk) in index order */
 } TsrManifest;

@@ -575,11 +575,14 @@ tsr_node_client_store_segment (TsrNodeClient *self, const char *segment_id, GByt
 }
 
 static TsrFrame *
-retrieve (TsrNodeClient *self, const char *segment_id, GCancellable *cancellable, GError **error)
+retrieve (TsrNodeClient *self, const char *segment_id, gboolean reader_authenticates,
+          GCancellable *cancellable, GError **error)
 {
   Tessera__RetrieveSegmentRequest req = TESSERA__RETRIEVE_SEGMENT_REQUEST__INIT;
 
   req.segment_id = (char *)segment_id;
+  req.has_reader_authenticates = reader_authenticates;
+  req.reader_authenticates = reader_authenticates;
   return tsr_node_client_call (self, TSR_MSG_RETRIEVE_SEGMENT_REQUEST, &req.base, NULL, cancellable,
                                error);
 }
@@ -590,7 +593,7 @@ GBytes *
 tsr_node_client_retrieve_segment (TsrNodeClient *self, const char *segment_id,
                                   GCancellable *cancellable, GError **error)
 {
-  g_autoptr (TsrFrame) resp = retrieve (self, segment_id, cancellable, error);
+  g_autoptr (TsrFrame) resp = retrieve (self, segment_id, FALSE, cancellable, error);
   char actual[TSR_SHA256_HEX_LEN + 1];
   gsize len;
   const guint8 *data;
@@ -612,15 +615,17 @@ tsr_node_client_retrieve_segment (TsrNodeClient *self, const char *segment_id,
 /**
  * tsr_node_client_retrieve_segment_unverified:
  *
- * Like tsr_node_client_retrieve_segment() without hashing the bytes here, for a caller that
- * authenticates them itself: a download decrypts every chunk with an AEAD whose tag no altered
- * or misplaced segment passes, so a SHA-256 here would be a third hash of the same bytes.
+ * Like tsr_node_client_retrieve_segment() without hashing the bytes, here or on the node (the
+ * request says reader_authenticates), for a caller that authenticates them itself: a download
+ * decrypts every chunk with an AEAD whose tag no altered or misplaced segment passes, so either
+ * SHA-256 would only repeat that check. A copy that rotted on the node fails the tag; the
+ * caller then tries another copy, as it would after a CORRUPT answer.
  */
 GBytes *
 tsr_node_client_retrieve_segment_unverified (TsrNodeClient *self, const char *segment_id,
                                              GCancellable *cancellable, GError **error)
 {
-  g_autoptr (TsrFrame) resp = retrieve (self, segment_id, cancellable, error);
+  g_autoptr (TsrFrame) resp = retrieve (self, segment_id, TRUE, cancellable, error);
 
   return resp != NULL ? g_bytes_ref (resp->payload) : NULL;
 }

@@ -575,7 +575,10 @@ handle_request (TsrNode *self, Conn *conn, TsrFrame *frame)
           g_autoptr (GBytes) segment = NULL;
 
           begin_wait (self);
-          segment = tsr_segment_store_get (self->store, req->segment_id, &error);
+          if (req->has_reader_authenticates && req->reader_authenticates)
+            segment = tsr_segment_store_get_unverified (self->store, req->segment_id, &error);
+          else
+            segment = tsr_segment_store_get (self->store, req->segment_id, &error);
           end_wait (self);
           if (segment == NULL)
             tsr_status_set_error (&status, error);
