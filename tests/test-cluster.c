@@ -318,8 +318,8 @@ test_rotted_copy_falls_back (Fixture *f, gconstpointer data)
     {
       TsrManifestChunk *c = m->chunks->pdata[i];
       char fan[3] = { c->segment_id[0], c->segment_id[1], '\0' };
-      g_autofree char *seg = g_build_filename (f->data_dir, "nodes", c->nodes->pdata[0],
-                                               "segments", fan, c->segment_id, NULL);
+      g_autofree char *seg = g_build_filename (f->data_dir, "nodes", c->nodes->pdata[0], "segments",
+                                               fan, c->segment_id, NULL);
       g_autofree char *bytes = NULL;
       gsize len;
 

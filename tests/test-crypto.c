@@ -22,8 +22,8 @@ test_round_trip (void)
     for (guint i = 0; i < G_N_ELEMENTS (sizes); i++)
       {
         g_autoptr (GBytes) plain = tsr_test_random_bytes (rand, sizes[i]);
-        g_autoptr (GBytes) sealed = tsr_chunk_encrypt (
-            key, ciphers[c], i, g_bytes_get_data (plain, NULL), sizes[i]);
+        g_autoptr (GBytes) sealed =
+            tsr_chunk_encrypt (key, ciphers[c], i, g_bytes_get_data (plain, NULL), sizes[i]);
         g_autoptr (GBytes) back = NULL;
         g_autoptr (GError) error = NULL;
 
@@ -118,12 +118,12 @@ test_format_matches_libsodium (void)
               g_test_message ("libsodium has no AES-256-GCM on this CPU: compared XChaCha only");
               continue;
             }
-          crypto_aead_aes256gcm_encrypt (expected, &elen, g_bytes_get_data (plain, NULL), 65536,
-                                         ad, 8, NULL, nonce, key->bytes);
+          crypto_aead_aes256gcm_encrypt (expected, &elen, g_bytes_get_data (plain, NULL), 65536, ad,
+                                         8, NULL, nonce, key->bytes);
         }
       else
-        crypto_aead_xchacha20poly1305_ietf_encrypt (
-            expected, &elen, g_bytes_get_data (plain, NULL), 65536, ad, 8, NULL, nonce, key->bytes);
+        crypto_aead_xchacha20poly1305_ietf_encrypt (expected, &elen, g_bytes_get_data (plain, NULL),
+                                                    65536, ad, 8, NULL, nonce, key->bytes);
       g_assert_cmpmem (g_bytes_get_data (sealed, NULL), g_bytes_get_size (sealed), expected, elen);
     }
 }

@@ -10,6 +10,7 @@
 #include "tsr-cluster-config.h"
 #include "tsr-crypto.h"
 #include "tsr-error.h"
+#include "tsr-file-writer.h"
 #include "tsr-frame.h"
 #include "tsr-hash.h"
 #include "tsr-identity.h"

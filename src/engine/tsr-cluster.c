@@ -26,6 +26,7 @@
 #include "tsr-cluster-private.h"
 #include "tsr-crypto.h"
 #include "tsr-error.h"
+#include "tsr-file-writer.h"
 #include "tsr-hash.h"
 #include "tsr-identity.h"
 #include "tsr-json.h"
@@ -65,8 +66,8 @@ struct _TsrCluster
   TsrClusterConfig *config;
   TsrIdentity *identity;
   TsrKey *master_key;
-  char *user;       /* whose catalog and key are used; NULL: the shared ones */
-  TsrKey *user_key; /* that user's data key, which seals their files' keys */
+  char *user;                  /* whose catalog and key are used; NULL: the shared ones */
+  TsrKey *user_key;            /* that user's data key, which seals their files' keys */
   TsrChunkCipher chunk_cipher; /* what new uploads are sealed with */
   GMainContext *owner_context;
   GThreadPool *pool;
@@ -1825,6 +1826,8 @@ do_download (TsrCluster *self, const char *file_id, GFile *destination, gboolean
   g_autofree char *tmp = NULL;
   char actual[TSR_SHA256_HEX_LEN + 1];
   Download down = { 0 };
+  TsrFileWriter *writer;
+  GError *local_error = NULL;
   guint64 next = 0;
   int fd;
 
@@ -1870,6 +1873,7 @@ do_download (TsrCluster *self, const char *file_id, GFile *destination, gboolean
       return FALSE;
     }
 
+  writer = tsr_file_writer_new (fd, dest);
   transfer_init (&down.t, self, manifest->name, manifest->size, cancellable);
   down.manifest = manifest;
   down.key = key;
@@ -1900,16 +1904,19 @@ do_download (TsrCluster *self, const char *file_id, GFile *destination, gboolean
         push_fetch (self, &down, next++);
 
       tsr_sha256_update (hasher, g_bytes_get_data (plain, NULL), g_bytes_get_size (plain));
-      if (!tsr_write_all (fd, g_bytes_get_data (plain, NULL), g_bytes_get_size (plain)))
+      if (!tsr_file_writer_write (writer, g_bytes_get_data (plain, NULL), g_bytes_get_size (plain),
+                                  &local_error))
         {
-          GError *e = NULL;
-          tsr_set_error_from_errno (&e, errno, "Cannot write %s", dest);
-          transfer_fail (&down.t, e);
+          transfer_fail (&down.t, g_steal_pointer (&local_error));
           break;
         }
       transfer_progress (&down.t, g_bytes_get_size (plain), FALSE);
     }
   transfer_wait_idle (&down.t);
+  if (down.t.error == NULL && !g_cancellable_is_cancelled (cancellable) &&
+      !tsr_file_writer_finish (writer, &local_error))
+    transfer_fail (&down.t, g_steal_pointer (&local_error));
+  g_clear_pointer (&writer, tsr_file_writer_free);
   for (guint i = 0; i < TSR_CLUSTER_DOWNLOAD_WINDOW; i++)
     g_clear_pointer (&down.slots[i], g_bytes_unref);
   g_free (down.slots);

@@ -177,7 +177,7 @@ TsrChunkCipher
 tsr_chunk_cipher_preferred (void)
 {
   return crypto_aead_aes256gcm_is_available () ? TSR_CHUNK_CIPHER_AES256GCM
-                                                : TSR_CHUNK_CIPHER_XCHACHA20POLY1305;
+                                               : TSR_CHUNK_CIPHER_XCHACHA20POLY1305;
 }
 
 /* The names manifests use; libsodium's spelling. */
@@ -279,8 +279,8 @@ tsr_chunk_decrypt (const TsrKey *key, TsrChunkCipher cipher, guint64 index, cons
   else
     {
       unsigned long long plen;
-      ok = crypto_aead_xchacha20poly1305_ietf_decrypt (out, &plen, NULL, sealed, len, ad,
-                                                       sizeof ad, nonce, key->bytes) == 0;
+      ok = crypto_aead_xchacha20poly1305_ietf_decrypt (out, &plen, NULL, sealed, len, ad, sizeof ad,
+                                                       nonce, key->bytes) == 0;
       out_len = plen;
     }
   if (!ok)

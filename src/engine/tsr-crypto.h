@@ -6,8 +6,9 @@
  * twice under one key. Two AEADs, both with a 16-byte tag: AES-256-GCM (GnuTLS; about 4.7 GB/s
  * with AES-NI, 3.5x XChaCha20-Poly1305 there), chosen for uploads when the CPU has AES-NI and
  * carry-less multiply, and XChaCha20-Poly1305 (libsodium), constant-time everywhere, chosen
- * otherwise. A manifest names the one its file was sealed with; downloads read both. The file key itself is sealed with a key-encryption key
- * (for now the cluster's master key in DATA_DIR; accounts will derive it from the password).
+ * otherwise. A manifest names the one its file was sealed with; downloads read both. The file key
+ * itself is sealed with a key-encryption key (for now the cluster's master key in DATA_DIR;
+ * accounts will derive it from the password).
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
  */

@@ -346,6 +346,34 @@ fill (const char *work_dir, const char *out_dir)
   if (check_all (cluster, out_dir) != committed)
     g_error ("Committed files went missing after a restart on a full disk");
   g_print ("%u committed files whole after a restart on a full disk\n", committed);
+
+  /* A download onto the full disk says NO_SPACE and leaves neither the file nor its
+   * temporary behind (the writes fail on the download's writing thread). */
+  {
+    g_autoptr (GPtrArray) files = tsr_cluster_list_files (cluster, &error);
+    g_autofree char *out = g_build_filename (work_dir, "onto-full.bin", NULL);
+    g_autoptr (GFile) dest = g_file_new_for_path (out);
+    g_autoptr (GDir) d = NULL;
+    TsrManifest *big = NULL;
+    const char *entry;
+
+    for (guint i = 0; files != NULL && i < files->len; i++)
+      if (big == NULL || ((TsrManifest *)files->pdata[i])->size > big->size)
+        big = files->pdata[i];
+    if (big == NULL || big->size == 0)
+      g_error ("No file to download onto the full disk");
+    if (tsr_cluster_download (cluster, big->file_id, dest, FALSE, NULL, &error))
+      g_error ("A download onto a full disk succeeded");
+    if (!g_error_matches (error, TSR_ERROR, TSR_ERROR_NO_SPACE))
+      g_error ("A download onto a full disk was reported as: %s (%s)", error->message,
+               tsr_error_code_to_string (error->code));
+    g_print ("download onto the full disk: %s\n", error->message);
+    g_clear_error (&error);
+    d = g_dir_open (work_dir, 0, NULL);
+    while (d != NULL && (entry = g_dir_read_name (d)) != NULL)
+      if (strstr (entry, "onto-full") != NULL)
+        g_error ("A failed download left %s behind", entry);
+  }
   g_unlink (filler);
   g_unlink (filler_2);
 
