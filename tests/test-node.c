@@ -571,6 +571,59 @@ test_stopped_node (Fixture *f, gconstpointer data)
   g_assert_cmpuint (g_bytes_get_size (back), ==, 3000);
 }
 
+/* One thread with several retrievals in flight: begun together, ended in any order, each
+ * gets its own answer; a missing segment is NOT_FOUND; a stopped node gives a clean error
+ * (after the ordinary retries), and a node started again serves the next one. */
+static void
+test_pipelined_retrieve (Fixture *f, gconstpointer data)
+{
+  GBytes *blobs[6];
+  char *ids[6];
+  TsrNodeCall *calls[7];
+  g_autofree char *absent = g_compute_checksum_for_string (G_CHECKSUM_SHA256, "never", -1);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GBytes) back = NULL;
+  TsrNodeCall *call;
+
+  for (guint i = 0; i < 6; i++)
+    ids[i] = store_random (f, f->client, 1000 + 20000 * i, &blobs[i]);
+  for (guint i = 0; i < 6; i++)
+    calls[i] = tsr_node_client_retrieve_begin (f->client, ids[i], NULL);
+  calls[6] = tsr_node_client_retrieve_begin (f->client, absent, NULL);
+  for (gint i = 5; i >= 0; i--)
+    {
+      g_autoptr (GBytes) got = tsr_node_client_retrieve_end (calls[i], &error);
+      g_assert_no_error (error);
+      g_assert_true (g_bytes_equal (got, blobs[i]));
+    }
+  back = tsr_node_client_retrieve_end (calls[6], &error);
+  g_assert_null (back);
+  g_assert_error (error, TSR_ERROR, TSR_ERROR_NOT_FOUND);
+  g_clear_error (&error);
+
+  tsr_node_stop (f->node);
+  tsr_node_client_set_retries (f->client, 1);
+  call = tsr_node_client_retrieve_begin (f->client, ids[0], NULL);
+  back = tsr_node_client_retrieve_end (call, &error);
+  g_assert_null (back);
+  g_assert_true (g_error_matches (error, TSR_ERROR, TSR_ERROR_UNREACHABLE) ||
+                 g_error_matches (error, TSR_ERROR, TSR_ERROR_CLOSED));
+  g_clear_error (&error);
+
+  g_assert_true (tsr_node_start (f->node, "127.0.0.1", 0, &error));
+  g_assert_no_error (error);
+  call = tsr_node_client_retrieve_begin (f->client, ids[1], NULL);
+  back = tsr_node_client_retrieve_end (call, &error);
+  g_assert_no_error (error);
+  g_assert_true (g_bytes_equal (back, blobs[1]));
+
+  for (guint i = 0; i < 6; i++)
+    {
+      g_bytes_unref (blobs[i]);
+      g_free (ids[i]);
+    }
+}
+
 /* A server that completes the TLS handshake and then never answers. */
 typedef struct
 {
@@ -584,19 +637,24 @@ static gpointer
 silent_server (gpointer data)
 {
   Silent *s = data;
-  g_autoptr (GSocketConnection) conn =
-      g_socket_listener_accept (s->listener, NULL, s->cancel, NULL);
-  g_autoptr (GIOStream) tls = NULL;
-  guint8 buf[4096];
 
-  if (conn == NULL)
-    return NULL;
-  tls = tsr_tls_server_new (G_IO_STREAM (conn), s->identity, s->trusted, NULL);
-  if (tls == NULL || !tsr_tls_handshake (tls, s->cancel, NULL))
-    return NULL;
-  while (g_input_stream_read (g_io_stream_get_input_stream (tls), buf, sizeof buf, s->cancel,
-                              NULL) > 0)
-    ;
+  /* One connection after another: a client drops a connection whose call timed out. */
+  while (!g_cancellable_is_cancelled (s->cancel))
+    {
+      g_autoptr (GSocketConnection) conn =
+          g_socket_listener_accept (s->listener, NULL, s->cancel, NULL);
+      g_autoptr (GIOStream) tls = NULL;
+      guint8 buf[4096];
+
+      if (conn == NULL)
+        break;
+      tls = tsr_tls_server_new (G_IO_STREAM (conn), s->identity, s->trusted, NULL);
+      if (tls == NULL || !tsr_tls_handshake (tls, s->cancel, NULL))
+        continue;
+      while (g_input_stream_read (g_io_stream_get_input_stream (tls), buf, sizeof buf, s->cancel,
+                                  NULL) > 0)
+        ;
+    }
   return NULL;
 }
 
@@ -612,6 +670,7 @@ test_timeout_and_cancel (Fixture *f, gconstpointer data)
   g_autoptr (TsrNodeClient) client = NULL;
   g_autoptr (TsrNodeHealth) h = NULL;
   g_autoptr (GCancellable) cancel = g_cancellable_new ();
+  g_autofree char *segment = g_compute_checksum_for_string (G_CHECKSUM_SHA256, "any", -1);
   GThread *thread;
   gint64 t0;
 
@@ -632,12 +691,36 @@ test_timeout_and_cancel (Fixture *f, gconstpointer data)
   g_assert_cmpint (g_get_monotonic_time () - t0, <, 5 * G_USEC_PER_SEC);
   g_clear_error (&error);
 
+  /* The same for a retrieval begun without waiting: its deadline runs from its request. */
+  {
+    TsrNodeCall *call = tsr_node_client_retrieve_begin (client, segment, NULL);
+    g_autoptr (GBytes) got = NULL;
+
+    t0 = g_get_monotonic_time ();
+    got = tsr_node_client_retrieve_end (call, &error);
+    g_assert_null (got);
+    g_assert_error (error, TSR_ERROR, TSR_ERROR_TIMEOUT);
+    g_assert_cmpint (g_get_monotonic_time () - t0, <, 5 * G_USEC_PER_SEC);
+    g_clear_error (&error);
+  }
+
   /* A cancelled call returns CANCELLED without waiting for its deadline. */
   tsr_node_client_set_timeout (client, 60000);
   g_cancellable_cancel (cancel);
   h = tsr_node_client_health_check (client, cancel, &error);
   g_assert_null (h);
   g_assert_error (error, TSR_ERROR, TSR_ERROR_CANCELLED);
+  g_clear_error (&error);
+  {
+    TsrNodeCall *call = tsr_node_client_retrieve_begin (client, segment, cancel);
+    g_autoptr (GBytes) got = NULL;
+
+    t0 = g_get_monotonic_time ();
+    got = tsr_node_client_retrieve_end (call, &error);
+    g_assert_null (got);
+    g_assert_error (error, TSR_ERROR, TSR_ERROR_CANCELLED);
+    g_assert_cmpint (g_get_monotonic_time () - t0, <, 5 * G_USEC_PER_SEC);
+  }
 
   tsr_node_client_close (client);
   g_cancellable_cancel (s.cancel);
@@ -668,6 +751,7 @@ main (int argc, char **argv)
   ADD ("health-and-topology", test_health_and_topology);
   ADD ("upload-download-file", test_upload_download_file);
   ADD ("stopped-node", test_stopped_node);
+  ADD ("pipelined-retrieve", test_pipelined_retrieve);
   ADD ("timeout-and-cancel", test_timeout_and_cancel);
 #undef ADD
 

@@ -8,10 +8,10 @@
  * then is the manifest written, atomically and durably: a manifest that exists is a promise
  * that its segments exist.
  *
- * Download mirrors it: the pool fetches up to TSR_CLUSTER_DOWNLOAD_WINDOW chunks ahead from any
- * live replica (each verified against its id by the client, then authenticated by the AEAD);
- * the calling thread writes them in order into a temporary file beside the destination, checks
- * the whole-file SHA-256 and renames it into place.
+ * Download mirrors it: the pool fetches up to TSR_CLUSTER_DOWNLOAD_WINDOW chunks ahead, in
+ * groups of FETCH_GROUP, from any live replica (each authenticated by its AEAD tag); the
+ * calling thread puts them in order, hashes them and hands them to a TsrFileWriter for a
+ * temporary file beside the destination, checks the whole-file SHA-256 and puts it in place.
  *
  * Signals are emitted on the main context that was the thread default when the cluster was
  * opened, whatever thread the work runs on; progress is coalesced to ten updates a second.
@@ -1719,19 +1719,52 @@ typedef struct
   GBytes **slots; /* TSR_CLUSTER_DOWNLOAD_WINDOW of them, under t.mutex */
 } Download;
 
+/* A pool job asks for this many consecutive chunks at once (they live on all the nodes, round
+ * robin) and then takes the answers in order: one thread and one wait for sixteen chunks
+ * instead of sixteen, so fewer thread switches per chunk. Alternating 512 MiB downloads:
+ * 1.46 s with one chunk per job, 1.27 s with 16 (groups of 4: 0.93 of the time, 8: 0.88). */
+#define FETCH_GROUP 16
+G_STATIC_ASSERT (TSR_CLUSTER_DOWNLOAD_WINDOW % FETCH_GROUP == 0);
+
 typedef struct
 {
   Download *down;
-  guint64 index;
+  guint64 first;
+  guint count;
 } FetchJob;
 
-static void
-fetch_job_run (gpointer data)
+static gboolean
+member_is_alive (TsrCluster *self, Member *m)
 {
-  FetchJob *job = data;
-  Download *down = job->down;
+  gboolean alive;
+
+  g_mutex_lock (&self->lock);
+  alive = m->status.alive;
+  g_mutex_unlock (&self->lock);
+  return alive;
+}
+
+/* The client for the first copy on a node that was up at the last health check. */
+static TsrNodeClient *
+first_live_client (TsrCluster *self, TsrManifestChunk *chunk)
+{
+  for (guint j = 0; j < chunk->nodes->len; j++)
+    {
+      Member *m = find_member (self, chunk->nodes->pdata[j]);
+
+      if (m != NULL && member_is_alive (self, m))
+        return member_dup_client (self, m);
+    }
+  return NULL;
+}
+
+/* Every copy in turn, when asking the first live one did not give an authentic chunk. Fails
+ * the transfer when none does. */
+static GBytes *
+fetch_chunk_from_any_copy (Download *down, guint64 index)
+{
   TsrCluster *self = down->t.self;
-  TsrManifestChunk *chunk = down->manifest->chunks->pdata[job->index];
+  TsrManifestChunk *chunk = down->manifest->chunks->pdata[index];
   g_autoptr (GBytes) plain = NULL;
   g_autoptr (GError) last_error = NULL;
   g_autoptr (GString) disabled = g_string_new (NULL);
@@ -1745,14 +1778,10 @@ fetch_job_run (gpointer data)
         g_autoptr (TsrNodeClient) client = NULL;
         g_autoptr (GBytes) cipher = NULL;
         g_autoptr (GError) error = NULL;
-        gboolean alive;
 
         if (m == NULL || g_cancellable_is_cancelled (down->t.cancellable))
           continue;
-        g_mutex_lock (&self->lock);
-        alive = m->status.alive;
-        g_mutex_unlock (&self->lock);
-        if (alive != (pass == 0))
+        if (member_is_alive (self, m) != (pass == 0))
           continue;
         client = member_dup_client (self, m);
         if (client == NULL)
@@ -1765,12 +1794,12 @@ fetch_job_run (gpointer data)
         cipher = tsr_node_client_retrieve_segment_unverified (client, chunk->segment_id,
                                                               down->t.cancellable, &error);
         if (cipher != NULL)
-          plain = tsr_chunk_decrypt (down->key, down->cipher, job->index,
-                                     g_bytes_get_data (cipher, NULL), g_bytes_get_size (cipher),
-                                     &error);
+          plain =
+              tsr_chunk_decrypt (down->key, down->cipher, index, g_bytes_get_data (cipher, NULL),
+                                 g_bytes_get_size (cipher), &error);
         if (plain == NULL)
           {
-            g_debug ("Chunk %" G_GUINT64_FORMAT " from %s: %s", job->index, m->config->node_id,
+            g_debug ("Chunk %" G_GUINT64_FORMAT " from %s: %s", index, m->config->node_id,
                      error->message);
             g_clear_error (&last_error);
             last_error = g_steal_pointer (&error);
@@ -1782,26 +1811,69 @@ fetch_job_run (gpointer data)
                    g_error_new (TSR_ERROR, last_error ? TSR_ERROR_NOT_FOUND : TSR_ERROR_UNREACHABLE,
                                 "Chunk %" G_GUINT64_FORMAT " of %s could not be read from any of "
                                 "its %u copies%s%s%s%s%s",
-                                job->index, down->manifest->name, chunk->nodes->len,
+                                index, down->manifest->name, chunk->nodes->len,
                                 last_error ? ": " : "", last_error ? last_error->message : "",
                                 disabled->len ? "; disabled: " : "", disabled->str,
                                 disabled->len ? " (enable them with `node enable`)" : ""));
-
-  g_mutex_lock (&down->t.mutex);
-  down->slots[job->index % TSR_CLUSTER_DOWNLOAD_WINDOW] = g_steal_pointer (&plain);
-  transfer_release_locked (&down->t);
-  g_mutex_unlock (&down->t.mutex);
-  g_free (job);
+  return g_steal_pointer (&plain);
 }
 
 static void
-push_fetch (TsrCluster *self, Download *down, guint64 index)
+fetch_job_run (gpointer data)
+{
+  FetchJob *job = data;
+  Download *down = job->down;
+  TsrCluster *self = down->t.self;
+  TsrNodeCall *calls[FETCH_GROUP] = { NULL };
+
+  /* Ask each chunk's first live copy at once... */
+  for (guint k = 0; k < job->count; k++)
+    {
+      TsrManifestChunk *chunk = down->manifest->chunks->pdata[job->first + k];
+      g_autoptr (TsrNodeClient) client = NULL;
+
+      if (!g_cancellable_is_cancelled (down->t.cancellable) &&
+          (client = first_live_client (self, chunk)) != NULL)
+        calls[k] = tsr_node_client_retrieve_begin (client, chunk->segment_id, down->t.cancellable);
+    }
+  /* ...then take the answers in order, trying the other copies where one fell short. */
+  for (guint k = 0; k < job->count; k++)
+    {
+      guint64 index = job->first + k;
+      g_autoptr (GBytes) cipher = NULL;
+      g_autoptr (GError) error = NULL;
+      GBytes *plain = NULL;
+
+      if (calls[k] != NULL)
+        cipher = tsr_node_client_retrieve_end (calls[k], &error);
+      if (cipher != NULL)
+        plain = tsr_chunk_decrypt (down->key, down->cipher, index, g_bytes_get_data (cipher, NULL),
+                                   g_bytes_get_size (cipher), &error);
+      if (plain == NULL && error != NULL)
+        g_debug ("Chunk %" G_GUINT64_FORMAT ": %s; trying every copy", index, error->message);
+      if (plain == NULL)
+        plain = fetch_chunk_from_any_copy (down, index);
+
+      g_mutex_lock (&down->t.mutex);
+      down->slots[index % TSR_CLUSTER_DOWNLOAD_WINDOW] = plain;
+      transfer_wake (&down->t);
+      g_mutex_unlock (&down->t.mutex);
+    }
+
+  transfer_release (&down->t);
+  g_free (job);
+}
+
+/* Fetches the chunks from @first on, FETCH_GROUP of them or to the end of the file. */
+static void
+push_fetch (TsrCluster *self, Download *down, guint64 first)
 {
   FetchJob *job = g_new0 (FetchJob, 1);
 
   job->down = down;
-  job->index = index;
-  transfer_acquire (&down->t, TSR_CLUSTER_DOWNLOAD_WINDOW);
+  job->first = first;
+  job->count = (guint)MIN (FETCH_GROUP, down->manifest->chunk_count - first);
+  transfer_acquire (&down->t, TSR_CLUSTER_DOWNLOAD_WINDOW / FETCH_GROUP);
   pool_push (self, JOB_FETCH, job);
 }
 
@@ -1882,7 +1954,7 @@ do_download (TsrCluster *self, const char *file_id, GFile *destination, gboolean
   down.slots = g_new0 (GBytes *, TSR_CLUSTER_DOWNLOAD_WINDOW);
 
   transfer_progress (&down.t, 0, TRUE);
-  for (; next < MIN (manifest->chunk_count, TSR_CLUSTER_DOWNLOAD_WINDOW); next++)
+  for (; next < MIN (manifest->chunk_count, TSR_CLUSTER_DOWNLOAD_WINDOW); next += FETCH_GROUP)
     push_fetch (self, &down, next);
 
   for (guint64 i = 0; i < manifest->chunk_count; i++)
@@ -1899,9 +1971,13 @@ do_download (TsrCluster *self, const char *file_id, GFile *destination, gboolean
       if (plain == NULL)
         break;
 
-      /* The slot is free: fetch the chunk that will use it while this one is written. */
-      if (next < manifest->chunk_count)
-        push_fetch (self, &down, next++);
+      /* Its group's slots are free once the group's last chunk is taken: fetch the group that
+       * will use them while these are written. */
+      if ((i + 1) % FETCH_GROUP == 0 && next < manifest->chunk_count)
+        {
+          push_fetch (self, &down, next);
+          next += FETCH_GROUP;
+        }
 
       tsr_sha256_update (hasher, g_bytes_get_data (plain, NULL), g_bytes_get_size (plain));
       if (!tsr_file_writer_write (writer, g_bytes_get_data (plain, NULL), g_bytes_get_size (plain),

@@ -376,34 +376,33 @@ frame_length (const ProtobufCMessage *body, GBytes *payload)
          (payload != NULL ? g_bytes_get_size (payload) : 0);
 }
 
-static TsrFrame *
-call_once (TsrNodeClient *self, TsrMessageType type, const ProtobufCMessage *body, GBytes *payload,
-           guint timeout_ms, GCancellable *cancellable, gboolean *emulated_failure, GError **error)
+/* A request written and waiting for its response: call_send(), then call_wait(). */
+typedef struct
 {
   CConn *conn;
-  Call call = { 0 };
-  gpointer pair[2] = { self, &call };
-  g_autoptr (GError) write_error = NULL;
+  Call call;
+  TsrMessageType type;
+  guint timeout_ms;
   gint64 deadline;
-  gulong handler = 0;
-  TsrFrame *response = NULL;
+} Sent;
+
+/* Writes a request on the least busy connection and registers it for its response. */
+static gboolean
+call_send (TsrNodeClient *self, Sent *sent, TsrMessageType type, const ProtobufCMessage *body,
+           GBytes *payload, guint timeout_ms, GCancellable *cancellable, GError **error)
+{
+  CConn *conn = acquire_conn (self, cancellable, error);
+  g_autoptr (GError) write_error = NULL;
   gboolean written;
 
-  if (self->link != NULL && !emulate (self, TSR_NETEM_SEND, type, payload,
-                                      frame_length (body, payload), timeout_ms, cancellable, error))
-    {
-      *emulated_failure = TRUE;
-      return NULL;
-    }
-
-  conn = acquire_conn (self, cancellable, error);
   if (conn == NULL)
-    return NULL;
+    return FALSE;
 
-  call.request_id = (guint32)g_atomic_int_add (&self->next_request_id, 1);
-  if (call.request_id == 0)
-    call.request_id = (guint32)g_atomic_int_add (&self->next_request_id, 1);
-  g_cond_init (&call.cond);
+  memset (sent, 0, sizeof *sent);
+  sent->call.request_id = (guint32)g_atomic_int_add (&self->next_request_id, 1);
+  if (sent->call.request_id == 0)
+    sent->call.request_id = (guint32)g_atomic_int_add (&self->next_request_id, 1);
+  g_cond_init (&sent->call.cond);
 
   g_mutex_lock (&self->mutex);
   if (conn->dead)
@@ -411,75 +410,120 @@ call_once (TsrNodeClient *self, TsrMessageType type, const ProtobufCMessage *bod
       g_mutex_unlock (&self->mutex);
       g_set_error (error, TSR_ERROR, TSR_ERROR_CLOSED, "%s at %s closed the connection",
                    self->node_id, self->address);
-      g_cond_clear (&call.cond);
+      g_cond_clear (&sent->call.cond);
       cconn_unref (conn);
-      return NULL;
+      return FALSE;
     }
-  g_hash_table_insert (conn->pending, GUINT_TO_POINTER (call.request_id), &call);
+  g_hash_table_insert (conn->pending, GUINT_TO_POINTER (sent->call.request_id), &sent->call);
   g_mutex_unlock (&self->mutex);
 
   g_mutex_lock (&conn->write_mutex);
-  written = tsr_frame_write (g_io_stream_get_output_stream (conn->tls), type, call.request_id, body,
-                             payload, cancellable, &write_error) &&
+  written = tsr_frame_write (g_io_stream_get_output_stream (conn->tls), type, sent->call.request_id,
+                             body, payload, cancellable, &write_error) &&
             tsr_tls_flush (conn->tls, cancellable, &write_error);
   g_mutex_unlock (&conn->write_mutex);
+
+  if (!written)
+    {
+      /* A failed write leaves the stream out of step: nobody may use it again. */
+      g_mutex_lock (&self->mutex);
+      g_hash_table_remove (conn->pending, GUINT_TO_POINTER (sent->call.request_id));
+      conn->dead = TRUE;
+      g_mutex_unlock (&self->mutex);
+      g_clear_pointer (&sent->call.response, tsr_frame_free);
+      g_clear_error (&sent->call.error);
+      g_cond_clear (&sent->call.cond);
+      cconn_unref (conn);
+      g_propagate_error (error, g_steal_pointer (&write_error));
+      return FALSE;
+    }
+  sent->conn = conn;
+  sent->type = type;
+  sent->timeout_ms = timeout_ms;
+  sent->deadline = g_get_monotonic_time () + (gint64)timeout_ms * 1000;
+  return TRUE;
+}
+
+/* Waits for the response to what call_send() wrote, until its deadline. */
+static TsrFrame *
+call_wait (TsrNodeClient *self, Sent *sent, GCancellable *cancellable, GError **error)
+{
+  Call *call = &sent->call;
+  gpointer pair[2] = { self, call };
+  gulong handler = 0;
+  TsrFrame *response = NULL;
 
   if (cancellable != NULL)
     handler = g_cancellable_connect (cancellable, G_CALLBACK (on_cancelled), pair, NULL);
 
-  deadline = g_get_monotonic_time () + (gint64)timeout_ms * 1000;
   g_mutex_lock (&self->mutex);
-  if (!written)
-    {
-      /* A failed write leaves the stream out of step: nobody may use it again. */
-      g_hash_table_remove (conn->pending, GUINT_TO_POINTER (call.request_id));
-      if (!call.done)
-        {
-          call.error = g_steal_pointer (&write_error);
-          call.done = TRUE;
-        }
-      conn->dead = TRUE;
-    }
-  while (!call.done && !g_cancellable_is_cancelled (cancellable))
-    if (!g_cond_wait_until (&call.cond, &self->mutex, deadline))
+  while (!call->done && !g_cancellable_is_cancelled (cancellable))
+    if (!g_cond_wait_until (&call->cond, &self->mutex, sent->deadline))
       break;
-  if (!call.done)
+  if (!call->done)
     {
-      g_hash_table_remove (conn->pending, GUINT_TO_POINTER (call.request_id));
+      g_hash_table_remove (sent->conn->pending, GUINT_TO_POINTER (call->request_id));
       if (g_cancellable_is_cancelled (cancellable))
         g_set_error (error, TSR_ERROR, TSR_ERROR_CANCELLED, "Cancelled");
       else
         {
           g_set_error (error, TSR_ERROR, TSR_ERROR_TIMEOUT, "%s at %s did not answer within %u ms",
-                       self->node_id, self->address, timeout_ms);
+                       self->node_id, self->address, sent->timeout_ms);
           /* A silent peer may be half-open: the retry should use a fresh connection. */
-          conn->dead = TRUE;
-          shutdown_conn (conn);
+          sent->conn->dead = TRUE;
+          shutdown_conn (sent->conn);
         }
     }
-  else if (call.error != NULL)
-    g_propagate_error (error, g_steal_pointer (&call.error));
+  else if (call->error != NULL)
+    g_propagate_error (error, g_steal_pointer (&call->error));
   else
-    response = g_steal_pointer (&call.response);
+    response = g_steal_pointer (&call->response);
   g_mutex_unlock (&self->mutex);
 
   if (handler != 0)
     g_cancellable_disconnect (cancellable, handler);
-  g_cond_clear (&call.cond);
-  cconn_unref (conn);
+  g_cond_clear (&call->cond);
+  g_clear_pointer (&sent->conn, cconn_unref);
 
-  if (response != NULL && response->header.type != response_type_for (type))
+  if (response != NULL && response->header.type != response_type_for (sent->type))
     {
       g_set_error (error, TSR_ERROR, TSR_ERROR_PROTOCOL, "%s answered %s with %s", self->node_id,
-                   tsr_message_type_to_string (type),
+                   tsr_message_type_to_string (sent->type),
                    tsr_message_type_to_string (response->header.type));
       g_clear_pointer (&response, tsr_frame_free);
     }
-  if (response != NULL && self->link != NULL &&
-      !emulate (self, TSR_NETEM_RECEIVE, response->header.type, response->payload,
-                TSR_FRAME_HEADER_SIZE + (gsize)response->header.body_len +
-                    response->header.payload_len,
-                timeout_ms, cancellable, error))
+  return response;
+}
+
+/* Carries a response over the emulated link (or only counts it, with the link off). */
+static gboolean
+emulate_response (TsrNodeClient *self, TsrFrame *response, guint timeout_ms,
+                  GCancellable *cancellable, GError **error)
+{
+  return self->link == NULL ||
+         emulate (self, TSR_NETEM_RECEIVE, response->header.type, response->payload,
+                  TSR_FRAME_HEADER_SIZE + (gsize)response->header.body_len +
+                      response->header.payload_len,
+                  timeout_ms, cancellable, error);
+}
+
+static TsrFrame *
+call_once (TsrNodeClient *self, TsrMessageType type, const ProtobufCMessage *body, GBytes *payload,
+           guint timeout_ms, GCancellable *cancellable, gboolean *emulated_failure, GError **error)
+{
+  Sent sent;
+  TsrFrame *response;
+
+  if (self->link != NULL && !emulate (self, TSR_NETEM_SEND, type, payload,
+                                      frame_length (body, payload), timeout_ms, cancellable, error))
+    {
+      *emulated_failure = TRUE;
+      return NULL;
+    }
+  if (!call_send (self, &sent, type, body, payload, timeout_ms, cancellable, error))
+    return NULL;
+  response = call_wait (self, &sent, cancellable, error);
+  if (response != NULL && !emulate_response (self, response, timeout_ms, cancellable, error))
     {
       *emulated_failure = TRUE;
       g_clear_pointer (&response, tsr_frame_free);
@@ -628,6 +672,98 @@ tsr_node_client_retrieve_segment_unverified (TsrNodeClient *self, const char *se
   g_autoptr (TsrFrame) resp = retrieve (self, segment_id, TRUE, cancellable, error);
 
   return resp != NULL ? g_bytes_ref (resp->payload) : NULL;
+}
+
+struct _TsrNodeCall
+{
+  TsrNodeClient *client;
+  char *segment_id;
+  GCancellable *cancellable;
+  gboolean sent_ok;
+  Sent sent;
+};
+
+/**
+ * tsr_node_client_retrieve_begin:
+ *
+ * Sends a RetrieveSegment (with reader_authenticates, as
+ * tsr_node_client_retrieve_segment_unverified()) without waiting for the answer, so that one
+ * thread can have several requests in flight, to one node or to several: a download fetches
+ * a few consecutive chunks, which live on different nodes, with one wait instead of one
+ * thread each. Never fails here: what goes wrong is reported by
+ * tsr_node_client_retrieve_end(), which must be called once for every call begun.
+ */
+TsrNodeCall *
+tsr_node_client_retrieve_begin (TsrNodeClient *self, const char *segment_id,
+                                GCancellable *cancellable)
+{
+  Tessera__RetrieveSegmentRequest req = TESSERA__RETRIEVE_SEGMENT_REQUEST__INIT;
+  TsrNodeCall *call = g_new0 (TsrNodeCall, 1);
+
+  g_return_val_if_fail (TSR_IS_NODE_CLIENT (self), NULL);
+
+  call->client = g_object_ref (self);
+  call->segment_id = g_strdup (segment_id);
+  call->cancellable = cancellable != NULL ? g_object_ref (cancellable) : NULL;
+  /* An active emulated link queues and delays every frame: _end() makes the whole call. */
+  if (self->link != NULL && tsr_netem_link_is_active (self->link))
+    return call;
+  req.segment_id = (char *)segment_id;
+  req.has_reader_authenticates = req.reader_authenticates = TRUE;
+  if (self->link != NULL)
+    tsr_netem_link_count (self->link, TSR_NETEM_SEND, frame_length (&req.base, NULL));
+  call->sent_ok = call_send (self, &call->sent, TSR_MSG_RETRIEVE_SEGMENT_REQUEST, &req.base, NULL,
+                             self->timeout_ms, cancellable, NULL);
+  return call;
+}
+
+/**
+ * tsr_node_client_retrieve_end:
+ *
+ * Waits for what tsr_node_client_retrieve_begin() asked and frees @call. Where sending or the
+ * answer failed in a way a retry may mend (a closed connection, a timeout), the request is
+ * made again the ordinary way, with the client's retries and backoff.
+ *
+ * Returns: (transfer full): the segment's bytes, unverified, or %NULL with an error
+ */
+GBytes *
+tsr_node_client_retrieve_end (TsrNodeCall *call, GError **error)
+{
+  TsrNodeClient *self = call->client;
+  g_autoptr (TsrFrame) resp = NULL;
+  g_autoptr (GError) local_error = NULL;
+  GBytes *bytes = NULL;
+  gboolean again = !call->sent_ok;
+
+  if (call->sent_ok)
+    {
+      resp = call_wait (self, &call->sent, call->cancellable, &local_error);
+      if (resp != NULL)
+        {
+          const Tessera__Status *status = response_status (resp->body);
+
+          if (self->link != NULL)
+            tsr_netem_link_count (self->link, TSR_NETEM_RECEIVE,
+                                  TSR_FRAME_HEADER_SIZE + (gsize)resp->header.body_len +
+                                      resp->header.payload_len);
+          if (status == NULL || tsr_status_to_error (status, error))
+            bytes = g_bytes_ref (resp->payload);
+        }
+      else if (is_retryable (local_error) && self->retries > 0 &&
+               !g_cancellable_is_cancelled (call->cancellable))
+        again = TRUE;
+      else
+        g_propagate_error (error, g_steal_pointer (&local_error));
+    }
+  if (again)
+    bytes = tsr_node_client_retrieve_segment_unverified (self, call->segment_id, call->cancellable,
+                                                         error);
+
+  g_object_unref (call->client);
+  g_free (call->segment_id);
+  g_clear_object (&call->cancellable);
+  g_free (call);
+  return bytes;
 }
 
 gboolean

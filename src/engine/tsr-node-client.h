@@ -65,6 +65,10 @@ GBytes *tsr_node_client_retrieve_segment (TsrNodeClient *self, const char *segme
                                           GCancellable *cancellable, GError **error);
 GBytes *tsr_node_client_retrieve_segment_unverified (TsrNodeClient *self, const char *segment_id,
                                                      GCancellable *cancellable, GError **error);
+typedef struct _TsrNodeCall TsrNodeCall;
+TsrNodeCall *tsr_node_client_retrieve_begin (TsrNodeClient *self, const char *segment_id,
+                                             GCancellable *cancellable);
+GBytes *tsr_node_client_retrieve_end (TsrNodeCall *call, GError **error);
 gboolean tsr_node_client_delete_segment (TsrNodeClient *self, const char *segment_id,
                                          GCancellable *cancellable, GError **error);
 gboolean tsr_node_client_sync (TsrNodeClient *self, GCancellable *cancellable, GError **error);
