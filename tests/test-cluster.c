@@ -410,6 +410,15 @@ test_cancelled_upload_leaves_nothing (Fixture *f, gconstpointer data)
   guint64 before = 0, after = 0;
   TsrManifest *m;
 
+  TsrNetemSettings slow;
+
+  /* Progress reaches the main loop ten times a second, and an upload of 24 MiB can be over
+   * before one says "half": emulated links of 16 MB/s each make it take about a second. */
+  tsr_netem_settings_init_off (&slow);
+  slow.enabled = TRUE;
+  slow.bandwidth = 16 * 1000 * 1000;
+  g_assert_true (tsr_cluster_set_netem (f->cluster, NULL, &slow, &error));
+  g_assert_no_error (error);
   for (guint k = 1; k <= 5; k++)
     before += node_used (f, k);
   g_signal_connect (f->cluster, "transfer-progress", G_CALLBACK (cancel_at_half), &s);

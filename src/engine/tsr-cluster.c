@@ -1,9 +1,10 @@
 /* tsr-cluster.c
  *
  * Upload pipeline, bounded memory: the calling thread reads a chunk, hashes the plaintext,
- * encrypts it, hashes the ciphertext (the segment id) and hands it to the cluster's I/O pool,
- * which stores the copies on their nodes. At most TSR_CLUSTER_UPLOAD_WINDOW chunks are in
- * flight, so memory is window x chunk size whatever the file size. When every chunk is stored,
+ * encrypts it, hashes the ciphertext (the segment id) and hands chunks to the cluster's I/O
+ * pool in groups of STORE_GROUP, which stores the copies on their nodes. At most
+ * TSR_CLUSTER_UPLOAD_WINDOW chunks are in flight (and a group being filled), so memory is
+ * bounded by the window, whatever the file size. When every chunk is stored,
  * each node that received segments is asked to make them durable (one sync per node), and only
  * then is the manifest written, atomically and durably: a manifest that exists is a promise
  * that its segments exist.
@@ -1137,6 +1138,24 @@ is_node_problem (const GError *error)
          g_error_matches (error, TSR_ERROR, TSR_ERROR_IDENTITY);
 }
 
+/* Pipelining several requests from one thread (STORE_GROUP, FETCH_GROUP) suits real
+ * connections. A call over an active emulated link is made whole by the thread that ends it,
+ * one at a time: with any link active, a transfer goes one chunk per pool job, as many jobs
+ * in parallel as its window allows, so that the emulated links are kept as busy as before. */
+static guint
+transfer_group_size (TsrCluster *self, guint group)
+{
+  g_mutex_lock (&self->lock);
+  for (guint i = 0; i < self->members->len; i++)
+    {
+      Member *m = self->members->pdata[i];
+      if (m->link != NULL && tsr_netem_link_is_active (m->link))
+        group = 1;
+    }
+  g_mutex_unlock (&self->lock);
+  return group;
+}
+
 /* ---- upload ---- */
 
 typedef struct
@@ -1147,30 +1166,93 @@ typedef struct
   gboolean *full; /* per member, under t.mutex: refused a store for lack of space */
   gboolean *used; /* per member, under t.mutex: received segments, so needs a sync */
   guint replicas;
+  guint group;  /* chunks per pool job: STORE_GROUP, or 1 (see transfer_group_size()) */
   guint64 need; /* stored bytes the whole upload needs, for messages */
 } Upload;
+
+/* A pool job stores this many consecutive chunks: it sends every copy of every one at once,
+ * then takes the answers in order (see FETCH_GROUP). Alternating 512 MiB uploads: 5.91 s with
+ * one chunk per job and its copies one after the other, 5.47 s with this. */
+#define STORE_GROUP 8
+G_STATIC_ASSERT (TSR_CLUSTER_UPLOAD_WINDOW % STORE_GROUP == 0);
+
+typedef struct
+{
+  TsrManifestChunk *chunk;
+  GBytes *data;
+  gsize plain_len;
+} StoreChunk;
 
 typedef struct
 {
   Upload *up;
-  TsrManifestChunk *chunk;
-  GBytes *data;
-  gsize plain_len;
+  guint count;
+  StoreChunk chunks[STORE_GROUP];
 } StoreJob;
 
-static void
-store_job_run (StoreJob *job)
+static gboolean
+chunk_has_copy_on (TsrManifestChunk *chunk, const char *node_id)
 {
-  Upload *up = job->up;
+  for (guint i = 0; i < chunk->nodes->len; i++)
+    if (strcmp (chunk->nodes->pdata[i], node_id) == 0)
+      return TRUE;
+  return FALSE;
+}
+
+/* Whether member @idx is to be skipped for the rest of this upload. */
+static gboolean
+upload_skips (Upload *up, guint idx, gboolean *down, gboolean *full)
+{
+  g_mutex_lock (&up->t.mutex);
+  *down = up->down[idx];
+  *full = up->full[idx];
+  g_mutex_unlock (&up->t.mutex);
+  return *down || *full;
+}
+
+static void
+record_copy (Upload *up, TsrManifestChunk *chunk, guint idx)
+{
+  Member *m = up->t.self->members->pdata[idx];
+
+  g_mutex_lock (&up->t.mutex);
+  g_ptr_array_add (chunk->nodes, g_strdup (m->config->node_id));
+  up->used[idx] = TRUE;
+  g_mutex_unlock (&up->t.mutex);
+}
+
+/* A node that failed a store is skipped from then on: full, or down. Returns whether it was
+ * full. */
+static gboolean
+note_node_problem (Upload *up, guint idx, const GError *error)
+{
+  Member *m = up->t.self->members->pdata[idx];
+  gboolean no_space = g_error_matches (error, TSR_ERROR, TSR_ERROR_NO_SPACE);
+
+  g_debug ("Upload skips %s from now on: %s", m->config->node_id, error->message);
+  g_mutex_lock (&up->t.mutex);
+  if (no_space)
+    up->full[idx] = TRUE;
+  else
+    up->down[idx] = TRUE;
+  g_mutex_unlock (&up->t.mutex);
+  return no_space;
+}
+
+/* Stores the copies of @sc still missing after @stored were made, one node after another,
+ * and fails the upload when the nodes cannot hold them. */
+static void
+store_chunk_one_by_one (Upload *up, StoreChunk *sc, guint stored, GError *first_error)
+{
   TsrCluster *self = up->t.self;
-  guint n = up->n_members, stored = 0, n_down = 0, n_full = 0;
-  g_autoptr (GError) last_error = NULL;
+  guint n = up->n_members, n_down = 0, n_full = 0;
+  g_autoptr (GError) last_error = first_error;
 
   /* The seed's round robin: chunk i starts at node i mod n, copies on the nodes after it,
    * skipping the ones that are down or full. */
   for (guint k = 0; k < n && stored < up->replicas; k++)
     {
-      guint idx = (guint)((job->chunk->index + k) % n);
+      guint idx = (guint)((sc->chunk->index + k) % n);
       Member *m = self->members->pdata[idx];
       g_autoptr (TsrNodeClient) client = NULL;
       g_autoptr (GError) error = NULL;
@@ -1178,11 +1260,9 @@ store_job_run (StoreJob *job)
 
       if (g_cancellable_is_cancelled (up->t.cancellable))
         break;
-      g_mutex_lock (&up->t.mutex);
-      down = up->down[idx];
-      full = up->full[idx];
-      g_mutex_unlock (&up->t.mutex);
-      if (!down && !full && (client = member_dup_client (self, m)) == NULL)
+      if (chunk_has_copy_on (sc->chunk, m->config->node_id))
+        continue;
+      if (!upload_skips (up, idx, &down, &full) && (client = member_dup_client (self, m)) == NULL)
         down = TRUE;
       n_down += down;
       n_full += full;
@@ -1192,25 +1272,15 @@ store_job_run (StoreJob *job)
       /* No cancellable here: a store that was sent is allowed to finish, so that its outcome
        * is known and a cancelled upload can remove exactly what it stored. Cancelling takes
        * effect between stores. */
-      if (tsr_node_client_store_segment (client, job->chunk->segment_id, job->data, NULL, &error))
+      if (tsr_node_client_store_segment (client, sc->chunk->segment_id, sc->data, NULL, &error))
         {
-          g_mutex_lock (&up->t.mutex);
-          g_ptr_array_add (job->chunk->nodes, g_strdup (m->config->node_id));
-          up->used[idx] = TRUE;
-          g_mutex_unlock (&up->t.mutex);
+          record_copy (up, sc->chunk, idx);
           stored++;
         }
       else if (is_node_problem (error))
         {
-          gboolean no_space = g_error_matches (error, TSR_ERROR, TSR_ERROR_NO_SPACE);
+          gboolean no_space = note_node_problem (up, idx, error);
 
-          g_debug ("Upload skips %s from now on: %s", m->config->node_id, error->message);
-          g_mutex_lock (&up->t.mutex);
-          if (no_space)
-            up->full[idx] = TRUE;
-          else
-            up->down[idx] = TRUE;
-          g_mutex_unlock (&up->t.mutex);
           n_full += no_space;
           n_down += !no_space;
           g_clear_error (&last_error);
@@ -1219,23 +1289,92 @@ store_job_run (StoreJob *job)
       else
         {
           transfer_fail (&up->t, g_steal_pointer (&error));
-          break;
+          return;
         }
     }
 
   if (stored < up->replicas && !g_cancellable_is_cancelled (up->t.cancellable))
     transfer_fail (
-        &up->t, g_error_new (TSR_ERROR, n_full > 0 ? TSR_ERROR_NO_SPACE : TSR_ERROR_UNREACHABLE,
-                             "Only %u of %u copies of chunk %" G_GUINT64_FORMAT
-                             " could be stored: %u nodes are full and %u are down or "
-                             "disabled%s%s%s; the upload needs %" G_GUINT64_FORMAT " bytes in all",
-                             stored, up->replicas, job->chunk->index, n_full, n_down,
-                             last_error ? " (" : "", last_error ? last_error->message : "",
-                             last_error ? ")" : "", up->need));
+        &up->t,
+        g_error_new (TSR_ERROR, n_full > 0 ? TSR_ERROR_NO_SPACE : TSR_ERROR_UNREACHABLE,
+                     "Only %u of %u copies of chunk %" G_GUINT64_FORMAT
+                     " could be stored: %u nodes are full and %u are down or "
+                     "disabled%s%s%s; the upload needs %" G_GUINT64_FORMAT " bytes in all",
+                     stored, up->replicas, sc->chunk->index, n_full, n_down, last_error ? " (" : "",
+                     last_error ? last_error->message : "", last_error ? ")" : "", up->need));
   else if (stored == up->replicas)
-    transfer_progress (&up->t, job->plain_len, FALSE);
+    transfer_progress (&up->t, sc->plain_len, FALSE);
+}
 
-  g_bytes_unref (job->data);
+static void
+store_job_run (StoreJob *job)
+{
+  Upload *up = job->up;
+  TsrCluster *self = up->t.self;
+  guint n = up->n_members, r = up->replicas;
+  g_autofree TsrNodeCall **calls = g_new0 (TsrNodeCall *, (gsize)job->count * r);
+  g_autofree guint *targets = g_new0 (guint, (gsize)job->count * r);
+
+  /* Every copy of every chunk sent at once, to the first nodes in round-robin order that are
+   * neither down nor full. No cancellable: see store_chunk_one_by_one(). */
+  for (guint c = 0; c < job->count && !g_cancellable_is_cancelled (up->t.cancellable); c++)
+    {
+      StoreChunk *sc = &job->chunks[c];
+
+      for (guint k = 0, begun = 0; k < n && begun < r; k++)
+        {
+          guint idx = (guint)((sc->chunk->index + k) % n);
+          g_autoptr (TsrNodeClient) client = NULL;
+          gboolean down, full;
+
+          if (upload_skips (up, idx, &down, &full) ||
+              (client = member_dup_client (self, self->members->pdata[idx])) == NULL)
+            continue;
+          targets[c * r + begun] = idx;
+          calls[c * r + begun++] =
+              tsr_node_client_store_begin (client, sc->chunk->segment_id, sc->data, NULL);
+        }
+    }
+
+  /* The answers in order; copies that failed are made one node after another. */
+  for (guint c = 0; c < job->count; c++)
+    {
+      StoreChunk *sc = &job->chunks[c];
+      g_autoptr (GError) node_error = NULL;
+      gboolean fatal = FALSE;
+      guint stored = 0;
+
+      for (guint j = 0; j < r; j++)
+        {
+          g_autoptr (GError) error = NULL;
+          TsrNodeCall *call = calls[c * r + j];
+
+          if (call == NULL)
+            continue;
+          if (tsr_node_client_store_end (call, &error))
+            {
+              record_copy (up, sc->chunk, targets[c * r + j]);
+              stored++;
+            }
+          else if (is_node_problem (error))
+            {
+              note_node_problem (up, targets[c * r + j], error);
+              g_clear_error (&node_error);
+              node_error = g_steal_pointer (&error);
+            }
+          else if (!fatal)
+            {
+              transfer_fail (&up->t, g_steal_pointer (&error));
+              fatal = TRUE;
+            }
+        }
+      if (stored == r)
+        transfer_progress (&up->t, sc->plain_len, FALSE);
+      else if (!fatal)
+        store_chunk_one_by_one (up, sc, stored, g_steal_pointer (&node_error));
+      g_bytes_unref (sc->data);
+    }
+
   transfer_release (&up->t);
   g_free (job);
 }
@@ -1519,6 +1658,7 @@ tsr_cluster_upload (TsrCluster *self, GFile *file, GCancellable *cancellable, GE
   char file_hash[TSR_SHA256_HEX_LEN + 1];
   TsrManifest *result = NULL;
   Upload up = { 0 };
+  StoreJob *job = NULL;
   GBytes *plain;
 
   g_return_val_if_fail (TSR_IS_CLUSTER (self), NULL);
@@ -1571,6 +1711,7 @@ tsr_cluster_upload (TsrCluster *self, GFile *file, GCancellable *cancellable, GE
   transfer_init (&up.t, self, name, g_file_info_get_size (info), cancellable);
   up.n_members = self->members->len;
   up.replicas = self->config->replicas;
+  up.group = transfer_group_size (self, STORE_GROUP);
   up.need = stored_size (self, g_file_info_get_size (info));
   up.down = g_new0 (gboolean, up.n_members);
   up.full = g_new0 (gboolean, up.n_members);
@@ -1588,21 +1729,36 @@ tsr_cluster_upload (TsrCluster *self, GFile *file, GCancellable *cancellable, GE
       const guint8 *data = g_bytes_get_data (plain, &len);
       guint64 index = tsr_chunker_get_index (chunker) - 1;
       char seg_id[TSR_SHA256_HEX_LEN + 1];
-      StoreJob *job = g_new0 (StoreJob, 1);
+      StoreChunk *sc;
 
+      if (job == NULL)
+        {
+          job = g_new0 (StoreJob, 1);
+          job->up = &up;
+        }
+      sc = &job->chunks[job->count++];
       tsr_sha256_update (hasher, data, len);
-      job->up = &up;
-      job->plain_len = len;
-      job->data = tsr_chunk_encrypt (file_key, self->chunk_cipher, index, data, len);
+      sc->plain_len = len;
+      sc->data = tsr_chunk_encrypt (file_key, self->chunk_cipher, index, data, len);
       g_bytes_unref (plain);
-      tsr_sha256_hex (g_bytes_get_data (job->data, NULL), g_bytes_get_size (job->data), seg_id);
-      job->chunk = tsr_manifest_add_chunk (manifest, seg_id, g_bytes_get_size (job->data));
+      tsr_sha256_hex (g_bytes_get_data (sc->data, NULL), g_bytes_get_size (sc->data), seg_id);
+      sc->chunk = tsr_manifest_add_chunk (manifest, seg_id, g_bytes_get_size (sc->data));
 
-      transfer_acquire (&up.t, TSR_CLUSTER_UPLOAD_WINDOW);
-      pool_push (self, JOB_STORE, job);
+      if (job->count == up.group)
+        {
+          transfer_acquire (&up.t, TSR_CLUSTER_UPLOAD_WINDOW / up.group);
+          pool_push (self, JOB_STORE, g_steal_pointer (&job));
+        }
     }
   if (local_error != NULL)
     transfer_fail (&up.t, g_steal_pointer (&local_error));
+  if (job != NULL)
+    {
+      /* The last chunks of the file. After a failure the transfer is cancelled: the job
+       * stores none of them and only frees them. */
+      transfer_acquire (&up.t, TSR_CLUSTER_UPLOAD_WINDOW / up.group);
+      pool_push (self, JOB_STORE, g_steal_pointer (&job));
+    }
   transfer_wait_idle (&up.t);
 
   /* Whatever failed first, a cancel by the caller is reported as such. */
@@ -1716,6 +1872,7 @@ typedef struct
   TsrManifest *manifest;
   TsrKey *key;
   TsrChunkCipher cipher;
+  guint group;    /* chunks per pool job: FETCH_GROUP, or 1 (see transfer_group_size()) */
   GBytes **slots; /* TSR_CLUSTER_DOWNLOAD_WINDOW of them, under t.mutex */
 } Download;
 
@@ -1864,7 +2021,7 @@ fetch_job_run (gpointer data)
   g_free (job);
 }
 
-/* Fetches the chunks from @first on, FETCH_GROUP of them or to the end of the file. */
+/* Fetches the chunks from @first on, a group of them or to the end of the file. */
 static void
 push_fetch (TsrCluster *self, Download *down, guint64 first)
 {
@@ -1872,8 +2029,8 @@ push_fetch (TsrCluster *self, Download *down, guint64 first)
 
   job->down = down;
   job->first = first;
-  job->count = (guint)MIN (FETCH_GROUP, down->manifest->chunk_count - first);
-  transfer_acquire (&down->t, TSR_CLUSTER_DOWNLOAD_WINDOW / FETCH_GROUP);
+  job->count = (guint)MIN (down->group, down->manifest->chunk_count - first);
+  transfer_acquire (&down->t, TSR_CLUSTER_DOWNLOAD_WINDOW / down->group);
   pool_push (self, JOB_FETCH, job);
 }
 
@@ -1954,7 +2111,8 @@ do_download (TsrCluster *self, const char *file_id, GFile *destination, gboolean
   down.slots = g_new0 (GBytes *, TSR_CLUSTER_DOWNLOAD_WINDOW);
 
   transfer_progress (&down.t, 0, TRUE);
-  for (; next < MIN (manifest->chunk_count, TSR_CLUSTER_DOWNLOAD_WINDOW); next += FETCH_GROUP)
+  down.group = transfer_group_size (self, FETCH_GROUP);
+  for (; next < MIN (manifest->chunk_count, TSR_CLUSTER_DOWNLOAD_WINDOW); next += down.group)
     push_fetch (self, &down, next);
 
   for (guint64 i = 0; i < manifest->chunk_count; i++)
@@ -1973,10 +2131,10 @@ do_download (TsrCluster *self, const char *file_id, GFile *destination, gboolean
 
       /* Its group's slots are free once the group's last chunk is taken: fetch the group that
        * will use them while these are written. */
-      if ((i + 1) % FETCH_GROUP == 0 && next < manifest->chunk_count)
+      if ((i + 1) % down.group == 0 && next < manifest->chunk_count)
         {
           push_fetch (self, &down, next);
-          next += FETCH_GROUP;
+          next += down.group;
         }
 
       tsr_sha256_update (hasher, g_bytes_get_data (plain, NULL), g_bytes_get_size (plain));

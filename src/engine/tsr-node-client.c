@@ -678,10 +678,79 @@ struct _TsrNodeCall
 {
   TsrNodeClient *client;
   char *segment_id;
+  GBytes *payload; /* a store's bytes */
   GCancellable *cancellable;
   gboolean sent_ok;
   Sent sent;
 };
+
+/* Sends a request without waiting for its answer. Never fails: node_call_end() reports. */
+static TsrNodeCall *
+node_call_begin (TsrNodeClient *self, TsrMessageType type, const ProtobufCMessage *body,
+                 const char *segment_id, GBytes *payload, GCancellable *cancellable)
+{
+  TsrNodeCall *call = g_new0 (TsrNodeCall, 1);
+
+  call->client = g_object_ref (self);
+  call->segment_id = g_strdup (segment_id);
+  call->payload = payload != NULL ? g_bytes_ref (payload) : NULL;
+  call->cancellable = cancellable != NULL ? g_object_ref (cancellable) : NULL;
+  /* An active emulated link queues and delays every frame: _end() makes the whole call. */
+  if (self->link != NULL && tsr_netem_link_is_active (self->link))
+    return call;
+  if (self->link != NULL)
+    tsr_netem_link_count (self->link, TSR_NETEM_SEND, frame_length (body, payload));
+  call->sent_ok =
+      call_send (self, &call->sent, type, body, payload, self->timeout_ms, cancellable, NULL);
+  return call;
+}
+
+/* Waits for the answer. Returns it, or NULL with an error, or NULL with *again set where
+ * sending or the answer failed in a way a retry may mend (a closed connection, a timeout):
+ * the caller then makes the request again the ordinary way, with retries and backoff. */
+static TsrFrame *
+node_call_end (TsrNodeCall *call, gboolean *again, GError **error)
+{
+  TsrNodeClient *self = call->client;
+  g_autoptr (TsrFrame) resp = NULL;
+  g_autoptr (GError) local_error = NULL;
+  const Tessera__Status *status;
+
+  *again = FALSE;
+  if (!call->sent_ok)
+    {
+      *again = TRUE;
+      return NULL;
+    }
+  resp = call_wait (self, &call->sent, call->cancellable, &local_error);
+  if (resp == NULL)
+    {
+      if (is_retryable (local_error) && self->retries > 0 &&
+          !g_cancellable_is_cancelled (call->cancellable))
+        *again = TRUE;
+      else
+        g_propagate_error (error, g_steal_pointer (&local_error));
+      return NULL;
+    }
+  if (self->link != NULL)
+    tsr_netem_link_count (self->link, TSR_NETEM_RECEIVE,
+                          TSR_FRAME_HEADER_SIZE + (gsize)resp->header.body_len +
+                              resp->header.payload_len);
+  status = response_status (resp->body);
+  if (status != NULL && !tsr_status_to_error (status, error))
+    return NULL;
+  return g_steal_pointer (&resp);
+}
+
+static void
+node_call_free (TsrNodeCall *call)
+{
+  g_object_unref (call->client);
+  g_free (call->segment_id);
+  g_clear_pointer (&call->payload, g_bytes_unref);
+  g_clear_object (&call->cancellable);
+  g_free (call);
+}
 
 /**
  * tsr_node_client_retrieve_begin:
@@ -689,32 +758,21 @@ struct _TsrNodeCall
  * Sends a RetrieveSegment (with reader_authenticates, as
  * tsr_node_client_retrieve_segment_unverified()) without waiting for the answer, so that one
  * thread can have several requests in flight, to one node or to several: a download fetches
- * a few consecutive chunks, which live on different nodes, with one wait instead of one
- * thread each. Never fails here: what goes wrong is reported by
- * tsr_node_client_retrieve_end(), which must be called once for every call begun.
+ * consecutive chunks, which live on different nodes, with one thread instead of one each.
+ * Never fails here: what goes wrong is reported by tsr_node_client_retrieve_end(), which
+ * must be called once for every call begun.
  */
 TsrNodeCall *
 tsr_node_client_retrieve_begin (TsrNodeClient *self, const char *segment_id,
                                 GCancellable *cancellable)
 {
   Tessera__RetrieveSegmentRequest req = TESSERA__RETRIEVE_SEGMENT_REQUEST__INIT;
-  TsrNodeCall *call = g_new0 (TsrNodeCall, 1);
 
   g_return_val_if_fail (TSR_IS_NODE_CLIENT (self), NULL);
-
-  call->client = g_object_ref (self);
-  call->segment_id = g_strdup (segment_id);
-  call->cancellable = cancellable != NULL ? g_object_ref (cancellable) : NULL;
-  /* An active emulated link queues and delays every frame: _end() makes the whole call. */
-  if (self->link != NULL && tsr_netem_link_is_active (self->link))
-    return call;
   req.segment_id = (char *)segment_id;
   req.has_reader_authenticates = req.reader_authenticates = TRUE;
-  if (self->link != NULL)
-    tsr_netem_link_count (self->link, TSR_NETEM_SEND, frame_length (&req.base, NULL));
-  call->sent_ok = call_send (self, &call->sent, TSR_MSG_RETRIEVE_SEGMENT_REQUEST, &req.base, NULL,
-                             self->timeout_ms, cancellable, NULL);
-  return call;
+  return node_call_begin (self, TSR_MSG_RETRIEVE_SEGMENT_REQUEST, &req.base, segment_id, NULL,
+                          cancellable);
 }
 
 /**
@@ -729,41 +787,49 @@ tsr_node_client_retrieve_begin (TsrNodeClient *self, const char *segment_id,
 GBytes *
 tsr_node_client_retrieve_end (TsrNodeCall *call, GError **error)
 {
-  TsrNodeClient *self = call->client;
-  g_autoptr (TsrFrame) resp = NULL;
-  g_autoptr (GError) local_error = NULL;
-  GBytes *bytes = NULL;
-  gboolean again = !call->sent_ok;
+  gboolean again;
+  g_autoptr (TsrFrame) resp = node_call_end (call, &again, error);
+  GBytes *bytes = resp != NULL ? g_bytes_ref (resp->payload) : NULL;
 
-  if (call->sent_ok)
-    {
-      resp = call_wait (self, &call->sent, call->cancellable, &local_error);
-      if (resp != NULL)
-        {
-          const Tessera__Status *status = response_status (resp->body);
-
-          if (self->link != NULL)
-            tsr_netem_link_count (self->link, TSR_NETEM_RECEIVE,
-                                  TSR_FRAME_HEADER_SIZE + (gsize)resp->header.body_len +
-                                      resp->header.payload_len);
-          if (status == NULL || tsr_status_to_error (status, error))
-            bytes = g_bytes_ref (resp->payload);
-        }
-      else if (is_retryable (local_error) && self->retries > 0 &&
-               !g_cancellable_is_cancelled (call->cancellable))
-        again = TRUE;
-      else
-        g_propagate_error (error, g_steal_pointer (&local_error));
-    }
   if (again)
-    bytes = tsr_node_client_retrieve_segment_unverified (self, call->segment_id, call->cancellable,
-                                                         error);
-
-  g_object_unref (call->client);
-  g_free (call->segment_id);
-  g_clear_object (&call->cancellable);
-  g_free (call);
+    bytes = tsr_node_client_retrieve_segment_unverified (call->client, call->segment_id,
+                                                         call->cancellable, error);
+  node_call_free (call);
   return bytes;
+}
+
+/**
+ * tsr_node_client_store_begin:
+ *
+ * Sends a StoreSegment without waiting for the answer (see tsr_node_client_retrieve_begin()):
+ * an upload sends a chunk's copies to their nodes at once. tsr_node_client_store_end() must
+ * be called once for every call begun.
+ */
+TsrNodeCall *
+tsr_node_client_store_begin (TsrNodeClient *self, const char *segment_id, GBytes *data,
+                             GCancellable *cancellable)
+{
+  Tessera__StoreSegmentRequest req = TESSERA__STORE_SEGMENT_REQUEST__INIT;
+
+  g_return_val_if_fail (TSR_IS_NODE_CLIENT (self), NULL);
+  req.segment_id = (char *)segment_id;
+  return node_call_begin (self, TSR_MSG_STORE_SEGMENT_REQUEST, &req.base, segment_id, data,
+                          cancellable);
+}
+
+/* Waits for what tsr_node_client_store_begin() sent, as tsr_node_client_retrieve_end(). */
+gboolean
+tsr_node_client_store_end (TsrNodeCall *call, GError **error)
+{
+  gboolean again;
+  g_autoptr (TsrFrame) resp = node_call_end (call, &again, error);
+  gboolean ok = resp != NULL;
+
+  if (again)
+    ok = tsr_node_client_store_segment (call->client, call->segment_id, call->payload,
+                                        call->cancellable, error);
+  node_call_free (call);
+  return ok;
 }
 
 gboolean

@@ -69,6 +69,9 @@ typedef struct _TsrNodeCall TsrNodeCall;
 TsrNodeCall *tsr_node_client_retrieve_begin (TsrNodeClient *self, const char *segment_id,
                                              GCancellable *cancellable);
 GBytes *tsr_node_client_retrieve_end (TsrNodeCall *call, GError **error);
+TsrNodeCall *tsr_node_client_store_begin (TsrNodeClient *self, const char *segment_id, GBytes *data,
+                                          GCancellable *cancellable);
+gboolean tsr_node_client_store_end (TsrNodeCall *call, GError **error);
 gboolean tsr_node_client_delete_segment (TsrNodeClient *self, const char *segment_id,
                                          GCancellable *cancellable, GError **error);
 gboolean tsr_node_client_sync (TsrNodeClient *self, GCancellable *cancellable, GError **error);
