@@ -9,10 +9,13 @@
 #include "tsr-json.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <string.h>
+#include <unistd.h>
 
 #define BLOCK_SIZE (1024 * 1024)
-#define N_BLOCKS   3 /* one being filled, one being written, one spare */
+#define N_BLOCKS   3    /* one being filled, one being written, one spare */
+#define ALIGNMENT  4096 /* O_DIRECT wants the buffer, the offset and the length aligned */
 
 typedef struct
 {
@@ -24,6 +27,8 @@ struct _TsrFileWriter
 {
   int fd;
   char *name;
+  gboolean direct; /* O_DIRECT is on; only the writing thread turns it off */
+  guint64 length;  /* bytes handed to the writing thread */
   GThread *thread;
   GAsyncQueue *full; /* Block*, to the writing thread; the stop marker ends it */
   GAsyncQueue *free; /* Block*, back to the caller */
@@ -36,6 +41,32 @@ struct _TsrFileWriter
 };
 
 static Block stop_marker;
+
+/* Writes one block at the file's end. With O_DIRECT the last block is padded with zeros to
+ * whole device blocks (tsr_file_writer_finish() cuts the file back); where the file system
+ * refuses O_DIRECT at write time, the writer falls back to the page cache for good. */
+static gboolean
+write_block (TsrFileWriter *self, Block *b)
+{
+  for (;;)
+    {
+      gsize len = b->len;
+
+      if (self->direct && len % ALIGNMENT != 0)
+        {
+          gsize padded = (len + ALIGNMENT - 1) / ALIGNMENT * ALIGNMENT;
+          memset (b->data + len, 0, padded - len);
+          len = padded;
+        }
+      if (tsr_write_all (self->fd, b->data, len))
+        return TRUE;
+      if (errno != EINVAL || !self->direct)
+        return FALSE;
+      g_debug ("%s: O_DIRECT refused; writing through the page cache", self->name);
+      self->direct = FALSE;
+      fcntl (self->fd, F_SETFL, fcntl (self->fd, F_GETFL) & ~O_DIRECT);
+    }
+}
 
 static gpointer
 writer_thread (gpointer data)
@@ -52,15 +83,12 @@ writer_thread (gpointer data)
       g_mutex_lock (&self->mutex);
       failed = self->error != NULL;
       g_mutex_unlock (&self->mutex);
-      if (!failed)
+      if (!failed && !write_block (self, b))
         {
-          if (!tsr_write_all (self->fd, b->data, b->len))
-            {
-              int saved = errno;
-              g_mutex_lock (&self->mutex);
-              tsr_set_error_from_errno (&self->error, saved, "Cannot write %s", self->name);
-              g_mutex_unlock (&self->mutex);
-            }
+          int saved = errno;
+          g_mutex_lock (&self->mutex);
+          tsr_set_error_from_errno (&self->error, saved, "Cannot write %s", self->name);
+          g_mutex_unlock (&self->mutex);
         }
       g_async_queue_push (self->free, b);
     }
@@ -76,15 +104,18 @@ TsrFileWriter *
 tsr_file_writer_new (int fd, const char *name)
 {
   TsrFileWriter *self = g_new0 (TsrFileWriter, 1);
+  int flags;
 
   self->fd = fd;
   self->name = g_strdup (name);
+  flags = fcntl (fd, F_GETFL);
+  self->direct = flags >= 0 && fcntl (fd, F_SETFL, flags | O_DIRECT) == 0;
   g_mutex_init (&self->mutex);
   self->full = g_async_queue_new ();
   self->free = g_async_queue_new ();
   for (guint i = 0; i < N_BLOCKS; i++)
     {
-      self->blocks[i].data = g_malloc (BLOCK_SIZE);
+      self->blocks[i].data = g_aligned_alloc (1, BLOCK_SIZE, ALIGNMENT);
       if (i > 0)
         g_async_queue_push (self->free, &self->blocks[i]);
     }
@@ -110,6 +141,7 @@ check_error (TsrFileWriter *self, GError **error)
 static void
 submit_current (TsrFileWriter *self)
 {
+  self->length += self->current->len;
   g_async_queue_push (self->full, self->current);
   self->current = g_async_queue_pop (self->free);
   self->current->len = 0;
@@ -148,7 +180,8 @@ tsr_file_writer_write (TsrFileWriter *self, const void *data, gsize len, GError 
 /**
  * tsr_file_writer_finish:
  *
- * Writes what is left and waits for every write. The file is not synced.
+ * Writes what is left, waits for every write and cuts off the padding of the last block. The
+ * file is not synced.
  */
 gboolean
 tsr_file_writer_finish (TsrFileWriter *self, GError **error)
@@ -160,7 +193,21 @@ tsr_file_writer_finish (TsrFileWriter *self, GError **error)
   g_async_queue_push (self->full, &stop_marker);
   g_thread_join (self->thread);
   self->thread = NULL;
-  return check_error (self, error);
+  if (!check_error (self, error))
+    return FALSE;
+  if (self->length % ALIGNMENT != 0 && ftruncate (self->fd, self->length) != 0)
+    {
+      tsr_set_error_from_errno (error, errno, "Cannot write %s", self->name);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* Whether the writes bypass the page cache (O_DIRECT); for tests. */
+gboolean
+tsr_file_writer_is_direct (TsrFileWriter *self)
+{
+  return self->direct;
 }
 
 /* Abandons whatever was not written yet (a failed or cancelled download) and frees. */
@@ -180,7 +227,7 @@ tsr_file_writer_free (TsrFileWriter *self)
       g_thread_join (self->thread);
     }
   for (guint i = 0; i < N_BLOCKS; i++)
-    g_free (self->blocks[i].data);
+    g_aligned_free (self->blocks[i].data);
   g_async_queue_unref (self->full);
   g_async_queue_unref (self->free);
   g_clear_error (&self->error);
