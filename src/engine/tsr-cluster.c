@@ -1901,16 +1901,17 @@ member_is_alive (TsrCluster *self, Member *m)
   return alive;
 }
 
-/* The client for the first copy on a node that was up at the last health check. */
+/* The client for the first copy on an enabled node that was up at the last health check. */
 static TsrNodeClient *
 first_live_client (TsrCluster *self, TsrManifestChunk *chunk)
 {
   for (guint j = 0; j < chunk->nodes->len; j++)
     {
       Member *m = find_member (self, chunk->nodes->pdata[j]);
+      TsrNodeClient *client;
 
-      if (m != NULL && member_is_alive (self, m))
-        return member_dup_client (self, m);
+      if (m != NULL && member_is_alive (self, m) && (client = member_dup_client (self, m)) != NULL)
+        return client;
     }
   return NULL;
 }
