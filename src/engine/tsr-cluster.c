@@ -1901,9 +1901,10 @@ member_is_alive (TsrCluster *self, Member *m)
   return alive;
 }
 
-/* The client for the first copy on an enabled node that was up at the last health check. */
+/* The client for the first copy on an enabled node that was up at the last health check,
+ * and that node's member. */
 static TsrNodeClient *
-first_live_client (TsrCluster *self, TsrManifestChunk *chunk)
+first_live_client (TsrCluster *self, TsrManifestChunk *chunk, Member **member)
 {
   for (guint j = 0; j < chunk->nodes->len; j++)
     {
@@ -1911,20 +1912,24 @@ first_live_client (TsrCluster *self, TsrManifestChunk *chunk)
       TsrNodeClient *client;
 
       if (m != NULL && member_is_alive (self, m) && (client = member_dup_client (self, m)) != NULL)
-        return client;
+        {
+          *member = m;
+          return client;
+        }
     }
   return NULL;
 }
 
-/* Every copy in turn, when asking the first live one did not give an authentic chunk. Fails
- * the transfer when none does. */
+/* The other copies in turn, when asking the first live one (@tried, which failed with
+ * @tried_error after its own retries; both may be NULL) did not give an authentic chunk.
+ * Fails the transfer when none does. */
 static GBytes *
-fetch_chunk_from_any_copy (Download *down, guint64 index)
+fetch_chunk_from_any_copy (Download *down, guint64 index, Member *tried, GError *tried_error)
 {
   TsrCluster *self = down->t.self;
   TsrManifestChunk *chunk = down->manifest->chunks->pdata[index];
   g_autoptr (GBytes) plain = NULL;
-  g_autoptr (GError) last_error = NULL;
+  g_autoptr (GError) last_error = tried_error;
   g_autoptr (GString) disabled = g_string_new (NULL);
 
   /* Try the copies on nodes that were up at the last health check first, then the rest:
@@ -1937,7 +1942,7 @@ fetch_chunk_from_any_copy (Download *down, guint64 index)
         g_autoptr (GBytes) cipher = NULL;
         g_autoptr (GError) error = NULL;
 
-        if (m == NULL || g_cancellable_is_cancelled (down->t.cancellable))
+        if (m == NULL || m == tried || g_cancellable_is_cancelled (down->t.cancellable))
           continue;
         if (member_is_alive (self, m) != (pass == 0))
           continue;
@@ -1983,6 +1988,7 @@ fetch_job_run (gpointer data)
   Download *down = job->down;
   TsrCluster *self = down->t.self;
   TsrNodeCall *calls[FETCH_GROUP] = { NULL };
+  Member *asked[FETCH_GROUP] = { NULL };
 
   /* Ask each chunk's first live copy at once... */
   for (guint k = 0; k < job->count; k++)
@@ -1991,7 +1997,7 @@ fetch_job_run (gpointer data)
       g_autoptr (TsrNodeClient) client = NULL;
 
       if (!g_cancellable_is_cancelled (down->t.cancellable) &&
-          (client = first_live_client (self, chunk)) != NULL)
+          (client = first_live_client (self, chunk, &asked[k])) != NULL)
         calls[k] = tsr_node_client_retrieve_begin (client, chunk->segment_id, down->t.cancellable);
     }
   /* ...then take the answers in order, trying the other copies where one fell short. */
@@ -2008,9 +2014,10 @@ fetch_job_run (gpointer data)
         plain = tsr_chunk_decrypt (down->key, down->cipher, index, g_bytes_get_data (cipher, NULL),
                                    g_bytes_get_size (cipher), &error);
       if (plain == NULL && error != NULL)
-        g_debug ("Chunk %" G_GUINT64_FORMAT ": %s; trying every copy", index, error->message);
+        g_debug ("Chunk %" G_GUINT64_FORMAT ": %s; trying the other copies", index, error->message);
+      /* The first copy's node was already retried by _end(): it is not asked again. */
       if (plain == NULL)
-        plain = fetch_chunk_from_any_copy (down, index);
+        plain = fetch_chunk_from_any_copy (down, index, asked[k], g_steal_pointer (&error));
 
       g_mutex_lock (&down->t.mutex);
       down->slots[index % TSR_CLUSTER_DOWNLOAD_WINDOW] = plain;

@@ -334,6 +334,15 @@ response_status (const ProtobufCMessage *msg)
   return *(const Tessera__Status *const *)((const char *)msg + field->offset);
 }
 
+/* A response whose status is an error becomes that error. */
+static gboolean
+response_ok (TsrFrame *response, GError **error)
+{
+  const Tessera__Status *status = response_status (response->body);
+
+  return status == NULL || tsr_status_to_error (status, error);
+}
+
 static TsrMessageType
 response_type_for (TsrMessageType request)
 {
@@ -581,8 +590,7 @@ call_full (TsrNodeClient *self, TsrMessageType type, const ProtobufCMessage *bod
 
       if (response != NULL)
         {
-          const Tessera__Status *status = response_status (response->body);
-          if (status != NULL && !tsr_status_to_error (status, error))
+          if (!response_ok (response, error))
             {
               tsr_frame_free (response);
               return NULL;
@@ -698,9 +706,11 @@ node_call_begin (TsrNodeClient *self, TsrMessageType type, const ProtobufCMessag
   /* An active emulated link queues and delays every frame: _end() makes the whole call. */
   if (self->link != NULL && tsr_netem_link_is_active (self->link))
     return call;
-  if (self->link != NULL)
-    tsr_netem_link_count (self->link, TSR_NETEM_SEND, frame_length (body, payload));
+  /* With the link off, emulate() only counts the frame. */
   call->sent_ok =
+      (self->link == NULL ||
+       emulate (self, TSR_NETEM_SEND, type, payload, frame_length (body, payload), self->timeout_ms,
+                cancellable, NULL)) &&
       call_send (self, &call->sent, type, body, payload, self->timeout_ms, cancellable, NULL);
   return call;
 }
@@ -714,7 +724,6 @@ node_call_end (TsrNodeCall *call, gboolean *again, GError **error)
   TsrNodeClient *self = call->client;
   g_autoptr (TsrFrame) resp = NULL;
   g_autoptr (GError) local_error = NULL;
-  const Tessera__Status *status;
 
   *again = FALSE;
   if (!call->sent_ok)
@@ -732,12 +741,8 @@ node_call_end (TsrNodeCall *call, gboolean *again, GError **error)
         g_propagate_error (error, g_steal_pointer (&local_error));
       return NULL;
     }
-  if (self->link != NULL)
-    tsr_netem_link_count (self->link, TSR_NETEM_RECEIVE,
-                          TSR_FRAME_HEADER_SIZE + (gsize)resp->header.body_len +
-                              resp->header.payload_len);
-  status = response_status (resp->body);
-  if (status != NULL && !tsr_status_to_error (status, error))
+  if (!emulate_response (self, resp, self->timeout_ms, call->cancellable, error) ||
+      !response_ok (resp, error))
     return NULL;
   return g_steal_pointer (&resp);
 }
