@@ -4,11 +4,13 @@
 # the same run, with each process's peak RSS from /usr/bin/time -v and the disk's own
 # fdatasync rate (this machine's disk swings between ~160 and ~400 MB/s).
 #
-# Usage: benchmarks/bench-cluster.sh [BUILD_DIR] [MIB]      (needs rclone: apt-get install rclone)
+# Usage: benchmarks/bench-cluster.sh [BUILD_DIR] [MIB] [CHUNK_SIZE]   (needs rclone: apt-get install rclone)
+# CHUNK_SIZE (default 64K, the default cluster's) is passed to `tessera-cli init --chunk-size`.
 set -euo pipefail
 
 build=$(cd "${1:-_build}" && pwd)
 mib=${2:-1024}
+chunk=${3:-64K}
 bytes=$((mib * 1024 * 1024))
 cli=$build/src/cli/tessera-cli
 command -v rclone >/dev/null || { echo "rclone is not installed (apt-get install rclone)" >&2; exit 1; }
@@ -60,7 +62,8 @@ if [ "$probe_us" -gt 40 ]; then
   echo "  upload figures are low. Wait six minutes and run again."
 fi
 
-"$cli" --data-dir "$work/data" init >/dev/null
+"$cli" --data-dir "$work/data" init --chunk-size "$chunk" >/dev/null
+echo "chunk size: $chunk"
 # File commands need a session (the login derives the key that seals each file's key).
 echo "bench password" | "$cli" --data-dir "$work/data" register bench --email bench@example.org \
   --password-stdin >/dev/null

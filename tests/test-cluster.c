@@ -107,6 +107,53 @@ test_round_trips (Fixture *f, gconstpointer data)
   }
 }
 
+/* Transfers keep a window of chunks in flight sized by bytes as well as by count: 4 KiB chunks
+ * go 32 at a time in groups, 1 MiB chunks 8 at a time, 16 MiB chunks 2 at a time, one per
+ * job. Each file spans several windows and ends in a part-filled chunk. */
+static void
+test_chunk_sizes (Fixture *f, gconstpointer data)
+{
+  const struct
+  {
+    guint32 chunk_size;
+    gsize file_size;
+  } cases[] = {
+    { 4096, 100 * 4096 + 1 },
+    { 1024 * 1024, 19 * 1024 * 1024 + 3 },
+    { 16 * 1024 * 1024, 2 * 16 * 1024 * 1024 + 5 },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autofree char *data_dir = g_strdup_printf ("%s/data-%u", f->dir, cases[i].chunk_size);
+      g_autoptr (GBytes) content = tsr_test_random_bytes (f->rand, cases[i].file_size);
+      g_autofree char *name = g_strdup_printf ("chunks-%u.bin", cases[i].chunk_size);
+      g_autofree char *path = write_file (f, name, content);
+      g_autoptr (GFile) file = g_file_new_for_path (path);
+      g_autoptr (TsrCluster) cluster = NULL;
+      g_autoptr (TsrManifest) m = NULL;
+      g_autoptr (GError) error = NULL;
+
+      g_assert_true (tsr_cluster_init_data_dir (data_dir, 5, TSR_SEGMENT_STORE_DEFAULT_CAPACITY,
+                                                cases[i].chunk_size, 2, &error));
+      g_assert_no_error (error);
+      cluster = tsr_test_open_cluster (data_dir);
+      m = tsr_cluster_upload (cluster, file, NULL, &error);
+      g_assert_no_error (error);
+      g_assert_cmpuint (m->chunk_size, ==, cases[i].chunk_size);
+      g_assert_cmpuint (m->chunk_count, ==,
+                        tsr_chunk_count (cases[i].file_size, cases[i].chunk_size));
+      for (guint j = 0; j < m->chunk_count; j++)
+        {
+          TsrManifestChunk *c = m->chunks->pdata[j];
+          g_autofree char *first = g_strdup_printf ("Node_%02u", j % 5 + 1);
+          g_assert_cmpstr (c->nodes->pdata[0], ==, first);
+        }
+      tsr_test_download_and_compare (cluster, f->dir, m->file_id, content);
+      tsr_cluster_stop (cluster);
+    }
+}
+
 /* The seed's File Distribution Example: 40 chunks round robin over 5 nodes, here with the
  * second copy on the next node. */
 static void
@@ -784,6 +831,7 @@ main (int argc, char **argv)
   ADD ("swapped-chunks-refused", test_swapped_chunks_refused);
   ADD ("both-ciphers", test_both_ciphers);
   ADD ("rotted-copy-falls-back", test_rotted_copy_falls_back);
+  ADD ("chunk-sizes", test_chunk_sizes);
 #undef ADD
   g_test_add_func ("/tessera/cluster/manifest-reader", test_manifest_reader);
   g_test_add_func ("/tessera/cluster/manifest-corpus", test_manifest_corpus);

