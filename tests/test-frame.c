@@ -57,6 +57,12 @@ typedef struct
   Tessera__ListSegmentsResponse list_resp;
   Tessera__ScrubRequest scrub_req;
   Tessera__ScrubResponse scrub_resp;
+  char *batch_ids[2];
+  Tessera__RetrieveSegmentsRequest batch_req;
+  Tessera__Status ok;
+  Tessera__SegmentResult results[3];
+  Tessera__SegmentResult *result_ptrs[3];
+  Tessera__RetrieveSegmentsResponse batch_resp;
   guint8 manifest[40];
 } Sample;
 
@@ -226,6 +232,31 @@ sample_body (Sample *s, TsrMessageType type, gsize payload_len)
         s->scrub_resp.corrupt = s->corrupt_ids;
         s->scrub_resp.next = SEGMENT_B;
         return &s->scrub_resp.base;
+      case TSR_MSG_RETRIEVE_SEGMENTS_REQUEST:
+        tessera__retrieve_segments_request__init (&s->batch_req);
+        s->batch_ids[0] = SEGMENT_A;
+        s->batch_ids[1] = SEGMENT_B;
+        s->batch_req.n_segment_ids = 2;
+        s->batch_req.segment_ids = s->batch_ids;
+        s->batch_req.has_reader_authenticates = s->batch_req.reader_authenticates = TRUE;
+        return &s->batch_req.base;
+      case TSR_MSG_RETRIEVE_SEGMENTS_RESPONSE:
+        /* Two found, in the payload, and one missing, not in it. */
+        tessera__status__init (&s->ok);
+        for (guint i = 0; i < 3; i++)
+          {
+            tessera__segment_result__init (&s->results[i]);
+            s->results[i].status = i == 1 ? &s->status : &s->ok;
+            s->results[i].has_length = i != 1;
+            s->result_ptrs[i] = &s->results[i];
+          }
+        s->results[0].length = payload_len / 3;
+        s->results[2].length = payload_len - payload_len / 3;
+        tessera__retrieve_segments_response__init (&s->batch_resp);
+        s->batch_resp.status = &s->ok;
+        s->batch_resp.n_results = 3;
+        s->batch_resp.results = s->result_ptrs;
+        return &s->batch_resp.base;
       default:
         g_assert_not_reached ();
     }
@@ -828,6 +859,22 @@ test_invalid_ids (void)
   sample.refs[0].length = G_MAXUINT32;
   refuse_body (TSR_MSG_DOWNLOAD_FILE_RESPONSE, &sample.download_resp.base, 100);
 
+  sample_body (&sample, TSR_MSG_RETRIEVE_SEGMENTS_REQUEST, 0);
+  sample.batch_ids[1] = "../../etc/passwd";
+  refuse_body (TSR_MSG_RETRIEVE_SEGMENTS_REQUEST, &sample.batch_req.base, 0);
+
+  sample_body (&sample, TSR_MSG_RETRIEVE_SEGMENTS_RESPONSE, 100);
+  refuse_body (TSR_MSG_RETRIEVE_SEGMENTS_RESPONSE, &sample.batch_resp.base, 99);
+
+  sample_body (&sample, TSR_MSG_RETRIEVE_SEGMENTS_RESPONSE, 100);
+  sample.results[2].has_length = FALSE; /* found, but how long? */
+  refuse_body (TSR_MSG_RETRIEVE_SEGMENTS_RESPONSE, &sample.batch_resp.base, 100);
+
+  sample_body (&sample, TSR_MSG_RETRIEVE_SEGMENTS_RESPONSE, 100);
+  sample.results[1].has_length = TRUE; /* missing, yet with bytes */
+  sample.results[1].length = 1;
+  refuse_body (TSR_MSG_RETRIEVE_SEGMENTS_RESPONSE, &sample.batch_resp.base, 100);
+
   sample_body (&sample, TSR_MSG_DOWNLOAD_FILE_REQUEST, 0);
   sample.download_req.file_id = "0123456789ABCDEF";
   refuse_body (TSR_MSG_DOWNLOAD_FILE_REQUEST, &sample.download_req.base, 0);
@@ -852,6 +899,38 @@ test_invalid_ids (void)
   sample_body (&sample, TSR_MSG_STORE_SEGMENT_RESPONSE, 0);
   sample.status.message = "not UTF-8: \xff\xfe";
   refuse_body (TSR_MSG_STORE_SEGMENT_RESPONSE, &sample.store_resp.base, 0);
+}
+
+/* Every frame in a corpus file, as a node's reader takes them one after another. Refusals
+ * come back as CORRUPT, the verdict tsr_test_check_corpus_verdicts() expects. */
+static gboolean
+parse_frames (const char *data, gsize len, GError **error)
+{
+  do
+    {
+      g_autoptr (GError) local_error = NULL;
+      gsize consumed = 0;
+      g_autoptr (TsrFrame) frame =
+          tsr_frame_decode ((const guint8 *)data, len, &consumed, &local_error);
+
+      if (frame == NULL)
+        {
+          g_set_error (error, TSR_ERROR, TSR_ERROR_CORRUPT, "%s", local_error->message);
+          return FALSE;
+        }
+      data += consumed;
+      len -= consumed;
+    }
+  while (len > 0);
+  return TRUE;
+}
+
+/* The seed corpus doubles as a table of verdicts: one valid frame of every type, and frames
+ * that are wrong in one way each. */
+static void
+test_corpus (void)
+{
+  tsr_test_check_corpus_verdicts ("frame", parse_frames, TSR_MSG_LAST, 14);
 }
 
 static void
@@ -1093,6 +1172,7 @@ main (int argc, char **argv)
   g_test_add_func ("/tessera/frame/memory-budget", test_memory_budget);
   g_test_add_func ("/tessera/frame/invalid-ids", test_invalid_ids);
   g_test_add_func ("/tessera/frame/write-limits", test_write_limits);
+  g_test_add_func ("/tessera/frame/corpus", test_corpus);
   g_test_add_func ("/tessera/frame/stream-errors", test_stream_errors);
   g_test_add_func ("/tessera/frame/status", test_status);
   g_test_add_func ("/tessera/frame/type-tables", test_type_tables);

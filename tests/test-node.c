@@ -624,6 +624,173 @@ test_pipelined_retrieve (Fixture *f, gconstpointer data)
     }
 }
 
+/* One RetrieveSegments for several segments: each gets its bytes or its own error, in the
+ * order asked; a rotted copy is sent as stored to a reader that authenticates, refused as
+ * CORRUPT otherwise; more than TSR_NODE_RETRIEVE_BATCH_MAX ids are refused whole; a stopped
+ * node fails every segment, and a restarted one answers again. */
+static void
+test_retrieve_many (Fixture *f, gconstpointer data)
+{
+  GBytes *blobs[5];
+  char *ids[5];
+  g_autofree char *absent = g_compute_checksum_for_string (G_CHECKSUM_SHA256, "never", -1);
+  g_autofree char *rotted_path = NULL;
+  g_autofree char *rotted = NULL;
+  const char *asked[7];
+  GBytes *got[7];
+  GError *errors[7];
+  gsize rotted_len;
+  g_autoptr (GError) error = NULL;
+
+  for (guint i = 0; i < 5; i++)
+    ids[i] = store_random (f, f->client, 100 + 30000 * i, &blobs[i]);
+  /* The fourth one rots on disk. */
+  rotted_path = tsr_segment_store_segment_path (f->store, ids[3]);
+  g_assert_true (g_file_get_contents (rotted_path, &rotted, &rotted_len, &error));
+  rotted[17] ^= 0x01;
+  g_assert_true (g_file_set_contents (rotted_path, rotted, rotted_len, &error));
+
+  asked[0] = ids[2];
+  asked[1] = absent;
+  asked[2] = ids[0];
+  asked[3] = ids[3];
+  asked[4] = ids[4];
+  asked[5] = ids[1];
+  asked[6] = ids[2]; /* the same one twice */
+  tsr_node_client_retrieve_many_end (
+      tsr_node_client_retrieve_many_begin (f->client, asked, 7, NULL), got, errors);
+  g_assert_true (g_bytes_equal (got[0], blobs[2]));
+  g_assert_null (got[1]);
+  g_assert_error (errors[1], TSR_ERROR, TSR_ERROR_NOT_FOUND);
+  g_assert_true (g_bytes_equal (got[2], blobs[0]));
+  g_assert_cmpmem (g_bytes_get_data (got[3], NULL), g_bytes_get_size (got[3]), rotted, rotted_len);
+  g_assert_true (g_bytes_equal (got[4], blobs[4]));
+  g_assert_true (g_bytes_equal (got[5], blobs[1]));
+  g_assert_true (g_bytes_equal (got[6], blobs[2]));
+  for (guint i = 0; i < 7; i++)
+    {
+      if (i != 1)
+        g_assert_no_error (errors[i]);
+      g_clear_pointer (&got[i], g_bytes_unref);
+      g_clear_error (&errors[i]);
+    }
+
+  /* Without reader_authenticates the node hashes each one: only the rotted one fails. */
+  {
+    Tessera__RetrieveSegmentsRequest req = TESSERA__RETRIEVE_SEGMENTS_REQUEST__INIT;
+    g_autoptr (TsrFrame) resp = NULL;
+    Tessera__RetrieveSegmentsResponse *m;
+
+    req.n_segment_ids = 2;
+    req.segment_ids = (char **)&ids[3];
+    resp = tsr_node_client_call (f->client, TSR_MSG_RETRIEVE_SEGMENTS_REQUEST, &req.base, NULL,
+                                 NULL, &error);
+    g_assert_no_error (error);
+    m = (Tessera__RetrieveSegmentsResponse *)resp->body;
+    g_assert_cmpuint (m->n_results, ==, 2);
+    g_assert_cmpuint (m->results[0]->status->code, ==, TSR_ERROR_CORRUPT + 1);
+    g_assert_cmpuint (m->results[1]->status->code, ==, 0);
+    g_assert_cmpuint (g_bytes_get_size (resp->payload), ==, g_bytes_get_size (blobs[4]));
+    g_assert_true (g_bytes_equal (resp->payload, blobs[4]));
+  }
+  /* Too many ids: refused whole, before reading anything. */
+  {
+    Tessera__RetrieveSegmentsRequest req = TESSERA__RETRIEVE_SEGMENTS_REQUEST__INIT;
+    char *many[TSR_NODE_RETRIEVE_BATCH_MAX + 1];
+    g_autoptr (TsrFrame) resp = NULL;
+
+    for (guint i = 0; i < G_N_ELEMENTS (many); i++)
+      many[i] = ids[0];
+    req.n_segment_ids = G_N_ELEMENTS (many);
+    req.segment_ids = many;
+    resp = tsr_node_client_call (f->client, TSR_MSG_RETRIEVE_SEGMENTS_REQUEST, &req.base, NULL,
+                                 NULL, &error);
+    g_assert_null (resp);
+    g_assert_error (error, TSR_ERROR, TSR_ERROR_INVALID_ARGUMENT);
+    g_clear_error (&error);
+  }
+
+  /* A stopped node: every segment fails, after the client's retries for the first only. */
+  tsr_node_stop (f->node);
+  tsr_node_client_set_retries (f->client, 1);
+  tsr_node_client_retrieve_many_end (
+      tsr_node_client_retrieve_many_begin (f->client, (const char *const *)ids, 3, NULL), got,
+      errors);
+  for (guint i = 0; i < 3; i++)
+    {
+      g_assert_null (got[i]);
+      g_assert_true (g_error_matches (errors[i], TSR_ERROR, TSR_ERROR_UNREACHABLE) ||
+                     g_error_matches (errors[i], TSR_ERROR, TSR_ERROR_CLOSED));
+      g_clear_error (&errors[i]);
+    }
+  g_assert_true (tsr_node_start (f->node, "127.0.0.1", 0, &error));
+  g_assert_no_error (error);
+  tsr_node_client_retrieve_many_end (
+      tsr_node_client_retrieve_many_begin (f->client, (const char *const *)ids, 2, NULL), got,
+      errors);
+  for (guint i = 0; i < 2; i++)
+    {
+      g_assert_no_error (errors[i]);
+      g_assert_true (g_bytes_equal (got[i], blobs[i]));
+      g_bytes_unref (got[i]);
+    }
+
+  for (guint i = 0; i < 5; i++)
+    {
+      g_bytes_unref (blobs[i]);
+      g_free (ids[i]);
+    }
+}
+
+/* An answer never passes the frame's payload limit: five segments of 16 MiB are 80 MiB, so
+ * the node answers the fifth TOO_LARGE, and the client asks for that one on its own. */
+static void
+test_retrieve_many_over_limit (Fixture *f, gconstpointer data)
+{
+  const gsize size = TSR_FRAME_MAX_PAYLOAD / 4;
+  GBytes *blobs[5];
+  char *ids[6] = { NULL };
+  GBytes *got[5];
+  GError *errors[5];
+  g_autoptr (GError) error = NULL;
+
+  G_STATIC_ASSERT (TSR_FRAME_MAX_PAYLOAD / 4 <= TSR_SEGMENT_MAX_SIZE);
+  tsr_segment_store_set_capacity (f->store, 6 * size);
+  for (guint i = 0; i < 5; i++)
+    ids[i] = store_random (f, f->client, size, &blobs[i]);
+
+  {
+    Tessera__RetrieveSegmentsRequest req = TESSERA__RETRIEVE_SEGMENTS_REQUEST__INIT;
+    g_autoptr (TsrFrame) resp = NULL;
+    Tessera__RetrieveSegmentsResponse *m;
+
+    req.n_segment_ids = 5;
+    req.segment_ids = ids;
+    req.has_reader_authenticates = req.reader_authenticates = TRUE;
+    resp = tsr_node_client_call (f->client, TSR_MSG_RETRIEVE_SEGMENTS_REQUEST, &req.base, NULL,
+                                 NULL, &error);
+    g_assert_no_error (error);
+    m = (Tessera__RetrieveSegmentsResponse *)resp->body;
+    g_assert_cmpuint (m->n_results, ==, 5);
+    for (guint i = 0; i < 4; i++)
+      g_assert_cmpuint (m->results[i]->status->code, ==, 0);
+    g_assert_cmpuint (m->results[4]->status->code, ==, TSR_ERROR_TOO_LARGE + 1);
+    g_assert_cmpuint (g_bytes_get_size (resp->payload), ==, 4 * size);
+  }
+
+  tsr_node_client_retrieve_many_end (
+      tsr_node_client_retrieve_many_begin (f->client, (const char *const *)ids, 5, NULL), got,
+      errors);
+  for (guint i = 0; i < 5; i++)
+    {
+      g_assert_no_error (errors[i]);
+      g_assert_true (g_bytes_equal (got[i], blobs[i]));
+      g_bytes_unref (got[i]);
+      g_bytes_unref (blobs[i]);
+      g_free (ids[i]);
+    }
+}
+
 /* A server that completes the TLS handshake and then never answers. */
 typedef struct
 {
@@ -747,6 +914,8 @@ main (int argc, char **argv)
   ADD ("upload-download-file", test_upload_download_file);
   ADD ("stopped-node", test_stopped_node);
   ADD ("pipelined-retrieve", test_pipelined_retrieve);
+  ADD ("retrieve-many", test_retrieve_many);
+  ADD ("retrieve-many-over-limit", test_retrieve_many_over_limit);
   ADD ("timeout-and-cancel", test_timeout_and_cancel);
 #undef ADD
 

@@ -1899,11 +1899,15 @@ typedef struct
 } Download;
 
 /* A pool job asks for this many consecutive chunks at once (they live on all the nodes, round
- * robin) and then takes the answers in order: one thread and one wait for sixteen chunks
- * instead of sixteen, so fewer thread switches per chunk. Alternating 512 MiB downloads:
- * 1.46 s with one chunk per job, 1.27 s with 16 (groups of 4: 0.93 of the time, 8: 0.88). */
-#define FETCH_GROUP 16
+ * robin): one RetrieveSegments to each node for the chunks whose first live copy it holds,
+ * then it takes the answers. One thread and one wait for the group instead of one per chunk
+ * (alternating 512 MiB downloads: 1.46 s with one chunk per job, 1.27 s with 16 requests in
+ * flight), and one request and one answer per node instead of one per chunk (alternating
+ * 1 GiB downloads: 2.86 s with 16 requests in flight, 2.60 s with batches from groups of 16,
+ * 2.47 s from groups of 32; groups of 64 were no faster and took peak RSS to 61 MiB). */
+#define FETCH_GROUP 32
 G_STATIC_ASSERT (TSR_CLUSTER_DOWNLOAD_WINDOW % FETCH_GROUP == 0);
+G_STATIC_ASSERT (FETCH_GROUP <= TSR_NODE_RETRIEVE_BATCH_MAX);
 
 typedef struct
 {
@@ -2003,49 +2007,101 @@ fetch_chunk_from_any_copy (Download *down, guint64 index, Member *tried, GError 
   return g_steal_pointer (&plain);
 }
 
+/* Decrypts a chunk its first live copy gave (@cipher, or NULL and @error), going through
+ * the other copies when that fell short, and puts it in its slot. */
+static void
+deliver_chunk (Download *down, guint64 index, GBytes *cipher, GError *error, Member *tried)
+{
+  g_autoptr (GBytes) owned = cipher;
+  g_autoptr (GError) local_error = error;
+  GBytes *plain = NULL;
+
+  if (owned != NULL)
+    plain = tsr_chunk_decrypt (down->key, down->cipher, index, g_bytes_get_data (owned, NULL),
+                               g_bytes_get_size (owned), &local_error);
+  if (plain == NULL && local_error != NULL)
+    g_debug ("Chunk %" G_GUINT64_FORMAT ": %s; trying the other copies", index,
+             local_error->message);
+  /* The first copy's node was already retried: it is not asked again. */
+  if (plain == NULL)
+    plain = fetch_chunk_from_any_copy (down, index, tried, g_steal_pointer (&local_error));
+
+  g_mutex_lock (&down->t.mutex);
+  down->slots[index % down->window] = plain;
+  transfer_wake (&down->t);
+  g_mutex_unlock (&down->t.mutex);
+}
+
+/* The chunks of a fetch job whose first live copy is on one node: asked for in one
+ * RetrieveSegments. */
+typedef struct
+{
+  Member *member;
+  TsrNodeClient *client;
+  TsrNodeCall *call;
+  guint n;
+  guint ks[FETCH_GROUP]; /* offsets in the job */
+} FetchBatch;
+
 static void
 fetch_job_run (gpointer data)
 {
   FetchJob *job = data;
   Download *down = job->down;
   TsrCluster *self = down->t.self;
-  TsrNodeCall *calls[FETCH_GROUP] = { NULL };
-  Member *asked[FETCH_GROUP] = { NULL };
+  FetchBatch batches[FETCH_GROUP];
+  guint n_batches = 0, n_unasked = 0;
+  guint unasked[FETCH_GROUP];
 
-  /* Ask each chunk's first live copy at once... */
+  /* Ask each node at once for the chunks whose first live copy it holds... */
   for (guint k = 0; k < job->count; k++)
     {
       TsrManifestChunk *chunk = down->manifest->chunks->pdata[job->first + k];
-      g_autoptr (TsrNodeClient) client = NULL;
+      TsrNodeClient *client = NULL;
+      Member *m = NULL;
+      guint b;
 
-      if (!g_cancellable_is_cancelled (down->t.cancellable) &&
-          (client = first_live_client (self, chunk, &asked[k])) != NULL)
-        calls[k] = tsr_node_client_retrieve_begin (client, chunk->segment_id, down->t.cancellable);
+      if (!g_cancellable_is_cancelled (down->t.cancellable))
+        client = first_live_client (self, chunk, &m);
+      if (client == NULL)
+        {
+          unasked[n_unasked++] = k;
+          continue;
+        }
+      for (b = 0; b < n_batches && batches[b].member != m; b++)
+        ;
+      if (b == n_batches)
+        {
+          batches[n_batches++] = (FetchBatch){ .member = m, .client = client };
+          client = NULL;
+        }
+      g_clear_object (&client);
+      batches[b].ks[batches[b].n++] = k;
     }
-  /* ...then take the answers in order, trying the other copies where one fell short. */
-  for (guint k = 0; k < job->count; k++)
+  for (guint b = 0; b < n_batches; b++)
     {
-      guint64 index = job->first + k;
-      g_autoptr (GBytes) cipher = NULL;
-      g_autoptr (GError) error = NULL;
-      GBytes *plain = NULL;
+      const char *ids[FETCH_GROUP];
 
-      if (calls[k] != NULL)
-        cipher = tsr_node_client_retrieve_end (calls[k], &error);
-      if (cipher != NULL)
-        plain = tsr_chunk_decrypt (down->key, down->cipher, index, g_bytes_get_data (cipher, NULL),
-                                   g_bytes_get_size (cipher), &error);
-      if (plain == NULL && error != NULL)
-        g_debug ("Chunk %" G_GUINT64_FORMAT ": %s; trying the other copies", index, error->message);
-      /* The first copy's node was already retried by _end(): it is not asked again. */
-      if (plain == NULL)
-        plain = fetch_chunk_from_any_copy (down, index, asked[k], g_steal_pointer (&error));
-
-      g_mutex_lock (&down->t.mutex);
-      down->slots[index % down->window] = plain;
-      transfer_wake (&down->t);
-      g_mutex_unlock (&down->t.mutex);
+      for (guint j = 0; j < batches[b].n; j++)
+        ids[j] = ((TsrManifestChunk *)down->manifest->chunks->pdata[job->first + batches[b].ks[j]])
+                     ->segment_id;
+      batches[b].call = tsr_node_client_retrieve_many_begin (batches[b].client, ids, batches[b].n,
+                                                             down->t.cancellable);
+      g_clear_object (&batches[b].client);
     }
+  /* ...then take the answers, trying the other copies where one fell short. */
+  for (guint b = 0; b < n_batches; b++)
+    {
+      GBytes *ciphers[FETCH_GROUP];
+      GError *errors[FETCH_GROUP];
+
+      tsr_node_client_retrieve_many_end (batches[b].call, ciphers, errors);
+      for (guint j = 0; j < batches[b].n; j++)
+        deliver_chunk (down, job->first + batches[b].ks[j], ciphers[j], errors[j],
+                       batches[b].member);
+    }
+  for (guint u = 0; u < n_unasked; u++)
+    deliver_chunk (down, job->first + unasked[u], NULL, NULL, NULL);
 
   transfer_release (&down->t);
   g_free (job);

@@ -83,6 +83,10 @@ static const struct
                                        "LIST_SEGMENTS_RESPONSE" },
   [TSR_MSG_SCRUB_REQUEST] = { &tessera__scrub_request__descriptor, "SCRUB_REQUEST" },
   [TSR_MSG_SCRUB_RESPONSE] = { &tessera__scrub_response__descriptor, "SCRUB_RESPONSE" },
+  [TSR_MSG_RETRIEVE_SEGMENTS_REQUEST] = { &tessera__retrieve_segments_request__descriptor,
+                                          "RETRIEVE_SEGMENTS_REQUEST" },
+  [TSR_MSG_RETRIEVE_SEGMENTS_RESPONSE] = { &tessera__retrieve_segments_response__descriptor,
+                                           "RETRIEVE_SEGMENTS_RESPONSE" },
 };
 
 G_STATIC_ASSERT (G_N_ELEMENTS (message_types) == TSR_MSG_LAST + 1);
@@ -485,6 +489,41 @@ body_is_valid (TsrMessageType type, const ProtobufCMessage *body, guint32 payloa
           for (gsize i = 0; bad_field == NULL && i < m->n_corrupt; i++)
             if (!tsr_segment_id_is_valid (m->corrupt[i]))
               bad_field = "corrupt";
+          break;
+        }
+      case TSR_MSG_RETRIEVE_SEGMENTS_REQUEST:
+        {
+          const Tessera__RetrieveSegmentsRequest *m =
+              (const Tessera__RetrieveSegmentsRequest *)body;
+          for (gsize i = 0; bad_field == NULL && i < m->n_segment_ids; i++)
+            if (!tsr_segment_id_is_valid (m->segment_ids[i]))
+              bad_field = "segment_ids";
+          break;
+        }
+      case TSR_MSG_RETRIEVE_SEGMENTS_RESPONSE:
+        {
+          const Tessera__RetrieveSegmentsResponse *m =
+              (const Tessera__RetrieveSegmentsResponse *)body;
+          guint64 sum = 0;
+
+          /* Results that are not OK have no bytes in the payload; the others' lengths must
+           * add up to it exactly, so no consumer slices past it. */
+          for (gsize i = 0; bad_field == NULL && i < m->n_results; i++)
+            {
+              const Tessera__SegmentResult *r = m->results[i];
+              if (r->status->code == 0 ? !r->has_length : r->has_length && r->length != 0)
+                bad_field = "results.length";
+              else
+                sum += r->length;
+            }
+          if (bad_field == NULL && sum != payload_len)
+            {
+              g_set_error (error, TSR_ERROR, TSR_ERROR_INVALID_ARGUMENT,
+                           "%s: the results add up to %" G_GUINT64_FORMAT
+                           " bytes but the payload has %u",
+                           name, sum, payload_len);
+              return FALSE;
+            }
           break;
         }
       case TSR_MSG_ERROR:

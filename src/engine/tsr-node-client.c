@@ -686,7 +686,8 @@ struct _TsrNodeCall
 {
   TsrNodeClient *client;
   char *segment_id;
-  GBytes *payload; /* a store's bytes */
+  GStrv segment_ids; /* a RetrieveSegments' */
+  GBytes *payload;   /* a store's bytes */
   GCancellable *cancellable;
   gboolean sent_ok;
   Sent sent;
@@ -752,6 +753,7 @@ node_call_free (TsrNodeCall *call)
 {
   g_object_unref (call->client);
   g_free (call->segment_id);
+  g_strfreev (call->segment_ids);
   g_clear_pointer (&call->payload, g_bytes_unref);
   g_clear_object (&call->cancellable);
   g_free (call);
@@ -801,6 +803,129 @@ tsr_node_client_retrieve_end (TsrNodeCall *call, GError **error)
                                                          call->cancellable, error);
   node_call_free (call);
   return bytes;
+}
+
+/**
+ * tsr_node_client_retrieve_many_begin:
+ * @segment_ids: (array length=n): at most %TSR_NODE_RETRIEVE_BATCH_MAX ids
+ *
+ * Sends one RetrieveSegments for @n segments (with reader_authenticates, as
+ * tsr_node_client_retrieve_begin()) without waiting for the answer: one request and one
+ * answer for all of them instead of one each. tsr_node_client_retrieve_many_end() must be
+ * called once for every call begun.
+ */
+TsrNodeCall *
+tsr_node_client_retrieve_many_begin (TsrNodeClient *self, const char *const *segment_ids, guint n,
+                                     GCancellable *cancellable)
+{
+  Tessera__RetrieveSegmentsRequest req = TESSERA__RETRIEVE_SEGMENTS_REQUEST__INIT;
+  TsrNodeCall *call;
+
+  g_return_val_if_fail (TSR_IS_NODE_CLIENT (self), NULL);
+  g_return_val_if_fail (n > 0 && n <= TSR_NODE_RETRIEVE_BATCH_MAX, NULL);
+  req.n_segment_ids = n;
+  req.segment_ids = (char **)segment_ids;
+  req.has_reader_authenticates = req.reader_authenticates = TRUE;
+  call =
+      node_call_begin (self, TSR_MSG_RETRIEVE_SEGMENTS_REQUEST, &req.base, NULL, NULL, cancellable);
+  call->segment_ids = g_new0 (char *, n + 1);
+  for (guint i = 0; i < n; i++)
+    call->segment_ids[i] = g_strdup (segment_ids[i]);
+  return call;
+}
+
+/* Takes the answer apart: each OK result's bytes are a slice of the payload (the frame
+ * checks made sure the lengths add up to it). FALSE when the answer is not for @n ids. */
+static gboolean
+split_segments (TsrFrame *resp, guint n, GBytes **segments, GError **errors, GError **error)
+{
+  const Tessera__RetrieveSegmentsResponse *m =
+      (const Tessera__RetrieveSegmentsResponse *)resp->body;
+  gsize offset = 0;
+
+  if (m->n_results != n)
+    {
+      g_set_error (error, TSR_ERROR, TSR_ERROR_PROTOCOL,
+                   "Asked for %u segments, the answer has %zu results", n, m->n_results);
+      return FALSE;
+    }
+  for (guint i = 0; i < n; i++)
+    {
+      if (tsr_status_to_error (m->results[i]->status, &errors[i]))
+        {
+          segments[i] = g_bytes_new_from_bytes (resp->payload, offset, m->results[i]->length);
+          offset += m->results[i]->length;
+        }
+    }
+  return TRUE;
+}
+
+/**
+ * tsr_node_client_retrieve_many_end:
+ * @segments: (out caller-allocates) (array): receives each segment's bytes, unverified, or %NULL
+ * @errors: (out caller-allocates) (array): receives why each %NULL segment is missing
+ *
+ * Waits for what tsr_node_client_retrieve_many_begin() asked and frees @call. Each of the
+ * @n ids gets its bytes or an error. Where the request as a whole failed (a closed
+ * connection, a timeout, a node that does not know RetrieveSegments), the segments are asked
+ * for one by one the ordinary way, with retries, until one fails in a way a retry may mend:
+ * the node is then taken for gone and the rest get that error.
+ */
+void
+tsr_node_client_retrieve_many_end (TsrNodeCall *call, GBytes **segments, GError **errors)
+{
+  TsrNodeClient *self = call->client;
+  guint n = g_strv_length (call->segment_ids);
+  g_autoptr (GError) whole = NULL;
+  g_autoptr (TsrFrame) resp = NULL;
+  gboolean again;
+
+  memset (segments, 0, n * sizeof *segments);
+  memset (errors, 0, n * sizeof *errors);
+  resp = node_call_end (call, &again, &whole);
+  if (resp == NULL && !again && !g_error_matches (whole, TSR_ERROR, TSR_ERROR_CANCELLED))
+    g_debug ("%s: RetrieveSegments failed (%s); asking for the segments one by one", self->node_id,
+             whole->message);
+  if (resp != NULL && split_segments (resp, n, segments, errors, &whole))
+    {
+      /* Those that did not fit in the answer's payload, on their own. */
+      for (guint i = 0; i < n; i++)
+        if (g_error_matches (errors[i], TSR_ERROR, TSR_ERROR_TOO_LARGE))
+          {
+            g_clear_error (&errors[i]);
+            segments[i] = tsr_node_client_retrieve_segment_unverified (
+                self, call->segment_ids[i], call->cancellable, &errors[i]);
+          }
+    }
+  else
+    {
+      /* Cancelled, or the node gone even after retries: the rest are not asked for. */
+      gboolean gone = g_cancellable_is_cancelled (call->cancellable);
+
+      if (gone && whole == NULL)
+        whole = g_error_new (TSR_ERROR, TSR_ERROR_CANCELLED, "Retrieval from %s was cancelled",
+                             self->node_id);
+      for (guint i = 0; i < n; i++)
+        {
+          g_clear_pointer (&segments[i], g_bytes_unref);
+          g_clear_error (&errors[i]);
+          if (gone)
+            {
+              errors[i] = g_error_copy (whole);
+              continue;
+            }
+          segments[i] = tsr_node_client_retrieve_segment_unverified (self, call->segment_ids[i],
+                                                                     call->cancellable, &errors[i]);
+          if (segments[i] == NULL &&
+              (is_retryable (errors[i]) || g_cancellable_is_cancelled (call->cancellable)))
+            {
+              g_clear_error (&whole);
+              whole = g_error_copy (errors[i]);
+              gone = TRUE;
+            }
+        }
+    }
+  node_call_free (call);
 }
 
 /**

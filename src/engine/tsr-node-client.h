@@ -69,6 +69,10 @@ typedef struct _TsrNodeCall TsrNodeCall;
 TsrNodeCall *tsr_node_client_retrieve_begin (TsrNodeClient *self, const char *segment_id,
                                              GCancellable *cancellable);
 GBytes *tsr_node_client_retrieve_end (TsrNodeCall *call, GError **error);
+TsrNodeCall *tsr_node_client_retrieve_many_begin (TsrNodeClient *self,
+                                                  const char *const *segment_ids, guint n,
+                                                  GCancellable *cancellable);
+void tsr_node_client_retrieve_many_end (TsrNodeCall *call, GBytes **segments, GError **errors);
 TsrNodeCall *tsr_node_client_store_begin (TsrNodeClient *self, const char *segment_id, GBytes *data,
                                           GCancellable *cancellable);
 gboolean tsr_node_client_store_end (TsrNodeCall *call, GError **error);

@@ -536,6 +536,76 @@ tsr_node_get_scrub_counts (TsrNode *self, guint64 *checked, guint64 *corrupt)
   g_mutex_unlock (&self->lock);
 }
 
+/* Several segments, one answer: each one's result, and the payload the found ones back to
+ * back. A segment that is missing or corrupt fails only its own result. */
+static void
+handle_retrieve_segments (TsrNode *self, Conn *conn, guint32 rid,
+                          const Tessera__RetrieveSegmentsRequest *req)
+{
+  Tessera__RetrieveSegmentsResponse resp = TESSERA__RETRIEVE_SEGMENTS_RESPONSE__INIT;
+  Tessera__Status status = TESSERA__STATUS__INIT;
+  gboolean trusted = req->has_reader_authenticates && req->reader_authenticates;
+  gsize n = req->n_segment_ids;
+  g_autoptr (GPtrArray) errors = g_ptr_array_new_with_free_func ((GDestroyNotify)g_error_free);
+  g_autofree Tessera__SegmentResult *results = NULL;
+  g_autofree Tessera__SegmentResult **ptrs = NULL;
+  g_autofree Tessera__Status *statuses = NULL;
+  g_autoptr (GByteArray) data = NULL;
+  g_autoptr (GBytes) payload = NULL;
+  g_autoptr (GError) error = NULL;
+
+  tsr_status_set_ok (&status);
+  resp.status = &status;
+  if (n > TSR_NODE_RETRIEVE_BATCH_MAX)
+    {
+      error = g_error_new (TSR_ERROR, TSR_ERROR_INVALID_ARGUMENT,
+                           "A RetrieveSegments request asks for at most %u segments, not %zu",
+                           TSR_NODE_RETRIEVE_BATCH_MAX, n);
+      tsr_status_set_error (&status, error);
+      send_frame (self, conn, TSR_MSG_RETRIEVE_SEGMENTS_RESPONSE, rid, &resp.base, NULL);
+      return;
+    }
+
+  results = g_new0 (Tessera__SegmentResult, MAX (n, 1));
+  ptrs = g_new0 (Tessera__SegmentResult *, MAX (n, 1));
+  statuses = g_new0 (Tessera__Status, MAX (n, 1));
+  data = g_byte_array_new ();
+  begin_wait (self);
+  for (gsize i = 0; i < n; i++)
+    {
+      const char *id = req->segment_ids[i];
+      g_autoptr (GBytes) segment = NULL;
+      GError *seg_error = NULL;
+
+      tessera__segment_result__init (&results[i]);
+      tessera__status__init (&statuses[i]);
+      tsr_status_set_ok (&statuses[i]);
+      results[i].status = &statuses[i];
+      ptrs[i] = &results[i];
+      segment = trusted ? tsr_segment_store_get_unverified (self->store, id, &seg_error)
+                        : tsr_segment_store_get (self->store, id, &seg_error);
+      if (segment != NULL &&
+          (guint64)data->len + g_bytes_get_size (segment) > TSR_FRAME_MAX_PAYLOAD)
+        seg_error =
+            g_error_new (TSR_ERROR, TSR_ERROR_TOO_LARGE,
+                         "Segment %s does not fit in this answer: ask for it on its own", id);
+      if (seg_error != NULL)
+        {
+          tsr_status_set_error (&statuses[i], seg_error);
+          g_ptr_array_add (errors, seg_error);
+          continue;
+        }
+      results[i].has_length = TRUE;
+      results[i].length = (guint32)g_bytes_get_size (segment);
+      g_byte_array_append (data, g_bytes_get_data (segment, NULL), results[i].length);
+    }
+  end_wait (self);
+  resp.n_results = n;
+  resp.results = ptrs;
+  payload = g_byte_array_free_to_bytes (g_steal_pointer (&data));
+  send_frame (self, conn, TSR_MSG_RETRIEVE_SEGMENTS_RESPONSE, rid, &resp.base, payload);
+}
+
 /* One request, one answer. */
 static void
 handle_request (TsrNode *self, Conn *conn, TsrFrame *frame)
@@ -586,6 +656,9 @@ handle_request (TsrNode *self, Conn *conn, TsrFrame *frame)
           send_frame (self, conn, TSR_MSG_RETRIEVE_SEGMENT_RESPONSE, rid, &resp.base, segment);
           break;
         }
+      case TSR_MSG_RETRIEVE_SEGMENTS_REQUEST:
+        handle_retrieve_segments (self, conn, rid, (Tessera__RetrieveSegmentsRequest *)frame->body);
+        break;
       case TSR_MSG_DELETE_SEGMENT_REQUEST:
         {
           Tessera__DeleteSegmentRequest *req = (Tessera__DeleteSegmentRequest *)frame->body;
@@ -775,6 +848,7 @@ is_request_type (guint type)
     {
       case TSR_MSG_STORE_SEGMENT_REQUEST:
       case TSR_MSG_RETRIEVE_SEGMENT_REQUEST:
+      case TSR_MSG_RETRIEVE_SEGMENTS_REQUEST:
       case TSR_MSG_DELETE_SEGMENT_REQUEST:
       case TSR_MSG_SYNC_REQUEST:
       case TSR_MSG_HEALTH_CHECK_REQUEST:

@@ -100,6 +100,19 @@ concat (GBytes *a, GBytes *b)
   return g_byte_array_free_to_bytes (out);
 }
 
+/* A frame of @body and @payload written as they are, without the checks frame() makes: for
+ * bodies whose lengths disagree with the payload. */
+static GBytes *
+unchecked (TsrMessageType type, guint32 request_id, const ProtobufCMessage *body, GBytes *payload)
+{
+  g_autoptr (GBytes) packed = pack (body);
+  g_autoptr (GBytes) head =
+      raw (1, type, 0, request_id, g_bytes_get_data (packed, NULL), g_bytes_get_size (packed),
+           g_bytes_get_size (packed), g_bytes_get_size (payload));
+
+  return concat (head, payload);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -313,6 +326,103 @@ main (int argc, char **argv)
     save ("valid-17-download-file-response", f);
   }
 
+  {
+    Tessera__RetrieveSegmentsRequest m = TESSERA__RETRIEVE_SEGMENTS_REQUEST__INIT;
+    char *ids[] = { id1, id3, id2 };
+    g_autoptr (GBytes) f = NULL;
+
+    m.n_segment_ids = G_N_ELEMENTS (ids);
+    m.segment_ids = ids;
+    m.has_reader_authenticates = m.reader_authenticates = TRUE;
+    f = frame (TSR_MSG_RETRIEVE_SEGMENTS_REQUEST, 10, &m.base, NULL);
+    save ("valid-20-retrieve-segments-request", f);
+  }
+  {
+    Tessera__RetrieveSegmentsResponse m = TESSERA__RETRIEVE_SEGMENTS_RESPONSE__INIT;
+    Tessera__SegmentResult results[3] = { TESSERA__SEGMENT_RESULT__INIT,
+                                          TESSERA__SEGMENT_RESULT__INIT,
+                                          TESSERA__SEGMENT_RESULT__INIT };
+    Tessera__SegmentResult *result_ptrs[3] = { &results[0], &results[1], &results[2] };
+    g_autoptr (GBytes) f = NULL;
+
+    /* id1 and id2 found, id3 not: the payload is seg1 then seg2. */
+    results[0].status = &ok;
+    results[0].has_length = TRUE;
+    results[0].length = 100;
+    results[1].status = &not_found;
+    results[2].status = &ok;
+    results[2].has_length = TRUE;
+    results[2].length = 37;
+    m.status = &ok;
+    m.n_results = 3;
+    m.results = result_ptrs;
+    f = frame (TSR_MSG_RETRIEVE_SEGMENTS_RESPONSE, 10, &m.base, seg12);
+    save ("valid-21-retrieve-segments-response", f);
+
+    /* The same with a result claiming more bytes than the payload has. */
+    {
+      g_autoptr (GBytes) bad = NULL;
+
+      results[2].length = 38;
+      bad = unchecked (TSR_MSG_RETRIEVE_SEGMENTS_RESPONSE, 10, &m.base, seg12);
+      save ("bad-results-lengths", bad);
+    }
+  }
+
+  {
+    Tessera__ListSegmentsRequest m = TESSERA__LIST_SEGMENTS_REQUEST__INIT;
+    g_autoptr (GBytes) f = NULL;
+
+    m.after = id1;
+    m.has_limit = TRUE;
+    m.limit = 2;
+    f = frame (TSR_MSG_LIST_SEGMENTS_REQUEST, 11, &m.base, NULL);
+    save ("valid-22-list-segments-request", f);
+  }
+  {
+    Tessera__ListSegmentsResponse m = TESSERA__LIST_SEGMENTS_RESPONSE__INIT;
+    Tessera__SegmentInfo infos[2] = { TESSERA__SEGMENT_INFO__INIT, TESSERA__SEGMENT_INFO__INIT };
+    Tessera__SegmentInfo *info_ptrs[2] = { &infos[0], &infos[1] };
+    g_autoptr (GBytes) f = NULL;
+
+    infos[0].segment_id = id2;
+    infos[0].size = 37;
+    infos[0].age_seconds = 60;
+    infos[1].segment_id = id3;
+    infos[1].size = 1;
+    infos[1].age_seconds = 86400;
+    m.status = &ok;
+    m.n_segments = 2;
+    m.segments = info_ptrs;
+    m.has_more = m.more = TRUE;
+    f = frame (TSR_MSG_LIST_SEGMENTS_RESPONSE, 11, &m.base, NULL);
+    save ("valid-23-list-segments-response", f);
+  }
+  {
+    Tessera__ScrubRequest m = TESSERA__SCRUB_REQUEST__INIT;
+    g_autoptr (GBytes) f = NULL;
+
+    m.after = id1;
+    m.has_max_bytes = TRUE;
+    m.max_bytes = 64 << 20;
+    f = frame (TSR_MSG_SCRUB_REQUEST, 12, &m.base, NULL);
+    save ("valid-24-scrub-request", f);
+  }
+  {
+    Tessera__ScrubResponse m = TESSERA__SCRUB_RESPONSE__INIT;
+    char *corrupt[] = { id2 };
+    g_autoptr (GBytes) f = NULL;
+
+    m.status = &ok;
+    m.checked = 3;
+    m.bytes = 138;
+    m.n_corrupt = 1;
+    m.corrupt = corrupt;
+    m.next = id3;
+    f = frame (TSR_MSG_SCRUB_RESPONSE, 12, &m.base, NULL);
+    save ("valid-25-scrub-response", f);
+  }
+
   /* A connection's worth: requests and responses back to back, out of order. */
   {
     Tessera__SyncRequest sync = TESSERA__SYNC_REQUEST__INIT;
@@ -401,23 +511,15 @@ main (int argc, char **argv)
   }
   {
     Tessera__DownloadFileResponse m = TESSERA__DOWNLOAD_FILE_RESPONSE__INIT;
-    g_autoptr (GBytes) body = NULL;
-    g_autoptr (GByteArray) f = g_byte_array_new ();
-    g_autoptr (GBytes) head = NULL;
-    g_autoptr (GBytes) fb = NULL;
+    g_autoptr (GBytes) f = NULL;
 
     m.status = &ok;
     m.n_segments = 2;
     m.segments = ref_ptrs;
     refs[1].length = G_MAXUINT32; /* the lengths no longer add up to the payload */
-    body = pack (&m.base);
+    f = unchecked (TSR_MSG_DOWNLOAD_FILE_RESPONSE, 8, &m.base, seg12);
     refs[1].length = 37;
-    head = raw (1, TSR_MSG_DOWNLOAD_FILE_RESPONSE, 0, 8, g_bytes_get_data (body, NULL),
-                g_bytes_get_size (body), g_bytes_get_size (body), g_bytes_get_size (seg12));
-    g_byte_array_append (f, g_bytes_get_data (head, NULL), g_bytes_get_size (head));
-    g_byte_array_append (f, g_bytes_get_data (seg12, NULL), g_bytes_get_size (seg12));
-    fb = g_byte_array_free_to_bytes (g_steal_pointer (&f));
-    save ("bad-segment-lengths", fb);
+    save ("bad-segment-lengths", f);
   }
   {
     Tessera__Status bad = TESSERA__STATUS__INIT;
