@@ -4,6 +4,8 @@
  */
 #include "tsr-hash.h"
 
+#include <string.h>
+
 #include <gnutls/crypto.h>
 
 struct _TsrSha256
@@ -51,15 +53,19 @@ tsr_sha256_hex (const void *data, gsize len, char out[TSR_SHA256_HEX_LEN + 1])
 gboolean
 tsr_segment_id_is_valid (const char *id)
 {
-  if (id == NULL)
+  /* Without a branch per character: opening a store checks every id it lists, and random
+   * hex mispredicted the per-character test often enough to be a tenth of the time. */
+  static const guint8 is_hex[256] = {
+    ['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1, ['5'] = 1, ['6'] = 1, ['7'] = 1,
+    ['8'] = 1, ['9'] = 1, ['a'] = 1, ['b'] = 1, ['c'] = 1, ['d'] = 1, ['e'] = 1, ['f'] = 1,
+  };
+  guint8 ok = 1;
+
+  if (id == NULL || strnlen (id, TSR_SHA256_HEX_LEN + 1) != TSR_SHA256_HEX_LEN)
     return FALSE;
   for (guint i = 0; i < TSR_SHA256_HEX_LEN; i++)
-    {
-      char c = id[i];
-      if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')))
-        return FALSE;
-    }
-  return id[TSR_SHA256_HEX_LEN] == '\0';
+    ok &= is_hex[(guchar)id[i]];
+  return ok;
 }
 
 TsrSha256 *
