@@ -15,6 +15,7 @@
 
 #include "tsr-node.h"
 #include "tsr-buffered-stream.h"
+#include "tsr-chunker.h"
 #include "tsr-error.h"
 #include "tsr-frame.h"
 #include "tsr-hash.h"
@@ -569,12 +570,13 @@ handle_retrieve_segments (TsrNode *self, Conn *conn, guint32 rid,
   results = g_new0 (Tessera__SegmentResult, MAX (n, 1));
   ptrs = g_new0 (Tessera__SegmentResult *, MAX (n, 1));
   statuses = g_new0 (Tessera__Status, MAX (n, 1));
-  data = g_byte_array_new ();
+  /* Read straight into the answer, sized for chunks of 64 KiB and their tags. */
+  data = g_byte_array_sized_new (n * (TSR_CHUNK_SIZE_DEFAULT + 16));
   begin_wait (self);
   for (gsize i = 0; i < n; i++)
     {
       const char *id = req->segment_ids[i];
-      g_autoptr (GBytes) segment = NULL;
+      guint before = data->len;
       GError *seg_error = NULL;
 
       tessera__segment_result__init (&results[i]);
@@ -582,13 +584,14 @@ handle_retrieve_segments (TsrNode *self, Conn *conn, guint32 rid,
       tsr_status_set_ok (&statuses[i]);
       results[i].status = &statuses[i];
       ptrs[i] = &results[i];
-      segment = trusted ? tsr_segment_store_get_unverified (self->store, id, &seg_error)
-                        : tsr_segment_store_get (self->store, id, &seg_error);
-      if (segment != NULL &&
-          (guint64)data->len + g_bytes_get_size (segment) > TSR_FRAME_MAX_PAYLOAD)
-        seg_error =
-            g_error_new (TSR_ERROR, TSR_ERROR_TOO_LARGE,
-                         "Segment %s does not fit in this answer: ask for it on its own", id);
+      if (tsr_segment_store_read_into (self->store, id, !trusted, data, &seg_error) &&
+          data->len > TSR_FRAME_MAX_PAYLOAD)
+        {
+          g_byte_array_set_size (data, before);
+          seg_error =
+              g_error_new (TSR_ERROR, TSR_ERROR_TOO_LARGE,
+                           "Segment %s does not fit in this answer: ask for it on its own", id);
+        }
       if (seg_error != NULL)
         {
           tsr_status_set_error (&statuses[i], seg_error);
@@ -596,8 +599,7 @@ handle_retrieve_segments (TsrNode *self, Conn *conn, guint32 rid,
           continue;
         }
       results[i].has_length = TRUE;
-      results[i].length = (guint32)g_bytes_get_size (segment);
-      g_byte_array_append (data, g_bytes_get_data (segment, NULL), results[i].length);
+      results[i].length = data->len - before;
     }
   end_wait (self);
   resp.n_results = n;

@@ -846,20 +846,23 @@ check_id (const char *id, GError **error)
   return TRUE;
 }
 
-static GBytes *
-read_segment (TsrSegmentStore *self, const char *id, gboolean verify, GError **error)
+/* Appends the segment's bytes to @out; on error @out is as it was. */
+static gboolean
+read_segment (TsrSegmentStore *self, const char *id, gboolean verify, GByteArray *out,
+              GError **error)
 {
   g_autofree char *path = NULL;
-  g_autofree guint8 *buf = NULL;
   char actual[TSR_SHA256_HEX_LEN + 1];
   struct stat st;
+  guint start = out->len;
   gsize done = 0;
+  guint8 *buf;
   int fd;
 
-  g_return_val_if_fail (TSR_IS_SEGMENT_STORE (self), NULL);
+  g_return_val_if_fail (TSR_IS_SEGMENT_STORE (self), FALSE);
 
   if (!check_id (id, error) || !check_open (self, error))
-    return NULL;
+    return FALSE;
 
   path = tsr_segment_store_segment_path (self, id);
   fd = g_open (path, O_RDONLY | O_CLOEXEC, 0);
@@ -871,16 +874,18 @@ read_segment (TsrSegmentStore *self, const char *id, gboolean verify, GError **e
                      id);
       else
         tsr_set_error_from_errno (error, saved, "Cannot read segment %s", id);
-      return NULL;
+      return FALSE;
     }
-  if (fstat (fd, &st) != 0 || (guint64)st.st_size > TSR_SEGMENT_MAX_SIZE)
+  if (fstat (fd, &st) != 0 || (guint64)st.st_size > TSR_SEGMENT_MAX_SIZE ||
+      (guint64)start + st.st_size > G_MAXUINT)
     {
       close (fd);
       g_set_error (error, TSR_ERROR, TSR_ERROR_CORRUPT,
                    "Segment %s on this node is corrupt: impossible size", id);
-      return NULL;
+      return FALSE;
     }
-  buf = g_malloc (MAX (st.st_size, 1));
+  g_byte_array_set_size (out, start + st.st_size);
+  buf = out->data + start;
   while (done < (gsize)st.st_size)
     {
       ssize_t n = pread (fd, buf + done, st.st_size - done, done);
@@ -890,8 +895,9 @@ read_segment (TsrSegmentStore *self, const char *id, gboolean verify, GError **e
         {
           int saved = n < 0 ? errno : EIO;
           close (fd);
+          g_byte_array_set_size (out, start);
           tsr_set_error_from_errno (error, saved, "Cannot read segment %s", id);
-          return NULL;
+          return FALSE;
         }
       done += n;
     }
@@ -902,13 +908,40 @@ read_segment (TsrSegmentStore *self, const char *id, gboolean verify, GError **e
       tsr_sha256_hex (buf, done, actual);
       if (strcmp (actual, id) != 0)
         {
+          g_byte_array_set_size (out, start);
           g_set_error (error, TSR_ERROR, TSR_ERROR_CORRUPT,
                        "Segment %s on this node is corrupt: its content no longer matches its id",
                        id);
-          return NULL;
+          return FALSE;
         }
     }
-  return g_bytes_new_take (g_steal_pointer (&buf), done);
+  return TRUE;
+}
+
+static GBytes *
+read_segment_bytes (TsrSegmentStore *self, const char *id, gboolean verify, GError **error)
+{
+  g_autoptr (GByteArray) out = g_byte_array_new ();
+
+  if (!read_segment (self, id, verify, out, error))
+    return NULL;
+  return g_byte_array_free_to_bytes (g_steal_pointer (&out));
+}
+
+/**
+ * tsr_segment_store_read_into:
+ * @verify: check the bytes against @id first (%TSR_ERROR_CORRUPT), as tsr_segment_store_get()
+ * @out: receives the segment's bytes, appended; left as it was on error
+ *
+ * Reads a segment onto the end of @out: a node answering for several segments at once reads
+ * them straight into its answer.
+ */
+gboolean
+tsr_segment_store_read_into (TsrSegmentStore *self, const char *id, gboolean verify,
+                             GByteArray *out, GError **error)
+{
+  g_return_val_if_fail (out != NULL, FALSE);
+  return read_segment (self, id, verify, out, error);
 }
 
 /**
@@ -923,7 +956,7 @@ read_segment (TsrSegmentStore *self, const char *id, gboolean verify, GError **e
 GBytes *
 tsr_segment_store_get (TsrSegmentStore *self, const char *id, GError **error)
 {
-  return read_segment (self, id, TRUE, error);
+  return read_segment_bytes (self, id, TRUE, error);
 }
 
 /**
@@ -936,7 +969,7 @@ tsr_segment_store_get (TsrSegmentStore *self, const char *id, GError **error)
 GBytes *
 tsr_segment_store_get_unverified (TsrSegmentStore *self, const char *id, GError **error)
 {
-  return read_segment (self, id, FALSE, error);
+  return read_segment_bytes (self, id, FALSE, error);
 }
 
 gboolean
