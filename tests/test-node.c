@@ -3,6 +3,7 @@
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
 #include "tessera.h"
+#include "tsr-node-private.h"
 #include "tsr-test-util.h"
 
 #include <string.h>
@@ -791,6 +792,44 @@ test_retrieve_many_over_limit (Fixture *f, gconstpointer data)
     }
 }
 
+/* A node of an earlier version does not know RetrieveSegments: it answers ERROR and closes.
+ * The client gets every segment one by one, and does not send it another. */
+static void
+test_retrieve_many_from_earlier_version (Fixture *f, gconstpointer data)
+{
+  GBytes *blobs[3];
+  char *ids[3];
+  GBytes *got[3];
+  GError *errors[3];
+  TsrInterfaceStats first, second;
+
+  for (guint i = 0; i < 3; i++)
+    ids[i] = store_random (f, f->client, 5000 + i, &blobs[i]);
+  _tsr_node_set_refuses_batches (f->node, TRUE);
+  for (guint round = 0; round < 2; round++)
+    {
+      tsr_node_client_retrieve_many_end (
+          tsr_node_client_retrieve_many_begin (f->client, (const char *const *)ids, 3, NULL), got,
+          errors);
+      for (guint i = 0; i < 3; i++)
+        {
+          g_assert_no_error (errors[i]);
+          g_assert_true (g_bytes_equal (got[i], blobs[i]));
+          g_bytes_unref (got[i]);
+        }
+      tsr_node_get_stats (f->node, round == 0 ? &first : &second);
+    }
+  /* The refusal counted once, in the first round only. */
+  g_assert_cmpuint (first.errors, ==, 1);
+  g_assert_cmpuint (second.errors, ==, 1);
+
+  for (guint i = 0; i < 3; i++)
+    {
+      g_bytes_unref (blobs[i]);
+      g_free (ids[i]);
+    }
+}
+
 /* A server that completes the TLS handshake and then never answers. */
 typedef struct
 {
@@ -916,6 +955,7 @@ main (int argc, char **argv)
   ADD ("pipelined-retrieve", test_pipelined_retrieve);
   ADD ("retrieve-many", test_retrieve_many);
   ADD ("retrieve-many-over-limit", test_retrieve_many_over_limit);
+  ADD ("retrieve-many-from-earlier-version", test_retrieve_many_from_earlier_version);
   ADD ("timeout-and-cancel", test_timeout_and_cancel);
 #undef ADD
 

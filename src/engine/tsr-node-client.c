@@ -68,6 +68,7 @@ struct _TsrNodeClient
   GPtrArray *conns; /* CConn*, live or dead; dead ones are reaped */
   guint connecting;
   gint next_request_id;
+  gint no_batches; /* atomic: the node refused a RetrieveSegments (an earlier version) */
 };
 
 G_DEFINE_FINAL_TYPE (TsrNodeClient, tsr_node_client, G_TYPE_OBJECT)
@@ -704,8 +705,10 @@ node_call_begin (TsrNodeClient *self, TsrMessageType type, const ProtobufCMessag
   call->segment_id = g_strdup (segment_id);
   call->payload = payload != NULL ? g_bytes_ref (payload) : NULL;
   call->cancellable = cancellable != NULL ? g_object_ref (cancellable) : NULL;
-  /* An active emulated link queues and delays every frame: _end() makes the whole call. */
-  if (self->link != NULL && tsr_netem_link_is_active (self->link))
+  /* An active emulated link queues and delays every frame: _end() makes the whole call. A
+   * node that refused a RetrieveSegments is not sent another: _end() asks one by one. */
+  if ((self->link != NULL && tsr_netem_link_is_active (self->link)) ||
+      (type == TSR_MSG_RETRIEVE_SEGMENTS_REQUEST && g_atomic_int_get (&self->no_batches)))
     return call;
   /* With the link off, emulate() only counts the frame. */
   call->sent_ok =
@@ -886,6 +889,10 @@ tsr_node_client_retrieve_many_end (TsrNodeCall *call, GBytes **segments, GError 
   if (resp == NULL && !again && !g_error_matches (whole, TSR_ERROR, TSR_ERROR_CANCELLED))
     g_debug ("%s: RetrieveSegments failed (%s); asking for the segments one by one", self->node_id,
              whole->message);
+  /* A node of an earlier version answers the unknown request with ERROR and closes the
+   * connection (failing whatever else was in flight on it): once is enough. */
+  if (g_error_matches (whole, TSR_ERROR, TSR_ERROR_PROTOCOL))
+    g_atomic_int_set (&self->no_batches, 1);
   if (resp != NULL && split_segments (resp, n, segments, errors, &whole))
     {
       /* Those that did not fit in the answer's payload, on their own. */

@@ -14,6 +14,7 @@
 #include "config.h"
 
 #include "tsr-node.h"
+#include "tsr-node-private.h"
 #include "tsr-buffered-stream.h"
 #include "tsr-chunker.h"
 #include "tsr-error.h"
@@ -62,7 +63,8 @@ struct _TsrNode
   guint pending_jobs; /* accepted connections not yet finished by on_run */
   gint64 started_at;
 
-  gint serving; /* atomic */
+  gint serving;         /* atomic */
+  gint refuses_batches; /* atomic: answers RetrieveSegments as an earlier version would */
   gint n_running;
   gint n_waiting;
 
@@ -503,6 +505,15 @@ on_scrub_timer (gpointer data)
   return G_SOURCE_CONTINUE;
 }
 
+/* Tests: the node answers RetrieveSegments as a node of an earlier version does, with an
+ * ERROR frame (PROTOCOL) and a closed connection. */
+void
+_tsr_node_set_refuses_batches (TsrNode *self, gboolean refuses)
+{
+  g_return_if_fail (TSR_IS_NODE (self));
+  g_atomic_int_set (&self->refuses_batches, refuses);
+}
+
 /**
  * tsr_node_set_scrub_rate:
  * @bytes_per_second: the background scrub's I/O budget; 0 turns it off
@@ -584,14 +595,11 @@ handle_retrieve_segments (TsrNode *self, Conn *conn, guint32 rid,
       tsr_status_set_ok (&statuses[i]);
       results[i].status = &statuses[i];
       ptrs[i] = &results[i];
-      if (tsr_segment_store_read_into (self->store, id, !trusted, data, &seg_error) &&
-          data->len > TSR_FRAME_MAX_PAYLOAD)
-        {
-          g_byte_array_set_size (data, before);
-          seg_error =
-              g_error_new (TSR_ERROR, TSR_ERROR_TOO_LARGE,
-                           "Segment %s does not fit in this answer: ask for it on its own", id);
-        }
+      /* One that would not fit is not even read: ask for it on its own. */
+      if (!tsr_segment_store_read_into (self->store, id, !trusted, data, TSR_FRAME_MAX_PAYLOAD,
+                                        &seg_error) &&
+          g_error_matches (seg_error, TSR_ERROR, TSR_ERROR_TOO_LARGE))
+        g_prefix_error (&seg_error, "Ask for it on its own: ");
       if (seg_error != NULL)
         {
           tsr_status_set_error (&statuses[i], seg_error);
@@ -895,7 +903,9 @@ serve_connection (TsrNode *self, Conn *conn)
       STAT_ADD (packets_received, 1);
       STAT_ADD (bytes_received, frame_wire_size (&frame->header));
 
-      if (!is_request_type (frame->header.type))
+      if (!is_request_type (frame->header.type) ||
+          (frame->header.type == TSR_MSG_RETRIEVE_SEGMENTS_REQUEST &&
+           g_atomic_int_get (&self->refuses_batches)))
         {
           g_autoptr (GError) bad =
               g_error_new (TSR_ERROR, TSR_ERROR_PROTOCOL, "A %s frame is not a request",

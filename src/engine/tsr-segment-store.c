@@ -846,9 +846,10 @@ check_id (const char *id, GError **error)
   return TRUE;
 }
 
-/* Appends the segment's bytes to @out; on error @out is as it was. */
+/* Appends the segment's bytes to @out, unless that would take it past @limit bytes
+ * (TOO_LARGE, nothing read); on error @out is as it was. */
 static gboolean
-read_segment (TsrSegmentStore *self, const char *id, gboolean verify, GByteArray *out,
+read_segment (TsrSegmentStore *self, const char *id, gboolean verify, GByteArray *out, gsize limit,
               GError **error)
 {
   g_autofree char *path = NULL;
@@ -882,6 +883,15 @@ read_segment (TsrSegmentStore *self, const char *id, gboolean verify, GByteArray
       close (fd);
       g_set_error (error, TSR_ERROR, TSR_ERROR_CORRUPT,
                    "Segment %s on this node is corrupt: impossible size", id);
+      return FALSE;
+    }
+  if ((guint64)start + st.st_size > limit)
+    {
+      close (fd);
+      g_set_error (error, TSR_ERROR, TSR_ERROR_TOO_LARGE,
+                   "Segment %s (%" G_GUINT64_FORMAT " bytes) does not fit in %" G_GSIZE_FORMAT
+                   " bytes",
+                   id, (guint64)st.st_size, limit);
       return FALSE;
     }
   g_byte_array_set_size (out, start + st.st_size);
@@ -923,7 +933,7 @@ read_segment_bytes (TsrSegmentStore *self, const char *id, gboolean verify, GErr
 {
   g_autoptr (GByteArray) out = g_byte_array_new ();
 
-  if (!read_segment (self, id, verify, out, error))
+  if (!read_segment (self, id, verify, out, G_MAXUINT, error))
     return NULL;
   return g_byte_array_free_to_bytes (g_steal_pointer (&out));
 }
@@ -932,16 +942,18 @@ read_segment_bytes (TsrSegmentStore *self, const char *id, gboolean verify, GErr
  * tsr_segment_store_read_into:
  * @verify: check the bytes against @id first (%TSR_ERROR_CORRUPT), as tsr_segment_store_get()
  * @out: receives the segment's bytes, appended; left as it was on error
+ * @limit: the most bytes @out may hold afterwards: a segment that would take it past that is
+ *   not read (%TSR_ERROR_TOO_LARGE)
  *
  * Reads a segment onto the end of @out: a node answering for several segments at once reads
- * them straight into its answer.
+ * them straight into its answer, and never reads one that would not fit in it.
  */
 gboolean
 tsr_segment_store_read_into (TsrSegmentStore *self, const char *id, gboolean verify,
-                             GByteArray *out, GError **error)
+                             GByteArray *out, gsize limit, GError **error)
 {
   g_return_val_if_fail (out != NULL, FALSE);
-  return read_segment (self, id, verify, out, error);
+  return read_segment (self, id, verify, out, MIN (limit, G_MAXUINT), error);
 }
 
 /**

@@ -47,7 +47,7 @@ gboolean tsr_segment_store_put (TsrSegmentStore *self, GBytes *data, const char 
                                 char **out_id, GError **error);
 GBytes *tsr_segment_store_get (TsrSegmentStore *self, const char *id, GError **error);
 gboolean tsr_segment_store_read_into (TsrSegmentStore *self, const char *id, gboolean verify,
-                                      GByteArray *out, GError **error);
+                                      GByteArray *out, gsize limit, GError **error);
 GBytes *tsr_segment_store_get_unverified (TsrSegmentStore *self, const char *id, GError **error);
 gboolean tsr_segment_store_has (TsrSegmentStore *self, const char *id);
 gboolean tsr_segment_store_delete (TsrSegmentStore *self, const char *id, GError **error);
