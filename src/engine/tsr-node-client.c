@@ -763,59 +763,14 @@ node_call_free (TsrNodeCall *call)
 }
 
 /**
- * tsr_node_client_retrieve_begin:
- *
- * Sends a RetrieveSegment (with reader_authenticates, as
- * tsr_node_client_retrieve_segment_unverified()) without waiting for the answer, so that one
- * thread can have several requests in flight, to one node or to several: a download fetches
- * consecutive chunks, which live on different nodes, with one thread instead of one each.
- * Never fails here: what goes wrong is reported by tsr_node_client_retrieve_end(), which
- * must be called once for every call begun.
- */
-TsrNodeCall *
-tsr_node_client_retrieve_begin (TsrNodeClient *self, const char *segment_id,
-                                GCancellable *cancellable)
-{
-  Tessera__RetrieveSegmentRequest req = TESSERA__RETRIEVE_SEGMENT_REQUEST__INIT;
-
-  g_return_val_if_fail (TSR_IS_NODE_CLIENT (self), NULL);
-  req.segment_id = (char *)segment_id;
-  req.has_reader_authenticates = req.reader_authenticates = TRUE;
-  return node_call_begin (self, TSR_MSG_RETRIEVE_SEGMENT_REQUEST, &req.base, segment_id, NULL,
-                          cancellable);
-}
-
-/**
- * tsr_node_client_retrieve_end:
- *
- * Waits for what tsr_node_client_retrieve_begin() asked and frees @call. Where sending or the
- * answer failed in a way a retry may mend (a closed connection, a timeout), the request is
- * made again the ordinary way, with the client's retries and backoff.
- *
- * Returns: (transfer full): the segment's bytes, unverified, or %NULL with an error
- */
-GBytes *
-tsr_node_client_retrieve_end (TsrNodeCall *call, GError **error)
-{
-  gboolean again;
-  g_autoptr (TsrFrame) resp = node_call_end (call, &again, error);
-  GBytes *bytes = resp != NULL ? g_bytes_ref (resp->payload) : NULL;
-
-  if (again)
-    bytes = tsr_node_client_retrieve_segment_unverified (call->client, call->segment_id,
-                                                         call->cancellable, error);
-  node_call_free (call);
-  return bytes;
-}
-
-/**
  * tsr_node_client_retrieve_many_begin:
  * @segment_ids: (array length=n): at most %TSR_NODE_RETRIEVE_BATCH_MAX ids
  *
  * Sends one RetrieveSegments for @n segments (with reader_authenticates, as
- * tsr_node_client_retrieve_begin()) without waiting for the answer: one request and one
- * answer for all of them instead of one each. tsr_node_client_retrieve_many_end() must be
- * called once for every call begun.
+ * tsr_node_client_retrieve_segment_unverified()) without waiting for the answer: one request
+ * and one answer for all of them instead of one each, and one thread can have several such
+ * calls in flight, to one node or to several. Never fails here: what goes wrong is reported
+ * by tsr_node_client_retrieve_many_end(), which must be called once for every call begun.
  */
 TsrNodeCall *
 tsr_node_client_retrieve_many_begin (TsrNodeClient *self, const char *const *segment_ids, guint n,
@@ -906,8 +861,10 @@ tsr_node_client_retrieve_many_end (TsrNodeCall *call, GBytes **segments, GError 
     }
   else
     {
-      /* Cancelled, or the node gone even after retries: the rest are not asked for. */
-      gboolean gone = g_cancellable_is_cancelled (call->cancellable);
+      /* Cancelled, or the node gone (after retries where the client has any: node_call_end()
+       * asks for them with @again): the rest are not asked for. */
+      gboolean gone =
+          g_cancellable_is_cancelled (call->cancellable) || (whole != NULL && is_retryable (whole));
 
       if (gone && whole == NULL)
         whole = g_error_new (TSR_ERROR, TSR_ERROR_CANCELLED, "Retrieval from %s was cancelled",
@@ -938,9 +895,9 @@ tsr_node_client_retrieve_many_end (TsrNodeCall *call, GBytes **segments, GError 
 /**
  * tsr_node_client_store_begin:
  *
- * Sends a StoreSegment without waiting for the answer (see tsr_node_client_retrieve_begin()):
- * an upload sends a chunk's copies to their nodes at once. tsr_node_client_store_end() must
- * be called once for every call begun.
+ * Sends a StoreSegment without waiting for the answer (see
+ * tsr_node_client_retrieve_many_begin()): an upload sends a chunk's copies to their nodes at
+ * once. tsr_node_client_store_end() must be called once for every call begun.
  */
 TsrNodeCall *
 tsr_node_client_store_begin (TsrNodeClient *self, const char *segment_id, GBytes *data,
@@ -954,7 +911,9 @@ tsr_node_client_store_begin (TsrNodeClient *self, const char *segment_id, GBytes
                           cancellable);
 }
 
-/* Waits for what tsr_node_client_store_begin() sent, as tsr_node_client_retrieve_end(). */
+/* Waits for what tsr_node_client_store_begin() sent. Where sending or the answer failed in a
+ * way a retry may mend (a closed connection, a timeout), the store is made again the ordinary
+ * way, with the client's retries and backoff. */
 gboolean
 tsr_node_client_store_end (TsrNodeCall *call, GError **error)
 {

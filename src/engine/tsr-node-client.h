@@ -66,9 +66,6 @@ GBytes *tsr_node_client_retrieve_segment (TsrNodeClient *self, const char *segme
 GBytes *tsr_node_client_retrieve_segment_unverified (TsrNodeClient *self, const char *segment_id,
                                                      GCancellable *cancellable, GError **error);
 typedef struct _TsrNodeCall TsrNodeCall;
-TsrNodeCall *tsr_node_client_retrieve_begin (TsrNodeClient *self, const char *segment_id,
-                                             GCancellable *cancellable);
-GBytes *tsr_node_client_retrieve_end (TsrNodeCall *call, GError **error);
 TsrNodeCall *tsr_node_client_retrieve_many_begin (TsrNodeClient *self,
                                                   const char *const *segment_ids, guint n,
                                                   GCancellable *cancellable);

@@ -877,8 +877,7 @@ read_segment (TsrSegmentStore *self, const char *id, gboolean verify, GByteArray
         tsr_set_error_from_errno (error, saved, "Cannot read segment %s", id);
       return FALSE;
     }
-  if (fstat (fd, &st) != 0 || (guint64)st.st_size > TSR_SEGMENT_MAX_SIZE ||
-      (guint64)start + st.st_size > G_MAXUINT)
+  if (fstat (fd, &st) != 0 || (guint64)st.st_size > TSR_SEGMENT_MAX_SIZE)
     {
       close (fd);
       g_set_error (error, TSR_ERROR, TSR_ERROR_CORRUPT,
