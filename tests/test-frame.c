@@ -63,6 +63,8 @@ typedef struct
   Tessera__SegmentResult results[3];
   Tessera__SegmentResult *result_ptrs[3];
   Tessera__RetrieveSegmentsResponse batch_resp;
+  Tessera__StoreSegmentsRequest store_batch_req;
+  Tessera__StoreSegmentsResponse store_batch_resp;
   guint8 manifest[40];
 } Sample;
 
@@ -257,6 +259,30 @@ sample_body (Sample *s, TsrMessageType type, gsize payload_len)
         s->batch_resp.n_results = 3;
         s->batch_resp.results = s->result_ptrs;
         return &s->batch_resp.base;
+      case TSR_MSG_STORE_SEGMENTS_REQUEST:
+        tessera__store_segments_request__init (&s->store_batch_req);
+        s->store_batch_req.n_segments = n_refs;
+        s->store_batch_req.segments = s->ref_ptrs;
+        return &s->store_batch_req.base;
+      case TSR_MSG_STORE_SEGMENTS_RESPONSE:
+        /* Two stored, one refused. */
+        tessera__status__init (&s->ok);
+        for (guint i = 0; i < 3; i++)
+          {
+            tessera__segment_result__init (&s->results[i]);
+            s->results[i].status = i == 1 ? &s->status : &s->ok;
+            s->result_ptrs[i] = &s->results[i];
+          }
+        s->status.code = TSR_ERROR_NO_SPACE + 1;
+        s->status.message = "Node store is full";
+        tessera__store_segments_response__init (&s->store_batch_resp);
+        s->store_batch_resp.status = &s->ok;
+        s->store_batch_resp.n_results = 3;
+        s->store_batch_resp.results = s->result_ptrs;
+        s->store_batch_resp.has_used_bytes = s->store_batch_resp.has_capacity_bytes = TRUE;
+        s->store_batch_resp.used_bytes = 131104;
+        s->store_batch_resp.capacity_bytes = 1 << 30;
+        return &s->store_batch_resp.base;
       default:
         g_assert_not_reached ();
     }
@@ -875,6 +901,18 @@ test_invalid_ids (void)
   sample.results[1].length = 1;
   refuse_body (TSR_MSG_RETRIEVE_SEGMENTS_RESPONSE, &sample.batch_resp.base, 100);
 
+  sample_body (&sample, TSR_MSG_STORE_SEGMENTS_REQUEST, 100);
+  sample.refs[0].segment_id = "../../etc/passwd";
+  refuse_body (TSR_MSG_STORE_SEGMENTS_REQUEST, &sample.store_batch_req.base, 100);
+
+  sample_body (&sample, TSR_MSG_STORE_SEGMENTS_REQUEST, 100);
+  refuse_body (TSR_MSG_STORE_SEGMENTS_REQUEST, &sample.store_batch_req.base, 101);
+
+  sample_body (&sample, TSR_MSG_STORE_SEGMENTS_RESPONSE, 0);
+  sample.results[0].has_length = TRUE; /* a store sends nothing back */
+  sample.results[0].length = 100;
+  refuse_body (TSR_MSG_STORE_SEGMENTS_RESPONSE, &sample.store_batch_resp.base, 0);
+
   sample_body (&sample, TSR_MSG_DOWNLOAD_FILE_REQUEST, 0);
   sample.download_req.file_id = "0123456789ABCDEF";
   refuse_body (TSR_MSG_DOWNLOAD_FILE_REQUEST, &sample.download_req.base, 0);
@@ -930,7 +968,7 @@ parse_frames (const char *data, gsize len, GError **error)
 static void
 test_corpus (void)
 {
-  tsr_test_check_corpus_verdicts ("frame", parse_frames, TSR_MSG_LAST, 14);
+  tsr_test_check_corpus_verdicts ("frame", parse_frames, TSR_MSG_LAST, 15);
 }
 
 static void

@@ -831,6 +831,175 @@ test_retrieve_many_from_earlier_version (Fixture *f, gconstpointer data)
     }
 }
 
+static void
+store_many (TsrNodeClient *client, const char *const *ids, GBytes *const *data, guint n,
+            GError **errors)
+{
+  tsr_node_client_store_many_end (tsr_node_client_store_many_begin (client, ids, data, n, NULL),
+                                  errors);
+}
+
+static gboolean
+stored_as (Fixture *f, const char *id, GBytes *expected)
+{
+  g_autoptr (GBytes) got = tsr_segment_store_get (f->store, id, NULL);
+
+  return got != NULL && g_bytes_equal (got, expected);
+}
+
+/* Several segments in one request: each checked and stored on its own, one that fails
+ * failing only its own result. */
+static void
+test_store_many (Fixture *f, gconstpointer data)
+{
+  GBytes *blobs[4];
+  char *ids[4];
+  const char *sent[5];
+  GBytes *sent_data[5];
+  GError *errors[5];
+  g_autoptr (GError) error = NULL;
+  guint64 used;
+
+  for (guint i = 0; i < 4; i++)
+    {
+      blobs[i] = tsr_test_random_bytes (f->rand, 1 + 40000 * i);
+      ids[i] = g_compute_checksum_for_bytes (G_CHECKSUM_SHA256, blobs[i]);
+    }
+  /* The second claims the third's id: refused as corrupt. The first comes twice. */
+  sent[0] = ids[0], sent_data[0] = blobs[0];
+  sent[1] = ids[2], sent_data[1] = blobs[1];
+  sent[2] = ids[2], sent_data[2] = blobs[2];
+  sent[3] = ids[3], sent_data[3] = blobs[3];
+  sent[4] = ids[0], sent_data[4] = blobs[0];
+  store_many (f->client, sent, sent_data, 5, errors);
+  g_assert_no_error (errors[0]);
+  g_assert_error (errors[1], TSR_ERROR, TSR_ERROR_CORRUPT);
+  g_assert_no_error (errors[2]);
+  g_assert_no_error (errors[3]);
+  g_assert_no_error (errors[4]);
+  g_clear_error (&errors[1]);
+  g_assert_true (stored_as (f, ids[0], blobs[0]));
+  g_assert_false (tsr_segment_store_has (f->store, ids[1]));
+  g_assert_true (stored_as (f, ids[2], blobs[2]));
+  g_assert_true (stored_as (f, ids[3], blobs[3]));
+  used = tsr_segment_store_get_used (f->store);
+  g_assert_cmpuint (used, ==, 1 + 80001 + 120001);
+
+  /* Room for the small one only: the big one before it is refused, the small one stored. */
+  {
+    g_autoptr (GBytes) big = tsr_test_random_bytes (f->rand, 60000);
+    g_autoptr (GBytes) small = tsr_test_random_bytes (f->rand, 5000);
+    g_autofree char *big_id = g_compute_checksum_for_bytes (G_CHECKSUM_SHA256, big);
+    g_autofree char *small_id = g_compute_checksum_for_bytes (G_CHECKSUM_SHA256, small);
+    const char *two[2] = { big_id, small_id };
+    GBytes *two_data[2] = { big, small };
+
+    tsr_segment_store_set_capacity (f->store, used + 10000);
+    store_many (f->client, two, two_data, 2, errors);
+    g_assert_error (errors[0], TSR_ERROR, TSR_ERROR_NO_SPACE);
+    g_assert_no_error (errors[1]);
+    g_clear_error (&errors[0]);
+    g_assert_false (tsr_segment_store_has (f->store, big_id));
+    g_assert_true (stored_as (f, small_id, small));
+    tsr_segment_store_set_capacity (f->store, 64 * 1024 * 1024);
+  }
+
+  /* Too many: refused whole, nothing stored. */
+  {
+    Tessera__StoreSegmentsRequest req = TESSERA__STORE_SEGMENTS_REQUEST__INIT;
+    Tessera__SegmentRef refs[TSR_NODE_STORE_BATCH_MAX + 1];
+    Tessera__SegmentRef *ptrs[TSR_NODE_STORE_BATCH_MAX + 1];
+    g_autoptr (GByteArray) payload = g_byte_array_new ();
+    g_autoptr (GBytes) payload_bytes = NULL;
+    g_autoptr (TsrFrame) resp = NULL;
+    guint before = tsr_segment_store_get_segment_count (f->store);
+
+    for (guint i = 0; i < G_N_ELEMENTS (refs); i++)
+      {
+        g_autoptr (GBytes) blob = tsr_test_random_bytes (f->rand, 10);
+        tessera__segment_ref__init (&refs[i]);
+        refs[i].segment_id = g_compute_checksum_for_bytes (G_CHECKSUM_SHA256, blob);
+        refs[i].length = 10;
+        ptrs[i] = &refs[i];
+        g_byte_array_append (payload, g_bytes_get_data (blob, NULL), 10);
+      }
+    req.n_segments = G_N_ELEMENTS (refs);
+    req.segments = ptrs;
+    payload_bytes = g_byte_array_free_to_bytes (g_steal_pointer (&payload));
+    resp = tsr_node_client_call (f->client, TSR_MSG_STORE_SEGMENTS_REQUEST, &req.base,
+                                 payload_bytes, NULL, &error);
+    g_assert_null (resp);
+    g_assert_error (error, TSR_ERROR, TSR_ERROR_INVALID_ARGUMENT);
+    g_clear_error (&error);
+    g_assert_cmpuint (tsr_segment_store_get_segment_count (f->store), ==, before);
+    for (guint i = 0; i < G_N_ELEMENTS (refs); i++)
+      g_free (refs[i].segment_id);
+  }
+
+  /* A stopped node: every segment fails, after the client's retries for the first only; a
+   * restarted one takes them. */
+  tsr_node_stop (f->node);
+  tsr_node_client_set_retries (f->client, 1);
+  for (guint i = 0; i < 4; i++)
+    g_assert_true (tsr_segment_store_delete (f->store, ids[i], NULL) || i == 1);
+  store_many (f->client, (const char *const *)ids, blobs, 4, errors);
+  for (guint i = 0; i < 4; i++)
+    {
+      g_assert_true (g_error_matches (errors[i], TSR_ERROR, TSR_ERROR_UNREACHABLE) ||
+                     g_error_matches (errors[i], TSR_ERROR, TSR_ERROR_CLOSED));
+      g_clear_error (&errors[i]);
+      g_assert_false (tsr_segment_store_has (f->store, ids[i]));
+    }
+  g_assert_true (tsr_node_start (f->node, "127.0.0.1", 0, &error));
+  g_assert_no_error (error);
+  store_many (f->client, (const char *const *)ids, blobs, 4, errors);
+  for (guint i = 0; i < 4; i++)
+    {
+      g_assert_no_error (errors[i]);
+      g_assert_true (stored_as (f, ids[i], blobs[i]));
+    }
+
+  for (guint i = 0; i < 4; i++)
+    {
+      g_bytes_unref (blobs[i]);
+      g_free (ids[i]);
+    }
+}
+
+/* A node of an earlier version does not know StoreSegments either: the client stores every
+ * segment one by one, and does not send it another. */
+static void
+test_store_many_from_earlier_version (Fixture *f, gconstpointer data)
+{
+  TsrInterfaceStats first, second;
+
+  _tsr_node_set_refuses_batches (f->node, TRUE);
+  for (guint round = 0; round < 2; round++)
+    {
+      GBytes *blobs[3];
+      char *ids[3];
+      GError *errors[3];
+
+      for (guint i = 0; i < 3; i++)
+        {
+          blobs[i] = tsr_test_random_bytes (f->rand, 5000 + i);
+          ids[i] = g_compute_checksum_for_bytes (G_CHECKSUM_SHA256, blobs[i]);
+        }
+      store_many (f->client, (const char *const *)ids, blobs, 3, errors);
+      for (guint i = 0; i < 3; i++)
+        {
+          g_assert_no_error (errors[i]);
+          g_assert_true (stored_as (f, ids[i], blobs[i]));
+          g_bytes_unref (blobs[i]);
+          g_free (ids[i]);
+        }
+      tsr_node_get_stats (f->node, round == 0 ? &first : &second);
+    }
+  /* The refusal counted once, in the first round only. */
+  g_assert_cmpuint (first.errors, ==, 1);
+  g_assert_cmpuint (second.errors, ==, 1);
+}
+
 /* A server that completes the TLS handshake and then never answers. */
 typedef struct
 {
@@ -957,6 +1126,8 @@ main (int argc, char **argv)
   ADD ("retrieve-many", test_retrieve_many);
   ADD ("retrieve-many-over-limit", test_retrieve_many_over_limit);
   ADD ("retrieve-many-from-earlier-version", test_retrieve_many_from_earlier_version);
+  ADD ("store-many", test_store_many);
+  ADD ("store-many-from-earlier-version", test_store_many_from_earlier_version);
   ADD ("timeout-and-cancel", test_timeout_and_cancel);
 #undef ADD
 

@@ -87,6 +87,10 @@ static const struct
                                           "RETRIEVE_SEGMENTS_REQUEST" },
   [TSR_MSG_RETRIEVE_SEGMENTS_RESPONSE] = { &tessera__retrieve_segments_response__descriptor,
                                            "RETRIEVE_SEGMENTS_RESPONSE" },
+  [TSR_MSG_STORE_SEGMENTS_REQUEST] = { &tessera__store_segments_request__descriptor,
+                                       "STORE_SEGMENTS_REQUEST" },
+  [TSR_MSG_STORE_SEGMENTS_RESPONSE] = { &tessera__store_segments_response__descriptor,
+                                        "STORE_SEGMENTS_RESPONSE" },
 };
 
 G_STATIC_ASSERT (G_N_ELEMENTS (message_types) == TSR_MSG_LAST + 1);
@@ -500,6 +504,23 @@ body_is_valid (TsrMessageType type, const ProtobufCMessage *body, guint32 payloa
               bad_field = "segment_ids";
           break;
         }
+      case TSR_MSG_STORE_SEGMENTS_REQUEST:
+        {
+          const Tessera__StoreSegmentsRequest *m = (const Tessera__StoreSegmentsRequest *)body;
+          if (!segments_are_valid (type, m->segments, m->n_segments, payload_len, error))
+            return FALSE;
+          break;
+        }
+      case TSR_MSG_STORE_SEGMENTS_RESPONSE:
+        {
+          const Tessera__StoreSegmentsResponse *m = (const Tessera__StoreSegmentsResponse *)body;
+
+          /* Nothing comes back but statuses. */
+          for (gsize i = 0; bad_field == NULL && i < m->n_results; i++)
+            if (m->results[i]->has_length && m->results[i]->length != 0)
+              bad_field = "results.length";
+          break;
+        }
       case TSR_MSG_RETRIEVE_SEGMENTS_RESPONSE:
         {
           const Tessera__RetrieveSegmentsResponse *m =
@@ -803,13 +824,29 @@ tsr_frame_write (GOutputStream *out, TsrMessageType type, guint32 request_id,
                  const ProtobufCMessage *body, GBytes *payload, GCancellable *cancellable,
                  GError **error)
 {
+  return tsr_frame_write_parts (out, type, request_id, body, payload != NULL ? &payload : NULL,
+                                payload != NULL ? 1 : 0, cancellable, error);
+}
+
+/**
+ * tsr_frame_write_parts:
+ * @parts: (array length=n_parts): the payload in pieces, which follow each other on the wire
+ *
+ * tsr_frame_write() for a payload in several pieces (a StoreSegments sends its segments back
+ * to back), without gathering them into one buffer first.
+ */
+gboolean
+tsr_frame_write_parts (GOutputStream *out, TsrMessageType type, guint32 request_id,
+                       const ProtobufCMessage *body, GBytes *const *parts, guint n_parts,
+                       GCancellable *cancellable, GError **error)
+{
   g_autofree guint8 *buf = NULL;
+  g_autofree GOutputVector *vectors = NULL;
   TsrFrameHeader header = { TSR_PROTOCOL_VERSION, type, 0, request_id, 0, 0 };
-  GOutputVector vectors[2];
   gsize n_vectors = 0, head_len;
   gboolean inline_payload;
   GError *local_error = NULL;
-  gsize body_len, payload_len = payload != NULL ? g_bytes_get_size (payload) : 0;
+  gsize body_len, payload_len = 0;
 
   g_return_val_if_fail (G_IS_OUTPUT_STREAM (out), FALSE);
   g_return_val_if_fail (type_is_known (type), FALSE);
@@ -818,13 +855,19 @@ tsr_frame_write (GOutputStream *out, TsrMessageType type, guint32 request_id,
   g_return_val_if_fail (protobuf_c_message_check (body), FALSE);
   g_return_val_if_fail (request_id != 0 || type == TSR_MSG_ERROR, FALSE);
   g_return_val_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable), FALSE);
+  g_return_val_if_fail (n_parts == 0 || parts != NULL, FALSE);
 
-  if (payload_len > TSR_FRAME_MAX_PAYLOAD)
+  for (guint i = 0; i < n_parts; i++)
     {
-      g_set_error (error, TSR_ERROR, TSR_ERROR_TOO_LARGE,
-                   "Frame payload of %" G_GSIZE_FORMAT " bytes exceeds the limit of %u",
-                   payload_len, TSR_FRAME_MAX_PAYLOAD);
-      return FALSE;
+      gsize len = g_bytes_get_size (parts[i]);
+      /* Checked one at a time, so the sum cannot overflow. */
+      if (len > TSR_FRAME_MAX_PAYLOAD - payload_len)
+        {
+          g_set_error (error, TSR_ERROR, TSR_ERROR_TOO_LARGE,
+                       "Frame payload exceeds the limit of %u bytes", TSR_FRAME_MAX_PAYLOAD);
+          return FALSE;
+        }
+      payload_len += len;
     }
   body_len = protobuf_c_message_get_packed_size (body);
   if (body_len > TSR_FRAME_MAX_BODY)
@@ -839,7 +882,7 @@ tsr_frame_write (GOutputStream *out, TsrMessageType type, guint32 request_id,
 
   /* One buffer, so the frame leaves as few TLS records (each its own send) as its size
    * allows: GIO's TLS stream writes every vector of a writev as separate records. A large
-   * payload goes on its own rather than being copied. */
+   * payload goes piece by piece rather than being copied. */
   head_len = TSR_FRAME_HEADER_SIZE + body_len;
   inline_payload = payload_len <= TSR_FRAME_INLINE_PAYLOAD;
   buf = g_malloc (head_len + (inline_payload ? payload_len : 0));
@@ -848,12 +891,24 @@ tsr_frame_write (GOutputStream *out, TsrMessageType type, guint32 request_id,
   tsr_frame_header_encode (&header, buf);
   if (protobuf_c_message_pack (body, buf + TSR_FRAME_HEADER_SIZE) != body_len)
     g_return_val_if_reached (FALSE);
-  if (inline_payload && payload_len > 0)
-    memcpy (buf + head_len, g_bytes_get_data (payload, NULL), payload_len);
 
+  vectors = g_new (GOutputVector, n_parts + 1);
   vectors[n_vectors++] = (GOutputVector){ buf, head_len + (inline_payload ? payload_len : 0) };
-  if (!inline_payload)
-    vectors[n_vectors++] = (GOutputVector){ g_bytes_get_data (payload, NULL), payload_len };
+  for (guint i = 0, at = head_len; i < n_parts; i++)
+    {
+      gsize len;
+      const guint8 *data = g_bytes_get_data (parts[i], &len);
+
+      if (len == 0)
+        continue;
+      if (inline_payload)
+        {
+          memcpy (buf + at, data, len);
+          at += len;
+        }
+      else
+        vectors[n_vectors++] = (GOutputVector){ data, len };
+    }
   if (g_cancellable_set_error_if_cancelled (cancellable, &local_error) ||
       !g_output_stream_writev_all (out, vectors, n_vectors, NULL, cancellable, &local_error))
     {

@@ -43,7 +43,9 @@ typedef enum
   TSR_MSG_SCRUB_RESPONSE,
   TSR_MSG_RETRIEVE_SEGMENTS_REQUEST,
   TSR_MSG_RETRIEVE_SEGMENTS_RESPONSE,
-  TSR_MSG_LAST = TSR_MSG_RETRIEVE_SEGMENTS_RESPONSE,
+  TSR_MSG_STORE_SEGMENTS_REQUEST,
+  TSR_MSG_STORE_SEGMENTS_RESPONSE,
+  TSR_MSG_LAST = TSR_MSG_STORE_SEGMENTS_RESPONSE,
 } TsrMessageType;
 
 typedef struct
@@ -75,6 +77,9 @@ TsrFrame *tsr_frame_read (GInputStream *in, GCancellable *cancellable, GError **
 gboolean tsr_frame_write (GOutputStream *out, TsrMessageType type, guint32 request_id,
                           const ProtobufCMessage *body, GBytes *payload, GCancellable *cancellable,
                           GError **error);
+gboolean tsr_frame_write_parts (GOutputStream *out, TsrMessageType type, guint32 request_id,
+                                const ProtobufCMessage *body, GBytes *const *parts, guint n_parts,
+                                GCancellable *cancellable, GError **error);
 void tsr_frame_free (TsrFrame *frame);
 
 /* Status in responses: code 0 is success, otherwise TsrError + 1. */

@@ -68,7 +68,8 @@ struct _TsrNodeClient
   GPtrArray *conns; /* CConn*, live or dead; dead ones are reaped */
   guint connecting;
   gint next_request_id;
-  gint no_batches; /* atomic: the node refused a RetrieveSegments (an earlier version) */
+  gint no_retrieve_batches; /* atomic: the node refused a RetrieveSegments (an earlier version) */
+  gint no_store_batches;    /* atomic: the node refused a StoreSegments (an earlier version) */
 };
 
 G_DEFINE_FINAL_TYPE (TsrNodeClient, tsr_node_client, G_TYPE_OBJECT)
@@ -380,10 +381,13 @@ emulate (TsrNodeClient *self, TsrNetemDirection direction, TsrMessageType type, 
 }
 
 static gsize
-frame_length (const ProtobufCMessage *body, GBytes *payload)
+frame_length (const ProtobufCMessage *body, GBytes *const *parts, guint n_parts)
 {
-  return TSR_FRAME_HEADER_SIZE + protobuf_c_message_get_packed_size (body) +
-         (payload != NULL ? g_bytes_get_size (payload) : 0);
+  gsize len = TSR_FRAME_HEADER_SIZE + protobuf_c_message_get_packed_size (body);
+
+  for (guint i = 0; i < n_parts; i++)
+    len += g_bytes_get_size (parts[i]);
+  return len;
 }
 
 /* A request written and waiting for its response: call_send(), then call_wait(). */
@@ -399,7 +403,8 @@ typedef struct
 /* Writes a request on the least busy connection and registers it for its response. */
 static gboolean
 call_send (TsrNodeClient *self, Sent *sent, TsrMessageType type, const ProtobufCMessage *body,
-           GBytes *payload, guint timeout_ms, GCancellable *cancellable, GError **error)
+           GBytes *const *parts, guint n_parts, guint timeout_ms, GCancellable *cancellable,
+           GError **error)
 {
   CConn *conn = acquire_conn (self, cancellable, error);
   g_autoptr (GError) write_error = NULL;
@@ -428,9 +433,10 @@ call_send (TsrNodeClient *self, Sent *sent, TsrMessageType type, const ProtobufC
   g_mutex_unlock (&self->mutex);
 
   g_mutex_lock (&conn->write_mutex);
-  written = tsr_frame_write (g_io_stream_get_output_stream (conn->tls), type, sent->call.request_id,
-                             body, payload, cancellable, &write_error) &&
-            tsr_tls_flush (conn->tls, cancellable, &write_error);
+  written =
+      tsr_frame_write_parts (g_io_stream_get_output_stream (conn->tls), type, sent->call.request_id,
+                             body, parts, n_parts, cancellable, &write_error) &&
+      tsr_tls_flush (conn->tls, cancellable, &write_error);
   g_mutex_unlock (&conn->write_mutex);
 
   if (!written)
@@ -524,13 +530,15 @@ call_once (TsrNodeClient *self, TsrMessageType type, const ProtobufCMessage *bod
   Sent sent;
   TsrFrame *response;
 
-  if (self->link != NULL && !emulate (self, TSR_NETEM_SEND, type, payload,
-                                      frame_length (body, payload), timeout_ms, cancellable, error))
+  if (self->link != NULL &&
+      !emulate (self, TSR_NETEM_SEND, type, payload, frame_length (body, &payload, payload != NULL),
+                timeout_ms, cancellable, error))
     {
       *emulated_failure = TRUE;
       return NULL;
     }
-  if (!call_send (self, &sent, type, body, payload, timeout_ms, cancellable, error))
+  if (!call_send (self, &sent, type, body, &payload, payload != NULL, timeout_ms, cancellable,
+                  error))
     return NULL;
   response = call_wait (self, &sent, cancellable, error);
   if (response != NULL && !emulate_response (self, response, timeout_ms, cancellable, error))
@@ -686,36 +694,45 @@ tsr_node_client_retrieve_segment_unverified (TsrNodeClient *self, const char *se
 struct _TsrNodeCall
 {
   TsrNodeClient *client;
-  char *segment_id;
-  GStrv segment_ids; /* a RetrieveSegments' */
-  GBytes *payload;   /* a store's bytes */
+  GStrv segment_ids; /* the segments asked for or stored */
+  GBytes **parts;    /* a StoreSegments': each segment's bytes; NULL otherwise */
   GCancellable *cancellable;
   gboolean sent_ok;
   Sent sent;
 };
 
-/* Sends a request without waiting for its answer. Never fails: node_call_end() reports. */
+/* Sends a request for @segment_ids (with their bytes in @parts for a store) without waiting
+ * for its answer. Never fails: node_call_end() reports. */
 static TsrNodeCall *
 node_call_begin (TsrNodeClient *self, TsrMessageType type, const ProtobufCMessage *body,
-                 const char *segment_id, GBytes *payload, GCancellable *cancellable)
+                 const char *const *segment_ids, GBytes *const *parts, guint n,
+                 GCancellable *cancellable)
 {
   TsrNodeCall *call = g_new0 (TsrNodeCall, 1);
+  gint *refused =
+      type == TSR_MSG_STORE_SEGMENTS_REQUEST ? &self->no_store_batches : &self->no_retrieve_batches;
 
   call->client = g_object_ref (self);
-  call->segment_id = g_strdup (segment_id);
-  call->payload = payload != NULL ? g_bytes_ref (payload) : NULL;
+  call->segment_ids = g_new0 (char *, n + 1);
+  for (guint i = 0; i < n; i++)
+    call->segment_ids[i] = g_strdup (segment_ids[i]);
+  if (parts != NULL)
+    {
+      call->parts = g_new0 (GBytes *, n);
+      for (guint i = 0; i < n; i++)
+        call->parts[i] = g_bytes_ref (parts[i]);
+    }
   call->cancellable = cancellable != NULL ? g_object_ref (cancellable) : NULL;
-  /* An active emulated link queues and delays every frame: _end() makes the whole call. A
-   * node that refused a RetrieveSegments is not sent another: _end() asks one by one. */
-  if ((self->link != NULL && tsr_netem_link_is_active (self->link)) ||
-      (type == TSR_MSG_RETRIEVE_SEGMENTS_REQUEST && g_atomic_int_get (&self->no_batches)))
+  /* An active emulated link queues and delays every frame: _end() makes the whole call, one
+   * segment at a time. So it does for a node that refused a batch of this kind before. */
+  if ((self->link != NULL && tsr_netem_link_is_active (self->link)) || g_atomic_int_get (refused))
     return call;
   /* With the link off, emulate() only counts the frame. */
-  call->sent_ok =
-      (self->link == NULL ||
-       emulate (self, TSR_NETEM_SEND, type, payload, frame_length (body, payload), self->timeout_ms,
-                cancellable, NULL)) &&
-      call_send (self, &call->sent, type, body, payload, self->timeout_ms, cancellable, NULL);
+  call->sent_ok = (self->link == NULL || emulate (self, TSR_NETEM_SEND, type, NULL,
+                                                  frame_length (body, parts, parts != NULL ? n : 0),
+                                                  self->timeout_ms, cancellable, NULL)) &&
+                  call_send (self, &call->sent, type, body, parts, parts != NULL ? n : 0,
+                             self->timeout_ms, cancellable, NULL);
   return call;
 }
 
@@ -754,10 +771,12 @@ node_call_end (TsrNodeCall *call, gboolean *again, GError **error)
 static void
 node_call_free (TsrNodeCall *call)
 {
+  if (call->parts != NULL)
+    for (guint i = 0; call->segment_ids[i] != NULL; i++)
+      g_bytes_unref (call->parts[i]);
+  g_free (call->parts);
   g_object_unref (call->client);
-  g_free (call->segment_id);
   g_strfreev (call->segment_ids);
-  g_clear_pointer (&call->payload, g_bytes_unref);
   g_clear_object (&call->cancellable);
   g_free (call);
 }
@@ -777,19 +796,14 @@ tsr_node_client_retrieve_many_begin (TsrNodeClient *self, const char *const *seg
                                      GCancellable *cancellable)
 {
   Tessera__RetrieveSegmentsRequest req = TESSERA__RETRIEVE_SEGMENTS_REQUEST__INIT;
-  TsrNodeCall *call;
 
   g_return_val_if_fail (TSR_IS_NODE_CLIENT (self), NULL);
   g_return_val_if_fail (n > 0 && n <= TSR_NODE_RETRIEVE_BATCH_MAX, NULL);
   req.n_segment_ids = n;
   req.segment_ids = (char **)segment_ids;
   req.has_reader_authenticates = req.reader_authenticates = TRUE;
-  call =
-      node_call_begin (self, TSR_MSG_RETRIEVE_SEGMENTS_REQUEST, &req.base, NULL, NULL, cancellable);
-  call->segment_ids = g_new0 (char *, n + 1);
-  for (guint i = 0; i < n; i++)
-    call->segment_ids[i] = g_strdup (segment_ids[i]);
-  return call;
+  return node_call_begin (self, TSR_MSG_RETRIEVE_SEGMENTS_REQUEST, &req.base, segment_ids, NULL, n,
+                          cancellable);
 }
 
 /* Takes the answer apart: each OK result's bytes are a slice of the payload (the frame
@@ -847,7 +861,7 @@ tsr_node_client_retrieve_many_end (TsrNodeCall *call, GBytes **segments, GError 
   /* A node of an earlier version answers the unknown request with ERROR and closes the
    * connection (failing whatever else was in flight on it): once is enough. */
   if (g_error_matches (whole, TSR_ERROR, TSR_ERROR_PROTOCOL))
-    g_atomic_int_set (&self->no_batches, 1);
+    g_atomic_int_set (&self->no_retrieve_batches, 1);
   if (resp != NULL && split_segments (resp, n, segments, errors, &whole))
     {
       /* Those that did not fit in the answer's payload, on their own. */
@@ -893,39 +907,104 @@ tsr_node_client_retrieve_many_end (TsrNodeCall *call, GBytes **segments, GError 
 }
 
 /**
- * tsr_node_client_store_begin:
+ * tsr_node_client_store_many_begin:
+ * @segment_ids: (array length=n): at most %TSR_NODE_STORE_BATCH_MAX ids
+ * @data: (array length=n): each segment's bytes
  *
- * Sends a StoreSegment without waiting for the answer (see
- * tsr_node_client_retrieve_many_begin()): an upload sends a chunk's copies to their nodes at
- * once. tsr_node_client_store_end() must be called once for every call begun.
+ * Sends one StoreSegments for @n segments without waiting for the answer (see
+ * tsr_node_client_retrieve_many_begin()): an upload sends each node the copies of a group of
+ * chunks that go to it at once. tsr_node_client_store_many_end() must be called once for
+ * every call begun.
  */
 TsrNodeCall *
-tsr_node_client_store_begin (TsrNodeClient *self, const char *segment_id, GBytes *data,
-                             GCancellable *cancellable)
+tsr_node_client_store_many_begin (TsrNodeClient *self, const char *const *segment_ids,
+                                  GBytes *const *data, guint n, GCancellable *cancellable)
 {
-  Tessera__StoreSegmentRequest req = TESSERA__STORE_SEGMENT_REQUEST__INIT;
+  Tessera__StoreSegmentsRequest req = TESSERA__STORE_SEGMENTS_REQUEST__INIT;
+  g_autofree Tessera__SegmentRef *refs = NULL;
+  g_autofree Tessera__SegmentRef **ptrs = NULL;
 
   g_return_val_if_fail (TSR_IS_NODE_CLIENT (self), NULL);
-  req.segment_id = (char *)segment_id;
-  return node_call_begin (self, TSR_MSG_STORE_SEGMENT_REQUEST, &req.base, segment_id, data,
+  g_return_val_if_fail (n > 0 && n <= TSR_NODE_STORE_BATCH_MAX, NULL);
+  refs = g_new0 (Tessera__SegmentRef, n);
+  ptrs = g_new0 (Tessera__SegmentRef *, n);
+  for (guint i = 0; i < n; i++)
+    {
+      tessera__segment_ref__init (&refs[i]);
+      refs[i].segment_id = (char *)segment_ids[i];
+      /* A segment's size is bounded by the frame's payload limit, checked when writing. */
+      refs[i].length = (guint32)MIN (g_bytes_get_size (data[i]), G_MAXUINT32);
+      ptrs[i] = &refs[i];
+    }
+  req.n_segments = n;
+  req.segments = ptrs;
+  return node_call_begin (self, TSR_MSG_STORE_SEGMENTS_REQUEST, &req.base, segment_ids, data, n,
                           cancellable);
 }
 
-/* Waits for what tsr_node_client_store_begin() sent. Where sending or the answer failed in a
- * way a retry may mend (a closed connection, a timeout), the store is made again the ordinary
- * way, with the client's retries and backoff. */
-gboolean
-tsr_node_client_store_end (TsrNodeCall *call, GError **error)
+/**
+ * tsr_node_client_store_many_end:
+ * @errors: (out caller-allocates) (array): receives, for each segment, %NULL once it is
+ *   stored, or why it is not
+ *
+ * Waits for what tsr_node_client_store_many_begin() sent and frees @call. Where the request
+ * as a whole failed (a closed connection, a timeout, a node that does not know StoreSegments),
+ * the segments are stored one by one the ordinary way, with retries, until one fails in a way
+ * a retry may mend: the node is then taken for gone and the rest get that error.
+ */
+void
+tsr_node_client_store_many_end (TsrNodeCall *call, GError **errors)
 {
-  gboolean again;
-  g_autoptr (TsrFrame) resp = node_call_end (call, &again, error);
-  gboolean ok = resp != NULL;
+  TsrNodeClient *self = call->client;
+  guint n = g_strv_length (call->segment_ids);
+  g_autoptr (GError) whole = NULL;
+  g_autoptr (TsrFrame) resp = NULL;
+  gboolean again, gone;
 
-  if (again)
-    ok = tsr_node_client_store_segment (call->client, call->segment_id, call->payload,
-                                        call->cancellable, error);
+  memset (errors, 0, n * sizeof *errors);
+  resp = node_call_end (call, &again, &whole);
+  if (resp != NULL)
+    {
+      const Tessera__StoreSegmentsResponse *m = (const Tessera__StoreSegmentsResponse *)resp->body;
+
+      if (m->n_results == n)
+        {
+          for (guint i = 0; i < n; i++)
+            tsr_status_to_error (m->results[i]->status, &errors[i]);
+          node_call_free (call);
+          return;
+        }
+      whole = g_error_new (TSR_ERROR, TSR_ERROR_PROTOCOL,
+                           "%s answered %u segments to store with %zu results", self->node_id, n,
+                           m->n_results);
+    }
+  if (!again && !g_error_matches (whole, TSR_ERROR, TSR_ERROR_CANCELLED))
+    g_debug ("%s: StoreSegments failed (%s); storing the segments one by one", self->node_id,
+             whole->message);
+  /* As in tsr_node_client_retrieve_many_end(): an earlier version refuses once. */
+  if (g_error_matches (whole, TSR_ERROR, TSR_ERROR_PROTOCOL))
+    g_atomic_int_set (&self->no_store_batches, 1);
+  gone = g_cancellable_is_cancelled (call->cancellable) || (whole != NULL && is_retryable (whole));
+  if (gone && whole == NULL)
+    whole =
+        g_error_new (TSR_ERROR, TSR_ERROR_CANCELLED, "Storing on %s was cancelled", self->node_id);
+  for (guint i = 0; i < n; i++)
+    {
+      if (gone)
+        {
+          errors[i] = g_error_copy (whole);
+          continue;
+        }
+      if (!tsr_node_client_store_segment (self, call->segment_ids[i], call->parts[i],
+                                          call->cancellable, &errors[i]) &&
+          (is_retryable (errors[i]) || g_cancellable_is_cancelled (call->cancellable)))
+        {
+          g_clear_error (&whole);
+          whole = g_error_copy (errors[i]);
+          gone = TRUE;
+        }
+    }
   node_call_free (call);
-  return ok;
 }
 
 gboolean

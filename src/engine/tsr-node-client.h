@@ -70,9 +70,10 @@ TsrNodeCall *tsr_node_client_retrieve_many_begin (TsrNodeClient *self,
                                                   const char *const *segment_ids, guint n,
                                                   GCancellable *cancellable);
 void tsr_node_client_retrieve_many_end (TsrNodeCall *call, GBytes **segments, GError **errors);
-TsrNodeCall *tsr_node_client_store_begin (TsrNodeClient *self, const char *segment_id, GBytes *data,
-                                          GCancellable *cancellable);
-gboolean tsr_node_client_store_end (TsrNodeCall *call, GError **error);
+TsrNodeCall *tsr_node_client_store_many_begin (TsrNodeClient *self, const char *const *segment_ids,
+                                               GBytes *const *data, guint n,
+                                               GCancellable *cancellable);
+void tsr_node_client_store_many_end (TsrNodeCall *call, GError **errors);
 gboolean tsr_node_client_delete_segment (TsrNodeClient *self, const char *segment_id,
                                          GCancellable *cancellable, GError **error);
 gboolean tsr_node_client_sync (TsrNodeClient *self, GCancellable *cancellable, GError **error);

@@ -64,7 +64,7 @@ struct _TsrNode
   gint64 started_at;
 
   gint serving;         /* atomic */
-  gint refuses_batches; /* atomic: answers RetrieveSegments as an earlier version would */
+  gint refuses_batches; /* atomic: answers Retrieve/StoreSegments as an earlier version would */
   gint n_running;
   gint n_waiting;
 
@@ -505,8 +505,8 @@ on_scrub_timer (gpointer data)
   return G_SOURCE_CONTINUE;
 }
 
-/* Tests: the node answers RetrieveSegments as a node of an earlier version does, with an
- * ERROR frame (PROTOCOL) and a closed connection. */
+/* Tests: the node answers RetrieveSegments and StoreSegments as a node of an earlier version
+ * does, with an ERROR frame (PROTOCOL) and a closed connection. */
 void
 _tsr_node_set_refuses_batches (TsrNode *self, gboolean refuses)
 {
@@ -616,6 +616,65 @@ handle_retrieve_segments (TsrNode *self, Conn *conn, guint32 rid,
   send_frame (self, conn, TSR_MSG_RETRIEVE_SEGMENTS_RESPONSE, rid, &resp.base, payload);
 }
 
+/* Several segments, one answer: each is checked and stored as a StoreSegment would be, and
+ * one that fails (corrupt, no space) fails only its own result. */
+static void
+handle_store_segments (TsrNode *self, Conn *conn, guint32 rid,
+                       const Tessera__StoreSegmentsRequest *req, GBytes *payload)
+{
+  Tessera__StoreSegmentsResponse resp = TESSERA__STORE_SEGMENTS_RESPONSE__INIT;
+  Tessera__Status status = TESSERA__STATUS__INIT;
+  gsize n = req->n_segments, offset = 0;
+  g_autoptr (GPtrArray) errors = g_ptr_array_new_with_free_func ((GDestroyNotify)g_error_free);
+  g_autofree Tessera__SegmentResult *results = NULL;
+  g_autofree Tessera__SegmentResult **ptrs = NULL;
+  g_autofree Tessera__Status *statuses = NULL;
+  g_autoptr (GError) error = NULL;
+
+  tsr_status_set_ok (&status);
+  resp.status = &status;
+  if (n > TSR_NODE_STORE_BATCH_MAX)
+    {
+      error = g_error_new (TSR_ERROR, TSR_ERROR_INVALID_ARGUMENT,
+                           "A StoreSegments request stores at most %u segments, not %zu",
+                           TSR_NODE_STORE_BATCH_MAX, n);
+      tsr_status_set_error (&status, error);
+      send_frame (self, conn, TSR_MSG_STORE_SEGMENTS_RESPONSE, rid, &resp.base, NULL);
+      return;
+    }
+
+  results = g_new0 (Tessera__SegmentResult, MAX (n, 1));
+  ptrs = g_new0 (Tessera__SegmentResult *, MAX (n, 1));
+  statuses = g_new0 (Tessera__Status, MAX (n, 1));
+  begin_wait (self);
+  for (gsize i = 0; i < n; i++)
+    {
+      /* The frame checks made sure the lengths add up to the payload. */
+      g_autoptr (GBytes) data = g_bytes_new_from_bytes (payload, offset, req->segments[i]->length);
+      GError *seg_error = NULL;
+
+      offset += req->segments[i]->length;
+      tessera__segment_result__init (&results[i]);
+      tessera__status__init (&statuses[i]);
+      tsr_status_set_ok (&statuses[i]);
+      results[i].status = &statuses[i];
+      ptrs[i] = &results[i];
+      if (!tsr_segment_store_put (self->store, data, req->segments[i]->segment_id, NULL,
+                                  &seg_error))
+        {
+          tsr_status_set_error (&statuses[i], seg_error);
+          g_ptr_array_add (errors, seg_error);
+        }
+    }
+  end_wait (self);
+  resp.n_results = n;
+  resp.results = ptrs;
+  resp.has_used_bytes = resp.has_capacity_bytes = TRUE;
+  resp.used_bytes = tsr_segment_store_get_used (self->store);
+  resp.capacity_bytes = tsr_segment_store_get_capacity (self->store);
+  send_frame (self, conn, TSR_MSG_STORE_SEGMENTS_RESPONSE, rid, &resp.base, NULL);
+}
+
 /* One request, one answer. */
 static void
 handle_request (TsrNode *self, Conn *conn, TsrFrame *frame)
@@ -668,6 +727,10 @@ handle_request (TsrNode *self, Conn *conn, TsrFrame *frame)
         }
       case TSR_MSG_RETRIEVE_SEGMENTS_REQUEST:
         handle_retrieve_segments (self, conn, rid, (Tessera__RetrieveSegmentsRequest *)frame->body);
+        break;
+      case TSR_MSG_STORE_SEGMENTS_REQUEST:
+        handle_store_segments (self, conn, rid, (Tessera__StoreSegmentsRequest *)frame->body,
+                               frame->payload);
         break;
       case TSR_MSG_DELETE_SEGMENT_REQUEST:
         {
@@ -859,6 +922,7 @@ is_request_type (guint type)
       case TSR_MSG_STORE_SEGMENT_REQUEST:
       case TSR_MSG_RETRIEVE_SEGMENT_REQUEST:
       case TSR_MSG_RETRIEVE_SEGMENTS_REQUEST:
+      case TSR_MSG_STORE_SEGMENTS_REQUEST:
       case TSR_MSG_DELETE_SEGMENT_REQUEST:
       case TSR_MSG_SYNC_REQUEST:
       case TSR_MSG_HEALTH_CHECK_REQUEST:
@@ -904,7 +968,8 @@ serve_connection (TsrNode *self, Conn *conn)
       STAT_ADD (bytes_received, frame_wire_size (&frame->header));
 
       if (!is_request_type (frame->header.type) ||
-          (frame->header.type == TSR_MSG_RETRIEVE_SEGMENTS_REQUEST &&
+          ((frame->header.type == TSR_MSG_RETRIEVE_SEGMENTS_REQUEST ||
+            frame->header.type == TSR_MSG_STORE_SEGMENTS_REQUEST) &&
            g_atomic_int_get (&self->refuses_batches)))
         {
           g_autoptr (GError) bad =

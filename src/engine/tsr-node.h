@@ -63,6 +63,7 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (TsrPeerInfo, tsr_peer_info_free)
 #define TSR_NODE_MAX_CONNECTIONS    64
 #define TSR_NODE_LIST_PAGE_MAX      4096                /* segments per ListSegments answer */
 #define TSR_NODE_RETRIEVE_BATCH_MAX 64                  /* ids per RetrieveSegments request */
+#define TSR_NODE_STORE_BATCH_MAX    64                  /* segments per StoreSegments request */
 #define TSR_NODE_SCRUB_PAGE_BYTES   ((guint64)64 << 20) /* bytes re-hashed per Scrub request */
 #define TSR_NODE_SCRUB_INTERVAL     10                  /* seconds between background slices */
 #define TSR_NODE_SCRUB_DEFAULT_RATE ((guint64)1 << 20)  /* background budget, bytes per second */

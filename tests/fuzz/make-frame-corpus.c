@@ -422,6 +422,47 @@ main (int argc, char **argv)
     f = frame (TSR_MSG_SCRUB_RESPONSE, 12, &m.base, NULL);
     save ("valid-25-scrub-response", f);
   }
+  {
+    Tessera__StoreSegmentsRequest m = TESSERA__STORE_SEGMENTS_REQUEST__INIT;
+    g_autoptr (GBytes) f = NULL;
+
+    m.n_segments = 3;
+    m.segments = ref_ptrs;
+    f = frame (TSR_MSG_STORE_SEGMENTS_REQUEST, 13, &m.base, all_segments);
+    save ("valid-26-store-segments-request", f);
+
+    /* The same with a payload one byte short of the segments' lengths. */
+    {
+      g_autoptr (GBytes) short_payload =
+          g_bytes_new_from_bytes (all_segments, 0, g_bytes_get_size (all_segments) - 1);
+      g_autoptr (GBytes) bad =
+          unchecked (TSR_MSG_STORE_SEGMENTS_REQUEST, 13, &m.base, short_payload);
+      save ("bad-store-segments-lengths", bad);
+    }
+  }
+  {
+    Tessera__StoreSegmentsResponse m = TESSERA__STORE_SEGMENTS_RESPONSE__INIT;
+    Tessera__SegmentResult results[3] = { TESSERA__SEGMENT_RESULT__INIT,
+                                          TESSERA__SEGMENT_RESULT__INIT,
+                                          TESSERA__SEGMENT_RESULT__INIT };
+    Tessera__SegmentResult *result_ptrs[3] = { &results[0], &results[1], &results[2] };
+    Tessera__Status no_space = TESSERA__STATUS__INIT;
+    g_autoptr (GBytes) f = NULL;
+
+    no_space.code = TSR_ERROR_NO_SPACE + 1;
+    no_space.message = "Node store is full";
+    results[0].status = &ok;
+    results[1].status = &ok;
+    results[2].status = &no_space;
+    m.status = &ok;
+    m.n_results = 3;
+    m.results = result_ptrs;
+    m.has_used_bytes = m.has_capacity_bytes = TRUE;
+    m.used_bytes = 137;
+    m.capacity_bytes = 138;
+    f = frame (TSR_MSG_STORE_SEGMENTS_RESPONSE, 13, &m.base, NULL);
+    save ("valid-27-store-segments-response", f);
+  }
 
   /* A connection's worth: requests and responses back to back, out of order. */
   {
