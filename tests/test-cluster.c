@@ -4,6 +4,7 @@
  */
 #include "tessera.h"
 #include "tsr-cluster-private.h"
+#include "tsr-node-private.h"
 #include "tsr-test-util.h"
 
 #include <string.h>
@@ -151,6 +152,39 @@ test_chunk_sizes (Fixture *f, gconstpointer data)
         }
       tsr_test_download_and_compare (cluster, f->dir, m->file_id, content);
       tsr_cluster_stop (cluster);
+    }
+}
+
+/* Nodes of an earlier version know neither StoreSegments nor RetrieveSegments: they refuse
+ * the first batch of each kind with an ERROR frame and close the connection, under whatever
+ * else was in flight on it. Uploads and downloads still work, one segment at a time, with
+ * every copy where round robin puts it. */
+static void
+test_nodes_of_an_earlier_version (Fixture *f, gconstpointer data)
+{
+  for (guint i = 1; i <= 5; i++)
+    {
+      g_autofree char *node_id = g_strdup_printf ("Node_%02u", i);
+      _tsr_node_set_refuses_batches (tsr_cluster_get_embedded_node (f->cluster, node_id), TRUE);
+    }
+  for (guint i = 0; i < 4; i++)
+    {
+      g_autoptr (GBytes) content = tsr_test_random_bytes (f->rand, 3 * 1024 * 1024 + 7 * i);
+      g_autofree char *name = g_strdup_printf ("old-nodes-%u.bin", i);
+      g_autofree char *path = write_file (f, name, content);
+      g_autoptr (TsrManifest) m = upload_path (f, path);
+
+      for (guint j = 0; j < m->chunk_count; j++)
+        {
+          TsrManifestChunk *c = m->chunks->pdata[j];
+          g_autofree char *first = g_strdup_printf ("Node_%02u", j % 5 + 1);
+          g_autofree char *second = g_strdup_printf ("Node_%02u", (j + 1) % 5 + 1);
+
+          g_assert_cmpuint (c->nodes->len, ==, 2);
+          g_assert_cmpstr (c->nodes->pdata[0], ==, first);
+          g_assert_cmpstr (c->nodes->pdata[1], ==, second);
+        }
+      download_and_compare (f, m->file_id, content);
     }
 }
 
@@ -832,6 +866,7 @@ main (int argc, char **argv)
   ADD ("both-ciphers", test_both_ciphers);
   ADD ("rotted-copy-falls-back", test_rotted_copy_falls_back);
   ADD ("chunk-sizes", test_chunk_sizes);
+  ADD ("nodes-of-an-earlier-version", test_nodes_of_an_earlier_version);
 #undef ADD
   g_test_add_func ("/tessera/cluster/manifest-reader", test_manifest_reader);
   g_test_add_func ("/tessera/cluster/manifest-corpus", test_manifest_corpus);

@@ -32,6 +32,7 @@ typedef struct _CConn CConn;
 typedef struct
 {
   guint32 request_id;
+  TsrMessageType type;
   GCond cond;
   TsrFrame *response;
   GError *error;
@@ -97,9 +98,16 @@ cconn_unref (CConn *conn)
   g_free (conn);
 }
 
-/* Called with client->mutex held: fails every call waiting on @conn. */
+static gboolean
+is_batch_type (TsrMessageType type)
+{
+  return type == TSR_MSG_RETRIEVE_SEGMENTS_REQUEST || type == TSR_MSG_STORE_SEGMENTS_REQUEST;
+}
+
+/* Called with client->mutex held: fails every call waiting on @conn with @error, except
+ * that where @others_error is given, calls other than batches get it instead. */
 static void
-fail_pending_locked (CConn *conn, const GError *error)
+fail_pending_locked (CConn *conn, const GError *error, const GError *others_error)
 {
   GHashTableIter iter;
   gpointer value;
@@ -109,7 +117,8 @@ fail_pending_locked (CConn *conn, const GError *error)
   while (g_hash_table_iter_next (&iter, NULL, &value))
     {
       Call *call = value;
-      call->error = g_error_copy (error);
+      call->error =
+          g_error_copy (others_error != NULL && !is_batch_type (call->type) ? others_error : error);
       call->done = TRUE;
       g_cond_signal (&call->cond);
       g_hash_table_iter_remove (&iter);
@@ -135,13 +144,26 @@ reader_thread (gpointer data)
       g_mutex_lock (&self->mutex);
       if (frame->header.type == TSR_MSG_ERROR)
         {
-          /* The node could not parse something we sent and is closing the connection. */
+          /* The node could not parse something we sent and is closing the connection. An
+           * ERROR frame does not say which request it refused. A node of an earlier version
+           * refuses the batches it does not know: when one is in flight, that was it, and
+           * the other requests were only caught in the close, which a retry mends. */
           Tessera__ErrorResponse *resp = (Tessera__ErrorResponse *)frame->body;
+          g_autoptr (GError) caught = NULL;
+          GHashTableIter iter;
+          gpointer value;
+
           if (tsr_status_to_error (resp->status, &error))
             g_set_error (&error, TSR_ERROR, TSR_ERROR_PROTOCOL,
                          "an ERROR frame that reports success");
           g_prefix_error (&error, "%s refused a request: ", self->node_id);
-          fail_pending_locked (conn, error);
+          g_hash_table_iter_init (&iter, conn->pending);
+          while (caught == NULL && g_hash_table_iter_next (&iter, NULL, &value))
+            if (is_batch_type (((Call *)value)->type))
+              caught = g_error_new (TSR_ERROR, TSR_ERROR_CLOSED,
+                                    "%s closed the connection after refusing another request",
+                                    self->node_id);
+          fail_pending_locked (conn, error, caught);
           g_mutex_unlock (&self->mutex);
           tsr_frame_free (frame);
           break;
@@ -166,7 +188,7 @@ reader_thread (gpointer data)
       g_set_error (&error, TSR_ERROR, TSR_ERROR_CLOSED, "%s at %s closed the connection",
                    self->node_id, self->address);
     }
-  fail_pending_locked (conn, error);
+  fail_pending_locked (conn, error, NULL);
   g_mutex_unlock (&self->mutex);
   return NULL;
 }
@@ -414,6 +436,7 @@ call_send (TsrNodeClient *self, Sent *sent, TsrMessageType type, const ProtobufC
     return FALSE;
 
   memset (sent, 0, sizeof *sent);
+  sent->call.type = type;
   sent->call.request_id = (guint32)g_atomic_int_add (&self->next_request_id, 1);
   if (sent->call.request_id == 0)
     sent->call.request_id = (guint32)g_atomic_int_add (&self->next_request_id, 1);
@@ -959,10 +982,13 @@ tsr_node_client_store_many_end (TsrNodeCall *call, GError **errors)
   guint n = g_strv_length (call->segment_ids);
   g_autoptr (GError) whole = NULL;
   g_autoptr (TsrFrame) resp = NULL;
-  gboolean again, gone;
+  gboolean again, gone, refused;
 
   memset (errors, 0, n * sizeof *errors);
   resp = node_call_end (call, &again, &whole);
+  /* As in tsr_node_client_retrieve_many_end(): a node of an earlier version refuses once.
+   * (An answer with the wrong number of results is a fault of this one answer.) */
+  refused = resp == NULL && g_error_matches (whole, TSR_ERROR, TSR_ERROR_PROTOCOL);
   if (resp != NULL)
     {
       const Tessera__StoreSegmentsResponse *m = (const Tessera__StoreSegmentsResponse *)resp->body;
@@ -981,8 +1007,7 @@ tsr_node_client_store_many_end (TsrNodeCall *call, GError **errors)
   if (!again && !g_error_matches (whole, TSR_ERROR, TSR_ERROR_CANCELLED))
     g_debug ("%s: StoreSegments failed (%s); storing the segments one by one", self->node_id,
              whole->message);
-  /* As in tsr_node_client_retrieve_many_end(): an earlier version refuses once. */
-  if (g_error_matches (whole, TSR_ERROR, TSR_ERROR_PROTOCOL))
+  if (refused)
     g_atomic_int_set (&self->no_store_batches, 1);
   gone = g_cancellable_is_cancelled (call->cancellable) || (whole != NULL && is_retryable (whole));
   if (gone && whole == NULL)

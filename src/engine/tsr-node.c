@@ -548,6 +548,63 @@ tsr_node_get_scrub_counts (TsrNode *self, guint64 *checked, guint64 *corrupt)
   g_mutex_unlock (&self->lock);
 }
 
+/* The per-segment results of a batch's answer (RetrieveSegments, StoreSegments), each OK
+ * until it fails, and the errors whose messages their statuses borrow. */
+typedef struct
+{
+  gsize n;
+  Tessera__SegmentResult *results;
+  Tessera__SegmentResult **ptrs;
+  Tessera__Status *statuses;
+  GPtrArray *errors;
+} BatchResults;
+
+/* FALSE, with @status saying why, when a batch of @n is more than a request may hold. */
+static gboolean
+batch_results_init (BatchResults *b, gsize n, guint max, const char *what, Tessera__Status *status,
+                    GError **error)
+{
+  memset (b, 0, sizeof *b);
+  if (n > max)
+    {
+      g_set_error (error, TSR_ERROR, TSR_ERROR_INVALID_ARGUMENT,
+                   "A %s request holds at most %u segments, not %zu", what, max, n);
+      tsr_status_set_error (status, *error);
+      return FALSE;
+    }
+  b->n = n;
+  b->results = g_new0 (Tessera__SegmentResult, MAX (n, 1));
+  b->ptrs = g_new0 (Tessera__SegmentResult *, MAX (n, 1));
+  b->statuses = g_new0 (Tessera__Status, MAX (n, 1));
+  b->errors = g_ptr_array_new_with_free_func ((GDestroyNotify)g_error_free);
+  for (gsize i = 0; i < n; i++)
+    {
+      tessera__segment_result__init (&b->results[i]);
+      tessera__status__init (&b->statuses[i]);
+      tsr_status_set_ok (&b->statuses[i]);
+      b->results[i].status = &b->statuses[i];
+      b->ptrs[i] = &b->results[i];
+    }
+  return TRUE;
+}
+
+/* Takes @error. */
+static void
+batch_results_fail (BatchResults *b, gsize i, GError *error)
+{
+  tsr_status_set_error (&b->statuses[i], error);
+  g_ptr_array_add (b->errors, error);
+}
+
+static void
+batch_results_clear (BatchResults *b)
+{
+  g_free (b->results);
+  g_free (b->ptrs);
+  g_free (b->statuses);
+  g_clear_pointer (&b->errors, g_ptr_array_unref);
+}
+
 /* Several segments, one answer: each one's result, and the payload the found ones back to
  * back. A segment that is missing or corrupt fails only its own result. */
 static void
@@ -557,63 +614,46 @@ handle_retrieve_segments (TsrNode *self, Conn *conn, guint32 rid,
   Tessera__RetrieveSegmentsResponse resp = TESSERA__RETRIEVE_SEGMENTS_RESPONSE__INIT;
   Tessera__Status status = TESSERA__STATUS__INIT;
   gboolean trusted = req->has_reader_authenticates && req->reader_authenticates;
-  gsize n = req->n_segment_ids;
-  g_autoptr (GPtrArray) errors = g_ptr_array_new_with_free_func ((GDestroyNotify)g_error_free);
-  g_autofree Tessera__SegmentResult *results = NULL;
-  g_autofree Tessera__SegmentResult **ptrs = NULL;
-  g_autofree Tessera__Status *statuses = NULL;
+  BatchResults b;
   g_autoptr (GByteArray) data = NULL;
   g_autoptr (GBytes) payload = NULL;
   g_autoptr (GError) error = NULL;
 
   tsr_status_set_ok (&status);
   resp.status = &status;
-  if (n > TSR_NODE_RETRIEVE_BATCH_MAX)
+  if (!batch_results_init (&b, req->n_segment_ids, TSR_NODE_RETRIEVE_BATCH_MAX, "RetrieveSegments",
+                           &status, &error))
     {
-      error = g_error_new (TSR_ERROR, TSR_ERROR_INVALID_ARGUMENT,
-                           "A RetrieveSegments request asks for at most %u segments, not %zu",
-                           TSR_NODE_RETRIEVE_BATCH_MAX, n);
-      tsr_status_set_error (&status, error);
       send_frame (self, conn, TSR_MSG_RETRIEVE_SEGMENTS_RESPONSE, rid, &resp.base, NULL);
       return;
     }
 
-  results = g_new0 (Tessera__SegmentResult, MAX (n, 1));
-  ptrs = g_new0 (Tessera__SegmentResult *, MAX (n, 1));
-  statuses = g_new0 (Tessera__Status, MAX (n, 1));
   /* Read straight into the answer, sized for chunks of 64 KiB and their tags. */
-  data = g_byte_array_sized_new (n * (TSR_CHUNK_SIZE_DEFAULT + 16));
+  data = g_byte_array_sized_new (b.n * (TSR_CHUNK_SIZE_DEFAULT + 16));
   begin_wait (self);
-  for (gsize i = 0; i < n; i++)
+  for (gsize i = 0; i < b.n; i++)
     {
-      const char *id = req->segment_ids[i];
       guint before = data->len;
       GError *seg_error = NULL;
 
-      tessera__segment_result__init (&results[i]);
-      tessera__status__init (&statuses[i]);
-      tsr_status_set_ok (&statuses[i]);
-      results[i].status = &statuses[i];
-      ptrs[i] = &results[i];
       /* One that would not fit is not even read: ask for it on its own. */
-      if (!tsr_segment_store_read_into (self->store, id, !trusted, data, TSR_FRAME_MAX_PAYLOAD,
-                                        &seg_error) &&
-          g_error_matches (seg_error, TSR_ERROR, TSR_ERROR_TOO_LARGE))
-        g_prefix_error (&seg_error, "Ask for it on its own: ");
-      if (seg_error != NULL)
+      if (!tsr_segment_store_read_into (self->store, req->segment_ids[i], !trusted, data,
+                                        TSR_FRAME_MAX_PAYLOAD, &seg_error))
         {
-          tsr_status_set_error (&statuses[i], seg_error);
-          g_ptr_array_add (errors, seg_error);
+          if (g_error_matches (seg_error, TSR_ERROR, TSR_ERROR_TOO_LARGE))
+            g_prefix_error (&seg_error, "Ask for it on its own: ");
+          batch_results_fail (&b, i, seg_error);
           continue;
         }
-      results[i].has_length = TRUE;
-      results[i].length = data->len - before;
+      b.results[i].has_length = TRUE;
+      b.results[i].length = data->len - before;
     }
   end_wait (self);
-  resp.n_results = n;
-  resp.results = ptrs;
+  resp.n_results = b.n;
+  resp.results = b.ptrs;
   payload = g_byte_array_free_to_bytes (g_steal_pointer (&data));
   send_frame (self, conn, TSR_MSG_RETRIEVE_SEGMENTS_RESPONSE, rid, &resp.base, payload);
+  batch_results_clear (&b);
 }
 
 /* Several segments, one answer: each is checked and stored as a StoreSegment would be, and
@@ -624,55 +664,39 @@ handle_store_segments (TsrNode *self, Conn *conn, guint32 rid,
 {
   Tessera__StoreSegmentsResponse resp = TESSERA__STORE_SEGMENTS_RESPONSE__INIT;
   Tessera__Status status = TESSERA__STATUS__INIT;
-  gsize n = req->n_segments, offset = 0;
-  g_autoptr (GPtrArray) errors = g_ptr_array_new_with_free_func ((GDestroyNotify)g_error_free);
-  g_autofree Tessera__SegmentResult *results = NULL;
-  g_autofree Tessera__SegmentResult **ptrs = NULL;
-  g_autofree Tessera__Status *statuses = NULL;
+  BatchResults b;
+  gsize offset = 0;
   g_autoptr (GError) error = NULL;
 
   tsr_status_set_ok (&status);
   resp.status = &status;
-  if (n > TSR_NODE_STORE_BATCH_MAX)
+  if (!batch_results_init (&b, req->n_segments, TSR_NODE_STORE_BATCH_MAX, "StoreSegments", &status,
+                           &error))
     {
-      error = g_error_new (TSR_ERROR, TSR_ERROR_INVALID_ARGUMENT,
-                           "A StoreSegments request stores at most %u segments, not %zu",
-                           TSR_NODE_STORE_BATCH_MAX, n);
-      tsr_status_set_error (&status, error);
       send_frame (self, conn, TSR_MSG_STORE_SEGMENTS_RESPONSE, rid, &resp.base, NULL);
       return;
     }
 
-  results = g_new0 (Tessera__SegmentResult, MAX (n, 1));
-  ptrs = g_new0 (Tessera__SegmentResult *, MAX (n, 1));
-  statuses = g_new0 (Tessera__Status, MAX (n, 1));
   begin_wait (self);
-  for (gsize i = 0; i < n; i++)
+  for (gsize i = 0; i < b.n; i++)
     {
       /* The frame checks made sure the lengths add up to the payload. */
       g_autoptr (GBytes) data = g_bytes_new_from_bytes (payload, offset, req->segments[i]->length);
       GError *seg_error = NULL;
 
       offset += req->segments[i]->length;
-      tessera__segment_result__init (&results[i]);
-      tessera__status__init (&statuses[i]);
-      tsr_status_set_ok (&statuses[i]);
-      results[i].status = &statuses[i];
-      ptrs[i] = &results[i];
       if (!tsr_segment_store_put (self->store, data, req->segments[i]->segment_id, NULL,
                                   &seg_error))
-        {
-          tsr_status_set_error (&statuses[i], seg_error);
-          g_ptr_array_add (errors, seg_error);
-        }
+        batch_results_fail (&b, i, seg_error);
     }
   end_wait (self);
-  resp.n_results = n;
-  resp.results = ptrs;
+  resp.n_results = b.n;
+  resp.results = b.ptrs;
   resp.has_used_bytes = resp.has_capacity_bytes = TRUE;
   resp.used_bytes = tsr_segment_store_get_used (self->store);
   resp.capacity_bytes = tsr_segment_store_get_capacity (self->store);
   send_frame (self, conn, TSR_MSG_STORE_SEGMENTS_RESPONSE, rid, &resp.base, NULL);
+  batch_results_clear (&b);
 }
 
 /* One request, one answer. */
