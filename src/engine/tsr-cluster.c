@@ -1192,9 +1192,9 @@ typedef struct
 
 /* A pool job stores this many consecutive chunks: each node gets one StoreSegments with the
  * copies that go to it (about 6 of 64 KiB with 5 nodes and 2 copies), all sent at once, and
- * the answers are taken in order (see FETCH_GROUP). Alternating 1 GiB uploads: 7.4-7.7 s
- * with one StoreSegment per copy (groups of 8, window 32), 6.1-6.7 s (most runs) with groups
- * of 16 in a window of 64; groups of 32 were no faster. */
+ * the answers are taken in order (see FETCH_GROUP). Four alternating pairs of 1 GiB uploads:
+ * 7.4-8.7 s with one StoreSegment per copy (groups of 8, window 32), 6.1-7.2 s with groups of
+ * 16 in a window of 64; groups of 32 were no faster. */
 #define STORE_GROUP 16
 G_STATIC_ASSERT (TSR_CLUSTER_UPLOAD_WINDOW % STORE_GROUP == 0);
 /* A node takes at most one copy of a chunk, so at most a group's worth in one request. */
