@@ -1344,7 +1344,7 @@ store_job_run (StoreJob *job)
   g_autofree TsrNodeClient **clients = g_new0 (TsrNodeClient *, n);
   g_autofree TsrNodeCall **calls = g_new0 (TsrNodeCall *, n);
   g_autofree guint *order = g_new (guint, n_slots); /* slots by member, in call order */
-  g_autofree guint *first = g_new0 (guint, n + 1);  /* member i's slots: order[first[i]..] */
+  g_autofree guint *first = g_new (guint, n + 1);   /* member i's: order[first[i]..first[i+1]) */
   g_autofree const char **ids = g_new (const char *, job->count);
   g_autofree GBytes **data = g_new (GBytes *, job->count);
   g_autofree GError **batch_errors = g_new (GError *, job->count);
@@ -1368,14 +1368,12 @@ store_job_run (StoreJob *job)
               (clients[idx] = member_dup_client (self, self->members->pdata[idx])) == NULL)
             continue;
           targets[c * r + begun++] = idx;
-          first[idx + 1]++;
         }
     }
 
   /* One StoreSegments per node for all the copies it takes, all sent before any answer is
    * awaited. */
-  for (guint i = 0; i < n; i++)
-    first[i + 1] += first[i];
+  first[0] = 0;
   for (guint i = 0; i < n; i++)
     {
       guint count = 0;
@@ -1388,6 +1386,7 @@ store_job_run (StoreJob *job)
             ids[count] = sc->chunk->segment_id;
             data[count++] = sc->data;
           }
+      first[i + 1] = first[i] + count;
       if (count > 0)
         calls[i] = tsr_node_client_store_many_begin (clients[i], ids, data, count, NULL);
     }

@@ -124,6 +124,18 @@ tsr_message_type_to_string (TsrMessageType type)
   return type_is_known (type) ? message_types[type].name : "UNKNOWN";
 }
 
+/**
+ * tsr_message_type_is_batch:
+ *
+ * Whether @type is a request for several segments at once (RetrieveSegments, StoreSegments),
+ * which nodes of earlier versions refuse.
+ */
+gboolean
+tsr_message_type_is_batch (TsrMessageType type)
+{
+  return type == TSR_MSG_RETRIEVE_SEGMENTS_REQUEST || type == TSR_MSG_STORE_SEGMENTS_REQUEST;
+}
+
 static guint32
 get_be32 (const guint8 *p)
 {
@@ -388,6 +400,39 @@ segments_are_valid (TsrMessageType type, Tessera__SegmentRef *const *segments, g
   return TRUE;
 }
 
+/* The results of a batch's answer: in one that carries the segments (@with_bytes), every OK
+ * result has a length and the lengths add up to the payload exactly, so no consumer slices
+ * past it; in any, a result that carries no bytes has no non-zero length. */
+static gboolean
+results_are_valid (TsrMessageType type, Tessera__SegmentResult *const *results, gsize n,
+                   gboolean with_bytes, guint32 payload_len, GError **error)
+{
+  guint64 sum = 0;
+
+  for (gsize i = 0; i < n; i++)
+    {
+      const Tessera__SegmentResult *r = results[i];
+      gboolean has_bytes = with_bytes && r->status->code == 0;
+
+      if (has_bytes ? !r->has_length : r->has_length && r->length != 0)
+        {
+          g_set_error (error, TSR_ERROR, TSR_ERROR_INVALID_ARGUMENT,
+                       "%s has an invalid results.length (see docs/protocol.md for its form)",
+                       message_types[type].name);
+          return FALSE;
+        }
+      sum += r->length; /* at most ~100,000 results fit in a body: no overflow */
+    }
+  if (with_bytes && sum != payload_len)
+    {
+      g_set_error (error, TSR_ERROR, TSR_ERROR_INVALID_ARGUMENT,
+                   "%s: the results add up to %" G_GUINT64_FORMAT " bytes but the payload has %u",
+                   message_types[type].name, sum, payload_len);
+      return FALSE;
+    }
+  return TRUE;
+}
+
 /* The checks protobuf-c cannot make: that ids are well formed, that text is UTF-8 and that
  * lengths agree with the payload. Run on every body received and every body sent, so a peer
  * never sees a frame we would refuse. */
@@ -514,37 +559,16 @@ body_is_valid (TsrMessageType type, const ProtobufCMessage *body, guint32 payloa
       case TSR_MSG_STORE_SEGMENTS_RESPONSE:
         {
           const Tessera__StoreSegmentsResponse *m = (const Tessera__StoreSegmentsResponse *)body;
-
-          /* Nothing comes back but statuses. */
-          for (gsize i = 0; bad_field == NULL && i < m->n_results; i++)
-            if (m->results[i]->has_length && m->results[i]->length != 0)
-              bad_field = "results.length";
+          if (!results_are_valid (type, m->results, m->n_results, FALSE, payload_len, error))
+            return FALSE;
           break;
         }
       case TSR_MSG_RETRIEVE_SEGMENTS_RESPONSE:
         {
           const Tessera__RetrieveSegmentsResponse *m =
               (const Tessera__RetrieveSegmentsResponse *)body;
-          guint64 sum = 0;
-
-          /* Results that are not OK have no bytes in the payload; the others' lengths must
-           * add up to it exactly, so no consumer slices past it. */
-          for (gsize i = 0; bad_field == NULL && i < m->n_results; i++)
-            {
-              const Tessera__SegmentResult *r = m->results[i];
-              if (r->status->code == 0 ? !r->has_length : r->has_length && r->length != 0)
-                bad_field = "results.length";
-              else
-                sum += r->length;
-            }
-          if (bad_field == NULL && sum != payload_len)
-            {
-              g_set_error (error, TSR_ERROR, TSR_ERROR_INVALID_ARGUMENT,
-                           "%s: the results add up to %" G_GUINT64_FORMAT
-                           " bytes but the payload has %u",
-                           name, sum, payload_len);
-              return FALSE;
-            }
+          if (!results_are_valid (type, m->results, m->n_results, TRUE, payload_len, error))
+            return FALSE;
           break;
         }
       case TSR_MSG_ERROR:

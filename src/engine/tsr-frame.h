@@ -67,6 +67,7 @@ typedef struct
 
 const ProtobufCMessageDescriptor *tsr_message_type_descriptor (TsrMessageType type);
 const char *tsr_message_type_to_string (TsrMessageType type);
+gboolean tsr_message_type_is_batch (TsrMessageType type);
 
 void tsr_frame_header_encode (const TsrFrameHeader *header, guint8 out[TSR_FRAME_HEADER_SIZE]);
 gboolean tsr_frame_header_decode (const guint8 in[TSR_FRAME_HEADER_SIZE], TsrFrameHeader *header,

@@ -98,12 +98,6 @@ cconn_unref (CConn *conn)
   g_free (conn);
 }
 
-static gboolean
-is_batch_type (TsrMessageType type)
-{
-  return type == TSR_MSG_RETRIEVE_SEGMENTS_REQUEST || type == TSR_MSG_STORE_SEGMENTS_REQUEST;
-}
-
 /* Called with client->mutex held: fails every call waiting on @conn with @error, except
  * that where @others_error is given, calls other than batches get it instead. */
 static void
@@ -117,8 +111,8 @@ fail_pending_locked (CConn *conn, const GError *error, const GError *others_erro
   while (g_hash_table_iter_next (&iter, NULL, &value))
     {
       Call *call = value;
-      call->error =
-          g_error_copy (others_error != NULL && !is_batch_type (call->type) ? others_error : error);
+      call->error = g_error_copy (
+          others_error != NULL && !tsr_message_type_is_batch (call->type) ? others_error : error);
       call->done = TRUE;
       g_cond_signal (&call->cond);
       g_hash_table_iter_remove (&iter);
@@ -159,7 +153,7 @@ reader_thread (gpointer data)
           g_prefix_error (&error, "%s refused a request: ", self->node_id);
           g_hash_table_iter_init (&iter, conn->pending);
           while (caught == NULL && g_hash_table_iter_next (&iter, NULL, &value))
-            if (is_batch_type (((Call *)value)->type))
+            if (tsr_message_type_is_batch (((Call *)value)->type))
               caught = g_error_new (TSR_ERROR, TSR_ERROR_CLOSED,
                                     "%s closed the connection after refusing another request",
                                     self->node_id);
@@ -855,6 +849,65 @@ split_segments (TsrFrame *resp, guint n, GBytes **segments, GError **errors, GEr
   return TRUE;
 }
 
+/* Waits for a batch's answer. A node of an earlier version answers the unknown request with
+ * ERROR and closes the connection: that refusal (PROTOCOL, no answer) is remembered in
+ * @refused, so the node is sent no more batches of that kind. */
+static TsrFrame *
+batch_call_end (TsrNodeCall *call, gint *refused, const char *what, GError **whole)
+{
+  gboolean again;
+  TsrFrame *resp = node_call_end (call, &again, whole);
+
+  if (resp == NULL && !again && !g_error_matches (*whole, TSR_ERROR, TSR_ERROR_CANCELLED))
+    g_debug ("%s: %s failed (%s); one segment at a time instead", call->client->node_id, what,
+             (*whole)->message);
+  if (resp == NULL && g_error_matches (*whole, TSR_ERROR, TSR_ERROR_PROTOCOL))
+    g_atomic_int_set (refused, 1);
+  return resp;
+}
+
+/* Makes the request for segment @i of @call on its own; sets @errors[i] when it fails. */
+typedef gboolean (*SegmentFunc) (TsrNodeCall *call, guint i, gpointer user_data, GError **error);
+
+/* After a batch failed as a whole (@whole, or NULL where it was not sent or a retry may mend
+ * it), asks for each segment on its own, the ordinary way with retries, until one fails in a
+ * way that says the node is gone or the caller cancels: the rest then get that error. */
+static void
+one_by_one (TsrNodeCall *call, const GError *whole, SegmentFunc func, gpointer user_data,
+            GError **errors)
+{
+  gboolean cancelled = g_cancellable_is_cancelled (call->cancellable);
+  g_autoptr (GError) gone = NULL;
+
+  /* node_call_end() leaves a retryable failure to the retries here where the client has
+   * any; one it reports has had them. */
+  if (whole != NULL && (is_retryable (whole) || cancelled))
+    gone = g_error_copy (whole);
+  else if (cancelled)
+    gone = g_error_new (TSR_ERROR, TSR_ERROR_CANCELLED, "Transfer with %s was cancelled",
+                        call->client->node_id);
+  for (guint i = 0; call->segment_ids[i] != NULL; i++)
+    {
+      g_clear_error (&errors[i]);
+      if (gone != NULL)
+        errors[i] = g_error_copy (gone);
+      else if (!func (call, i, user_data, &errors[i]) &&
+               (is_retryable (errors[i]) || g_cancellable_is_cancelled (call->cancellable)))
+        gone = g_error_copy (errors[i]);
+    }
+}
+
+static gboolean
+retrieve_one (TsrNodeCall *call, guint i, gpointer user_data, GError **error)
+{
+  GBytes **segments = user_data;
+
+  g_clear_pointer (&segments[i], g_bytes_unref);
+  segments[i] = tsr_node_client_retrieve_segment_unverified (call->client, call->segment_ids[i],
+                                                             call->cancellable, error);
+  return segments[i] != NULL;
+}
+
 /**
  * tsr_node_client_retrieve_many_end:
  * @segments: (out caller-allocates) (array): receives each segment's bytes, unverified, or %NULL
@@ -869,22 +922,13 @@ split_segments (TsrFrame *resp, guint n, GBytes **segments, GError **errors, GEr
 void
 tsr_node_client_retrieve_many_end (TsrNodeCall *call, GBytes **segments, GError **errors)
 {
-  TsrNodeClient *self = call->client;
   guint n = g_strv_length (call->segment_ids);
   g_autoptr (GError) whole = NULL;
   g_autoptr (TsrFrame) resp = NULL;
-  gboolean again;
 
   memset (segments, 0, n * sizeof *segments);
   memset (errors, 0, n * sizeof *errors);
-  resp = node_call_end (call, &again, &whole);
-  if (resp == NULL && !again && !g_error_matches (whole, TSR_ERROR, TSR_ERROR_CANCELLED))
-    g_debug ("%s: RetrieveSegments failed (%s); asking for the segments one by one", self->node_id,
-             whole->message);
-  /* A node of an earlier version answers the unknown request with ERROR and closes the
-   * connection (failing whatever else was in flight on it): once is enough. */
-  if (g_error_matches (whole, TSR_ERROR, TSR_ERROR_PROTOCOL))
-    g_atomic_int_set (&self->no_retrieve_batches, 1);
+  resp = batch_call_end (call, &call->client->no_retrieve_batches, "RetrieveSegments", &whole);
   if (resp != NULL && split_segments (resp, n, segments, errors, &whole))
     {
       /* Those that did not fit in the answer's payload, on their own. */
@@ -892,40 +936,11 @@ tsr_node_client_retrieve_many_end (TsrNodeCall *call, GBytes **segments, GError 
         if (g_error_matches (errors[i], TSR_ERROR, TSR_ERROR_TOO_LARGE))
           {
             g_clear_error (&errors[i]);
-            segments[i] = tsr_node_client_retrieve_segment_unverified (
-                self, call->segment_ids[i], call->cancellable, &errors[i]);
+            retrieve_one (call, i, segments, &errors[i]);
           }
     }
   else
-    {
-      /* Cancelled, or the node gone (after retries where the client has any: node_call_end()
-       * asks for them with @again): the rest are not asked for. */
-      gboolean gone =
-          g_cancellable_is_cancelled (call->cancellable) || (whole != NULL && is_retryable (whole));
-
-      if (gone && whole == NULL)
-        whole = g_error_new (TSR_ERROR, TSR_ERROR_CANCELLED, "Retrieval from %s was cancelled",
-                             self->node_id);
-      for (guint i = 0; i < n; i++)
-        {
-          g_clear_pointer (&segments[i], g_bytes_unref);
-          g_clear_error (&errors[i]);
-          if (gone)
-            {
-              errors[i] = g_error_copy (whole);
-              continue;
-            }
-          segments[i] = tsr_node_client_retrieve_segment_unverified (self, call->segment_ids[i],
-                                                                     call->cancellable, &errors[i]);
-          if (segments[i] == NULL &&
-              (is_retryable (errors[i]) || g_cancellable_is_cancelled (call->cancellable)))
-            {
-              g_clear_error (&whole);
-              whole = g_error_copy (errors[i]);
-              gone = TRUE;
-            }
-        }
-    }
+    one_by_one (call, whole, retrieve_one, segments, errors);
   node_call_free (call);
 }
 
@@ -965,6 +980,13 @@ tsr_node_client_store_many_begin (TsrNodeClient *self, const char *const *segmen
                           cancellable);
 }
 
+static gboolean
+store_one (TsrNodeCall *call, guint i, gpointer user_data, GError **error)
+{
+  return tsr_node_client_store_segment (call->client, call->segment_ids[i], call->parts[i],
+                                        call->cancellable, error);
+}
+
 /**
  * tsr_node_client_store_many_end:
  * @errors: (out caller-allocates) (array): receives, for each segment, %NULL once it is
@@ -978,17 +1000,12 @@ tsr_node_client_store_many_begin (TsrNodeClient *self, const char *const *segmen
 void
 tsr_node_client_store_many_end (TsrNodeCall *call, GError **errors)
 {
-  TsrNodeClient *self = call->client;
   guint n = g_strv_length (call->segment_ids);
   g_autoptr (GError) whole = NULL;
   g_autoptr (TsrFrame) resp = NULL;
-  gboolean again, gone, refused;
 
   memset (errors, 0, n * sizeof *errors);
-  resp = node_call_end (call, &again, &whole);
-  /* As in tsr_node_client_retrieve_many_end(): a node of an earlier version refuses once.
-   * (An answer with the wrong number of results is a fault of this one answer.) */
-  refused = resp == NULL && g_error_matches (whole, TSR_ERROR, TSR_ERROR_PROTOCOL);
+  resp = batch_call_end (call, &call->client->no_store_batches, "StoreSegments", &whole);
   if (resp != NULL)
     {
       const Tessera__StoreSegmentsResponse *m = (const Tessera__StoreSegmentsResponse *)resp->body;
@@ -1000,35 +1017,12 @@ tsr_node_client_store_many_end (TsrNodeCall *call, GError **errors)
           node_call_free (call);
           return;
         }
+      /* A fault of this one answer: batches stay on. */
       whole = g_error_new (TSR_ERROR, TSR_ERROR_PROTOCOL,
-                           "%s answered %u segments to store with %zu results", self->node_id, n,
-                           m->n_results);
+                           "%s answered %u segments to store with %zu results",
+                           call->client->node_id, n, m->n_results);
     }
-  if (!again && !g_error_matches (whole, TSR_ERROR, TSR_ERROR_CANCELLED))
-    g_debug ("%s: StoreSegments failed (%s); storing the segments one by one", self->node_id,
-             whole->message);
-  if (refused)
-    g_atomic_int_set (&self->no_store_batches, 1);
-  gone = g_cancellable_is_cancelled (call->cancellable) || (whole != NULL && is_retryable (whole));
-  if (gone && whole == NULL)
-    whole =
-        g_error_new (TSR_ERROR, TSR_ERROR_CANCELLED, "Storing on %s was cancelled", self->node_id);
-  for (guint i = 0; i < n; i++)
-    {
-      if (gone)
-        {
-          errors[i] = g_error_copy (whole);
-          continue;
-        }
-      if (!tsr_node_client_store_segment (self, call->segment_ids[i], call->parts[i],
-                                          call->cancellable, &errors[i]) &&
-          (is_retryable (errors[i]) || g_cancellable_is_cancelled (call->cancellable)))
-        {
-          g_clear_error (&whole);
-          whole = g_error_copy (errors[i]);
-          gone = TRUE;
-        }
-    }
+  one_by_one (call, whole, store_one, NULL, errors);
   node_call_free (call);
 }
 

@@ -992,8 +992,7 @@ serve_connection (TsrNode *self, Conn *conn)
       STAT_ADD (bytes_received, frame_wire_size (&frame->header));
 
       if (!is_request_type (frame->header.type) ||
-          ((frame->header.type == TSR_MSG_RETRIEVE_SEGMENTS_REQUEST ||
-            frame->header.type == TSR_MSG_STORE_SEGMENTS_REQUEST) &&
+          (tsr_message_type_is_batch (frame->header.type) &&
            g_atomic_int_get (&self->refuses_batches)))
         {
           g_autoptr (GError) bad =
