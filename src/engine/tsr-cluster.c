@@ -1200,6 +1200,37 @@ G_STATIC_ASSERT (TSR_CLUSTER_UPLOAD_WINDOW % STORE_GROUP == 0);
 /* A node takes at most one copy of a chunk, so at most a group's worth in one request. */
 G_STATIC_ASSERT (STORE_GROUP <= TSR_NODE_STORE_BATCH_MAX);
 
+/* The most a pool job asks of one node in one request (see FETCH_GROUP too). */
+#define JOB_BATCH_MAX 32
+G_STATIC_ASSERT (STORE_GROUP <= JOB_BATCH_MAX);
+
+/* What a pool job stores on or fetches from one node: sent in one StoreSegments or
+ * RetrieveSegments. */
+typedef struct
+{
+  Member *member;
+  TsrNodeClient *client; /* until the request is sent */
+  TsrNodeCall *call;
+  guint n;
+  guint items[JOB_BATCH_MAX]; /* as the job numbers them: a copy's slot, a chunk's offset */
+} NodeBatch;
+
+/* The batch for @member among the @n_batches in @batches, added with @client when there is
+ * none yet (otherwise @client, a second reference to the same client, is dropped). */
+static NodeBatch *
+node_batch_for (NodeBatch *batches, guint *n_batches, Member *member, TsrNodeClient *client)
+{
+  guint b;
+
+  for (b = 0; b < *n_batches && batches[b].member != member; b++)
+    ;
+  if (b == *n_batches)
+    batches[(*n_batches)++] = (NodeBatch){ .member = member, .client = client };
+  else
+    g_object_unref (client);
+  return &batches[b];
+}
+
 typedef struct
 {
   TsrManifestChunk *chunk;
@@ -1337,20 +1368,14 @@ store_job_run (StoreJob *job)
 {
   Upload *up = job->up;
   TsrCluster *self = up->t.self;
-  guint n = up->n_members, r = up->replicas, n_slots = job->count * r;
+  guint n = up->n_members, r = up->replicas, n_slots = job->count * r, n_batches = 0;
   /* Slot c * r + j is the j-th copy of chunk c: the member it went to, and how it fared. */
   g_autofree guint *targets = g_new (guint, n_slots);
   g_autofree GError **errors = g_new0 (GError *, n_slots);
-  g_autofree TsrNodeClient **clients = g_new0 (TsrNodeClient *, n);
-  g_autofree TsrNodeCall **calls = g_new0 (TsrNodeCall *, n);
-  g_autofree guint *order = g_new (guint, n_slots); /* slots by member, in call order */
-  g_autofree guint *first = g_new (guint, n + 1);   /* member i's: order[first[i]..first[i+1]) */
-  g_autofree const char **ids = g_new (const char *, job->count);
-  g_autofree GBytes **data = g_new (GBytes *, job->count);
-  g_autofree GError **batch_errors = g_new (GError *, job->count);
+  g_autofree NodeBatch *batches = g_new0 (NodeBatch, MAX (MIN (n, n_slots), 1));
 
-  /* Every copy to the first nodes in round-robin order that are neither down nor full. No
-   * cancellable: see store_chunk_one_by_one(). */
+  /* Every copy to the first nodes in round-robin order that are neither down nor full, one
+   * batch per node. No cancellable: see store_chunk_one_by_one(). */
   for (guint slot = 0; slot < n_slots; slot++)
     targets[slot] = NO_TARGET;
   for (guint c = 0; c < job->count && !g_cancellable_is_cancelled (up->t.cancellable); c++)
@@ -1360,43 +1385,43 @@ store_job_run (StoreJob *job)
       for (guint k = 0, begun = 0; k < n && begun < r; k++)
         {
           guint idx = (guint)((sc->chunk->index + k) % n);
+          Member *m = self->members->pdata[idx];
+          TsrNodeClient *client;
+          NodeBatch *batch;
           gboolean down, full;
 
-          if (upload_skips (up, idx, &down, &full))
+          if (upload_skips (up, idx, &down, &full) ||
+              (client = member_dup_client (self, m)) == NULL)
             continue;
-          if (clients[idx] == NULL &&
-              (clients[idx] = member_dup_client (self, self->members->pdata[idx])) == NULL)
-            continue;
-          targets[c * r + begun++] = idx;
+          batch = node_batch_for (batches, &n_batches, m, client);
+          targets[c * r + begun] = idx;
+          batch->items[batch->n++] = c * r + begun++;
         }
     }
 
-  /* One StoreSegments per node for all the copies it takes, all sent before any answer is
-   * awaited. */
-  first[0] = 0;
-  for (guint i = 0; i < n; i++)
+  /* All of them sent before any answer is awaited. */
+  for (guint b = 0; b < n_batches; b++)
     {
-      guint count = 0;
+      const char *ids[JOB_BATCH_MAX];
+      GBytes *data[JOB_BATCH_MAX];
 
-      for (guint slot = 0; slot < n_slots; slot++)
-        if (targets[slot] == i)
-          {
-            StoreChunk *sc = &job->chunks[slot / r];
-            order[first[i] + count] = slot;
-            ids[count] = sc->chunk->segment_id;
-            data[count++] = sc->data;
-          }
-      first[i + 1] = first[i] + count;
-      if (count > 0)
-        calls[i] = tsr_node_client_store_many_begin (clients[i], ids, data, count, NULL);
+      for (guint j = 0; j < batches[b].n; j++)
+        {
+          StoreChunk *sc = &job->chunks[batches[b].items[j] / r];
+          ids[j] = sc->chunk->segment_id;
+          data[j] = sc->data;
+        }
+      batches[b].call =
+          tsr_node_client_store_many_begin (batches[b].client, ids, data, batches[b].n, NULL);
+      g_clear_object (&batches[b].client);
     }
-  for (guint i = 0; i < n; i++)
+  for (guint b = 0; b < n_batches; b++)
     {
-      if (calls[i] == NULL)
-        continue;
-      tsr_node_client_store_many_end (calls[i], batch_errors);
-      for (guint k = first[i]; k < first[i + 1]; k++)
-        errors[order[k]] = batch_errors[k - first[i]];
+      GError *batch_errors[JOB_BATCH_MAX];
+
+      tsr_node_client_store_many_end (batches[b].call, batch_errors);
+      for (guint j = 0; j < batches[b].n; j++)
+        errors[batches[b].items[j]] = batch_errors[j];
     }
 
   /* The outcomes chunk by chunk; copies that failed are made one node after another. */
@@ -1438,8 +1463,6 @@ store_job_run (StoreJob *job)
       g_bytes_unref (sc->data);
     }
 
-  for (guint i = 0; i < n; i++)
-    g_clear_object (&clients[i]);
   transfer_release (&up->t);
   g_free (job);
 }
@@ -2078,16 +2101,7 @@ deliver_chunk (Download *down, guint64 index, GBytes *cipher, GError *error, Mem
   g_mutex_unlock (&down->t.mutex);
 }
 
-/* The chunks of a fetch job whose first live copy is on one node: asked for in one
- * RetrieveSegments. */
-typedef struct
-{
-  Member *member;
-  TsrNodeClient *client;
-  TsrNodeCall *call;
-  guint n;
-  guint ks[FETCH_GROUP]; /* offsets in the job */
-} FetchBatch;
+G_STATIC_ASSERT (FETCH_GROUP <= JOB_BATCH_MAX);
 
 static void
 fetch_job_run (gpointer data)
@@ -2095,7 +2109,7 @@ fetch_job_run (gpointer data)
   FetchJob *job = data;
   Download *down = job->down;
   TsrCluster *self = down->t.self;
-  FetchBatch batches[FETCH_GROUP];
+  NodeBatch batches[FETCH_GROUP]; /* the chunks whose first live copy is on one node */
   guint n_batches = 0, n_unasked = 0;
   guint unasked[FETCH_GROUP];
 
@@ -2105,7 +2119,7 @@ fetch_job_run (gpointer data)
       TsrManifestChunk *chunk = down->manifest->chunks->pdata[job->first + k];
       TsrNodeClient *client = NULL;
       Member *m = NULL;
-      guint b;
+      NodeBatch *batch;
 
       if (!g_cancellable_is_cancelled (down->t.cancellable))
         client = first_live_client (self, chunk, &m);
@@ -2114,23 +2128,17 @@ fetch_job_run (gpointer data)
           unasked[n_unasked++] = k;
           continue;
         }
-      for (b = 0; b < n_batches && batches[b].member != m; b++)
-        ;
-      if (b == n_batches)
-        {
-          batches[n_batches++] = (FetchBatch){ .member = m, .client = client };
-          client = NULL;
-        }
-      g_clear_object (&client);
-      batches[b].ks[batches[b].n++] = k;
+      batch = node_batch_for (batches, &n_batches, m, client);
+      batch->items[batch->n++] = k;
     }
   for (guint b = 0; b < n_batches; b++)
     {
       const char *ids[FETCH_GROUP];
 
       for (guint j = 0; j < batches[b].n; j++)
-        ids[j] = ((TsrManifestChunk *)down->manifest->chunks->pdata[job->first + batches[b].ks[j]])
-                     ->segment_id;
+        ids[j] =
+            ((TsrManifestChunk *)down->manifest->chunks->pdata[job->first + batches[b].items[j]])
+                ->segment_id;
       batches[b].call = tsr_node_client_retrieve_many_begin (batches[b].client, ids, batches[b].n,
                                                              down->t.cancellable);
       g_clear_object (&batches[b].client);
@@ -2143,7 +2151,7 @@ fetch_job_run (gpointer data)
 
       tsr_node_client_retrieve_many_end (batches[b].call, ciphers, errors);
       for (guint j = 0; j < batches[b].n; j++)
-        deliver_chunk (down, job->first + batches[b].ks[j], ciphers[j], errors[j],
+        deliver_chunk (down, job->first + batches[b].items[j], ciphers[j], errors[j],
                        batches[b].member);
     }
   for (guint u = 0; u < n_unasked; u++)
