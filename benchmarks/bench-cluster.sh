@@ -4,13 +4,16 @@
 # the same run, with each process's peak RSS from /usr/bin/time -v and the disk's own
 # fdatasync rate (this machine's disk swings between ~160 and ~400 MB/s).
 #
-# Usage: benchmarks/bench-cluster.sh [BUILD_DIR] [MIB] [CHUNK_SIZE]   (needs rclone: apt-get install rclone)
+# Usage: benchmarks/bench-cluster.sh [BUILD_DIR] [MIB] [CHUNK_SIZE] [ROUNDS]
+#        (needs rclone: apt-get install rclone)
 # CHUNK_SIZE (default 64K, the default cluster's) is passed to `tessera-cli init --chunk-size`.
+# ROUNDS (default 3): each tool runs this many times, alternately; the ratios are of medians.
 set -euo pipefail
 
 build=$(cd "${1:-_build}" && pwd)
 mib=${2:-1024}
 chunk=${3:-64K}
+rounds=${4:-3}
 bytes=$((mib * 1024 * 1024))
 cli=$build/src/cli/tessera-cli
 command -v rclone >/dev/null || { echo "rclone is not installed (apt-get install rclone)" >&2; exit 1; }
@@ -62,41 +65,85 @@ if [ "$probe_us" -gt 40 ]; then
   echo "  upload figures are low. Wait six minutes and run again."
 fi
 
-"$cli" --data-dir "$work/data" init --chunk-size "$chunk" >/dev/null
-echo "chunk size: $chunk"
-# File commands need a session (the login derives the key that seals each file's key).
-echo "bench password" | "$cli" --data-dir "$work/data" register bench --email bench@example.org \
-  --password-stdin >/dev/null
-echo "bench password" | "$cli" --data-dir "$work/data" login bench --password-stdin >/dev/null
-measure "tessera-cli upload (durable)" "$cli" --data-dir "$work/data" upload "$work/input.bin"
-up=$(cat "$work/last-secs")
-file_id=$(cut -d' ' -f1 "$work/out.txt")
-sync
-measure "tessera-cli download" "$cli" --data-dir "$work/data" download "$file_id" \
-  --output "$work/tessera-out.bin"
-down=$(cat "$work/last-secs")
-cmp "$work/input.bin" "$work/tessera-out.bin"
-rm -f "$work/tessera-out.bin"
-
+# Each round uploads and downloads with both tools, Tessera first in odd rounds and rclone first
+# in even ones; every round keeps its data (deleting it would slow the next round's file
+# creation, above). Medians over the rounds are what to quote: single runs on this shared
+# machine swing by a third.
 export RCLONE_CONFIG_SECRET_TYPE=crypt
-export RCLONE_CONFIG_SECRET_REMOTE="$work/rclone"
 RCLONE_CONFIG_SECRET_PASSWORD=$(rclone obscure "bench-password")
 export RCLONE_CONFIG_SECRET_PASSWORD
-measure "rclone crypt copy (not synced)" rclone copy "$work/input.bin" secret:
-rc_up=$(cat "$work/last-secs")
-measure "sync after rclone" sync -f "$work/rclone"
-rc_sync=$(cat "$work/last-secs")
-measure "rclone crypt copy back" rclone copy secret:input.bin "$work/rclone-out"
-rc_down=$(cat "$work/last-secs")
-cmp "$work/input.bin" "$work/rclone-out/input.bin"
+echo "chunk size: $chunk, rounds: $rounds"
+
+tessera_round () {
+  local data=$work/data-$1
+  "$cli" --data-dir "$data" init --chunk-size "$chunk" >/dev/null
+  # File commands need a session (the login derives the key that seals each file's key).
+  echo "bench password" | "$cli" --data-dir "$data" register bench --email bench@example.org \
+    --password-stdin >/dev/null
+  echo "bench password" | "$cli" --data-dir "$data" login bench --password-stdin >/dev/null
+  measure "tessera-cli upload (durable)" "$cli" --data-dir "$data" upload "$work/input.bin"
+  up[$1]=$(cat "$work/last-secs")
+  file_id=$(cut -d' ' -f1 "$work/out.txt")
+  sync
+  measure "tessera-cli download" "$cli" --data-dir "$data" download "$file_id" \
+    --output "$work/tessera-out.bin"
+  down[$1]=$(cat "$work/last-secs")
+  cmp "$work/input.bin" "$work/tessera-out.bin"
+  rm -f "$work/tessera-out.bin"
+}
+
+rclone_round () {
+  export RCLONE_CONFIG_SECRET_REMOTE="$work/rclone-$1"
+  measure "rclone crypt copy (not synced)" rclone copy "$work/input.bin" secret:
+  rc_up[$1]=$(cat "$work/last-secs")
+  measure "sync after rclone" sync -f "$work/rclone-$1"
+  rc_sync[$1]=$(cat "$work/last-secs")
+  measure "rclone crypt copy back" rclone copy secret:input.bin "$work/rclone-out"
+  rc_down[$1]=$(cat "$work/last-secs")
+  cmp "$work/input.bin" "$work/rclone-out/input.bin"
+  rm -rf "$work/rclone-out"
+}
+
+declare -a up down rc_up rc_sync rc_down
+for r in $(seq 1 "$rounds"); do
+  echo "round $r"
+  if [ $((r % 2)) -eq 1 ]; then
+    tessera_round "$r"
+    rclone_round "$r"
+  else
+    rclone_round "$r"
+    tessera_round "$r"
+  fi
+done
+
+median () { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+rc_synced=()
+ratios_up=""
+ratios_down=""
+for r in $(seq 1 "$rounds"); do
+  rc_synced[r]=$(awk -v a="${rc_up[r]}" -v b="${rc_sync[r]}" 'BEGIN { print a + b }')
+  ratios_up+=$(awk -v t="${up[r]}" -v o="${rc_up[r]}" 'BEGIN { printf " %.2f", o / t }')
+  ratios_down+=$(awk -v t="${down[r]}" -v o="${rc_down[r]}" 'BEGIN { printf " %.2f", o / t }')
+done
+up=$(median "${up[@]}")
+down=$(median "${down[@]}")
+rc_up=$(median "${rc_up[@]}")
+rc_synced=$(median "${rc_synced[@]}")
+rc_down=$(median "${rc_down[@]}")
+echo "medians over $rounds rounds:"
+awk -v b="$bytes" -v u="$up" -v d="$down" -v ru="$rc_up" -v rd="$rc_down" 'BEGIN {
+  printf "  tessera upload %.1f MB/s, download %.1f MB/s\n", b / u / 1e6, b / d / 1e6
+  printf "  rclone  upload %.1f MB/s, download %.1f MB/s\n", b / ru / 1e6, b / rd / 1e6
+}'
+echo "tessera / rclone within each round: upload$ratios_up; download$ratios_down"
 
 # A durable upload writes every byte once per replica (two by default), and every node of the
 # embedded cluster lives on this one disk: the disk's own rate bounds it at dd / replicas.
 replicas=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["replicas"])' \
-  "$work/data/cluster.json")
-awk -v u="$up" -v d="$down" -v ru="$rc_up" -v rs="$rc_sync" -v rd="$rc_down" -v b="$bytes" \
+  "$work/data-1/cluster.json")
+awk -v u="$up" -v d="$down" -v ru="$rc_up" -v rs="$rc_synced" -v rd="$rc_down" -v b="$bytes" \
   -v dd="$dd_rate" -v r="$replicas" 'BEGIN {
-  printf "upload:   tessera / rclone = %.2f (rclone plus its sync: %.2f)\n", ru / u, (ru + rs) / u
+  printf "upload:   tessera / rclone = %.2f (rclone plus its sync: %.2f)\n", ru / u, rs / u
   printf "download: tessera / rclone = %.2f\n", rd / d
   split(dd, p, " "); disk = p[1] * (p[2] == "G" ? 1000 : p[2] == "k" ? 0.001 : 1)
   printf "upload wrote %d copies durably: %.0f MB/s to the disk = %.2fx its dd rate\n", r,
