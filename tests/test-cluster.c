@@ -706,6 +706,91 @@ test_health_tracks_stopped_node (Fixture *f, gconstpointer data)
   g_signal_handlers_disconnect_by_data (f->cluster, seen);
 }
 
+static void
+assert_same_health (TsrCluster *cluster, const TsrManifest *whole, const TsrManifest *summary)
+{
+  TsrFileHealthInfo a, b;
+
+  tsr_cluster_get_file_health (cluster, whole, &a);
+  tsr_cluster_get_file_health (cluster, summary, &b);
+  g_assert_cmpint (a.state, ==, b.state);
+  g_assert_cmpuint (a.min_copies, ==, b.min_copies);
+  g_assert_cmpuint (a.survives, ==, b.survives);
+  g_assert_cmpuint (a.degraded_chunks, ==, b.degraded_chunks);
+  g_assert_cmpuint (a.lost_chunks, ==, b.lost_chunks);
+}
+
+/* `list` reads summaries: the same files in the same order as whole manifests, with the same
+ * health while nodes come and go, in a fraction of the memory. */
+static void
+test_list_summaries (Fixture *f, gconstpointer data)
+{
+  const gsize sizes[] = { 0, 65537, 700 * 1024 + 3 };
+  g_autoptr (GPtrArray) whole = NULL;
+  g_autoptr (GPtrArray) summaries = NULL;
+  g_autoptr (GError) error = NULL;
+
+  for (guint i = 0; i < G_N_ELEMENTS (sizes); i++)
+    {
+      g_autoptr (GBytes) content = tsr_test_random_bytes (f->rand, sizes[i]);
+      g_autofree char *name = g_strdup_printf ("listed-%u.bin", i);
+      g_autofree char *path = write_file (f, name, content);
+      g_autoptr (TsrManifest) m = upload_path (f, path);
+    }
+  whole = tsr_cluster_list_files (f->cluster, &error);
+  g_assert_no_error (error);
+  summaries = tsr_cluster_list_file_summaries (f->cluster, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (summaries->len, ==, G_N_ELEMENTS (sizes));
+  g_assert_cmpuint (whole->len, ==, summaries->len);
+  for (guint i = 0; i < whole->len; i++)
+    {
+      const TsrManifest *m = whole->pdata[i], *s = summaries->pdata[i];
+      guint64 counted = 0;
+
+      g_assert_cmpstr (s->file_id, ==, m->file_id);
+      g_assert_cmpstr (s->name, ==, m->name);
+      g_assert_cmpuint (s->size, ==, m->size);
+      g_assert_cmpuint (s->chunk_count, ==, m->chunk_count);
+      g_assert_cmpint (s->created_at, ==, m->created_at);
+      g_assert_cmpuint (s->chunks->len, ==, 0);
+      /* Round-robin placement over five nodes: at most five distinct pairs. */
+      g_assert_cmpuint (s->placements->len, <=, 5);
+      g_assert_cmpuint (s->placements->len, ==, MIN (m->chunk_count, 5));
+      for (guint k = 0; k < m->chunks->len; k++)
+        {
+          const TsrManifestChunk *c = m->chunks->pdata[k];
+          const TsrManifestPlacement *p = s->placements->pdata[k % 5];
+
+          g_assert_cmpuint (p->nodes->len, ==, c->nodes->len);
+          for (guint j = 0; j < c->nodes->len; j++)
+            g_assert_cmpstr (p->nodes->pdata[j], ==, c->nodes->pdata[j]);
+        }
+      for (guint k = 0; k < s->placements->len; k++)
+        counted += ((TsrManifestPlacement *)s->placements->pdata[k])->chunks;
+      g_assert_cmpuint (counted, ==, m->chunk_count);
+      assert_same_health (f->cluster, m, s);
+    }
+
+  /* One node down: the 700 KiB file's chunks on it are degraded; two adjacent nodes down: some
+   * are lost. The summaries say so as the whole manifests do. */
+  for (guint down = 1; down <= 2; down++)
+    {
+      g_autofree char *node_id = g_strdup_printf ("Node_0%u", down + 1);
+      TsrFileHealthInfo h;
+
+      g_assert_true (tsr_cluster_set_node_enabled (f->cluster, node_id, FALSE, &error));
+      g_assert_no_error (error);
+      tsr_cluster_check_health (f->cluster, NULL, NULL);
+      for (guint i = 0; i < whole->len; i++)
+        assert_same_health (f->cluster, whole->pdata[i], summaries->pdata[i]);
+      tsr_cluster_get_file_health (f->cluster, summaries->pdata[2], &h);
+      g_assert_cmpint (h.state, ==, down == 1 ? TSR_FILE_DEGRADED : TSR_FILE_LOST);
+      g_assert_cmpuint (h.degraded_chunks, >, 0);
+      g_assert_cmpuint (h.lost_chunks, ==, down == 1 ? 0 : 2); /* chunks 1 and 6 */
+    }
+}
+
 static gboolean
 on_deadline (gpointer data)
 {
@@ -770,12 +855,19 @@ assert_refused (const char *from, const char *to)
   g_autoptr (GString) text = g_string_new (manifest_text);
   g_autoptr (GError) error = NULL;
   g_autoptr (TsrManifest) m = NULL;
+  g_autoptr (GError) summary_error = NULL;
+  g_autoptr (TsrManifest) summary = NULL;
 
   g_assert_cmpuint (g_string_replace (text, from, to, 1), ==, 1);
   m = tsr_manifest_parse (text->str, text->len, &error);
   g_assert_null (m);
   g_assert_error (error, TSR_ERROR, TSR_ERROR_CORRUPT);
   g_test_message ("%s -> %s: %s", from, to, error->message);
+  /* A summary checks everything a whole manifest is checked for. */
+  summary = tsr_manifest_parse_summary (text->str, text->len, &summary_error);
+  g_assert_null (summary);
+  g_assert_error (summary_error, TSR_ERROR, TSR_ERROR_CORRUPT);
+  g_assert_cmpstr (summary_error->message, ==, error->message);
 }
 
 static void
@@ -808,6 +900,29 @@ test_manifest_reader (void)
   text2 = tsr_manifest_to_data (again, &len2);
   g_assert_cmpmem (text, len, text2, len2);
 
+  /* The summary: the same header, and each distinct placement once with its chunks. */
+  {
+    g_autoptr (TsrManifest) summary = tsr_manifest_parse_summary (manifest_text, -1, &error);
+    TsrManifestPlacement *p;
+
+    g_assert_no_error (error);
+    g_assert_cmpstr (summary->file_id, ==, m->file_id);
+    g_assert_cmpstr (summary->name, ==, m->name);
+    g_assert_cmpuint (summary->size, ==, m->size);
+    g_assert_cmpuint (summary->chunk_count, ==, 2);
+    g_assert_cmpint (summary->created_at, ==, m->created_at);
+    g_assert_cmpuint (summary->chunks->len, ==, 0);
+    g_assert_cmpuint (summary->placements->len, ==, 2);
+    p = summary->placements->pdata[0];
+    g_assert_cmpuint (p->chunks, ==, 1);
+    g_assert_cmpuint (p->nodes->len, ==, 2);
+    g_assert_cmpstr (p->nodes->pdata[0], ==, "Node_01");
+    p = summary->placements->pdata[1];
+    g_assert_cmpuint (p->chunks, ==, 1);
+    g_assert_cmpuint (p->nodes->len, ==, 0);
+    g_assert_null (m->placements);
+  }
+
   assert_refused ("}]}", "}]");                 /* truncated */
   assert_refused ("}]}", "}]}x");               /* trailing bytes */
   assert_refused ("\\ud83d\\ude00", "\\ud83d"); /* a lone surrogate */
@@ -830,7 +945,10 @@ static gboolean
 parse_manifest (const char *data, gsize len, GError **error)
 {
   g_autoptr (TsrManifest) m = tsr_manifest_parse (data, len, error);
+  g_autoptr (TsrManifest) summary = tsr_manifest_parse_summary (data, len, NULL);
 
+  /* A summary is refused exactly where the whole manifest is. */
+  g_assert_true ((m != NULL) == (summary != NULL));
   return m != NULL;
 }
 
@@ -858,6 +976,7 @@ main (int argc, char **argv)
   ADD ("folder-refused", test_folder_refused);
   ADD ("too-few-nodes-fails-cleanly", test_too_few_nodes_fails_cleanly);
   ADD ("health-tracks-stopped-node", test_health_tracks_stopped_node);
+  ADD ("list-summaries", test_list_summaries);
   ADD ("restart-keeps-files", test_restart_keeps_files);
   ADD ("same-content-twice", test_same_content_twice);
   ADD ("periodic-health", test_periodic_health);

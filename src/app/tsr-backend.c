@@ -623,7 +623,9 @@ list_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *can
 {
   TsrBackend *self = source;
   GError *error = NULL;
-  GPtrArray *files = tsr_cluster_list_files (self->cluster, &error);
+  /* Summaries: a file's chunks are read only when the chunk map shows them
+   * (tsr_backend_load_manifest_async()). */
+  GPtrArray *files = tsr_cluster_list_file_summaries (self->cluster, &error);
 
   if (files == NULL)
     g_task_return_error (task, error);
@@ -888,6 +890,52 @@ tsr_backend_delete_finish (TsrBackend *self, GAsyncResult *result, GError **erro
 {
   g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
   return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+static void
+load_manifest_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *cancellable)
+{
+  TsrBackend *self = source;
+  TaskData *d = task_data;
+  GError *error = NULL;
+  TsrManifest *m = tsr_cluster_get_file (self->cluster, d->id, &error);
+
+  if (m == NULL)
+    g_task_return_error (task, error);
+  else
+    g_task_return_pointer (task, m, (GDestroyNotify)tsr_manifest_free);
+}
+
+/**
+ * tsr_backend_load_manifest_async:
+ *
+ * Reads @file_id's whole manifest, chunks and all, on a worker thread: the file list holds
+ * only summaries.
+ */
+void
+tsr_backend_load_manifest_async (TsrBackend *self, const char *file_id, GCancellable *cancellable,
+                                 GAsyncReadyCallback callback, gpointer user_data)
+{
+  g_autoptr (GTask) task = NULL;
+  TaskData *d;
+
+  g_return_if_fail (TSR_IS_BACKEND (self) && self->cluster != NULL);
+
+  task = new_task (self, cancellable, callback, user_data, tsr_backend_load_manifest_async, &d);
+  d->id = g_strdup (file_id);
+  g_task_run_in_thread (task, load_manifest_thread);
+}
+
+/**
+ * tsr_backend_load_manifest_finish:
+ *
+ * Returns: (transfer full): the manifest, or %NULL with @error
+ */
+TsrManifest *
+tsr_backend_load_manifest_finish (TsrBackend *self, GAsyncResult *result, GError **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
+  return g_task_propagate_pointer (G_TASK (result), error);
 }
 
 /* ---- nodes ---- */

@@ -61,6 +61,11 @@ TsrTransfer *tsr_backend_download (TsrBackend *self, TsrFileItem *item, GFile *d
 void tsr_backend_delete_async (TsrBackend *self, const char *file_id, GCancellable *cancellable,
                                GAsyncReadyCallback callback, gpointer user_data);
 gboolean tsr_backend_delete_finish (TsrBackend *self, GAsyncResult *result, GError **error);
+void tsr_backend_load_manifest_async (TsrBackend *self, const char *file_id,
+                                      GCancellable *cancellable, GAsyncReadyCallback callback,
+                                      gpointer user_data);
+TsrManifest *tsr_backend_load_manifest_finish (TsrBackend *self, GAsyncResult *result,
+                                               GError **error);
 
 /* nodes */
 GPtrArray *tsr_backend_get_nodes (TsrBackend *self);

@@ -15,7 +15,8 @@
 struct _TsrFileItem
 {
   GObject parent_instance;
-  TsrManifest *manifest;
+  TsrManifest *manifest; /* a summary (tsr_cluster_list_file_summaries()) or a whole one */
+  guint generation;
   TsrFileHealthInfo health;
 };
 
@@ -141,7 +142,7 @@ tsr_file_item_init (TsrFileItem *self)
 
 /**
  * tsr_file_item_new:
- * @manifest: (transfer full): the file's manifest
+ * @manifest: (transfer full): the file's manifest or its summary
  */
 TsrFileItem *
 tsr_file_item_new (TsrManifest *manifest)
@@ -167,6 +168,16 @@ tsr_file_item_set_manifest (TsrFileItem *self, TsrManifest *manifest)
 
   tsr_manifest_free (self->manifest);
   self->manifest = manifest;
+  self->generation++;
+}
+
+/* Counts tsr_file_item_set_manifest() calls: what was read of the file before is stale once
+ * this changes. */
+guint
+tsr_file_item_get_generation (TsrFileItem *self)
+{
+  g_return_val_if_fail (TSR_IS_FILE_ITEM (self), 0);
+  return self->generation;
 }
 
 const TsrManifest *

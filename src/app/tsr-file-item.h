@@ -16,6 +16,7 @@ G_DECLARE_FINAL_TYPE (TsrFileItem, tsr_file_item, TSR, FILE_ITEM, GObject)
 TsrFileItem *tsr_file_item_new (TsrManifest *manifest);
 void tsr_file_item_set_manifest (TsrFileItem *self, TsrManifest *manifest);
 const TsrManifest *tsr_file_item_get_manifest (TsrFileItem *self);
+guint tsr_file_item_get_generation (TsrFileItem *self);
 const char *tsr_file_item_get_file_id (TsrFileItem *self);
 const char *tsr_file_item_get_name (TsrFileItem *self);
 TsrFileHealthState tsr_file_item_get_health (TsrFileItem *self);

@@ -17,17 +17,99 @@ struct _TsrTopologyPage
   TsrChunkMap *chunk_map;
 
   TsrBackend *backend;
+
+  /* The file list holds summaries: the whole manifest of the file the map shows is read on a
+   * worker thread when it is picked, and again when a reload gave its item a newer summary
+   * (a repair may have moved copies). */
+  char *shown_id;           /* the file last read (NULL for none)... */
+  guint shown_generation;   /* ...as of this generation of its item... */
+  TsrManifest *manifest;    /* ...and its manifest, NULL if it could not be read */
+  GCancellable *loading;    /* while a read is under way, for... */
+  char *loading_id;         /* ...this file... */
+  guint loading_generation; /* ...as of this generation of its item */
 };
 
 G_DEFINE_FINAL_TYPE (TsrTopologyPage, tsr_topology_page, ADW_TYPE_BIN)
+
+static void update_chunk_map (TsrTopologyPage *self);
+
+typedef struct
+{
+  TsrTopologyPage *self;
+  guint generation;
+} Load;
+
+static void
+stop_loading (TsrTopologyPage *self)
+{
+  g_cancellable_cancel (self->loading);
+  g_clear_object (&self->loading);
+  g_clear_pointer (&self->loading_id, g_free);
+}
+
+static void
+on_manifest_loaded (GObject *source, GAsyncResult *result, gpointer data)
+{
+  Load *load = data;
+  TsrTopologyPage *self = load->self;
+  g_autoptr (GError) error = NULL;
+  TsrManifest *m = tsr_backend_load_manifest_finish (TSR_BACKEND (source), result, &error);
+
+  if (m == NULL && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    goto out;
+  g_free (self->shown_id);
+  self->shown_id = g_steal_pointer (&self->loading_id);
+  self->shown_generation = load->generation;
+  stop_loading (self);
+  g_clear_pointer (&self->manifest, tsr_manifest_free);
+  /* A file deleted meanwhile, or a damaged manifest: the map stays empty (and is not read
+   * again until a reload gives the item a newer summary). */
+  if (m == NULL)
+    g_debug ("No chunk map: %s", error->message);
+  self->manifest = m;
+  update_chunk_map (self);
+out:
+  g_object_unref (load->self);
+  g_free (load);
+}
+
+static void
+start_loading (TsrTopologyPage *self, TsrFileItem *item)
+{
+  const char *file_id = tsr_file_item_get_file_id (item);
+  guint generation = tsr_file_item_get_generation (item);
+  Load *load;
+
+  if (self->loading != NULL && g_strcmp0 (self->loading_id, file_id) == 0 &&
+      self->loading_generation == generation)
+    return; /* already under way */
+  stop_loading (self);
+  self->loading = g_cancellable_new ();
+  self->loading_id = g_strdup (file_id);
+  self->loading_generation = generation;
+  load = g_new0 (Load, 1);
+  load->self = g_object_ref (self);
+  load->generation = generation;
+  tsr_backend_load_manifest_async (self->backend, file_id, self->loading, on_manifest_loaded, load);
+}
 
 static void
 update_chunk_map (TsrTopologyPage *self)
 {
   TsrFileItem *item = gtk_drop_down_get_selected_item (self->file_dropdown);
+  const char *file_id = item != NULL ? tsr_file_item_get_file_id (item) : NULL;
 
-  tsr_chunk_map_set (self->chunk_map, item != NULL ? tsr_file_item_get_manifest (item) : NULL,
-                     tsr_backend_get_nodes (self->backend));
+  /* Another file's map goes at once; the same file's stays until its newer one is read. */
+  if (g_strcmp0 (self->shown_id, file_id) != 0)
+    {
+      g_clear_pointer (&self->manifest, tsr_manifest_free);
+      g_clear_pointer (&self->shown_id, g_free);
+    }
+  if (item == NULL)
+    stop_loading (self);
+  else if (self->shown_id == NULL || self->shown_generation != tsr_file_item_get_generation (item))
+    start_loading (self, item);
+  tsr_chunk_map_set (self->chunk_map, self->manifest, tsr_backend_get_nodes (self->backend));
 }
 
 static void
@@ -42,6 +124,9 @@ tsr_topology_page_dispose (GObject *object)
 {
   TsrTopologyPage *self = TSR_TOPOLOGY_PAGE (object);
 
+  stop_loading (self);
+  g_clear_pointer (&self->manifest, tsr_manifest_free);
+  g_clear_pointer (&self->shown_id, g_free);
   if (self->backend != NULL)
     g_signal_handlers_disconnect_by_data (self->backend, self);
   g_clear_object (&self->backend);

@@ -318,7 +318,7 @@ tsr_cli_cmd_list (TsrCli *cli, int argc, char **argv)
     return TSR_EXIT_FAILED;
   if ((ret = tsr_cli_use_session (cli, cluster)) != TSR_EXIT_OK)
     return ret;
-  files = tsr_cluster_list_files (cluster, &error);
+  files = tsr_cluster_list_file_summaries (cluster, &error);
   if (files == NULL)
     return tsr_cli_fail (cli, error);
 

@@ -952,20 +952,12 @@ compare_manifests (gconstpointer a, gconstpointer b)
   return g_strcmp0 (ma->name, mb->name);
 }
 
-/**
- * tsr_cluster_list_files:
- *
- * Returns: (transfer full) (element-type TsrManifest): every file, oldest first. A damaged
- * manifest is skipped with a message, never deleted.
- */
-GPtrArray *
-tsr_cluster_list_files (TsrCluster *self, GError **error)
+static GPtrArray *
+list_files (TsrCluster *self, TsrManifest *(*load) (const char *, GError **), GError **error)
 {
   g_autoptr (GPtrArray) files = g_ptr_array_new_with_free_func ((GDestroyNotify)tsr_manifest_free);
   g_autoptr (GDir) dir = NULL;
   const char *name;
-
-  g_return_val_if_fail (TSR_IS_CLUSTER (self), NULL);
 
   dir = g_dir_open (self->catalog_dir, 0, error);
   if (dir == NULL)
@@ -979,7 +971,7 @@ tsr_cluster_list_files (TsrCluster *self, GError **error)
       if (!g_str_has_suffix (name, ".json") || strlen (name) != TSR_FILE_ID_LEN + 5)
         continue;
       path = g_build_filename (self->catalog_dir, name, NULL);
-      m = tsr_manifest_load (path, &local_error);
+      m = load (path, &local_error);
       if (m == NULL)
         g_message ("Skipping a damaged manifest: %s", local_error->message);
       else
@@ -987,6 +979,35 @@ tsr_cluster_list_files (TsrCluster *self, GError **error)
     }
   g_ptr_array_sort (files, compare_manifests);
   return g_steal_pointer (&files);
+}
+
+/**
+ * tsr_cluster_list_files:
+ *
+ * Returns: (transfer full) (element-type TsrManifest): every file, oldest first. A damaged
+ * manifest is skipped with a message, never deleted.
+ */
+GPtrArray *
+tsr_cluster_list_files (TsrCluster *self, GError **error)
+{
+  g_return_val_if_fail (TSR_IS_CLUSTER (self), NULL);
+  return list_files (self, tsr_manifest_load, error);
+}
+
+/**
+ * tsr_cluster_list_file_summaries:
+ *
+ * As tsr_cluster_list_files(), but each file's summary (tsr_manifest_load_summary()): its
+ * header and where its chunks are, without the chunks. What listing files needs, in a few
+ * hundred bytes a file instead of ~4.6 MB per GiB of 64 KiB chunks.
+ *
+ * Returns: (transfer full) (element-type TsrManifest): every file, oldest first
+ */
+GPtrArray *
+tsr_cluster_list_file_summaries (TsrCluster *self, GError **error)
+{
+  g_return_val_if_fail (TSR_IS_CLUSTER (self), NULL);
+  return list_files (self, tsr_manifest_load_summary, error);
 }
 
 /* ---- shared by transfers ---- */

@@ -72,6 +72,7 @@ gboolean tsr_cluster_add_remote_node (TsrCluster *self, const char *node_id, con
                                       GError **error);
 
 GPtrArray *tsr_cluster_list_files (TsrCluster *self, GError **error);
+GPtrArray *tsr_cluster_list_file_summaries (TsrCluster *self, GError **error);
 TsrManifest *tsr_cluster_get_file (TsrCluster *self, const char *file_id, GError **error);
 
 TsrManifest *tsr_cluster_upload (TsrCluster *self, GFile *file, GCancellable *cancellable,

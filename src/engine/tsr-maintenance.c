@@ -89,6 +89,8 @@ node_is_up (gpointer data, const char *node_id)
 /**
  * tsr_cluster_get_file_health:
  *
+ * @manifest: a whole manifest or a summary (tsr_cluster_list_file_summaries())
+ *
  * Health from @manifest and the node states of the last health check (no I/O): a copy counts
  * when its node is enabled and answered. A file survives the loss of any K nodes when every
  * chunk has at least K + 1 such copies.
@@ -98,6 +100,7 @@ tsr_cluster_get_file_health (TsrCluster *self, const TsrManifest *manifest,
                              TsrFileHealthInfo *health)
 {
   g_autoptr (GPtrArray) status = NULL;
+  guint n_entries;
 
   g_return_if_fail (TSR_IS_CLUSTER (self));
   g_return_if_fail (manifest != NULL && health != NULL);
@@ -105,17 +108,21 @@ tsr_cluster_get_file_health (TsrCluster *self, const TsrManifest *manifest,
   status = tsr_cluster_dup_node_status (self);
   memset (health, 0, sizeof *health);
   health->replicas = manifest->replicas;
-  health->min_copies = manifest->chunks->len > 0 ? G_MAXUINT : manifest->replicas;
-  for (guint i = 0; i < manifest->chunks->len; i++)
+  /* A summary has each distinct placement once, with its number of chunks. */
+  n_entries = manifest->placements ? manifest->placements->len : manifest->chunks->len;
+  health->min_copies = n_entries > 0 ? G_MAXUINT : manifest->replicas;
+  for (guint i = 0; i < n_entries; i++)
     {
-      TsrManifestChunk *c = manifest->chunks->pdata[i];
-      guint n = count_copies (c->nodes, node_is_up, status);
+      const TsrManifestPlacement *p = manifest->placements ? manifest->placements->pdata[i] : NULL;
+      const TsrManifestChunk *c = p ? NULL : manifest->chunks->pdata[i];
+      guint n = count_copies (p ? p->nodes : c->nodes, node_is_up, status);
+      guint64 chunks = p ? p->chunks : 1;
 
       health->min_copies = MIN (health->min_copies, n);
       if (n == 0)
-        health->lost_chunks++;
+        health->lost_chunks += chunks;
       else if (n < manifest->replicas)
-        health->degraded_chunks++;
+        health->degraded_chunks += chunks;
     }
   if (health->lost_chunks > 0)
     health->state = TSR_FILE_LOST;

@@ -22,6 +22,13 @@ typedef struct
   GPtrArray *nodes; /* (element-type utf8) node ids holding a copy */
 } TsrManifestChunk;
 
+/* Where a summary's chunks are: the chunks whose copies are on exactly these nodes. */
+typedef struct
+{
+  GPtrArray *nodes; /* (element-type utf8) node ids, in the chunks' order */
+  guint64 chunks;
+} TsrManifestPlacement;
+
 typedef struct
 {
   char *file_id;   /* first 16 hex characters of file_hash */
@@ -34,7 +41,10 @@ typedef struct
   guint replicas;
   char *cipher;      /* "aes256gcm" or "xchacha20poly1305": see tsr-crypto.h */
   char *sealed_key;  /* the file key, sealed with the key-encryption key, base64 */
-  GPtrArray *chunks; /* (element-type TsrManifestChunk) in index order */
+  GPtrArray *chunks; /* (element-type TsrManifestChunk) in index order; empty in a summary */
+  /* (element-type TsrManifestPlacement) (nullable): a summary's placements, each distinct one
+   * once, in the order first seen; NULL in a whole manifest */
+  GPtrArray *placements;
 } TsrManifest;
 
 gboolean tsr_file_id_is_valid (const char *id);
@@ -46,6 +56,8 @@ TsrManifestChunk *tsr_manifest_add_chunk (TsrManifest *manifest, const char *seg
 
 TsrManifest *tsr_manifest_parse (const char *data, gssize len, GError **error);
 TsrManifest *tsr_manifest_load (const char *path, GError **error);
+TsrManifest *tsr_manifest_parse_summary (const char *data, gssize len, GError **error);
+TsrManifest *tsr_manifest_load_summary (const char *path, GError **error);
 char *tsr_manifest_to_data (const TsrManifest *manifest, gsize *len);
 gboolean tsr_manifest_save (const TsrManifest *manifest, const char *path, GError **error);
 gboolean tsr_manifest_save_new (const TsrManifest *manifest, const char *path, GError **error);

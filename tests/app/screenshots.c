@@ -162,6 +162,7 @@ take_all (const char *data_dir, const char *work_dir, gboolean dark, GRand *rand
                                        tsr_file_item_get_file_id (item));
       }
   }
+  tsr_app_test_spin (1.0); /* the chunk map reads the file's manifest on a worker thread */
   shoot (GTK_WIDGET (window), "topology");
   tsr_backend_set_netem_async (tsr_window_get_backend (window), "off", NULL, NULL, NULL, NULL);
 

@@ -618,6 +618,12 @@ storage_changed (gpointer data)
                     w->before) != 0;
 }
 
+static gboolean
+chunk_map_is_drawn (gpointer data)
+{
+  return tsr_chunk_map_count (tsr_topology_page_get_chunk_map (data), "Node_01") > 0;
+}
+
 static void
 test_topology_and_storage (Fixture *f, gconstpointer data)
 {
@@ -649,9 +655,12 @@ test_topology_and_storage (Fixture *f, gconstpointer data)
   g_assert_cmpfloat (tsr_storage_page_get_total_fraction (storage), >, 0);
   tsr_app_test_spin (0.5);
 
-  /* Every chunk is drawn twice in the topology's counts and in the chunk map. */
+  /* Every chunk is drawn twice in the topology's counts and in the chunk map. The file list
+   * holds the file's summary; the map reads its chunks on a worker thread. */
   item = find_item (f, "movie.mkv");
+  g_assert_cmpuint (tsr_file_item_get_manifest (item)->chunks->len, ==, 0);
   tsr_topology_page_show_file (topo, tsr_file_item_get_file_id (item));
+  g_assert_true (tsr_app_test_wait (chunk_map_is_drawn, topo, 30));
   for (guint i = 0; i < G_N_ELEMENTS (nodes); i++)
     {
       segments_after +=

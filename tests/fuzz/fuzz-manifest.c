@@ -2,7 +2,8 @@
  *
  * Manifests are read from the catalog on disk and, when a catalog is recovered, from the
  * nodes: untrusted. Whatever the loader accepts must be internally consistent (the checks the
- * download path relies on) and must survive a write and a second parse unchanged.
+ * download path relies on) and must survive a write and a second parse unchanged. The summary
+ * `list` reads must accept and refuse exactly the same inputs, and account for every chunk.
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
@@ -30,11 +31,26 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
   g_autofree char *text2 = NULL;
   gsize len, len2;
 
+  g_autoptr (GError) summary_error = NULL;
+  g_autoptr (TsrManifest) summary =
+      tsr_manifest_parse_summary ((const char *)data, size, &summary_error);
+  guint64 counted = 0;
+
   if (m == NULL)
     {
       g_assert_error (error, TSR_ERROR, TSR_ERROR_CORRUPT);
+      /* A summary is refused exactly where the whole manifest is, for the same reason. */
+      g_assert_null (summary);
+      g_assert_cmpstr (summary_error->message, ==, error->message);
       return 0;
     }
+  g_assert_no_error (summary_error);
+  g_assert_cmpstr (summary->file_id, ==, m->file_id);
+  g_assert_cmpuint (summary->chunk_count, ==, m->chunk_count);
+  g_assert_cmpuint (summary->chunks->len, ==, 0);
+  for (guint i = 0; i < summary->placements->len; i++)
+    counted += ((TsrManifestPlacement *)summary->placements->pdata[i])->chunks;
+  g_assert_cmpuint (counted, ==, m->chunk_count);
   g_assert_true (tsr_file_id_is_valid (m->file_id));
   g_assert_cmpuint (m->chunks->len, ==, m->chunk_count);
   g_assert_cmpuint (m->chunk_count, ==, tsr_chunk_count (m->size, m->chunk_size));
