@@ -923,6 +923,62 @@ test_manifest_reader (void)
     g_assert_null (m->placements);
   }
 
+  /* A second "chunks" replaces the first, in a summary as in a whole manifest. */
+  {
+    g_autoptr (GString) twice = g_string_new (manifest_text);
+    g_autoptr (TsrManifest) whole = NULL;
+    g_autoptr (TsrManifest) summary = NULL;
+
+    g_assert_cmpuint (
+        g_string_replace (twice, "\"sealed_key\":\"zgHk\",",
+                          "\"sealed_key\":\"zgHk\",\"chunks\":[{\"index\":0,\"size\":65552,"
+                          "\"nodes\":[\"Node_09\"],\"segment_id\":"
+                          "\"58c8f6f028da7921e34df78d81848c7d174fa8f8a35e714ef69bf6726722648b\"}],",
+                          1),
+        ==, 1);
+    whole = tsr_manifest_parse (twice->str, twice->len, &error);
+    g_assert_no_error (error);
+    summary = tsr_manifest_parse_summary (twice->str, twice->len, &error);
+    g_assert_no_error (error);
+    g_assert_cmpuint (whole->chunks->len, ==, 2);
+    g_assert_cmpuint (summary->placements->len, ==, 2);
+  }
+
+  /* The layout tells apart summaries whose placements and counts are the same but whose chunks
+   * sit differently (as after a repair that moved two chunks' copies). */
+  {
+    const char *orders[2][3] = { { "Node_01", "Node_03", "Node_01" },
+                                 { "Node_01", "Node_01", "Node_03" } };
+    guint64 layouts[2];
+
+    for (guint o = 0; o < 2; o++)
+      {
+        g_autoptr (TsrManifest) three = tsr_manifest_parse (manifest_text, -1, &error);
+        g_autoptr (TsrManifest) summary = NULL;
+        g_autofree char *data = NULL;
+        gsize data_len;
+
+        g_assert_no_error (error);
+        three->size = 2 * 65536 + 4464;
+        three->chunk_count = 3;
+        g_ptr_array_set_size (three->chunks, 0);
+        for (guint k = 0; k < 3; k++)
+          {
+            TsrManifestChunk *chunk = tsr_manifest_add_chunk (
+                three, "58c8f6f028da7921e34df78d81848c7d174fa8f8a35e714ef69bf6726722648b",
+                k < 2 ? 65552 : 4480);
+            g_ptr_array_add (chunk->nodes, g_strdup (orders[o][k]));
+          }
+        data = tsr_manifest_to_data (three, &data_len);
+        summary = tsr_manifest_parse_summary (data, data_len, &error);
+        g_assert_no_error (error);
+        g_assert_cmpuint (summary->placements->len, ==, 2);
+        g_assert_cmpuint (((TsrManifestPlacement *)summary->placements->pdata[0])->chunks, ==, 2);
+        layouts[o] = summary->layout;
+      }
+    g_assert_cmpuint (layouts[0], !=, layouts[1]);
+  }
+
   assert_refused ("}]}", "}]");                 /* truncated */
   assert_refused ("}]}", "}]}x");               /* trailing bytes */
   assert_refused ("\\ud83d\\ude00", "\\ud83d"); /* a lone surrogate */
@@ -945,10 +1001,13 @@ static gboolean
 parse_manifest (const char *data, gsize len, GError **error)
 {
   g_autoptr (TsrManifest) m = tsr_manifest_parse (data, len, error);
-  g_autoptr (TsrManifest) summary = tsr_manifest_parse_summary (data, len, NULL);
+  g_autoptr (GError) summary_error = NULL;
+  g_autoptr (TsrManifest) summary = tsr_manifest_parse_summary (data, len, &summary_error);
 
-  /* A summary is refused exactly where the whole manifest is. */
+  /* A summary is refused exactly where the whole manifest is, for the same reason. */
   g_assert_true ((m != NULL) == (summary != NULL));
+  if (m == NULL)
+    g_assert_cmpstr (summary_error->message, ==, (*error)->message);
   return m != NULL;
 }
 

@@ -155,6 +155,27 @@ tsr_file_item_new (TsrManifest *manifest)
   return self;
 }
 
+/* Whether two summaries say the same about where the chunks are (whole manifests: never
+ * assumed). */
+static gboolean
+same_placements (const TsrManifest *a, const TsrManifest *b)
+{
+  if (a->placements == NULL || b->placements == NULL || a->layout != b->layout ||
+      a->placements->len != b->placements->len)
+    return FALSE;
+  for (guint i = 0; i < a->placements->len; i++)
+    {
+      const TsrManifestPlacement *pa = a->placements->pdata[i], *pb = b->placements->pdata[i];
+
+      if (pa->chunks != pb->chunks || pa->nodes->len != pb->nodes->len)
+        return FALSE;
+      for (guint j = 0; j < pa->nodes->len; j++)
+        if (strcmp (pa->nodes->pdata[j], pb->nodes->pdata[j]) != 0)
+          return FALSE;
+    }
+  return TRUE;
+}
+
 /**
  * tsr_file_item_set_manifest:
  * @manifest: (transfer full): a newer manifest of the same file, e.g. after a repair moved
@@ -166,13 +187,14 @@ tsr_file_item_set_manifest (TsrFileItem *self, TsrManifest *manifest)
   g_return_if_fail (TSR_IS_FILE_ITEM (self));
   g_return_if_fail (g_strcmp0 (manifest->file_id, self->manifest->file_id) == 0);
 
+  if (!same_placements (self->manifest, manifest))
+    self->generation++;
   tsr_manifest_free (self->manifest);
   self->manifest = manifest;
-  self->generation++;
 }
 
-/* Counts tsr_file_item_set_manifest() calls: what was read of the file before is stale once
- * this changes. */
+/* Counts tsr_file_item_set_manifest() calls that moved chunks: what was read of the file
+ * before is stale once this changes. */
 guint
 tsr_file_item_get_generation (TsrFileItem *self)
 {

@@ -99,6 +99,8 @@ update_chunk_map (TsrTopologyPage *self)
   TsrFileItem *item = gtk_drop_down_get_selected_item (self->file_dropdown);
   const char *file_id = item != NULL ? tsr_file_item_get_file_id (item) : NULL;
 
+  if (self->backend == NULL)
+    return;
   /* Another file's map goes at once; the same file's stays until its newer one is read. */
   if (g_strcmp0 (self->shown_id, file_id) != 0)
     {

@@ -126,7 +126,7 @@ read_string_member (TsrJsonReader *r, char **out)
 }
 
 /* What a summary keeps while reading the chunks: each chunk's index and size, for the checks
- * against the header once all of it is read (12 bytes a chunk, freed after), and each distinct
+ * against the header once all of it is read (16 bytes a chunk, freed after), and each distinct
  * placement once. */
 typedef struct
 {
@@ -147,6 +147,7 @@ summary_reset (Summary *sum, TsrManifest *m)
   g_array_set_size (sum->shapes, 0);
   g_hash_table_remove_all (sum->seen);
   g_ptr_array_set_size (m->placements, 0);
+  m->layout = G_GUINT64_CONSTANT (0xcbf29ce484222325);
 }
 
 static void
@@ -168,10 +169,14 @@ summary_add (Summary *sum, TsrManifest *m, guint64 index, guint32 size, GPtrArra
     {
       p = g_new0 (TsrManifestPlacement, 1);
       p->nodes = g_ptr_array_ref (nodes);
+      p->ordinal = m->placements->len;
       g_ptr_array_add (m->placements, p);
       g_hash_table_insert (sum->seen, g_strdup (sum->key->str), p);
     }
   p->chunks++;
+  /* FNV-1a over the chunks' placement numbers: a repair that swaps two chunks' copies
+   * changes it, though the placements and their counts stay the same. */
+  m->layout = (m->layout ^ p->ordinal) * G_GUINT64_CONSTANT (0x100000001b3);
 }
 
 /* One element of "chunks": its structure; its index and size are checked against the header
@@ -297,6 +302,7 @@ parse (const char *data, gssize len, gboolean summary, GError **error)
       sum->seen = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
       sum->key = g_string_new (NULL);
       m->placements = g_ptr_array_new_with_free_func ((GDestroyNotify)placement_free);
+      m->layout = G_GUINT64_CONSTANT (0xcbf29ce484222325);
     }
   tsr_json_reader_skip_space (&r);
   if (r.p < r.end && *r.p != '{')
@@ -689,6 +695,8 @@ tsr_manifest_to_data (const TsrManifest *m, gsize *len)
 {
   ManifestWriter w = { 0 };
 
+  /* A summary has no chunks to write. */
+  g_return_val_if_fail (m->placements == NULL, NULL);
   w.text = g_string_new (NULL);
 
   write_manifest (m, &w);
@@ -703,7 +711,10 @@ tsr_manifest_save (const TsrManifest *m, const char *path, GError **error)
 {
   g_autoptr (GError) local_error = NULL;
   gsize len;
-  g_autofree char *data = tsr_manifest_to_data (m, &len);
+  g_autofree char *data = NULL;
+
+  g_return_val_if_fail (m->placements == NULL, FALSE);
+  data = tsr_manifest_to_data (m, &len);
 
   if (!g_file_set_contents_full (path, data, len,
                                  G_FILE_SET_CONTENTS_CONSISTENT | G_FILE_SET_CONTENTS_DURABLE, 0600,
@@ -741,6 +752,7 @@ tsr_manifest_save_new (const TsrManifest *m, const char *path, GError **error)
   ManifestWriter w = { 0 };
   int fd, dfd, saved;
 
+  g_return_val_if_fail (m->placements == NULL, FALSE);
   fd = g_mkstemp_full (tmp, O_WRONLY | O_CLOEXEC, 0600);
   if (fd < 0)
     {

@@ -27,6 +27,7 @@ typedef struct
 {
   GPtrArray *nodes; /* (element-type utf8) node ids, in the chunks' order */
   guint64 chunks;
+  guint ordinal; /* its index in the summary's placements */
 } TsrManifestPlacement;
 
 typedef struct
@@ -45,6 +46,7 @@ typedef struct
   /* (element-type TsrManifestPlacement) (nullable): a summary's placements, each distinct one
    * once, in the order first seen; NULL in a whole manifest */
   GPtrArray *placements;
+  guint64 layout; /* a summary's fingerprint of which chunk has which placement */
 } TsrManifest;
 
 gboolean tsr_file_id_is_valid (const char *id);
