@@ -33,12 +33,6 @@ G_DEFINE_FINAL_TYPE (TsrTopologyPage, tsr_topology_page, ADW_TYPE_BIN)
 
 static void update_chunk_map (TsrTopologyPage *self);
 
-typedef struct
-{
-  TsrTopologyPage *self;
-  guint generation;
-} Load;
-
 static void
 stop_loading (TsrTopologyPage *self)
 {
@@ -47,19 +41,20 @@ stop_loading (TsrTopologyPage *self)
   g_clear_pointer (&self->loading_id, g_free);
 }
 
+/* A read that was superseded or stopped ends CANCELLED (the task checks its cancellable), so
+ * any other end is the read under way. */
 static void
 on_manifest_loaded (GObject *source, GAsyncResult *result, gpointer data)
 {
-  Load *load = data;
-  TsrTopologyPage *self = load->self;
+  g_autoptr (TsrTopologyPage) self = data;
   g_autoptr (GError) error = NULL;
   TsrManifest *m = tsr_backend_load_manifest_finish (TSR_BACKEND (source), result, &error);
 
   if (m == NULL && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-    goto out;
+    return;
   g_free (self->shown_id);
   self->shown_id = g_steal_pointer (&self->loading_id);
-  self->shown_generation = load->generation;
+  self->shown_generation = self->loading_generation;
   stop_loading (self);
   g_clear_pointer (&self->manifest, tsr_manifest_free);
   /* A file deleted meanwhile, or a damaged manifest: the map stays empty (and is not read
@@ -68,9 +63,6 @@ on_manifest_loaded (GObject *source, GAsyncResult *result, gpointer data)
     g_debug ("No chunk map: %s", error->message);
   self->manifest = m;
   update_chunk_map (self);
-out:
-  g_object_unref (load->self);
-  g_free (load);
 }
 
 static void
@@ -78,7 +70,6 @@ start_loading (TsrTopologyPage *self, TsrFileItem *item)
 {
   const char *file_id = tsr_file_item_get_file_id (item);
   guint generation = tsr_file_item_get_generation (item);
-  Load *load;
 
   if (self->loading != NULL && g_strcmp0 (self->loading_id, file_id) == 0 &&
       self->loading_generation == generation)
@@ -87,10 +78,8 @@ start_loading (TsrTopologyPage *self, TsrFileItem *item)
   self->loading = g_cancellable_new ();
   self->loading_id = g_strdup (file_id);
   self->loading_generation = generation;
-  load = g_new0 (Load, 1);
-  load->self = g_object_ref (self);
-  load->generation = generation;
-  tsr_backend_load_manifest_async (self->backend, file_id, self->loading, on_manifest_loaded, load);
+  tsr_backend_load_manifest_async (self->backend, file_id, self->loading, on_manifest_loaded,
+                                   g_object_ref (self));
 }
 
 static void
