@@ -239,6 +239,41 @@ test_round_robin_placement (Fixture *f, gconstpointer data)
   }
 }
 
+/* A download reads each chunk's first copy; the second copies, read only when a first one is
+ * missing, are out of the page cache once the upload is done. */
+static void
+test_second_copies_leave_cache (Fixture *f, gconstpointer data)
+{
+  g_autoptr (GBytes) content = tsr_test_random_bytes (f->rand, 40 * 65536);
+  g_autofree char *path = write_file (f, "photos.tar", content);
+  g_autofree char *why = NULL;
+  g_autoptr (TsrManifest) m = NULL;
+
+  if (!tsr_test_page_cache_observable (f->dir, &why))
+    {
+      g_test_skip (why);
+      return;
+    }
+  m = upload_path (f, path);
+  for (guint i = 0; i < m->chunk_count; i++)
+    {
+      TsrManifestChunk *c = m->chunks->pdata[i];
+
+      g_assert_cmpuint (c->nodes->len, ==, 2);
+      for (guint j = 0; j < 2; j++)
+        {
+          TsrNode *node = tsr_cluster_get_embedded_node (f->cluster, c->nodes->pdata[j]);
+          g_autofree char *seg =
+              tsr_segment_store_segment_path (tsr_node_get_store (node), c->segment_id);
+          guint pages, cached = tsr_test_cached_pages (seg, &pages);
+
+          g_assert_cmpuint (pages, >, 0);
+          g_assert_cmpuint (cached, ==, j == 0 ? pages : 0);
+        }
+    }
+  download_and_compare (f, m->file_id, content);
+}
+
 static gboolean
 tree_contains (const char *dir, const char *needle)
 {
@@ -1026,6 +1061,7 @@ main (int argc, char **argv)
   g_test_add ("/tessera/cluster/" path, Fixture, NULL, fixture_setup, fn, fixture_teardown)
   ADD ("round-trips", test_round_trips);
   ADD ("round-robin-placement", test_round_robin_placement);
+  ADD ("second-copies-leave-cache", test_second_copies_leave_cache);
   ADD ("nodes-never-see-plaintext", test_nodes_never_see_plaintext);
   ADD ("download-with-any-node-disabled", test_download_with_any_node_disabled);
   ADD ("delete-restores-usage", test_delete_restores_usage);

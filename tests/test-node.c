@@ -835,8 +835,8 @@ static void
 store_many (TsrNodeClient *client, const char *const *ids, GBytes *const *data, guint n,
             GError **errors)
 {
-  tsr_node_client_store_many_end (tsr_node_client_store_many_begin (client, ids, data, n, NULL),
-                                  errors);
+  tsr_node_client_store_many_end (
+      tsr_node_client_store_many_begin (client, ids, data, NULL, n, NULL), errors);
 }
 
 static gboolean

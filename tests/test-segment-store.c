@@ -631,6 +631,58 @@ test_sigkill_during_puts (Fixture *f, gconstpointer data)
     }
 }
 
+/* Cold puts (copies read only when another is missing) leave the page cache once written
+ * back, and read back intact; ordinary puts stay cached (which shows the check sees pages). */
+static void
+test_cold_puts_leave_cache (Fixture *f, gconstpointer data)
+{
+  g_autoptr (TsrSegmentStore) store = open_store (f, TSR_SEGMENT_STORE_DEFAULT_CAPACITY);
+  g_autoptr (GPtrArray) blobs = g_ptr_array_new_with_free_func ((GDestroyNotify)g_bytes_unref);
+  g_autoptr (GPtrArray) ids = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr (GError) error = NULL;
+  g_autofree char *why = NULL;
+  const guint n_cold = 40, n = 48; /* more cold puts than are kept waiting for a sync */
+
+  if (!tsr_test_page_cache_observable (f->dir, &why))
+    {
+      g_test_skip (why);
+      return;
+    }
+  for (guint i = 0; i < n; i++)
+    {
+      GBytes *blob = tsr_test_random_bytes (f->rand, 65536 + 40);
+      char *id = NULL;
+
+      g_assert_true (tsr_segment_store_put_full (
+          store, blob, NULL, i < n_cold ? TSR_SEGMENT_PUT_COLD : TSR_SEGMENT_PUT_NONE, &id,
+          &error));
+      g_assert_no_error (error);
+      g_ptr_array_add (blobs, blob);
+      g_ptr_array_add (ids, id);
+    }
+  g_assert_true (tsr_segment_store_sync (store, &error));
+  g_assert_no_error (error);
+
+  for (guint i = 0; i < n; i++)
+    {
+      g_autofree char *path = tsr_segment_store_segment_path (store, ids->pdata[i]);
+      guint pages, cached = tsr_test_cached_pages (path, &pages);
+
+      g_assert_cmpuint (pages, ==, 17);
+      if (i < n_cold)
+        g_assert_cmpuint (cached, ==, 0);
+      else
+        g_assert_cmpuint (cached, ==, pages);
+    }
+  for (guint i = 0; i < n; i++)
+    {
+      g_autoptr (GBytes) back = tsr_segment_store_get (store, ids->pdata[i], &error);
+      g_assert_no_error (error);
+      g_assert_true (g_bytes_equal (back, blobs->pdata[i]));
+    }
+  close_ok (store);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -651,6 +703,7 @@ main (int argc, char **argv)
   ADD ("metadata-empty", test_metadata_empty);
   ADD ("metadata-wrong-types", test_metadata_wrong_types);
   ADD ("sigkill-during-puts", test_sigkill_during_puts);
+  ADD ("cold-puts-leave-cache", test_cold_puts_leave_cache);
 #undef ADD
   g_test_add_func ("/tessera/segment-store/metadata-corpus", test_metadata_corpus);
 

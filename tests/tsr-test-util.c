@@ -10,7 +10,11 @@
 #include <signal.h>
 #include <string.h>
 #include <unistd.h>
+#include <fcntl.h>
+#include <linux/magic.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/vfs.h>
 #include <sys/stat.h>
 #include <glib/gstdio.h>
 
@@ -76,6 +80,53 @@ tsr_test_sum_file_sizes (const char *dir)
         sum += st.st_size;
     }
   return sum;
+}
+
+/* Whether tsr_test_cached_pages() tells anything for files under @dir: not on tmpfs, where the
+ * page cache is the storage itself. */
+gboolean
+tsr_test_page_cache_observable (const char *dir, char **why)
+{
+  struct statfs sfs;
+
+  g_assert_cmpint (statfs (dir, &sfs), ==, 0);
+  if (sfs.f_type == TMPFS_MAGIC || sfs.f_type == RAMFS_MAGIC)
+    {
+      *why = g_strdup_printf ("%s is in memory (tmpfs): there is no page cache to leave", dir);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* How many of @path's pages are in the page cache, as mincore() sees them; @out_pages gets how
+ * many pages the file has. */
+guint
+tsr_test_cached_pages (const char *path, guint *out_pages)
+{
+  long page = sysconf (_SC_PAGESIZE);
+  g_autofree unsigned char *vec = NULL;
+  struct stat st;
+  guint n, cached = 0;
+  void *map;
+  int fd = open (path, O_RDONLY | O_CLOEXEC);
+
+  g_assert_cmpint (fd, >=, 0);
+  g_assert_cmpint (fstat (fd, &st), ==, 0);
+  n = (guint)((st.st_size + page - 1) / page);
+  *out_pages = n;
+  if (n > 0)
+    {
+      /* Mapping a file does not read it: only the pages already cached show as resident. */
+      map = mmap (NULL, st.st_size, PROT_READ, MAP_SHARED, fd, 0);
+      g_assert_true (map != MAP_FAILED);
+      vec = g_malloc (n);
+      g_assert_cmpint (mincore (map, st.st_size, vec), ==, 0);
+      for (guint i = 0; i < n; i++)
+        cached += vec[i] & 1;
+      munmap (map, st.st_size);
+    }
+  close (fd);
+  return cached;
 }
 
 gboolean

@@ -1425,15 +1425,18 @@ store_job_run (StoreJob *job)
     {
       const char *ids[JOB_BATCH_MAX];
       GBytes *data[JOB_BATCH_MAX];
+      gboolean cold[JOB_BATCH_MAX];
 
       for (guint j = 0; j < batches[b].n; j++)
         {
           StoreChunk *sc = &job->chunks[batches[b].items[j] / r];
           ids[j] = sc->chunk->segment_id;
           data[j] = sc->data;
+          /* Downloads ask the first copy; the others are read only when it is missing. */
+          cold[j] = batches[b].items[j] % r != 0;
         }
       batches[b].call =
-          tsr_node_client_store_many_begin (batches[b].client, ids, data, batches[b].n, NULL);
+          tsr_node_client_store_many_begin (batches[b].client, ids, data, cold, batches[b].n, NULL);
       g_clear_object (&batches[b].client);
     }
   for (guint b = 0; b < n_batches; b++)

@@ -948,6 +948,8 @@ tsr_node_client_retrieve_many_end (TsrNodeCall *call, GBytes **segments, GError 
  * tsr_node_client_store_many_begin:
  * @segment_ids: (array length=n): at most %TSR_NODE_STORE_BATCH_MAX ids
  * @data: (array length=n): each segment's bytes
+ * @cold: (array length=n) (nullable): for each segment, whether it is a copy that is read only
+ *   when another is missing (the node then keeps it out of its page cache)
  *
  * Sends one StoreSegments for @n segments without waiting for the answer (see
  * tsr_node_client_retrieve_many_begin()): an upload sends each node the copies of a group of
@@ -956,7 +958,8 @@ tsr_node_client_retrieve_many_end (TsrNodeCall *call, GBytes **segments, GError 
  */
 TsrNodeCall *
 tsr_node_client_store_many_begin (TsrNodeClient *self, const char *const *segment_ids,
-                                  GBytes *const *data, guint n, GCancellable *cancellable)
+                                  GBytes *const *data, const gboolean *cold, guint n,
+                                  GCancellable *cancellable)
 {
   Tessera__StoreSegmentsRequest req = TESSERA__STORE_SEGMENTS_REQUEST__INIT;
   g_autofree Tessera__SegmentRef *refs = NULL;
@@ -972,6 +975,7 @@ tsr_node_client_store_many_begin (TsrNodeClient *self, const char *const *segmen
       refs[i].segment_id = (char *)segment_ids[i];
       /* A segment's size is bounded by the frame's payload limit, checked when writing. */
       refs[i].length = (guint32)MIN (g_bytes_get_size (data[i]), G_MAXUINT32);
+      refs[i].has_cold = refs[i].cold = cold != NULL && cold[i];
       ptrs[i] = &refs[i];
     }
   req.n_segments = n;

@@ -71,7 +71,7 @@ TsrNodeCall *tsr_node_client_retrieve_many_begin (TsrNodeClient *self,
                                                   GCancellable *cancellable);
 void tsr_node_client_retrieve_many_end (TsrNodeCall *call, GBytes **segments, GError **errors);
 TsrNodeCall *tsr_node_client_store_many_begin (TsrNodeClient *self, const char *const *segment_ids,
-                                               GBytes *const *data, guint n,
+                                               GBytes *const *data, const gboolean *cold, guint n,
                                                GCancellable *cancellable);
 void tsr_node_client_store_many_end (TsrNodeCall *call, GError **errors);
 gboolean tsr_node_client_delete_segment (TsrNodeClient *self, const char *segment_id,

@@ -685,8 +685,11 @@ handle_store_segments (TsrNode *self, Conn *conn, guint32 rid,
       GError *seg_error = NULL;
 
       offset += req->segments[i]->length;
-      if (!tsr_segment_store_put (self->store, data, req->segments[i]->segment_id, NULL,
-                                  &seg_error))
+      if (!tsr_segment_store_put_full (self->store, data, req->segments[i]->segment_id,
+                                       req->segments[i]->has_cold && req->segments[i]->cold
+                                           ? TSR_SEGMENT_PUT_COLD
+                                           : TSR_SEGMENT_PUT_NONE,
+                                       NULL, &seg_error))
         batch_results_fail (&b, i, seg_error);
     }
   end_wait (self);

@@ -15,6 +15,15 @@
  * metadata.dirty is made durable before the first mutation after a sync; finding it on open means a
  * crash happened with unsynced mutations, and the index is recounted from the files.
  *
+ * A cold put (TSR_SEGMENT_PUT_COLD: a copy that readers ask for only when another one is missing)
+ * starts its writeback at once and, COLD_LAG cold puts later or at the next sync, when that
+ * writeback is done, drops the file's pages from the page cache. Two copies of every chunk then
+ * take one copy's worth of page cache, and the pages dropped are the ones the next puts reuse.
+ * Page cache in memory never used before is dear, at least on virtual machines: four pairs of
+ * 1 GiB uploads on the default cluster, with the data of earlier uploads kept, took 8.1-10.6 s
+ * (median 8.8) with cold second copies against 9.9-11.7 s (median 10.0) without. Only the cache
+ * changes: durability still comes from the sync.
+ *
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
 #include "config.h"
@@ -35,6 +44,11 @@
 
 #define METADATA_FORMAT  "tessera-node-metadata"
 #define METADATA_VERSION 1
+
+/* How many cold puts pass before one's pages are dropped: about a millisecond of writeback, at
+ * this disk's speed, for the 16 segments of 64 KiB in between. Pages still being written back
+ * would stay. */
+#define COLD_LAG 16
 
 struct _TsrSegmentStore
 {
@@ -61,6 +75,9 @@ struct _TsrSegmentStore
   guint64 reserved; /* bytes of puts in progress, counted against capacity */
   gboolean rebuilt;
   gboolean closed;
+  /* Paths of the last cold puts, oldest at cold_head, whose pages are still to be dropped. */
+  char *cold[COLD_LAG];
+  guint cold_head, cold_len;
 };
 
 static void tsr_segment_store_initable_iface_init (GInitableIface *iface);
@@ -708,9 +725,63 @@ ensure_dirty_marker (TsrSegmentStore *self, GError **error)
   return ok;
 }
 
+/* Asks the kernel to drop @path's cached pages. Advice only: a file that has gone (deleted
+ * since) or pages not yet written back are left as they are. */
+static void
+drop_cached_pages (const char *path)
+{
+  int fd = open (path, O_RDONLY | O_CLOEXEC);
+
+  if (fd >= 0)
+    {
+      posix_fadvise (fd, 0, 0, POSIX_FADV_DONTNEED);
+      close (fd);
+    }
+}
+
+/* Takes @path (a cold put's file), and drops the pages of the cold put COLD_LAG before it. */
+static void
+push_cold (TsrSegmentStore *self, char *path)
+{
+  g_autofree char *oldest = NULL;
+
+  g_mutex_lock (&self->mutex);
+  if (self->cold_len == COLD_LAG)
+    {
+      oldest = self->cold[self->cold_head];
+      self->cold[self->cold_head] = path;
+      self->cold_head = (self->cold_head + 1) % COLD_LAG;
+    }
+  else
+    self->cold[(self->cold_head + self->cold_len++) % COLD_LAG] = path;
+  g_mutex_unlock (&self->mutex);
+  if (oldest != NULL)
+    drop_cached_pages (oldest);
+}
+
+/* Drops the pages of every cold put not dropped yet; after a sync, they are all clean. */
+static void
+drop_all_cold (TsrSegmentStore *self)
+{
+  char *paths[COLD_LAG];
+  guint n;
+
+  g_mutex_lock (&self->mutex);
+  n = self->cold_len;
+  for (guint i = 0; i < n; i++)
+    paths[i] = self->cold[(self->cold_head + i) % COLD_LAG];
+  self->cold_head = self->cold_len = 0;
+  g_mutex_unlock (&self->mutex);
+  for (guint i = 0; i < n; i++)
+    {
+      drop_cached_pages (paths[i]);
+      g_free (paths[i]);
+    }
+}
+
 static gboolean
 write_segment_file (TsrSegmentStore *self, const char *id, const guint8 *data, gsize len,
-                    GError **error)
+                    TsrSegmentPutFlags flags, GError **error)
 {
   g_autofree char *final = tsr_segment_store_segment_path (self, id);
   g_autofree char *dir = g_path_get_dirname (final);
@@ -731,6 +802,9 @@ write_segment_file (TsrSegmentStore *self, const char *id, const guint8 *data, g
       tsr_set_error_from_errno (error, saved, "Cannot write segment %s", id);
       return FALSE;
     }
+  /* Advice too: the sync still waits for this writeback and reports its errors. */
+  if (flags & TSR_SEGMENT_PUT_COLD)
+    sync_file_range (fd, 0, 0, SYNC_FILE_RANGE_WRITE);
   if (close (fd) != 0)
     {
       int saved = errno;
@@ -745,6 +819,8 @@ write_segment_file (TsrSegmentStore *self, const char *id, const guint8 *data, g
       tsr_set_error_from_errno (error, saved, "Cannot store segment %s", id);
       return FALSE;
     }
+  if (flags & TSR_SEGMENT_PUT_COLD)
+    push_cold (self, g_steal_pointer (&final));
   return TRUE;
 }
 
@@ -761,6 +837,20 @@ write_segment_file (TsrSegmentStore *self, const char *id, const guint8 *data, g
 gboolean
 tsr_segment_store_put (TsrSegmentStore *self, GBytes *data, const char *expected_id, char **out_id,
                        GError **error)
+{
+  return tsr_segment_store_put_full (self, data, expected_id, TSR_SEGMENT_PUT_NONE, out_id, error);
+}
+
+/**
+ * tsr_segment_store_put_full:
+ * @flags: %TSR_SEGMENT_PUT_COLD for a copy that is read only when another copy is missing: its
+ *   pages leave the page cache once they are written back
+ *
+ * tsr_segment_store_put() with @flags.
+ */
+gboolean
+tsr_segment_store_put_full (TsrSegmentStore *self, GBytes *data, const char *expected_id,
+                            TsrSegmentPutFlags flags, char **out_id, GError **error)
 {
   char id[TSR_SHA256_HEX_LEN + 1];
   const guint8 *bytes;
@@ -816,7 +906,7 @@ tsr_segment_store_put (TsrSegmentStore *self, GBytes *data, const char *expected
   self->reserved += len;
   g_mutex_unlock (&self->mutex);
 
-  ok = ensure_dirty_marker (self, error) && write_segment_file (self, id, bytes, len, error);
+  ok = ensure_dirty_marker (self, error) && write_segment_file (self, id, bytes, len, flags, error);
 
   g_mutex_lock (&self->mutex);
   self->reserved -= len;
@@ -1284,6 +1374,7 @@ tsr_segment_store_sync (TsrSegmentStore *self, GError **error)
       else
         self->dirty = FALSE;
     }
+  drop_all_cold (self);
   g_rw_lock_writer_unlock (&self->sync_lock);
   return ok;
 }
@@ -1361,6 +1452,7 @@ tsr_segment_store_finalize (GObject *object)
   if (self->root_fd >= 0)
     close (self->root_fd);
 
+  drop_all_cold (self);
   g_clear_pointer (&self->segments, g_hash_table_unref);
   g_free (self->root);
   g_free (self->segments_dir);

@@ -43,8 +43,21 @@ guint64 tsr_segment_store_get_segment_count (TsrSegmentStore *self);
 void tsr_segment_store_get_info (TsrSegmentStore *self, TsrStorageInfo *info);
 gboolean tsr_segment_store_was_rebuilt (TsrSegmentStore *self);
 
+/**
+ * TsrSegmentPutFlags:
+ * @TSR_SEGMENT_PUT_NONE: an ordinary put
+ * @TSR_SEGMENT_PUT_COLD: a copy read only when another is missing: kept out of the page cache
+ */
+typedef enum
+{
+  TSR_SEGMENT_PUT_NONE = 0,
+  TSR_SEGMENT_PUT_COLD = 1 << 0,
+} TsrSegmentPutFlags;
+
 gboolean tsr_segment_store_put (TsrSegmentStore *self, GBytes *data, const char *expected_id,
                                 char **out_id, GError **error);
+gboolean tsr_segment_store_put_full (TsrSegmentStore *self, GBytes *data, const char *expected_id,
+                                     TsrSegmentPutFlags flags, char **out_id, GError **error);
 GBytes *tsr_segment_store_get (TsrSegmentStore *self, const char *id, GError **error);
 gboolean tsr_segment_store_read_into (TsrSegmentStore *self, const char *id, gboolean verify,
                                       GByteArray *out, gsize limit, GError **error);
