@@ -641,7 +641,7 @@ test_cold_puts_leave_cache (Fixture *f, gconstpointer data)
   g_autoptr (GPtrArray) ids = g_ptr_array_new_with_free_func (g_free);
   g_autoptr (GError) error = NULL;
   g_autofree char *why = NULL;
-  const guint n_cold = 40, n = 48; /* more cold puts than are kept waiting for a sync */
+  const guint n_cold = 40, n = 48;
 
   if (!tsr_test_page_cache_observable (f->dir, &why))
     {
@@ -683,6 +683,59 @@ test_cold_puts_leave_cache (Fixture *f, gconstpointer data)
   close_ok (store);
 }
 
+/* Without a sync, a store writes back in the background after every 64 MiB put, and then
+ * drops the cold puts' pages: a long upload's second copies leave the cache as it goes. */
+static void
+test_background_writeback (Fixture *f, gconstpointer data)
+{
+  g_autoptr (TsrSegmentStore) store = open_store (f, TSR_SEGMENT_STORE_DEFAULT_CAPACITY);
+  g_autoptr (GError) error = NULL;
+  g_autofree char *why = NULL;
+  g_autofree char *first = NULL, *last = NULL, *first_path = NULL, *last_path = NULL;
+  const guint n = 1025; /* 64 KiB each: past 64 MiB with the last one */
+  gint64 deadline;
+  guint pages, cached;
+
+  if (!tsr_test_page_cache_observable (f->dir, &why))
+    {
+      g_test_skip (why);
+      return;
+    }
+  for (guint i = 0; i < n; i++)
+    {
+      g_autoptr (GBytes) blob = tsr_test_random_bytes (f->rand, 65536);
+      char *id = NULL;
+
+      g_assert_true (
+          tsr_segment_store_put_full (store, blob, NULL, TSR_SEGMENT_PUT_COLD, &id, &error));
+      g_assert_no_error (error);
+      if (i == 0)
+        first = id;
+      else if (i == n - 1)
+        last = id;
+      else
+        g_free (id);
+    }
+  first_path = tsr_segment_store_segment_path (store, first);
+  last_path = tsr_segment_store_segment_path (store, last);
+
+  /* The writeback runs on its own thread: wait for it, within a generous bound. */
+  deadline = g_get_monotonic_time () + 60 * G_USEC_PER_SEC;
+  while ((cached = tsr_test_cached_pages (first_path, &pages)) > 0 &&
+         g_get_monotonic_time () < deadline)
+    g_usleep (G_USEC_PER_SEC / 50);
+  g_assert_cmpuint (pages, ==, 16);
+  g_assert_cmpuint (cached, ==, 0);
+  /* The put that ended the 64 MiB is left for the next writeback or sync. */
+  g_assert_cmpuint (tsr_test_cached_pages (last_path, &pages), ==, pages);
+
+  g_assert_true (tsr_segment_store_sync (store, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (tsr_test_cached_pages (last_path, &pages), ==, 0);
+  g_assert_cmpuint (tsr_segment_store_get_segment_count (store), ==, n);
+  close_ok (store);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -704,6 +757,7 @@ main (int argc, char **argv)
   ADD ("metadata-wrong-types", test_metadata_wrong_types);
   ADD ("sigkill-during-puts", test_sigkill_during_puts);
   ADD ("cold-puts-leave-cache", test_cold_puts_leave_cache);
+  ADD ("background-writeback", test_background_writeback);
 #undef ADD
   g_test_add_func ("/tessera/segment-store/metadata-corpus", test_metadata_corpus);
 
