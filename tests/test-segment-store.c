@@ -683,8 +683,9 @@ test_cold_puts_leave_cache (Fixture *f, gconstpointer data)
   close_ok (store);
 }
 
-/* Without a sync, a store writes back in the background after every 64 MiB put, and then
- * drops the cold puts' pages: a long upload's second copies leave the cache as it goes. */
+/* Without a sync, a store writes back in the background after every
+ * TSR_SEGMENT_STORE_FLUSH_EVERY bytes put, and then drops the cold puts' pages: a long upload's
+ * second copies leave the cache as it goes. */
 static void
 test_background_writeback (Fixture *f, gconstpointer data)
 {
@@ -692,7 +693,8 @@ test_background_writeback (Fixture *f, gconstpointer data)
   g_autoptr (GError) error = NULL;
   g_autofree char *why = NULL;
   g_autofree char *first = NULL, *last = NULL, *first_path = NULL, *last_path = NULL;
-  const guint n = 1025; /* 64 KiB each: past 64 MiB with the last one */
+  /* 64 KiB each: the one before the last starts the first writeback */
+  const guint n = TSR_SEGMENT_STORE_FLUSH_EVERY / 65536 + 1;
   gint64 deadline;
   guint pages, cached;
 
@@ -726,7 +728,7 @@ test_background_writeback (Fixture *f, gconstpointer data)
     g_usleep (G_USEC_PER_SEC / 50);
   g_assert_cmpuint (pages, ==, 16);
   g_assert_cmpuint (cached, ==, 0);
-  /* The put that ended the 64 MiB is left for the next writeback or sync. */
+  /* The put after it is left for the next writeback or sync. */
   g_assert_cmpuint (tsr_test_cached_pages (last_path, &pages), ==, pages);
 
   g_assert_true (tsr_segment_store_sync (store, &error));

@@ -43,6 +43,9 @@ guint64 tsr_segment_store_get_segment_count (TsrSegmentStore *self);
 void tsr_segment_store_get_info (TsrSegmentStore *self, TsrStorageInfo *info);
 gboolean tsr_segment_store_was_rebuilt (TsrSegmentStore *self);
 
+/* Bytes of puts after which a store starts writing back in the background. */
+#define TSR_SEGMENT_STORE_FLUSH_EVERY (16u << 20)
+
 /**
  * TsrSegmentPutFlags:
  * @TSR_SEGMENT_PUT_NONE: an ordinary put
