@@ -11,10 +11,8 @@
 #include <string.h>
 #include <unistd.h>
 #include <fcntl.h>
-#include <linux/magic.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
-#include <sys/vfs.h>
 #include <sys/stat.h>
 #include <glib/gstdio.h>
 
@@ -82,20 +80,49 @@ tsr_test_sum_file_sizes (const char *dir)
   return sum;
 }
 
-/* Whether tsr_test_cached_pages() tells anything for files under @dir: not on tmpfs, where the
- * page cache is the storage itself. */
+/* Whether tsr_test_cached_pages() tells what the tests need for files under @dir: that a file
+ * just written is in the page cache and leaves it when synced and dropped. Not so on tmpfs
+ * (the page cache is the storage), nor on file systems with a cache of their own (ZFS, FUSE
+ * with direct_io). Tried with a file of its own. */
 gboolean
 tsr_test_page_cache_observable (const char *dir, char **why)
 {
-  struct statfs sfs;
+  g_autofree char *probe = g_build_filename (dir, ".page-cache-probe", NULL);
+  long page = sysconf (_SC_PAGESIZE);
+  g_autofree char *data = g_malloc0 (4 * page);
+  guint pages, before, after = 0;
+  int fd;
 
-  g_assert_cmpint (statfs (dir, &sfs), ==, 0);
-  if (sfs.f_type == TMPFS_MAGIC || sfs.f_type == RAMFS_MAGIC)
+  g_assert_cmpint (g_mkdir_with_parents (dir, 0700), ==, 0);
+  fd = open (probe, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  g_assert_cmpint (fd, >=, 0);
+  g_assert_cmpint (write (fd, data, 4 * page), ==, 4 * page);
+  g_assert_cmpint (fsync (fd), ==, 0);
+  before = tsr_test_cached_pages (probe, &pages);
+  if (before == pages)
     {
-      *why = g_strdup_printf ("%s is in memory (tmpfs): there is no page cache to leave", dir);
+      posix_fadvise (fd, 0, 0, POSIX_FADV_DONTNEED);
+      after = tsr_test_cached_pages (probe, &pages);
+    }
+  close (fd);
+  g_unlink (probe);
+  if (before != pages || after != 0)
+    {
+      *why = g_strdup_printf ("the page cache of files in %s cannot be watched (%u of %u pages "
+                              "cached when written, %u after dropping)",
+                              dir, before, pages, after);
       return FALSE;
     }
   return TRUE;
+}
+
+/* How many pages of the page cache @len bytes of a file take. */
+guint
+tsr_test_pages_for (gsize len)
+{
+  long page = sysconf (_SC_PAGESIZE);
+
+  return (guint)((len + page - 1) / page);
 }
 
 /* How many of @path's pages are in the page cache, as mincore() sees them; @out_pages gets how

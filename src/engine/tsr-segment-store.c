@@ -15,13 +15,13 @@
  * metadata.dirty is made durable before the first mutation after a sync; finding it on open means a
  * crash happened with unsynced mutations, and the index is recounted from the files.
  *
- * Writeback starts early: after every TSR_SEGMENT_STORE_FLUSH_EVERY bytes of puts (16 MiB), a
- * background thread calls syncfs() on a descriptor of its own. Without it the kernel wrote nothing
- * back during a 1 GiB upload (its threshold is a share of memory), and the upload ended waiting 1.5
- * s for the final sync while the processors idled. This is writeback only: durability still comes
- * from tsr_segment_store_sync(), and since the thread's syncfs() uses its own open directory, it
- * never takes a writeback error away from the sync (syncfs() reports one error once per open
- * file).
+ * Writeback starts early: after every TSR_SEGMENT_STORE_FLUSH_EVERY bytes of puts (16 MiB), the
+ * store's own thread calls syncfs() on a descriptor of its own. Without it the kernel wrote
+ * nothing back during a 1 GiB upload (its threshold is a share of memory), and the upload ended
+ * waiting 1.5 s for the final sync while the processors idled. This is writeback only:
+ * durability still comes from tsr_segment_store_sync(), and since the thread's syncfs() uses its
+ * own open directory, it never takes a writeback error away from the sync (since Linux 5.8,
+ * syncfs() reports an error once per open file; before, it reported none at all).
  *
  * A cold put (TSR_SEGMENT_PUT_COLD: a copy that readers ask for only when another one is
  * missing) has its pages dropped from the page cache once written back, by the next background
@@ -89,6 +89,7 @@ struct _TsrSegmentStore
 };
 
 static void tsr_segment_store_initable_iface_init (GInitableIface *iface);
+static void flush_thread (gpointer data, gpointer user_data);
 
 G_DEFINE_FINAL_TYPE_WITH_CODE (TsrSegmentStore, tsr_segment_store, G_TYPE_OBJECT,
                                G_IMPLEMENT_INTERFACE (G_TYPE_INITABLE,
@@ -498,6 +499,13 @@ tsr_segment_store_initable_init (GInitable *initable, GCancellable *cancellable,
 
   g_return_val_if_fail (self->root != NULL, FALSE);
 
+  /* Started now, so that a store that could not write back in the background fails to open
+   * rather than waiting for that thread forever. One thread: a second syncfs() at once would
+   * only wait for the same writeback. */
+  self->flusher = g_thread_pool_new (flush_thread, self, 1, TRUE, error);
+  if (self->flusher == NULL)
+    return FALSE;
+
   self->segments_dir = g_build_filename (self->root, "segments", NULL);
   self->metadata_path = g_build_filename (self->root, "metadata.json", NULL);
   self->dirty_path = g_build_filename (self->root, "metadata.dirty", NULL);
@@ -794,24 +802,26 @@ note_put (TsrSegmentStore *self, gsize len, char *cold_path)
       self->flushing = TRUE;
     }
   g_mutex_unlock (&self->mutex);
+  /* The pool's one thread exists since the store opened, so pushing cannot fail. */
   if (cold != NULL)
     g_thread_pool_push (self->flusher, cold, NULL);
 }
 
-/* After a sync: waits for a background writeback under way, and drops the pages of the cold
- * puts it did not take (all clean now). */
-static void
-drop_cold_after_sync (TsrSegmentStore *self)
+/* At a sync, with puts held off: waits for a background writeback under way (so that its cold
+ * puts are dropped too when the sync returns), and returns the cold puts it did not take. */
+static GPtrArray *
+take_cold_for_sync (TsrSegmentStore *self)
 {
-  g_autoptr (GPtrArray) cold = NULL;
+  GPtrArray *cold;
 
   g_mutex_lock (&self->mutex);
   while (self->flushing)
     g_cond_wait (&self->flushed, &self->mutex);
   cold = g_steal_pointer (&self->cold);
   self->cold = g_ptr_array_new_with_free_func (g_free);
+  self->unflushed = 0;
   g_mutex_unlock (&self->mutex);
-  drop_all_cached_pages (cold);
+  return cold;
 }
 
 static gboolean
@@ -1381,6 +1391,7 @@ tsr_scrub_result_clear (TsrScrubResult *result)
 gboolean
 tsr_segment_store_sync (TsrSegmentStore *self, GError **error)
 {
+  g_autoptr (GPtrArray) cold = NULL;
   gboolean ok = TRUE;
 
   g_return_val_if_fail (TSR_IS_SEGMENT_STORE (self), FALSE);
@@ -1405,8 +1416,12 @@ tsr_segment_store_sync (TsrSegmentStore *self, GError **error)
       else
         self->dirty = FALSE;
     }
-  drop_cold_after_sync (self);
+  cold = take_cold_for_sync (self);
   g_rw_lock_writer_unlock (&self->sync_lock);
+  /* Only once they are known to be on disk: after a failed flush the cache may hold the only
+   * good copy of the bytes. */
+  if (ok)
+    drop_all_cached_pages (cold);
   return ok;
 }
 
@@ -1483,7 +1498,8 @@ tsr_segment_store_finalize (GObject *object)
   if (self->root_fd >= 0)
     close (self->root_fd);
 
-  g_thread_pool_free (self->flusher, FALSE, TRUE);
+  if (self->flusher != NULL)
+    g_thread_pool_free (self->flusher, FALSE, TRUE);
   g_ptr_array_unref (self->cold);
   g_cond_clear (&self->flushed);
   g_clear_pointer (&self->segments, g_hash_table_unref);
@@ -1562,8 +1578,6 @@ tsr_segment_store_init (TsrSegmentStore *self)
   g_rw_lock_init (&self->sync_lock);
   g_cond_init (&self->flushed);
   self->cold = g_ptr_array_new_with_free_func (g_free);
-  /* One thread at most: a second syncfs() at once would only wait for the same writeback. */
-  self->flusher = g_thread_pool_new (flush_thread, self, 1, FALSE, NULL);
   g_mutex_init (&self->dirty_mutex);
   g_mutex_init (&self->mutex);
 }
