@@ -79,6 +79,9 @@ struct _TsrSegmentStore
   guint64 reserved; /* bytes of puts in progress, counted against capacity */
   gboolean rebuilt;
   gboolean closed;
+  /* A sync's flush failed. syncfs() reports a writeback error once: a second sync would
+   * succeed over writes that never reached the disk, so every later sync fails instead. */
+  gboolean flush_failed;
   /* Background writeback: cold puts whose pages are to be dropped after the next one, bytes put
    * since the last one began, whether one is under way (@flushed signals its end). */
   GPtrArray *cold;
@@ -1399,11 +1402,21 @@ tsr_segment_store_sync (TsrSegmentStore *self, GError **error)
   g_rw_lock_writer_lock (&self->sync_lock);
   if (!check_open (self, error))
     ok = FALSE;
+  else if (self->flush_failed)
+    {
+      g_set_error (error, TSR_ERROR, TSR_ERROR_IO,
+                   "Node store %s failed to write to its disk earlier: what was stored since "
+                   "its last good sync may be lost. Restart the node: it recounts its segments, "
+                   "and a scrub finds copies that are damaged",
+                   self->root);
+      ok = FALSE;
+    }
   else if (self->dirty)
     {
       if (syncfs (self->root_fd) != 0)
         {
           tsr_set_error_from_errno (error, errno, "Cannot flush node store %s", self->root);
+          self->flush_failed = TRUE;
           ok = FALSE;
         }
       else if (!save_metadata (self, error))

@@ -15,6 +15,15 @@
  *     real disk) byte for byte, also after a restart, and that space freed is usable again.
  *     Exits 77 when the kernel refuses the namespace or the mount.
  *
+ *   fault-worker eio WORK_DIR
+ *     As root, in a mount namespace of its own: a 12 MB tmpfs on WORK_DIR holding a 6 MB
+ *     filler and a sparse 64 MB disk image, formatted ext4 and mounted through a loop device.
+ *     Once the tmpfs is full, writing the image back fails: the ext4 on it sees real I/O
+ *     errors. Stores 32 MiB of segments in a segment store there and checks that the sync
+ *     fails; then deletes the filler, as a disk that comes back would, and checks that later
+ *     syncs fail too (syncfs() reports a writeback error only once, and the writes it lost
+ *     stay lost). Exits 77 without root, loop devices or mkfs.ext4.
+ *
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
 #include "tessera.h"
@@ -180,7 +189,7 @@ write_proc (const char *path, const char *text)
 /* A private mount namespace (and, when not root, a user namespace mapping us to root in it)
  * with a size-limited tmpfs on @dir. */
 static gboolean
-mount_small_tmpfs (const char *dir)
+mount_small_tmpfs (const char *dir, const char *options)
 {
   uid_t uid = getuid ();
   gid_t gid = getgid ();
@@ -201,7 +210,7 @@ mount_small_tmpfs (const char *dir)
     return FALSE;
   if (mount (NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0)
     return FALSE;
-  return mount ("tessera-faults", dir, "tmpfs", 0, "size=3m,mode=0700") == 0;
+  return mount ("tessera-faults", dir, "tmpfs", 0, options) == 0;
 }
 
 static void
@@ -262,7 +271,7 @@ fill (const char *work_dir, const char *out_dir)
   g_autoptr (TsrManifest) victim = NULL;
   guint committed = 0, n = 0;
 
-  if (!mount_small_tmpfs (work_dir))
+  if (!mount_small_tmpfs (work_dir, "size=3m,mode=0700"))
     {
       g_printerr ("The kernel refused a tmpfs mount: %s\n", g_strerror (errno));
       return 77;
@@ -412,6 +421,95 @@ fill (const char *work_dir, const char *out_dir)
   return 0;
 }
 
+/* Runs @argv; FALSE (with what it printed) when it cannot be run or fails. */
+static gboolean
+run_tool (const char *const *argv, char **why)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *err = NULL;
+  int status;
+
+  if (!g_spawn_sync (NULL, (char **)argv, NULL, G_SPAWN_SEARCH_PATH | G_SPAWN_STDOUT_TO_DEV_NULL,
+                     NULL, NULL, NULL, &err, &status, &error) ||
+      !g_spawn_check_wait_status (status, &error))
+    {
+      *why = g_strdup_printf ("%s: %s %s", argv[0], error->message, err ? err : "");
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static int
+eio (const char *work_dir)
+{
+  g_autofree char *image = g_build_filename (work_dir, "disk.img", NULL);
+  g_autofree char *filler = g_build_filename (work_dir, "filler", NULL);
+  g_autofree char *six_mib = g_malloc0 (6 << 20);
+  g_autofree char *mnt = g_build_filename (work_dir, "mnt", NULL);
+  g_autofree char *root = g_build_filename (mnt, "Node_01", NULL);
+  g_autofree char *why = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (TsrSegmentStore) store = NULL;
+  g_autoptr (GRand) rand = g_rand_new_with_seed (4242);
+  const char *mkfs[] = {
+    "mkfs.ext4", "-q", "-F", "-O", "^has_journal", "-E", "lazy_itable_init=1,lazy_journal_init=1",
+    image,       NULL
+  };
+  /* mount -o loop sets the loop device to go away with the mount (and with this process). */
+  const char *mount_loop[] = { "mount", "-o", "loop", "-t", "ext4", image, mnt, NULL };
+  int fd;
+
+  if (getuid () != 0 || !mount_small_tmpfs (work_dir, "size=12m,mode=0700"))
+    {
+      g_printerr ("needs root and a mount namespace of its own\n");
+      return 77;
+    }
+  if (!g_file_set_contents (filler, six_mib, 6 << 20, NULL))
+    g_error ("Cannot write %s", filler);
+  fd = g_open (image, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0 || ftruncate (fd, 64 << 20) != 0 || close (fd) != 0 || g_mkdir (mnt, 0700) != 0)
+    g_error ("Cannot make the disk image: %s", g_strerror (errno));
+  if (!run_tool (mkfs, &why) || !run_tool (mount_loop, &why))
+    {
+      g_printerr ("no loop device or mkfs.ext4 here: %s\n", why);
+      return 77;
+    }
+
+  store = tsr_segment_store_open (root, TSR_SEGMENT_STORE_DEFAULT_CAPACITY, &error);
+  if (store == NULL)
+    g_error ("Cannot open a store on the loop device: %s", error->message);
+  /* Twice what the tmpfs under the image holds: the page cache takes it all, writeback not. */
+  for (guint i = 0; i < 512; i++)
+    {
+      g_autoptr (GBytes) seg = NULL;
+      guint8 *buf = g_malloc (65536);
+
+      for (guint j = 0; j < 65536 / 4; j++)
+        ((guint32 *)buf)[j] = g_rand_int (rand);
+      seg = g_bytes_new_take (buf, 65536);
+      if (!tsr_segment_store_put_full (store, seg, NULL, i % 2 ? TSR_SEGMENT_PUT_COLD : 0, NULL,
+                                       &error))
+        break;
+    }
+  g_print ("puts: %s\n", error ? error->message : "all 512 accepted");
+  g_clear_error (&error);
+
+  for (int attempt = 1; attempt <= 3; attempt++)
+    {
+      if (tsr_segment_store_sync (store, &error))
+        g_error ("Sync %d reported success over writes the disk refused", attempt);
+      g_print ("sync %d: %s\n", attempt, error->message);
+      g_clear_error (&error);
+      /* Room again: from now on writeback works, but what the first one lost is gone. */
+      if (attempt == 1 && g_unlink (filler) != 0)
+        g_error ("Cannot delete %s", filler);
+    }
+  tsr_segment_store_close (store, NULL);
+  g_clear_object (&store);
+  umount2 (mnt, MNT_DETACH);
+  return 0;
+}
+
 int
 main (int argc, char **argv)
 {
@@ -419,6 +517,8 @@ main (int argc, char **argv)
     return work (argv[2], argv[3], argv[4], (guint)g_ascii_strtoull (argv[5], NULL, 10));
   if (argc == 4 && strcmp (argv[1], "fill") == 0)
     return fill (argv[2], argv[3]);
+  if (argc == 3 && strcmp (argv[1], "eio") == 0)
+    return eio (argv[2]);
   g_printerr ("usage: fault-worker work DATA_DIR SRC_DIR JOURNAL SEED | fill WORK_DIR OUT_DIR\n");
   return 2;
 }

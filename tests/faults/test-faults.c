@@ -389,6 +389,37 @@ test_full_file_system (Fixture *f, gconstpointer data)
   g_assert_nonnull (strstr (out, "full after"));
 }
 
+/* A disk that fails writes (a loop device whose image cannot grow): the first sync fails, and
+ * so does every later one, where syncfs() alone would report the error once and then succeed
+ * over the lost writes. */
+static void
+test_write_errors_stay_reported (Fixture *f, gconstpointer data)
+{
+  g_autofree char *work = g_build_filename (f->dir, "failing-disk", NULL);
+  const char *argv[] = { f->worker, "eio", work, NULL };
+  g_autoptr (GError) error = NULL;
+  g_autofree char *out = NULL;
+  g_autofree char *err = NULL;
+  int status;
+
+  g_assert_cmpint (g_mkdir (work, 0700), ==, 0);
+  g_assert_true (g_spawn_sync (NULL, (char **)argv, NULL, G_SPAWN_DEFAULT, NULL, NULL, &out, &err,
+                               &status, &error));
+  g_assert_no_error (error);
+  if (WIFEXITED (status) && WEXITSTATUS (status) == 77)
+    {
+      g_autofree char *why =
+          g_strdup_printf ("no failing disk can be made here (%s)", g_strstrip (err));
+      g_test_skip (why);
+      return;
+    }
+  g_test_message ("%s%s", out, err);
+  g_assert_true (WIFEXITED (status) && WEXITSTATUS (status) == 0);
+  g_assert_nonnull (strstr (out, "sync 1: Cannot flush node store"));
+  g_assert_nonnull (strstr (out, "sync 3: Node store"));
+  g_assert_nonnull (strstr (out, "failed to write to its disk earlier"));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -402,5 +433,7 @@ main (int argc, char **argv)
               test_corruption_and_lost_node, fixture_teardown);
   g_test_add ("/tessera/faults/full-file-system", Fixture, NULL, fixture_setup,
               test_full_file_system, fixture_teardown);
+  g_test_add ("/tessera/faults/write-errors-stay-reported", Fixture, NULL, fixture_setup,
+              test_write_errors_stay_reported, fixture_teardown);
   return g_test_run ();
 }
