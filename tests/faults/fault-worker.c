@@ -464,6 +464,11 @@ eio (const char *work_dir)
       g_printerr ("needs root and a mount namespace of its own\n");
       return 77;
     }
+  /* mkfs.ext4 lives in sbin, which a root shell's PATH does not always have. */
+  {
+    g_autofree char *path = g_strdup_printf ("/usr/sbin:/sbin:%s", g_getenv ("PATH") ?: "/usr/bin");
+    g_setenv ("PATH", path, TRUE);
+  }
   if (!g_file_set_contents (filler, six_mib, 6 << 20, NULL))
     g_error ("Cannot write %s", filler);
   fd = g_open (image, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
