@@ -5,6 +5,7 @@
 #include "tsr-error.h"
 
 #include <errno.h>
+#include <gio/gio.h>
 
 G_DEFINE_QUARK (tsr - error - quark, tsr_error)
 
@@ -91,4 +92,31 @@ tsr_set_error_from_errno (GError **error, int errsv, const char *format, ...)
         break;
     }
   g_set_error (error, TSR_ERROR, code, "%s: %s", what, g_strerror (errsv));
+}
+
+/**
+ * tsr_propagate_stream_error:
+ * @stream_error: (transfer full): a GIO stream's error
+ *
+ * Sets @error to @stream_error as a %TSR_ERROR: %TSR_ERROR_CANCELLED, %TSR_ERROR_TIMEOUT, or
+ * %TSR_ERROR_IO for the rest (a broken pipe, a reset: the connection is gone, which callers
+ * retry or take as the node being down). Keeps the stream's message: it is what says which
+ * connection failed and how.
+ */
+void
+tsr_propagate_stream_error (GError **error, GError *stream_error)
+{
+  TsrError code = TSR_ERROR_IO;
+
+  if (stream_error->domain == TSR_ERROR)
+    {
+      g_propagate_error (error, stream_error);
+      return;
+    }
+  if (g_error_matches (stream_error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    code = TSR_ERROR_CANCELLED;
+  else if (g_error_matches (stream_error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT))
+    code = TSR_ERROR_TIMEOUT;
+  g_set_error_literal (error, TSR_ERROR, code, stream_error->message);
+  g_error_free (stream_error);
 }

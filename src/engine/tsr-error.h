@@ -60,5 +60,6 @@ const char *tsr_error_code_to_string (TsrError code);
 
 void tsr_set_error_from_errno (GError **error, int errsv, const char *format, ...)
     G_GNUC_PRINTF (3, 4);
+void tsr_propagate_stream_error (GError **error, GError *stream_error);
 
 G_END_DECLS

@@ -723,20 +723,6 @@ tsr_frame_decode (const guint8 *data, gsize len, gsize *consumed, GError **error
   return g_steal_pointer (&frame);
 }
 
-/* Keeps the stream's message: it is what says which connection failed and how. */
-static void
-propagate_stream_error (GError **error, GError *stream_error)
-{
-  TsrError code = TSR_ERROR_IO;
-
-  if (g_error_matches (stream_error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-    code = TSR_ERROR_CANCELLED;
-  else if (g_error_matches (stream_error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT))
-    code = TSR_ERROR_TIMEOUT;
-  g_set_error_literal (error, TSR_ERROR, code, stream_error->message);
-  g_error_free (stream_error);
-}
-
 /* Reads exactly @len bytes; @frame_start says whether an end of stream right here is a clean
  * close (between frames) or a truncated frame. */
 static gboolean
@@ -752,7 +738,7 @@ read_exactly (GInputStream *in, guint8 *buf, gsize len, gboolean frame_start,
   if (g_cancellable_set_error_if_cancelled (cancellable, &local_error) ||
       !g_input_stream_read_all (in, buf, len, &got, cancellable, &local_error))
     {
-      propagate_stream_error (error, local_error);
+      tsr_propagate_stream_error (error, local_error);
       return FALSE;
     }
   if (got < len)
@@ -936,7 +922,7 @@ tsr_frame_write_parts (GOutputStream *out, TsrMessageType type, guint32 request_
   if (g_cancellable_set_error_if_cancelled (cancellable, &local_error) ||
       !g_output_stream_writev_all (out, vectors, n_vectors, NULL, cancellable, &local_error))
     {
-      propagate_stream_error (error, local_error);
+      tsr_propagate_stream_error (error, local_error);
       return FALSE;
     }
   return TRUE;

@@ -467,17 +467,7 @@ call_send (TsrNodeClient *self, Sent *sent, TsrMessageType type, const ProtobufC
       g_clear_error (&sent->call.error);
       g_cond_clear (&sent->call.cond);
       cconn_unref (conn);
-      /* A node that stops while we write shows as a broken pipe or a reset: a closed
-       * connection, which callers retry or take as the node being gone. */
-      if (write_error->domain == TSR_ERROR)
-        g_propagate_error (error, g_steal_pointer (&write_error));
-      else
-        g_set_error (error, TSR_ERROR,
-                     g_error_matches (write_error, G_IO_ERROR, G_IO_ERROR_CANCELLED)
-                         ? TSR_ERROR_CANCELLED
-                         : TSR_ERROR_CLOSED,
-                     "Lost the connection to %s at %s while sending: %s", self->node_id,
-                     self->address, write_error->message);
+      g_propagate_error (error, g_steal_pointer (&write_error));
       return FALSE;
     }
   sent->conn = conn;

@@ -375,13 +375,20 @@ tsr_tls_handshake (GIOStream *tls, GCancellable *cancellable, GError **error)
 gboolean
 tsr_tls_flush (GIOStream *tls, GCancellable *cancellable, GError **error)
 {
+  GError *local_error = NULL;
   TlsPolicy *policy;
 
   g_return_val_if_fail (G_IS_TLS_CONNECTION (tls), FALSE);
   policy = g_object_get_data (G_OBJECT (tls), POLICY_KEY);
   g_return_val_if_fail (policy != NULL, FALSE);
 
-  return policy->corked == NULL || tsr_corked_stream_send (policy->corked, cancellable, error);
+  if (policy->corked != NULL && !tsr_corked_stream_send (policy->corked, cancellable, &local_error))
+    {
+      /* As the frame writes before it: a node that stopped meanwhile is a broken pipe. */
+      tsr_propagate_stream_error (error, local_error);
+      return FALSE;
+    }
+  return TRUE;
 }
 
 /**
