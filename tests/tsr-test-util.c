@@ -130,7 +130,6 @@ tsr_test_pages_for (gsize len)
 guint
 tsr_test_cached_pages (const char *path, guint *out_pages)
 {
-  long page = sysconf (_SC_PAGESIZE);
   g_autofree unsigned char *vec = NULL;
   struct stat st;
   guint n, cached = 0;
@@ -139,7 +138,7 @@ tsr_test_cached_pages (const char *path, guint *out_pages)
 
   g_assert_cmpint (fd, >=, 0);
   g_assert_cmpint (fstat (fd, &st), ==, 0);
-  n = (guint)((st.st_size + page - 1) / page);
+  n = tsr_test_pages_for (st.st_size);
   *out_pages = n;
   if (n > 0)
     {
