@@ -683,6 +683,63 @@ test_cold_puts_leave_cache (Fixture *f, gconstpointer data)
   close_ok (store);
 }
 
+/* A node reads segments around the page cache: a download or a scrub of data on disk leaves no
+ * pages behind, and every way of reading gives the bytes that were put. */
+static void
+test_reads_leave_no_cache (Fixture *f, gconstpointer data)
+{
+  g_autoptr (TsrSegmentStore) store = open_store (f, TSR_SEGMENT_STORE_DEFAULT_CAPACITY);
+  g_autoptr (GPtrArray) blobs = g_ptr_array_new_with_free_func ((GDestroyNotify)g_bytes_unref);
+  g_autoptr (GPtrArray) ids = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr (GByteArray) all = g_byte_array_new ();
+  g_autoptr (GError) error = NULL;
+  g_autofree char *why = NULL;
+  /* Sizes around the 4 KiB blocks O_DIRECT reads in, and an empty segment. */
+  const gsize sizes[] = { 65536 + 16, 4096, 4095, 4097, 1, 0, 3 * 65536 };
+
+  if (!tsr_test_page_cache_observable (f->dir, &why))
+    {
+      g_test_skip (why);
+      return;
+    }
+  for (guint i = 0; i < G_N_ELEMENTS (sizes); i++)
+    {
+      GBytes *blob = tsr_test_random_bytes (f->rand, sizes[i]);
+      char *id = NULL;
+
+      g_assert_true (
+          tsr_segment_store_put_full (store, blob, NULL, TSR_SEGMENT_PUT_COLD, &id, &error));
+      g_assert_no_error (error);
+      g_ptr_array_add (blobs, blob);
+      g_ptr_array_add (ids, id);
+    }
+  g_assert_true (tsr_segment_store_sync (store, &error));
+  g_assert_no_error (error);
+
+  for (guint i = 0; i < G_N_ELEMENTS (sizes); i++)
+    {
+      g_autoptr (GBytes) verified = tsr_segment_store_get (store, ids->pdata[i], &error);
+      g_autoptr (GBytes) unverified = NULL;
+      g_autofree char *path = tsr_segment_store_segment_path (store, ids->pdata[i]);
+      guint pages;
+
+      g_assert_no_error (error);
+      g_assert_true (g_bytes_equal (verified, blobs->pdata[i]));
+      unverified = tsr_segment_store_get_unverified (store, ids->pdata[i], &error);
+      g_assert_no_error (error);
+      g_assert_true (g_bytes_equal (unverified, blobs->pdata[i]));
+      g_assert_true (
+          tsr_segment_store_read_into (store, ids->pdata[i], TRUE, all, G_MAXSIZE, &error));
+      g_assert_no_error (error);
+      g_assert_cmpuint (tsr_test_cached_pages (path, &pages), ==, 0);
+    }
+  /* read_into appended them one after another, each whole. */
+  for (guint i = 0, offset = 0; i < G_N_ELEMENTS (sizes); offset += sizes[i++])
+    g_assert_cmpmem (all->data + offset, sizes[i], g_bytes_get_data (blobs->pdata[i], NULL),
+                     sizes[i]);
+  close_ok (store);
+}
+
 /* Without a sync, a store writes back in the background after every
  * TSR_SEGMENT_STORE_FLUSH_EVERY bytes put, and then drops the cold puts' pages: a long upload's
  * second copies leave the cache as it goes. */
@@ -760,6 +817,7 @@ main (int argc, char **argv)
   ADD ("sigkill-during-puts", test_sigkill_during_puts);
   ADD ("cold-puts-leave-cache", test_cold_puts_leave_cache);
   ADD ("background-writeback", test_background_writeback);
+  ADD ("reads-leave-no-cache", test_reads_leave_no_cache);
 #undef ADD
   g_test_add_func ("/tessera/segment-store/metadata-corpus", test_metadata_corpus);
 

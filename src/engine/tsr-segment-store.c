@@ -23,15 +23,26 @@
  * own open directory, it never takes a writeback error away from the sync (since Linux 5.8,
  * syncfs() reports an error once per open file; before, it reported none at all).
  *
- * A cold put (TSR_SEGMENT_PUT_COLD: a copy that readers ask for only when another one is
- * missing) has its pages dropped from the page cache once written back, by the next background
- * writeback or sync. Two copies of every chunk then take one copy's worth of page cache, and
- * the next puts reuse the dropped pages instead of memory never used before, which is dear on
- * virtual machines. Four pairs of alternating 1 GiB uploads on the default cluster, the data of
- * earlier uploads kept: 7.1-8.4 s (median 7.7) against 8.1-10.3 s (median 8.9) with cold pages
- * dropped after a sync_file_range() of each instead, and 9.9-11.7 s (median 10.0) with neither;
- * writing back every 16 MiB instead of 64, 6.1-8.2 s (median 7.0) against 7.3-9.2 s (median
- * 8.7), and every 4 MiB was no better than 16 (medians 8.9 and 8.6 s).
+ * A cold put (TSR_SEGMENT_PUT_COLD: data not read again soon; an upload marks every copy so)
+ * has its pages dropped from the page cache once written back, by the next background
+ * writeback or sync. An upload then leaves the desktop's page cache as it found it, and the
+ * next puts reuse the dropped pages instead of memory never used before, which is dear on
+ * virtual machines (alternating 1 GiB uploads with every copy cold against the first kept:
+ * 4.4-4.8 s against 5.7-6.0 s, system time 3.2-3.5 s against 5.4-5.7 s). When only second
+ * copies were cold (another machine, 2026-11-28), four pairs of alternating 1 GiB uploads on
+ * the default cluster, the data of earlier uploads kept: 7.1-8.4 s (median 7.7) against 8.1-10.3 s
+ * (median 8.9) with cold pages dropped after a sync_file_range() of each instead, and 9.9-11.7 s
+ * (median 10.0) with neither; writing back every 16 MiB instead of 64, 6.1-8.2 s (median 7.0)
+ * against 7.3-9.2 s (median 8.7), and every 4 MiB was no better than 16 (medians 8.9 and 8.6 s).
+ *
+ * Reads go around the page cache (O_DIRECT). A node reads a segment long after writing it,
+ * once, for a download, a scrub or a repair: through the cache, every 4 KiB read took a fresh
+ * page (dear on virtual machines, as above) and pushed the desktop's own files out of memory.
+ * A 1 GiB download from segments on disk (2026-11-28, on a VM whose freed memory goes back to
+ * the host): 2.8-3.0 s with 2.8-3.1 s of system time through the cache, 1.6-1.9 s with
+ * 0.7-1.2 s direct; once the guest's memory had all been used, 1.8 s against 1.5-1.8 s. Where the
+ * file system refuses O_DIRECT (tmpfs before Linux 6.6, some FUSE file systems), reads go through
+ * the cache.
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
@@ -53,6 +64,9 @@
 
 #define METADATA_FORMAT  "tessera-node-metadata"
 #define METADATA_VERSION 1
+/* O_DIRECT wants the buffer, offset and length aligned to the device's logical block: 4096
+ * covers the devices in use (512 and 4096 bytes); a coarser one makes reads fall back. */
+#define DIRECT_ALIGN 4096
 
 struct _TsrSegmentStore
 {
@@ -89,6 +103,8 @@ struct _TsrSegmentStore
   gboolean flushing;
   GCond flushed;
   GThreadPool *flusher;
+
+  int direct_refused; /* atomic: the file system refused an O_DIRECT read */
 };
 
 static void tsr_segment_store_initable_iface_init (GInitableIface *iface);
@@ -982,6 +998,92 @@ check_id (const char *id, GError **error)
 
 /* Appends the segment's bytes to @out, unless that would take it past @limit bytes
  * (TOO_LARGE, nothing read); on error @out is as it was. */
+static void
+refuse_direct (TsrSegmentStore *self)
+{
+  if (g_atomic_int_compare_and_exchange (&self->direct_refused, FALSE, TRUE))
+    g_debug ("%s: the file system refuses O_DIRECT; segments are read through the page cache",
+             self->root);
+}
+
+/* A reading thread's buffer for O_DIRECT, kept between reads up to BOUNCE_KEEP bytes (larger
+ * ones, for chunks over 1 MiB, are allocated per read): allocating one per read left the
+ * reading threads' heaps holding several MiB more at the end of a download. */
+#define BOUNCE_KEEP ((gsize)1024 * 1024 + DIRECT_ALIGN)
+
+typedef struct
+{
+  guint8 *data;
+  gsize size;
+} Bounce;
+
+static void
+bounce_free (gpointer data)
+{
+  Bounce *b = data;
+
+  g_aligned_free (b->data);
+  g_free (b);
+}
+
+static GPrivate thread_bounce = G_PRIVATE_INIT (bounce_free);
+
+/* A buffer of @size bytes aligned for O_DIRECT; give it back with bounce_release(). */
+static guint8 *
+bounce_take (gsize size)
+{
+  Bounce *b = g_private_get (&thread_bounce);
+
+  if (size > BOUNCE_KEEP)
+    return g_aligned_alloc (1, size, DIRECT_ALIGN);
+  if (b == NULL)
+    {
+      b = g_new0 (Bounce, 1);
+      g_private_set (&thread_bounce, b);
+    }
+  if (b->size < size)
+    {
+      g_aligned_free (b->data);
+      b->size = MAX (size, 64 * 1024 + DIRECT_ALIGN);
+      b->data = g_aligned_alloc (1, b->size, DIRECT_ALIGN);
+    }
+  return b->data;
+}
+
+static void
+bounce_release (guint8 *buf, gsize size)
+{
+  if (size > BOUNCE_KEEP)
+    g_aligned_free (buf);
+}
+
+/* Reads all @size bytes of the segment open with O_DIRECT on @fd into @dest, through a buffer
+ * aligned as O_DIRECT wants it. Returns FALSE, having turned O_DIRECT off on @fd, when the
+ * read did not give them all (the caller then reads through the page cache, which reports the
+ * error, if any): a file system may refuse O_DIRECT only when it is used, or want a coarser
+ * alignment than DIRECT_ALIGN. */
+static gboolean
+read_direct (TsrSegmentStore *self, int fd, guint8 *dest, gsize size)
+{
+  /* Round up: O_DIRECT reads whole blocks, and the file's end stops the read at @size. */
+  gsize aligned = MAX ((size + DIRECT_ALIGN - 1) & ~(gsize)(DIRECT_ALIGN - 1), DIRECT_ALIGN);
+  guint8 *bounce = bounce_take (aligned);
+  ssize_t n;
+
+  do
+    n = pread (fd, bounce, aligned, 0);
+  while (n < 0 && errno == EINTR);
+  if (n >= 0 && (gsize)n == size)
+    memcpy (dest, bounce, size);
+  else if (n < 0 && errno == EINVAL)
+    refuse_direct (self);
+  bounce_release (bounce, aligned);
+  if (n >= 0 && (gsize)n == size)
+    return TRUE;
+  fcntl (fd, F_SETFL, fcntl (fd, F_GETFL) & ~O_DIRECT);
+  return FALSE;
+}
+
 static gboolean
 read_segment (TsrSegmentStore *self, const char *id, gboolean verify, GByteArray *out, gsize limit,
               GError **error)
@@ -991,6 +1093,7 @@ read_segment (TsrSegmentStore *self, const char *id, gboolean verify, GByteArray
   struct stat st;
   guint start = out->len;
   gsize done = 0;
+  gboolean direct;
   guint8 *buf;
   int fd;
 
@@ -1000,7 +1103,14 @@ read_segment (TsrSegmentStore *self, const char *id, gboolean verify, GByteArray
     return FALSE;
 
   path = tsr_segment_store_segment_path (self, id);
-  fd = g_open (path, O_RDONLY | O_CLOEXEC, 0);
+  direct = !g_atomic_int_get (&self->direct_refused);
+  fd = g_open (path, O_RDONLY | O_CLOEXEC | (direct ? O_DIRECT : 0), 0);
+  if (fd < 0 && direct && errno == EINVAL)
+    {
+      refuse_direct (self);
+      direct = FALSE;
+      fd = g_open (path, O_RDONLY | O_CLOEXEC, 0);
+    }
   if (fd < 0)
     {
       int saved = errno;
@@ -1029,6 +1139,8 @@ read_segment (TsrSegmentStore *self, const char *id, gboolean verify, GByteArray
     }
   g_byte_array_set_size (out, start + st.st_size);
   buf = out->data + start;
+  if (direct && read_direct (self, fd, buf, st.st_size))
+    done = st.st_size;
   while (done < (gsize)st.st_size)
     {
       ssize_t n = pread (fd, buf + done, st.st_size - done, done);

@@ -49,7 +49,8 @@ gboolean tsr_segment_store_was_rebuilt (TsrSegmentStore *self);
 /**
  * TsrSegmentPutFlags:
  * @TSR_SEGMENT_PUT_NONE: an ordinary put
- * @TSR_SEGMENT_PUT_COLD: a copy read only when another is missing: kept out of the page cache
+ * @TSR_SEGMENT_PUT_COLD: data not read again soon (every copy an upload stores): its pages
+ *   leave the page cache once written back
  */
 typedef enum
 {

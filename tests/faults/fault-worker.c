@@ -24,6 +24,13 @@
  *     syncs fail too (syncfs() reports a writeback error only once, and the writes it lost
  *     stay lost). Exits 77 without root, loop devices or mkfs.ext4.
  *
+ *   fault-worker nodirect WORK_DIR
+ *     In a mount namespace of its own, mounts a ramfs on WORK_DIR, which refuses O_DIRECT, and
+ *     checks that a segment store there reads back every segment put, of sizes on and off the
+ *     4 KiB blocks O_DIRECT reads in: stores read around the page cache where they can and
+ *     through it where not. Exits 77 when the kernel refuses the namespace or the mount, or
+ *     when ramfs accepts O_DIRECT after all.
+ *
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
 #include "tessera.h"
@@ -187,9 +194,9 @@ write_proc (const char *path, const char *text)
 }
 
 /* A private mount namespace (and, when not root, a user namespace mapping us to root in it)
- * with a size-limited tmpfs on @dir. */
+ * with a file system of @type (tmpfs, size-limited by @options, or ramfs) on @dir. */
 static gboolean
-mount_small_tmpfs (const char *dir, const char *options)
+mount_privately (const char *dir, const char *type, const char *options)
 {
   uid_t uid = getuid ();
   gid_t gid = getgid ();
@@ -210,7 +217,7 @@ mount_small_tmpfs (const char *dir, const char *options)
     return FALSE;
   if (mount (NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0)
     return FALSE;
-  return mount ("tessera-faults", dir, "tmpfs", 0, options) == 0;
+  return mount ("tessera-faults", dir, type, 0, options) == 0;
 }
 
 static void
@@ -271,7 +278,7 @@ fill (const char *work_dir, const char *out_dir)
   g_autoptr (TsrManifest) victim = NULL;
   guint committed = 0, n = 0;
 
-  if (!mount_small_tmpfs (work_dir, "size=3m,mode=0700"))
+  if (!mount_privately (work_dir, "tmpfs", "size=3m,mode=0700"))
     {
       g_printerr ("The kernel refused a tmpfs mount: %s\n", g_strerror (errno));
       return 77;
@@ -459,7 +466,7 @@ eio (const char *work_dir)
   const char *mount_loop[] = { "mount", "-o", "loop", "-t", "ext4", image, mnt, NULL };
   int fd;
 
-  if (getuid () != 0 || !mount_small_tmpfs (work_dir, "size=12m,mode=0700"))
+  if (getuid () != 0 || !mount_privately (work_dir, "tmpfs", "size=12m,mode=0700"))
     {
       g_printerr ("needs root and a mount namespace of its own\n");
       return 77;
@@ -515,6 +522,69 @@ eio (const char *work_dir)
   return 0;
 }
 
+static int
+nodirect (const char *work_dir)
+{
+  g_autofree char *root = g_build_filename (work_dir, "Node_01", NULL);
+  g_autofree char *probe = g_build_filename (work_dir, "probe", NULL);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (TsrSegmentStore) store = NULL;
+  g_autoptr (GPtrArray) ids = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr (GPtrArray) blobs = g_ptr_array_new_with_free_func ((GDestroyNotify)g_bytes_unref);
+  g_autoptr (GRand) rand = g_rand_new_with_seed (77);
+  const gsize sizes[] = { 65536 + 16, 4096, 4095, 4097, 1, 0 };
+  int fd;
+
+  if (!mount_privately (work_dir, "ramfs", "mode=0700"))
+    {
+      g_printerr ("the kernel refused a ramfs in a namespace of our own\n");
+      return 77;
+    }
+  if (!g_file_set_contents (probe, "x", 1, NULL))
+    g_error ("Cannot write %s", probe);
+  fd = g_open (probe, O_RDONLY | O_DIRECT | O_CLOEXEC, 0);
+  if (fd >= 0 || errno != EINVAL)
+    {
+      g_printerr ("ramfs accepted O_DIRECT here\n");
+      return 77;
+    }
+
+  store = tsr_segment_store_open (root, TSR_SEGMENT_STORE_DEFAULT_CAPACITY, &error);
+  if (store == NULL)
+    g_error ("Cannot open a store on ramfs: %s", error->message);
+  for (guint i = 0; i < G_N_ELEMENTS (sizes); i++)
+    {
+      guint8 *buf = g_malloc (MAX (sizes[i], 1));
+      GBytes *seg;
+      char *id = NULL;
+
+      for (gsize j = 0; j < sizes[i]; j++)
+        buf[j] = (guint8)g_rand_int (rand);
+      seg = g_bytes_new_take (buf, sizes[i]);
+      if (!tsr_segment_store_put (store, seg, NULL, &id, &error) ||
+          !tsr_segment_store_sync (store, &error))
+        g_error ("Cannot store a segment of %" G_GSIZE_FORMAT " bytes: %s", sizes[i],
+                 error->message);
+      g_ptr_array_add (ids, id);
+      g_ptr_array_add (blobs, seg);
+    }
+  for (guint i = 0; i < ids->len; i++)
+    for (int verify = 0; verify < 2; verify++)
+      {
+        g_autoptr (GBytes) back =
+            verify ? tsr_segment_store_get (store, ids->pdata[i], &error)
+                   : tsr_segment_store_get_unverified (store, ids->pdata[i], &error);
+
+        if (back == NULL)
+          g_error ("Cannot read segment %u back: %s", i, error->message);
+        if (!g_bytes_equal (back, blobs->pdata[i]))
+          g_error ("Segment %u came back different", i);
+      }
+  g_print ("read back %u segments without O_DIRECT\n", ids->len);
+  tsr_segment_store_close (store, NULL);
+  return 0;
+}
+
 int
 main (int argc, char **argv)
 {
@@ -524,6 +594,9 @@ main (int argc, char **argv)
     return fill (argv[2], argv[3]);
   if (argc == 3 && strcmp (argv[1], "eio") == 0)
     return eio (argv[2]);
-  g_printerr ("usage: fault-worker work DATA_DIR SRC_DIR JOURNAL SEED | fill WORK_DIR OUT_DIR\n");
+  if (argc == 3 && strcmp (argv[1], "nodirect") == 0)
+    return nodirect (argv[2]);
+  g_printerr ("usage: fault-worker work DATA_DIR SRC_DIR JOURNAL SEED | fill WORK_DIR OUT_DIR | "
+              "eio WORK_DIR | nodirect WORK_DIR\n");
   return 2;
 }

@@ -372,8 +372,8 @@ run_mounting_worker (Fixture *f, const char *mode, const char *name, const char 
   g_autofree char *err = NULL;
   int status;
 
-  /* "eio" takes only the directory. */
-  if (strcmp (mode, "eio") == 0)
+  /* Only "fill" takes an output directory. */
+  if (strcmp (mode, "fill") != 0)
     argv[3] = NULL;
   g_assert_cmpint (g_mkdir (work, 0700), ==, 0);
   g_assert_true (g_spawn_sync (NULL, (char **)argv, NULL, G_SPAWN_DEFAULT, NULL, NULL, &out, &err,
@@ -420,6 +420,18 @@ test_write_errors_stay_reported (Fixture *f, gconstpointer data)
   g_assert_nonnull (strstr (out, "failed to write to its disk earlier"));
 }
 
+/* A file system that refuses O_DIRECT (ramfs): segments are read through the page cache
+ * instead, whole, whatever their size. */
+static void
+test_reads_without_direct_io (Fixture *f, gconstpointer data)
+{
+  g_autofree char *out = run_mounting_worker (f, "nodirect", "ramfs",
+                                              "no file system refusing O_DIRECT can be made here");
+
+  if (out != NULL)
+    g_assert_nonnull (strstr (out, "read back 6 segments without O_DIRECT"));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -435,5 +447,7 @@ main (int argc, char **argv)
               test_full_file_system, fixture_teardown);
   g_test_add ("/tessera/faults/write-errors-stay-reported", Fixture, NULL, fixture_setup,
               test_write_errors_stay_reported, fixture_teardown);
+  g_test_add ("/tessera/faults/reads-without-direct-io", Fixture, NULL, fixture_setup,
+              test_reads_without_direct_io, fixture_teardown);
   return g_test_run ();
 }
