@@ -1139,7 +1139,7 @@ read_segment (TsrSegmentStore *self, const char *id, gboolean verify, GByteArray
     }
   g_byte_array_set_size (out, start + st.st_size);
   buf = out->data + start;
-  if (direct && read_direct (self, fd, buf, st.st_size))
+  if (direct && st.st_size > 0 && read_direct (self, fd, buf, st.st_size))
     done = st.st_size;
   while (done < (gsize)st.st_size)
     {
