@@ -628,8 +628,9 @@ handle_retrieve_segments (TsrNode *self, Conn *conn, guint32 rid,
       return;
     }
 
-  /* Read straight into the answer, sized for chunks of 64 KiB and their tags. */
-  data = g_byte_array_sized_new (b.n * (TSR_CHUNK_SIZE_DEFAULT + 16));
+  /* Read straight into the answer, sized for chunks of 64 KiB and their tags, and the room the
+   * last read needs. */
+  data = g_byte_array_sized_new (b.n * (TSR_CHUNK_SIZE_DEFAULT + 16) + TSR_SEGMENT_READ_SLACK);
   begin_wait (self);
   for (gsize i = 0; i < b.n; i++)
     {

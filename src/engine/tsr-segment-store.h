@@ -13,6 +13,9 @@ G_BEGIN_DECLS
 #define TSR_SEGMENT_STORE_DEFAULT_CAPACITY (G_GUINT64_CONSTANT (10) * 1000 * 1000 * 1000)
 /* Largest segment a store accepts: the largest chunk (16 MiB) plus room for encryption overhead. */
 #define TSR_SEGMENT_MAX_SIZE ((gsize)16 * 1024 * 1024 + 4096)
+/* How far past a segment's end tsr_segment_store_read_into() may grow its array while reading
+ * (O_DIRECT reads whole aligned blocks): room to leave so that it need not reallocate. */
+#define TSR_SEGMENT_READ_SLACK ((gsize)2 * 4096)
 
 /**
  * TsrStorageInfo:
