@@ -331,25 +331,6 @@ test_second_open_busy (Fixture *f, gconstpointer data)
   g_assert_nonnull (second);
 }
 
-/* Files whose names start with a dot in the segment directories: puts in progress. */
-static guint
-count_partial_files (const char *segments_dir)
-{
-  g_autoptr (GDir) d = g_dir_open (segments_dir, 0, NULL);
-  const char *fan;
-  guint n = 0;
-
-  while (d != NULL && (fan = g_dir_read_name (d)) != NULL)
-    {
-      g_autofree char *sub = g_build_filename (segments_dir, fan, NULL);
-      g_autoptr (GDir) sd = g_dir_open (sub, 0, NULL);
-      const char *name;
-      while (sd != NULL && (name = g_dir_read_name (sd)) != NULL)
-        n += name[0] == '.';
-    }
-  return n;
-}
-
 static void
 test_leftovers_cleaned (Fixture *f, gconstpointer data)
 {
@@ -370,10 +351,10 @@ test_leftovers_cleaned (Fixture *f, gconstpointer data)
   g_assert_true (g_file_set_contents (partial, "half a segm", -1, NULL));
   g_assert_true (g_file_set_contents (meta_tmp, "{\"form", -1, NULL));
   g_assert_true (g_file_set_contents (marker, "unsynced changes\n", -1, NULL));
-  g_assert_cmpuint (count_partial_files (segments_dir), ==, 1);
+  g_assert_cmpuint (tsr_test_count_partial_segments (segments_dir), ==, 1);
 
   store = open_store (f, TSR_SEGMENT_STORE_DEFAULT_CAPACITY);
-  g_assert_cmpuint (count_partial_files (segments_dir), ==, 0);
+  g_assert_cmpuint (tsr_test_count_partial_segments (segments_dir), ==, 0);
   g_assert_false (g_file_test (meta_tmp, G_FILE_TEST_EXISTS));
   g_assert_false (g_file_test (marker, G_FILE_TEST_EXISTS));
   g_assert_cmpuint (tsr_segment_store_get_used (store), ==, 5000);
@@ -626,7 +607,7 @@ test_sigkill_during_puts (Fixture *f, gconstpointer data)
       /* Usage agrees with the whole segment files on disk, and no partial file is left. */
       g_assert_cmpuint (tsr_segment_store_get_used (store), ==,
                         tsr_test_sum_file_sizes (segments_dir));
-      g_assert_cmpuint (count_partial_files (segments_dir), ==, 0);
+      g_assert_cmpuint (tsr_test_count_partial_segments (segments_dir), ==, 0);
       close_ok (store);
     }
 }
@@ -740,6 +721,72 @@ test_reads_leave_no_cache (Fixture *f, gconstpointer data)
   close_ok (store);
 }
 
+/* A file under a segment's name that the index does not know (a crash before a sync can leave
+ * one, half written) is replaced by the next put of that segment, which leaves nothing else. */
+static void
+test_stray_file_replaced (Fixture *f, gconstpointer data)
+{
+  g_autoptr (TsrSegmentStore) store = open_store (f, TSR_SEGMENT_STORE_DEFAULT_CAPACITY);
+  g_autoptr (GBytes) blob = tsr_test_random_bytes (f->rand, 65536 + 16);
+  g_autoptr (GBytes) back = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autofree char *segments_dir = g_build_filename (f->dir, "segments", NULL);
+  g_autofree char *path = NULL;
+  g_autofree char *id = NULL;
+  char expected[TSR_SHA256_HEX_LEN + 1];
+
+  tsr_sha256_hex (g_bytes_get_data (blob, NULL), g_bytes_get_size (blob), expected);
+  path = tsr_segment_store_segment_path (store, expected);
+  g_assert_true (g_file_set_contents (path, "half a segm", -1, NULL));
+  g_assert_false (tsr_segment_store_has (store, expected));
+
+  id = put_ok (store, blob);
+  g_assert_cmpstr (id, ==, expected);
+  back = tsr_segment_store_get (store, id, &error);
+  g_assert_no_error (error);
+  g_assert_true (g_bytes_equal (back, blob));
+  g_assert_cmpuint (tsr_test_count_partial_segments (segments_dir), ==, 0);
+  g_assert_cmpuint (tsr_test_sum_file_sizes (segments_dir), ==, g_bytes_get_size (blob));
+  close_ok (store);
+}
+
+static guint
+count_open_files (void)
+{
+  g_autoptr (GDir) d = g_dir_open ("/proc/self/fd", 0, NULL);
+  guint n = 0;
+
+  g_assert_nonnull (d);
+  while (g_dir_read_name (d) != NULL)
+    n++;
+  return n;
+}
+
+/* Cold puts keep their descriptors open until their pages are dropped, and a sync closes them
+ * all. (The budget of descriptors is tested by the fault worker, which can set the limits before
+ * any store opens.) */
+static void
+test_cold_puts_close_their_files (Fixture *f, gconstpointer data)
+{
+  g_autoptr (TsrSegmentStore) store = open_store (f, TSR_SEGMENT_STORE_DEFAULT_CAPACITY);
+  g_autoptr (GError) error = NULL;
+  guint before = count_open_files ();
+
+  for (guint i = 0; i < 40; i++)
+    {
+      g_autoptr (GBytes) blob = tsr_test_random_bytes (f->rand, 65536 + 16);
+
+      g_assert_true (
+          tsr_segment_store_put_full (store, blob, NULL, TSR_SEGMENT_PUT_COLD, NULL, &error));
+      g_assert_no_error (error);
+    }
+  g_assert_true (tsr_segment_store_sync (store, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (count_open_files (), ==, before);
+  g_assert_cmpuint (tsr_segment_store_get_segment_count (store), ==, 40);
+  close_ok (store);
+}
+
 /* Without a sync, a store writes back in the background after every
  * TSR_SEGMENT_STORE_FLUSH_EVERY bytes put, and then drops the cold puts' pages: a long upload's
  * second copies leave the cache as it goes. */
@@ -818,6 +865,8 @@ main (int argc, char **argv)
   ADD ("cold-puts-leave-cache", test_cold_puts_leave_cache);
   ADD ("background-writeback", test_background_writeback);
   ADD ("reads-leave-no-cache", test_reads_leave_no_cache);
+  ADD ("stray-file-replaced", test_stray_file_replaced);
+  ADD ("cold-puts-close-their-files", test_cold_puts_close_their_files);
 #undef ADD
   g_test_add_func ("/tessera/segment-store/metadata-corpus", test_metadata_corpus);
 

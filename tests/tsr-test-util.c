@@ -155,6 +155,25 @@ tsr_test_cached_pages (const char *path, guint *out_pages)
   return cached;
 }
 
+/* Files whose names start with a dot in the segment directories: puts in progress. */
+guint
+tsr_test_count_partial_segments (const char *segments_dir)
+{
+  g_autoptr (GDir) d = g_dir_open (segments_dir, 0, NULL);
+  const char *fan;
+  guint n = 0;
+
+  while (d != NULL && (fan = g_dir_read_name (d)) != NULL)
+    {
+      g_autofree char *sub = g_build_filename (segments_dir, fan, NULL);
+      g_autoptr (GDir) sd = g_dir_open (sub, 0, NULL);
+      const char *name;
+      while (sd != NULL && (name = g_dir_read_name (sd)) != NULL)
+        n += name[0] == '.';
+    }
+  return n;
+}
+
 gboolean
 tsr_test_dir_is_empty (const char *dir)
 {

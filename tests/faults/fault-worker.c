@@ -31,10 +31,24 @@
  *     through it where not. Exits 77 when the kernel refuses the namespace or the mount, or
  *     when ramfs accepts O_DIRECT after all.
  *
+ *   fault-worker noproc WORK_DIR
+ *     In a mount namespace of its own, mounts a tmpfs on WORK_DIR and hides /proc under another,
+ *     so that a store cannot link in the unnamed files (O_TMPFILE) it writes segments to, and
+ *     checks that it stores and reads back every segment under temporary names instead, leaving
+ *     none behind. Exits 77 when the kernel refuses the namespace or the mounts.
+ *
+ *   fault-worker fdbudget WORK_DIR
+ *     With soft and hard limits of 64 and 128 open files, set before any store opens: checks that
+ *     opening a store in WORK_DIR (on the real disk) raises the soft limit to 128, that 160 cold
+ *     puts all succeed (the store keeps at most a quarter of the limit open, and the rest by
+ *     name), and that after a sync none of their pages is cached and no descriptor is left.
+ *     Exits 77 where the page cache cannot be watched.
+ *
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
 #include "tessera.h"
 #include "fault-common.h"
+#include "tsr-test-util.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -42,6 +56,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/resource.h>
 #include <unistd.h>
 #include <glib/gstdio.h>
 
@@ -522,45 +537,28 @@ eio (const char *work_dir)
   return 0;
 }
 
-static int
-nodirect (const char *work_dir)
+/* Puts segments of sizes on and off the 4 KiB blocks O_DIRECT reads in into a store at @root,
+ * syncing after each, reads each back, verified and not, and checks that no temporary file is
+ * left. Returns how many. */
+static guint
+round_trip_sizes (const char *root)
 {
-  g_autofree char *root = g_build_filename (work_dir, "Node_01", NULL);
-  g_autofree char *probe = g_build_filename (work_dir, "probe", NULL);
   g_autoptr (GError) error = NULL;
   g_autoptr (TsrSegmentStore) store = NULL;
   g_autoptr (GPtrArray) ids = g_ptr_array_new_with_free_func (g_free);
   g_autoptr (GPtrArray) blobs = g_ptr_array_new_with_free_func ((GDestroyNotify)g_bytes_unref);
   g_autoptr (GRand) rand = g_rand_new_with_seed (77);
+  g_autofree char *segments_dir = g_build_filename (root, "segments", NULL);
   const gsize sizes[] = { 65536 + 16, 4096, 4095, 4097, 1, 0 };
-  int fd;
-
-  if (!mount_privately (work_dir, "ramfs", "mode=0700"))
-    {
-      g_printerr ("the kernel refused a ramfs in a namespace of our own\n");
-      return 77;
-    }
-  if (!g_file_set_contents (probe, "x", 1, NULL))
-    g_error ("Cannot write %s", probe);
-  fd = g_open (probe, O_RDONLY | O_DIRECT | O_CLOEXEC, 0);
-  if (fd >= 0 || errno != EINVAL)
-    {
-      g_printerr ("ramfs accepted O_DIRECT here\n");
-      return 77;
-    }
 
   store = tsr_segment_store_open (root, TSR_SEGMENT_STORE_DEFAULT_CAPACITY, &error);
   if (store == NULL)
-    g_error ("Cannot open a store on ramfs: %s", error->message);
+    g_error ("Cannot open a store in %s: %s", root, error->message);
   for (guint i = 0; i < G_N_ELEMENTS (sizes); i++)
     {
-      guint8 *buf = g_malloc (MAX (sizes[i], 1));
-      GBytes *seg;
+      GBytes *seg = tsr_test_random_bytes (rand, sizes[i]);
       char *id = NULL;
 
-      for (gsize j = 0; j < sizes[i]; j++)
-        buf[j] = (guint8)g_rand_int (rand);
-      seg = g_bytes_new_take (buf, sizes[i]);
       if (!tsr_segment_store_put (store, seg, NULL, &id, &error) ||
           !tsr_segment_store_sync (store, &error))
         g_error ("Cannot store a segment of %" G_GSIZE_FORMAT " bytes: %s", sizes[i],
@@ -580,8 +578,113 @@ nodirect (const char *work_dir)
         if (!g_bytes_equal (back, blobs->pdata[i]))
           g_error ("Segment %u came back different", i);
       }
-  g_print ("read back %u segments without O_DIRECT\n", ids->len);
-  tsr_segment_store_close (store, NULL);
+  if (tsr_test_count_partial_segments (segments_dir) != 0)
+    g_error ("Temporary files were left in %s", segments_dir);
+  if (!tsr_segment_store_close (store, &error))
+    g_error ("Cannot close the store: %s", error->message);
+  return ids->len;
+}
+
+static int
+nodirect (const char *work_dir)
+{
+  g_autofree char *root = g_build_filename (work_dir, "Node_01", NULL);
+  g_autofree char *probe = g_build_filename (work_dir, "probe", NULL);
+  int fd;
+
+  if (!mount_privately (work_dir, "ramfs", "mode=0700"))
+    {
+      g_printerr ("the kernel refused a ramfs in a namespace of our own\n");
+      return 77;
+    }
+  if (!g_file_set_contents (probe, "x", 1, NULL))
+    g_error ("Cannot write %s", probe);
+  fd = g_open (probe, O_RDONLY | O_DIRECT | O_CLOEXEC, 0);
+  if (fd >= 0 || errno != EINVAL)
+    {
+      g_printerr ("ramfs accepted O_DIRECT here\n");
+      return 77;
+    }
+  g_print ("read back %u segments without O_DIRECT\n", round_trip_sizes (root));
+  return 0;
+}
+
+static int
+noproc (const char *work_dir)
+{
+  g_autofree char *root = g_build_filename (work_dir, "Node_01", NULL);
+
+  if (!mount_privately (work_dir, "tmpfs", "size=8m,mode=0700") ||
+      mount ("tessera-faults", "/proc", "tmpfs", 0, "size=64k,mode=0700") != 0)
+    {
+      g_printerr ("the kernel refused a tmpfs in a namespace of our own\n");
+      return 77;
+    }
+  if (g_file_test ("/proc/self/fd", G_FILE_TEST_EXISTS))
+    g_error ("/proc is still there");
+  g_print ("stored and read back %u segments without /proc\n", round_trip_sizes (root));
+  return 0;
+}
+
+static guint
+count_open_files (void)
+{
+  g_autoptr (GDir) d = g_dir_open ("/proc/self/fd", 0, NULL);
+  guint n = 0;
+
+  while (d != NULL && g_dir_read_name (d) != NULL)
+    n++;
+  return n;
+}
+
+static int
+fdbudget (const char *work_dir)
+{
+  g_autofree char *root = g_build_filename (work_dir, "Node_01", NULL);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (TsrSegmentStore) store = NULL;
+  g_autoptr (GPtrArray) ids = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr (GRand) rand = g_rand_new_with_seed (78);
+  g_autofree char *why = NULL;
+  struct rlimit rl = { 64, 128 };
+  guint before, cached = 0;
+
+  if (!tsr_test_page_cache_observable (work_dir, &why))
+    {
+      g_printerr ("%s\n", why);
+      return 77;
+    }
+  if (setrlimit (RLIMIT_NOFILE, &rl) != 0)
+    g_error ("Cannot set the limit on open files: %s", g_strerror (errno));
+  store = tsr_segment_store_open (root, TSR_SEGMENT_STORE_DEFAULT_CAPACITY, &error);
+  if (store == NULL)
+    g_error ("Cannot open a store in %s: %s", root, error->message);
+  if (getrlimit (RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur != 128)
+    g_error ("The store did not raise the soft limit on open files to the hard one");
+  before = count_open_files ();
+  for (guint i = 0; i < 160; i++)
+    {
+      g_autoptr (GBytes) seg = tsr_test_random_bytes (rand, 4 * 4096 + 16);
+      char *id = NULL;
+
+      if (!tsr_segment_store_put_full (store, seg, NULL, TSR_SEGMENT_PUT_COLD, &id, &error))
+        g_error ("Cold put %u failed: %s", i, error->message);
+      g_ptr_array_add (ids, id);
+    }
+  if (!tsr_segment_store_sync (store, &error))
+    g_error ("Cannot sync: %s", error->message);
+  for (guint i = 0; i < ids->len; i++)
+    {
+      g_autofree char *path = tsr_segment_store_segment_path (store, ids->pdata[i]);
+      guint pages;
+
+      cached += tsr_test_cached_pages (path, &pages);
+    }
+  if (cached != 0)
+    g_error ("%u pages of cold puts are still cached after the sync", cached);
+  if (count_open_files () != before)
+    g_error ("%u files open after the sync, %u before the puts", count_open_files (), before);
+  g_print ("%u cold puts past a budget of 32 descriptors left no page cached\n", ids->len);
   return 0;
 }
 
@@ -596,7 +699,11 @@ main (int argc, char **argv)
     return eio (argv[2]);
   if (argc == 3 && strcmp (argv[1], "nodirect") == 0)
     return nodirect (argv[2]);
+  if (argc == 3 && strcmp (argv[1], "noproc") == 0)
+    return noproc (argv[2]);
+  if (argc == 3 && strcmp (argv[1], "fdbudget") == 0)
+    return fdbudget (argv[2]);
   g_printerr ("usage: fault-worker work DATA_DIR SRC_DIR JOURNAL SEED | fill WORK_DIR OUT_DIR | "
-              "eio WORK_DIR | nodirect WORK_DIR\n");
+              "eio WORK_DIR | nodirect WORK_DIR | noproc WORK_DIR | fdbudget WORK_DIR\n");
   return 2;
 }

@@ -359,9 +359,10 @@ test_corruption_and_lost_node (Fixture *f, gconstpointer data)
                   flipped, rounds, repair.copies_made, files);
 }
 
-/* Runs the worker's @mode in a new directory @name, which it mounts over in a namespace of its
- * own; returns what it printed, or NULL after skipping the test (the worker exits 77 where the
- * system does not allow that), saying @skip_why and the worker's reason. */
+/* Runs the worker's @mode in a new directory @name, which most modes mount over in a namespace
+ * of their own; returns what it printed, or NULL after skipping the test (the worker exits 77
+ * where the system does not allow what the mode needs), saying @skip_why and the worker's
+ * reason. */
 static char *
 run_mounting_worker (Fixture *f, const char *mode, const char *name, const char *skip_why)
 {
@@ -432,6 +433,30 @@ test_reads_without_direct_io (Fixture *f, gconstpointer data)
     g_assert_nonnull (strstr (out, "read back 6 segments without O_DIRECT"));
 }
 
+/* Where /proc is missing, unnamed files (O_TMPFILE) cannot be linked in: segments are written
+ * under temporary names and renamed, as on file systems without O_TMPFILE. */
+static void
+test_writes_without_proc (Fixture *f, gconstpointer data)
+{
+  g_autofree char *out =
+      run_mounting_worker (f, "noproc", "noproc", "no mount namespace could hide /proc here");
+
+  if (out != NULL)
+    g_assert_nonnull (strstr (out, "stored and read back 6 segments without /proc"));
+}
+
+/* Cold puts keep their files open until their pages are dropped, within a budget of descriptors
+ * that a low limit on open files makes small: past it they are dropped by name. */
+static void
+test_cold_puts_past_descriptor_budget (Fixture *f, gconstpointer data)
+{
+  g_autofree char *out =
+      run_mounting_worker (f, "fdbudget", "fdbudget", "the page cache cannot be watched here");
+
+  if (out != NULL)
+    g_assert_nonnull (strstr (out, "160 cold puts past a budget of 32 descriptors"));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -449,5 +474,9 @@ main (int argc, char **argv)
               test_write_errors_stay_reported, fixture_teardown);
   g_test_add ("/tessera/faults/reads-without-direct-io", Fixture, NULL, fixture_setup,
               test_reads_without_direct_io, fixture_teardown);
+  g_test_add ("/tessera/faults/writes-without-proc", Fixture, NULL, fixture_setup,
+              test_writes_without_proc, fixture_teardown);
+  g_test_add ("/tessera/faults/cold-puts-past-descriptor-budget", Fixture, NULL, fixture_setup,
+              test_cold_puts_past_descriptor_budget, fixture_teardown);
   return g_test_run ();
 }
