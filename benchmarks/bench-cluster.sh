@@ -9,13 +9,13 @@
 # Usage: benchmarks/bench-cluster.sh [BUILD_DIR] [MIB] [CHUNK_SIZE] [ROUNDS]
 #        (needs rclone: apt-get install rclone)
 # CHUNK_SIZE (default 64K, the default cluster's) is passed to `tessera-cli init --chunk-size`.
-# ROUNDS (default 3): each tool runs this many times, alternately; the ratios are of medians.
+# ROUNDS (default 5): each tool runs this many times, alternately; the ratios are of medians.
 set -euo pipefail
 
 build=$(cd "${1:-_build}" && pwd)
 mib=${2:-1024}
 chunk=${3:-64K}
-rounds=${4:-3}
+rounds=${4:-5}
 bytes=$((mib * 1024 * 1024))
 cli=$build/src/cli/tessera-cli
 command -v rclone >/dev/null || { echo "rclone is not installed (apt-get install rclone)" >&2; exit 1; }
