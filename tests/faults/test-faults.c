@@ -421,40 +421,43 @@ test_write_errors_stay_reported (Fixture *f, gconstpointer data)
   g_assert_nonnull (strstr (out, "failed to write to its disk earlier"));
 }
 
+/* Worker modes whose whole check is the worker's own: it prints @expect when all held. */
+typedef struct
+{
+  const char *mode;
+  const char *dir;
+  const char *skip_why;
+  const char *expect;
+} WorkerCase;
+
 /* A file system that refuses O_DIRECT (ramfs): segments are read through the page cache
  * instead, whole, whatever their size. */
-static void
-test_reads_without_direct_io (Fixture *f, gconstpointer data)
-{
-  g_autofree char *out = run_mounting_worker (f, "nodirect", "ramfs",
-                                              "no file system refusing O_DIRECT can be made here");
-
-  if (out != NULL)
-    g_assert_nonnull (strstr (out, "read back 6 segments without O_DIRECT"));
-}
+static const WorkerCase reads_without_direct_io = {
+  "nodirect", "ramfs", "no file system refusing O_DIRECT can be made here",
+  "read back 6 segments without O_DIRECT"
+};
 
 /* Where /proc is missing, unnamed files (O_TMPFILE) cannot be linked in: segments are written
  * under temporary names and renamed, as on file systems without O_TMPFILE. */
-static void
-test_writes_without_proc (Fixture *f, gconstpointer data)
-{
-  g_autofree char *out =
-      run_mounting_worker (f, "noproc", "noproc", "no mount namespace could hide /proc here");
-
-  if (out != NULL)
-    g_assert_nonnull (strstr (out, "stored and read back 6 segments without /proc"));
-}
+static const WorkerCase writes_without_proc = { "noproc", "noproc",
+                                                "no mount namespace could hide /proc here",
+                                                "stored and read back 6 segments without /proc" };
 
 /* Cold puts keep their files open until their pages are dropped, within a budget of descriptors
  * that a low limit on open files makes small: past it they are dropped by name. */
+static const WorkerCase cold_puts_past_descriptor_budget = {
+  "fdbudget", "fdbudget", "the page cache cannot be watched here",
+  "160 cold puts past a budget of 32 descriptors"
+};
+
 static void
-test_cold_puts_past_descriptor_budget (Fixture *f, gconstpointer data)
+test_worker_case (Fixture *f, gconstpointer data)
 {
-  g_autofree char *out =
-      run_mounting_worker (f, "fdbudget", "fdbudget", "the page cache cannot be watched here");
+  const WorkerCase *c = data;
+  g_autofree char *out = run_mounting_worker (f, c->mode, c->dir, c->skip_why);
 
   if (out != NULL)
-    g_assert_nonnull (strstr (out, "160 cold puts past a budget of 32 descriptors"));
+    g_assert_nonnull (strstr (out, c->expect));
 }
 
 int
@@ -472,11 +475,11 @@ main (int argc, char **argv)
               test_full_file_system, fixture_teardown);
   g_test_add ("/tessera/faults/write-errors-stay-reported", Fixture, NULL, fixture_setup,
               test_write_errors_stay_reported, fixture_teardown);
-  g_test_add ("/tessera/faults/reads-without-direct-io", Fixture, NULL, fixture_setup,
-              test_reads_without_direct_io, fixture_teardown);
-  g_test_add ("/tessera/faults/writes-without-proc", Fixture, NULL, fixture_setup,
-              test_writes_without_proc, fixture_teardown);
-  g_test_add ("/tessera/faults/cold-puts-past-descriptor-budget", Fixture, NULL, fixture_setup,
-              test_cold_puts_past_descriptor_budget, fixture_teardown);
+  g_test_add ("/tessera/faults/reads-without-direct-io", Fixture, &reads_without_direct_io,
+              fixture_setup, test_worker_case, fixture_teardown);
+  g_test_add ("/tessera/faults/writes-without-proc", Fixture, &writes_without_proc, fixture_setup,
+              test_worker_case, fixture_teardown);
+  g_test_add ("/tessera/faults/cold-puts-past-descriptor-budget", Fixture,
+              &cold_puts_past_descriptor_budget, fixture_setup, test_worker_case, fixture_teardown);
   return g_test_run ();
 }
