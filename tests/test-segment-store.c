@@ -677,12 +677,9 @@ test_reads_leave_no_cache (Fixture *f, gconstpointer data)
   g_autofree char *why = NULL;
   /* Sizes around the 4 KiB blocks O_DIRECT reads in, and an empty segment. */
   const gsize sizes[] = { 65536 + 16, 4096, 4095, 4097, 1, 0, 3 * 65536 };
+  /* Where the cache cannot be watched, the bytes are still checked. */
+  gboolean observable = tsr_test_page_cache_observable (f->dir, &why);
 
-  if (!tsr_test_page_cache_observable (f->dir, &why))
-    {
-      g_test_skip (why);
-      return;
-    }
   for (guint i = 0; i < G_N_ELEMENTS (sizes); i++)
     {
       GBytes *blob = tsr_test_random_bytes (f->rand, sizes[i]);
@@ -712,13 +709,16 @@ test_reads_leave_no_cache (Fixture *f, gconstpointer data)
       g_assert_true (
           tsr_segment_store_read_into (store, ids->pdata[i], TRUE, all, G_MAXSIZE, &error));
       g_assert_no_error (error);
-      g_assert_cmpuint (tsr_test_cached_pages (path, &pages), ==, 0);
+      if (observable)
+        g_assert_cmpuint (tsr_test_cached_pages (path, &pages), ==, 0);
     }
   /* read_into appended them one after another, each whole. */
   for (guint i = 0, offset = 0; i < G_N_ELEMENTS (sizes); offset += sizes[i++])
     g_assert_cmpmem (all->data + offset, sizes[i], g_bytes_get_data (blobs->pdata[i], NULL),
                      sizes[i]);
   close_ok (store);
+  if (!observable)
+    g_test_skip (why);
 }
 
 /* A file under a segment's name that the index does not know (a crash before a sync can leave

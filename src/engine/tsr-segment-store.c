@@ -1134,8 +1134,6 @@ check_id (const char *id, GError **error)
   return TRUE;
 }
 
-/* Appends the segment's bytes to @out, unless that would take it past @limit bytes
- * (TOO_LARGE, nothing read); on error @out is as it was. */
 static void
 refuse_direct (TsrSegmentStore *self)
 {
@@ -1151,7 +1149,8 @@ refuse_direct (TsrSegmentStore *self)
  * read, to 140-200 MiB.) Returns FALSE, having turned O_DIRECT off on @fd, when the read did
  * not give them all; the caller then reads through the page cache, which reports the error,
  * if any: a file system may refuse O_DIRECT only when it is used, or want a coarser alignment
- * than DIRECT_ALIGN. @out is left @start + @size long either way. */
+ * than DIRECT_ALIGN. @out is left @start + @size long either way, unless the aligned blocks would
+ * not fit in it at all (then it is left as it was). */
 static gboolean
 read_direct (TsrSegmentStore *self, int fd, GByteArray *out, guint start, gsize size)
 {
@@ -1161,7 +1160,10 @@ read_direct (TsrSegmentStore *self, int fd, GByteArray *out, guint start, gsize 
   ssize_t n;
 
   if (size > G_MAXUINT - start || aligned + DIRECT_ALIGN > G_MAXUINT - start)
-    return FALSE;
+    {
+      fcntl (fd, F_SETFL, fcntl (fd, F_GETFL) & ~O_DIRECT);
+      return FALSE;
+    }
   g_byte_array_set_size (out, start + aligned + DIRECT_ALIGN);
   at = (guint8 *)(((guintptr)(out->data + start) + DIRECT_ALIGN - 1) &
                   ~(guintptr)(DIRECT_ALIGN - 1));
@@ -1179,6 +1181,8 @@ read_direct (TsrSegmentStore *self, int fd, GByteArray *out, guint start, gsize 
   return FALSE;
 }
 
+/* Appends the segment's bytes to @out, unless that would take it past @limit bytes
+ * (TOO_LARGE, nothing read); on error @out is as it was. */
 static gboolean
 read_segment (TsrSegmentStore *self, const char *id, gboolean verify, GByteArray *out, gsize limit,
               GError **error)
@@ -1223,7 +1227,7 @@ read_segment (TsrSegmentStore *self, const char *id, gboolean verify, GByteArray
                    "Segment %s on this node is corrupt: impossible size", id);
       return FALSE;
     }
-  if ((guint64)start + st.st_size > limit)
+  if ((guint64)start + st.st_size > MIN (limit, G_MAXUINT))
     {
       close (fd);
       g_set_error (error, TSR_ERROR, TSR_ERROR_TOO_LARGE,
@@ -1235,7 +1239,8 @@ read_segment (TsrSegmentStore *self, const char *id, gboolean verify, GByteArray
   if (direct && st.st_size > 0 && read_direct (self, fd, out, start, st.st_size))
     done = st.st_size;
   g_byte_array_set_size (out, start + st.st_size);
-  buf = out->data + start;
+  /* An empty array may have no data at all, and NULL + 0 is undefined. */
+  buf = out->data != NULL ? out->data + start : NULL;
   while (done < (gsize)st.st_size)
     {
       ssize_t n = pread (fd, buf + done, st.st_size - done, done);
