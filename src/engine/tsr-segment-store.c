@@ -162,7 +162,8 @@ cold_put_new (int fd, const char *path)
 
 /* Cold puts keep their descriptors open until their pages are dropped, up to a quarter of the
  * process's soft limit on open files. The first store opened raises that limit to the hard one,
- * at most 65536: the soft limit is often 1024, low only for select(), which nothing here uses. */
+ * at most 65536: the soft limit is often 1024, low only for select(), which nothing here uses.
+ * The raised limit holds for the whole process and its children. */
 static gpointer
 init_fd_budget (gpointer data)
 {
@@ -955,6 +956,15 @@ link_unnamed (int fd, const char *dir, const char *id, const char *final)
   return FALSE;
 }
 
+/* Whether linkat() failing with @err says that unnamed files cannot be linked in here at all:
+ * /proc is missing, or a sandbox or the file system refuses the link. */
+static gboolean
+link_refused (int err)
+{
+  return err == EPERM || err == EACCES || err == EOPNOTSUPP || err == ENOSYS || err == EXDEV ||
+         (err == ENOENT && !g_file_test ("/proc/self/fd", G_FILE_TEST_IS_DIR));
+}
+
 /* Writes the segment to an unnamed file (O_TMPFILE) and links it in under its id: against a
  * temporary name renamed into place, that spares directory look-ups, an entry added and one
  * removed, and a crash leaves nothing behind. With cold puts keeping their descriptors (so that
@@ -1002,7 +1012,7 @@ write_segment_file (TsrSegmentStore *self, const char *id, const guint8 *data, g
       close (fd);
       if (tmp != NULL)
         g_unlink (tmp);
-      else if (saved == ENOENT && !g_file_test ("/proc/self/fd", G_FILE_TEST_IS_DIR))
+      else if (link_refused (saved))
         {
           refuse_tmpfile (self);
           return write_segment_file (self, id, data, len, flags, error);
@@ -1010,8 +1020,9 @@ write_segment_file (TsrSegmentStore *self, const char *id, const guint8 *data, g
       tsr_set_error_from_errno (error, saved, "Cannot store segment %s", id);
       return FALSE;
     }
-  /* A cold put's descriptor stays open until its pages are dropped. Write-back errors, which
-   * close() reports on some network file systems, come from the sync's syncfs(). */
+  /* A cold put's descriptor stays open until its pages are dropped (a segment deleted meanwhile
+   * keeps its blocks until then). Write-back errors, which close() reports on some network file
+   * systems, come from the sync's syncfs() (Linux 5.8 and later report them there). */
   if (flags & TSR_SEGMENT_PUT_COLD)
     note_put (self, len, cold_put_new (fd, final));
   else
