@@ -750,18 +750,6 @@ test_stray_file_replaced (Fixture *f, gconstpointer data)
   close_ok (store);
 }
 
-static guint
-count_open_files (void)
-{
-  g_autoptr (GDir) d = g_dir_open ("/proc/self/fd", 0, NULL);
-  guint n = 0;
-
-  g_assert_nonnull (d);
-  while (g_dir_read_name (d) != NULL)
-    n++;
-  return n;
-}
-
 /* Cold puts keep their descriptors open until their pages are dropped, and a sync closes them
  * all. (The budget of descriptors is tested by the fault worker, which can set the limits before
  * any store opens.) */
@@ -770,7 +758,7 @@ test_cold_puts_close_their_files (Fixture *f, gconstpointer data)
 {
   g_autoptr (TsrSegmentStore) store = open_store (f, TSR_SEGMENT_STORE_DEFAULT_CAPACITY);
   g_autoptr (GError) error = NULL;
-  guint before = count_open_files ();
+  guint before = tsr_test_count_open_files ();
 
   for (guint i = 0; i < 40; i++)
     {
@@ -782,7 +770,7 @@ test_cold_puts_close_their_files (Fixture *f, gconstpointer data)
     }
   g_assert_true (tsr_segment_store_sync (store, &error));
   g_assert_no_error (error);
-  g_assert_cmpuint (count_open_files (), ==, before);
+  g_assert_cmpuint (tsr_test_count_open_files (), ==, before);
   g_assert_cmpuint (tsr_segment_store_get_segment_count (store), ==, 40);
   close_ok (store);
 }

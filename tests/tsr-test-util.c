@@ -174,6 +174,20 @@ tsr_test_count_partial_segments (const char *segments_dir)
   return n;
 }
 
+/* How many descriptors this process has open (each entry of /proc/self/fd, the one reading it
+ * included). */
+guint
+tsr_test_count_open_files (void)
+{
+  g_autoptr (GDir) d = g_dir_open ("/proc/self/fd", 0, NULL);
+  guint n = 0;
+
+  g_assert_nonnull (d);
+  while (g_dir_read_name (d) != NULL)
+    n++;
+  return n;
+}
+
 gboolean
 tsr_test_dir_is_empty (const char *dir)
 {

@@ -18,6 +18,7 @@ GBytes *tsr_test_random_bytes (GRand *rand, gsize len);
 guint64 tsr_test_sum_file_sizes (const char *dir);
 gboolean tsr_test_dir_is_empty (const char *dir);
 guint tsr_test_count_partial_segments (const char *segments_dir);
+guint tsr_test_count_open_files (void);
 gboolean tsr_test_page_cache_observable (const char *dir, char **why);
 guint tsr_test_pages_for (gsize len);
 guint tsr_test_cached_pages (const char *path, guint *out_pages);

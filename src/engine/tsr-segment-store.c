@@ -917,13 +917,19 @@ take_cold_for_sync (TsrSegmentStore *self)
   return cold;
 }
 
+/* Sets one of the store's atomic fallback flags, saying so the first time only. */
+static void
+refuse (TsrSegmentStore *self, int *flag, const char *what)
+{
+  if (g_atomic_int_compare_and_exchange (flag, FALSE, TRUE))
+    g_debug ("%s: %s", self->root, what);
+}
+
 static void
 refuse_tmpfile (TsrSegmentStore *self)
 {
-  if (g_atomic_int_compare_and_exchange (&self->tmpfile_refused, FALSE, TRUE))
-    g_debug ("%s: no unnamed files here (O_TMPFILE, /proc); segments are written under "
-             "temporary names",
-             self->root);
+  refuse (self, &self->tmpfile_refused,
+          "no unnamed files here (O_TMPFILE, /proc); segments are written under temporary names");
 }
 
 /* Links the unnamed file open on @fd in as @final. A file already there is replaced, as rename()
@@ -1148,9 +1154,8 @@ check_id (const char *id, GError **error)
 static void
 refuse_direct (TsrSegmentStore *self)
 {
-  if (g_atomic_int_compare_and_exchange (&self->direct_refused, FALSE, TRUE))
-    g_debug ("%s: the file system refuses O_DIRECT; segments are read through the page cache",
-             self->root);
+  refuse (self, &self->direct_refused,
+          "the file system refuses O_DIRECT; segments are read through the page cache");
 }
 
 /* Reads all @size bytes of the segment open with O_DIRECT on @fd onto the end of @out (at
@@ -1167,25 +1172,24 @@ read_direct (TsrSegmentStore *self, int fd, GByteArray *out, guint start, gsize 
 {
   /* Whole blocks: the file's end stops the read at @size. */
   gsize aligned = (size + DIRECT_ALIGN - 1) & ~(gsize)(DIRECT_ALIGN - 1);
-  guint8 *at;
-  ssize_t n;
+  ssize_t n = -1;
 
-  if (size > G_MAXUINT - start || aligned + DIRECT_ALIGN > G_MAXUINT - start)
+  if (size <= G_MAXUINT - start && aligned + DIRECT_ALIGN <= G_MAXUINT - start)
     {
-      fcntl (fd, F_SETFL, fcntl (fd, F_GETFL) & ~O_DIRECT);
-      return FALSE;
+      guint8 *at;
+
+      g_byte_array_set_size (out, start + aligned + DIRECT_ALIGN);
+      at = (guint8 *)(((guintptr)(out->data + start) + DIRECT_ALIGN - 1) &
+                      ~(guintptr)(DIRECT_ALIGN - 1));
+      do
+        n = pread (fd, at, aligned, 0);
+      while (n < 0 && errno == EINTR);
+      if (n >= 0 && (gsize)n == size)
+        memmove (out->data + start, at, size);
+      else if (n < 0 && errno == EINVAL)
+        refuse_direct (self);
+      g_byte_array_set_size (out, start + size);
     }
-  g_byte_array_set_size (out, start + aligned + DIRECT_ALIGN);
-  at = (guint8 *)(((guintptr)(out->data + start) + DIRECT_ALIGN - 1) &
-                  ~(guintptr)(DIRECT_ALIGN - 1));
-  do
-    n = pread (fd, at, aligned, 0);
-  while (n < 0 && errno == EINTR);
-  if (n >= 0 && (gsize)n == size)
-    memmove (out->data + start, at, size);
-  else if (n < 0 && errno == EINVAL)
-    refuse_direct (self);
-  g_byte_array_set_size (out, start + size);
   if (n >= 0 && (gsize)n == size)
     return TRUE;
   fcntl (fd, F_SETFL, fcntl (fd, F_GETFL) & ~O_DIRECT);

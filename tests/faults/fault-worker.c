@@ -631,17 +631,6 @@ noproc (const char *work_dir)
   return 0;
 }
 
-static guint
-count_open_files (void)
-{
-  g_autoptr (GDir) d = g_dir_open ("/proc/self/fd", 0, NULL);
-  guint n = 0;
-
-  while (d != NULL && g_dir_read_name (d) != NULL)
-    n++;
-  return n;
-}
-
 static int
 fdbudget (const char *work_dir)
 {
@@ -666,7 +655,7 @@ fdbudget (const char *work_dir)
     g_error ("Cannot open a store in %s: %s", root, error->message);
   if (getrlimit (RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur != 128)
     g_error ("The store did not raise the soft limit on open files to the hard one");
-  before = count_open_files ();
+  before = tsr_test_count_open_files ();
   for (guint i = 0; i < 160; i++)
     {
       g_autoptr (GBytes) seg = tsr_test_random_bytes (rand, 4 * 4096 + 16);
@@ -687,8 +676,9 @@ fdbudget (const char *work_dir)
     }
   if (cached != 0)
     g_error ("%u pages of cold puts are still cached after the sync", cached);
-  if (count_open_files () != before)
-    g_error ("%u files open after the sync, %u before the puts", count_open_files (), before);
+  if (tsr_test_count_open_files () != before)
+    g_error ("%u files open after the sync, %u before the puts", tsr_test_count_open_files (),
+             before);
   g_print ("%u cold puts past a budget of 32 descriptors left no page cached\n", ids->len);
   return 0;
 }
