@@ -7,7 +7,7 @@
 # from the page cache its upload filled and from disk.
 #
 # Usage: benchmarks/bench-cluster.sh [BUILD_DIR] [MIB] [CHUNK_SIZE] [ROUNDS]
-#        (needs rclone: apt-get install rclone)
+#        (needs rclone, and fio for the disk's read rate: apt-get install rclone fio)
 # CHUNK_SIZE (default 64K, the default cluster's) is passed to `tessera-cli init --chunk-size`.
 # ROUNDS (default 5): each tool runs this many times, alternately; the ratios are of medians.
 set -euo pipefail
@@ -19,6 +19,7 @@ rounds=${4:-5}
 bytes=$((mib * 1024 * 1024))
 cli=$build/src/cli/tessera-cli
 command -v rclone >/dev/null || { echo "rclone is not installed (apt-get install rclone)" >&2; exit 1; }
+command -v fio >/dev/null || echo "fio is not installed (apt-get install fio): no disk read rate" >&2
 work=$(mktemp -d -p "${TMPDIR:-/var/tmp}" tessera-bench-XXXXXX)
 trap 'rm -rf "$work"' EXIT
 
@@ -87,6 +88,9 @@ tessera_round () {
   up[$1]=$(cat "$work/last-secs")
   file_id=$(cut -d' ' -f1 "$work/out.txt")
   sync
+  disk_rd[$1]=$(disk_read_probe)
+  [ -z "${disk_rd[$1]}" ] || printf '%-34s %19.1f MB/s\n' "disk: segment reads, output written" \
+    "${disk_rd[$1]}"
   measure "tessera-cli download" "$cli" --data-dir "$data" download "$file_id" \
     --output "$work/tessera-out.bin"
   down[$1]=$(cat "$work/last-secs")
@@ -108,6 +112,24 @@ for root, dirs, files in os.walk(sys.argv[1]):
 PY
 }
 
+# disk_read_probe: what the disk itself gives for a download's I/O, just before Tessera's: the
+# chunks' segments read around the page cache in pieces of 64 KiB and their tag (fio: 68 KiB
+# reads at random offsets of a file as big as the input, 16 at a time, O_DIRECT) while the
+# output is written (a sequential O_DIRECT write of as much). Prints the reads' MB/s, the bound
+# on a download from disk; nothing without fio.
+disk_read_probe () {
+  command -v fio >/dev/null || return 0
+  fio --output-format=json --direct=1 --ioengine=libaio \
+    --name=segments --filename="$work/input.bin" --rw=randread --bs=68k --iodepth=16 \
+    --size="$bytes" \
+    --name=output --filename="$work/probe-out.bin" --rw=write --bs=1m --iodepth=3 \
+    --size="$bytes" >"$work/fio.json"
+  rm -f "$work/probe-out.bin"
+  python3 -c 'import json, sys
+jobs = {j["jobname"]: j for j in json.load(open(sys.argv[1]))["jobs"]}
+print(round(jobs["segments"]["read"]["bw_bytes"] / 1e6, 1))' "$work/fio.json"
+}
+
 rclone_round () {
   export RCLONE_CONFIG_SECRET_REMOTE="$work/rclone-$1"
   measure "rclone crypt copy (not synced)" rclone copy "$work/input.bin" secret:
@@ -127,7 +149,7 @@ rclone_round () {
   rm -rf "$work/rclone-out"
 }
 
-declare -a up down rc_up rc_sync rc_down rc_cold
+declare -a up down rc_up rc_sync rc_down rc_cold disk_rd
 for r in $(seq 1 "$rounds"); do
   echo "round $r"
   if [ $((r % 2)) -eq 1 ]; then
@@ -144,7 +166,10 @@ rc_synced=()
 ratios_up=""
 ratios_down=""
 ratios_cold=""
+ratios_disk=""
 for r in $(seq 1 "$rounds"); do
+  [ -z "${disk_rd[r]}" ] || ratios_disk+=$(awk -v t="${down[r]}" -v d="${disk_rd[r]}" -v b="$bytes" \
+    'BEGIN { printf " %.2f", b / t / 1e6 / d }')
   rc_synced[r]=$(awk -v a="${rc_up[r]}" -v b="${rc_sync[r]}" 'BEGIN { print a + b }')
   ratios_up+=$(awk -v t="${up[r]}" -v o="${rc_up[r]}" 'BEGIN { printf " %.2f", o / t }')
   ratios_down+=$(awk -v t="${down[r]}" -v o="${rc_down[r]}" 'BEGIN { printf " %.2f", o / t }')
@@ -164,6 +189,13 @@ awk -v b="$bytes" -v u="$up" -v d="$down" -v ru="$rc_up" -v rd="$rc_down" -v rc=
 }'
 echo "tessera / rclone within each round: upload$ratios_up; download$ratios_down;" \
   "download against rclone's from disk$ratios_cold"
+if [ -n "$ratios_disk" ]; then
+  disk_rd=$(median "${disk_rd[@]}")
+  echo "tessera's download / the disk's own read rate for it, within each round:$ratios_disk"
+  awk -v d="$down" -v r="$disk_rd" -v b="$bytes" 'BEGIN {
+    printf "download: %.0f MB/s = %.2f of the disk'"'"'s %.0f MB/s for the same reads (median)\n",
+      b / d / 1e6, b / d / 1e6 / r, r }'
+fi
 
 # A durable upload writes every byte once per replica (two by default), and every node of the
 # embedded cluster lives on this one disk: the disk's own rate bounds it at dd / replicas.
