@@ -126,13 +126,15 @@ test_key_generate (Fixture *f, gconstpointer data)
   fp2 = tsr_test_ssh_fingerprint (path);
   g_assert_cmpstr (fp, ==, fp2);
 
-  /* The passphrase is needed, and only the right one opens it. */
+  /* The passphrase is needed (KEY_LOCKED: ask for it), and only the right one opens it. */
   loaded = tsr_ssh_key_load (path, NULL, &error);
-  g_assert_error (error, TSR_ERROR, TSR_ERROR_AUTH);
+  g_assert_error (error, TSR_ERROR, TSR_ERROR_KEY_LOCKED);
+  g_assert_nonnull (strstr (error->message, "needs its passphrase"));
   g_assert_null (loaded);
   g_clear_error (&error);
   loaded = tsr_ssh_key_load (path, "wrong", &error);
-  g_assert_error (error, TSR_ERROR, TSR_ERROR_AUTH);
+  g_assert_error (error, TSR_ERROR, TSR_ERROR_KEY_LOCKED);
+  g_assert_nonnull (strstr (error->message, "wrong passphrase"));
   g_clear_error (&error);
   loaded = tsr_ssh_key_load (path, passphrase, &error);
   g_assert_no_error (error);
@@ -153,6 +155,23 @@ test_key_generate (Fixture *f, gconstpointer data)
   loaded = tsr_ssh_key_load (plain, NULL, &error);
   g_assert_no_error (error);
   g_assert_nonnull (loaded);
+
+  /* A file that is no key needs no passphrase: it is refused as such, passphrase or not. */
+  {
+    g_autofree char *junk = g_build_filename (f->dir, "not_a_key", NULL);
+
+    g_assert_true (
+        g_file_set_contents (junk, "-----BEGIN OPENSSH PRIVATE KEY-----\nAAAA\n", -1, NULL));
+    g_assert_false (tsr_ssh_key_is_encrypted_file (junk));
+    g_clear_object (&loaded);
+    loaded = tsr_ssh_key_load (junk, NULL, &error);
+    g_assert_error (error, TSR_ERROR, TSR_ERROR_AUTH);
+    g_assert_nonnull (strstr (error->message, "not a private key"));
+    g_clear_error (&error);
+    loaded = tsr_ssh_key_load (junk, "anything", &error);
+    g_assert_error (error, TSR_ERROR, TSR_ERROR_AUTH);
+    g_clear_error (&error);
+  }
 
   /* A missing key is NOT_FOUND. */
   g_clear_object (&loaded);

@@ -3,7 +3,9 @@
  * What `tessera-cli remote add` does, through the same engine object (TsrRemoteAdd) run on a
  * worker thread. An unknown host stops the run before anything happens there: its SHA256
  * fingerprint is shown and the run goes on only if the user accepts it. A changed host key
- * is refused, whatever the user says.
+ * is refused, whatever the user says. An SSH key protected by a passphrase stops the run
+ * before anything is connected to: the dialog asks for the passphrase (again, when it was
+ * wrong) and runs again with it; the engine's copy is wiped when the dialog goes.
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
@@ -25,6 +27,8 @@ struct _TsrAddNodeDialog
   AdwExpanderRow *advanced_row;
   AdwEntryRow *name_row;
   AdwEntryRow *port_row;
+  AdwEntryRow *address_row;
+  AdwEntryRow *capacity_row;
   AdwEntryRow *remote_dir_row;
   GtkWidget *progress_box;
   GtkSpinner *spinner;
@@ -36,7 +40,9 @@ struct _TsrAddNodeDialog
   TsrRemoteAdd *op;          /* the run under way, or the last one */
   GCancellable *cancellable; /* cancelled when the dialog goes */
   AdwMessageDialog *confirm; /* weak: the host key question while it is open */
+  AdwMessageDialog *unlock;  /* weak: the passphrase question while it is open */
   gboolean busy;
+  gboolean passphrase_given; /* the run under way has a passphrase the user typed */
 };
 
 G_DEFINE_FINAL_TYPE (TsrAddNodeDialog, tsr_add_node_dialog, ADW_TYPE_WINDOW)
@@ -100,6 +106,24 @@ on_step (TsrRemoteAdd *op, GParamSpec *pspec, TsrAddNodeDialog *self)
 
 static void run (TsrAddNodeDialog *self);
 
+/* Shows @dialog, a question the run stopped for: Cancel (also what closing it says) or
+ * @go_id, the suggested answer, with @default_id the default. It is in *@slot while open, and
+ * @on_response gets its answer; the step line says @waiting meanwhile. */
+static void
+present_question (TsrAddNodeDialog *self, AdwMessageDialog *dialog, AdwMessageDialog **slot,
+                  const char *go_id, const char *go_label, const char *default_id,
+                  GCallback on_response, const char *waiting)
+{
+  adw_message_dialog_add_responses (dialog, "cancel", _ ("_Cancel"), go_id, go_label, NULL);
+  adw_message_dialog_set_response_appearance (dialog, go_id, ADW_RESPONSE_SUGGESTED);
+  adw_message_dialog_set_default_response (dialog, default_id);
+  adw_message_dialog_set_close_response (dialog, "cancel");
+  g_set_weak_pointer (slot, dialog);
+  g_signal_connect_object (dialog, "response", on_response, self, 0);
+  gtk_label_set_text (self->step_label, waiting);
+  gtk_window_present (GTK_WINDOW (dialog));
+}
+
 static void
 on_confirm_response (AdwMessageDialog *dialog, const char *response, gpointer data)
 {
@@ -152,16 +176,64 @@ ask_about_host_key (TsrAddNodeDialog *self)
     gtk_box_append (GTK_BOX (box), hint);
     adw_message_dialog_set_extra_child (ADW_MESSAGE_DIALOG (dialog), box);
   }
-  adw_message_dialog_add_responses (ADW_MESSAGE_DIALOG (dialog), "cancel", _ ("_Cancel"), "accept",
-                                    _ ("_Trust and Continue"), NULL);
-  adw_message_dialog_set_response_appearance (ADW_MESSAGE_DIALOG (dialog), "accept",
-                                              ADW_RESPONSE_SUGGESTED);
-  adw_message_dialog_set_default_response (ADW_MESSAGE_DIALOG (dialog), "cancel");
-  adw_message_dialog_set_close_response (ADW_MESSAGE_DIALOG (dialog), "cancel");
-  g_set_weak_pointer (&self->confirm, ADW_MESSAGE_DIALOG (dialog));
-  g_signal_connect_object (dialog, "response", G_CALLBACK (on_confirm_response), self, 0);
-  gtk_label_set_text (self->step_label, _ ("Waiting for you to check the host key…"));
-  gtk_window_present (GTK_WINDOW (dialog));
+  /* Cancel is the default: trusting a host takes a deliberate click. */
+  present_question (self, ADW_MESSAGE_DIALOG (dialog), &self->confirm, "accept",
+                    _ ("_Trust and Continue"), "cancel", G_CALLBACK (on_confirm_response),
+                    _ ("Waiting for you to check the host key…"));
+}
+
+static void
+on_unlock_response (AdwMessageDialog *dialog, const char *response, gpointer data)
+{
+  TsrAddNodeDialog *self = data;
+  GtkEditable *entry;
+
+  /* As on_confirm_response(): the first response counts (the second may come while the
+   * dialog is being destroyed). */
+  if (self->unlock != dialog)
+    return;
+  g_clear_weak_pointer (&self->unlock);
+  entry = GTK_EDITABLE (tsr_add_node_dialog_get_passphrase_row (dialog));
+  /* Focus leaves the field before the dialog closes: GTK 4.8 destroying a window whose
+   * focus is in an entry row notifies the row after it is gone. */
+  gtk_window_set_focus (GTK_WINDOW (dialog), NULL);
+  if (g_strcmp0 (response, "unlock") == 0 && self->op != NULL)
+    {
+      tsr_remote_add_set_key_passphrase (self->op, gtk_editable_get_text (entry));
+      self->passphrase_given = TRUE;
+      gtk_editable_set_text (entry, "");
+      run (self);
+      return;
+    }
+  gtk_editable_set_text (entry, "");
+  set_busy (self, FALSE);
+  show_error (self, _ ("Not added: the SSH key stayed locked. Nothing was changed on the host."));
+}
+
+/* The key is encrypted: asks for its passphrase, saying so when the one given was wrong. */
+static void
+ask_for_passphrase (TsrAddNodeDialog *self, gboolean wrong)
+{
+  g_autofree char *body = NULL;
+  GtkWidget *dialog, *list, *entry;
+
+  body = g_strdup_printf (wrong ? _ ("That passphrase does not open the SSH key %s. Try again.")
+                                : _ ("The SSH key %s is protected by a passphrase."),
+                          tsr_remote_add_get_key_path (self->op));
+  dialog = adw_message_dialog_new (GTK_WINDOW (self), _ ("Unlock SSH Key"), body);
+  /* A row in a boxed list, as the sign-in page's password. */
+  list = gtk_list_box_new ();
+  gtk_list_box_set_selection_mode (GTK_LIST_BOX (list), GTK_SELECTION_NONE);
+  gtk_widget_add_css_class (list, "boxed-list");
+  entry = adw_password_entry_row_new ();
+  adw_preferences_row_set_title (ADW_PREFERENCES_ROW (entry), _ ("Passphrase"));
+  adw_entry_row_set_activates_default (ADW_ENTRY_ROW (entry), TRUE);
+  gtk_list_box_append (GTK_LIST_BOX (list), entry);
+  adw_message_dialog_set_extra_child (ADW_MESSAGE_DIALOG (dialog), list);
+  present_question (self, ADW_MESSAGE_DIALOG (dialog), &self->unlock, "unlock", _ ("_Unlock"),
+                    "unlock", G_CALLBACK (on_unlock_response),
+                    _ ("Waiting for the SSH key’s passphrase…"));
+  gtk_widget_grab_focus (entry);
 }
 
 static void
@@ -180,6 +252,11 @@ on_run_done (GObject *source, GAsyncResult *result, gpointer data)
       if (g_error_matches (error, TSR_ERROR, TSR_ERROR_HOST_KEY_UNKNOWN))
         {
           ask_about_host_key (self);
+          return;
+        }
+      if (g_error_matches (error, TSR_ERROR, TSR_ERROR_KEY_LOCKED))
+        {
+          ask_for_passphrase (self, self->passphrase_given);
           return;
         }
       set_busy (self, FALSE);
@@ -238,6 +315,10 @@ tsr_add_node_dialog_add (TsrAddNodeDialog *self)
   g_autofree char *name = text_or_null (self->name_row);
   g_autofree char *port_text = text_or_null (self->port_row);
   g_autofree char *remote_dir = text_or_null (self->remote_dir_row);
+  g_autofree char *address = text_or_null (self->address_row);
+  g_autofree char *capacity = text_or_null (self->capacity_row);
+  g_autofree char *address_host = NULL;
+  guint16 address_port;
   g_autofree char *user = NULL;
   g_autofree char *host = NULL;
   g_autofree char *listen = NULL;
@@ -266,6 +347,17 @@ tsr_add_node_dialog_add (TsrAddNodeDialog *self)
       show_error (self, _ ("A node name has only letters, digits, “_”, “-” or “.”."));
       return;
     }
+  if (address != NULL && !tsr_parse_host_port (address, &address_host, &address_port, FALSE))
+    {
+      show_error (self, _ ("Enter the address the cluster uses as host:port, for example "
+                           "nas.local:7420."));
+      return;
+    }
+  if (capacity != NULL && (!tsr_parse_size (capacity, &options.capacity) || options.capacity == 0))
+    {
+      show_error (self, _ ("Enter the capacity as a size, for example 500 GB or 2 TB."));
+      return;
+    }
   listen = g_strdup_printf ("0.0.0.0:%u", (guint)port);
   options.user = user;
   options.host = host;
@@ -275,11 +367,13 @@ tsr_add_node_dialog_add (TsrAddNodeDialog *self)
   options.name = name;
   options.listen = listen;
   options.remote_dir = remote_dir;
+  options.address = address;
 
   if (self->op != NULL)
     g_signal_handlers_disconnect_by_data (self->op, self);
   g_clear_object (&self->op);
   self->op = tsr_remote_add_new (cluster, &options);
+  self->passphrase_given = FALSE;
   g_signal_connect (self->op, "notify::step", G_CALLBACK (on_step), self);
   run (self);
 }
@@ -342,6 +436,9 @@ tsr_add_node_dialog_dispose (GObject *object)
   if (self->confirm != NULL)
     gtk_window_destroy (GTK_WINDOW (self->confirm));
   g_clear_weak_pointer (&self->confirm);
+  if (self->unlock != NULL)
+    gtk_window_destroy (GTK_WINDOW (self->unlock));
+  g_clear_weak_pointer (&self->unlock);
   if (self->op != NULL)
     g_signal_handlers_disconnect_by_data (self->op, self);
   g_clear_object (&self->op);
@@ -377,6 +474,8 @@ tsr_add_node_dialog_class_init (TsrAddNodeDialogClass *klass)
   gtk_widget_class_bind_template_child (widget_class, TsrAddNodeDialog, advanced_row);
   gtk_widget_class_bind_template_child (widget_class, TsrAddNodeDialog, name_row);
   gtk_widget_class_bind_template_child (widget_class, TsrAddNodeDialog, port_row);
+  gtk_widget_class_bind_template_child (widget_class, TsrAddNodeDialog, address_row);
+  gtk_widget_class_bind_template_child (widget_class, TsrAddNodeDialog, capacity_row);
   gtk_widget_class_bind_template_child (widget_class, TsrAddNodeDialog, remote_dir_row);
   gtk_widget_class_bind_template_child (widget_class, TsrAddNodeDialog, progress_box);
   gtk_widget_class_bind_template_child (widget_class, TsrAddNodeDialog, spinner);
@@ -454,4 +553,21 @@ tsr_add_node_dialog_get_shown_fingerprint (TsrAddNodeDialog *self)
     return NULL;
   box = adw_message_dialog_get_extra_child (self->confirm);
   return gtk_label_get_text (GTK_LABEL (gtk_widget_get_first_child (box)));
+}
+
+/* The open passphrase question, or %NULL. */
+AdwMessageDialog *
+tsr_add_node_dialog_get_passphrase_question (TsrAddNodeDialog *self)
+{
+  g_return_val_if_fail (TSR_IS_ADD_NODE_DIALOG (self), NULL);
+  return self->unlock;
+}
+
+/* The passphrase field of @question (see tsr_add_node_dialog_get_passphrase_question()). */
+AdwEntryRow *
+tsr_add_node_dialog_get_passphrase_row (AdwMessageDialog *question)
+{
+  GtkWidget *list = adw_message_dialog_get_extra_child (question);
+
+  return ADW_ENTRY_ROW (gtk_list_box_get_row_at_index (GTK_LIST_BOX (list), 0));
 }

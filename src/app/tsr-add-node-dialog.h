@@ -19,5 +19,7 @@ const char *tsr_add_node_dialog_get_error (TsrAddNodeDialog *self);
 gboolean tsr_add_node_dialog_is_busy (TsrAddNodeDialog *self);
 AdwMessageDialog *tsr_add_node_dialog_get_host_key_question (TsrAddNodeDialog *self);
 const char *tsr_add_node_dialog_get_shown_fingerprint (TsrAddNodeDialog *self);
+AdwMessageDialog *tsr_add_node_dialog_get_passphrase_question (TsrAddNodeDialog *self);
+AdwEntryRow *tsr_add_node_dialog_get_passphrase_row (AdwMessageDialog *question);
 
 G_END_DECLS

@@ -138,7 +138,10 @@ tsr_cli_fail (TsrCli *cli, const GError *error)
     }
   else
     fprintf (stderr, "tessera-cli: %s\n", error->message);
-  return g_error_matches (error, TSR_ERROR, TSR_ERROR_AUTH) ? TSR_EXIT_AUTH : TSR_EXIT_FAILED;
+  return g_error_matches (error, TSR_ERROR, TSR_ERROR_AUTH) ||
+                 g_error_matches (error, TSR_ERROR, TSR_ERROR_KEY_LOCKED)
+             ? TSR_EXIT_AUTH
+             : TSR_EXIT_FAILED;
 }
 
 int

@@ -51,6 +51,8 @@ tsr_error_code_to_string (TsrError code)
         return "EXISTS";
       case TSR_ERROR_HOST_KEY_UNKNOWN:
         return "HOST_KEY_UNKNOWN";
+      case TSR_ERROR_KEY_LOCKED:
+        return "KEY_LOCKED";
       default:
         return "UNKNOWN";
     }

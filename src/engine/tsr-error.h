@@ -31,6 +31,8 @@ G_BEGIN_DECLS
  * @TSR_ERROR_EXISTS: the target already exists and overwriting was not asked for
  * @TSR_ERROR_HOST_KEY_UNKNOWN: an SSH host is not in known_hosts and its key was not accepted:
  *   show its fingerprint, and connect again with it if the user accepts it
+ * @TSR_ERROR_KEY_LOCKED: an SSH key is encrypted and its passphrase was not given, or was
+ *   wrong: ask the user for it, and try again with it
  */
 typedef enum
 {
@@ -52,6 +54,7 @@ typedef enum
   TSR_ERROR_UNREACHABLE,
   TSR_ERROR_EXISTS,
   TSR_ERROR_HOST_KEY_UNKNOWN,
+  TSR_ERROR_KEY_LOCKED,
 } TsrError;
 
 GQuark tsr_error_quark (void);

@@ -9,7 +9,9 @@
  * An unknown host fails with %TSR_ERROR_HOST_KEY_UNKNOWN and its fingerprint
  * (tsr_remote_add_get_host_fingerprint()): the caller shows it, and if the user accepts it,
  * sets it with tsr_remote_add_set_accepted_host_key() and runs again. Nothing has been
- * started on the host at that point.
+ * started on the host at that point. An encrypted key without its passphrase, or with a wrong
+ * one, fails with %TSR_ERROR_KEY_LOCKED before anything is connected to: the caller asks for
+ * it, sets it with tsr_remote_add_set_key_passphrase() and runs again.
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
@@ -196,7 +198,7 @@ tsr_remote_known_hosts_path (const char *data_dir)
  * @made_line: (out) (optional): when the key was made now, its public line for the hosts'
  *   authorized_keys; else %NULL
  *
- * An encrypted key without @passphrase fails with %TSR_ERROR_AUTH.
+ * An encrypted key without @passphrase, or with a wrong one, fails with %TSR_ERROR_KEY_LOCKED.
  */
 TsrSshKey *
 tsr_remote_load_key (const char *data_dir, const char *path, const char *passphrase,
@@ -215,11 +217,6 @@ tsr_remote_load_key (const char *data_dir, const char *path, const char *passphr
       if (made_line != NULL)
         *made_line = tsr_ssh_key_dup_public_line (key, "tessera");
       return g_steal_pointer (&key);
-    }
-  if (passphrase == NULL && tsr_ssh_key_is_encrypted_file (full))
-    {
-      g_set_error (error, TSR_ERROR, TSR_ERROR_AUTH, "The SSH key %s needs its passphrase", full);
-      return NULL;
     }
   return tsr_ssh_key_load (full, passphrase, error);
 }
@@ -595,6 +592,21 @@ tsr_remote_add_set_accepted_host_key (TsrRemoteAdd *self, const char *fingerprin
   g_return_if_fail (TSR_IS_REMOTE_ADD (self));
   g_free (self->accepted_host_key);
   self->accepted_host_key = g_strdup (fingerprint);
+}
+
+/**
+ * tsr_remote_add_set_key_passphrase:
+ * @passphrase: (nullable): the key's passphrase, as the user gave it after a run failed with
+ *   %TSR_ERROR_KEY_LOCKED
+ *
+ * For the next run. The copy held before is wiped, and this one is when @self goes.
+ */
+void
+tsr_remote_add_set_key_passphrase (TsrRemoteAdd *self, const char *passphrase)
+{
+  g_return_if_fail (TSR_IS_REMOTE_ADD (self));
+  wipe_string (self->key_passphrase);
+  self->key_passphrase = g_strdup (passphrase);
 }
 
 TsrRemoteAddStep

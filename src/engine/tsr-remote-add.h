@@ -57,6 +57,7 @@ G_DECLARE_FINAL_TYPE (TsrRemoteAdd, tsr_remote_add, TSR, REMOTE_ADD, GObject)
 TsrRemoteAdd *tsr_remote_add_new (TsrCluster *cluster, const TsrRemoteAddOptions *options);
 
 void tsr_remote_add_set_accepted_host_key (TsrRemoteAdd *self, const char *fingerprint);
+void tsr_remote_add_set_key_passphrase (TsrRemoteAdd *self, const char *passphrase);
 TsrRemoteAddStep tsr_remote_add_get_step (TsrRemoteAdd *self);
 const char *tsr_remote_add_get_host_fingerprint (TsrRemoteAdd *self);
 gboolean tsr_remote_add_get_host_key_added (TsrRemoteAdd *self);

@@ -80,29 +80,34 @@ tsr_ssh_key_generate (GError **error)
 }
 
 /* libssh asks for a passphrase through this callback only when the key is encrypted and none
- * was given; refusing makes it fail instead of prompting on a terminal we do not own. */
+ * was given: refusing makes it fail instead of prompting on a terminal we do not own, and
+ * @userdata (a gboolean, when not NULL) records that it asked. */
 static int
 no_prompt (const char *prompt, char *buf, size_t len, int echo, int verify, void *userdata)
 {
+  if (userdata != NULL)
+    *(gboolean *)userdata = TRUE;
   return -1;
 }
 
 /**
  * tsr_ssh_key_is_encrypted_file:
  *
- * Returns: whether the private key at @path needs a passphrase
+ * Returns: whether the private key at @path needs a passphrase (a file that is no key at all
+ * does not)
  */
 gboolean
 tsr_ssh_key_is_encrypted_file (const char *path)
 {
   ssh_key key = NULL;
+  gboolean asked = FALSE;
 
-  if (ssh_pki_import_privkey_file (path, NULL, no_prompt, NULL, &key) == SSH_OK)
+  if (ssh_pki_import_privkey_file (path, NULL, no_prompt, &asked, &key) == SSH_OK)
     {
       ssh_key_free (key);
       return FALSE;
     }
-  return g_file_test (path, G_FILE_TEST_IS_REGULAR);
+  return asked;
 }
 
 /**
@@ -110,7 +115,8 @@ tsr_ssh_key_is_encrypted_file (const char *path)
  * @passphrase: (nullable): for an encrypted key
  *
  * Returns: (transfer full): the private key at @path, or %NULL with %TSR_ERROR_NOT_FOUND
- * (no such file) or %TSR_ERROR_AUTH (damaged, or the passphrase is missing or wrong)
+ * (no such file), %TSR_ERROR_KEY_LOCKED (encrypted, and @passphrase missing or wrong) or
+ * %TSR_ERROR_AUTH (not a key, or damaged)
  */
 TsrSshKey *
 tsr_ssh_key_load (const char *path, const char *passphrase, GError **error)
@@ -127,11 +133,15 @@ tsr_ssh_key_load (const char *path, const char *passphrase, GError **error)
     }
   if (ssh_pki_import_privkey_file (path, passphrase, no_prompt, NULL, &key) != SSH_OK)
     {
-      g_set_error (error, TSR_ERROR, TSR_ERROR_AUTH,
-                   passphrase ? "Cannot read the SSH key %s: wrong passphrase, or not a key"
-                              : "Cannot read the SSH key %s: it needs a passphrase, or is not a "
-                                "key",
-                   path);
+      if (!tsr_ssh_key_is_encrypted_file (path))
+        g_set_error (error, TSR_ERROR, TSR_ERROR_AUTH,
+                     "Cannot read the SSH key %s: it is not a private key, or is damaged", path);
+      else if (passphrase != NULL)
+        g_set_error (error, TSR_ERROR, TSR_ERROR_KEY_LOCKED,
+                     "Cannot read the SSH key %s: wrong passphrase", path);
+      else
+        g_set_error (error, TSR_ERROR, TSR_ERROR_KEY_LOCKED, "The SSH key %s needs its passphrase",
+                     path);
       return NULL;
     }
   self = g_object_new (TSR_TYPE_SSH_KEY, NULL);

@@ -62,7 +62,7 @@ make_file (const char *dir, const char *name, gsize size, GRand *rand)
 
 /* The Add Node dialog filled in and, where sshd runs (build-aux/screenshots passes SSHD), its
  * question about an unknown host key with a real fingerprint, then the hint shown when the
- * host refuses the key. */
+ * host refuses the key; last, its question for the passphrase of a protected key. */
 static void
 shoot_add_node (TsrWindow *window, const char *work_dir)
 {
@@ -106,6 +106,30 @@ shoot_add_node (TsrWindow *window, const char *work_dir)
         }
       tsr_app_test_spin (0.5);
     }
+
+  /* A key protected by a passphrase: asked for before anything is connected to. */
+  {
+    g_autofree char *key_path = g_build_filename (work_dir, "id_ed25519", NULL);
+    g_autoptr (TsrSshKey) key = tsr_ssh_key_generate (NULL);
+
+    g_unlink (key_path);
+    if (key != NULL && tsr_ssh_key_save (key, key_path, "correct horse", "ada@laptop", NULL))
+      {
+        tsr_app_test_type_into (GTK_WIDGET (dialog), "SSH Key File (optional)", key_path);
+        tsr_add_node_dialog_add (dialog);
+        if (tsr_app_test_wait (tsr_app_test_passphrase_asked, dialog, 30))
+          {
+            AdwMessageDialog *ask = tsr_add_node_dialog_get_passphrase_question (dialog);
+
+            gtk_editable_set_text (GTK_EDITABLE (tsr_add_node_dialog_get_passphrase_row (ask)),
+                                   "correct horse");
+            shoot (GTK_WIDGET (ask), "add-node-passphrase");
+            adw_message_dialog_response (ask, "cancel");
+            gtk_window_close (GTK_WINDOW (ask));
+            tsr_app_test_wait (tsr_app_test_add_node_idle, dialog, 30);
+          }
+      }
+  }
   gtk_window_destroy (GTK_WINDOW (dialog));
 }
 

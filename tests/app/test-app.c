@@ -955,6 +955,154 @@ test_add_node (Fixture *f, gconstpointer data)
   stop_provisioned (f->data_dir, remote_dir);
 }
 
+static void
+set_true (gboolean *flag)
+{
+  *flag = TRUE;
+}
+
+static gboolean
+is_true (gpointer flag)
+{
+  return *(gboolean *)flag;
+}
+
+static GtkWidget *
+find_text (GtkWidget *root)
+{
+  if (GTK_IS_TEXT (root))
+    return root;
+  for (GtkWidget *c = gtk_widget_get_first_child (root); c != NULL;
+       c = gtk_widget_get_next_sibling (c))
+    {
+      GtkWidget *found = find_text (c);
+      if (found != NULL)
+        return found;
+    }
+  return NULL;
+}
+
+/* Types @passphrase into the open passphrase question and presses Enter there. */
+static void
+answer_passphrase (TsrAddNodeDialog *dialog, const char *passphrase)
+{
+  AdwMessageDialog *ask = tsr_add_node_dialog_get_passphrase_question (dialog);
+  AdwEntryRow *entry = tsr_add_node_dialog_get_passphrase_row (ask);
+
+  g_assert_true (ADW_IS_PASSWORD_ENTRY_ROW (entry));
+  gboolean responded = FALSE;
+
+  gtk_editable_set_text (GTK_EDITABLE (entry), passphrase);
+  /* Held so that the handler can be taken off after the dialog closes. */
+  g_object_ref (ask);
+  g_signal_connect_swapped (ask, "response", G_CALLBACK (set_true), &responded);
+  /* What Enter in the field does: its text emits "activate", which presses the default
+   * button (Unlock) once its animation ends. */
+  g_signal_emit_by_name (find_text (GTK_WIDGET (entry)), "activate");
+  g_assert_true (tsr_app_test_wait (is_true, &responded, 10));
+  g_signal_handlers_disconnect_by_data (ask, &responded);
+  g_object_unref (ask);
+}
+
+/* An SSH key protected by a passphrase, against a real sshd: the dialog asks for the
+ * passphrase before connecting; cancelled, nothing happens; a wrong one is asked again, saying
+ * so; the right one goes on to the host key question and the host is added. The advanced
+ * fields refuse an address without a port and a capacity that is no size. */
+static void
+test_add_node_locked_key (Fixture *f, gconstpointer data)
+{
+  const char *passphrase = "tile by tile";
+  g_autofree char *skip = NULL;
+  g_autofree char *user_key = NULL;
+  g_autofree char *locked = g_build_filename (f->work_dir, "id_locked", NULL);
+  g_autofree char *remotes_path = g_build_filename (f->data_dir, "remotes.json", NULL);
+  g_autofree char *target = NULL;
+  g_autofree char *remotes = NULL;
+  g_autoptr (TsrTestSshd) sshd = NULL;
+  g_autoptr (TsrSshKey) key = NULL;
+  g_autoptr (GError) error = NULL;
+  TsrAddNodeDialog *dialog;
+  GtkWidget *advanced;
+
+  sshd = tsr_test_sshd_start_for_key (f->work_dir, &user_key, &skip);
+  if (sshd == NULL)
+    {
+      g_test_skip (skip);
+      return;
+    }
+  /* The key sshd accepts, saved again under a passphrase. */
+  key = tsr_ssh_key_load (user_key, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_true (tsr_ssh_key_save (key, locked, passphrase, "locked", &error));
+  g_assert_no_error (error);
+  target = g_strdup_printf ("%s@127.0.0.1:%u", g_get_user_name (), sshd->port);
+
+  sign_in (f);
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (f->window), "win.add-node", NULL));
+  g_assert_true (tsr_app_test_wait (add_node_dialog_shown, f->window, 30));
+  dialog = tsr_window_get_add_node_dialog (f->window);
+  tsr_app_test_type_into (GTK_WIDGET (dialog), "SSH Address (user@host or user@host:port)", target);
+  tsr_app_test_type_into (GTK_WIDGET (dialog), "SSH Key File (optional)", locked);
+  gtk_widget_activate (tsr_app_test_find_row (GTK_WIDGET (dialog), "Don’t Install tesserad"));
+  advanced = tsr_app_test_find_row (GTK_WIDGET (dialog), "Advanced");
+  adw_expander_row_set_expanded (ADW_EXPANDER_ROW (advanced), TRUE);
+  tsr_app_test_spin (0.5); /* the rows slide in */
+
+  /* Bad advanced fields are refused inline, before anything runs. */
+  tsr_app_test_type_into (GTK_WIDGET (dialog), "Address the Cluster Uses (empty: the SSH host)",
+                          "nas.local");
+  tsr_add_node_dialog_add (dialog);
+  g_assert_false (tsr_add_node_dialog_is_busy (dialog));
+  g_assert_nonnull (strstr (tsr_add_node_dialog_get_error (dialog), "host:port"));
+  tsr_app_test_type_into (GTK_WIDGET (dialog), "Address the Cluster Uses (empty: the SSH host)",
+                          "");
+  tsr_app_test_type_into (GTK_WIDGET (dialog), "Capacity (empty: 10 GB)", "lots");
+  tsr_add_node_dialog_add (dialog);
+  g_assert_false (tsr_add_node_dialog_is_busy (dialog));
+  g_assert_nonnull (strstr (tsr_add_node_dialog_get_error (dialog), "capacity"));
+  tsr_app_test_type_into (GTK_WIDGET (dialog), "Capacity (empty: 10 GB)", "");
+
+  /* Asked for the passphrase; cancelled, the key stays locked and nothing is recorded. */
+  press_add (dialog);
+  g_assert_true (tsr_app_test_wait (tsr_app_test_passphrase_asked, dialog, 30));
+  {
+    AdwMessageDialog *ask = tsr_add_node_dialog_get_passphrase_question (dialog);
+    g_assert_cmpstr (adw_message_dialog_get_heading (ask), ==, "Unlock SSH Key");
+    g_assert_nonnull (strstr (adw_message_dialog_get_body (ask), locked));
+    g_assert_nonnull (strstr (adw_message_dialog_get_body (ask), "protected by a passphrase"));
+    adw_message_dialog_response (ask, "cancel");
+    gtk_window_close (GTK_WINDOW (ask));
+  }
+  g_assert_true (tsr_app_test_wait (tsr_app_test_add_node_idle, dialog, 30));
+  g_assert_nonnull (strstr (tsr_add_node_dialog_get_error (dialog), "stayed locked"));
+  g_assert_false (g_file_test (remotes_path, G_FILE_TEST_EXISTS));
+
+  /* A wrong passphrase is asked again, saying so; nothing was connected to. */
+  press_add (dialog);
+  g_assert_true (tsr_app_test_wait (tsr_app_test_passphrase_asked, dialog, 30));
+  answer_passphrase (dialog, "tile by tiles");
+  g_assert_true (tsr_app_test_wait (tsr_app_test_passphrase_asked, dialog, 30));
+  g_assert_nonnull (
+      strstr (adw_message_dialog_get_body (tsr_add_node_dialog_get_passphrase_question (dialog)),
+              "does not open"));
+  g_assert_null (tsr_add_node_dialog_get_host_key_question (dialog));
+
+  /* The right one opens the key: on to the host key, then the host is recorded. */
+  answer_passphrase (dialog, passphrase);
+  g_assert_true (tsr_app_test_wait (tsr_app_test_host_key_asked, dialog, 30));
+  g_assert_null (tsr_add_node_dialog_get_passphrase_question (dialog));
+  {
+    AdwMessageDialog *ask = tsr_add_node_dialog_get_host_key_question (dialog);
+    adw_message_dialog_response (ask, "accept");
+    gtk_window_close (GTK_WINDOW (ask));
+  }
+  if (!tsr_app_test_wait (add_node_dialog_gone, f->window, 60))
+    g_error ("The host was not added: %s", tsr_add_node_dialog_get_error (dialog));
+  g_assert_true (g_file_get_contents (remotes_path, &remotes, NULL, NULL));
+  g_assert_nonnull (strstr (remotes, "id_locked"));
+  g_assert_null (strstr (remotes, passphrase));
+}
+
 /* ---- remembered state ---- */
 
 /* A window closed at a size on a page comes back the same: a second window (as after a
@@ -1008,5 +1156,6 @@ main (int argc, char **argv)
   ADD ("/tessera/app/settings-restore", test_settings_restore);
   ADD ("/tessera/app/network", test_network);
   ADD ("/tessera/app/add-node", test_add_node);
+  ADD ("/tessera/app/add-node-locked-key", test_add_node_locked_key);
   return g_test_run ();
 }

@@ -174,6 +174,14 @@ tsr_app_test_host_key_asked (gpointer dialog)
   return ask != NULL && gtk_widget_get_mapped (GTK_WIDGET (ask));
 }
 
+/* For tsr_app_test_wait(): the Add Node dialog asks for an SSH key's passphrase. */
+gboolean
+tsr_app_test_passphrase_asked (gpointer dialog)
+{
+  AdwMessageDialog *ask = tsr_add_node_dialog_get_passphrase_question (dialog);
+  return ask != NULL && gtk_widget_get_mapped (GTK_WIDGET (ask));
+}
+
 /* For tsr_app_test_wait(): the Add Node dialog is not working on a run. */
 gboolean
 tsr_app_test_add_node_idle (gpointer dialog)

@@ -18,6 +18,7 @@ GtkWidget *tsr_app_test_find_row (GtkWidget *root, const char *title);
 void tsr_app_test_type_into (GtkWidget *root, const char *title, const char *text);
 gboolean tsr_app_test_host_key_asked (gpointer dialog);
 gboolean tsr_app_test_add_node_idle (gpointer dialog);
+gboolean tsr_app_test_passphrase_asked (gpointer dialog);
 void tsr_app_test_make_account (const char *data_dir, const char *username, const char *password);
 TsrWindow *tsr_app_test_open_window (const char *data_dir);
 void tsr_app_test_close_window (TsrWindow *window);
