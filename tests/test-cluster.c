@@ -1066,6 +1066,49 @@ test_manifest_corpus (void)
   tsr_test_check_corpus_verdicts ("manifest", parse_manifest, 4, 7);
 }
 
+/* Sizes as people type them (the CLI's --capacity, the Add Node dialog): units SI or IEC,
+ * spaces allowed before the unit, anything else refused. */
+static void
+test_parse_size (void)
+{
+  static const struct
+  {
+    const char *text;
+    gboolean ok;
+    guint64 value;
+  } cases[] = {
+    { "1048576", TRUE, 1048576 },
+    { "10GB", TRUE, G_GUINT64_CONSTANT (10000000000) },
+    { "10 GB", TRUE, G_GUINT64_CONSTANT (10000000000) },
+    { "2  TB", TRUE, G_GUINT64_CONSTANT (2000000000000) },
+    { "64KiB", TRUE, 65536 },
+    { "512k", TRUE, 524288 },
+    { "1 G", TRUE, 1073741824 },
+    { "0", TRUE, 0 },
+    { "", FALSE, 0 },
+    { "GB", FALSE, 0 },
+    { " 2GB", FALSE, 0 },
+    { "2 ", FALSE, 0 },
+    { "2GB ", FALSE, 0 },
+    { "1.5TB", FALSE, 0 },
+    { "-1", FALSE, 0 },
+    { "2 XB", FALSE, 0 },
+    { "18446744073709551615", TRUE, G_MAXUINT64 },
+    { "18446744073709551616", FALSE, 0 },
+    { "20000000000 GB", FALSE, 0 },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      guint64 value = 0;
+
+      g_test_message ("“%s”", cases[i].text);
+      g_assert_cmpint (tsr_parse_size (cases[i].text, &value), ==, cases[i].ok);
+      if (cases[i].ok)
+        g_assert_cmpuint (value, ==, cases[i].value);
+    }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -1073,6 +1116,7 @@ main (int argc, char **argv)
 
 #define ADD(path, fn)                                                                              \
   g_test_add ("/tessera/cluster/" path, Fixture, NULL, fixture_setup, fn, fixture_teardown)
+  g_test_add_func ("/tessera/cluster/parse-size", test_parse_size);
   ADD ("round-trips", test_round_trips);
   ADD ("round-robin-placement", test_round_robin_placement);
   ADD ("nodes-never-see-plaintext", test_nodes_never_see_plaintext);

@@ -308,10 +308,11 @@ tsr_cluster_config_save (const TsrClusterConfig *c, const char *path, GError **e
 
 /**
  * tsr_parse_size:
- * @text: "10GB", "64KiB", "512k", "1048576"
+ * @text: "10GB", "10 GB" (as GNOME shows sizes), "64KiB", "512k", "1048576"
  *
  * SI suffixes (kB, MB, GB, TB) are powers of 1000, IEC ones (KiB, MiB, GiB, TiB) and the bare
- * K/M/G/T letters powers of 1024. Overflow is refused.
+ * K/M/G/T letters powers of 1024; spaces may separate the number from its unit. Overflow is
+ * refused.
  */
 gboolean
 tsr_parse_size (const char *text, guint64 *out)
@@ -347,6 +348,13 @@ tsr_parse_size (const char *text, guint64 *out)
   value = g_ascii_strtoull (text, &end, 10);
   if (errno != 0)
     return FALSE;
+  if (*end == ' ')
+    {
+      while (*end == ' ')
+        end++;
+      if (*end == '\0') /* spaces, then no unit */
+        return FALSE;
+    }
   for (guint i = 0; i < G_N_ELEMENTS (units); i++)
     if (strcmp (end, units[i].suffix) == 0)
       return g_uint64_checked_mul (out, value, units[i].mult);

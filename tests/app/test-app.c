@@ -824,7 +824,7 @@ stop_provisioned (const char *data_dir, const char *remote_dir)
 
 /* The dialog does what `tessera-cli remote add` does, against a real sshd: an unknown host's
  * real fingerprint is shown; declined, nothing happens; accepted, the built tesserad is
- * uploaded and started, and the node shows READY on the Nodes page. */
+ * uploaded and started, and the node shows READY on the Nodes page, with the capacity typed. */
 static void
 test_add_node (Fixture *f, gconstpointer data)
 {
@@ -867,6 +867,7 @@ test_add_node (Fixture *f, gconstpointer data)
   adw_expander_row_set_expanded (ADW_EXPANDER_ROW (advanced), TRUE);
   tsr_app_test_spin (0.5); /* the rows slide in */
   tsr_app_test_type_into (GTK_WIDGET (dialog), "Node Port", port);
+  tsr_app_test_type_into (GTK_WIDGET (dialog), "Capacity (empty: 10 GB)", "2 GB");
   tsr_app_test_type_into (GTK_WIDGET (dialog), "Data Folder on the Host", remote_dir);
   {
     g_autoptr (GString) names = g_string_new (NULL);
@@ -930,6 +931,8 @@ test_add_node (Fixture *f, gconstpointer data)
   g_assert_cmpstr (tsr_window_get_visible_page (f->window), ==, "nodes");
   g_assert_true (tsr_app_test_wait (card_shows, &ready, 60));
   g_assert_cmpuint (tsr_cluster_get_config (cluster)->nodes->len, ==, 6);
+  g_assert_cmpuint (tsr_cluster_config_find (tsr_cluster_get_config (cluster), "Node_06")->capacity,
+                    ==, G_GUINT64_CONSTANT (2000000000));
   g_assert_true (g_file_test (remotes_path, G_FILE_TEST_EXISTS));
 
   /* A host that refuses the key: the error says which line lets Tessera's own key in. */
