@@ -1,9 +1,11 @@
 #!/bin/sh
-# tessera-cli and tesserad speak German with LANGUAGE=de, from the catalog compiled into the
-# build tree (TESSERA_LOCALEDIR), while --json keeps its English keys and codes.
-# Usage: check-cli-translation.sh TESSERA_CLI TESSERAD LOCALEDIR
+# tessera-cli, tesserad and the app's own options speak German with LANGUAGE=de, from the
+# catalog compiled into the build tree (TESSERA_LOCALEDIR), while --json keeps its English keys
+# and codes.
+# Usage: check-cli-translation.sh TESSERA_CLI TESSERAD LOCALEDIR [TESSERA_APP]
 cli=$1
 daemon=$2
+app=${4:-}
 # LANGUAGE picks the catalog; it is ignored under the plain C locale, and C.UTF-8 exists
 # everywhere, whereas de_DE.UTF-8 is often not generated.
 export TESSERA_LOCALEDIR="$3" LANGUAGE=de LANG=C.UTF-8
@@ -34,6 +36,11 @@ expect "--json: the message" "$out" "Nicht angemeldet"
 expect "--json: the keys and the code stay English" "$out" '"code":"AUTH"'
 out=$("$daemon" --help 2>&1)
 expect "tesserad --help" "$out" "Ein Tessera-Speicherknoten"
+if [ -n "$app" ]; then
+  # --help is answered before any window opens: no display needed.
+  out=$(env -u DISPLAY -u WAYLAND_DISPLAY "$app" --help 2>&1)
+  expect "tessera --help, the app's own option" "$out" "Cluster, Konten und Katalog in VERZEICHNIS"
+fi
 # Without LANGUAGE, English.
 out=$(LANGUAGE= LANG=C "$cli" --help 2>&1)
 expect "English without a translation asked for" "$out" "Usage: tessera-cli"

@@ -16,7 +16,11 @@ main (int argc, char **argv)
   g_autoptr (TsrApplication) app = NULL;
 
   setlocale (LC_ALL, "");
-  bindtextdomain (GETTEXT_PACKAGE, LOCALEDIR);
+  /* TESSERA_LOCALEDIR: the build tree's catalogs, for running and testing uninstalled (as
+   * tessera-cli and tesserad). */
+  bindtextdomain (GETTEXT_PACKAGE, g_getenv ("TESSERA_LOCALEDIR") != NULL
+                                       ? g_getenv ("TESSERA_LOCALEDIR")
+                                       : LOCALEDIR);
   bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
   textdomain (GETTEXT_PACKAGE);
   /* Many I/O threads each growing an arena would double the memory a transfer needs. */
