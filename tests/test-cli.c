@@ -238,6 +238,70 @@ first_object (JsonNode *node)
   return json_array_get_object_element (json_node_get_array (node), 0);
 }
 
+/* A node that was out while files were uploaded holds nothing of them; rebalance gives it
+ * its share, the files stay healthy and read back, and a second run has nothing to move. */
+static void
+test_rebalance (Fixture *f, gconstpointer data)
+{
+  g_autoptr (GBytes) content = NULL;
+  g_autofree char *path = write_random (f, "album.bin", 40 * 65536, &content);
+  g_autofree char *out = g_build_filename (f->dir, "album-back.bin", NULL);
+  g_autofree char *file_id = NULL;
+  g_autoptr (JsonNode) json = NULL;
+  g_auto (TsrTestRun) r = { 0 };
+  JsonObject *o;
+  JsonArray *nodes;
+  gint64 total = 0;
+
+  cli (f, &r, NULL, "node", "disable", "Node_05", NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  tsr_test_run_clear (&r);
+  cli (f, &r, NULL, "--json", "upload", path, NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  json = tsr_test_parse_json (r.out);
+  file_id = g_strdup (json_object_get_string_member (first_object (json), "file_id"));
+  tsr_test_run_clear (&r);
+  cli (f, &r, NULL, "node", "enable", "Node_05", NULL);
+  tsr_test_run_clear (&r);
+
+  cli (f, &r, NULL, "rebalance", NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  g_assert_nonnull (strstr (r.out, "moved 16 copies"));
+  tsr_test_run_clear (&r);
+
+  /* 80 copies of 64 KiB and a tag: 16 on each node now. */
+  cli (f, &r, NULL, "--json", "storage", NULL);
+  g_clear_pointer (&json, json_node_unref);
+  json = tsr_test_parse_json (r.out);
+  nodes = json_object_get_array_member (json_node_get_object (json), "nodes");
+  g_assert_cmpuint (json_array_get_length (nodes), ==, 5);
+  for (guint i = 0; i < 5; i++)
+    {
+      gint64 used =
+          json_object_get_int_member (json_array_get_object_element (nodes, i), "used_bytes");
+      g_assert_cmpint (used, ==, 16 * (65536 + 16));
+      total += used;
+    }
+  g_assert_cmpint (total, ==, 80 * (65536 + 16));
+  tsr_test_run_clear (&r);
+
+  cli (f, &r, NULL, "--json", "rebalance", NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  g_clear_pointer (&json, json_node_unref);
+  json = tsr_test_parse_json (r.out);
+  o = json_node_get_object (json);
+  g_assert_cmpint (json_object_get_int_member (o, "files"), ==, 1);
+  g_assert_cmpint (json_object_get_int_member (o, "copies_moved"), ==, 0);
+  tsr_test_run_clear (&r);
+
+  cli (f, &r, NULL, "list", NULL);
+  g_assert_nonnull (strstr (r.out, "healthy, survives the loss of any 1 node"));
+  tsr_test_run_clear (&r);
+  cli (f, &r, NULL, "download", file_id, "--output", out, NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  assert_file_equals (out, content);
+}
+
 /* What a user sees of self-healing: list says a file is degraded when a node is out, repair
  * makes it healthy, scrub finds a flipped byte and mends it, gc collects what the repair left
  * on the node once it is back, and node remove drains a node before removing it. */
@@ -947,6 +1011,7 @@ main (int argc, char **argv)
   ADD ("users-are-isolated", test_users_are_isolated);
   ADD ("sign-in-notice", test_sign_in_notice);
   ADD ("self-healing", test_self_healing);
+  ADD ("rebalance", test_rebalance);
 #undef ADD
   /* Before anyone registers: an empty data dir. */
   g_test_add ("/tessera/cli/init", Fixture, GINT_TO_POINTER (1), fixture_setup, test_init,

@@ -431,23 +431,20 @@ test_remove_node_drains (Fixture *f, gconstpointer data)
   check_every_file (f);
 }
 
-/* A node added to the config takes chunks of new uploads (placement is i mod n over the
- * current nodes); old files stay where they are. */
+/* Adds an embedded node to the config, the cluster closed and opened again around it. */
 static void
-test_new_node_takes_new_chunks (Fixture *f, gconstpointer data)
+add_embedded_node (Fixture *f, const char *node_id)
 {
   g_autoptr (GError) error = NULL;
   g_autofree char *config_path = g_build_filename (f->data_dir, "cluster.json", NULL);
   g_autoptr (TsrClusterConfig) config = NULL;
   TsrNodeConfig *added;
-  g_autoptr (TsrManifest) old = upload_random (f, 6 * 65536);
 
-  g_assert_false (manifests_mention (f, "Node_04"));
   close_cluster (f);
   config = tsr_cluster_config_load (config_path, &error);
   g_assert_no_error (error);
   added = g_new0 (TsrNodeConfig, 1);
-  added->node_id = g_strdup ("Node_04");
+  added->node_id = g_strdup (node_id);
   added->embedded = TRUE;
   added->host = g_strdup ("127.0.0.1");
   added->capacity = TSR_SEGMENT_STORE_DEFAULT_CAPACITY;
@@ -455,6 +452,17 @@ test_new_node_takes_new_chunks (Fixture *f, gconstpointer data)
   g_ptr_array_add (config->nodes, added);
   g_assert_true (tsr_cluster_config_save (config, config_path, &error));
   open_cluster (f);
+}
+
+/* A node added to the config takes chunks of new uploads (placement is i mod n over the
+ * current nodes); old files stay where they are until a rebalance. */
+static void
+test_new_node_takes_new_chunks (Fixture *f, gconstpointer data)
+{
+  g_autoptr (TsrManifest) old = upload_random (f, 6 * 65536);
+
+  g_assert_false (manifests_mention (f, "Node_04"));
+  add_embedded_node (f, "Node_04");
   {
     g_autoptr (TsrManifest) m = upload_random (f, 8 * 65536);
     guint on_new = 0;
@@ -466,6 +474,95 @@ test_new_node_takes_new_chunks (Fixture *f, gconstpointer data)
       }
     g_assert_cmpuint (on_new, ==, 2); /* chunks 3 and 7 */
   }
+  check_every_file (f);
+}
+
+/* Every chunk of every file has @replicas copies on distinct nodes, each one stored there. */
+static void
+assert_copies_in_place (Fixture *f, guint replicas)
+{
+  for (guint i = 0; i < f->ids->len; i++)
+    {
+      g_autoptr (TsrManifest) m = tsr_cluster_get_file (f->cluster, f->ids->pdata[i], NULL);
+
+      g_assert_nonnull (m);
+      for (guint c = 0; c < m->chunks->len; c++)
+        {
+          TsrManifestChunk *chunk = m->chunks->pdata[c];
+
+          g_assert_cmpuint (chunk->nodes->len, ==, replicas);
+          for (guint j = 0; j < chunk->nodes->len; j++)
+            {
+              for (guint k = 0; k < j; k++)
+                g_assert_cmpstr (chunk->nodes->pdata[k], !=, chunk->nodes->pdata[j]);
+              g_assert_true (
+                  tsr_segment_store_has (store_of (f, chunk->nodes->pdata[j]), chunk->segment_id));
+            }
+        }
+    }
+}
+
+/* A node added after files were uploaded gets its share of them from a rebalance: the copies
+ * move from the fuller nodes (none is lost or doubled up on one node, the old copies are
+ * deleted, so gc finds nothing), every file reads back, and a second run moves nothing. */
+static void
+test_rebalance_fills_new_node (Fixture *f, gconstpointer data)
+{
+  static const char *const nodes[] = { "Node_01", "Node_02", "Node_03", "Node_04" };
+  g_autoptr (GError) error = NULL;
+  TsrRebalanceReport r;
+  TsrGcReport gc;
+  guint64 before = 0, after = 0;
+
+  for (guint i = 0; i < 4; i++)
+    {
+      g_autoptr (TsrManifest) m = upload_random (f, 12 * 65536 + i * 1000);
+    }
+  add_embedded_node (f, "Node_04");
+  for (guint n = 0; n < 3; n++)
+    before += tsr_segment_store_get_used (store_of (f, nodes[n]));
+  g_assert_cmpuint (tsr_segment_store_get_used (store_of (f, "Node_04")), ==, 0);
+  g_assert_true (tsr_cluster_check_health (f->cluster, NULL, &error));
+  g_assert_no_error (error);
+
+  g_assert_true (tsr_cluster_rebalance (f->cluster, NULL, NULL, NULL, &r, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (r.files, ==, 4);
+  g_assert_cmpuint (r.copies_moved, >, 0);
+  g_assert_cmpuint (r.copies_failed, ==, 0);
+  /* Each node within two chunks of a quarter of what they hold in all, which is unchanged. */
+  for (guint n = 0; n < 4; n++)
+    after += tsr_segment_store_get_used (store_of (f, nodes[n]));
+  g_assert_cmpuint (after, ==, before);
+  for (guint n = 0; n < 4; n++)
+    {
+      guint64 used = tsr_segment_store_get_used (store_of (f, nodes[n]));
+
+      g_test_message ("%s holds %" G_GUINT64_FORMAT " of %" G_GUINT64_FORMAT, nodes[n], used,
+                      after);
+      g_assert_cmpuint (used + 2 * (65536 + 16), >=, after / 4);
+      g_assert_cmpuint (used, <=, after / 4 + 2 * (65536 + 16));
+    }
+  g_assert_cmpuint (r.bytes_moved, >=, tsr_segment_store_get_used (store_of (f, "Node_04")));
+  assert_copies_in_place (f, 2);
+  assert_all_healthy (f, 1);
+  check_every_file (f);
+
+  /* The old copies were deleted: nothing left for gc. */
+  g_assert_true (tsr_cluster_gc (f->cluster, 0, NULL, &gc, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (gc.orphans, ==, 0);
+
+  /* Balanced: a second run moves nothing. */
+  g_assert_true (tsr_cluster_rebalance (f->cluster, NULL, NULL, NULL, &r, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (r.copies_moved, ==, 0);
+  g_assert_cmpuint (r.files_updated, ==, 0);
+
+  /* And it lasts: after a restart every file still reads back from where it now is. */
+  close_cluster (f);
+  open_cluster (f);
+  assert_copies_in_place (f, 2);
   check_every_file (f);
 }
 
@@ -744,6 +841,7 @@ main (int argc, char **argv)
   ADD ("gc-collects-orphans", test_gc_collects_orphans, NULL);
   ADD ("gc-refuses-damaged-manifest", test_gc_refuses_damaged_manifest, NULL);
   ADD ("remove-node-drains", test_remove_node_drains, NULL);
+  ADD ("rebalance-fills-new-node", test_rebalance_fills_new_node, GUINT_TO_POINTER (3));
   ADD ("new-node-takes-new-chunks", test_new_node_takes_new_chunks, GUINT_TO_POINTER (3));
   ADD ("upload-says-what-it-needs", test_upload_says_what_it_needs, NULL);
   ADD ("concurrent-transfers-node-restart", test_concurrent_transfers_node_restart, NULL);

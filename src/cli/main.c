@@ -33,6 +33,8 @@ static const TsrCliCommand commands[] = {
   { "node", "disable|enable|remove NODE_ID",
     N_ ("take a node out of service or back; drain and remove it"), tsr_cli_cmd_node },
   { "repair", "", N_ ("give every file its full number of copies again"), tsr_cli_cmd_repair },
+  { "rebalance", "", N_ ("even out what the nodes hold (after adding a node)"),
+    tsr_cli_cmd_rebalance },
   { "scrub", "", N_ ("re-hash every stored copy now; repair the corrupt ones"), tsr_cli_cmd_scrub },
   { "gc", "[--grace SECONDS]", N_ ("delete copies no file uses (left by crashes)"),
     tsr_cli_cmd_gc },

@@ -1,4 +1,4 @@
-/* tsr-cli-health.c: repair, scrub, gc, node remove, and the health column of list
+/* tsr-cli-health.c: repair, rebalance, scrub, gc, node remove, and the health column of list
  *
  * These work on every user's files without a session: they move and verify ciphertext by its
  * hash and never need a key.
@@ -59,6 +59,7 @@ tsr_cli_describe_health (TsrCluster *cluster, const TsrManifest *m)
 typedef enum
 {
   JOB_REPAIR,
+  JOB_REBALANCE,
   JOB_SCRUB,
   JOB_GC,
 } JobKind;
@@ -74,6 +75,7 @@ typedef struct
   gboolean ok;
   GError *error;
   TsrRepairReport repair;
+  TsrRebalanceReport rebalance;
   TsrScrubReport scrub;
   TsrGcReport gc;
 } Job;
@@ -101,6 +103,10 @@ job_thread (gpointer data)
       case JOB_REPAIR:
         job->ok = tsr_cluster_repair (job->cluster, on_progress, job, job->cli->cancellable,
                                       &job->repair, &job->error);
+        break;
+      case JOB_REBALANCE:
+        job->ok = tsr_cluster_rebalance (job->cluster, on_progress, job, job->cli->cancellable,
+                                         &job->rebalance, &job->error);
         break;
       case JOB_SCRUB:
         job->ok = tsr_cluster_scrub (job->cluster, on_progress, job, job->cli->cancellable,
@@ -187,6 +193,48 @@ tsr_cli_cmd_repair (TsrCli *cli, int argc, char **argv)
   print_repair (cli, &job.repair);
   return job.repair.chunks_degraded > 0 || job.repair.chunks_lost > 0 ? TSR_EXIT_FAILED
                                                                       : TSR_EXIT_OK;
+}
+
+int
+tsr_cli_cmd_rebalance (TsrCli *cli, int argc, char **argv)
+{
+  Job job = { cli, NULL, JOB_REBALANCE, 0, isatty (STDERR_FILENO) && !cli->json };
+  const TsrRebalanceReport *r = &job.rebalance;
+  int ret;
+
+  if (argc > 1)
+    return tsr_cli_usage_error ("rebalance", _ ("takes no arguments"));
+  if ((ret = run_job (&job)) != TSR_EXIT_OK)
+    return ret;
+  if (cli->json)
+    {
+      g_autoptr (JsonBuilder) b = json_builder_new ();
+
+      json_builder_begin_object (b);
+      SET_INT (b, "files", r->files);
+      SET_INT (b, "files_updated", r->files_updated);
+      SET_INT (b, "copies_moved", r->copies_moved);
+      SET_INT (b, "bytes_moved", r->bytes_moved);
+      SET_INT (b, "copies_failed", r->copies_failed);
+      json_builder_end_object (b);
+      tsr_cli_print_builder (b);
+    }
+  else if (r->copies_moved == 0 && r->copies_failed == 0)
+    printf (_ ("Checked %llu files: the nodes are balanced, nothing to move.\n"),
+            (unsigned long long)r->files);
+  else
+    {
+      g_autofree char *bytes = g_format_size (r->bytes_moved);
+      printf (_ ("Checked %llu files: moved %llu copies (%s) to nodes with room under their "
+                 "share, %llu manifests updated.\n"),
+              (unsigned long long)r->files, (unsigned long long)r->copies_moved, bytes,
+              (unsigned long long)r->files_updated);
+      if (r->copies_failed > 0)
+        printf (_ ("%llu copies could not be moved (a node refused them); run rebalance again "
+                   "later.\n"),
+                (unsigned long long)r->copies_failed);
+    }
+  return r->copies_failed > 0 ? TSR_EXIT_FAILED : TSR_EXIT_OK;
 }
 
 int

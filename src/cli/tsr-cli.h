@@ -61,6 +61,7 @@ int tsr_cli_cmd_netem (TsrCli *cli, int argc, char **argv);
 int tsr_cli_cmd_node (TsrCli *cli, int argc, char **argv);
 int tsr_cli_cmd_shell (TsrCli *cli, int argc, char **argv);
 int tsr_cli_cmd_repair (TsrCli *cli, int argc, char **argv);
+int tsr_cli_cmd_rebalance (TsrCli *cli, int argc, char **argv);
 int tsr_cli_cmd_scrub (TsrCli *cli, int argc, char **argv);
 int tsr_cli_cmd_gc (TsrCli *cli, int argc, char **argv);
 int tsr_cli_cmd_node_remove (TsrCli *cli, int argc, char **argv);

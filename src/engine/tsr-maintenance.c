@@ -191,6 +191,8 @@ typedef struct
   gboolean target;      /* may receive copies: up, not being drained, not full */
   gboolean needs_sync;  /* received or adopted copies since its last sync */
   GHashTable *segments; /* ids it holds; NULL when it could not be listed */
+  guint64 used;         /* bytes of the segments it listed, kept up to date by rebalance */
+  guint64 capacity;
 } NodeView;
 
 static void
@@ -231,7 +233,12 @@ view_nodes (TsrCluster *self, const char *drain, GCancellable *cancellable)
             }
           v->segments = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
           for (guint j = 0; j < list->len; j++)
-            g_hash_table_add (v->segments, g_strdup (((TsrSegmentInfo *)list->pdata[j])->id));
+            {
+              TsrSegmentInfo *info = list->pdata[j];
+              g_hash_table_add (v->segments, g_strdup (info->id));
+              v->used += info->size;
+            }
+          v->capacity = s->capacity_bytes;
           v->up = TRUE;
           v->target = g_strcmp0 (drain, s->node_id) != 0;
         }
@@ -473,20 +480,34 @@ rewrite_manifest (TsrCluster *self, const TsrManifest *m, const char *path, GErr
   return ok;
 }
 
-/* @drain: a node whose copies do not count and which gets no new ones (node remove). Returns
- * in @drain_left the chunks that still list it afterwards. */
+/* The new copies first, then the manifest that lists them (the promise comes after the data,
+ * as for uploads). */
 static gboolean
-repair_full (TsrCluster *self, const char *drain, TsrProgressFunc progress, gpointer user_data,
-             GCancellable *cancellable, TsrRepairReport *report, guint64 *drain_left,
-             GError **error)
+commit_file (TsrCluster *self, GPtrArray *views, const TsrManifest *m, const char *path,
+             GCancellable *cancellable, GError **error)
+{
+  return sync_views (self, views, cancellable, error) && rewrite_manifest (self, m, path, error);
+}
+
+/* One file's part of a walk over the catalogs (walk_catalogs()): FALSE with @error stops the
+ * walk; *@updated says the manifest was rewritten. */
+typedef gboolean (*FileStep) (TsrCluster *self, GPtrArray *views, TsrManifest *m, const char *path,
+                              gpointer data, GCancellable *cancellable, gboolean *updated,
+                              GError **error);
+
+/* Runs @step on every file of every catalog, @what naming the progress, with the segments lock
+ * held shared (gc never runs between a step's stores and its manifest) and a view of the
+ * nodes (@drain: see view_nodes()). Counts the files in *@files and the rewritten ones in
+ * *@files_updated. */
+static gboolean
+walk_catalogs (TsrCluster *self, const char *what, const char *drain, FileStep step, gpointer data,
+               TsrProgressFunc progress, gpointer user_data, GCancellable *cancellable,
+               guint64 *files, guint64 *files_updated, GError **error)
 {
   g_autoptr (GPtrArray) views = NULL;
   g_autoptr (GPtrArray) paths = NULL;
   gboolean ok = TRUE;
 
-  memset (report, 0, sizeof *report);
-  if (drain_left != NULL)
-    *drain_left = 0;
   /* Counted first, then checked: see tsr_cluster_stop. */
   _tsr_cluster_begin_op (self);
   if (!_tsr_cluster_is_started (self))
@@ -501,8 +522,8 @@ repair_full (TsrCluster *self, const char *drain, TsrProgressFunc progress, gpoi
   for (guint i = 0; i < paths->len && ok; i++)
     {
       g_autoptr (GError) local_error = NULL;
-      g_autoptr (TsrManifest) m = tsr_manifest_load (paths->pdata[i], &local_error);
-      gboolean changed = FALSE;
+      g_autoptr (TsrManifest) m = NULL;
+      gboolean updated = FALSE;
 
       if (g_cancellable_set_error_if_cancelled (cancellable, error))
         {
@@ -510,42 +531,74 @@ repair_full (TsrCluster *self, const char *drain, TsrProgressFunc progress, gpoi
           break;
         }
       if (progress != NULL)
-        progress ("repair", i, paths->len, user_data);
-      _tsr_cluster_emit_progress (self, "repair", i, paths->len);
+        progress (what, i, paths->len, user_data);
+      _tsr_cluster_emit_progress (self, what, i, paths->len);
+      m = tsr_manifest_load (paths->pdata[i], &local_error);
       if (m == NULL)
         {
-          /* Deleted since listing, or damaged: nothing a repair can do for it. */
+          /* Deleted since listing, or damaged: nothing to do for it here. */
           if (!g_error_matches (local_error, TSR_ERROR, TSR_ERROR_NOT_FOUND))
-            g_message ("Repair skips a damaged manifest: %s", local_error->message);
+            g_message ("%s skips a damaged manifest: %s", what, local_error->message);
           continue;
         }
-      report->files++;
-      for (guint c = 0; c < m->chunks->len; c++)
-        {
-          TsrManifestChunk *chunk = m->chunks->pdata[c];
-          changed |=
-              repair_chunk (self, views, drain, MAX (m->replicas, 1), chunk, cancellable, report);
-          if (drain_left != NULL && str_in (chunk->nodes, drain))
-            (*drain_left)++;
-        }
-      if (!changed)
-        continue;
-      /* The promise comes after the data, as for uploads. */
-      if (!sync_views (self, views, cancellable, error) ||
-          !rewrite_manifest (self, m, paths->pdata[i], error))
-        ok = FALSE;
-      else
-        report->files_updated++;
+      (*files)++;
+      ok = step (self, views, m, paths->pdata[i], data, cancellable, &updated, error);
+      if (updated)
+        (*files_updated)++;
     }
   if (ok && progress != NULL)
-    progress ("repair", paths->len, paths->len, user_data);
+    progress (what, paths->len, paths->len, user_data);
   if (ok)
-    _tsr_cluster_emit_progress (self, "repair", paths->len, paths->len);
+    _tsr_cluster_emit_progress (self, what, paths->len, paths->len);
   _tsr_cluster_unlock_segments (self, FALSE);
   _tsr_cluster_end_op (self);
-  if (report->files_updated > 0)
+  if (*files_updated > 0)
     _tsr_cluster_emit_files_changed (self);
   return ok;
+}
+
+typedef struct
+{
+  const char *drain;
+  TsrRepairReport *report;
+  guint64 *drain_left;
+} RepairWalk;
+
+static gboolean
+repair_step (TsrCluster *self, GPtrArray *views, TsrManifest *m, const char *path, gpointer data,
+             GCancellable *cancellable, gboolean *updated, GError **error)
+{
+  RepairWalk *w = data;
+  gboolean changed = FALSE;
+
+  for (guint c = 0; c < m->chunks->len; c++)
+    {
+      TsrManifestChunk *chunk = m->chunks->pdata[c];
+      changed |=
+          repair_chunk (self, views, w->drain, MAX (m->replicas, 1), chunk, cancellable, w->report);
+      if (w->drain_left != NULL && str_in (chunk->nodes, w->drain))
+        (*w->drain_left)++;
+    }
+  if (!changed)
+    return TRUE;
+  *updated = commit_file (self, views, m, path, cancellable, error);
+  return *updated;
+}
+
+/* @drain: a node whose copies do not count and which gets no new ones (node remove). Returns
+ * in @drain_left the chunks that still list it afterwards. */
+static gboolean
+repair_full (TsrCluster *self, const char *drain, TsrProgressFunc progress, gpointer user_data,
+             GCancellable *cancellable, TsrRepairReport *report, guint64 *drain_left,
+             GError **error)
+{
+  RepairWalk w = { drain, report, drain_left };
+
+  memset (report, 0, sizeof *report);
+  if (drain_left != NULL)
+    *drain_left = 0;
+  return walk_catalogs (self, "repair", drain, repair_step, &w, progress, user_data, cancellable,
+                        &report->files, &report->files_updated, error);
 }
 
 /**
@@ -867,6 +920,225 @@ tsr_cluster_remove_node (TsrCluster *self, const char *node_id, TsrProgressFunc 
       return FALSE;
     }
   return _tsr_cluster_remove_member (self, node_id, error);
+}
+
+/* ---- rebalance ---- */
+
+/* What @v should hold of @used bytes in all, spread over @capacity bytes of nodes that are
+ * up: its share in proportion to its capacity, rounded to the nearest byte (so that equal
+ * nodes get exactly equal shares where the bytes divide evenly). */
+static guint64
+fair_share (const NodeView *v, guint64 used, guint64 capacity)
+{
+  return capacity > 0 ? (guint64)((double)used * ((double)v->capacity / (double)capacity) + 0.5)
+                      : 0;
+}
+
+/* The node that may take a copy of @size bytes of @chunk and stays at or under its share
+ * with it, the furthest under first; NULL when none may. */
+static NodeView *
+pick_receiver (GPtrArray *views, const TsrManifestChunk *chunk, gsize size, guint64 used,
+               guint64 capacity)
+{
+  NodeView *best = NULL;
+  guint64 best_room = 0;
+
+  for (guint i = 0; i < views->len; i++)
+    {
+      NodeView *v = views->pdata[i];
+      guint64 share = fair_share (v, used, capacity);
+
+      if (!v->target || str_in (chunk->nodes, v->node_id) || v->used + size > share ||
+          v->used + size > v->capacity)
+        continue;
+      if (best == NULL || share - v->used > best_room)
+        {
+          best = v;
+          best_room = share - v->used;
+        }
+    }
+  return best;
+}
+
+typedef struct
+{
+  char *node_id;
+  char *segment_id;
+} Move;
+
+static void
+move_free (Move *move)
+{
+  g_free (move->node_id);
+  g_free (move->segment_id);
+  g_free (move);
+}
+
+/* Moves copies of @m's chunks from nodes over their share to nodes under it, at most one copy
+ * per chunk, so that a reader holding the manifest from before still finds every chunk. Fills
+ * @moved with the copies to delete from their old nodes once the manifest is rewritten.
+ * Returns whether any chunk's nodes changed. */
+static gboolean
+rebalance_file (TsrCluster *self, GPtrArray *views, TsrManifest *m, guint64 used, guint64 capacity,
+                GPtrArray *moved, GCancellable *cancellable, TsrRebalanceReport *report)
+{
+  gboolean changed = FALSE;
+
+  for (guint c = 0; c < m->chunks->len && !g_cancellable_is_cancelled (cancellable); c++)
+    {
+      TsrManifestChunk *chunk = m->chunks->pdata[c];
+
+      for (guint j = 0; j < chunk->nodes->len; j++)
+        {
+          NodeView *from = find_view (views, chunk->nodes->pdata[j]);
+          g_autoptr (TsrNodeClient) client = NULL;
+          g_autoptr (GPtrArray) source = NULL;
+          g_autoptr (GBytes) data = NULL;
+          g_autoptr (GError) error = NULL;
+          NodeView *to;
+          Move *move;
+
+          if (!view_holds (from, chunk->segment_id) || from->capacity == 0 ||
+              from->used <= fair_share (from, used, capacity))
+            continue;
+          to = pick_receiver (views, chunk, chunk->size, used, capacity);
+          if (to == NULL)
+            continue;
+          source = g_ptr_array_new ();
+          g_ptr_array_add (source, from->node_id);
+          data = fetch_copy (self, views, chunk, source, cancellable);
+          client = data != NULL ? _tsr_cluster_dup_client (self, to->node_id) : NULL;
+          if (client == NULL ||
+              !tsr_node_client_store_segment (client, chunk->segment_id, data, cancellable, &error))
+            {
+              if (error != NULL)
+                {
+                  g_message ("Rebalance skips %s: %s", to->node_id, error->message);
+                  to->target = FALSE;
+                }
+              report->copies_failed++;
+              break;
+            }
+          to->needs_sync = TRUE;
+          to->used += g_bytes_get_size (data);
+          g_hash_table_add (to->segments, g_strdup (chunk->segment_id));
+          g_hash_table_remove (from->segments, chunk->segment_id);
+          from->used -= MIN (from->used, g_bytes_get_size (data));
+          move = g_new0 (Move, 1);
+          move->node_id = g_strdup (from->node_id);
+          move->segment_id = g_strdup (chunk->segment_id);
+          g_ptr_array_add (moved, move);
+          g_free (chunk->nodes->pdata[j]);
+          chunk->nodes->pdata[j] = g_strdup (to->node_id);
+          report->copies_moved++;
+          report->bytes_moved += g_bytes_get_size (data);
+          changed = TRUE;
+          break; /* one copy of a chunk per run */
+        }
+    }
+  return changed;
+}
+
+/* Whether some node that is up holds more than its share by at least @unit bytes while
+ * another has room under its share for @unit more. */
+static gboolean
+unbalanced (GPtrArray *views, guint64 used, guint64 capacity, guint64 unit)
+{
+  gboolean over = FALSE, under = FALSE;
+
+  for (guint i = 0; i < views->len; i++)
+    {
+      NodeView *v = views->pdata[i];
+      guint64 share = fair_share (v, used, capacity);
+
+      if (!v->up || v->capacity == 0)
+        continue;
+      over |= v->used >= share + unit;
+      under |= v->target && v->used + unit <= share;
+    }
+  return over && under;
+}
+
+typedef struct
+{
+  gboolean counted; /* @used and @capacity are summed */
+  guint64 used;     /* bytes the nodes that are up hold */
+  guint64 capacity; /* and their capacity */
+  TsrRebalanceReport *report;
+} RebalanceWalk;
+
+static gboolean
+rebalance_step (TsrCluster *self, GPtrArray *views, TsrManifest *m, const char *path, gpointer data,
+                GCancellable *cancellable, gboolean *updated, GError **error)
+{
+  RebalanceWalk *w = data;
+  g_autoptr (GPtrArray) moved = NULL;
+
+  if (!w->counted)
+    {
+      for (guint i = 0; i < views->len; i++)
+        {
+          NodeView *v = views->pdata[i];
+          /* A node whose capacity is unknown takes no part. */
+          if (v->up && v->capacity > 0)
+            {
+              w->used += v->used;
+              w->capacity += v->capacity;
+            }
+        }
+      w->counted = TRUE;
+    }
+  if (!unbalanced (views, w->used, w->capacity, MIN (m->chunk_size, MAX (m->size, 1)) + 16))
+    return TRUE;
+  moved = g_ptr_array_new_with_free_func ((GDestroyNotify)move_free);
+  if (!rebalance_file (self, views, m, w->used, w->capacity, moved, cancellable, w->report))
+    return TRUE;
+  if (!commit_file (self, views, m, path, cancellable, error))
+    return FALSE;
+  *updated = TRUE;
+  /* The old copies go last. */
+  for (guint k = 0; k < moved->len; k++)
+    {
+      Move *move = moved->pdata[k];
+      g_autoptr (TsrNodeClient) client = _tsr_cluster_dup_client (self, move->node_id);
+      g_autoptr (GError) delete_error = NULL;
+
+      if (client == NULL ||
+          !tsr_node_client_delete_segment (client, move->segment_id, cancellable, &delete_error))
+        g_message ("Rebalance left a copy of %s on %s for gc: %s", move->segment_id, move->node_id,
+                   delete_error ? delete_error->message : "disabled");
+    }
+  return TRUE;
+}
+
+/**
+ * tsr_cluster_rebalance:
+ * @progress: (nullable): called on this thread after each file
+ * @report: (out caller-allocates) (optional): what was moved
+ *
+ * Evens out what the nodes that are up hold, in proportion to their capacity: copies move
+ * from nodes over their share to nodes under it (a node added after files were uploaded gets
+ * its part of them), never two copies of one chunk on one node, and at most one copy of a
+ * chunk per run. As for repair, the new copies are made durable before the manifest that
+ * lists them is rewritten, and the old copies are deleted only after that; a run that is
+ * killed leaves copies that gc collects. Idempotent: a second run finds nothing to move.
+ * Blocks; call it from a worker thread in a GUI.
+ */
+gboolean
+tsr_cluster_rebalance (TsrCluster *self, TsrProgressFunc progress, gpointer user_data,
+                       GCancellable *cancellable, TsrRebalanceReport *report, GError **error)
+{
+  TsrRebalanceReport local;
+  RebalanceWalk w = { 0 };
+
+  g_return_val_if_fail (TSR_IS_CLUSTER (self), FALSE);
+
+  if (report == NULL)
+    report = &local;
+  memset (report, 0, sizeof *report);
+  w.report = report;
+  return walk_catalogs (self, "rebalance", NULL, rebalance_step, &w, progress, user_data,
+                        cancellable, &report->files, &report->files_updated, error);
 }
 
 /* ---- async forms ---- */

@@ -101,6 +101,19 @@ gboolean tsr_cluster_remove_node (TsrCluster *self, const char *node_id, TsrProg
                                   gpointer user_data, GCancellable *cancellable,
                                   TsrRepairReport *report, GError **error);
 
+typedef struct
+{
+  guint64 files;         /* manifests looked at */
+  guint64 files_updated; /* manifests rewritten */
+  guint64 copies_moved;  /* copies moved to a node under its share */
+  guint64 bytes_moved;
+  guint64 copies_failed; /* moves a receiving node refused (full or failing) */
+} TsrRebalanceReport;
+
+gboolean tsr_cluster_rebalance (TsrCluster *self, TsrProgressFunc progress, gpointer user_data,
+                                GCancellable *cancellable, TsrRebalanceReport *report,
+                                GError **error);
+
 void tsr_cluster_set_maintenance_interval (TsrCluster *self, guint seconds);
 
 G_END_DECLS
