@@ -1,5 +1,9 @@
 /* tsr-storage-page.c: used and free space, per node and in all
  *
+ * "Even Out" runs a rebalance (tsr_cluster_rebalance_async(), on a thread of its own): a node
+ * added after files were uploaded, or out of service while they were, gets its share. The
+ * outcome is a toast, and the usage is read again.
+ *
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
 #include "config.h"
@@ -17,9 +21,13 @@ struct _TsrStoragePage
   GtkLabel *percent_label;
   GtkLabel *free_label;
   AdwPreferencesGroup *nodes_group;
+  GtkButton *rebalance_button;
 
   TsrBackend *backend;
-  GPtrArray *rows; /* AdwActionRow, in node order; each has a "bar" */
+  GPtrArray *rows;           /* AdwActionRow, in node order; each has a "bar" */
+  GCancellable *cancellable; /* cancelled when the page goes */
+  gboolean rebalancing;
+  char *rebalance_result; /* what the last run's toast said */
 };
 
 G_DEFINE_FINAL_TYPE (TsrStoragePage, tsr_storage_page, ADW_TYPE_BIN)
@@ -92,10 +100,77 @@ on_nodes_changed (TsrStoragePage *self)
 }
 
 static void
+set_rebalancing (TsrStoragePage *self, gboolean rebalancing)
+{
+  self->rebalancing = rebalancing;
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "storage.rebalance", !rebalancing);
+  gtk_button_set_label (self->rebalance_button, rebalancing ? _ ("Evening Out…") : _ ("_Even Out"));
+}
+
+static void
+on_rebalanced (GObject *source, GAsyncResult *result, gpointer data)
+{
+  g_autoptr (TsrStoragePage) self = data;
+  g_autoptr (GError) error = NULL;
+  TsrRebalanceReport r;
+  GtkWidget *overlay;
+
+  if (!tsr_cluster_rebalance_finish (TSR_CLUSTER (source), result, &r, &error))
+    {
+      if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED) || self->backend == NULL)
+        return;
+      g_free (self->rebalance_result);
+      self->rebalance_result =
+          g_strdup_printf (_ ("Could not even out the nodes: %s"), error->message);
+    }
+  else if (r.copies_moved == 0)
+    {
+      g_free (self->rebalance_result);
+      self->rebalance_result =
+          g_strdup (r.copies_failed > 0 ? _ ("No copies could be moved: a node refused them.")
+                                        : _ ("The nodes are even: nothing to move."));
+    }
+  else
+    {
+      g_autofree char *bytes = g_format_size (r.bytes_moved);
+      g_free (self->rebalance_result);
+      self->rebalance_result =
+          g_strdup_printf (ngettext ("Moved %llu copy (%s) to a node with room",
+                                     "Moved %llu copies (%s) to nodes "
+                                     "with room",
+                                     r.copies_moved),
+                           (unsigned long long)r.copies_moved, bytes);
+    }
+  if (self->backend == NULL)
+    return;
+  set_rebalancing (self, FALSE);
+  overlay = gtk_widget_get_ancestor (GTK_WIDGET (self), ADW_TYPE_TOAST_OVERLAY);
+  if (overlay != NULL)
+    adw_toast_overlay_add_toast (ADW_TOAST_OVERLAY (overlay),
+                                 adw_toast_new (self->rebalance_result));
+  tsr_backend_refresh (self->backend);
+}
+
+static void
+rebalance_action (GtkWidget *widget, const char *action, GVariant *param)
+{
+  TsrStoragePage *self = TSR_STORAGE_PAGE (widget);
+  TsrCluster *cluster;
+
+  if (self->backend == NULL || self->rebalancing || !tsr_backend_get_cluster_ready (self->backend))
+    return;
+  cluster = tsr_backend_get_cluster (self->backend);
+  set_rebalancing (self, TRUE);
+  tsr_cluster_rebalance_async (cluster, self->cancellable, on_rebalanced, g_object_ref (self));
+}
+
+static void
 tsr_storage_page_dispose (GObject *object)
 {
   TsrStoragePage *self = TSR_STORAGE_PAGE (object);
 
+  /* A run under way finishes its current file and stops; its callback finds no backend. */
+  g_cancellable_cancel (self->cancellable);
   if (self->backend != NULL)
     g_signal_handlers_disconnect_by_data (self->backend, self);
   g_clear_object (&self->backend);
@@ -105,12 +180,23 @@ tsr_storage_page_dispose (GObject *object)
 }
 
 static void
+tsr_storage_page_finalize (GObject *object)
+{
+  TsrStoragePage *self = TSR_STORAGE_PAGE (object);
+
+  g_clear_object (&self->cancellable);
+  g_free (self->rebalance_result);
+  G_OBJECT_CLASS (tsr_storage_page_parent_class)->finalize (object);
+}
+
+static void
 tsr_storage_page_class_init (TsrStoragePageClass *klass)
 {
   GObjectClass *object_class = G_OBJECT_CLASS (klass);
   GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
 
   object_class->dispose = tsr_storage_page_dispose;
+  object_class->finalize = tsr_storage_page_finalize;
   gtk_widget_class_set_template_from_resource (widget_class,
                                                "/io/github/tessera/Tessera/tsr-storage-page.ui");
   gtk_widget_class_bind_template_child (widget_class, TsrStoragePage, total_label);
@@ -118,6 +204,8 @@ tsr_storage_page_class_init (TsrStoragePageClass *klass)
   gtk_widget_class_bind_template_child (widget_class, TsrStoragePage, percent_label);
   gtk_widget_class_bind_template_child (widget_class, TsrStoragePage, free_label);
   gtk_widget_class_bind_template_child (widget_class, TsrStoragePage, nodes_group);
+  gtk_widget_class_bind_template_child (widget_class, TsrStoragePage, rebalance_button);
+  gtk_widget_class_install_action (widget_class, "storage.rebalance", NULL, rebalance_action);
 }
 
 static void
@@ -125,6 +213,7 @@ tsr_storage_page_init (TsrStoragePage *self)
 {
   gtk_widget_init_template (GTK_WIDGET (self));
   self->rows = g_ptr_array_new ();
+  self->cancellable = g_cancellable_new ();
 }
 
 void
@@ -151,4 +240,30 @@ tsr_storage_page_get_total_fraction (TsrStoragePage *self)
 {
   g_return_val_if_fail (TSR_IS_STORAGE_PAGE (self), 0);
   return gtk_level_bar_get_value (self->total_bar);
+}
+
+gboolean
+tsr_storage_page_is_rebalancing (TsrStoragePage *self)
+{
+  g_return_val_if_fail (TSR_IS_STORAGE_PAGE (self), FALSE);
+  return self->rebalancing;
+}
+
+/* What the last "Even Out" said, or %NULL before one finished. */
+const char *
+tsr_storage_page_get_rebalance_result (TsrStoragePage *self)
+{
+  g_return_val_if_fail (TSR_IS_STORAGE_PAGE (self), NULL);
+  return self->rebalance_result;
+}
+
+/* The subtitle of @node_id's row, such as "1.0 MB of 10 GB · 0.0 % · 10 GB free". */
+const char *
+tsr_storage_page_get_node_text (TsrStoragePage *self, const char *node_id)
+{
+  g_return_val_if_fail (TSR_IS_STORAGE_PAGE (self), NULL);
+  for (guint i = 0; i < self->rows->len; i++)
+    if (g_strcmp0 (adw_preferences_row_get_title (self->rows->pdata[i]), node_id) == 0)
+      return adw_action_row_get_subtitle (self->rows->pdata[i]);
+  return NULL;
 }

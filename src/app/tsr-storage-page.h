@@ -17,4 +17,8 @@ void tsr_storage_page_set_backend (TsrStoragePage *self, TsrBackend *backend);
 const char *tsr_storage_page_get_total_text (TsrStoragePage *self);
 double tsr_storage_page_get_total_fraction (TsrStoragePage *self);
 
+gboolean tsr_storage_page_is_rebalancing (TsrStoragePage *self);
+const char *tsr_storage_page_get_rebalance_result (TsrStoragePage *self);
+const char *tsr_storage_page_get_node_text (TsrStoragePage *self, const char *node_id);
+
 G_END_DECLS

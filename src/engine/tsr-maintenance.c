@@ -499,6 +499,10 @@ typedef gboolean (*FileStep) (TsrCluster *self, GPtrArray *views, TsrManifest *m
  * held shared (gc never runs between a step's stores and its manifest) and a view of the
  * nodes (@drain: see view_nodes()). Counts the files in *@files and the rewritten ones in
  * *@files_updated. */
+/* One walk at a time in the process: a repair and a rebalance each rewrite a manifest from the
+ * copy they loaded, so the second would undo the first's moves. */
+static GMutex walk_lock;
+
 static gboolean
 walk_catalogs (TsrCluster *self, const char *what, const char *drain, FileStep step, gpointer data,
                TsrProgressFunc progress, gpointer user_data, GCancellable *cancellable,
@@ -516,6 +520,7 @@ walk_catalogs (TsrCluster *self, const char *what, const char *drain, FileStep s
       g_set_error (error, TSR_ERROR, TSR_ERROR_STOPPED, "The cluster is not started");
       return FALSE;
     }
+  g_mutex_lock (&walk_lock);
   _tsr_cluster_lock_segments (self, FALSE);
   views = view_nodes (self, drain, cancellable);
   paths = manifest_paths (self);
@@ -551,6 +556,7 @@ walk_catalogs (TsrCluster *self, const char *what, const char *drain, FileStep s
   if (ok)
     _tsr_cluster_emit_progress (self, what, paths->len, paths->len);
   _tsr_cluster_unlock_segments (self, FALSE);
+  g_mutex_unlock (&walk_lock);
   _tsr_cluster_end_op (self);
   if (*files_updated > 0)
     _tsr_cluster_emit_files_changed (self);
@@ -1146,6 +1152,7 @@ tsr_cluster_rebalance (TsrCluster *self, TsrProgressFunc progress, gpointer user
 typedef enum
 {
   JOB_REPAIR,
+  JOB_REBALANCE,
   JOB_SCRUB,
   JOB_GC,
 } JobKind;
@@ -1157,6 +1164,7 @@ typedef struct
   union
   {
     TsrRepairReport repair;
+    TsrRebalanceReport rebalance;
     TsrScrubReport scrub;
     TsrGcReport gc;
   } report;
@@ -1173,6 +1181,10 @@ job_thread (GTask *task, gpointer source, gpointer data, GCancellable *cancellab
     {
       case JOB_REPAIR:
         ok = tsr_cluster_repair (source, NULL, NULL, cancellable, &job->report.repair, &error);
+        break;
+      case JOB_REBALANCE:
+        ok =
+            tsr_cluster_rebalance (source, NULL, NULL, cancellable, &job->report.rebalance, &error);
         break;
       case JOB_SCRUB:
         ok = tsr_cluster_scrub (source, NULL, NULL, cancellable, &job->report.scrub, &error);
@@ -1224,6 +1236,21 @@ tsr_cluster_repair_async (TsrCluster *self, GCancellable *cancellable, GAsyncRea
 gboolean
 tsr_cluster_repair_finish (TsrCluster *self, GAsyncResult *result, TsrRepairReport *report,
                            GError **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+  return finish_job (result, report, sizeof *report, error);
+}
+
+void
+tsr_cluster_rebalance_async (TsrCluster *self, GCancellable *cancellable,
+                             GAsyncReadyCallback callback, gpointer user_data)
+{
+  run_job (self, JOB_REBALANCE, 0, tsr_cluster_rebalance_async, cancellable, callback, user_data);
+}
+
+gboolean
+tsr_cluster_rebalance_finish (TsrCluster *self, GAsyncResult *result, TsrRebalanceReport *report,
+                              GError **error)
 {
   g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
   return finish_job (result, report, sizeof *report, error);

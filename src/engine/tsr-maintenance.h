@@ -113,6 +113,10 @@ typedef struct
 gboolean tsr_cluster_rebalance (TsrCluster *self, TsrProgressFunc progress, gpointer user_data,
                                 GCancellable *cancellable, TsrRebalanceReport *report,
                                 GError **error);
+void tsr_cluster_rebalance_async (TsrCluster *self, GCancellable *cancellable,
+                                  GAsyncReadyCallback callback, gpointer user_data);
+gboolean tsr_cluster_rebalance_finish (TsrCluster *self, GAsyncResult *result,
+                                       TsrRebalanceReport *report, GError **error);
 
 void tsr_cluster_set_maintenance_interval (TsrCluster *self, guint seconds);
 

@@ -94,6 +94,34 @@ has_n_files (gpointer data)
              tsr_backend_get_transfers (tsr_window_get_backend (w->window))) == 0;
 }
 
+static GtkWidget *
+find_button (GtkWidget *root, const char *label)
+{
+  if (GTK_IS_BUTTON (root) && gtk_widget_get_mapped (root) &&
+      g_strcmp0 (gtk_button_get_label (GTK_BUTTON (root)), label) == 0)
+    return root;
+  for (GtkWidget *c = gtk_widget_get_first_child (root); c != NULL;
+       c = gtk_widget_get_next_sibling (c))
+    {
+      GtkWidget *found = find_button (c, label);
+      if (found != NULL)
+        return found;
+    }
+  return NULL;
+}
+
+static void
+set_true (gboolean *flag)
+{
+  *flag = TRUE;
+}
+
+static gboolean
+is_true (gpointer flag)
+{
+  return *(gboolean *)flag;
+}
+
 static void
 wait_for_files (Fixture *f, guint n)
 {
@@ -676,6 +704,92 @@ test_topology_and_storage (Fixture *f, gconstpointer data)
       strstr (tsr_topology_view_get_details (tsr_topology_page_get_view (topo)), "Node_02"));
   g_free (w.before);
 }
+static void
+on_node_enabled (GObject *source, GAsyncResult *result, gpointer data)
+{
+  g_assert_true (tsr_backend_set_node_enabled_finish (TSR_BACKEND (source), result, NULL));
+  *(gboolean *)data = TRUE;
+}
+
+static void
+set_node_enabled (Fixture *f, const char *node_id, gboolean enabled)
+{
+  gboolean done = FALSE;
+
+  tsr_backend_set_node_enabled_async (tsr_window_get_backend (f->window), node_id, enabled, NULL,
+                                      on_node_enabled, &done);
+  g_assert_true (tsr_app_test_wait (is_true, &done, 30));
+}
+
+typedef struct
+{
+  TsrStoragePage *page;
+  const char *text;
+} ResultWait;
+
+static gboolean
+rebalanced_with (gpointer data)
+{
+  ResultWait *w = data;
+  return !tsr_storage_page_is_rebalancing (w->page) &&
+         g_strcmp0 (tsr_storage_page_get_rebalance_result (w->page), w->text) == 0;
+}
+
+typedef struct
+{
+  TsrStoragePage *page;
+  const char *node_id;
+  const char *prefix;
+} NodeTextWait;
+
+static gboolean
+node_text_starts (gpointer data)
+{
+  NodeTextWait *w = data;
+  const char *text = tsr_storage_page_get_node_text (w->page, w->node_id);
+  return text != NULL && g_str_has_prefix (text, w->prefix);
+}
+
+/* A node that was out while a file was uploaded holds none of it; the Storage page's "Even
+ * Out" gives it its share (16 of the 80 copies of a 40-chunk file), says so in a toast, shows
+ * the new usage, and the file still reads back; pressed again, there is nothing to move. */
+static void
+test_storage_even_out (Fixture *f, gconstpointer data)
+{
+  g_autoptr (GBytes) content = NULL;
+  g_autoptr (GFile) file = write_file (f, "album.flac", 40 * 65536, &content);
+  TsrStoragePage *storage = tsr_window_get_storage_page (f->window);
+  g_autofree char *zero = g_format_size (0);
+  g_autofree char *share = g_format_size (16 * (65536 + 16));
+  NodeTextWait empty = { storage, "Node_05", zero };
+  NodeTextWait filled = { storage, "Node_05", share };
+  g_autofree char *moved = g_strdup_printf ("Moved 16 copies (%s) to nodes with room", share);
+  ResultWait done = { storage, moved };
+  ResultWait even = { storage, "The nodes are even: nothing to move." };
+  GtkWidget *button;
+
+  sign_in (f);
+  set_node_enabled (f, "Node_05", FALSE);
+  tsr_app_test_drop_files (f->window, &file, 1);
+  wait_for_files (f, 1);
+  set_node_enabled (f, "Node_05", TRUE);
+  tsr_backend_refresh (tsr_window_get_backend (f->window));
+  tsr_window_set_visible_page (f->window, "storage");
+  g_assert_true (tsr_app_test_wait (node_text_starts, &empty, 30));
+
+  button = find_button (GTK_WIDGET (storage), "_Even Out");
+  g_assert_nonnull (button);
+  gtk_widget_activate (button);
+  if (!tsr_app_test_wait (rebalanced_with, &done, 60))
+    g_error ("Even Out said: %s", tsr_storage_page_get_rebalance_result (storage));
+  g_assert_true (tsr_app_test_wait (node_text_starts, &filled, 30));
+  download_and_compare (f, "album.flac", content);
+
+  /* Even now: nothing to move. */
+  gtk_widget_activate (find_button (GTK_WIDGET (storage), "_Even Out"));
+  if (!tsr_app_test_wait (rebalanced_with, &even, 60))
+    g_error ("Even Out said: %s", tsr_storage_page_get_rebalance_result (storage));
+}
 /* ---- the emulated network ---- */
 
 typedef struct
@@ -766,22 +880,6 @@ static gboolean
 add_node_dialog_gone (gpointer window)
 {
   return tsr_window_get_add_node_dialog (window) == NULL;
-}
-
-static GtkWidget *
-find_button (GtkWidget *root, const char *label)
-{
-  if (GTK_IS_BUTTON (root) && gtk_widget_get_mapped (root) &&
-      g_strcmp0 (gtk_button_get_label (GTK_BUTTON (root)), label) == 0)
-    return root;
-  for (GtkWidget *c = gtk_widget_get_first_child (root); c != NULL;
-       c = gtk_widget_get_next_sibling (c))
-    {
-      GtkWidget *found = find_button (c, label);
-      if (found != NULL)
-        return found;
-    }
-  return NULL;
 }
 
 static gboolean
@@ -956,18 +1054,6 @@ test_add_node (Fixture *f, gconstpointer data)
   gtk_window_destroy (GTK_WINDOW (dialog));
 
   stop_provisioned (f->data_dir, remote_dir);
-}
-
-static void
-set_true (gboolean *flag)
-{
-  *flag = TRUE;
-}
-
-static gboolean
-is_true (gpointer flag)
-{
-  return *(gboolean *)flag;
 }
 
 static GtkWidget *
@@ -1156,6 +1242,7 @@ main (int argc, char **argv)
   ADD ("/tessera/app/cancel-upload", test_cancel_upload);
   ADD ("/tessera/app/stop-node", test_stop_node);
   ADD ("/tessera/app/topology-and-storage", test_topology_and_storage);
+  ADD ("/tessera/app/storage-even-out", test_storage_even_out);
   ADD ("/tessera/app/settings-restore", test_settings_restore);
   ADD ("/tessera/app/network", test_network);
   ADD ("/tessera/app/add-node", test_add_node);
