@@ -5,6 +5,7 @@
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
 #include "tessera.h"
+#include "tsr-cluster-private.h"
 #include "tsr-test-util.h"
 
 #include <string.h>
@@ -566,6 +567,119 @@ test_rebalance_fills_new_node (Fixture *f, gconstpointer data)
   check_every_file (f);
 }
 
+/* What a repair or rebalance rewrites is the manifest it loaded, or nothing: a file deleted
+ * meanwhile does not come back, and one deleted and uploaded again (same content, so the same
+ * path, but a key and segments of its own) is not replaced by the old one. */
+static void
+test_rewrite_only_what_was_loaded (Fixture *f, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (TsrManifest) first = upload_random (f, 5 * 65536 + 3);
+  g_autofree char *name = g_strconcat (first->file_id, ".json", NULL);
+  g_autofree char *path = g_build_filename (f->data_dir, "catalog", name, NULL);
+  g_autoptr (TsrManifest) second = NULL;
+  g_autoptr (TsrManifest) on_disk = NULL;
+  gboolean written = TRUE;
+
+  g_assert_true (g_file_test (path, G_FILE_TEST_EXISTS));
+
+  /* The current one is rewritten. */
+  g_assert_true (_tsr_cluster_rewrite_manifest (f->cluster, first, path, &written, &error));
+  g_assert_no_error (error);
+  g_assert_true (written);
+
+  /* Deleted: not brought back. */
+  g_assert_true (tsr_cluster_delete (f->cluster, first->file_id, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_true (_tsr_cluster_rewrite_manifest (f->cluster, first, path, &written, &error));
+  g_assert_false (written);
+  g_assert_false (g_file_test (path, G_FILE_TEST_EXISTS));
+
+  /* Uploaded again: the new manifest stays, and the file reads back from it. */
+  {
+    g_autofree char *again = write_file (f, "again.bin", f->contents->pdata[0]);
+    g_autoptr (GFile) file = g_file_new_for_path (again);
+
+    second = tsr_cluster_upload (f->cluster, file, NULL, &error);
+    g_assert_no_error (error);
+    g_assert_cmpstr (second->file_id, ==, first->file_id);
+    g_assert_cmpstr (second->sealed_key, !=, first->sealed_key);
+  }
+  g_assert_true (_tsr_cluster_rewrite_manifest (f->cluster, first, path, &written, &error));
+  g_assert_no_error (error);
+  g_assert_false (written);
+  on_disk = tsr_manifest_load (path, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (on_disk->sealed_key, ==, second->sealed_key);
+  check_every_file (f);
+}
+
+/* A chunk whose other copy is on a node that is down keeps the copy it has where it is: a
+ * download holding the manifest from before must still find one. Once the node is back, the
+ * next run evens out the rest. */
+static void
+test_rebalance_keeps_a_live_copy (Fixture *f, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GPtrArray) before = g_ptr_array_new_with_free_func ((GDestroyNotify)g_strfreev);
+  TsrRebalanceReport r;
+  guint touching = 0, k;
+
+  for (guint i = 0; i < 2; i++)
+    {
+      g_autoptr (TsrManifest) up = upload_random (f, 12 * 65536);
+    }
+  add_embedded_node (f, "Node_04");
+  /* Where every chunk of every file is, in order. */
+  for (guint i = 0; i < f->ids->len; i++)
+    {
+      g_autoptr (TsrManifest) m = tsr_cluster_get_file (f->cluster, f->ids->pdata[i], NULL);
+
+      for (guint c = 0; c < m->chunks->len; c++)
+        {
+          TsrManifestChunk *chunk = m->chunks->pdata[c];
+          char **nodes = g_new0 (char *, chunk->nodes->len + 1);
+
+          for (guint j = 0; j < chunk->nodes->len; j++)
+            nodes[j] = g_strdup (chunk->nodes->pdata[j]);
+          g_ptr_array_add (before, nodes);
+        }
+    }
+  g_assert_true (tsr_cluster_set_node_enabled (f->cluster, "Node_01", FALSE, &error));
+  g_assert_no_error (error);
+  g_assert_true (tsr_cluster_rebalance (f->cluster, NULL, NULL, NULL, &r, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (r.copies_moved, >, 0);
+  k = 0;
+  for (guint i = 0; i < f->ids->len; i++)
+    {
+      g_autoptr (TsrManifest) m = tsr_cluster_get_file (f->cluster, f->ids->pdata[i], NULL);
+
+      for (guint c = 0; c < m->chunks->len; c++, k++)
+        {
+          TsrManifestChunk *chunk = m->chunks->pdata[c];
+          char **was = before->pdata[k];
+
+          if (!g_strv_contains ((const char *const *)was, "Node_01"))
+            continue;
+          touching++;
+          g_assert_cmpuint (chunk->nodes->len, ==, 2);
+          g_assert_cmpstr (chunk->nodes->pdata[0], ==, was[0]);
+          g_assert_cmpstr (chunk->nodes->pdata[1], ==, was[1]);
+        }
+    }
+  g_assert_cmpuint (touching, >, 0);
+
+  g_assert_true (tsr_cluster_set_node_enabled (f->cluster, "Node_01", TRUE, &error));
+  g_assert_true (tsr_cluster_check_health (f->cluster, NULL, &error));
+  g_assert_true (tsr_cluster_rebalance (f->cluster, NULL, NULL, NULL, &r, &error));
+  g_assert_no_error (error);
+  g_assert_true (tsr_cluster_rebalance (f->cluster, NULL, NULL, NULL, &r, &error));
+  g_assert_cmpuint (r.copies_moved, ==, 0);
+  assert_copies_in_place (f, 2);
+  check_every_file (f);
+}
+
 /* An upload that cannot fit fails at once, saying how much it needs, and stores nothing. */
 static void
 test_upload_says_what_it_needs (Fixture *f, gconstpointer data)
@@ -842,6 +956,8 @@ main (int argc, char **argv)
   ADD ("gc-refuses-damaged-manifest", test_gc_refuses_damaged_manifest, NULL);
   ADD ("remove-node-drains", test_remove_node_drains, NULL);
   ADD ("rebalance-fills-new-node", test_rebalance_fills_new_node, GUINT_TO_POINTER (3));
+  ADD ("rebalance-keeps-a-live-copy", test_rebalance_keeps_a_live_copy, GUINT_TO_POINTER (3));
+  ADD ("rewrite-only-what-was-loaded", test_rewrite_only_what_was_loaded, NULL);
   ADD ("new-node-takes-new-chunks", test_new_node_takes_new_chunks, GUINT_TO_POINTER (3));
   ADD ("upload-says-what-it-needs", test_upload_says_what_it_needs, NULL);
   ADD ("concurrent-transfers-node-restart", test_concurrent_transfers_node_restart, NULL);

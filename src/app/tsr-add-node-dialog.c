@@ -274,6 +274,8 @@ on_run_done (GObject *source, GAsyncResult *result, gpointer data)
       show_error (self, error->message);
       return;
     }
+  /* The key is loaded: its passphrase is needed no more. */
+  tsr_remote_add_set_key_passphrase (op, NULL);
   if (self->backend == NULL)
     return;
   r = tsr_remote_add_get_remote (op);
@@ -437,8 +439,15 @@ tsr_add_node_dialog_dispose (GObject *object)
     gtk_window_destroy (GTK_WINDOW (self->confirm));
   g_clear_weak_pointer (&self->confirm);
   if (self->unlock != NULL)
-    gtk_window_destroy (GTK_WINDOW (self->unlock));
-  g_clear_weak_pointer (&self->unlock);
+    {
+      AdwMessageDialog *unlock = self->unlock;
+
+      /* As in on_unlock_response(): the field is emptied and loses focus first. */
+      g_clear_weak_pointer (&self->unlock);
+      gtk_editable_set_text (GTK_EDITABLE (tsr_add_node_dialog_get_passphrase_row (unlock)), "");
+      gtk_window_set_focus (GTK_WINDOW (unlock), NULL);
+      gtk_window_destroy (GTK_WINDOW (unlock));
+    }
   if (self->op != NULL)
     g_signal_handlers_disconnect_by_data (self->op, self);
   g_clear_object (&self->op);

@@ -146,8 +146,11 @@ on_rebalanced (GObject *source, GAsyncResult *result, gpointer data)
   set_rebalancing (self, FALSE);
   overlay = gtk_widget_get_ancestor (GTK_WIDGET (self), ADW_TYPE_TOAST_OVERLAY);
   if (overlay != NULL)
-    adw_toast_overlay_add_toast (ADW_TOAST_OVERLAY (overlay),
-                                 adw_toast_new (self->rebalance_result));
+    {
+      /* A toast's title is markup; an error message may hold "<" or "&". */
+      g_autofree char *escaped = g_markup_escape_text (self->rebalance_result, -1);
+      adw_toast_overlay_add_toast (ADW_TOAST_OVERLAY (overlay), adw_toast_new (escaped));
+    }
   tsr_backend_refresh (self->backend);
 }
 

@@ -24,6 +24,9 @@ void _tsr_cluster_unlock_segments (TsrCluster *self, gboolean exclusive);
  * back the manifest of a file deleted meanwhile. */
 void _tsr_cluster_lock_catalog (TsrCluster *self);
 void _tsr_cluster_unlock_catalog (TsrCluster *self);
+/* tsr-maintenance.c: a repair's or rebalance's rewrite of a manifest it loaded. */
+gboolean _tsr_cluster_rewrite_manifest (TsrCluster *self, const TsrManifest *m, const char *path,
+                                        gboolean *written, GError **error);
 void _tsr_cluster_emit_progress (TsrCluster *self, const char *name, guint64 done, guint64 total);
 void _tsr_cluster_emit_files_changed (TsrCluster *self);
 void _tsr_cluster_top_up (TsrCluster *self, TsrManifest *manifest, guint replicas,

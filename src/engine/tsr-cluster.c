@@ -1770,6 +1770,7 @@ tsr_cluster_upload (TsrCluster *self, GFile *file, GCancellable *cancellable, GE
   g_autofree char *path = NULL;
   char file_hash[TSR_SHA256_HEX_LEN + 1];
   TsrManifest *result = NULL;
+  gboolean committed;
   Upload up = { 0 };
   StoreJob *job = NULL;
   GBytes *plain;
@@ -1901,7 +1902,12 @@ tsr_cluster_upload (TsrCluster *self, GFile *file, GCancellable *cancellable, GE
       manifest->cipher = g_strdup (tsr_chunk_cipher_to_string (self->chunk_cipher));
       manifest->sealed_key = tsr_key_seal (kek (self), file_key);
       path = manifest_path (self, manifest->file_id);
-      if (tsr_manifest_save_new (manifest, path, &local_error))
+      /* Under the catalog lock: a repair or rebalance rewriting a manifest it loaded checks,
+       * under the same lock, that this is still the file it loaded. */
+      _tsr_cluster_lock_catalog (self);
+      committed = tsr_manifest_save_new (manifest, path, &local_error);
+      _tsr_cluster_unlock_catalog (self);
+      if (committed)
         result = g_steal_pointer (&manifest);
       else if (g_error_matches (local_error, TSR_ERROR, TSR_ERROR_EXISTS))
         {

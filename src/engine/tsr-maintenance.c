@@ -467,26 +467,36 @@ _tsr_cluster_top_up (TsrCluster *self, TsrManifest *manifest, guint replicas,
 }
 
 /* Rewrites a manifest in place, atomically and durably, unless the file was deleted
- * meanwhile (a repair must never bring a deleted file back). */
-static gboolean
-rewrite_manifest (TsrCluster *self, const TsrManifest *m, const char *path, GError **error)
+ * meanwhile (a repair must never bring a deleted file back) or is no longer the upload @m was
+ * loaded from: deleted and the same content uploaded again has the same path (the file id is
+ * the content's hash) but a key and segments of its own, which @m must not replace. Uploads
+ * commit their manifests under the same lock. Sets *@written when it wrote. */
+gboolean
+_tsr_cluster_rewrite_manifest (TsrCluster *self, const TsrManifest *m, const char *path,
+                               gboolean *written, GError **error)
 {
+  g_autoptr (TsrManifest) now = NULL;
   gboolean ok = TRUE;
 
+  *written = FALSE;
   _tsr_cluster_lock_catalog (self);
-  if (g_file_test (path, G_FILE_TEST_EXISTS))
-    ok = tsr_manifest_save (m, path, error);
+  now = tsr_manifest_load_summary (path, NULL);
+  if (now != NULL && g_strcmp0 (now->sealed_key, m->sealed_key) == 0 &&
+      now->created_at == m->created_at)
+    ok = *written = tsr_manifest_save (m, path, error);
   _tsr_cluster_unlock_catalog (self);
   return ok;
 }
 
 /* The new copies first, then the manifest that lists them (the promise comes after the data,
- * as for uploads). */
+ * as for uploads). *@written: see _tsr_cluster_rewrite_manifest(). */
 static gboolean
 commit_file (TsrCluster *self, GPtrArray *views, const TsrManifest *m, const char *path,
-             GCancellable *cancellable, GError **error)
+             gboolean *written, GCancellable *cancellable, GError **error)
 {
-  return sync_views (self, views, cancellable, error) && rewrite_manifest (self, m, path, error);
+  *written = FALSE;
+  return sync_views (self, views, cancellable, error) &&
+         _tsr_cluster_rewrite_manifest (self, m, path, written, error);
 }
 
 /* One file's part of a walk over the catalogs (walk_catalogs()): FALSE with @error stops the
@@ -521,6 +531,14 @@ walk_catalogs (TsrCluster *self, const char *what, const char *drain, FileStep s
       return FALSE;
     }
   g_mutex_lock (&walk_lock);
+  /* Waiting for another walk may have outlasted the cluster. */
+  if (!_tsr_cluster_is_started (self))
+    {
+      g_mutex_unlock (&walk_lock);
+      _tsr_cluster_end_op (self);
+      g_set_error (error, TSR_ERROR, TSR_ERROR_STOPPED, "The cluster is not started");
+      return FALSE;
+    }
   _tsr_cluster_lock_segments (self, FALSE);
   views = view_nodes (self, drain, cancellable);
   paths = manifest_paths (self);
@@ -587,8 +605,7 @@ repair_step (TsrCluster *self, GPtrArray *views, TsrManifest *m, const char *pat
     }
   if (!changed)
     return TRUE;
-  *updated = commit_file (self, views, m, path, cancellable, error);
-  return *updated;
+  return commit_file (self, views, m, path, updated, cancellable, error);
 }
 
 /* @drain: a node whose copies do not count and which gets no new ones (node remove). Returns
@@ -993,7 +1010,14 @@ rebalance_file (TsrCluster *self, GPtrArray *views, TsrManifest *m, guint64 used
   for (guint c = 0; c < m->chunks->len && !g_cancellable_is_cancelled (cancellable); c++)
     {
       TsrManifestChunk *chunk = m->chunks->pdata[c];
+      guint live = 0;
 
+      /* A chunk moves only while another copy stays where a reader of the old manifest
+       * looks (one copy in all, or the other's node down: it waits for a later run). */
+      for (guint j = 0; j < chunk->nodes->len; j++)
+        live += view_holds (find_view (views, chunk->nodes->pdata[j]), chunk->segment_id);
+      if (live < 2)
+        continue;
       for (guint j = 0; j < chunk->nodes->len; j++)
         {
           NodeView *from = find_view (views, chunk->nodes->pdata[j]);
@@ -1010,18 +1034,22 @@ rebalance_file (TsrCluster *self, GPtrArray *views, TsrManifest *m, guint64 used
           to = pick_receiver (views, chunk, chunk->size, used, capacity);
           if (to == NULL)
             continue;
+          client = _tsr_cluster_dup_client (self, to->node_id);
+          if (client == NULL)
+            {
+              /* Disabled since the run began: it takes nothing more. */
+              to->target = FALSE;
+              break;
+            }
           source = g_ptr_array_new ();
           g_ptr_array_add (source, from->node_id);
           data = fetch_copy (self, views, chunk, source, cancellable);
-          client = data != NULL ? _tsr_cluster_dup_client (self, to->node_id) : NULL;
-          if (client == NULL ||
-              !tsr_node_client_store_segment (client, chunk->segment_id, data, cancellable, &error))
+          if (data == NULL)
+            break; /* the source failed: fetch_copy() said so, and marked it if it is down */
+          if (!tsr_node_client_store_segment (client, chunk->segment_id, data, cancellable, &error))
             {
-              if (error != NULL)
-                {
-                  g_message ("Rebalance skips %s: %s", to->node_id, error->message);
-                  to->target = FALSE;
-                }
+              g_message ("Rebalance skips %s: %s", to->node_id, error->message);
+              to->target = FALSE;
               report->copies_failed++;
               break;
             }
@@ -1099,10 +1127,12 @@ rebalance_step (TsrCluster *self, GPtrArray *views, TsrManifest *m, const char *
   moved = g_ptr_array_new_with_free_func ((GDestroyNotify)move_free);
   if (!rebalance_file (self, views, m, w->used, w->capacity, moved, cancellable, w->report))
     return TRUE;
-  if (!commit_file (self, views, m, path, cancellable, error))
+  if (!commit_file (self, views, m, path, updated, cancellable, error))
     return FALSE;
-  *updated = TRUE;
-  /* The old copies go last. */
+  /* The old copies go last, and only if the manifest now says where the new ones are (else
+   * the new ones are garbage, and the old ones still listed). */
+  if (!*updated)
+    return TRUE;
   for (guint k = 0; k < moved->len; k++)
     {
       Move *move = moved->pdata[k];
