@@ -721,6 +721,70 @@ test_reads_leave_no_cache (Fixture *f, gconstpointer data)
     g_test_skip (why);
 }
 
+/* A file system may accept O_DIRECT at the open and then refuse the read (EINVAL) or give it
+ * short: the bytes still come back whole, through the page cache. A refusal turns direct reads
+ * off for the store from then on; a short read only for that read. */
+static void
+test_direct_read_fails_after_open (Fixture *f, gconstpointer data)
+{
+  g_autoptr (TsrSegmentStore) store = open_store (f, TSR_SEGMENT_STORE_DEFAULT_CAPACITY);
+  g_autoptr (GError) error = NULL;
+  g_autofree char *why = NULL;
+  gboolean observable = tsr_test_page_cache_observable (f->dir, &why);
+  GBytes *blobs[3];
+  char *ids[3];
+
+  for (guint i = 0; i < 3; i++)
+    {
+      blobs[i] = tsr_test_random_bytes (f->rand, 65536 + 16 + i);
+      g_assert_true (tsr_segment_store_put_full (store, blobs[i], NULL, TSR_SEGMENT_PUT_COLD,
+                                                 &ids[i], &error));
+      g_assert_no_error (error);
+    }
+  g_assert_true (tsr_segment_store_sync (store, &error));
+  g_assert_no_error (error);
+
+  for (guint i = 0; i < 3; i++)
+    {
+      /* 0: short, 1: read as usual after it, 2: refused. */
+      TsrDirectReadFault fault = i == 0   ? TSR_DIRECT_READ_FAULT_SHORT
+                                 : i == 2 ? TSR_DIRECT_READ_FAULT_EINVAL
+                                          : TSR_DIRECT_READ_FAULT_NONE;
+      g_autoptr (GBytes) back = NULL;
+      g_autofree char *path = tsr_segment_store_segment_path (store, ids[i]);
+      guint pages, cached;
+
+      _tsr_segment_store_inject_direct_read_fault (store, fault);
+      back = tsr_segment_store_get (store, ids[i], &error);
+      g_assert_no_error (error);
+      g_assert_true (g_bytes_equal (back, blobs[i]));
+      cached = tsr_test_cached_pages (path, &pages);
+      if (observable)
+        g_assert_cmpuint (cached, ==, fault == TSR_DIRECT_READ_FAULT_NONE ? 0 : pages);
+    }
+  /* After the refusal, reads go through the page cache for good: segment 1, read directly
+   * above (nothing cached), now leaves its pages. */
+  if (observable)
+    {
+      g_autofree char *path = tsr_segment_store_segment_path (store, ids[1]);
+      g_autoptr (GBytes) back = NULL;
+      guint pages;
+
+      back = tsr_segment_store_get (store, ids[1], &error);
+      g_assert_no_error (error);
+      g_assert_true (g_bytes_equal (back, blobs[1]));
+      g_assert_cmpuint (tsr_test_cached_pages (path, &pages), ==, pages);
+    }
+  for (guint i = 0; i < 3; i++)
+    {
+      g_bytes_unref (blobs[i]);
+      g_free (ids[i]);
+    }
+  close_ok (store);
+  if (!observable)
+    g_test_skip (why);
+}
+
 /* A file under a segment's name that the index does not know (a crash before a sync can leave
  * one, half written) is replaced by the next put of that segment, which leaves nothing else. */
 static void
@@ -853,6 +917,7 @@ main (int argc, char **argv)
   ADD ("cold-puts-leave-cache", test_cold_puts_leave_cache);
   ADD ("background-writeback", test_background_writeback);
   ADD ("reads-leave-no-cache", test_reads_leave_no_cache);
+  ADD ("direct-read-fails-after-open", test_direct_read_fails_after_open);
   ADD ("stray-file-replaced", test_stray_file_replaced);
   ADD ("cold-puts-close-their-files", test_cold_puts_close_their_files);
 #undef ADD

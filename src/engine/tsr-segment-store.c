@@ -111,6 +111,7 @@ struct _TsrSegmentStore
   GThreadPool *flusher;
 
   int direct_refused;  /* atomic: the file system refused an O_DIRECT read */
+  int direct_fault;    /* atomic: a TsrDirectReadFault for the next direct read (tests) */
   int tmpfile_refused; /* atomic: O_TMPFILE or linking it in is not possible here */
 };
 
@@ -1184,6 +1185,18 @@ read_direct (TsrSegmentStore *self, int fd, GByteArray *out, guint start, gsize 
       do
         n = pread (fd, at, aligned, 0);
       while (n < 0 && errno == EINTR);
+      switch (g_atomic_int_exchange (&self->direct_fault, TSR_DIRECT_READ_FAULT_NONE))
+        {
+          case TSR_DIRECT_READ_FAULT_EINVAL:
+            n = -1;
+            errno = EINVAL;
+            break;
+          case TSR_DIRECT_READ_FAULT_SHORT:
+            n = n > 0 ? n - 1 : n;
+            break;
+          default:
+            break;
+        }
       if (n >= 0 && (gsize)n == size)
         memmove (out->data + start, at, size);
       else if (n < 0 && errno == EINVAL)
@@ -1820,4 +1833,18 @@ tsr_segment_store_init (TsrSegmentStore *self)
   self->cold = g_ptr_array_new_with_free_func ((GDestroyNotify)cold_put_free);
   g_mutex_init (&self->dirty_mutex);
   g_mutex_init (&self->mutex);
+}
+
+/**
+ * _tsr_segment_store_inject_direct_read_fault:
+ *
+ * For tests: the next read around the page cache fails as a file system may make it fail
+ * after the open succeeded (%EINVAL at the read, or a short read), so that the fallback
+ * through the page cache is exercised on a file system that does not fail.
+ */
+void
+_tsr_segment_store_inject_direct_read_fault (TsrSegmentStore *self, TsrDirectReadFault fault)
+{
+  g_return_if_fail (TSR_IS_SEGMENT_STORE (self));
+  g_atomic_int_set (&self->direct_fault, fault);
 }

@@ -114,4 +114,14 @@ gboolean tsr_segment_store_scrub (TsrSegmentStore *self, const char *after, guin
                                   TsrScrubResult *result, GError **error);
 void tsr_scrub_result_clear (TsrScrubResult *result);
 
+/* For tests: how the next read around the page cache is made to fail. */
+typedef enum
+{
+  TSR_DIRECT_READ_FAULT_NONE,
+  TSR_DIRECT_READ_FAULT_EINVAL, /* refused at the read, after the open */
+  TSR_DIRECT_READ_FAULT_SHORT,  /* one byte short */
+} TsrDirectReadFault;
+
+void _tsr_segment_store_inject_direct_read_fault (TsrSegmentStore *self, TsrDirectReadFault fault);
+
 G_END_DECLS
