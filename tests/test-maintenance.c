@@ -680,6 +680,33 @@ test_rebalance_keeps_a_live_copy (Fixture *f, gconstpointer data)
   check_every_file (f);
 }
 
+/* Garbage on a node (copies no manifest lists, as a killed upload leaves) is no part of its
+ * share: evenly placed files stay where they are. */
+static void
+test_rebalance_ignores_garbage (Fixture *f, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  TsrRebalanceReport r;
+
+  for (guint i = 0; i < 2; i++)
+    {
+      g_autoptr (TsrManifest) m = upload_random (f, 12 * 65536);
+    }
+  for (guint i = 0; i < 20; i++)
+    {
+      g_autoptr (GBytes) junk = tsr_test_random_bytes (f->rand, 65536 + 16);
+      g_autofree char *id = NULL;
+
+      g_assert_true (tsr_segment_store_put (store_of (f, "Node_01"), junk, NULL, &id, &error));
+      g_assert_no_error (error);
+    }
+  g_assert_true (tsr_cluster_rebalance (f->cluster, NULL, NULL, NULL, &r, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (r.files, ==, 2);
+  g_assert_cmpuint (r.copies_moved, ==, 0);
+  assert_copies_in_place (f, 2);
+}
+
 /* An upload that cannot fit fails at once, saying how much it needs, and stores nothing. */
 static void
 test_upload_says_what_it_needs (Fixture *f, gconstpointer data)
@@ -957,6 +984,7 @@ main (int argc, char **argv)
   ADD ("remove-node-drains", test_remove_node_drains, NULL);
   ADD ("rebalance-fills-new-node", test_rebalance_fills_new_node, GUINT_TO_POINTER (3));
   ADD ("rebalance-keeps-a-live-copy", test_rebalance_keeps_a_live_copy, GUINT_TO_POINTER (3));
+  ADD ("rebalance-ignores-garbage", test_rebalance_ignores_garbage, GUINT_TO_POINTER (3));
   ADD ("rewrite-only-what-was-loaded", test_rewrite_only_what_was_loaded, NULL);
   ADD ("new-node-takes-new-chunks", test_new_node_takes_new_chunks, GUINT_TO_POINTER (3));
   ADD ("upload-says-what-it-needs", test_upload_says_what_it_needs, NULL);

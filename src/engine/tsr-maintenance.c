@@ -191,7 +191,7 @@ typedef struct
   gboolean target;      /* may receive copies: up, not being drained, not full */
   gboolean needs_sync;  /* received or adopted copies since its last sync */
   GHashTable *segments; /* ids it holds; NULL when it could not be listed */
-  guint64 used;         /* bytes of the segments it listed, kept up to date by rebalance */
+  guint64 used;         /* rebalance: bytes of the copies manifests list on it (count_listed()) */
   guint64 capacity;
 } NodeView;
 
@@ -233,11 +233,7 @@ view_nodes (TsrCluster *self, const char *drain, GCancellable *cancellable)
             }
           v->segments = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
           for (guint j = 0; j < list->len; j++)
-            {
-              TsrSegmentInfo *info = list->pdata[j];
-              g_hash_table_add (v->segments, g_strdup (info->id));
-              v->used += info->size;
-            }
+            g_hash_table_add (v->segments, g_strdup (((TsrSegmentInfo *)list->pdata[j])->id));
           v->capacity = s->capacity_bytes;
           v->up = TRUE;
           v->target = g_strcmp0 (drain, s->node_id) != 0;
@@ -1093,6 +1089,39 @@ unbalanced (GPtrArray *views, guint64 used, guint64 capacity, guint64 unit)
   return over && under;
 }
 
+/* Sets each node's @used to the bytes of the copies that manifests list on it and that it
+ * holds: garbage (copies of killed uploads or runs, of deleted files not yet collected) is no
+ * part of a share, or a node holding some would give away live copies, and take them back
+ * once gc freed it. */
+static void
+count_listed (TsrCluster *self, GPtrArray *views)
+{
+  g_autoptr (GPtrArray) paths = manifest_paths (self);
+
+  for (guint i = 0; i < views->len; i++)
+    ((NodeView *)views->pdata[i])->used = 0;
+  for (guint i = 0; i < paths->len; i++)
+    {
+      g_autoptr (TsrManifest) m = tsr_manifest_load (paths->pdata[i], NULL);
+
+      for (guint c = 0; m != NULL && c < m->chunks->len; c++)
+        {
+          TsrManifestChunk *chunk = m->chunks->pdata[c];
+
+          for (guint j = 0; j < chunk->nodes->len; j++)
+            {
+              NodeView *v = find_view (views, chunk->nodes->pdata[j]);
+              gboolean again = FALSE;
+
+              for (guint k = 0; k < j; k++)
+                again |= g_strcmp0 (chunk->nodes->pdata[k], chunk->nodes->pdata[j]) == 0;
+              if (!again && view_holds (v, chunk->segment_id))
+                v->used += chunk->size;
+            }
+        }
+    }
+}
+
 typedef struct
 {
   gboolean counted; /* @used and @capacity are summed */
@@ -1110,6 +1139,7 @@ rebalance_step (TsrCluster *self, GPtrArray *views, TsrManifest *m, const char *
 
   if (!w->counted)
     {
+      count_listed (self, views);
       for (guint i = 0; i < views->len; i++)
         {
           NodeView *v = views->pdata[i];
