@@ -27,7 +27,8 @@ struct _TsrStoragePage
   GPtrArray *rows;           /* AdwActionRow, in node order; each has a "bar" */
   GCancellable *cancellable; /* cancelled when the page goes */
   gboolean rebalancing;
-  char *rebalance_result; /* what the last run's toast said */
+  TsrCluster *progress_source; /* the cluster whose progress the button shows, while it runs */
+  char *rebalance_result;      /* what the last run's toast said */
 };
 
 G_DEFINE_FINAL_TYPE (TsrStoragePage, tsr_storage_page, ADW_TYPE_BIN)
@@ -107,6 +108,29 @@ set_rebalancing (TsrStoragePage *self, gboolean rebalancing)
   gtk_button_set_label (self->rebalance_button, rebalancing ? _ ("Evening Out…") : _ ("_Even Out"));
 }
 
+/* The run's progress on its button: the file it is at, of how many. */
+static void
+on_cluster_progress (TsrCluster *cluster, GCancellable *cancellable, const char *name, guint64 done,
+                     guint64 total, double rate, TsrStoragePage *self)
+{
+  g_autofree char *label = NULL;
+
+  if (!self->rebalancing || g_strcmp0 (name, "rebalance") != 0 || total == 0)
+    return;
+  /* Translators: "Evening Out… 3 of 10": the file being looked at, of all the files. */
+  label = g_strdup_printf (_ ("Evening Out… %llu of %llu"),
+                           (unsigned long long)MIN (done + 1, total), (unsigned long long)total);
+  gtk_button_set_label (self->rebalance_button, label);
+}
+
+static void
+stop_showing_progress (TsrStoragePage *self)
+{
+  if (self->progress_source != NULL)
+    g_signal_handlers_disconnect_by_func (self->progress_source, on_cluster_progress, self);
+  g_clear_object (&self->progress_source);
+}
+
 static void
 on_rebalanced (GObject *source, GAsyncResult *result, gpointer data)
 {
@@ -143,6 +167,7 @@ on_rebalanced (GObject *source, GAsyncResult *result, gpointer data)
     }
   if (self->backend == NULL)
     return;
+  stop_showing_progress (self);
   set_rebalancing (self, FALSE);
   overlay = gtk_widget_get_ancestor (GTK_WIDGET (self), ADW_TYPE_TOAST_OVERLAY);
   if (overlay != NULL)
@@ -164,6 +189,8 @@ rebalance_action (GtkWidget *widget, const char *action, GVariant *param)
     return;
   cluster = tsr_backend_get_cluster (self->backend);
   set_rebalancing (self, TRUE);
+  self->progress_source = g_object_ref (cluster);
+  g_signal_connect (cluster, "transfer-progress", G_CALLBACK (on_cluster_progress), self);
   tsr_cluster_rebalance_async (cluster, self->cancellable, on_rebalanced, g_object_ref (self));
 }
 
@@ -174,6 +201,7 @@ tsr_storage_page_dispose (GObject *object)
 
   /* A run under way finishes its current file and stops; its callback finds no backend. */
   g_cancellable_cancel (self->cancellable);
+  stop_showing_progress (self);
   if (self->backend != NULL)
     g_signal_handlers_disconnect_by_data (self->backend, self);
   g_clear_object (&self->backend);

@@ -721,6 +721,12 @@ set_node_enabled (Fixture *f, const char *node_id, gboolean enabled)
   g_assert_true (tsr_app_test_wait (is_true, &done, 30));
 }
 
+static void
+on_label (GtkButton *button, GParamSpec *pspec, GString *labels)
+{
+  g_string_append_printf (labels, "%s|", gtk_button_get_label (button));
+}
+
 typedef struct
 {
   TsrStoragePage *page;
@@ -766,6 +772,7 @@ test_storage_even_out (Fixture *f, gconstpointer data)
   g_autofree char *moved = g_strdup_printf ("Moved 16 copies (%s) to nodes with room", share);
   ResultWait done = { storage, moved };
   ResultWait even = { storage, "The nodes are even: nothing to move." };
+  g_autoptr (GString) labels = g_string_new (NULL);
   GtkWidget *button;
 
   sign_in (f);
@@ -779,9 +786,14 @@ test_storage_even_out (Fixture *f, gconstpointer data)
 
   button = find_button (GTK_WIDGET (storage), "_Even Out");
   g_assert_nonnull (button);
+  /* The button shows which file the run is at. */
+  g_signal_connect (button, "notify::label", G_CALLBACK (on_label), labels);
   gtk_widget_activate (button);
   if (!tsr_app_test_wait (rebalanced_with, &done, 60))
     g_error ("Even Out said: %s", tsr_storage_page_get_rebalance_result (storage));
+  g_signal_handlers_disconnect_by_data (button, labels);
+  g_assert_nonnull (strstr (labels->str, "Evening Out… 1 of 1|"));
+  g_assert_cmpstr (gtk_button_get_label (GTK_BUTTON (button)), ==, "_Even Out");
   g_assert_true (tsr_app_test_wait (node_text_starts, &filled, 30));
   download_and_compare (f, "album.flac", content);
 
