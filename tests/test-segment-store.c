@@ -50,14 +50,20 @@ open_store (Fixture *f, guint64 capacity)
 }
 
 static char *
-put_ok (TsrSegmentStore *store, GBytes *data)
+put_flags_ok (TsrSegmentStore *store, GBytes *data, TsrSegmentPutFlags flags)
 {
   g_autoptr (GError) error = NULL;
   char *id = NULL;
 
-  g_assert_true (tsr_segment_store_put (store, data, NULL, &id, &error));
+  g_assert_true (tsr_segment_store_put_full (store, data, NULL, flags, &id, &error));
   g_assert_no_error (error);
   return id;
+}
+
+static char *
+put_ok (TsrSegmentStore *store, GBytes *data)
+{
+  return put_flags_ok (store, data, TSR_SEGMENT_PUT_NONE);
 }
 
 static void
@@ -632,14 +638,11 @@ test_cold_puts_leave_cache (Fixture *f, gconstpointer data)
   for (guint i = 0; i < n; i++)
     {
       GBytes *blob = tsr_test_random_bytes (f->rand, 65536 + 40);
-      char *id = NULL;
 
-      g_assert_true (tsr_segment_store_put_full (
-          store, blob, NULL, i < n_cold ? TSR_SEGMENT_PUT_COLD : TSR_SEGMENT_PUT_NONE, &id,
-          &error));
-      g_assert_no_error (error);
       g_ptr_array_add (blobs, blob);
-      g_ptr_array_add (ids, id);
+      g_ptr_array_add (
+          ids,
+          put_flags_ok (store, blob, i < n_cold ? TSR_SEGMENT_PUT_COLD : TSR_SEGMENT_PUT_NONE));
     }
   g_assert_true (tsr_segment_store_sync (store, &error));
   g_assert_no_error (error);
@@ -683,13 +686,9 @@ test_reads_leave_no_cache (Fixture *f, gconstpointer data)
   for (guint i = 0; i < G_N_ELEMENTS (sizes); i++)
     {
       GBytes *blob = tsr_test_random_bytes (f->rand, sizes[i]);
-      char *id = NULL;
 
-      g_assert_true (
-          tsr_segment_store_put_full (store, blob, NULL, TSR_SEGMENT_PUT_COLD, &id, &error));
-      g_assert_no_error (error);
       g_ptr_array_add (blobs, blob);
-      g_ptr_array_add (ids, id);
+      g_ptr_array_add (ids, put_flags_ok (store, blob, TSR_SEGMENT_PUT_COLD));
     }
   g_assert_true (tsr_segment_store_sync (store, &error));
   g_assert_no_error (error);
@@ -737,9 +736,7 @@ test_direct_read_fails_after_open (Fixture *f, gconstpointer data)
   for (guint i = 0; i < 3; i++)
     {
       blobs[i] = tsr_test_random_bytes (f->rand, 65536 + 16 + i);
-      g_assert_true (tsr_segment_store_put_full (store, blobs[i], NULL, TSR_SEGMENT_PUT_COLD,
-                                                 &ids[i], &error));
-      g_assert_no_error (error);
+      ids[i] = put_flags_ok (store, blobs[i], TSR_SEGMENT_PUT_COLD);
     }
   g_assert_true (tsr_segment_store_sync (store, &error));
   g_assert_no_error (error);
@@ -862,11 +859,8 @@ test_background_writeback (Fixture *f, gconstpointer data)
   for (guint i = 0; i < n; i++)
     {
       g_autoptr (GBytes) blob = tsr_test_random_bytes (f->rand, 65536);
-      char *id = NULL;
+      char *id = put_flags_ok (store, blob, TSR_SEGMENT_PUT_COLD);
 
-      g_assert_true (
-          tsr_segment_store_put_full (store, blob, NULL, TSR_SEGMENT_PUT_COLD, &id, &error));
-      g_assert_no_error (error);
       if (i == 0)
         first = id;
       else if (i == n - 1)

@@ -501,14 +501,14 @@ typedef gboolean (*FileStep) (TsrCluster *self, GPtrArray *views, TsrManifest *m
                               gpointer data, GCancellable *cancellable, gboolean *updated,
                               GError **error);
 
-/* Runs @step on every file of every catalog, @what naming the progress, with the segments lock
- * held shared (gc never runs between a step's stores and its manifest) and a view of the
- * nodes (@drain: see view_nodes()). Counts the files in *@files and the rewritten ones in
- * *@files_updated. */
 /* One walk at a time in the process: a repair and a rebalance each rewrite a manifest from the
  * copy they loaded, so the second would undo the first's moves. */
 static GMutex walk_lock;
 
+/* Runs @step on every file of every catalog, @what naming the progress, with the segments lock
+ * held shared (gc never runs between a step's stores and its manifest) and a view of the
+ * nodes (@drain: see view_nodes()). Counts the files in *@files and the rewritten ones in
+ * *@files_updated. */
 static gboolean
 walk_catalogs (TsrCluster *self, const char *what, const char *drain, FileStep step, gpointer data,
                TsrProgressFunc progress, gpointer user_data, GCancellable *cancellable,
@@ -518,20 +518,14 @@ walk_catalogs (TsrCluster *self, const char *what, const char *drain, FileStep s
   g_autoptr (GPtrArray) paths = NULL;
   gboolean ok = TRUE;
 
-  /* Counted first, then checked: see tsr_cluster_stop. */
+  /* The other walk first: waiting for it may outlast the cluster. Then counted, then checked:
+   * see tsr_cluster_stop. */
+  g_mutex_lock (&walk_lock);
   _tsr_cluster_begin_op (self);
   if (!_tsr_cluster_is_started (self))
     {
       _tsr_cluster_end_op (self);
-      g_set_error (error, TSR_ERROR, TSR_ERROR_STOPPED, "The cluster is not started");
-      return FALSE;
-    }
-  g_mutex_lock (&walk_lock);
-  /* Waiting for another walk may have outlasted the cluster. */
-  if (!_tsr_cluster_is_started (self))
-    {
       g_mutex_unlock (&walk_lock);
-      _tsr_cluster_end_op (self);
       g_set_error (error, TSR_ERROR, TSR_ERROR_STOPPED, "The cluster is not started");
       return FALSE;
     }
@@ -570,8 +564,8 @@ walk_catalogs (TsrCluster *self, const char *what, const char *drain, FileStep s
   if (ok)
     _tsr_cluster_emit_progress (self, what, paths->len, paths->len);
   _tsr_cluster_unlock_segments (self, FALSE);
-  g_mutex_unlock (&walk_lock);
   _tsr_cluster_end_op (self);
+  g_mutex_unlock (&walk_lock);
   if (*files_updated > 0)
     _tsr_cluster_emit_files_changed (self);
   return ok;

@@ -1185,7 +1185,10 @@ read_direct (TsrSegmentStore *self, int fd, GByteArray *out, guint start, gsize 
       do
         n = pread (fd, at, aligned, 0);
       while (n < 0 && errno == EINTR);
-      switch (g_atomic_int_exchange (&self->direct_fault, TSR_DIRECT_READ_FAULT_NONE))
+      /* A plain load first: the exchange (a locked instruction) only when a test set one. */
+      switch (G_UNLIKELY (g_atomic_int_get (&self->direct_fault))
+                  ? g_atomic_int_exchange (&self->direct_fault, TSR_DIRECT_READ_FAULT_NONE)
+                  : TSR_DIRECT_READ_FAULT_NONE)
         {
           case TSR_DIRECT_READ_FAULT_EINVAL:
             n = -1;

@@ -94,20 +94,70 @@ has_n_files (gpointer data)
              tsr_backend_get_transfers (tsr_window_get_backend (w->window))) == 0;
 }
 
+typedef gboolean (*WidgetMatch) (GtkWidget *widget, gconstpointer data);
+
+/* The first widget under @root (itself included, depth first) that @match accepts. */
 static GtkWidget *
-find_button (GtkWidget *root, const char *label)
+find_widget (GtkWidget *root, WidgetMatch match, gconstpointer data)
 {
-  if (GTK_IS_BUTTON (root) && gtk_widget_get_mapped (root) &&
-      g_strcmp0 (gtk_button_get_label (GTK_BUTTON (root)), label) == 0)
+  if (match (root, data))
     return root;
   for (GtkWidget *c = gtk_widget_get_first_child (root); c != NULL;
        c = gtk_widget_get_next_sibling (c))
     {
-      GtkWidget *found = find_button (c, label);
+      GtkWidget *found = find_widget (c, match, data);
       if (found != NULL)
         return found;
     }
   return NULL;
+}
+
+static gboolean
+is_button_labelled (GtkWidget *w, gconstpointer label)
+{
+  return GTK_IS_BUTTON (w) && gtk_widget_get_mapped (w) &&
+         g_strcmp0 (gtk_button_get_label (GTK_BUTTON (w)), label) == 0;
+}
+
+static GtkWidget *
+find_button (GtkWidget *root, const char *label)
+{
+  return find_widget (root, is_button_labelled, label);
+}
+
+static gboolean
+is_entry_with_placeholder (GtkWidget *w, gconstpointer text)
+{
+  g_autofree char *placeholder = NULL;
+
+  if (!(GTK_IS_ENTRY (w) || GTK_IS_PASSWORD_ENTRY (w)) || !gtk_widget_get_mapped (w))
+    return FALSE;
+  g_object_get (w, "placeholder-text", &placeholder, NULL);
+  return g_strcmp0 (placeholder, text) == 0;
+}
+
+static GtkWidget *
+find_by_placeholder (GtkWidget *root, const char *text)
+{
+  return find_widget (root, is_entry_with_placeholder, text);
+}
+
+static gboolean
+has_tooltip (GtkWidget *w, gconstpointer tooltip)
+{
+  return gtk_widget_get_mapped (w) && g_strcmp0 (gtk_widget_get_tooltip_text (w), tooltip) == 0;
+}
+
+static GtkWidget *
+find_by_tooltip (GtkWidget *root, const char *tooltip)
+{
+  return find_widget (root, has_tooltip, tooltip);
+}
+
+static gboolean
+is_text (GtkWidget *w, gconstpointer unused)
+{
+  return GTK_IS_TEXT (w);
 }
 
 static void
@@ -349,26 +399,6 @@ run_capture (const char *const *argv)
   return g_strstrip (g_steal_pointer (&out));
 }
 
-static GtkWidget *
-find_by_placeholder (GtkWidget *root, const char *text)
-{
-  if ((GTK_IS_ENTRY (root) || GTK_IS_PASSWORD_ENTRY (root)) && gtk_widget_get_mapped (root))
-    {
-      g_autofree char *placeholder = NULL;
-      g_object_get (root, "placeholder-text", &placeholder, NULL);
-      if (g_strcmp0 (placeholder, text) == 0)
-        return root;
-    }
-  for (GtkWidget *c = gtk_widget_get_first_child (root); c != NULL;
-       c = gtk_widget_get_next_sibling (c))
-    {
-      GtkWidget *found = find_by_placeholder (c, text);
-      if (found != NULL)
-        return found;
-    }
-  return NULL;
-}
-
 static gboolean
 has_password_entry (gpointer dialog)
 {
@@ -531,21 +561,6 @@ test_drop_upload_download (Fixture *f, gconstpointer data)
   }
   wait_for_files (f, 1);
   g_assert_null (find_item (f, "beta.txt"));
-}
-
-static GtkWidget *
-find_by_tooltip (GtkWidget *root, const char *tooltip)
-{
-  if (gtk_widget_get_mapped (root) && g_strcmp0 (gtk_widget_get_tooltip_text (root), tooltip) == 0)
-    return root;
-  for (GtkWidget *c = gtk_widget_get_first_child (root); c != NULL;
-       c = gtk_widget_get_next_sibling (c))
-    {
-      GtkWidget *found = find_by_tooltip (c, tooltip);
-      if (found != NULL)
-        return found;
-    }
-  return NULL;
 }
 
 static gboolean
@@ -1068,21 +1083,6 @@ test_add_node (Fixture *f, gconstpointer data)
   stop_provisioned (f->data_dir, remote_dir);
 }
 
-static GtkWidget *
-find_text (GtkWidget *root)
-{
-  if (GTK_IS_TEXT (root))
-    return root;
-  for (GtkWidget *c = gtk_widget_get_first_child (root); c != NULL;
-       c = gtk_widget_get_next_sibling (c))
-    {
-      GtkWidget *found = find_text (c);
-      if (found != NULL)
-        return found;
-    }
-  return NULL;
-}
-
 /* Types @passphrase into the open passphrase question and presses Enter there. */
 static void
 answer_passphrase (TsrAddNodeDialog *dialog, const char *passphrase)
@@ -1099,7 +1099,7 @@ answer_passphrase (TsrAddNodeDialog *dialog, const char *passphrase)
   g_signal_connect_swapped (ask, "response", G_CALLBACK (set_true), &responded);
   /* What Enter in the field does: its text emits "activate", which presses the default
    * button (Unlock) once its animation ends. */
-  g_signal_emit_by_name (find_text (GTK_WIDGET (entry)), "activate");
+  g_signal_emit_by_name (find_widget (GTK_WIDGET (entry), is_text, NULL), "activate");
   g_assert_true (tsr_app_test_wait (is_true, &responded, 10));
   g_signal_handlers_disconnect_by_data (ask, &responded);
   g_object_unref (ask);
