@@ -2,9 +2,10 @@
 # bench-cluster: a 1 GiB file uploaded and downloaded through tessera-cli on the default cluster
 # (5 embedded nodes, 2 replicas, 64 KiB chunks), against rclone crypt to a local directory in
 # the same run, with each process's peak RSS from /usr/bin/time -v and the disk's own
-# fdatasync rate (this machine's disk swings between ~160 and ~400 MB/s). Tessera's nodes read
-# around the page cache, so its download reads the disk; rclone's read-back is measured twice,
-# from the page cache its upload filled and from disk.
+# fdatasync rate (this machine's disk swings between ~160 and ~400 MB/s). Each tool's download is
+# measured twice: right after its upload (rclone reads back the page cache its upload filled;
+# Tessera's nodes read the first copies an upload keeps in theirs), and from disk, every file
+# the tool stored dropped from the page cache first, as when a file is read back days later.
 #
 # Usage: benchmarks/bench-cluster.sh [BUILD_DIR] [MIB] [CHUNK_SIZE] [ROUNDS]
 #        (needs rclone, and fio for the disk's read rate: apt-get install rclone fio)
@@ -87,13 +88,18 @@ tessera_round () {
   measure "tessera-cli upload (durable)" "$cli" --data-dir "$data" upload "$work/input.bin"
   up[$1]=$(cat "$work/last-secs")
   file_id=$(cut -d' ' -f1 "$work/out.txt")
-  sync
-  disk_rd[$1]=$(disk_read_probe)
-  [ -z "${disk_rd[$1]}" ] || printf '%-34s %19.1f MB/s\n' "disk: segment reads, output written" \
-    "${disk_rd[$1]}"
   measure "tessera-cli download" "$cli" --data-dir "$data" download "$file_id" \
     --output "$work/tessera-out.bin"
   down[$1]=$(cat "$work/last-secs")
+  cmp "$work/input.bin" "$work/tessera-out.bin"
+  rm -f "$work/tessera-out.bin"
+  drop_cached "$data/nodes"
+  disk_rd[$1]=$(disk_read_probe)
+  [ -z "${disk_rd[$1]}" ] || printf '%-34s %19.1f MB/s\n' "disk: segment reads, output written" \
+    "${disk_rd[$1]}"
+  measure "tessera-cli download, from disk" "$cli" --data-dir "$data" download "$file_id" \
+    --output "$work/tessera-out.bin"
+  cold[$1]=$(cat "$work/last-secs")
   cmp "$work/input.bin" "$work/tessera-out.bin"
   rm -f "$work/tessera-out.bin"
 }
@@ -112,7 +118,8 @@ for root, dirs, files in os.walk(sys.argv[1]):
 PY
 }
 
-# disk_read_probe: what the disk itself gives for a download's I/O, just before Tessera's: the
+# disk_read_probe: what the disk itself gives for a download's I/O, just before Tessera's from
+# disk: the
 # chunks' segments read around the page cache in pieces of 64 KiB and their tag (fio: 68 KiB
 # reads at random offsets of a file as big as the input, 16 at a time, O_DIRECT) while the
 # output is written (a sequential O_DIRECT write of as much). Prints the reads' MB/s, the bound
@@ -140,8 +147,6 @@ rclone_round () {
   rc_down[$1]=$(cat "$work/last-secs")
   cmp "$work/input.bin" "$work/rclone-out/input.bin"
   rm -rf "$work/rclone-out"
-  # Tessera's nodes keep nothing in the page cache (they read around it), so its download
-  # reads the disk; rclone's read-back above came from the page cache its upload filled.
   drop_cached "$work/rclone-$1"
   measure "rclone crypt copy back, from disk" rclone copy secret:input.bin "$work/rclone-out"
   rc_cold[$1]=$(cat "$work/last-secs")
@@ -149,7 +154,7 @@ rclone_round () {
   rm -rf "$work/rclone-out"
 }
 
-declare -a up down rc_up rc_sync rc_down rc_cold disk_rd
+declare -a up down cold rc_up rc_sync rc_down rc_cold disk_rd
 for r in $(seq 1 "$rounds"); do
   echo "round $r"
   if [ $((r % 2)) -eq 1 ]; then
@@ -168,32 +173,35 @@ ratios_down=""
 ratios_cold=""
 ratios_disk=""
 for r in $(seq 1 "$rounds"); do
-  [ -z "${disk_rd[r]}" ] || ratios_disk+=$(awk -v t="${down[r]}" -v d="${disk_rd[r]}" -v b="$bytes" \
+  [ -z "${disk_rd[r]}" ] || ratios_disk+=$(awk -v t="${cold[r]}" -v d="${disk_rd[r]}" -v b="$bytes" \
     'BEGIN { printf " %.2f", b / t / 1e6 / d }')
   rc_synced[r]=$(awk -v a="${rc_up[r]}" -v b="${rc_sync[r]}" 'BEGIN { print a + b }')
   ratios_up+=$(awk -v t="${up[r]}" -v o="${rc_up[r]}" 'BEGIN { printf " %.2f", o / t }')
   ratios_down+=$(awk -v t="${down[r]}" -v o="${rc_down[r]}" 'BEGIN { printf " %.2f", o / t }')
-  ratios_cold+=$(awk -v t="${down[r]}" -v o="${rc_cold[r]}" 'BEGIN { printf " %.2f", o / t }')
+  ratios_cold+=$(awk -v t="${cold[r]}" -v o="${rc_cold[r]}" 'BEGIN { printf " %.2f", o / t }')
 done
 up=$(median "${up[@]}")
 down=$(median "${down[@]}")
+cold=$(median "${cold[@]}")
 rc_up=$(median "${rc_up[@]}")
 rc_synced=$(median "${rc_synced[@]}")
 rc_down=$(median "${rc_down[@]}")
 rc_cold=$(median "${rc_cold[@]}")
 echo "medians over $rounds rounds:"
-awk -v b="$bytes" -v u="$up" -v d="$down" -v ru="$rc_up" -v rd="$rc_down" -v rc="$rc_cold" 'BEGIN {
-  printf "  tessera upload %.1f MB/s, download (from disk) %.1f MB/s\n", b / u / 1e6, b / d / 1e6
+awk -v b="$bytes" -v u="$up" -v d="$down" -v c="$cold" -v ru="$rc_up" -v rd="$rc_down" \
+  -v rc="$rc_cold" 'BEGIN {
+  printf "  tessera upload %.1f MB/s, download %.1f MB/s, from disk %.1f MB/s\n", b / u / 1e6,
+    b / d / 1e6, b / c / 1e6
   printf "  rclone  upload %.1f MB/s, download %.1f MB/s, from disk %.1f MB/s\n", b / ru / 1e6,
     b / rd / 1e6, b / rc / 1e6
 }'
 echo "tessera / rclone within each round: upload$ratios_up; download$ratios_down;" \
-  "download against rclone's from disk$ratios_cold"
+  "download from disk$ratios_cold"
 if [ -n "$ratios_disk" ]; then
   disk_rd=$(median "${disk_rd[@]}")
-  echo "tessera's download / the disk's own read rate for it, within each round:$ratios_disk"
-  awk -v d="$down" -v r="$disk_rd" -v b="$bytes" 'BEGIN {
-    printf "download: %.0f MB/s = %.2f of the disk'"'"'s %.0f MB/s for the same reads (median)\n",
+  echo "tessera's download from disk / the disk's own read rate for it, within each round:$ratios_disk"
+  awk -v d="$cold" -v r="$disk_rd" -v b="$bytes" 'BEGIN {
+    printf "download from disk: %.0f MB/s = %.2f of the disk'"'"'s %.0f MB/s for the same reads (median)\n",
       b / d / 1e6, b / d / 1e6 / r, r }'
 fi
 
@@ -201,10 +209,10 @@ fi
 # embedded cluster lives on this one disk: the disk's own rate bounds it at dd / replicas.
 replicas=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["replicas"])' \
   "$work/data-1/cluster.json")
-awk -v u="$up" -v d="$down" -v ru="$rc_up" -v rs="$rc_synced" -v rd="$rc_down" -v b="$bytes" \
-  -v rc="$rc_cold" -v dd="$dd_rate" -v r="$replicas" 'BEGIN {
+awk -v u="$up" -v d="$down" -v c="$cold" -v ru="$rc_up" -v rs="$rc_synced" -v rd="$rc_down" \
+  -v b="$bytes" -v rc="$rc_cold" -v dd="$dd_rate" -v r="$replicas" 'BEGIN {
   printf "upload:   tessera / rclone = %.2f (rclone plus its sync: %.2f)\n", ru / u, rs / u
-  printf "download: tessera / rclone = %.2f (rclone from disk too: %.2f)\n", rd / d, rc / d
+  printf "download: tessera / rclone = %.2f right after the upload, %.2f from disk\n", rd / d, rc / c
   split(dd, p, " "); disk = p[1] * (p[2] == "G" ? 1000 : p[2] == "k" ? 0.001 : 1)
   printf "upload wrote %d copies durably: %.0f MB/s to the disk = %.2fx its dd rate\n", r,
     r * b / u / 1e6, r * b / u / 1e6 / disk

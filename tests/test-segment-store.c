@@ -6,6 +6,7 @@
 #include "tsr-test-util.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <sys/wait.h>
@@ -720,6 +721,85 @@ test_reads_leave_no_cache (Fixture *f, gconstpointer data)
     g_test_skip (why);
 }
 
+/* A segment whose pages are all in the page cache (a put not marked cold) is read from there:
+ * no disk read. One cold, or only partly cached, is read from the disk, around the cache, and a
+ * scrub reads every one from the disk.
+ * Checked with the kernel's count of bytes this thread had read from a disk, and with both ways
+ * of asking what is cached (cachestat(), and mincore() as on kernels before 6.5). */
+static void
+test_cached_reads_skip_the_disk (Fixture *f, gconstpointer data)
+{
+  g_autoptr (TsrSegmentStore) store = open_store (f, TSR_SEGMENT_STORE_DEFAULT_CAPACITY);
+  g_autoptr (GBytes) hot = tsr_test_random_bytes (f->rand, 65536 + 16);
+  g_autoptr (GBytes) cold = tsr_test_random_bytes (f->rand, 65536 + 16);
+  g_autoptr (GBytes) part = tsr_test_random_bytes (f->rand, 65536 + 16);
+  g_autofree char *hot_id = put_ok (store, hot);
+  g_autofree char *cold_id = put_flags_ok (store, cold, TSR_SEGMENT_PUT_COLD);
+  g_autofree char *part_id = put_ok (store, part);
+  g_autofree char *part_path = tsr_segment_store_segment_path (store, part_id);
+  g_autoptr (GError) error = NULL;
+  g_autofree char *why = NULL;
+  guint pages;
+  int fd;
+
+  if (!tsr_test_page_cache_observable (f->dir, &why) ||
+      tsr_test_disk_read_bytes (FALSE) == G_MAXUINT64)
+    {
+      g_test_skip (why != NULL ? why : "the kernel does not count a thread's disk reads");
+      return;
+    }
+  g_assert_true (tsr_segment_store_sync (store, &error));
+  g_assert_no_error (error);
+
+  for (int probe = 0; probe < 2; probe++)
+    {
+      const char *ids[] = { hot_id, cold_id, part_id };
+      GBytes *blobs[] = { hot, cold, part };
+
+      _tsr_segment_store_use_mincore (probe == 1);
+      /* The third segment leaves the cache, and only its start comes back (a large folio of
+       * the page cache can only leave whole). */
+      fd = open (part_path, O_RDONLY | O_CLOEXEC);
+      g_assert_cmpint (fd, >=, 0);
+      g_assert_cmpint (posix_fadvise (fd, 0, 0, POSIX_FADV_DONTNEED), ==, 0);
+      g_assert_cmpint (posix_fadvise (fd, 0, 0, POSIX_FADV_RANDOM), ==, 0);
+      g_assert_cmpint (pread (fd, &(char){ 0 }, 1, 0), ==, 1);
+      close (fd);
+      g_assert_cmpuint (tsr_test_cached_pages (part_path, &pages), >, 0);
+      g_assert_cmpuint (tsr_test_cached_pages (part_path, &pages), <, pages);
+
+      for (guint i = 0; i < G_N_ELEMENTS (ids); i++)
+        {
+          guint64 before = tsr_test_disk_read_bytes (FALSE);
+          g_autoptr (GBytes) got = tsr_segment_store_get (store, ids[i], &error);
+          guint64 read = tsr_test_disk_read_bytes (FALSE) - before;
+
+          g_assert_no_error (error);
+          g_assert_true (g_bytes_equal (got, blobs[i]));
+          if (i == 0)
+            g_assert_cmpuint (read, ==, 0);
+          else
+            g_assert_cmpuint (read, >=, g_bytes_get_size (blobs[i]));
+        }
+    }
+  _tsr_segment_store_use_mincore (FALSE);
+
+  /* A scrub checks what the disk holds: it reads every segment from there, cached or not. */
+  {
+    guint64 before = tsr_test_disk_read_bytes (FALSE);
+    TsrScrubResult result;
+
+    g_assert_true (tsr_segment_store_scrub (store, NULL, G_MAXUINT64, &result, &error));
+    g_assert_no_error (error);
+    g_assert_cmpuint (result.checked, ==, 3);
+    g_assert_cmpuint (result.corrupt->len, ==, 0);
+    g_assert_cmpuint (tsr_test_disk_read_bytes (FALSE) - before, >=,
+                      g_bytes_get_size (hot) + g_bytes_get_size (cold) + g_bytes_get_size (part));
+    tsr_scrub_result_clear (&result);
+  }
+  close_ok (store);
+}
+
 /* A file system may accept O_DIRECT at the open and then refuse the read (EINVAL) or give it
  * short: the bytes still come back whole, through the page cache. A refusal turns direct reads
  * off for the store from then on; a short read only for that read. */
@@ -911,6 +991,7 @@ main (int argc, char **argv)
   ADD ("cold-puts-leave-cache", test_cold_puts_leave_cache);
   ADD ("background-writeback", test_background_writeback);
   ADD ("reads-leave-no-cache", test_reads_leave_no_cache);
+  ADD ("cached-reads-skip-the-disk", test_cached_reads_skip_the_disk);
   ADD ("direct-read-fails-after-open", test_direct_read_fails_after_open);
   ADD ("stray-file-replaced", test_stray_file_replaced);
   ADD ("cold-puts-close-their-files", test_cold_puts_close_their_files);

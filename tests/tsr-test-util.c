@@ -155,6 +155,24 @@ tsr_test_cached_pages (const char *path, guint *out_pages)
   return cached;
 }
 
+/* How many bytes the calling thread (or its whole process) has had read from a disk, not from
+ * the page cache: read_bytes in /proc/thread-self/io. G_MAXUINT64 where the kernel keeps no
+ * such count. */
+guint64
+tsr_test_disk_read_bytes (gboolean whole_process)
+{
+  g_autofree char *text = NULL;
+  const char *line;
+
+  if (!g_file_get_contents (whole_process ? "/proc/self/io" : "/proc/thread-self/io", &text, NULL,
+                            NULL))
+    return G_MAXUINT64;
+  line = strstr (text, "\nread_bytes: ");
+  if (line == NULL)
+    return G_MAXUINT64;
+  return g_ascii_strtoull (line + strlen ("\nread_bytes: "), NULL, 10);
+}
+
 /* Files whose names start with a dot in the segment directories: puts in progress. */
 guint
 tsr_test_count_partial_segments (const char *segments_dir)
@@ -524,14 +542,26 @@ void
 tsr_test_download_and_compare (TsrCluster *cluster, const char *dir, const char *file_id,
                                GBytes *expected)
 {
+  tsr_test_download_and_compare_counting (cluster, dir, file_id, expected, NULL);
+}
+
+/* The same, and @disk_read gets how many bytes the process read from a disk during the
+ * download itself (see tsr_test_disk_read_bytes()). */
+void
+tsr_test_download_and_compare_counting (TsrCluster *cluster, const char *dir, const char *file_id,
+                                        GBytes *expected, guint64 *disk_read)
+{
   g_autofree char *out = g_build_filename (dir, "downloaded.bin", NULL);
   g_autoptr (GFile) dest = g_file_new_for_path (out);
   g_autoptr (GError) error = NULL;
   g_autofree char *contents = NULL;
+  guint64 before = tsr_test_disk_read_bytes (TRUE);
   gsize len;
 
   g_assert_true (tsr_cluster_download (cluster, file_id, dest, TRUE, NULL, &error));
   g_assert_no_error (error);
+  if (disk_read != NULL)
+    *disk_read = tsr_test_disk_read_bytes (TRUE) - before;
   g_assert_true (g_file_get_contents (out, &contents, &len, NULL));
   g_assert_cmpmem (contents, len, g_bytes_get_data (expected, NULL), g_bytes_get_size (expected));
 }

@@ -22,6 +22,7 @@ guint tsr_test_count_open_files (void);
 gboolean tsr_test_page_cache_observable (const char *dir, char **why);
 guint tsr_test_pages_for (gsize len);
 guint tsr_test_cached_pages (const char *path, guint *out_pages);
+guint64 tsr_test_disk_read_bytes (gboolean whole_process);
 
 guint16 tsr_test_free_port (void);
 gboolean tsr_test_port_is_open (guint16 port);
@@ -65,6 +66,9 @@ TsrCluster *tsr_test_open_cluster (const char *data_dir);
 void tsr_test_close_cluster (TsrCluster *cluster);
 void tsr_test_download_and_compare (TsrCluster *cluster, const char *dir, const char *file_id,
                                     GBytes *expected);
+void tsr_test_download_and_compare_counting (TsrCluster *cluster, const char *dir,
+                                             const char *file_id, GBytes *expected,
+                                             guint64 *disk_read);
 
 /* Parses one corpus file; FALSE with a TSR_ERROR_CORRUPT error when it is refused. */
 typedef gboolean (*TsrTestParseFunc) (const char *data, gsize len, GError **error);

@@ -33,6 +33,7 @@ void _tsr_cluster_top_up (TsrCluster *self, TsrManifest *manifest, guint replica
                           GCancellable *cancellable);
 void _tsr_task_run_in_own_thread (GTask *task, GTaskThreadFunc func);
 void _tsr_cluster_set_chunk_cipher (TsrCluster *self, TsrChunkCipher cipher);
+void _tsr_cluster_set_cache_budget (TsrCluster *self, guint64 bytes);
 gboolean _tsr_cluster_remove_member (TsrCluster *self, const char *node_id, GError **error);
 
 G_END_DECLS

@@ -84,6 +84,7 @@ struct _TsrCluster
 
   GRWLock segments_lock; /* see _tsr_cluster_lock_segments */
   GMutex catalog_lock;   /* see _tsr_cluster_lock_catalog */
+  guint64 cache_budget;  /* bytes of an upload's first copies nodes keep in the page cache */
 };
 
 G_DEFINE_FINAL_TYPE (TsrCluster, tsr_cluster, G_TYPE_OBJECT)
@@ -1206,9 +1207,10 @@ typedef struct
   gboolean *full; /* per member, under t.mutex: refused a store for lack of space */
   gboolean *used; /* per member, under t.mutex: received segments, so needs a sync */
   guint replicas;
-  guint group;  /* chunks per pool job: up to STORE_GROUP (see transfer_window()) */
-  guint jobs;   /* pool jobs in flight at most */
-  guint64 need; /* stored bytes the whole upload needs, for messages */
+  guint group;      /* chunks per pool job: up to STORE_GROUP (see transfer_window()) */
+  guint jobs;       /* pool jobs in flight at most */
+  guint64 need;     /* stored bytes the whole upload needs, for messages */
+  guint64 hot_from; /* the first chunk whose first copy stays in the nodes' page cache */
 } Upload;
 
 /* A pool job stores this many consecutive chunks: each node gets one StoreSegments with the
@@ -1432,9 +1434,10 @@ store_job_run (StoreJob *job)
           StoreChunk *sc = &job->chunks[batches[b].items[j] / r];
           ids[j] = sc->chunk->segment_id;
           data[j] = sc->data;
-          /* Every copy: an upload's data is rarely read back soon, and nodes read around the
-           * page cache in any case (see tsr-segment-store.c). */
-          cold[j] = TRUE;
+          /* A download reads a chunk's first copy, so the nodes keep that one in the page
+           * cache for the end of the file (see upload_cache_from()); every other copy is
+           * cold. */
+          cold[j] = batches[b].items[j] % r != 0 || sc->chunk->index < up->hot_from;
         }
       batches[b].call =
           tsr_node_client_store_many_begin (batches[b].client, ids, data, cold, batches[b].n, NULL);
@@ -1709,6 +1712,23 @@ stored_size (TsrCluster *self, guint64 size)
   return (size + chunks * TSR_CHUNK_OVERHEAD) * self->config->replicas;
 }
 
+/* The first chunk of a @size-byte upload whose first copy the nodes keep in the page cache: the
+ * file's last cache_budget bytes. A file is often read back soon after it is stored (to check
+ * it, or on another machine), and a download then reads those copies from memory instead of the
+ * disk (2026-11-29, 1 GiB: 1.25-1.7 s against 1.5-1.9 s, and no disk read); every other copy is
+ * cold (TSR_SEGMENT_PUT_COLD), so that one big upload does not push the desktop's own files out
+ * of memory. */
+static guint64
+upload_cache_from (TsrCluster *self, guint64 size)
+{
+  guint64 chunk = self->config->chunk_size;
+
+  if (size <= self->cache_budget)
+    return 0;
+  /* The chunks from the one holding byte size - budget on, rounded up: all within the budget. */
+  return (size - self->cache_budget + chunk - 1) / chunk;
+}
+
 /* Refuses at once, saying how much is needed, an upload that cannot fit in the space the
  * last health check saw free on the nodes that are up (each chunk's copies go to different
  * nodes, so a node counts for at most one copy's share). */
@@ -1828,6 +1848,7 @@ tsr_cluster_upload (TsrCluster *self, GFile *file, GCancellable *cancellable, GE
   up.group = STORE_GROUP;
   transfer_window (self, self->config->chunk_size, TSR_CLUSTER_UPLOAD_WINDOW, &up.group, &up.jobs);
   up.need = stored_size (self, g_file_info_get_size (info));
+  up.hot_from = upload_cache_from (self, g_file_info_get_size (info));
   up.down = g_new0 (gboolean, up.n_members);
   up.full = g_new0 (gboolean, up.n_members);
   up.used = g_new0 (gboolean, up.n_members);
@@ -2859,9 +2880,20 @@ tsr_cluster_init (TsrCluster *self)
   g_mutex_init (&self->catalog_lock);
   self->members = g_ptr_array_new_with_free_func ((GDestroyNotify)member_free);
   self->netem = tsr_netem_new ();
+  /* A sixteenth of the memory: 1.5 GiB on 24 GiB, 512 MiB on 8 GiB. */
+  self->cache_budget =
+      (guint64)MAX (sysconf (_SC_PHYS_PAGES), 0) * (guint64)MAX (sysconf (_SC_PAGESIZE), 0) / 16;
   self->owner_context = g_main_context_ref_thread_default ();
   self->pool = g_thread_pool_new (pool_run, NULL, IO_THREADS, FALSE, NULL);
   self->chunk_cipher = tsr_chunk_cipher_preferred ();
+}
+
+/* For tests: how many bytes at the end of an upload keep their first copies in the nodes'
+ * page cache (see upload_cache_from()). */
+void
+_tsr_cluster_set_cache_budget (TsrCluster *self, guint64 bytes)
+{
+  self->cache_budget = bytes;
 }
 
 /* Tests use it to make files the way a machine without AES-NI (or an older Tessera) did. */

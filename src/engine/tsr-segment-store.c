@@ -26,7 +26,8 @@
  * own open directory, it never takes a writeback error away from the sync (since Linux 5.8,
  * syncfs() reports an error once per open file; before, it reported none at all).
  *
- * A cold put (TSR_SEGMENT_PUT_COLD: data not read again soon; an upload marks every copy so)
+ * A cold put (TSR_SEGMENT_PUT_COLD: data not read again soon; an upload marks every copy so but
+ * the first copies of its last chunks)
  * has its pages dropped from the page cache once written back, by the next background
  * writeback or sync; its descriptor stays open until then, within a budget (init_fd_budget()). An
  * upload then leaves the desktop's page cache as it found it, and the next puts reuse the dropped
@@ -39,14 +40,17 @@
  * back every 16 MiB instead of 64, 6.1-8.2 s (median 7.0) against 7.3-9.2 s (median 8.7), and every
  * 4 MiB was no better than 16 (medians 8.9 and 8.6 s).
  *
- * Reads go around the page cache (O_DIRECT). A node reads a segment long after writing it,
- * once, for a download, a scrub or a repair: through the cache, every 4 KiB read took a fresh
- * page (dear on virtual machines, as above) and pushed the desktop's own files out of memory.
- * A 1 GiB download from segments on disk (2026-11-28, on a VM whose freed memory goes back to
- * the host): 2.8-3.0 s with 2.8-3.1 s of system time through the cache, 1.6-1.9 s with
- * 0.7-1.2 s direct; once the guest's memory had all been used, 1.8 s against 1.5-1.8 s. Where the
- * file system refuses O_DIRECT (tmpfs before Linux 6.6, some FUSE file systems), reads go through
- * the cache.
+ * Reads go around the page cache (O_DIRECT), unless the whole segment is in it. A node mostly
+ * reads a segment long after writing it, once, for a download, a scrub or a repair: through the
+ * cache, every 4 KiB read took a fresh page (dear on virtual machines, as above) and pushed the
+ * desktop's own files out of memory. A 1 GiB download from segments on disk (2026-11-28, on a VM
+ * whose freed memory goes back to the host): 2.8-3.0 s with 2.8-3.1 s of system time through the
+ * cache, 1.6-1.9 s with 0.7-1.2 s direct; once the guest's memory had all been used, 1.8 s against
+ * 1.5-1.8 s. A segment whose pages are all cached (an upload keeps its chunks' first copies
+ * there, up to a budget; see tsr-cluster.c) is read from the cache: no disk read and no new page.
+ * cachestat() tells, or mincore() on a mapping of the file before Linux 6.5. Where the file
+ * system refuses O_DIRECT (tmpfs before Linux 6.6, some FUSE file systems), reads go through the
+ * cache.
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
@@ -62,8 +66,10 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 #include <glib/gstdio.h>
 
@@ -1212,11 +1218,80 @@ read_direct (TsrSegmentStore *self, int fd, GByteArray *out, guint start, gsize 
   return FALSE;
 }
 
-/* Appends the segment's bytes to @out, unless that would take it past @limit bytes
- * (TOO_LARGE, nothing read); on error @out is as it was. */
+/* cachestat(2), Linux 6.5 and later: neither glibc nor Debian 12's kernel headers have it. */
+#ifndef __NR_cachestat
+#define __NR_cachestat 451
+#endif
+
+typedef struct
+{
+  guint64 off;
+  guint64 len; /* 0: to the end of the file */
+} CachestatRange;
+
+typedef struct
+{
+  guint64 nr_cache;
+  guint64 nr_dirty;
+  guint64 nr_writeback;
+  guint64 nr_evicted;
+  guint64 nr_recently_evicted;
+} Cachestat;
+
+/* atomic: the kernel has no cachestat() (or a sandbox refuses it): mincore() instead */
+static int cachestat_missing;
+
+/* Whether mincore() sees all of the first @size bytes of the file open on @fd in the cache.
+ * Mapping a file reads nothing: only pages already cached show as resident. */
 static gboolean
-read_segment (TsrSegmentStore *self, const char *id, gboolean verify, GByteArray *out, gsize limit,
-              GError **error)
+all_cached_mincore (int fd, gsize size, gsize page)
+{
+  unsigned char vec[256];
+  gboolean all = TRUE;
+  void *map = mmap (NULL, size, PROT_READ, MAP_SHARED, fd, 0);
+
+  if (map == MAP_FAILED)
+    return FALSE;
+  for (gsize at = 0; all && at < size; at += sizeof vec * page)
+    {
+      gsize len = MIN (size - at, sizeof vec * page);
+
+      if (mincore ((guint8 *)map + at, len, vec) != 0)
+        all = FALSE;
+      for (gsize i = 0; all && i < (len + page - 1) / page; i++)
+        all = (vec[i] & 1) != 0;
+    }
+  munmap (map, size);
+  return all;
+}
+
+/* Whether all @size bytes of the segment open on @fd are in the page cache. */
+static gboolean
+all_cached (int fd, gsize size)
+{
+  static gsize page;
+  CachestatRange range = { 0, 0 };
+  Cachestat cs = { 0 };
+
+  if (page == 0)
+    page = (gsize)sysconf (_SC_PAGESIZE);
+  if (!g_atomic_int_get (&cachestat_missing))
+    {
+      if (syscall (__NR_cachestat, fd, &range, &cs, 0) == 0)
+        return cs.nr_cache >= (size + page - 1) / page;
+      if (errno != ENOSYS && errno != EPERM)
+        return FALSE;
+      g_atomic_int_set (&cachestat_missing, TRUE);
+    }
+  return all_cached_mincore (fd, size, page);
+}
+
+/* Appends the segment's bytes to @out, unless that would take it past @limit bytes
+ * (TOO_LARGE, nothing read); on error @out is as it was. @from_disk: around the page cache even
+ * when the segment is in it (a scrub checks what the disk holds). */
+static gboolean
+read_segment (TsrSegmentStore *self, const char *id, gboolean verify, gboolean from_disk,
+              GByteArray *out, gsize limit, GError **error)
 {
   g_autofree char *path = NULL;
   char actual[TSR_SHA256_HEX_LEN + 1];
@@ -1267,6 +1342,12 @@ read_segment (TsrSegmentStore *self, const char *id, gboolean verify, GByteArray
                    id, (guint64)st.st_size, limit);
       return FALSE;
     }
+  /* Pages already cached cost nothing to copy; only a read from the disk goes around them. */
+  if (direct && !from_disk && st.st_size > 0 && all_cached (fd, st.st_size))
+    {
+      fcntl (fd, F_SETFL, fcntl (fd, F_GETFL) & ~O_DIRECT);
+      direct = FALSE;
+    }
   if (direct && st.st_size > 0 && read_direct (self, fd, out, start, st.st_size))
     done = st.st_size;
   g_byte_array_set_size (out, start + st.st_size);
@@ -1305,11 +1386,12 @@ read_segment (TsrSegmentStore *self, const char *id, gboolean verify, GByteArray
 }
 
 static GBytes *
-read_segment_bytes (TsrSegmentStore *self, const char *id, gboolean verify, GError **error)
+read_segment_bytes (TsrSegmentStore *self, const char *id, gboolean verify, gboolean from_disk,
+                    GError **error)
 {
   g_autoptr (GByteArray) out = g_byte_array_new ();
 
-  if (!read_segment (self, id, verify, out, G_MAXUINT, error))
+  if (!read_segment (self, id, verify, from_disk, out, G_MAXUINT, error))
     return NULL;
   return g_byte_array_free_to_bytes (g_steal_pointer (&out));
 }
@@ -1329,7 +1411,7 @@ tsr_segment_store_read_into (TsrSegmentStore *self, const char *id, gboolean ver
                              GByteArray *out, gsize limit, GError **error)
 {
   g_return_val_if_fail (out != NULL, FALSE);
-  return read_segment (self, id, verify, out, MIN (limit, G_MAXUINT), error);
+  return read_segment (self, id, verify, FALSE, out, MIN (limit, G_MAXUINT), error);
 }
 
 /**
@@ -1344,7 +1426,7 @@ tsr_segment_store_read_into (TsrSegmentStore *self, const char *id, gboolean ver
 GBytes *
 tsr_segment_store_get (TsrSegmentStore *self, const char *id, GError **error)
 {
-  return read_segment_bytes (self, id, TRUE, error);
+  return read_segment_bytes (self, id, TRUE, FALSE, error);
 }
 
 /**
@@ -1357,7 +1439,7 @@ tsr_segment_store_get (TsrSegmentStore *self, const char *id, GError **error)
 GBytes *
 tsr_segment_store_get_unverified (TsrSegmentStore *self, const char *id, GError **error)
 {
-  return read_segment_bytes (self, id, FALSE, error);
+  return read_segment_bytes (self, id, FALSE, FALSE, error);
 }
 
 gboolean
@@ -1595,7 +1677,8 @@ tsr_segment_store_scrub (TsrSegmentStore *self, const char *after, guint64 max_b
 
       if (!check_open (self, error))
         return FALSE;
-      data = tsr_segment_store_get (self, id, &local_error);
+      /* From the disk: a copy in the page cache says nothing of the one on the disk. */
+      data = read_segment_bytes (self, id, TRUE, TRUE, &local_error);
       result->checked++;
       if (data != NULL)
         {
@@ -1836,6 +1919,18 @@ tsr_segment_store_init (TsrSegmentStore *self)
   self->cold = g_ptr_array_new_with_free_func ((GDestroyNotify)cold_put_free);
   g_mutex_init (&self->dirty_mutex);
   g_mutex_init (&self->mutex);
+}
+
+/**
+ * _tsr_segment_store_use_mincore:
+ * @use: ask mincore() whether a segment is cached, as on kernels without cachestat()
+ *
+ * For tests, process-wide.
+ */
+void
+_tsr_segment_store_use_mincore (gboolean use)
+{
+  g_atomic_int_set (&cachestat_missing, use);
 }
 
 /**

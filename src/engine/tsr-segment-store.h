@@ -123,5 +123,6 @@ typedef enum
 } TsrDirectReadFault;
 
 void _tsr_segment_store_inject_direct_read_fault (TsrSegmentStore *self, TsrDirectReadFault fault);
+void _tsr_segment_store_use_mincore (gboolean use);
 
 G_END_DECLS
