@@ -2029,8 +2029,14 @@ typedef struct
  * nodes read around the page cache, a download waits on their disks, and more jobs of fewer
  * chunks keep the disks busier: 1 GiB from disk took 1.6-1.9 s in jobs of 8 chunks (8 jobs in
  * the window) against 2.3-2.4 s in jobs of 32 (2 jobs), peak RSS alike (38-45 MiB); more
- * connections per node were no faster, and took more memory. */
-#define FETCH_GROUP 8
+ * connections per node were no faster, and took more memory. Since an upload keeps its first
+ * copies in the page cache (upload_cache_from()), a download right after it is bound by the
+ * processors, and jobs of 32 in a window of 128 (4 jobs) take the least of them: five rounds of
+ * alternating 1 GiB downloads from the cache (2026-11-29), 1.15-1.21 s and 2.0-2.2 CPU-s
+ * against 1.24-1.42 s and 2.3-2.6 CPU-s in jobs of 8 (window 128; 1.20-1.27 s in a window of
+ * 64), and jobs of 16 in between; from disk, 1.67-1.83 s against 1.58-1.78 s in jobs of 8 in a
+ * window of 64. Peak RSS 45-50 MiB against 38-39. */
+#define FETCH_GROUP 32
 G_STATIC_ASSERT (TSR_CLUSTER_DOWNLOAD_WINDOW % FETCH_GROUP == 0);
 G_STATIC_ASSERT (FETCH_GROUP <= TSR_NODE_RETRIEVE_BATCH_MAX);
 
