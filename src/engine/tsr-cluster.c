@@ -2035,7 +2035,8 @@ typedef struct
  * alternating 1 GiB downloads from the cache (2026-11-29), 1.15-1.21 s and 2.0-2.2 CPU-s
  * against 1.24-1.42 s and 2.3-2.6 CPU-s in jobs of 8 (window 128; 1.20-1.27 s in a window of
  * 64), and jobs of 16 in between; from disk, 1.67-1.83 s against 1.58-1.78 s in jobs of 8 in a
- * window of 64. Peak RSS 45-50 MiB against 38-39. */
+ * window of 64. A second series of five: 1.10-1.29 s against 1.19-1.41 s from the cache,
+ * 1.80-1.92 s against 1.78-1.92 s from disk. Peak RSS 45-51 MiB against 38-42. */
 #define FETCH_GROUP 32
 G_STATIC_ASSERT (TSR_CLUSTER_DOWNLOAD_WINDOW % FETCH_GROUP == 0);
 G_STATIC_ASSERT (FETCH_GROUP <= TSR_NODE_RETRIEVE_BATCH_MAX);
