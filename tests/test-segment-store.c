@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <sys/wait.h>
@@ -800,6 +801,34 @@ test_cached_reads_skip_the_disk (Fixture *f, gconstpointer data)
   close_ok (store);
 }
 
+/* A segment read on its own (a scrub, a single RetrieveSegment) takes about its own size in
+ * memory, not the next power of two: 16 MiB and 16 bytes, the biggest chunk and its tag, took
+ * 32 MiB. */
+static void
+test_get_takes_its_size (Fixture *f, gconstpointer data)
+{
+  g_autoptr (TsrSegmentStore) store = open_store (f, TSR_SEGMENT_STORE_DEFAULT_CAPACITY);
+  const gsize sizes[] = { 16 * 1024 * 1024 + 16, 65536 + 16 };
+
+  for (guint i = 0; i < G_N_ELEMENTS (sizes); i++)
+    {
+      g_autoptr (GBytes) blob = tsr_test_random_bytes (f->rand, sizes[i]);
+      g_autofree char *id = put_flags_ok (store, blob, TSR_SEGMENT_PUT_COLD);
+      g_autoptr (GError) error = NULL;
+      g_autoptr (GBytes) got = NULL;
+
+      g_assert_true (tsr_segment_store_sync (store, &error));
+      g_assert_no_error (error);
+      got = tsr_segment_store_get (store, id, &error);
+      g_assert_no_error (error);
+      g_assert_true (g_bytes_equal (got, blob));
+      /* The bytes, the blocks a direct read rounds them up to, and one block to align them. */
+      g_assert_cmpuint (malloc_usable_size ((gpointer)g_bytes_get_data (got, NULL)), <,
+                        sizes[i] + 3 * 4096);
+    }
+  close_ok (store);
+}
+
 /* A file system may accept O_DIRECT at the open and then refuse the read (EINVAL) or give it
  * short: the bytes still come back whole, through the page cache. A refusal turns direct reads
  * off for the store from then on; a short read only for that read. */
@@ -992,6 +1021,7 @@ main (int argc, char **argv)
   ADD ("background-writeback", test_background_writeback);
   ADD ("reads-leave-no-cache", test_reads_leave_no_cache);
   ADD ("cached-reads-skip-the-disk", test_cached_reads_skip_the_disk);
+  ADD ("get-takes-its-size", test_get_takes_its_size);
   ADD ("direct-read-fails-after-open", test_direct_read_fails_after_open);
   ADD ("stray-file-replaced", test_stray_file_replaced);
   ADD ("cold-puts-close-their-files", test_cold_puts_close_their_files);

@@ -15,9 +15,9 @@
 
 G_BEGIN_DECLS
 
-#define TSR_CLUSTER_UPLOAD_WINDOW   64 /* chunks in flight per upload */
+#define TSR_CLUSTER_UPLOAD_WINDOW   64  /* chunks in flight per upload */
 #define TSR_CLUSTER_DOWNLOAD_WINDOW 128 /* chunks fetched ahead per download */
-#define TSR_CLUSTER_HEALTH_INTERVAL 5  /* seconds */
+#define TSR_CLUSTER_HEALTH_INTERVAL 5   /* seconds */
 
 /**
  * TsrNodeStatus:

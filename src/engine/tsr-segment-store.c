@@ -1385,11 +1385,33 @@ read_segment (TsrSegmentStore *self, const char *id, gboolean verify, gboolean f
   return TRUE;
 }
 
+/* An empty array with room for the segment @id as the index knows it, and the aligned blocks a
+ * direct read takes: a GByteArray grown by itself rounds its room up to a power of two (128 KiB
+ * for a 64 KiB chunk's segment, 32 MiB for a 16 MiB one's). */
+static GByteArray *
+array_for_segment (TsrSegmentStore *self, const char *id)
+{
+  gpointer size = NULL;
+  gsize room;
+  GByteArray *out;
+
+  g_mutex_lock (&self->mutex);
+  if (self->segments != NULL)
+    g_hash_table_lookup_extended (self->segments, id, NULL, &size);
+  g_mutex_unlock (&self->mutex);
+  if (GPOINTER_TO_SIZE (size) == 0 || GPOINTER_TO_SIZE (size) > TSR_SEGMENT_MAX_SIZE)
+    return g_byte_array_new ();
+  room = (GPOINTER_TO_SIZE (size) + DIRECT_ALIGN - 1) / DIRECT_ALIGN * DIRECT_ALIGN + DIRECT_ALIGN;
+  out = g_byte_array_new_take (g_malloc (room), room);
+  g_byte_array_set_size (out, 0);
+  return out;
+}
+
 static GBytes *
 read_segment_bytes (TsrSegmentStore *self, const char *id, gboolean verify, gboolean from_disk,
                     GError **error)
 {
-  g_autoptr (GByteArray) out = g_byte_array_new ();
+  g_autoptr (GByteArray) out = array_for_segment (self, id);
 
   if (!read_segment (self, id, verify, from_disk, out, G_MAXUINT, error))
     return NULL;
