@@ -567,6 +567,60 @@ test_rebalance_fills_new_node (Fixture *f, gconstpointer data)
   check_every_file (f);
 }
 
+/* A node being removed (between the start of its drain and its removal) takes no new copy:
+ * neither from an upload, nor from a rebalance, nor from a repair; once it is no longer being
+ * removed (the removal failed), it takes them again. */
+static void
+test_draining_node_takes_no_copies (Fixture *f, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  TsrRebalanceReport r;
+
+  for (guint i = 0; i < 3; i++)
+    {
+      g_autoptr (TsrManifest) m = upload_random (f, 12 * 65536 + i * 1000);
+    }
+  add_embedded_node (f, "Node_04");
+  g_assert_true (tsr_cluster_check_health (f->cluster, NULL, &error));
+  g_assert_no_error (error);
+  _tsr_cluster_set_draining (f->cluster, "Node_04", TRUE);
+
+  /* An upload places its chunks on the three other nodes. */
+  {
+    g_autoptr (TsrManifest) m = upload_random (f, 8 * 65536);
+  }
+  g_assert_false (manifests_mention (f, "Node_04"));
+
+  /* A rebalance, which would fill it, moves nothing there. */
+  g_assert_true (tsr_cluster_rebalance (f->cluster, NULL, NULL, NULL, &r, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (r.copies_moved, ==, 0);
+  g_assert_false (manifests_mention (f, "Node_04"));
+  g_assert_cmpuint (tsr_segment_store_get_used (store_of (f, "Node_04")), ==, 0);
+
+  /* Nor does a repair, with Node_02's copies to make again and only Node_04 out of every
+   * chunk's pair. */
+  g_assert_true (tsr_cluster_set_node_enabled (f->cluster, "Node_02", FALSE, &error));
+  g_assert_no_error (error);
+  {
+    TsrRepairReport rr;
+
+    repair (f, &rr);
+    g_assert_cmpuint (rr.copies_made, >, 0);
+  }
+  g_assert_false (manifests_mention (f, "Node_04"));
+  g_assert_true (tsr_cluster_set_node_enabled (f->cluster, "Node_02", TRUE, &error));
+  g_assert_no_error (error);
+
+  /* No longer being removed: the next rebalance gives it its share. */
+  _tsr_cluster_set_draining (f->cluster, "Node_04", FALSE);
+  g_assert_true (tsr_cluster_rebalance (f->cluster, NULL, NULL, NULL, &r, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (r.copies_moved, >, 0);
+  g_assert_true (manifests_mention (f, "Node_04"));
+  check_every_file (f);
+}
+
 /* What a repair or rebalance rewrites is the manifest it loaded, or nothing: a file deleted
  * meanwhile does not come back, and one deleted and uploaded again (same content, so the same
  * path, but a key and segments of its own) is not replaced by the old one. */
@@ -983,6 +1037,7 @@ main (int argc, char **argv)
   ADD ("gc-refuses-damaged-manifest", test_gc_refuses_damaged_manifest, NULL);
   ADD ("remove-node-drains", test_remove_node_drains, NULL);
   ADD ("rebalance-fills-new-node", test_rebalance_fills_new_node, GUINT_TO_POINTER (3));
+  ADD ("draining-node-takes-no-copies", test_draining_node_takes_no_copies, GUINT_TO_POINTER (3));
   ADD ("rebalance-keeps-a-live-copy", test_rebalance_keeps_a_live_copy, GUINT_TO_POINTER (3));
   ADD ("rebalance-ignores-garbage", test_rebalance_ignores_garbage, GUINT_TO_POINTER (3));
   ADD ("rewrite-only-what-was-loaded", test_rewrite_only_what_was_loaded, NULL);

@@ -35,5 +35,7 @@ void _tsr_task_run_in_own_thread (GTask *task, GTaskThreadFunc func);
 void _tsr_cluster_set_chunk_cipher (TsrCluster *self, TsrChunkCipher cipher);
 void _tsr_cluster_set_cache_budget (TsrCluster *self, guint64 bytes);
 gboolean _tsr_cluster_remove_member (TsrCluster *self, const char *node_id, GError **error);
+void _tsr_cluster_set_draining (TsrCluster *self, const char *node_id, gboolean draining);
+gboolean _tsr_cluster_is_draining (TsrCluster *self, const char *node_id);
 
 G_END_DECLS

@@ -55,6 +55,7 @@ typedef struct
   TsrNodeClient *client;  /* while enabled; under the cluster's lock, see member_dup_client */
   TsrNetemLink *link;     /* its emulated link, for the member's lifetime */
   TsrNodeStatus status;   /* under the cluster's lock */
+  gboolean draining;      /* under the cluster's lock: being removed, so it takes no new copy */
 } Member;
 
 struct _TsrCluster
@@ -1743,8 +1744,10 @@ check_space (TsrCluster *self, const char *name, guint64 size, GError **error)
   for (guint i = 0; i < self->members->len; i++)
     {
       Member *m = self->members->pdata[i];
-      up += m->config->enabled && m->status.alive;
-      if (m->config->enabled && m->status.alive)
+      gboolean takes = m->config->enabled && m->status.alive && !m->draining;
+
+      up += takes;
+      if (takes)
         avail += MIN (per_copy, m->status.capacity_bytes > m->status.used_bytes
                                     ? m->status.capacity_bytes - m->status.used_bytes
                                     : 0);
@@ -1855,7 +1858,11 @@ tsr_cluster_upload (TsrCluster *self, GFile *file, GCancellable *cancellable, GE
   /* Nodes the last health check found down are skipped at once, not after a timeout. */
   g_mutex_lock (&self->lock);
   for (guint i = 0; i < up.n_members; i++)
-    up.down[i] = !((Member *)self->members->pdata[i])->status.alive;
+    {
+      Member *m = self->members->pdata[i];
+      /* A node being removed takes no new copy, as if it were down. */
+      up.down[i] = !m->status.alive || m->draining;
+    }
   g_mutex_unlock (&self->lock);
 
   transfer_progress (&up.t, 0, TRUE);
@@ -3018,6 +3025,33 @@ void
 _tsr_cluster_emit_files_changed (TsrCluster *self)
 {
   emit (self, SIGNAL_FILES_CHANGED, NULL, 0, 0, 0, 0);
+}
+
+/* Marks @node_id as being removed (or no longer): from then on no upload, repair or rebalance
+ * puts a new copy on it, so that none lands there between its drain and its removal. */
+void
+_tsr_cluster_set_draining (TsrCluster *self, const char *node_id, gboolean draining)
+{
+  Member *m;
+
+  g_mutex_lock (&self->lock);
+  m = find_member (self, node_id);
+  if (m != NULL)
+    m->draining = draining;
+  g_mutex_unlock (&self->lock);
+}
+
+gboolean
+_tsr_cluster_is_draining (TsrCluster *self, const char *node_id)
+{
+  Member *m;
+  gboolean draining;
+
+  g_mutex_lock (&self->lock);
+  m = find_member (self, node_id);
+  draining = m != NULL && m->draining;
+  g_mutex_unlock (&self->lock);
+  return draining;
 }
 
 /* Takes a drained node out: stops it, forgets it and saves the config. Waits until no

@@ -236,7 +236,8 @@ view_nodes (TsrCluster *self, const char *drain, GCancellable *cancellable)
             g_hash_table_add (v->segments, g_strdup (((TsrSegmentInfo *)list->pdata[j])->id));
           v->capacity = s->capacity_bytes;
           v->up = TRUE;
-          v->target = g_strcmp0 (drain, s->node_id) != 0;
+          v->target =
+              g_strcmp0 (drain, s->node_id) != 0 && !_tsr_cluster_is_draining (self, s->node_id);
         }
     }
   return views;
@@ -920,11 +921,17 @@ tsr_cluster_remove_node (TsrCluster *self, const char *node_id, TsrProgressFunc 
                    node_id, config->replicas, config->nodes->len - 1);
       return FALSE;
     }
+  /* From here to its removal, no upload, repair or rebalance puts a new copy on it. */
+  _tsr_cluster_set_draining (self, node_id, TRUE);
   if (!tsr_cluster_check_health (self, cancellable, error) ||
       !repair_full (self, node_id, progress, user_data, cancellable, report, &left, error))
-    return FALSE;
+    {
+      _tsr_cluster_set_draining (self, node_id, FALSE);
+      return FALSE;
+    }
   if (left > 0)
     {
+      _tsr_cluster_set_draining (self, node_id, FALSE);
       g_set_error (error, TSR_ERROR, TSR_ERROR_NO_SPACE,
                    "Cannot remove %s yet: %" G_GUINT64_FORMAT " chunks could not be given their "
                    "copies elsewhere (are the other nodes up, and do they have room?); nothing "
@@ -932,7 +939,12 @@ tsr_cluster_remove_node (TsrCluster *self, const char *node_id, TsrProgressFunc 
                    node_id, left);
       return FALSE;
     }
-  return _tsr_cluster_remove_member (self, node_id, error);
+  if (!_tsr_cluster_remove_member (self, node_id, error))
+    {
+      _tsr_cluster_set_draining (self, node_id, FALSE);
+      return FALSE;
+    }
+  return TRUE;
 }
 
 /* ---- rebalance ---- */
