@@ -1,7 +1,7 @@
 #!/bin/sh
-# tessera-cli, tesserad and the app's own options speak German with LANGUAGE=de, from the
-# catalog compiled into the build tree (TESSERA_LOCALEDIR), while --json keeps its English keys
-# and codes.
+# tessera-cli, tesserad, the engine's messages and the app's own options speak German with
+# LANGUAGE=de, from the catalog compiled into the build tree (TESSERA_LOCALEDIR), while --json
+# keeps its English keys and codes.
 # Usage: check-cli-translation.sh TESSERA_CLI TESSERAD LOCALEDIR [TESSERA_APP]
 cli=$1
 daemon=$2
@@ -34,6 +34,16 @@ expect "a refusal" "$out" "Nicht angemeldet"
 out=$("$cli" --data-dir "$dir/data" --json whoami 2>&1)
 expect "--json: the message" "$out" "Nicht angemeldet"
 expect "--json: the keys and the code stay English" "$out" '"code":"AUTH"'
+# The engine's own messages too: a wrong password, a file that is not there.
+echo "passwort eins zwei" | "$cli" --data-dir "$dir/data" register anna --email anna@example.org \
+  --password-stdin >/dev/null 2>&1
+out=$(echo "falsches passwort" | "$cli" --data-dir "$dir/data" login anna --password-stdin 2>&1)
+status=$?
+expect "the engine's refusal of a wrong password" "$out" "Falscher Benutzername oder falsches Passwort"
+[ $status -eq 3 ] || { echo "a wrong password exited with $status, not 3"; fail=1; }
+echo "passwort eins zwei" | "$cli" --data-dir "$dir/data" login anna --password-stdin >/dev/null 2>&1
+out=$("$cli" --data-dir "$dir/data" download 0123456789abcdef 2>&1)
+expect "the engine's message for a file that is not there" "$out" "Es gibt keine Datei 0123456789abcdef"
 out=$("$daemon" --help 2>&1)
 expect "tesserad --help" "$out" "Ein Tessera-Speicherknoten"
 if [ -n "$app" ]; then

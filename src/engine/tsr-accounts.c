@@ -19,6 +19,8 @@
  */
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
+
 #include "tsr-accounts.h"
 #include "tsr-error.h"
 #include "tsr-hash.h"
@@ -271,7 +273,7 @@ save (TsrAccounts *self, GError **error)
                                  G_FILE_SET_CONTENTS_CONSISTENT | G_FILE_SET_CONTENTS_DURABLE, 0600,
                                  &local_error))
     {
-      g_set_error (error, TSR_ERROR, TSR_ERROR_IO, "Cannot save the accounts: %s",
+      g_set_error (error, TSR_ERROR, TSR_ERROR_IO, _ ("Cannot save the accounts: %s"),
                    local_error->message);
       return FALSE;
     }
@@ -417,7 +419,7 @@ tsr_accounts_load (const char *path, GError **error)
     {
       if (g_error_matches (local_error, G_FILE_ERROR, G_FILE_ERROR_NOENT))
         return g_steal_pointer (&self);
-      g_set_error (error, TSR_ERROR, TSR_ERROR_IO, "Cannot read the accounts: %s",
+      g_set_error (error, TSR_ERROR, TSR_ERROR_IO, _ ("Cannot read the accounts: %s"),
                    local_error->message);
       return NULL;
     }
@@ -449,9 +451,9 @@ tsr_accounts_load (const char *path, GError **error)
   return g_steal_pointer (&self);
 
 corrupt:
-  g_set_error (error, TSR_ERROR, TSR_ERROR_CORRUPT,
-               "The accounts file %s is damaged; it was left as it is (restore it from a backup)",
-               path);
+  g_set_error (
+      error, TSR_ERROR, TSR_ERROR_CORRUPT,
+      _ ("The accounts file %s is damaged; it was left as it is (restore it from a backup)"), path);
   return NULL;
 }
 
@@ -467,7 +469,8 @@ derive_kek (const char *password, const char *salt_b64, GError **error)
   salt = g_base64_decode (salt_b64, &salt_len);
   if (salt_len != crypto_pwhash_SALTBYTES)
     {
-      g_set_error (error, TSR_ERROR, TSR_ERROR_CORRUPT, "A key salt in the accounts is damaged");
+      g_set_error (error, TSR_ERROR, TSR_ERROR_CORRUPT,
+                   _ ("A key salt in the accounts is damaged"));
       return NULL;
     }
   kek = tsr_key_new_random ();
@@ -476,7 +479,7 @@ derive_kek (const char *password, const char *salt_b64, GError **error)
                      crypto_pwhash_ALG_ARGON2ID13) != 0)
     {
       tsr_key_free (kek);
-      g_set_error (error, TSR_ERROR, TSR_ERROR_FAILED, "Out of memory deriving a key");
+      g_set_error (error, TSR_ERROR, TSR_ERROR_FAILED, _ ("Out of memory deriving a key"));
       return NULL;
     }
   return kek;
@@ -564,13 +567,14 @@ tsr_accounts_register (TsrAccounts *self, const char *username, const char *emai
 
   if (!valid_username (username))
     {
-      g_set_error (error, TSR_ERROR, TSR_ERROR_INVALID_ARGUMENT,
-                   "A username is 3 to 32 characters: lowercase letters, digits, '.', '_', '-'");
+      g_set_error (
+          error, TSR_ERROR, TSR_ERROR_INVALID_ARGUMENT,
+          _ ("A username is 3 to 32 characters: lowercase letters, digits, '.', '_', '-'"));
       return FALSE;
     }
   if (!valid_email (email))
     {
-      g_set_error (error, TSR_ERROR, TSR_ERROR_INVALID_ARGUMENT, "“%s” is not an email address",
+      g_set_error (error, TSR_ERROR, TSR_ERROR_INVALID_ARGUMENT, _ ("“%s” is not an email address"),
                    email ? email : "");
       return FALSE;
     }
@@ -578,7 +582,7 @@ tsr_accounts_register (TsrAccounts *self, const char *username, const char *emai
       g_ascii_strcasecmp (password, username) == 0)
     {
       g_set_error (error, TSR_ERROR, TSR_ERROR_INVALID_ARGUMENT,
-                   "A password needs at least %d characters and must not be the username",
+                   _ ("A password needs at least %d characters and must not be the username"),
                    MIN_PASSWORD_LEN);
       return FALSE;
     }
@@ -587,14 +591,14 @@ tsr_accounts_register (TsrAccounts *self, const char *username, const char *emai
   if (find_user (self, username) != NULL)
     {
       g_mutex_unlock (&self->lock);
-      g_set_error (error, TSR_ERROR, TSR_ERROR_EXISTS, "The username %s is taken", username);
+      g_set_error (error, TSR_ERROR, TSR_ERROR_EXISTS, _ ("The username %s is taken"), username);
       return FALSE;
     }
   for (guint i = 0; i < self->users->len; i++)
     if (g_ascii_strcasecmp (((User *)self->users->pdata[i])->email, email) == 0)
       {
         g_mutex_unlock (&self->lock);
-        g_set_error (error, TSR_ERROR, TSR_ERROR_EXISTS, "The email %s is already registered",
+        g_set_error (error, TSR_ERROR, TSR_ERROR_EXISTS, _ ("The email %s is already registered"),
                      email);
         return FALSE;
       }
@@ -603,7 +607,7 @@ tsr_accounts_register (TsrAccounts *self, const char *username, const char *emai
   if (crypto_pwhash_str (hash, password, strlen (password), crypto_pwhash_OPSLIMIT_INTERACTIVE,
                          crypto_pwhash_MEMLIMIT_INTERACTIVE) != 0)
     {
-      g_set_error (error, TSR_ERROR, TSR_ERROR_FAILED, "Out of memory hashing the password");
+      g_set_error (error, TSR_ERROR, TSR_ERROR_FAILED, _ ("Out of memory hashing the password"));
       return FALSE;
     }
   u = user_new ();
@@ -626,7 +630,7 @@ tsr_accounts_register (TsrAccounts *self, const char *username, const char *emai
     {
       g_mutex_unlock (&self->lock);
       user_free (u);
-      g_set_error (error, TSR_ERROR, TSR_ERROR_EXISTS, "The username %s is taken", username);
+      g_set_error (error, TSR_ERROR, TSR_ERROR_EXISTS, _ ("The username %s is taken"), username);
       return FALSE;
     }
   g_ptr_array_add (self->users, u);
@@ -710,16 +714,18 @@ tsr_accounts_login (TsrAccounts *self, const char *username, const char *passwor
   if (u == NULL)
     {
       g_mutex_unlock (&self->lock);
-      g_set_error (error, TSR_ERROR, TSR_ERROR_AUTH, "Wrong username or password");
+      g_set_error (error, TSR_ERROR, TSR_ERROR_AUTH, _ ("Wrong username or password"));
       return NULL;
     }
   if (u->locked_until > t)
     {
       gint64 wait = u->locked_until - t;
       g_mutex_unlock (&self->lock);
-      g_set_error (error, TSR_ERROR, TSR_ERROR_AUTH,
-                   "Too many wrong passwords for %s: try again in %" G_GINT64_FORMAT " seconds",
-                   username, wait);
+      g_set_error (
+          error, TSR_ERROR, TSR_ERROR_AUTH,
+          g_dngettext (GETTEXT_PACKAGE, "Too many wrong passwords for %s: try again in %d second",
+                       "Too many wrong passwords for %s: try again in %d seconds", (gulong)wait),
+          username, (int)wait);
       return NULL;
     }
   if (!check_password (u, password))
@@ -732,7 +738,7 @@ tsr_accounts_login (TsrAccounts *self, const char *username, const char *passwor
         }
       save (self, NULL);
       g_mutex_unlock (&self->lock);
-      g_set_error (error, TSR_ERROR, TSR_ERROR_AUTH, "Wrong username or password");
+      g_set_error (error, TSR_ERROR, TSR_ERROR_AUTH, _ ("Wrong username or password"));
       return NULL;
     }
   if (u->otp_enabled && !check_second_factor (self, u, u->otp_secret, code, TRUE))
@@ -746,9 +752,9 @@ tsr_accounts_login (TsrAccounts *self, const char *username, const char *passwor
       save (self, NULL);
       g_mutex_unlock (&self->lock);
       g_set_error (error, TSR_ERROR, TSR_ERROR_AUTH,
-                   code == NULL ? "%s has two-factor authentication: give a code from the "
-                                  "authenticator app or a backup code"
-                                : "Wrong or already used two-factor code for %s",
+                   code == NULL ? _ ("%s has two-factor authentication: give a code from the "
+                                     "authenticator app or a backup code")
+                                : _ ("Wrong or already used two-factor code for %s"),
                    username);
       return NULL;
     }
@@ -843,7 +849,7 @@ tsr_accounts_validate_session (TsrAccounts *self, const char *token, GError **er
   g_mutex_unlock (&self->lock);
   if (ret == NULL)
     g_set_error (error, TSR_ERROR, TSR_ERROR_AUTH,
-                 "Not logged in, or the session expired: log in again");
+                 _ ("Not logged in, or the session expired: log in again"));
   return ret;
 }
 
@@ -885,7 +891,7 @@ tsr_accounts_change_password (TsrAccounts *self, const char *username, const cha
       g_ascii_strcasecmp (new_password, username) == 0)
     {
       g_set_error (error, TSR_ERROR, TSR_ERROR_INVALID_ARGUMENT,
-                   "A password needs at least %d characters and must not be the username",
+                   _ ("A password needs at least %d characters and must not be the username"),
                    MIN_PASSWORD_LEN);
       return FALSE;
     }
@@ -894,7 +900,7 @@ tsr_accounts_change_password (TsrAccounts *self, const char *username, const cha
   if (u == NULL || !check_password (u, old_password))
     {
       g_mutex_unlock (&self->lock);
-      g_set_error (error, TSR_ERROR, TSR_ERROR_AUTH, "Wrong username or password");
+      g_set_error (error, TSR_ERROR, TSR_ERROR_AUTH, _ ("Wrong username or password"));
       return FALSE;
     }
   old_kek = derive_kek (old_password, u->key_salt, error);
@@ -907,7 +913,7 @@ tsr_accounts_change_password (TsrAccounts *self, const char *username, const cha
     {
       g_mutex_unlock (&self->lock);
       if (error != NULL && *error == NULL)
-        g_set_error (error, TSR_ERROR, TSR_ERROR_FAILED, "Out of memory hashing the password");
+        g_set_error (error, TSR_ERROR, TSR_ERROR_FAILED, _ ("Out of memory hashing the password"));
       return FALSE;
     }
   g_free (u->password_hash);
@@ -943,7 +949,7 @@ tsr_accounts_otp_begin (TsrAccounts *self, const char *username, GError **error)
   if (u == NULL)
     {
       g_mutex_unlock (&self->lock);
-      g_set_error (error, TSR_ERROR, TSR_ERROR_NOT_FOUND, "There is no user %s", username);
+      g_set_error (error, TSR_ERROR, TSR_ERROR_NOT_FOUND, _ ("There is no user %s"), username);
       return NULL;
     }
   randombytes_buf (secret, sizeof secret);
@@ -992,15 +998,15 @@ tsr_accounts_otp_confirm (TsrAccounts *self, const char *username, const char *c
     {
       g_mutex_unlock (&self->lock);
       g_set_error (error, TSR_ERROR, TSR_ERROR_INVALID_ARGUMENT,
-                   "Two-factor enrollment was not started for %s", username);
+                   _ ("Two-factor enrollment was not started for %s"), username);
       return FALSE;
     }
   if (!check_second_factor (self, u, u->otp_pending, code, FALSE))
     {
       g_mutex_unlock (&self->lock);
       g_set_error (error, TSR_ERROR, TSR_ERROR_AUTH,
-                   "That code does not match: check the authenticator app's clock and try the "
-                   "next code");
+                   _ ("That code does not match: check the authenticator app's clock and try the "
+                      "next code"));
       return FALSE;
     }
   g_free (u->otp_secret);
@@ -1029,7 +1035,7 @@ tsr_accounts_otp_disable (TsrAccounts *self, const char *username, const char *p
         save (self, NULL); /* a spent step or backup code stays spent */
       g_mutex_unlock (&self->lock);
       g_set_error (error, TSR_ERROR, TSR_ERROR_AUTH,
-                   "Turning two-factor off needs the password and a valid code");
+                   _ ("Turning two-factor off needs the password and a valid code"));
       return FALSE;
     }
   u->otp_enabled = FALSE;

@@ -6,6 +6,8 @@
  */
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
+
 #include "tsr-chunker.h"
 #include "tsr-error.h"
 
@@ -89,7 +91,7 @@ tsr_chunker_new_for_file (GFile *file, gsize chunk_size, GCancellable *cancellab
         code = TSR_ERROR_NOT_FOUND;
       else if (g_error_matches (local_error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
         code = TSR_ERROR_CANCELLED;
-      g_set_error (error, TSR_ERROR, code, "Cannot read %s: %s", name, local_error->message);
+      g_set_error (error, TSR_ERROR, code, _ ("Cannot read %s: %s"), name, local_error->message);
       return NULL;
     }
   return tsr_chunker_new (G_INPUT_STREAM (in), chunk_size);

@@ -4,6 +4,8 @@
  */
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
+
 #include "tsr-cluster-config.h"
 #include "tsr-chunker.h"
 #include "tsr-error.h"
@@ -109,7 +111,7 @@ tsr_cluster_config_parse (const char *data, gssize len, GError **error)
 
   if (!json_parser_load_from_data (parser, data, len, &local_error))
     {
-      g_set_error (error, TSR_ERROR, TSR_ERROR_CORRUPT, "Cluster config is not valid JSON: %s",
+      g_set_error (error, TSR_ERROR, TSR_ERROR_CORRUPT, _ ("Cluster config is not valid JSON: %s"),
                    local_error->message);
       return NULL;
     }
@@ -214,7 +216,7 @@ tsr_cluster_config_parse (const char *data, gssize len, GError **error)
   return g_steal_pointer (&c);
 
 fail:
-  g_set_error (error, TSR_ERROR, TSR_ERROR_CORRUPT, "Cluster config is damaged: bad %s", why);
+  g_set_error (error, TSR_ERROR, TSR_ERROR_CORRUPT, _ ("Cluster config is damaged: bad %s"), why);
   return NULL;
 }
 
@@ -300,7 +302,7 @@ tsr_cluster_config_save (const TsrClusterConfig *c, const char *path, GError **e
                    g_error_matches (local_error, G_FILE_ERROR, G_FILE_ERROR_NOSPC)
                        ? TSR_ERROR_NO_SPACE
                        : TSR_ERROR_IO,
-                   "Cannot save the cluster config: %s", local_error->message);
+                   _ ("Cannot save the cluster config: %s"), local_error->message);
       return FALSE;
     }
   return TRUE;

@@ -22,6 +22,8 @@
  */
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
+
 #include "tsr-cluster.h"
 #include "tsr-priority.h"
 #include "tsr-chunker.h"
@@ -238,25 +240,26 @@ tsr_cluster_init_data_dir (const char *data_dir, guint n_nodes, guint64 capacity
   if (g_file_test (path, G_FILE_TEST_EXISTS))
     {
       g_set_error (error, TSR_ERROR, TSR_ERROR_EXISTS,
-                   "%s already holds a cluster; use another --data-dir for a new one", data_dir);
+                   _ ("%s already holds a cluster; use another --data-dir for a new one"),
+                   data_dir);
       return FALSE;
     }
   if (!tsr_chunk_size_is_valid (chunk_size))
     {
       g_set_error (error, TSR_ERROR, TSR_ERROR_INVALID_ARGUMENT,
-                   "The chunk size must be between 4 KiB and 16 MiB");
+                   _ ("The chunk size must be between 4 KiB and 16 MiB"));
       return FALSE;
     }
   if (n_nodes > TSR_CLUSTER_MAX_NODES || replicas == 0 || (n_nodes > 0 && replicas > n_nodes))
     {
       g_set_error (error, TSR_ERROR, TSR_ERROR_INVALID_ARGUMENT,
-                   "Need 1 to %u replicas, no more than the %u nodes", TSR_CLUSTER_MAX_NODES,
+                   _ ("Need 1 to %u replicas, no more than the %u nodes"), TSR_CLUSTER_MAX_NODES,
                    n_nodes);
       return FALSE;
     }
   if (g_mkdir_with_parents (data_dir, 0700) != 0)
     {
-      tsr_set_error_from_errno (error, errno, "Cannot create %s", data_dir);
+      tsr_set_error_from_errno (error, errno, _ ("Cannot create %s"), data_dir);
       return FALSE;
     }
   config = tsr_cluster_config_new_default (n_nodes, capacity, chunk_size, replicas);
@@ -288,7 +291,7 @@ tsr_cluster_open (const char *data_dir, GError **error)
     return NULL;
   if (g_mkdir_with_parents (data_dir, 0700) != 0)
     {
-      tsr_set_error_from_errno (error, errno, "Cannot create data dir %s", data_dir);
+      tsr_set_error_from_errno (error, errno, _ ("Cannot create data dir %s"), data_dir);
       return NULL;
     }
 
@@ -320,7 +323,7 @@ tsr_cluster_open (const char *data_dir, GError **error)
 
   if (g_mkdir_with_parents (self->catalog_dir, 0700) != 0)
     {
-      tsr_set_error_from_errno (error, errno, "Cannot create %s", self->catalog_dir);
+      tsr_set_error_from_errno (error, errno, _ ("Cannot create %s"), self->catalog_dir);
       return NULL;
     }
   client_dir = g_build_filename (data_dir, "client", NULL);
@@ -586,7 +589,7 @@ tsr_cluster_set_user (TsrCluster *self, const char *username, const TsrKey *data
   dir = g_build_filename (self->data_dir, "users", username, "catalog", NULL);
   if (g_mkdir_with_parents (dir, 0700) != 0)
     {
-      tsr_set_error_from_errno (error, errno, "Cannot create %s", dir);
+      tsr_set_error_from_errno (error, errno, _ ("Cannot create %s"), dir);
       return FALSE;
     }
   g_free (self->catalog_dir);
@@ -796,7 +799,7 @@ tsr_cluster_set_node_enabled (TsrCluster *self, const char *node_id, gboolean en
       TsrNodeConfig *c = tsr_cluster_config_find (self->config, node_id);
       if (c == NULL)
         {
-          g_set_error (error, TSR_ERROR, TSR_ERROR_NOT_FOUND, "There is no node %s", node_id);
+          g_set_error (error, TSR_ERROR, TSR_ERROR_NOT_FOUND, _ ("There is no node %s"), node_id);
           return FALSE;
         }
       c->enabled = enabled; /* not started: just remember it */
@@ -855,8 +858,8 @@ tsr_cluster_add_remote_node (TsrCluster *self, const char *node_id, const char *
       strlen (host) > 255 || port == 0 || !tsr_segment_id_is_valid (identity))
     {
       g_set_error (error, TSR_ERROR, TSR_ERROR_INVALID_ARGUMENT,
-                   "A node needs a name of letters, digits, '_', '-' or '.', a host, a port and "
-                   "an id of 64 lowercase hex characters");
+                   _ ("A node needs a name of letters, digits, '_', '-' or '.', a host, a port and "
+                      "an id of 64 lowercase hex characters"));
       return FALSE;
     }
   /* Transfers, health checks and maintenance walk the members and the config without the
@@ -867,13 +870,13 @@ tsr_cluster_add_remote_node (TsrCluster *self, const char *node_id, const char *
   if (tsr_cluster_config_find (self->config, node_id) != NULL)
     {
       g_mutex_unlock (&self->lock);
-      g_set_error (error, TSR_ERROR, TSR_ERROR_EXISTS, "There is already a node %s", node_id);
+      g_set_error (error, TSR_ERROR, TSR_ERROR_EXISTS, _ ("There is already a node %s"), node_id);
       return FALSE;
     }
   if (self->config->nodes->len >= TSR_CLUSTER_MAX_NODES)
     {
       g_mutex_unlock (&self->lock);
-      g_set_error (error, TSR_ERROR, TSR_ERROR_TOO_LARGE, "A cluster has at most %u nodes",
+      g_set_error (error, TSR_ERROR, TSR_ERROR_TOO_LARGE, _ ("A cluster has at most %u nodes"),
                    TSR_CLUSTER_MAX_NODES);
       return FALSE;
     }
@@ -932,13 +935,13 @@ tsr_cluster_get_file (TsrCluster *self, const char *file_id, GError **error)
   if (!tsr_file_id_is_valid (file_id))
     {
       g_set_error (error, TSR_ERROR, TSR_ERROR_INVALID_ARGUMENT,
-                   "“%s” is not a file id (16 lowercase hex characters)", file_id);
+                   _ ("“%s” is not a file id (16 lowercase hex characters)"), file_id);
       return NULL;
     }
   path = manifest_path (self, file_id);
   m = tsr_manifest_load (path, &local_error);
   if (m == NULL && g_error_matches (local_error, TSR_ERROR, TSR_ERROR_NOT_FOUND))
-    g_set_error (error, TSR_ERROR, TSR_ERROR_NOT_FOUND, "There is no file %s", file_id);
+    g_set_error (error, TSR_ERROR, TSR_ERROR_NOT_FOUND, _ ("There is no file %s"), file_id);
   else if (m == NULL)
     g_propagate_error (error, g_steal_pointer (&local_error));
   return m;
@@ -1373,14 +1376,21 @@ store_chunk_one_by_one (Upload *up, StoreChunk *sc, guint stored, GError *first_
     }
 
   if (stored < up->replicas && !g_cancellable_is_cancelled (up->t.cancellable))
-    transfer_fail (
-        &up->t,
-        g_error_new (TSR_ERROR, n_full > 0 ? TSR_ERROR_NO_SPACE : TSR_ERROR_UNREACHABLE,
-                     "Only %u of %u copies of chunk %" G_GUINT64_FORMAT
-                     " could be stored: %u nodes are full and %u are down or "
-                     "disabled%s%s%s; the upload needs %" G_GUINT64_FORMAT " bytes in all",
-                     stored, up->replicas, sc->chunk->index, n_full, n_down, last_error ? " (" : "",
-                     last_error ? last_error->message : "", last_error ? ")" : "", up->need));
+    {
+      g_autoptr (GString) msg = g_string_new (NULL);
+
+      g_string_printf (msg,
+                       _ ("Only %u of %u copies of chunk %llu could be stored: %u nodes are full "
+                          "and %u are down or disabled"),
+                       stored, up->replicas, (unsigned long long)sc->chunk->index, n_full, n_down);
+      if (last_error != NULL)
+        g_string_append_printf (msg, " (%s)", last_error->message);
+      g_string_append_printf (msg, _ ("; the upload needs %llu bytes in all"),
+                              (unsigned long long)up->need);
+      transfer_fail (&up->t, g_error_new_literal (
+                                 TSR_ERROR, n_full > 0 ? TSR_ERROR_NO_SPACE : TSR_ERROR_UNREACHABLE,
+                                 msg->str));
+    }
   else if (stored == up->replicas)
     transfer_progress (&up->t, sc->plain_len, FALSE);
 }
@@ -1639,11 +1649,12 @@ sync_nodes (TsrCluster *self, const gboolean *which, GError **error)
         continue;
       if (client == NULL)
         g_set_error (&local_error, TSR_ERROR, TSR_ERROR_UNREACHABLE,
-                     "%s was disabled before its segments were made durable", m->config->node_id);
+                     _ ("%s was disabled before its segments were made durable"),
+                     m->config->node_id);
       else if (tsr_node_client_sync (client, NULL, &local_error))
         continue;
-      g_prefix_error (&local_error,
-                      "Could not make the segments on %s durable: ", m->config->node_id);
+      g_prefix_error (&local_error, _ ("Could not make the segments on %s durable: "),
+                      m->config->node_id);
       if (ok && error != NULL)
         *error = g_error_copy (local_error);
       ok = FALSE;
@@ -1673,11 +1684,12 @@ sync_uploaded (TsrCluster *self, Upload *up, TsrManifest *manifest, GError **err
       client = member_dup_client (self, m);
       if (client == NULL)
         g_set_error (&local_error, TSR_ERROR, TSR_ERROR_UNREACHABLE,
-                     "%s was disabled before its segments were made durable", m->config->node_id);
+                     _ ("%s was disabled before its segments were made durable"),
+                     m->config->node_id);
       else if (tsr_node_client_sync (client, NULL, &local_error))
         continue;
-      g_prefix_error (&local_error,
-                      "Could not make the segments on %s durable: ", m->config->node_id);
+      g_prefix_error (&local_error, _ ("Could not make the segments on %s durable: "),
+                      m->config->node_id);
       g_message ("%s; its copies of %s are made again elsewhere", local_error->message, up->t.name);
       failed[i] = TRUE;
       any = TRUE;
@@ -1762,10 +1774,10 @@ check_space (TsrCluster *self, const char *name, guint64 size, GError **error)
     g_autofree char *size_str = g_format_size (size);
     g_set_error (
         error, TSR_ERROR, TSR_ERROR_NO_SPACE,
-        "Not enough space to upload %s: it needs %s (%u copies of %s encrypted, %" G_GUINT64_FORMAT
-        " bytes) but the nodes that are up have %s free (%" G_GUINT64_FORMAT
-        " bytes); free some space or add a node",
-        name, need_str, self->config->replicas, size_str, need, avail_str, avail);
+        _ ("Not enough space to upload %s: it needs %s (%u copies of %s encrypted, %llu bytes) "
+           "but the nodes that are up have %s free (%llu bytes); free some space or add a node"),
+        name, need_str, self->config->replicas, size_str, (unsigned long long)need, avail_str,
+        (unsigned long long)avail);
   }
   return FALSE;
 }
@@ -1803,13 +1815,13 @@ tsr_cluster_upload (TsrCluster *self, GFile *file, GCancellable *cancellable, GE
 
   if (!self->started)
     {
-      g_set_error (error, TSR_ERROR, TSR_ERROR_STOPPED, "The cluster is not started");
+      g_set_error (error, TSR_ERROR, TSR_ERROR_STOPPED, _ ("The cluster is not started"));
       return NULL;
     }
   if (self->members->len < self->config->replicas)
     {
       g_set_error (error, TSR_ERROR, TSR_ERROR_UNREACHABLE,
-                   "Files are kept in %u copies but the cluster has %u nodes; add nodes first",
+                   _ ("Files are kept in %u copies but the cluster has %u nodes; add nodes first"),
                    self->config->replicas, self->members->len);
       return NULL;
     }
@@ -1825,15 +1837,16 @@ tsr_cluster_upload (TsrCluster *self, GFile *file, GCancellable *cancellable, GE
                    g_error_matches (local_error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND)
                        ? TSR_ERROR_NOT_FOUND
                        : TSR_ERROR_IO,
-                   "Cannot upload %s: %s", parse_name, local_error->message);
+                   _ ("Cannot upload %s: %s"), parse_name, local_error->message);
       return NULL;
     }
   if (g_file_info_get_file_type (info) != G_FILE_TYPE_REGULAR)
     {
       g_autofree char *parse_name = g_file_get_parse_name (file);
-      g_set_error (error, TSR_ERROR, TSR_ERROR_INVALID_ARGUMENT,
-                   "Cannot upload %s: only regular files can be uploaded, not folders or devices",
-                   parse_name);
+      g_set_error (
+          error, TSR_ERROR, TSR_ERROR_INVALID_ARGUMENT,
+          _ ("Cannot upload %s: only regular files can be uploaded, not folders or devices"),
+          parse_name);
       return NULL;
     }
   chunker = tsr_chunker_new_for_file (file, self->config->chunk_size, cancellable, error);
@@ -1908,7 +1921,8 @@ tsr_cluster_upload (TsrCluster *self, GFile *file, GCancellable *cancellable, GE
   if (g_cancellable_is_cancelled (cancellable))
     {
       g_clear_error (&up.t.error);
-      up.t.error = g_error_new (TSR_ERROR, TSR_ERROR_CANCELLED, "Upload of %s was cancelled", name);
+      up.t.error =
+          g_error_new (TSR_ERROR, TSR_ERROR_CANCELLED, _ ("Upload of %s was cancelled"), name);
     }
 
   /* One flush per node, then the manifest: the promise comes after the data. */
@@ -2135,14 +2149,21 @@ fetch_chunk_from_any_copy (Download *down, guint64 index, Member *tried, GError 
       }
 
   if (plain == NULL && !g_cancellable_is_cancelled (down->t.cancellable))
-    transfer_fail (&down->t,
-                   g_error_new (TSR_ERROR, last_error ? TSR_ERROR_NOT_FOUND : TSR_ERROR_UNREACHABLE,
-                                "Chunk %" G_GUINT64_FORMAT " of %s could not be read from any of "
-                                "its %u copies%s%s%s%s%s",
-                                index, down->manifest->name, chunk->nodes->len,
-                                last_error ? ": " : "", last_error ? last_error->message : "",
-                                disabled->len ? "; disabled: " : "", disabled->str,
-                                disabled->len ? " (enable them with `node enable`)" : ""));
+    {
+      g_autoptr (GString) msg = g_string_new (NULL);
+
+      g_string_printf (msg, _ ("Chunk %llu of %s could not be read from any of its %u copies"),
+                       (unsigned long long)index, down->manifest->name, chunk->nodes->len);
+      if (last_error != NULL)
+        g_string_append_printf (msg, ": %s", last_error->message);
+      if (disabled->len > 0)
+        g_string_append_printf (msg, _ ("; disabled: %s (enable them with `node enable`)"),
+                                disabled->str);
+      transfer_fail (&down->t,
+                     g_error_new_literal (TSR_ERROR,
+                                          last_error ? TSR_ERROR_NOT_FOUND : TSR_ERROR_UNREACHABLE,
+                                          msg->str));
+    }
   return g_steal_pointer (&plain);
 }
 
@@ -2274,7 +2295,7 @@ do_download (TsrCluster *self, const char *file_id, GFile *destination, gboolean
 
   if (!self->started)
     {
-      g_set_error (error, TSR_ERROR, TSR_ERROR_STOPPED, "The cluster is not started");
+      g_set_error (error, TSR_ERROR, TSR_ERROR_STOPPED, _ ("The cluster is not started"));
       return FALSE;
     }
   manifest = tsr_cluster_get_file (self, file_id, error);
@@ -2283,19 +2304,19 @@ do_download (TsrCluster *self, const char *file_id, GFile *destination, gboolean
   if (dest == NULL)
     {
       g_set_error (error, TSR_ERROR, TSR_ERROR_INVALID_ARGUMENT,
-                   "Downloads need a local destination");
+                   _ ("Downloads need a local destination"));
       return FALSE;
     }
   if (g_file_test (dest, G_FILE_TEST_IS_DIR))
     {
       g_set_error (error, TSR_ERROR, TSR_ERROR_INVALID_ARGUMENT,
-                   "%s is a folder; give a file name to download to", dest);
+                   _ ("%s is a folder; give a file name to download to"), dest);
       return FALSE;
     }
   if (!overwrite && g_file_test (dest, G_FILE_TEST_EXISTS))
     {
       g_set_error (error, TSR_ERROR, TSR_ERROR_EXISTS,
-                   "%s already exists; choose another name or allow overwriting", dest);
+                   _ ("%s already exists; choose another name or allow overwriting"), dest);
       return FALSE;
     }
   key = tsr_key_unseal (kek (self), manifest->sealed_key, error);
@@ -2308,7 +2329,7 @@ do_download (TsrCluster *self, const char *file_id, GFile *destination, gboolean
   fd = g_mkstemp_full (tmp, O_WRONLY | O_CLOEXEC, 0644);
   if (fd < 0)
     {
-      tsr_set_error_from_errno (error, errno, "Cannot write into %s", dir);
+      tsr_set_error_from_errno (error, errno, _ ("Cannot write into %s"), dir);
       return FALSE;
     }
 
@@ -2371,36 +2392,37 @@ do_download (TsrCluster *self, const char *file_id, GFile *destination, gboolean
   if (g_cancellable_is_cancelled (cancellable))
     {
       g_clear_error (&down.t.error);
-      down.t.error = g_error_new (TSR_ERROR, TSR_ERROR_CANCELLED, "Download of %s was cancelled",
-                                  manifest->name);
+      down.t.error = g_error_new (TSR_ERROR, TSR_ERROR_CANCELLED,
+                                  _ ("Download of %s was cancelled"), manifest->name);
     }
   /* Replacing a file the user had: make the new one durable first, so a crash cannot leave
    * an empty file where a good one was. A new file is not synced: the cluster still has it. */
   if (down.t.error == NULL && overwrite && g_file_test (dest, G_FILE_TEST_EXISTS) &&
       fsync (fd) != 0)
-    tsr_set_error_from_errno (&down.t.error, errno, "Cannot write %s", dest);
+    tsr_set_error_from_errno (&down.t.error, errno, _ ("Cannot write %s"), dest);
   if (close (fd) != 0 && down.t.error == NULL)
-    tsr_set_error_from_errno (&down.t.error, errno, "Cannot write %s", dest);
+    tsr_set_error_from_errno (&down.t.error, errno, _ ("Cannot write %s"), dest);
   if (down.t.error == NULL)
     {
       tsr_sha256_finish (hasher, actual);
       if (strcmp (actual, manifest->file_hash) != 0)
         down.t.error =
             g_error_new (TSR_ERROR, TSR_ERROR_CORRUPT,
-                         "%s came back different from what was uploaded", manifest->name);
+                         _ ("%s came back different from what was uploaded"), manifest->name);
     }
   if (down.t.error == NULL && overwrite && g_rename (tmp, dest) != 0)
-    tsr_set_error_from_errno (&down.t.error, errno, "Cannot create %s", dest);
+    tsr_set_error_from_errno (&down.t.error, errno, _ ("Cannot create %s"), dest);
   /* Without overwrite, link(2) refuses a file that appeared at the destination meanwhile. */
   if (down.t.error == NULL && !overwrite)
     {
       if (link (tmp, dest) != 0)
         {
           if (errno == EEXIST)
-            down.t.error = g_error_new (TSR_ERROR, TSR_ERROR_EXISTS,
-                                        "%s appeared while downloading; not overwriting it", dest);
+            down.t.error =
+                g_error_new (TSR_ERROR, TSR_ERROR_EXISTS,
+                             _ ("%s appeared while downloading; not overwriting it"), dest);
           else
-            tsr_set_error_from_errno (&down.t.error, errno, "Cannot create %s", dest);
+            tsr_set_error_from_errno (&down.t.error, errno, _ ("Cannot create %s"), dest);
         }
       g_unlink (tmp);
     }
@@ -2512,7 +2534,7 @@ tsr_cluster_delete (TsrCluster *self, const char *file_id, GCancellable *cancell
   _tsr_cluster_lock_catalog (self);
   if (g_unlink (path) != 0)
     {
-      tsr_set_error_from_errno (error, errno, "Cannot delete %s", path);
+      tsr_set_error_from_errno (error, errno, _ ("Cannot delete %s"), path);
       _tsr_cluster_unlock_catalog (self);
       return FALSE;
     }
@@ -2573,7 +2595,7 @@ tsr_cluster_set_netem (TsrCluster *self, const char *node_id, const TsrNetemSett
   if (!found && node_id != NULL)
     {
       g_mutex_unlock (&self->lock);
-      g_set_error (error, TSR_ERROR, TSR_ERROR_NOT_FOUND, "There is no node %s", node_id);
+      g_set_error (error, TSR_ERROR, TSR_ERROR_NOT_FOUND, _ ("There is no node %s"), node_id);
       return FALSE;
     }
   for (guint i = 0; i < self->members->len; i++)
@@ -2609,7 +2631,7 @@ tsr_cluster_set_netem_profile (TsrCluster *self, const char *profile, GError **e
   else
     {
       g_set_error (error, TSR_ERROR, TSR_ERROR_INVALID_ARGUMENT,
-                   "There is no profile “%s”: use off or seed", profile ? profile : "");
+                   _ ("There is no profile “%s”: use off or seed"), profile ? profile : "");
       return FALSE;
     }
   return tsr_cluster_set_netem (self, NULL, &settings, error);
@@ -3065,7 +3087,7 @@ _tsr_cluster_remove_member (TsrCluster *self, const char *node_id, GError **erro
 
   if (m == NULL || tsr_cluster_config_find (self->config, node_id) == NULL)
     {
-      g_set_error (error, TSR_ERROR, TSR_ERROR_NOT_FOUND, "There is no node %s", node_id);
+      g_set_error (error, TSR_ERROR, TSR_ERROR_NOT_FOUND, _ ("There is no node %s"), node_id);
       return FALSE;
     }
   g_mutex_lock (&self->lock);

@@ -4,6 +4,8 @@
  */
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
+
 #include "tsr-crypto.h"
 #include "tsr-error.h"
 
@@ -22,7 +24,7 @@ tsr_crypto_init (GError **error)
 {
   if (sodium_init () < 0)
     {
-      g_set_error (error, TSR_ERROR, TSR_ERROR_FAILED, "libsodium could not be initialised");
+      g_set_error (error, TSR_ERROR, TSR_ERROR_FAILED, _ ("libsodium could not be initialised"));
       return FALSE;
     }
   return TRUE;
@@ -95,7 +97,7 @@ tsr_key_load_or_create (const char *path, GError **error)
     }
   if (!g_error_matches (local_error, G_FILE_ERROR, G_FILE_ERROR_NOENT))
     {
-      g_set_error (error, TSR_ERROR, TSR_ERROR_IO, "Cannot read %s: %s", path,
+      g_set_error (error, TSR_ERROR, TSR_ERROR_IO, _ ("Cannot read %s: %s"), path,
                    local_error->message);
       return NULL;
     }
@@ -105,7 +107,7 @@ tsr_key_load_or_create (const char *path, GError **error)
     g_autofree char *dir = g_path_get_dirname (path);
     if (g_mkdir_with_parents (dir, 0700) != 0)
       {
-        tsr_set_error_from_errno (error, errno, "Cannot create %s", dir);
+        tsr_set_error_from_errno (error, errno, _ ("Cannot create %s"), dir);
         return NULL;
       }
   }
@@ -115,7 +117,7 @@ tsr_key_load_or_create (const char *path, GError **error)
                                  &local_error))
     {
       tsr_key_free (key);
-      g_set_error (error, TSR_ERROR, TSR_ERROR_IO, "Cannot save %s: %s", path,
+      g_set_error (error, TSR_ERROR, TSR_ERROR_IO, _ ("Cannot save %s: %s"), path,
                    local_error->message);
       return NULL;
     }
@@ -151,7 +153,7 @@ tsr_key_unseal (const TsrKey *kek, const char *sealed_b64, GError **error)
     raw = g_base64_decode (sealed_b64, &len);
   if (raw == NULL || len != TSR_SEALED_KEY_LEN)
     {
-      g_set_error (error, TSR_ERROR, TSR_ERROR_CORRUPT, "The sealed file key is malformed");
+      g_set_error (error, TSR_ERROR, TSR_ERROR_CORRUPT, _ ("The sealed file key is malformed"));
       return NULL;
     }
   key = key_alloc ();
@@ -160,7 +162,7 @@ tsr_key_unseal (const TsrKey *kek, const char *sealed_b64, GError **error)
     {
       tsr_key_free (key);
       g_set_error (error, TSR_ERROR, TSR_ERROR_AUTH,
-                   "The file key cannot be unsealed: wrong key or tampered manifest");
+                   _ ("The file key cannot be unsealed: wrong key or tampered manifest"));
       return NULL;
     }
   return key;

@@ -4,6 +4,8 @@
  */
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
+
 #include "tsr-file-writer.h"
 #include "tsr-error.h"
 #include "tsr-json.h"
@@ -87,7 +89,7 @@ writer_thread (gpointer data)
         {
           int saved = errno;
           g_mutex_lock (&self->mutex);
-          tsr_set_error_from_errno (&self->error, saved, "Cannot write %s", self->name);
+          tsr_set_error_from_errno (&self->error, saved, _ ("Cannot write %s"), self->name);
           g_mutex_unlock (&self->mutex);
         }
       g_async_queue_push (self->free, b);
@@ -197,7 +199,7 @@ tsr_file_writer_finish (TsrFileWriter *self, GError **error)
     return FALSE;
   if (self->length % ALIGNMENT != 0 && ftruncate (self->fd, self->length) != 0)
     {
-      tsr_set_error_from_errno (error, errno, "Cannot write %s", self->name);
+      tsr_set_error_from_errno (error, errno, _ ("Cannot write %s"), self->name);
       return FALSE;
     }
   return TRUE;
@@ -221,7 +223,7 @@ tsr_file_writer_free (TsrFileWriter *self)
       /* Blocks still queued are skipped, as after a failure. */
       g_mutex_lock (&self->mutex);
       if (self->error == NULL)
-        self->error = g_error_new (TSR_ERROR, TSR_ERROR_CANCELLED, "Abandoned");
+        self->error = g_error_new (TSR_ERROR, TSR_ERROR_CANCELLED, _ ("Abandoned"));
       g_mutex_unlock (&self->mutex);
       g_async_queue_push (self->full, &stop_marker);
       g_thread_join (self->thread);

@@ -9,6 +9,8 @@
  */
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
+
 #include "tsr-identity.h"
 #include "tsr-error.h"
 #include "tsr-hash.h"
@@ -224,10 +226,11 @@ check_identity_pem (const Secret *pem, const char *path, GError **error)
   return TRUE;
 
 fail:
-  g_set_error (error, TSR_ERROR, TSR_ERROR_CORRUPT,
-               "Identity file %s is damaged (%s). It was left as it is: restore it from a backup, "
-               "or move it away to create a new identity that peers will have to trust again",
-               path, why);
+  g_set_error (
+      error, TSR_ERROR, TSR_ERROR_CORRUPT,
+      _ ("Identity file %s is damaged (%s). It was left as it is: restore it from a backup, "
+         "or move it away to create a new identity that peers will have to trust again"),
+      path, why);
   return FALSE;
 }
 
@@ -245,9 +248,9 @@ identity_new_from_pem (const Secret *pem, const char *path, GError **error)
   if (certificate == NULL)
     {
       g_set_error (error, TSR_ERROR, TSR_ERROR_CORRUPT,
-                   "Identity file %s is damaged (%s). It was left as it is: restore it from a "
-                   "backup, or move it away to create a new identity that peers will have to "
-                   "trust again",
+                   _ ("Identity file %s is damaged (%s). It was left as it is: restore it from a "
+                      "backup, or move it away to create a new identity that peers will have to "
+                      "trust again"),
                    path, local_error->message);
       return NULL;
     }
@@ -261,8 +264,8 @@ identity_new_from_pem (const Secret *pem, const char *path, GError **error)
 static gboolean
 set_gnutls_error (GError **error, int rc, const char *what)
 {
-  g_set_error (error, TSR_ERROR, TSR_ERROR_FAILED, "Cannot create an identity: %s failed: %s", what,
-               gnutls_strerror (rc));
+  g_set_error (error, TSR_ERROR, TSR_ERROR_FAILED, _ ("Cannot create an identity: %s failed: %s"),
+               what, gnutls_strerror (rc));
   return FALSE;
 }
 
@@ -333,7 +336,7 @@ fsync_dir (const char *dir, GError **error)
       int saved = errno;
       if (fd >= 0)
         close (fd);
-      tsr_set_error_from_errno (error, saved, "Cannot save the identity in %s", dir);
+      tsr_set_error_from_errno (error, saved, _ ("Cannot save the identity in %s"), dir);
       return FALSE;
     }
   close (fd);
@@ -354,7 +357,7 @@ save_new_identity (const char *dir, const char *path, const Secret *pem, gboolea
   fd = g_mkstemp_full (tmp, O_WRONLY | O_CLOEXEC, 0600);
   if (fd < 0)
     {
-      tsr_set_error_from_errno (error, errno, "Cannot save the identity in %s", dir);
+      tsr_set_error_from_errno (error, errno, _ ("Cannot save the identity in %s"), dir);
       return FALSE;
     }
   close (fd);
@@ -366,7 +369,7 @@ save_new_identity (const char *dir, const char *path, const Secret *pem, gboolea
                    g_error_matches (local_error, G_FILE_ERROR, G_FILE_ERROR_NOSPC)
                        ? TSR_ERROR_NO_SPACE
                        : TSR_ERROR_IO,
-                   "Cannot save the identity: %s", local_error->message);
+                   _ ("Cannot save the identity: %s"), local_error->message);
       return FALSE;
     }
 
@@ -382,7 +385,7 @@ save_new_identity (const char *dir, const char *path, const Secret *pem, gboolea
       else
         {
           g_unlink (tmp);
-          tsr_set_error_from_errno (error, saved, "Cannot save the identity as %s", path);
+          tsr_set_error_from_errno (error, saved, _ ("Cannot save the identity as %s"), path);
           return FALSE;
         }
     }
@@ -400,8 +403,8 @@ read_identity_file (const char *path, Secret *pem, GError **error)
       /* CORRUPT, as for a damaged file: either way the identity exists but cannot be used,
        * and the caller must not treat the node as new. */
       g_set_error (error, TSR_ERROR, TSR_ERROR_CORRUPT,
-                   "Cannot read identity file %s: %s. It was left as it is: fix its permissions "
-                   "or restore it from a backup",
+                   _ ("Cannot read identity file %s: %s. It was left as it is: fix its permissions "
+                      "or restore it from a backup"),
                    path, local_error->message);
       return FALSE;
     }
@@ -439,13 +442,13 @@ tsr_identity_load_or_create (const char *dir, const char *common_name, GError **
   if (g_file_test (path, G_FILE_TEST_IS_SYMLINK))
     {
       g_set_error (error, TSR_ERROR, TSR_ERROR_CORRUPT,
-                   "Identity file %s is a broken symbolic link. It was left as it is", path);
+                   _ ("Identity file %s is a broken symbolic link. It was left as it is"), path);
       return NULL;
     }
 
   if (g_mkdir_with_parents (dir, 0700) != 0)
     {
-      tsr_set_error_from_errno (error, errno, "Cannot create the identity directory %s", dir);
+      tsr_set_error_from_errno (error, errno, _ ("Cannot create the identity directory %s"), dir);
       return NULL;
     }
   if (common_name == NULL || *common_name == '\0')

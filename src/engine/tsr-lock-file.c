@@ -8,6 +8,8 @@
  */
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
+
 #include "tsr-lock-file.h"
 #include "tsr-error.h"
 
@@ -51,7 +53,7 @@ tsr_lock_file_acquire (const char *path, const char *what, GError **error)
   if (fd < 0)
     {
       int saved = errno;
-      g_set_error (error, TSR_ERROR, TSR_ERROR_IO, "Cannot open lock file %s: %s", path,
+      g_set_error (error, TSR_ERROR, TSR_ERROR_IO, _ ("Cannot open lock file %s: %s"), path,
                    g_strerror (saved));
       return NULL;
     }
@@ -66,13 +68,13 @@ tsr_lock_file_acquire (const char *path, const char *what, GError **error)
         {
           if (pid > 0)
             g_set_error (error, TSR_ERROR, TSR_ERROR_BUSY,
-                         "The %s is in use by process %ld; stop it first", what, pid);
+                         _ ("The %s is in use by process %ld; stop it first"), what, pid);
           else
             g_set_error (error, TSR_ERROR, TSR_ERROR_BUSY,
-                         "The %s is in use by another process; stop it first", what);
+                         _ ("The %s is in use by another process; stop it first"), what);
         }
       else
-        g_set_error (error, TSR_ERROR, TSR_ERROR_IO, "Cannot lock %s: %s", path,
+        g_set_error (error, TSR_ERROR, TSR_ERROR_IO, _ ("Cannot lock %s: %s"), path,
                      g_strerror (saved));
       return NULL;
     }

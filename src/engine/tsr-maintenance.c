@@ -20,6 +20,8 @@
  */
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
+
 #include "tsr-maintenance.h"
 #include "tsr-cluster-private.h"
 #include "tsr-error.h"
@@ -415,12 +417,12 @@ sync_views (TsrCluster *self, GPtrArray *views, GCancellable *cancellable, GErro
       if (client == NULL)
         {
           g_set_error (error, TSR_ERROR, TSR_ERROR_UNREACHABLE,
-                       "%s was disabled before its new copies were made durable", v->node_id);
+                       _ ("%s was disabled before its new copies were made durable"), v->node_id);
           return FALSE;
         }
       if (!tsr_node_client_sync (client, cancellable, error))
         {
-          g_prefix_error (error, "Could not make the new copies on %s durable: ", v->node_id);
+          g_prefix_error (error, _ ("Could not make the new copies on %s durable: "), v->node_id);
           return FALSE;
         }
       v->needs_sync = FALSE;
@@ -527,7 +529,7 @@ walk_catalogs (TsrCluster *self, const char *what, const char *drain, FileStep s
     {
       _tsr_cluster_end_op (self);
       g_mutex_unlock (&walk_lock);
-      g_set_error (error, TSR_ERROR, TSR_ERROR_STOPPED, "The cluster is not started");
+      g_set_error (error, TSR_ERROR, TSR_ERROR_STOPPED, _ ("The cluster is not started"));
       return FALSE;
     }
   _tsr_cluster_lock_segments (self, FALSE);
@@ -733,8 +735,8 @@ listed_copies (TsrCluster *self, GError **error)
       if (m == NULL)
         {
           g_set_error (error, TSR_ERROR, TSR_ERROR_CORRUPT,
-                       "Not collecting garbage: %s is damaged (%s), and its segments would look "
-                       "unused; move it out of the catalog first",
+                       _ ("Not collecting garbage: %s is damaged (%s), and its segments would look "
+                          "unused; move it out of the catalog first"),
                        (char *)paths->pdata[i], local_error->message);
           return NULL;
         }
@@ -814,7 +816,7 @@ tsr_cluster_gc (TsrCluster *self, guint grace_seconds, GCancellable *cancellable
   if (!_tsr_cluster_is_started (self))
     {
       _tsr_cluster_end_op (self);
-      g_set_error (error, TSR_ERROR, TSR_ERROR_STOPPED, "The cluster is not started");
+      g_set_error (error, TSR_ERROR, TSR_ERROR_STOPPED, _ ("The cluster is not started"));
       return FALSE;
     }
   _tsr_cluster_lock_segments (self, TRUE);
@@ -910,14 +912,14 @@ tsr_cluster_remove_node (TsrCluster *self, const char *node_id, TsrProgressFunc 
   config = tsr_cluster_get_config (self);
   if (tsr_cluster_config_find (config, node_id) == NULL)
     {
-      g_set_error (error, TSR_ERROR, TSR_ERROR_NOT_FOUND, "There is no node %s", node_id);
+      g_set_error (error, TSR_ERROR, TSR_ERROR_NOT_FOUND, _ ("There is no node %s"), node_id);
       return FALSE;
     }
   if (config->nodes->len <= config->replicas)
     {
       g_set_error (error, TSR_ERROR, TSR_ERROR_INVALID_ARGUMENT,
-                   "Cannot remove %s: files are kept in %u copies on different nodes and only "
-                   "%u nodes would be left; add a node first",
+                   _ ("Cannot remove %s: files are kept in %u copies on different nodes and only "
+                      "%u nodes would be left; add a node first"),
                    node_id, config->replicas, config->nodes->len - 1);
       return FALSE;
     }
@@ -933,10 +935,10 @@ tsr_cluster_remove_node (TsrCluster *self, const char *node_id, TsrProgressFunc 
     {
       _tsr_cluster_set_draining (self, node_id, FALSE);
       g_set_error (error, TSR_ERROR, TSR_ERROR_NO_SPACE,
-                   "Cannot remove %s yet: %" G_GUINT64_FORMAT " chunks could not be given their "
-                   "copies elsewhere (are the other nodes up, and do they have room?); nothing "
-                   "was removed",
-                   node_id, left);
+                   _ ("Cannot remove %s yet: %llu chunks could not be given their copies "
+                      "elsewhere (are the other nodes up, and do they have room?); nothing was "
+                      "removed"),
+                   node_id, (unsigned long long)left);
       return FALSE;
     }
   if (!_tsr_cluster_remove_member (self, node_id, error))

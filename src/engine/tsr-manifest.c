@@ -8,6 +8,8 @@
  */
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
+
 #include "tsr-manifest.h"
 #include "tsr-chunker.h"
 #include "tsr-crypto.h"
@@ -497,7 +499,7 @@ parse (const char *data, gssize len, gboolean summary, GError **error)
 fail:
   summary_clear (sum);
   if (why != NULL)
-    g_set_error (error, TSR_ERROR, TSR_ERROR_CORRUPT, "Manifest is damaged: bad %s", why);
+    g_set_error (error, TSR_ERROR, TSR_ERROR_CORRUPT, _ ("Manifest is damaged: bad %s"), why);
   else
     g_set_error (error, TSR_ERROR, TSR_ERROR_CORRUPT,
                  "Manifest is not valid JSON (at byte %" G_GSIZE_FORMAT ")",
@@ -724,7 +726,7 @@ tsr_manifest_save (const TsrManifest *m, const char *path, GError **error)
                    g_error_matches (local_error, G_FILE_ERROR, G_FILE_ERROR_NOSPC)
                        ? TSR_ERROR_NO_SPACE
                        : TSR_ERROR_IO,
-                   "Cannot save the manifest: %s", local_error->message);
+                   _ ("Cannot save the manifest: %s"), local_error->message);
       return FALSE;
     }
   return TRUE;
@@ -756,7 +758,7 @@ tsr_manifest_save_new (const TsrManifest *m, const char *path, GError **error)
   fd = g_mkstemp_full (tmp, O_WRONLY | O_CLOEXEC, 0600);
   if (fd < 0)
     {
-      tsr_set_error_from_errno (error, errno, "Cannot save the manifest in %s", dir);
+      tsr_set_error_from_errno (error, errno, _ ("Cannot save the manifest in %s"), dir);
       return FALSE;
     }
   /* Streamed: the whole text of a large file's manifest is never in memory at once. */
@@ -770,7 +772,7 @@ tsr_manifest_save_new (const TsrManifest *m, const char *path, GError **error)
       saved = w.failed ? w.failed_errno : errno;
       close (fd);
       g_unlink (tmp);
-      tsr_set_error_from_errno (error, saved, "Cannot save the manifest");
+      tsr_set_error_from_errno (error, saved, _ ("Cannot save the manifest"));
       return FALSE;
     }
   close (fd);
@@ -779,9 +781,10 @@ tsr_manifest_save_new (const TsrManifest *m, const char *path, GError **error)
       saved = errno;
       g_unlink (tmp);
       if (saved == EEXIST)
-        g_set_error (error, TSR_ERROR, TSR_ERROR_EXISTS, "A manifest already exists at %s", path);
+        g_set_error (error, TSR_ERROR, TSR_ERROR_EXISTS, _ ("A manifest already exists at %s"),
+                     path);
       else
-        tsr_set_error_from_errno (error, saved, "Cannot save the manifest");
+        tsr_set_error_from_errno (error, saved, _ ("Cannot save the manifest"));
       return FALSE;
     }
   g_unlink (tmp);
@@ -791,7 +794,7 @@ tsr_manifest_save_new (const TsrManifest *m, const char *path, GError **error)
       saved = errno;
       if (dfd >= 0)
         close (dfd);
-      tsr_set_error_from_errno (error, saved, "Cannot make the manifest durable");
+      tsr_set_error_from_errno (error, saved, _ ("Cannot make the manifest durable"));
       return FALSE;
     }
   close (dfd);

@@ -27,6 +27,8 @@
  */
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
+
 #include "tsr-netem.h"
 #include "tsr-error.h"
 #include "tsr-json.h"
@@ -201,7 +203,7 @@ tsr_netem_header_decode (const guint8 *data, gsize len, TsrNetemPacketHeader *h,
     }
   if (why != NULL)
     {
-      g_set_error (error, TSR_ERROR, TSR_ERROR_PROTOCOL, "Bad emulated packet: %s", why);
+      g_set_error (error, TSR_ERROR, TSR_ERROR_PROTOCOL, _ ("Bad emulated packet: %s"), why);
       return FALSE;
     }
   return TRUE;
@@ -253,7 +255,7 @@ tsr_netem_settings_validate (const TsrNetemSettings *s, GError **error)
     why = "at most 16 retransmissions";
   if (why != NULL)
     {
-      g_set_error (error, TSR_ERROR, TSR_ERROR_INVALID_ARGUMENT, "Bad link settings: %s", why);
+      g_set_error (error, TSR_ERROR, TSR_ERROR_INVALID_ARGUMENT, _ ("Bad link settings: %s"), why);
       return FALSE;
     }
   return TRUE;
@@ -444,8 +446,8 @@ tsr_netem_parse_rate (const char *text, guint64 *out, GError **error)
           return TRUE;
         }
   g_set_error (error, TSR_ERROR, TSR_ERROR_INVALID_ARGUMENT,
-               "“%s” is not a bandwidth: write it like 64KB/s, 512KiB/s or 4MiB/s (at least "
-               "1 B/s, at most 100 GB/s), or unlimited",
+               _ ("“%s” is not a bandwidth: write it like 64KB/s, 512KiB/s or 4MiB/s (at least "
+                  "1 B/s, at most 100 GB/s), or unlimited"),
                text ? text : "");
   return FALSE;
 }
@@ -486,7 +488,7 @@ tsr_netem_parse_latency (const char *text, guint *min_us, guint *max_us, GError 
 
 fail:
   g_set_error (error, TSR_ERROR, TSR_ERROR_INVALID_ARGUMENT,
-               "“%s” is not a latency: write it like 1-10ms or 5ms (MIN-MAX, at most 10 s)",
+               _ ("“%s” is not a latency: write it like 1-10ms or 5ms (MIN-MAX, at most 10 s)"),
                text ? text : "");
   return FALSE;
 }
@@ -508,7 +510,7 @@ tsr_netem_parse_loss (const char *text, guint *loss_ppm, GError **error)
       return TRUE;
     }
   g_set_error (error, TSR_ERROR, TSR_ERROR_INVALID_ARGUMENT,
-               "“%s” is not a loss: write a percentage from 0 to 100, like 1%% or 0.5%%",
+               _ ("“%s” is not a loss: write a percentage from 0 to 100, like 1%% or 0.5%%"),
                text ? text : "");
   return FALSE;
 }
@@ -663,7 +665,7 @@ sleep_until (TsrNetemLink *link, gint64 deadline, GCancellable *cancellable, GEr
     g_cancellable_disconnect (cancellable, handler);
   if (cancelled)
     {
-      g_set_error (error, TSR_ERROR, TSR_ERROR_CANCELLED, "Cancelled");
+      g_set_error (error, TSR_ERROR, TSR_ERROR_CANCELLED, _ ("Cancelled"));
       return FALSE;
     }
   return TRUE;
@@ -699,7 +701,7 @@ packet_roundtrip (TsrNetemLink *link, TsrNetemDirection direction, TsrNetemPacke
       tsr_netem_checksum (wire, payload, payload_len) != got.checksum)
     {
       g_set_error (error, TSR_ERROR, TSR_ERROR_PROTOCOL,
-                   "Emulated packet %u to %s arrived out of order or damaged", got.packet_id,
+                   _ ("Emulated packet %u to %s arrived out of order or damaged"), got.packet_id,
                    link->node_id);
       return FALSE;
     }
@@ -823,7 +825,7 @@ tsr_netem_link_transmit (TsrNetemLink *link, TsrNetemDirection direction, TsrNet
       if (!tsr_netem_link_is_active (link))
         return TRUE; /* switched off meanwhile: what was in flight arrives */
       g_set_error (error, TSR_ERROR, TSR_ERROR_TIMEOUT,
-                   "%s did not answer within its deadline over the emulated link (%g %% loss)",
+                   _ ("%s did not answer within its deadline over the emulated link (%g %% loss)"),
                    link->node_id, s.loss_ppm / 10000.0);
       return FALSE;
     }
@@ -1060,7 +1062,7 @@ tsr_netem_set_settings (TsrNetem *self, const char *node_id, const TsrNetemSetti
     }
   if (node_id != NULL)
     {
-      g_set_error (error, TSR_ERROR, TSR_ERROR_NOT_FOUND, "There is no node %s", node_id);
+      g_set_error (error, TSR_ERROR, TSR_ERROR_NOT_FOUND, _ ("There is no node %s"), node_id);
       return FALSE;
     }
   return TRUE;

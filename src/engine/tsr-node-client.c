@@ -13,6 +13,8 @@
  */
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
+
 #include "tsr-node-client.h"
 #include "tsr-buffered-stream.h"
 #include "tsr-error.h"
@@ -149,13 +151,13 @@ reader_thread (gpointer data)
 
           if (tsr_status_to_error (resp->status, &error))
             g_set_error (&error, TSR_ERROR, TSR_ERROR_PROTOCOL,
-                         "an ERROR frame that reports success");
-          g_prefix_error (&error, "%s refused a request: ", self->node_id);
+                         _ ("an ERROR frame that reports success"));
+          g_prefix_error (&error, _ ("%s refused a request: "), self->node_id);
           g_hash_table_iter_init (&iter, conn->pending);
           while (caught == NULL && g_hash_table_iter_next (&iter, NULL, &value))
             if (tsr_message_type_is_batch (((Call *)value)->type))
               caught = g_error_new (TSR_ERROR, TSR_ERROR_CLOSED,
-                                    "%s closed the connection after refusing another request",
+                                    _ ("%s closed the connection after refusing another request"),
                                     self->node_id);
           fail_pending_locked (conn, error, caught);
           g_mutex_unlock (&self->mutex);
@@ -179,7 +181,7 @@ reader_thread (gpointer data)
   if (error == NULL || g_error_matches (error, TSR_ERROR, TSR_ERROR_CLOSED))
     {
       g_clear_error (&error);
-      g_set_error (&error, TSR_ERROR, TSR_ERROR_CLOSED, "%s at %s closed the connection",
+      g_set_error (&error, TSR_ERROR, TSR_ERROR_CLOSED, _ ("%s at %s closed the connection"),
                    self->node_id, self->address);
     }
   fail_pending_locked (conn, error, NULL);
@@ -212,11 +214,11 @@ connect_new (TsrNodeClient *self, GCancellable *cancellable, GError **error)
   base = g_socket_client_connect_to_host (sc, self->address, 0, cancellable, &local_error);
   if (base == NULL)
     {
-      g_set_error (error, TSR_ERROR,
-                   g_error_matches (local_error, G_IO_ERROR, G_IO_ERROR_CANCELLED)
-                       ? TSR_ERROR_CANCELLED
-                       : TSR_ERROR_UNREACHABLE,
-                   "Cannot reach %s at %s: %s", self->node_id, self->address, local_error->message);
+      g_set_error (
+          error, TSR_ERROR,
+          g_error_matches (local_error, G_IO_ERROR, G_IO_ERROR_CANCELLED) ? TSR_ERROR_CANCELLED
+                                                                          : TSR_ERROR_UNREACHABLE,
+          _ ("Cannot reach %s at %s: %s"), self->node_id, self->address, local_error->message);
       return NULL;
     }
   g_socket_set_timeout (g_socket_connection_get_socket (base), CONNECT_TIMEOUT_S);
@@ -440,7 +442,7 @@ call_send (TsrNodeClient *self, Sent *sent, TsrMessageType type, const ProtobufC
   if (conn->dead)
     {
       g_mutex_unlock (&self->mutex);
-      g_set_error (error, TSR_ERROR, TSR_ERROR_CLOSED, "%s at %s closed the connection",
+      g_set_error (error, TSR_ERROR, TSR_ERROR_CLOSED, _ ("%s at %s closed the connection"),
                    self->node_id, self->address);
       g_cond_clear (&sent->call.cond);
       cconn_unref (conn);
@@ -497,11 +499,12 @@ call_wait (TsrNodeClient *self, Sent *sent, GCancellable *cancellable, GError **
     {
       g_hash_table_remove (sent->conn->pending, GUINT_TO_POINTER (call->request_id));
       if (g_cancellable_is_cancelled (cancellable))
-        g_set_error (error, TSR_ERROR, TSR_ERROR_CANCELLED, "Cancelled");
+        g_set_error (error, TSR_ERROR, TSR_ERROR_CANCELLED, _ ("Cancelled"));
       else
         {
-          g_set_error (error, TSR_ERROR, TSR_ERROR_TIMEOUT, "%s at %s did not answer within %u ms",
-                       self->node_id, self->address, sent->timeout_ms);
+          g_set_error (error, TSR_ERROR, TSR_ERROR_TIMEOUT,
+                       _ ("%s at %s did not answer within %u ms"), self->node_id, self->address,
+                       sent->timeout_ms);
           /* A silent peer may be half-open: the retry should use a fresh connection. */
           sent->conn->dead = TRUE;
           shutdown_conn (sent->conn);
@@ -520,8 +523,8 @@ call_wait (TsrNodeClient *self, Sent *sent, GCancellable *cancellable, GError **
 
   if (response != NULL && response->header.type != response_type_for (sent->type))
     {
-      g_set_error (error, TSR_ERROR, TSR_ERROR_PROTOCOL, "%s answered %s with %s", self->node_id,
-                   tsr_message_type_to_string (sent->type),
+      g_set_error (error, TSR_ERROR, TSR_ERROR_PROTOCOL, _ ("%s answered %s with %s"),
+                   self->node_id, tsr_message_type_to_string (sent->type),
                    tsr_message_type_to_string (response->header.type));
       g_clear_pointer (&response, tsr_frame_free);
     }
@@ -683,7 +686,7 @@ tsr_node_client_retrieve_segment (TsrNodeClient *self, const char *segment_id,
   if (g_strcmp0 (actual, segment_id) != 0)
     {
       g_set_error (error, TSR_ERROR, TSR_ERROR_CORRUPT,
-                   "%s sent bytes for segment %s that do not match its id", self->node_id,
+                   _ ("%s sent bytes for segment %s that do not match its id"), self->node_id,
                    segment_id);
       return NULL;
     }
@@ -835,7 +838,7 @@ split_segments (TsrFrame *resp, guint n, GBytes **segments, GError **errors, GEr
   if (m->n_results != n)
     {
       g_set_error (error, TSR_ERROR, TSR_ERROR_PROTOCOL,
-                   "Asked for %u segments, the answer has %zu results", n, m->n_results);
+                   _ ("Asked for %u segments, the answer has %zu results"), n, m->n_results);
       return FALSE;
     }
   for (guint i = 0; i < n; i++)
@@ -884,7 +887,7 @@ one_by_one (TsrNodeCall *call, const GError *whole, SegmentFunc func, gpointer u
   if (whole != NULL && (is_retryable (whole) || cancelled))
     gone = g_error_copy (whole);
   else if (cancelled)
-    gone = g_error_new (TSR_ERROR, TSR_ERROR_CANCELLED, "Transfer with %s was cancelled",
+    gone = g_error_new (TSR_ERROR, TSR_ERROR_CANCELLED, _ ("Transfer with %s was cancelled"),
                         call->client->node_id);
   for (guint i = 0; call->segment_ids[i] != NULL; i++)
     {
@@ -1023,7 +1026,7 @@ tsr_node_client_store_many_end (TsrNodeCall *call, GError **errors)
         }
       /* A fault of this one answer: batches stay on. */
       whole = g_error_new (TSR_ERROR, TSR_ERROR_PROTOCOL,
-                           "%s answered %u segments to store with %zu results",
+                           _ ("%s answered %u segments to store with %zu results"),
                            call->client->node_id, n, m->n_results);
     }
   one_by_one (call, whole, store_one, NULL, errors);
@@ -1092,7 +1095,7 @@ tsr_node_client_list_segments (TsrNodeClient *self, GCancellable *cancellable, G
             {
               tsr_segment_info_free (info);
               g_set_error (error, TSR_ERROR, TSR_ERROR_PROTOCOL,
-                           "%s listed its segments out of order", self->node_id);
+                           _ ("%s listed its segments out of order"), self->node_id);
               return NULL;
             }
           g_free (after);
@@ -1133,7 +1136,8 @@ tsr_node_client_scrub (TsrNodeClient *self, const char *after, guint64 max_bytes
   r = (Tessera__ScrubResponse *)resp->body;
   if (r->next != NULL && after != NULL && strcmp (r->next, after) <= 0)
     {
-      g_set_error (error, TSR_ERROR, TSR_ERROR_PROTOCOL, "%s scrubbed out of order", self->node_id);
+      g_set_error (error, TSR_ERROR, TSR_ERROR_PROTOCOL, _ ("%s scrubbed out of order"),
+                   self->node_id);
       return FALSE;
     }
   result->checked = r->checked;

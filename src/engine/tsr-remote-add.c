@@ -17,6 +17,8 @@
  */
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
+
 #include "tsr-remote-add.h"
 #include "tsr-error.h"
 #include "tsr-hash.h"
@@ -286,7 +288,7 @@ wait_for_node (TsrRemoteAdd *self, TsrIdentity *me, GCancellable *cancellable, G
           g_get_monotonic_time () > deadline)
         {
           g_set_error (error, TSR_ERROR, local_error->code,
-                       "tesserad on %s does not answer at %s: %s", self->remote->host, address,
+                       _ ("tesserad on %s does not answer at %s: %s"), self->remote->host, address,
                        local_error->message);
           return FALSE;
         }
@@ -305,8 +307,8 @@ add_log_tail (TsrRemoteAdd *self, TsrSshSession *session, GCancellable *cancella
 
   if (tail != NULL && tail->exit_status == 0 && *g_strstrip (tail->out) != '\0')
     {
-      GError *more = g_error_new ((*error)->domain, (*error)->code, "%s\nIts log ends with:\n%s",
-                                  (*error)->message, tail->out);
+      GError *more = g_error_new ((*error)->domain, (*error)->code,
+                                  _ ("%s\nIts log ends with:\n%s"), (*error)->message, tail->out);
       g_clear_error (error);
       *error = more;
     }
@@ -319,13 +321,13 @@ check_options (TsrRemoteAdd *self, GError **error)
       self->host[0] == '\0' || self->host[0] == '-')
     {
       g_set_error (error, TSR_ERROR, TSR_ERROR_INVALID_ARGUMENT,
-                   "A remote host needs a user and a host name, as in USER@HOST[:PORT]");
+                   _ ("A remote host needs a user and a host name, as in USER@HOST[:PORT]"));
       return FALSE;
     }
   if (self->accepted_host_key != NULL && !g_str_has_prefix (self->accepted_host_key, "SHA256:"))
     {
       g_set_error (error, TSR_ERROR, TSR_ERROR_INVALID_ARGUMENT,
-                   "A host key fingerprint looks like SHA256:abc…, not “%s”",
+                   _ ("A host key fingerprint looks like SHA256:abc…, not “%s”"),
                    self->accepted_host_key);
       return FALSE;
     }
@@ -336,7 +338,8 @@ check_options (TsrRemoteAdd *self, GError **error)
       if (!tsr_parse_host_port (self->listen, &h, &p, FALSE))
         {
           g_set_error (error, TSR_ERROR, TSR_ERROR_INVALID_ARGUMENT,
-                       "The node's listening address must be HOST:PORT, not “%s”", self->listen);
+                       _ ("The node's listening address must be HOST:PORT, not “%s”"),
+                       self->listen);
           return FALSE;
         }
     }
@@ -347,7 +350,7 @@ check_options (TsrRemoteAdd *self, GError **error)
       if (!tsr_parse_host_port (self->address, &h, &p, FALSE))
         {
           g_set_error (error, TSR_ERROR, TSR_ERROR_INVALID_ARGUMENT,
-                       "The node's address must be HOST:PORT, not “%s”", self->address);
+                       _ ("The node's address must be HOST:PORT, not “%s”"), self->address);
           return FALSE;
         }
     }
@@ -439,14 +442,14 @@ tsr_remote_add_run (TsrRemoteAdd *self, GCancellable *cancellable, GError **erro
   if (!tsr_cluster_node_id_is_valid (r->name))
     {
       g_set_error (error, TSR_ERROR, TSR_ERROR_INVALID_ARGUMENT,
-                   "“%s” cannot name a node: use letters, digits, '_', '-' or '.'", r->name);
+                   _ ("“%s” cannot name a node: use letters, digits, '_', '-' or '.'"), r->name);
       return FALSE;
     }
   if (tsr_remotes_find (remotes, r->name) != NULL ||
       (!self->no_provision && tsr_cluster_config_find (config, r->name)))
     {
       g_set_error (error, TSR_ERROR, TSR_ERROR_EXISTS,
-                   "There is already a remote or node named %s: choose another name", r->name);
+                   _ ("There is already a remote or node named %s: choose another name"), r->name);
       return FALSE;
     }
 

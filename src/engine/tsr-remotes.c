@@ -8,6 +8,8 @@
  */
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
+
 #include "tsr-remotes.h"
 #include "tsr-cluster-config.h"
 #include "tsr-error.h"
@@ -160,7 +162,7 @@ tsr_remotes_parse (const char *data, gsize len, GError **error)
   return g_steal_pointer (&ret);
 
 fail:
-  g_set_error (error, TSR_ERROR, TSR_ERROR_CORRUPT, "The remotes file is damaged (%s)", why);
+  g_set_error (error, TSR_ERROR, TSR_ERROR_CORRUPT, _ ("The remotes file is damaged (%s)"), why);
   return NULL;
 }
 
@@ -188,7 +190,7 @@ tsr_remotes_load (const char *path, GError **error)
     }
   ret = tsr_remotes_parse (data, len, &local_error);
   if (ret == NULL)
-    g_set_error (error, TSR_ERROR, TSR_ERROR_CORRUPT, "%s: %s; it was left as it is", path,
+    g_set_error (error, TSR_ERROR, TSR_ERROR_CORRUPT, _ ("%s: %s; it was left as it is"), path,
                  local_error->message);
   return ret;
 }
@@ -250,7 +252,7 @@ tsr_remotes_save (GPtrArray *remotes, const char *path, GError **error)
                    g_error_matches (local_error, G_FILE_ERROR, G_FILE_ERROR_NOSPC)
                        ? TSR_ERROR_NO_SPACE
                        : TSR_ERROR_IO,
-                   "Cannot save %s: %s", path, local_error->message);
+                   _ ("Cannot save %s: %s"), path, local_error->message);
       return FALSE;
     }
   return TRUE;

@@ -56,6 +56,8 @@
  */
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
+
 #include "tsr-segment-store.h"
 #include "tsr-error.h"
 #include "tsr-hash.h"
@@ -291,7 +293,7 @@ save_metadata (TsrSegmentStore *self, GError **error)
           close (fd);
           g_unlink (tmp);
         }
-      tsr_set_error_from_errno (error, saved, "Cannot save node metadata in %s", self->root);
+      tsr_set_error_from_errno (error, saved, _ ("Cannot save node metadata in %s"), self->root);
       return FALSE;
     }
   setvbuf (f, buf, _IOFBF, 64 * 1024);
@@ -314,14 +316,14 @@ save_metadata (TsrSegmentStore *self, GError **error)
       saved = errno;
       fclose (f);
       g_unlink (tmp);
-      tsr_set_error_from_errno (error, saved, "Cannot save node metadata in %s", self->root);
+      tsr_set_error_from_errno (error, saved, _ ("Cannot save node metadata in %s"), self->root);
       return FALSE;
     }
   if (fclose (f) != 0 || g_rename (tmp, self->metadata_path) != 0)
     {
       saved = errno;
       g_unlink (tmp);
-      tsr_set_error_from_errno (error, saved, "Cannot save node metadata in %s", self->root);
+      tsr_set_error_from_errno (error, saved, _ ("Cannot save node metadata in %s"), self->root);
       return FALSE;
     }
   dfd = g_open (self->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
@@ -330,7 +332,7 @@ save_metadata (TsrSegmentStore *self, GError **error)
       saved = errno;
       if (dfd >= 0)
         close (dfd);
-      tsr_set_error_from_errno (error, saved, "Cannot save node metadata in %s", self->root);
+      tsr_set_error_from_errno (error, saved, _ ("Cannot save node metadata in %s"), self->root);
       return FALSE;
     }
   close (dfd);
@@ -522,7 +524,7 @@ rescan (TsrSegmentStore *self, GError **error)
       dir = g_dir_open (dir_path, 0, &local_error);
       if (dir == NULL)
         {
-          g_set_error (error, TSR_ERROR, TSR_ERROR_IO, "Cannot read %s: %s", dir_path,
+          g_set_error (error, TSR_ERROR, TSR_ERROR_IO, _ ("Cannot read %s: %s"), dir_path,
                        local_error->message);
           return FALSE;
         }
@@ -567,7 +569,7 @@ make_dirs (TsrSegmentStore *self, GError **error)
   for (guint i = 0; i < G_N_ELEMENTS (dirs); i++)
     if (g_mkdir_with_parents (dirs[i], 0700) != 0)
       {
-        tsr_set_error_from_errno (error, errno, "Cannot create %s", dirs[i]);
+        tsr_set_error_from_errno (error, errno, _ ("Cannot create %s"), dirs[i]);
         return FALSE;
       }
   for (guint fan = 0; fan < 256; fan++)
@@ -579,7 +581,7 @@ make_dirs (TsrSegmentStore *self, GError **error)
       path = g_build_filename (self->segments_dir, fan_name, NULL);
       if (g_mkdir (path, 0700) != 0 && errno != EEXIST)
         {
-          tsr_set_error_from_errno (error, errno, "Cannot create %s", path);
+          tsr_set_error_from_errno (error, errno, _ ("Cannot create %s"), path);
           return FALSE;
         }
     }
@@ -613,7 +615,7 @@ tsr_segment_store_initable_init (GInitable *initable, GCancellable *cancellable,
 
   if (g_mkdir_with_parents (self->root, 0700) != 0)
     {
-      tsr_set_error_from_errno (error, errno, "Cannot create node store %s", self->root);
+      tsr_set_error_from_errno (error, errno, _ ("Cannot create node store %s"), self->root);
       return FALSE;
     }
   lock_path = g_build_filename (self->root, "lock", NULL);
@@ -636,7 +638,7 @@ tsr_segment_store_initable_init (GInitable *initable, GCancellable *cancellable,
   self->root_fd = g_open (self->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
   if (self->root_fd < 0)
     {
-      tsr_set_error_from_errno (error, errno, "Cannot open %s", self->root);
+      tsr_set_error_from_errno (error, errno, _ ("Cannot open %s"), self->root);
       return FALSE;
     }
 
@@ -688,7 +690,7 @@ tsr_segment_store_initable_init (GInitable *initable, GCancellable *cancellable,
     }
   if (g_unlink (self->dirty_path) != 0 && errno != ENOENT)
     {
-      tsr_set_error_from_errno (error, errno, "Cannot remove %s", self->dirty_path);
+      tsr_set_error_from_errno (error, errno, _ ("Cannot remove %s"), self->dirty_path);
       return FALSE;
     }
   return TRUE;
@@ -808,7 +810,7 @@ check_open (TsrSegmentStore *self, GError **error)
 {
   if (G_UNLIKELY (self->closed))
     {
-      g_set_error (error, TSR_ERROR, TSR_ERROR_STOPPED, "Node store %s is closed", self->root);
+      g_set_error (error, TSR_ERROR, TSR_ERROR_STOPPED, _ ("Node store %s is closed"), self->root);
       return FALSE;
     }
   return TRUE;
@@ -836,7 +838,7 @@ ensure_dirty_marker (TsrSegmentStore *self, GError **error)
                      g_error_matches (local_error, G_FILE_ERROR, G_FILE_ERROR_NOSPC)
                          ? TSR_ERROR_NO_SPACE
                          : TSR_ERROR_IO,
-                     "Cannot write to node store: %s", local_error->message);
+                     _ ("Cannot write to node store: %s"), local_error->message);
     }
   g_mutex_unlock (&self->dirty_mutex);
   return ok;
@@ -1007,7 +1009,7 @@ write_segment_file (TsrSegmentStore *self, const char *id, const guint8 *data, g
     }
   if (fd < 0)
     {
-      tsr_set_error_from_errno (error, errno, "Cannot create a segment file in %s", dir);
+      tsr_set_error_from_errno (error, errno, _ ("Cannot create a segment file in %s"), dir);
       return FALSE;
     }
   if (!tsr_write_all (fd, data, len))
@@ -1016,7 +1018,7 @@ write_segment_file (TsrSegmentStore *self, const char *id, const guint8 *data, g
       close (fd);
       if (tmp != NULL)
         g_unlink (tmp);
-      tsr_set_error_from_errno (error, saved, "Cannot write segment %s", id);
+      tsr_set_error_from_errno (error, saved, _ ("Cannot write segment %s"), id);
       return FALSE;
     }
   if (tmp != NULL ? g_rename (tmp, final) != 0 : !link_unnamed (fd, dir, id, final))
@@ -1030,7 +1032,7 @@ write_segment_file (TsrSegmentStore *self, const char *id, const guint8 *data, g
           refuse_tmpfile (self);
           return write_segment_file (self, id, data, len, flags, error);
         }
-      tsr_set_error_from_errno (error, saved, "Cannot store segment %s", id);
+      tsr_set_error_from_errno (error, saved, _ ("Cannot store segment %s"), id);
       return FALSE;
     }
   /* A cold put's descriptor stays open until its pages are dropped (a segment deleted meanwhile
@@ -1092,7 +1094,7 @@ tsr_segment_store_put_full (TsrSegmentStore *self, GBytes *data, const char *exp
     }
   if (expected_id != NULL && !tsr_segment_id_is_valid (expected_id))
     {
-      g_set_error (error, TSR_ERROR, TSR_ERROR_INVALID_ARGUMENT, "Invalid segment id");
+      g_set_error (error, TSR_ERROR, TSR_ERROR_INVALID_ARGUMENT, _ ("Invalid segment id"));
       return FALSE;
     }
 
@@ -1100,7 +1102,7 @@ tsr_segment_store_put_full (TsrSegmentStore *self, GBytes *data, const char *exp
   if (expected_id != NULL && strcmp (id, expected_id) != 0)
     {
       g_set_error (error, TSR_ERROR, TSR_ERROR_CORRUPT,
-                   "Segment %s was refused: its content hashes to %s", expected_id, id);
+                   _ ("Segment %s was refused: its content hashes to %s"), expected_id, id);
       return FALSE;
     }
 
@@ -1120,9 +1122,9 @@ tsr_segment_store_put_full (TsrSegmentStore *self, GBytes *data, const char *exp
       guint64 used = self->used, capacity = self->capacity;
       g_mutex_unlock (&self->mutex);
       g_set_error (error, TSR_ERROR, TSR_ERROR_NO_SPACE,
-                   "Node store is full: %" G_GSIZE_FORMAT " more bytes would exceed its capacity "
-                   "(%" G_GUINT64_FORMAT " of %" G_GUINT64_FORMAT " bytes used)",
-                   len, used, capacity);
+                   _ ("Node store is full: %llu more bytes would exceed its capacity (%llu of "
+                      "%llu bytes used)"),
+                   (unsigned long long)len, (unsigned long long)used, (unsigned long long)capacity);
       goto out;
     }
   self->reserved += len;
@@ -1152,7 +1154,7 @@ check_id (const char *id, GError **error)
   if (!tsr_segment_id_is_valid (id))
     {
       g_set_error (error, TSR_ERROR, TSR_ERROR_INVALID_ARGUMENT,
-                   "Invalid segment id: expected 64 lowercase hex characters");
+                   _ ("Invalid segment id: expected 64 lowercase hex characters"));
       return FALSE;
     }
   return TRUE;
@@ -1320,17 +1322,17 @@ read_segment (TsrSegmentStore *self, const char *id, gboolean verify, gboolean f
     {
       int saved = errno;
       if (saved == ENOENT)
-        g_set_error (error, TSR_ERROR, TSR_ERROR_NOT_FOUND, "Segment %s is not stored on this node",
-                     id);
+        g_set_error (error, TSR_ERROR, TSR_ERROR_NOT_FOUND,
+                     _ ("Segment %s is not stored on this node"), id);
       else
-        tsr_set_error_from_errno (error, saved, "Cannot read segment %s", id);
+        tsr_set_error_from_errno (error, saved, _ ("Cannot read segment %s"), id);
       return FALSE;
     }
   if (fstat (fd, &st) != 0 || (guint64)st.st_size > TSR_SEGMENT_MAX_SIZE)
     {
       close (fd);
       g_set_error (error, TSR_ERROR, TSR_ERROR_CORRUPT,
-                   "Segment %s on this node is corrupt: impossible size", id);
+                   _ ("Segment %s on this node is corrupt: impossible size"), id);
       return FALSE;
     }
   if ((guint64)start + st.st_size > MIN (limit, G_MAXUINT))
@@ -1363,7 +1365,7 @@ read_segment (TsrSegmentStore *self, const char *id, gboolean verify, gboolean f
           int saved = n < 0 ? errno : EIO;
           close (fd);
           g_byte_array_set_size (out, start);
-          tsr_set_error_from_errno (error, saved, "Cannot read segment %s", id);
+          tsr_set_error_from_errno (error, saved, _ ("Cannot read segment %s"), id);
           return FALSE;
         }
       done += n;
@@ -1376,9 +1378,9 @@ read_segment (TsrSegmentStore *self, const char *id, gboolean verify, gboolean f
       if (strcmp (actual, id) != 0)
         {
           g_byte_array_set_size (out, start);
-          g_set_error (error, TSR_ERROR, TSR_ERROR_CORRUPT,
-                       "Segment %s on this node is corrupt: its content no longer matches its id",
-                       id);
+          g_set_error (
+              error, TSR_ERROR, TSR_ERROR_CORRUPT,
+              _ ("Segment %s on this node is corrupt: its content no longer matches its id"), id);
           return FALSE;
         }
     }
@@ -1506,15 +1508,15 @@ tsr_segment_store_delete (TsrSegmentStore *self, const char *id, GError **error)
   if (!g_hash_table_lookup_extended (self->segments, id, NULL, &size))
     {
       g_mutex_unlock (&self->mutex);
-      g_set_error (error, TSR_ERROR, TSR_ERROR_NOT_FOUND, "Segment %s is not stored on this node",
-                   id);
+      g_set_error (error, TSR_ERROR, TSR_ERROR_NOT_FOUND,
+                   _ ("Segment %s is not stored on this node"), id);
       goto out;
     }
   if (g_unlink (path) != 0 && errno != ENOENT)
     {
       int saved = errno;
       g_mutex_unlock (&self->mutex);
-      tsr_set_error_from_errno (error, saved, "Cannot delete segment %s", id);
+      tsr_set_error_from_errno (error, saved, _ ("Cannot delete segment %s"), id);
       goto out;
     }
   g_hash_table_remove (self->segments, id);
@@ -1643,7 +1645,7 @@ quarantine (TsrSegmentStore *self, const char *id, GError **error)
     goto out;
   if (g_mkdir_with_parents (qdir, 0700) != 0)
     {
-      tsr_set_error_from_errno (error, errno, "Cannot create %s", qdir);
+      tsr_set_error_from_errno (error, errno, _ ("Cannot create %s"), qdir);
       goto out;
     }
   g_mutex_lock (&self->mutex);
@@ -1651,7 +1653,7 @@ quarantine (TsrSegmentStore *self, const char *id, GError **error)
     {
       int saved = errno;
       g_mutex_unlock (&self->mutex);
-      tsr_set_error_from_errno (error, saved, "Cannot quarantine segment %s", id);
+      tsr_set_error_from_errno (error, saved, _ ("Cannot quarantine segment %s"), id);
       goto out;
     }
   if (g_hash_table_lookup_extended (self->segments, id, NULL, &size))
@@ -1753,9 +1755,9 @@ tsr_segment_store_sync (TsrSegmentStore *self, GError **error)
   else if (self->flush_failed)
     {
       g_set_error (error, TSR_ERROR, TSR_ERROR_IO,
-                   "Node store %s failed to write to its disk earlier: what was stored since "
-                   "its last good sync may be lost. Restart the node: it recounts its segments, "
-                   "and a scrub finds copies that are damaged",
+                   _ ("Node store %s failed to write to its disk earlier: what was stored since "
+                      "its last good sync may be lost. Restart the node: it recounts its segments, "
+                      "and a scrub finds copies that are damaged"),
                    self->root);
       ok = FALSE;
     }
@@ -1763,7 +1765,7 @@ tsr_segment_store_sync (TsrSegmentStore *self, GError **error)
     {
       if (syncfs (self->root_fd) != 0)
         {
-          tsr_set_error_from_errno (error, errno, "Cannot flush node store %s", self->root);
+          tsr_set_error_from_errno (error, errno, _ ("Cannot flush node store %s"), self->root);
           self->flush_failed = TRUE;
           ok = FALSE;
         }
@@ -1771,7 +1773,7 @@ tsr_segment_store_sync (TsrSegmentStore *self, GError **error)
         ok = FALSE;
       else if (g_unlink (self->dirty_path) != 0 && errno != ENOENT)
         {
-          tsr_set_error_from_errno (error, errno, "Cannot remove %s", self->dirty_path);
+          tsr_set_error_from_errno (error, errno, _ ("Cannot remove %s"), self->dirty_path);
           ok = FALSE;
         }
       else

@@ -12,6 +12,8 @@
  */
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
+
 #include "tsr-ssh-key.h"
 #include "tsr-error.h"
 
@@ -71,7 +73,7 @@ tsr_ssh_key_generate (GError **error)
 
   if (ssh_pki_generate (SSH_KEYTYPE_ED25519, 0, &key) != SSH_OK)
     {
-      g_set_error (error, TSR_ERROR, TSR_ERROR_FAILED, "Could not generate an Ed25519 key");
+      g_set_error (error, TSR_ERROR, TSR_ERROR_FAILED, _ ("Could not generate an Ed25519 key"));
       return NULL;
     }
   self = g_object_new (TSR_TYPE_SSH_KEY, NULL);
@@ -128,20 +130,21 @@ tsr_ssh_key_load (const char *path, const char *passphrase, GError **error)
 
   if (!g_file_test (path, G_FILE_TEST_IS_REGULAR))
     {
-      g_set_error (error, TSR_ERROR, TSR_ERROR_NOT_FOUND, "There is no SSH key at %s", path);
+      g_set_error (error, TSR_ERROR, TSR_ERROR_NOT_FOUND, _ ("There is no SSH key at %s"), path);
       return NULL;
     }
   if (ssh_pki_import_privkey_file (path, passphrase, no_prompt, NULL, &key) != SSH_OK)
     {
       if (!tsr_ssh_key_is_encrypted_file (path))
         g_set_error (error, TSR_ERROR, TSR_ERROR_AUTH,
-                     "Cannot read the SSH key %s: it is not a private key, or is damaged", path);
+                     _ ("Cannot read the SSH key %s: it is not a private key, or is damaged"),
+                     path);
       else if (passphrase != NULL)
         g_set_error (error, TSR_ERROR, TSR_ERROR_KEY_LOCKED,
-                     "Cannot read the SSH key %s: wrong passphrase", path);
+                     _ ("Cannot read the SSH key %s: wrong passphrase"), path);
       else
-        g_set_error (error, TSR_ERROR, TSR_ERROR_KEY_LOCKED, "The SSH key %s needs its passphrase",
-                     path);
+        g_set_error (error, TSR_ERROR, TSR_ERROR_KEY_LOCKED,
+                     _ ("The SSH key %s needs its passphrase"), path);
       return NULL;
     }
   self = g_object_new (TSR_TYPE_SSH_KEY, NULL);
@@ -174,20 +177,20 @@ tsr_ssh_key_save (TsrSshKey *self, const char *path, const char *passphrase, con
   if (g_file_test (path, G_FILE_TEST_EXISTS))
     {
       g_set_error (error, TSR_ERROR, TSR_ERROR_EXISTS,
-                   "%s already exists; a key is never overwritten", path);
+                   _ ("%s already exists; a key is never overwritten"), path);
       return FALSE;
     }
   dir = g_path_get_dirname (path);
   if (g_mkdir_with_parents (dir, 0700) != 0)
     {
-      tsr_set_error_from_errno (error, errno, "Cannot create %s", dir);
+      tsr_set_error_from_errno (error, errno, _ ("Cannot create %s"), dir);
       return FALSE;
     }
   if (passphrase != NULL && *passphrase == '\0')
     passphrase = NULL;
   if (ssh_pki_export_privkey_base64 (self->key, passphrase, NULL, NULL, &b64) != SSH_OK)
     {
-      g_set_error (error, TSR_ERROR, TSR_ERROR_FAILED, "Could not export the SSH key");
+      g_set_error (error, TSR_ERROR, TSR_ERROR_FAILED, _ ("Could not export the SSH key"));
       return FALSE;
     }
   ok = g_file_set_contents_full (path, b64, strlen (b64),
@@ -196,7 +199,7 @@ tsr_ssh_key_save (TsrSshKey *self, const char *path, const char *passphrase, con
   free_secret (b64);
   if (!ok)
     {
-      g_set_error (error, TSR_ERROR, TSR_ERROR_IO, "Cannot save the SSH key: %s",
+      g_set_error (error, TSR_ERROR, TSR_ERROR_IO, _ ("Cannot save the SSH key: %s"),
                    local_error->message);
       return FALSE;
     }
@@ -205,7 +208,7 @@ tsr_ssh_key_save (TsrSshKey *self, const char *path, const char *passphrase, con
   if (!g_file_set_contents_full (pub_path, pub_line, strlen (pub_line),
                                  G_FILE_SET_CONTENTS_CONSISTENT, 0644, &local_error))
     {
-      g_set_error (error, TSR_ERROR, TSR_ERROR_IO, "Cannot save the public SSH key: %s",
+      g_set_error (error, TSR_ERROR, TSR_ERROR_IO, _ ("Cannot save the public SSH key: %s"),
                    local_error->message);
       return FALSE;
     }

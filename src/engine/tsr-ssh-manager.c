@@ -9,6 +9,8 @@
  */
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
+
 #include "tsr-ssh-manager.h"
 #include "tsr-error.h"
 
@@ -103,7 +105,8 @@ tsr_ssh_manager_add_host (TsrSshManager *self, const char *name, const char *use
   if (g_hash_table_contains (self->sessions, name))
     {
       g_mutex_unlock (&self->mutex);
-      g_set_error (error, TSR_ERROR, TSR_ERROR_EXISTS, "There is already a host named %s", name);
+      g_set_error (error, TSR_ERROR, TSR_ERROR_EXISTS, _ ("There is already a host named %s"),
+                   name);
       return NULL;
     }
   session =
@@ -152,7 +155,7 @@ dup_session (TsrSshManager *self, const char *name, GError **error)
     g_object_ref (session);
   g_mutex_unlock (&self->mutex);
   if (session == NULL)
-    g_set_error (error, TSR_ERROR, TSR_ERROR_NOT_FOUND, "There is no host named %s", name);
+    g_set_error (error, TSR_ERROR, TSR_ERROR_NOT_FOUND, _ ("There is no host named %s"), name);
   return session;
 }
 

@@ -8,6 +8,8 @@
  */
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
+
 #include "tsr-ssh-provision.h"
 #include "tsr-error.h"
 #include "tsr-hash.h"
@@ -37,8 +39,8 @@ run_checked (TsrSshSession *session, const char *what, const char *command,
     return NULL;
   if (r->exit_status != 0)
     {
-      g_set_error (error, TSR_ERROR, TSR_ERROR_FAILED, "%s on %s failed (exit status %d): %s", what,
-                   tsr_ssh_session_get_host (session), r->exit_status,
+      g_set_error (error, TSR_ERROR, TSR_ERROR_FAILED, _ ("%s on %s failed (exit status %d): %s"),
+                   what, tsr_ssh_session_get_host (session), r->exit_status,
                    g_strstrip (r->err[0] ? r->err : r->out));
       return NULL;
     }
@@ -126,7 +128,7 @@ tsr_ssh_provision_tesserad (TsrSshSession *session, const TsrProvisionOptions *o
   if (!name_is_safe (options->name) || !tsr_segment_id_is_valid (options->client_id))
     {
       g_set_error (error, TSR_ERROR, TSR_ERROR_INVALID_ARGUMENT,
-                   "A node needs a name of letters, digits, '_', '-' or '.' and a client id");
+                   _ ("A node needs a name of letters, digits, '_', '-' or '.' and a client id"));
       return NULL;
     }
   home = run_checked (session, "Finding the home directory", "printf %s \"$HOME\"", cancellable,
@@ -163,8 +165,8 @@ tsr_ssh_provision_tesserad (TsrSshSession *session, const TsrProvisionOptions *o
       if (r->tesserad == NULL || r->tesserad[0] == '\0')
         {
           g_set_error (error, TSR_ERROR, TSR_ERROR_NOT_FOUND,
-                       "tesserad is not installed on %s: install it there, or give this "
-                       "machine's build to upload it",
+                       _ ("tesserad is not installed on %s: install it there, or give this "
+                          "machine's build to upload it"),
                        host);
           return NULL;
         }
@@ -185,7 +187,7 @@ tsr_ssh_provision_tesserad (TsrSshSession *session, const TsrProvisionOptions *o
   if (!tsr_segment_id_is_valid (r->node_id))
     {
       g_set_error (error, TSR_ERROR, TSR_ERROR_PROTOCOL,
-                   "tesserad on %s printed “%s”, not a node id", host, r->node_id);
+                   _ ("tesserad on %s printed “%s”, not a node id"), host, r->node_id);
       return NULL;
     }
 

@@ -9,6 +9,8 @@
  */
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
+
 #include "tsr-ssh-session.h"
 #include "tsr-error.h"
 
@@ -249,7 +251,7 @@ verify_host_locked (TsrSshSession *self, GError **error)
 
   if (ssh_get_server_publickey (self->session, &server_key) != SSH_OK)
     {
-      g_set_error (error, TSR_ERROR, TSR_ERROR_PROTOCOL, "%s presented no host key", who);
+      g_set_error (error, TSR_ERROR, TSR_ERROR_PROTOCOL, _ ("%s presented no host key"), who);
       return FALSE;
     }
   g_free (self->host_fingerprint);
@@ -266,12 +268,13 @@ verify_host_locked (TsrSshSession *self, GError **error)
       case SSH_KNOWN_HOSTS_CHANGED:
       case SSH_KNOWN_HOSTS_OTHER:
         self->host_key_status = TSR_SSH_HOST_KEY_CHANGED;
-        g_set_error (error, TSR_ERROR, TSR_ERROR_IDENTITY,
-                     "WARNING: THE HOST KEY OF %s HAS CHANGED. It now presents %s, which is not "
-                     "the key recorded in %s. Someone may be intercepting the connection, or the "
-                     "host was reinstalled. Refused: if the change is expected, remove the old "
-                     "entry from %s and connect again",
-                     who, self->host_fingerprint, self->known_hosts_path, self->known_hosts_path);
+        g_set_error (
+            error, TSR_ERROR, TSR_ERROR_IDENTITY,
+            _ ("WARNING: THE HOST KEY OF %s HAS CHANGED. It now presents %s, which is not "
+               "the key recorded in %s. Someone may be intercepting the connection, or the "
+               "host was reinstalled. Refused: if the change is expected, remove the old "
+               "entry from %s and connect again"),
+            who, self->host_fingerprint, self->known_hosts_path, self->known_hosts_path);
         return FALSE;
 
       case SSH_KNOWN_HOSTS_UNKNOWN:
@@ -282,25 +285,25 @@ verify_host_locked (TsrSshSession *self, GError **error)
             self->host_key_status = TSR_SSH_HOST_KEY_UNKNOWN;
             if (self->accepted_fingerprint != NULL)
               g_set_error (error, TSR_ERROR, TSR_ERROR_IDENTITY,
-                           "%s presents the host key %s, not the %s that was accepted: refused",
+                           _ ("%s presents the host key %s, not the %s that was accepted: refused"),
                            who, self->host_fingerprint, self->accepted_fingerprint);
             else
               g_set_error (error, TSR_ERROR, TSR_ERROR_IDENTITY,
-                           "%s is not a known host. Its host key fingerprint is %s. Check it "
-                           "with the host's owner (ssh-keygen -lf on the host's key) and accept "
-                           "it explicitly to connect",
+                           _ ("%s is not a known host. Its host key fingerprint is %s. Check it "
+                              "with the host's owner (ssh-keygen -lf on the host's key) and accept "
+                              "it explicitly to connect"),
                            who, self->host_fingerprint);
             return FALSE;
           }
         dir = g_path_get_dirname (self->known_hosts_path);
         if (g_mkdir_with_parents (dir, 0700) != 0)
           {
-            tsr_set_error_from_errno (error, errno, "Cannot create %s", dir);
+            tsr_set_error_from_errno (error, errno, _ ("Cannot create %s"), dir);
             return FALSE;
           }
         if (ssh_session_update_known_hosts (self->session) != SSH_OK)
           {
-            g_set_error (error, TSR_ERROR, TSR_ERROR_IO, "Cannot add %s to %s: %s", who,
+            g_set_error (error, TSR_ERROR, TSR_ERROR_IO, _ ("Cannot add %s to %s: %s"), who,
                          self->known_hosts_path, ssh_get_error (self->session));
             return FALSE;
           }
@@ -310,7 +313,7 @@ verify_host_locked (TsrSshSession *self, GError **error)
       case SSH_KNOWN_HOSTS_ERROR:
       default:
         self->host_key_status = TSR_SSH_HOST_KEY_UNCHECKED;
-        g_set_error (error, TSR_ERROR, TSR_ERROR_IO, "Cannot check the host key of %s: %s", who,
+        g_set_error (error, TSR_ERROR, TSR_ERROR_IO, _ ("Cannot check the host key of %s: %s"), who,
                      ssh_get_error (self->session));
         return FALSE;
     }
@@ -332,7 +335,7 @@ connect_locked (TsrSshSession *self, GError **error)
   self->session = ssh_new ();
   if (self->session == NULL)
     {
-      g_set_error (error, TSR_ERROR, TSR_ERROR_FAILED, "Out of memory for an SSH session");
+      g_set_error (error, TSR_ERROR, TSR_ERROR_FAILED, _ ("Out of memory for an SSH session"));
       return FALSE;
     }
   /* The user's ~/.ssh/config is not read: what Tessera connects to, and how, is what it was
@@ -347,7 +350,7 @@ connect_locked (TsrSshSession *self, GError **error)
 
   if (ssh_connect (self->session) != SSH_OK)
     {
-      g_set_error (error, TSR_ERROR, TSR_ERROR_UNREACHABLE, "Cannot connect to %s: %s", who,
+      g_set_error (error, TSR_ERROR, TSR_ERROR_UNREACHABLE, _ ("Cannot connect to %s: %s"), who,
                    ssh_get_error (self->session));
       disconnect_locked (self);
       return FALSE;
@@ -363,8 +366,8 @@ connect_locked (TsrSshSession *self, GError **error)
     {
       g_autofree char *fp = tsr_ssh_key_dup_fingerprint (self->key);
       g_set_error (error, TSR_ERROR, TSR_ERROR_AUTH,
-                   "%s refused the SSH key %s: add its public key to ~/.ssh/authorized_keys "
-                   "there",
+                   _ ("%s refused the SSH key %s: add its public key to ~/.ssh/authorized_keys "
+                      "there"),
                    who, fp);
       disconnect_locked (self);
       return FALSE;
@@ -429,7 +432,7 @@ not_connected (TsrSshSession *self, GError **error)
 {
   if (self->connected)
     return FALSE;
-  g_set_error (error, TSR_ERROR, TSR_ERROR_CLOSED, "Not connected to %s", self->host);
+  g_set_error (error, TSR_ERROR, TSR_ERROR_CLOSED, _ ("Not connected to %s"), self->host);
   return TRUE;
 }
 
@@ -441,13 +444,13 @@ append_output (GByteArray *buf, char *chunk, int n, GError **error)
     return TRUE;
   if (n < 0)
     {
-      g_set_error (error, TSR_ERROR, TSR_ERROR_IO, "The command's output was cut off");
+      g_set_error (error, TSR_ERROR, TSR_ERROR_IO, _ ("The command's output was cut off"));
       return FALSE;
     }
   if (buf->len + (gsize)n > TSR_SSH_EXEC_MAX_OUTPUT)
     {
-      g_set_error (error, TSR_ERROR, TSR_ERROR_TOO_LARGE, "The command wrote more than %u bytes",
-                   TSR_SSH_EXEC_MAX_OUTPUT);
+      g_set_error (error, TSR_ERROR, TSR_ERROR_TOO_LARGE,
+                   _ ("The command wrote more than %u bytes"), TSR_SSH_EXEC_MAX_OUTPUT);
       return FALSE;
     }
   g_byte_array_append (buf, (guint8 *)chunk, n);
@@ -469,7 +472,7 @@ exec_locked (TsrSshSession *self, const char *command, GCancellable *cancellable
   if (channel == NULL || ssh_channel_open_session (channel) != SSH_OK ||
       ssh_channel_request_exec (channel, command) != SSH_OK)
     {
-      g_set_error (error, TSR_ERROR, TSR_ERROR_IO, "Cannot run a command on %s: %s", self->host,
+      g_set_error (error, TSR_ERROR, TSR_ERROR_IO, _ ("Cannot run a command on %s: %s"), self->host,
                    ssh_get_error (self->session));
       if (channel != NULL)
         ssh_channel_free (channel);
@@ -589,7 +592,7 @@ open_sftp_locked (TsrSshSession *self, GError **error)
   sftp = sftp_new (self->session);
   if (sftp == NULL || sftp_init (sftp) != SSH_OK)
     {
-      g_set_error (error, TSR_ERROR, TSR_ERROR_IO, "%s offers no SFTP: %s", self->host,
+      g_set_error (error, TSR_ERROR, TSR_ERROR_IO, _ ("%s offers no SFTP: %s"), self->host,
                    ssh_get_error (self->session));
       if (sftp != NULL)
         sftp_free (sftp);
@@ -621,7 +624,7 @@ upload_locked (TsrSshSession *self, const char *local_path, const char *remote_p
                    g_error_matches (local_error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND)
                        ? TSR_ERROR_NOT_FOUND
                        : TSR_ERROR_IO,
-                   "Cannot read %s: %s", local_path, local_error->message);
+                   _ ("Cannot read %s: %s"), local_path, local_error->message);
       return FALSE;
     }
   sftp = open_sftp_locked (self, error);
@@ -644,7 +647,7 @@ upload_locked (TsrSshSession *self, const char *local_path, const char *remote_p
                        g_error_matches (local_error, G_IO_ERROR, G_IO_ERROR_CANCELLED)
                            ? TSR_ERROR_CANCELLED
                            : TSR_ERROR_IO,
-                       "Cannot read %s: %s", local_path, local_error->message);
+                       _ ("Cannot read %s: %s"), local_path, local_error->message);
           goto out;
         }
       if (n == 0)
@@ -781,7 +784,7 @@ download_locked (TsrSshSession *self, const char *remote_path, const char *local
                         &local_error);
   if (out == NULL)
     {
-      g_set_error (error, TSR_ERROR, TSR_ERROR_IO, "Cannot write %s: %s", local_path,
+      g_set_error (error, TSR_ERROR, TSR_ERROR_IO, _ ("Cannot write %s: %s"), local_path,
                    local_error->message);
       goto out;
     }
@@ -803,13 +806,13 @@ download_locked (TsrSshSession *self, const char *remote_path, const char *local
                        g_error_matches (local_error, G_IO_ERROR, G_IO_ERROR_CANCELLED)
                            ? TSR_ERROR_CANCELLED
                            : TSR_ERROR_IO,
-                       "Cannot write %s: %s", local_path, local_error->message);
+                       _ ("Cannot write %s: %s"), local_path, local_error->message);
           goto out;
         }
     }
   if (!g_output_stream_close (G_OUTPUT_STREAM (out), cancellable, &local_error))
     {
-      g_set_error (error, TSR_ERROR, TSR_ERROR_IO, "Cannot write %s: %s", local_path,
+      g_set_error (error, TSR_ERROR, TSR_ERROR_IO, _ ("Cannot write %s: %s"), local_path,
                    local_error->message);
       goto out;
     }

@@ -8,6 +8,8 @@
  */
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
+
 #include "tsr-trust-store.h"
 #include "tsr-error.h"
 #include "tsr-hash.h"
@@ -158,15 +160,15 @@ tsr_trust_store_load (const char *path, GError **error)
     {
       if (g_error_matches (local_error, G_FILE_ERROR, G_FILE_ERROR_NOENT))
         return g_steal_pointer (&self);
-      g_set_error (error, TSR_ERROR, TSR_ERROR_IO, "Cannot read the trusted identities: %s",
+      g_set_error (error, TSR_ERROR, TSR_ERROR_IO, _ ("Cannot read the trusted identities: %s"),
                    local_error->message);
       return NULL;
     }
   if (!parse_trusted (data, len, self->entries, &local_error))
     {
       g_set_error (error, TSR_ERROR, TSR_ERROR_CORRUPT,
-                   "The trusted identities in %s are damaged (%s). The file was left as it is: "
-                   "repair it or restore it from a backup",
+                   _ ("The trusted identities in %s are damaged (%s). The file was left as it is: "
+                      "repair it or restore it from a backup"),
                    path, local_error->message);
       return NULL;
     }
@@ -233,7 +235,7 @@ save_locked (TsrTrustStore *self, GError **error)
   dir = g_path_get_dirname (self->path);
   if (g_mkdir_with_parents (dir, 0700) != 0)
     {
-      tsr_set_error_from_errno (error, errno, "Cannot create %s", dir);
+      tsr_set_error_from_errno (error, errno, _ ("Cannot create %s"), dir);
       return FALSE;
     }
   if (!g_file_set_contents_full (self->path, data, len,
@@ -244,7 +246,7 @@ save_locked (TsrTrustStore *self, GError **error)
                    g_error_matches (local_error, G_FILE_ERROR, G_FILE_ERROR_NOSPC)
                        ? TSR_ERROR_NO_SPACE
                        : TSR_ERROR_IO,
-                   "Cannot save the trusted identities: %s", local_error->message);
+                   _ ("Cannot save the trusted identities: %s"), local_error->message);
       return FALSE;
     }
   return TRUE;
@@ -256,7 +258,7 @@ check_id (const char *id, GError **error)
   if (!tsr_segment_id_is_valid (id))
     {
       g_set_error (error, TSR_ERROR, TSR_ERROR_INVALID_ARGUMENT,
-                   "Invalid identity id: expected 64 lowercase hex characters");
+                   _ ("Invalid identity id: expected 64 lowercase hex characters"));
       return FALSE;
     }
   return TRUE;
@@ -319,7 +321,7 @@ tsr_trust_store_remove (TsrTrustStore *self, const char *id, GError **error)
   if (!g_hash_table_steal_extended (self->entries, id, &key, &value))
     {
       g_mutex_unlock (&self->mutex);
-      g_set_error (error, TSR_ERROR, TSR_ERROR_NOT_FOUND, "Identity %s is not trusted", id);
+      g_set_error (error, TSR_ERROR, TSR_ERROR_NOT_FOUND, _ ("Identity %s is not trusted"), id);
       return FALSE;
     }
   ok = save_locked (self, error);
