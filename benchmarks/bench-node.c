@@ -51,7 +51,7 @@ worker (gpointer p)
       else
         {
           g_autoptr (GBytes) b = g_bytes_new_static (s->data + (gsize)i * SEG, SEG);
-          if (!tsr_node_client_store_segment (s->client, s->ids[i], b, NULL, &error))
+          if (!tsr_node_client_store_segment (s->client, s->ids[i], b, FALSE, NULL, &error))
             g_error ("store: %s", error->message);
         }
     }

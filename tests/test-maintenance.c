@@ -432,6 +432,101 @@ test_remove_node_drains (Fixture *f, gconstpointer data)
   check_every_file (f);
 }
 
+/* The copies a repair makes are not read again soon: they leave the nodes' page cache once
+ * synced (StoreSegment with cold set), as an upload's second copies do. */
+static void
+test_repair_copies_leave_cache (Fixture *f, gconstpointer data)
+{
+  g_autoptr (TsrManifest) before = upload_random (f, 6 * 65536);
+  g_autoptr (TsrManifest) after = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autofree char *why = NULL;
+  TsrRepairReport r;
+  guint checked = 0;
+
+  if (!tsr_test_page_cache_observable (f->dir, &why))
+    {
+      g_test_skip (why);
+      return;
+    }
+  g_assert_true (tsr_cluster_set_node_enabled (f->cluster, "Node_01", FALSE, &error));
+  g_assert_no_error (error);
+  repair (f, &r);
+  g_assert_cmpuint (r.copies_made, >, 0);
+  after = tsr_cluster_get_file (f->cluster, before->file_id, &error);
+  g_assert_no_error (error);
+  for (guint c = 0; c < after->chunks->len; c++)
+    {
+      TsrManifestChunk *chunk = after->chunks->pdata[c];
+      TsrManifestChunk *old = before->chunks->pdata[c];
+
+      for (guint j = 0; j < chunk->nodes->len; j++)
+        {
+          g_autofree char *seg = NULL;
+          guint pages;
+
+          if (g_ptr_array_find_with_equal_func (old->nodes, chunk->nodes->pdata[j], g_str_equal,
+                                                NULL))
+            continue;
+          seg = tsr_segment_store_segment_path (store_of (f, chunk->nodes->pdata[j]),
+                                                chunk->segment_id);
+          g_assert_cmpuint (tsr_test_cached_pages (seg, &pages), ==, 0);
+          g_assert_cmpuint (pages, >, 0);
+          checked++;
+        }
+    }
+  g_assert_cmpuint (checked, ==, r.copies_made);
+}
+
+static void
+on_result (GObject *source, GAsyncResult *result, gpointer data)
+{
+  *(GAsyncResult **)data = g_object_ref (result);
+}
+
+/* A node removed while an upload is storing copies on it: the removal waits for the upload, so
+ * that the drain sees its manifest, and no file is left listing the removed node. */
+static void
+test_remove_node_waits_for_uploads (Fixture *f, gconstpointer data)
+{
+  g_autoptr (GBytes) content = tsr_test_random_bytes (f->rand, 8 * 1024 * 1024);
+  g_autofree char *path = write_file (f, "late.bin", content);
+  g_autoptr (GFile) file = g_file_new_for_path (path);
+  g_autoptr (GAsyncResult) result = NULL;
+  g_autoptr (TsrManifest) m = NULL;
+  g_autoptr (GError) error = NULL;
+  TsrNetemSettings slow;
+  TsrRepairReport r;
+
+  /* Emulated links of 8 MB/s: the upload takes about a second. */
+  tsr_netem_settings_init_off (&slow);
+  slow.enabled = TRUE;
+  slow.bandwidth = 8 * 1000 * 1000;
+  g_assert_true (tsr_cluster_set_netem (f->cluster, NULL, &slow, &error));
+  g_assert_no_error (error);
+  tsr_cluster_upload_async (f->cluster, file, NULL, on_result, &result);
+  /* The upload has stored copies on Node_05 when the removal begins. */
+  while (tsr_segment_store_get_used (store_of (f, "Node_05")) == 0)
+    {
+      g_assert_null (result);
+      g_main_context_iteration (NULL, FALSE);
+      g_usleep (1000);
+    }
+  g_assert_true (tsr_cluster_remove_node (f->cluster, "Node_05", NULL, NULL, NULL, &r, &error));
+  g_assert_no_error (error);
+  while (result == NULL)
+    g_main_context_iteration (NULL, TRUE);
+  m = tsr_cluster_upload_finish (f->cluster, result, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (m);
+  g_ptr_array_add (f->ids, g_strdup (m->file_id));
+  g_ptr_array_add (f->contents, g_bytes_ref (content));
+
+  g_assert_false (manifests_mention (f, "Node_05"));
+  assert_all_healthy (f, 1);
+  check_every_file (f);
+}
+
 /* Adds an embedded node to the config, the cluster closed and opened again around it. */
 static void
 add_embedded_node (Fixture *f, const char *node_id)
@@ -1036,6 +1131,8 @@ main (int argc, char **argv)
   ADD ("gc-collects-orphans", test_gc_collects_orphans, NULL);
   ADD ("gc-refuses-damaged-manifest", test_gc_refuses_damaged_manifest, NULL);
   ADD ("remove-node-drains", test_remove_node_drains, NULL);
+  ADD ("remove-node-waits-for-uploads", test_remove_node_waits_for_uploads, NULL);
+  ADD ("repair-copies-leave-cache", test_repair_copies_leave_cache, NULL);
   ADD ("rebalance-fills-new-node", test_rebalance_fills_new_node, GUINT_TO_POINTER (3));
   ADD ("draining-node-takes-no-copies", test_draining_node_takes_no_copies, GUINT_TO_POINTER (3));
   ADD ("rebalance-keeps-a-live-copy", test_rebalance_keeps_a_live_copy, GUINT_TO_POINTER (3));

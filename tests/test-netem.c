@@ -398,7 +398,7 @@ test_total_loss_times_out (Fixture *f, gconstpointer data)
     tsr_node_client_set_netem_link (client, link);
     tsr_sha256_hex (g_bytes_get_data (content, NULL), g_bytes_get_size (content), id);
     t0 = g_get_monotonic_time ();
-    g_assert_false (tsr_node_client_store_segment (client, id, content, NULL, &error));
+    g_assert_false (tsr_node_client_store_segment (client, id, content, FALSE, NULL, &error));
     g_assert_error (error, TSR_ERROR, TSR_ERROR_TIMEOUT);
     g_test_message ("%s after %.3f s", error->message, (g_get_monotonic_time () - t0) / 1e6);
     /* The limit exactly, as accounted; on the wall clock at least that and nowhere near a

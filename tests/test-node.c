@@ -83,7 +83,7 @@ store_random (Fixture *f, TsrNodeClient *client, gsize len, GBytes **out)
   g_autoptr (GError) error = NULL;
   char *id = g_compute_checksum_for_bytes (G_CHECKSUM_SHA256, data);
 
-  g_assert_true (tsr_node_client_store_segment (client, id, data, NULL, &error));
+  g_assert_true (tsr_node_client_store_segment (client, id, data, FALSE, NULL, &error));
   g_assert_no_error (error);
   if (out != NULL)
     *out = g_bytes_ref (data);
@@ -138,7 +138,7 @@ test_wrong_hash_refused (Fixture *f, gconstpointer data)
   g_autofree char *claimed = g_compute_checksum_for_string (G_CHECKSUM_SHA256, "other", -1);
   g_autoptr (GError) error = NULL;
 
-  g_assert_false (tsr_node_client_store_segment (f->client, claimed, blob, NULL, &error));
+  g_assert_false (tsr_node_client_store_segment (f->client, claimed, blob, FALSE, NULL, &error));
   g_assert_error (error, TSR_ERROR, TSR_ERROR_CORRUPT);
   g_assert_cmpuint (tsr_segment_store_get_used (f->store), ==, 0);
   g_assert_false (tsr_segment_store_has (f->store, claimed));
@@ -183,7 +183,7 @@ test_no_space (Fixture *f, gconstpointer data)
   g_autoptr (GError) error = NULL;
 
   tsr_segment_store_set_capacity (f->store, 1000);
-  g_assert_false (tsr_node_client_store_segment (f->client, id, blob, NULL, &error));
+  g_assert_false (tsr_node_client_store_segment (f->client, id, blob, FALSE, NULL, &error));
   g_assert_error (error, TSR_ERROR, TSR_ERROR_NO_SPACE);
   g_assert_cmpuint (tsr_segment_store_get_used (f->store), ==, 0);
 }
@@ -202,7 +202,7 @@ test_unknown_client_refused (Fixture *f, gconstpointer data)
 
   tsr_node_get_stats (f->node, &before);
   tsr_node_client_set_retries (client, 0);
-  g_assert_false (tsr_node_client_store_segment (client, id, blob, NULL, &error));
+  g_assert_false (tsr_node_client_store_segment (client, id, blob, FALSE, NULL, &error));
   g_assert_nonnull (error);
   g_assert_cmpuint (tsr_segment_store_get_used (f->store), ==, 0);
   tsr_node_get_stats (f->node, &after);
@@ -360,7 +360,7 @@ concurrent_worker (gpointer data)
       g_autofree char *id = g_compute_checksum_for_bytes (G_CHECKSUM_SHA256, data_bytes);
       g_autoptr (GError) error = NULL;
 
-      if (!tsr_node_client_store_segment (client, id, data_bytes, NULL, &error))
+      if (!tsr_node_client_store_segment (client, id, data_bytes, FALSE, NULL, &error))
         {
           w->error = g_strdup (error->message);
           return NULL;
@@ -402,7 +402,7 @@ static gpointer
 one_store (gpointer data)
 {
   OneCall *c = data;
-  c->ok = tsr_node_client_store_segment (c->client, c->id, c->data, NULL, NULL);
+  c->ok = tsr_node_client_store_segment (c->client, c->id, c->data, FALSE, NULL, NULL);
   return NULL;
 }
 

@@ -173,6 +173,37 @@ tsr_test_disk_read_bytes (gboolean whole_process)
   return g_ascii_strtoull (line + strlen ("\nread_bytes: "), NULL, 10);
 }
 
+/* Whether tsr_test_disk_read_bytes() sees this thread read a file under @dir from the disk: not
+ * where the kernel keeps no count, nor on file systems whose reads do not go through the block
+ * layer (NFS, FUSE, virtiofs, 9p: the count stays 0). Tried with a file of its own, dropped
+ * from the page cache and read back. */
+gboolean
+tsr_test_disk_reads_observable (const char *dir, char **why)
+{
+  g_autofree char *probe = g_build_filename (dir, ".disk-read-probe", NULL);
+  g_autofree char *data = g_malloc0 (65536);
+  guint64 before, after;
+  int fd;
+
+  g_assert_cmpint (g_mkdir_with_parents (dir, 0700), ==, 0);
+  fd = open (probe, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  g_assert_cmpint (fd, >=, 0);
+  g_assert_cmpint (write (fd, data, 65536), ==, 65536);
+  g_assert_cmpint (fsync (fd), ==, 0);
+  posix_fadvise (fd, 0, 0, POSIX_FADV_DONTNEED);
+  before = tsr_test_disk_read_bytes (FALSE);
+  g_assert_cmpint (pread (fd, data, 65536, 0), ==, 65536);
+  after = tsr_test_disk_read_bytes (FALSE);
+  close (fd);
+  g_unlink (probe);
+  if (before == G_MAXUINT64 || after == before)
+    {
+      *why = g_strdup_printf ("the kernel counts no disk reads for files in %s", dir);
+      return FALSE;
+    }
+  return TRUE;
+}
+
 /* Files whose names start with a dot in the segment directories: puts in progress. */
 guint
 tsr_test_count_partial_segments (const char *segments_dir)

@@ -23,6 +23,7 @@ gboolean tsr_test_page_cache_observable (const char *dir, char **why);
 guint tsr_test_pages_for (gsize len);
 guint tsr_test_cached_pages (const char *path, guint *out_pages);
 guint64 tsr_test_disk_read_bytes (gboolean whole_process);
+gboolean tsr_test_disk_reads_observable (const char *dir, char **why);
 
 guint16 tsr_test_free_port (void);
 gboolean tsr_test_port_is_open (guint16 port);

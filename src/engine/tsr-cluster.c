@@ -1184,7 +1184,8 @@ transfer_group_size (TsrCluster *self, guint group)
 }
 
 /* A transfer keeps at most this many bytes of chunks in flight, and at most max_chunks
- * chunks: 64 chunks of 64 KiB (the windows' own limit), 8 of 1 MiB, 2 of 16 MiB. Counting
+ * chunks: 64 (uploads) or 128 (downloads) chunks of 64 KiB, the windows' own limits; 8 of
+ * 1 MiB; 2 of 16 MiB. Counting
  * chunks alone, 16 MiB chunks took an upload to 560 MB of memory and a download to 640 MB;
  * now 200 and 140 MB. */
 #define TRANSFER_WINDOW_BYTES ((gsize)8 * 1024 * 1024)
@@ -1354,7 +1355,8 @@ store_chunk_one_by_one (Upload *up, StoreChunk *sc, guint stored, GError *first_
       /* No cancellable here: a store that was sent is allowed to finish, so that its outcome
        * is known and a cancelled upload can remove exactly what it stored. Cancelling takes
        * effect between stores. */
-      if (tsr_node_client_store_segment (client, sc->chunk->segment_id, sc->data, NULL, &error))
+      if (tsr_node_client_store_segment (client, sc->chunk->segment_id, sc->data, TRUE, NULL,
+                                         &error))
         {
           record_copy (up, sc->chunk, idx);
           stored++;
@@ -1723,6 +1725,40 @@ stored_size (TsrCluster *self, guint64 size)
 {
   guint64 chunks = tsr_chunk_count (size, self->config->chunk_size);
   return (size + chunks * TSR_CHUNK_OVERHEAD) * self->config->replicas;
+}
+
+/* The memory this process may use: the machine's, or less where its cgroup (a container, a
+ * systemd unit with MemoryMax=) is limited to less; the page cache a process fills is charged
+ * to its cgroup. cgroup v2 names it on the line "0::/PATH" of /proc/self/cgroup and v1 on the
+ * memory controller's line; the limit is a number of bytes, or "max" (v1: a huge number). */
+static guint64
+usable_memory (void)
+{
+  guint64 memory =
+      (guint64)MAX (sysconf (_SC_PHYS_PAGES), 0) * (guint64)MAX (sysconf (_SC_PAGESIZE), 0);
+  g_autofree char *cgroups = NULL;
+  g_auto (GStrv) lines = NULL;
+
+  if (!g_file_get_contents ("/proc/self/cgroup", &cgroups, NULL, NULL))
+    return memory;
+  lines = g_strsplit (cgroups, "\n", -1);
+  for (guint i = 0; lines[i] != NULL; i++)
+    {
+      g_autofree char *path = NULL;
+      g_autofree char *max = NULL;
+      const char *at;
+      guint64 limit;
+
+      if (g_str_has_prefix (lines[i], "0::/"))
+        path = g_build_filename ("/sys/fs/cgroup", lines[i] + strlen ("0::/"), "memory.max", NULL);
+      else if ((at = strstr (lines[i], ":memory:/")) != NULL)
+        path = g_build_filename ("/sys/fs/cgroup/memory", at + strlen (":memory:/"),
+                                 "memory.limit_in_bytes", NULL);
+      if (path != NULL && g_file_get_contents (path, &max, NULL, NULL) &&
+          g_ascii_string_to_unsigned (g_strstrip (max), 10, 1, G_MAXUINT64, &limit, NULL))
+        memory = MIN (memory, limit);
+    }
+  return memory;
 }
 
 /* The first chunk of a @size-byte upload whose first copy the nodes keep in the page cache: the
@@ -2917,8 +2953,9 @@ tsr_cluster_init (TsrCluster *self)
   self->members = g_ptr_array_new_with_free_func ((GDestroyNotify)member_free);
   self->netem = tsr_netem_new ();
   /* A sixteenth of the memory: 1.5 GiB on 24 GiB, 512 MiB on 8 GiB. */
-  self->cache_budget =
-      (guint64)MAX (sysconf (_SC_PHYS_PAGES), 0) * (guint64)MAX (sysconf (_SC_PAGESIZE), 0) / 16;
+  self->cache_budget = usable_memory () / 16;
+  g_debug ("Uploads keep up to %" G_GUINT64_FORMAT " bytes of first copies in the page cache",
+           self->cache_budget);
   self->owner_context = g_main_context_ref_thread_default ();
   self->pool = g_thread_pool_new (pool_run, NULL, IO_THREADS, FALSE, NULL);
   self->chunk_cipher = tsr_chunk_cipher_preferred ();

@@ -364,8 +364,8 @@ repair_chunk (TsrCluster *self, GPtrArray *views, const char *drain, guint repli
       if (data == NULL && (data = fetch_copy (self, views, chunk, sources, cancellable)) == NULL)
         break;
       client = _tsr_cluster_dup_client (self, v->node_id);
-      if (client != NULL &&
-          tsr_node_client_store_segment (client, chunk->segment_id, data, cancellable, &error))
+      if (client != NULL && tsr_node_client_store_segment (client, chunk->segment_id, data, TRUE,
+                                                           cancellable, &error))
         {
           g_ptr_array_add (have, g_strdup (v->node_id));
           g_hash_table_add (v->segments, g_strdup (chunk->segment_id));
@@ -923,8 +923,14 @@ tsr_cluster_remove_node (TsrCluster *self, const char *node_id, TsrProgressFunc 
                    node_id, config->replicas, config->nodes->len - 1);
       return FALSE;
     }
-  /* From here to its removal, no upload, repair or rebalance puts a new copy on it. */
+  /* From here to its removal, no upload, repair or rebalance puts a new copy on it. An upload
+   * that began before the mark still may, and its manifest could come after the drain's walk:
+   * uploads hold the segments lock shared from their first store to their manifest, so taking
+   * it once exclusively waits them out. (A repair or rebalance under way holds the walk lock,
+   * which the drain's own walk waits for.) */
   _tsr_cluster_set_draining (self, node_id, TRUE);
+  _tsr_cluster_lock_segments (self, TRUE);
+  _tsr_cluster_unlock_segments (self, TRUE);
   if (!tsr_cluster_check_health (self, cancellable, error) ||
       !repair_full (self, node_id, progress, user_data, cancellable, report, &left, error))
     {
@@ -1050,7 +1056,8 @@ rebalance_file (TsrCluster *self, GPtrArray *views, TsrManifest *m, guint64 used
           data = fetch_copy (self, views, chunk, source, cancellable);
           if (data == NULL)
             break; /* the source failed: fetch_copy() said so, and marked it if it is down */
-          if (!tsr_node_client_store_segment (client, chunk->segment_id, data, cancellable, &error))
+          if (!tsr_node_client_store_segment (client, chunk->segment_id, data, TRUE, cancellable,
+                                              &error))
             {
               g_message ("Rebalance skips %s: %s", to->node_id, error->message);
               to->target = FALSE;

@@ -644,12 +644,13 @@ call_full (TsrNodeClient *self, TsrMessageType type, const ProtobufCMessage *bod
 
 gboolean
 tsr_node_client_store_segment (TsrNodeClient *self, const char *segment_id, GBytes *data,
-                               GCancellable *cancellable, GError **error)
+                               gboolean cold, GCancellable *cancellable, GError **error)
 {
   Tessera__StoreSegmentRequest req = TESSERA__STORE_SEGMENT_REQUEST__INIT;
   g_autoptr (TsrFrame) resp = NULL;
 
   req.segment_id = (char *)segment_id;
+  req.has_cold = req.cold = cold;
   resp = tsr_node_client_call (self, TSR_MSG_STORE_SEGMENT_REQUEST, &req.base, data, cancellable,
                                error);
   return resp != NULL;
@@ -716,6 +717,7 @@ struct _TsrNodeCall
   TsrNodeClient *client;
   GStrv segment_ids; /* the segments asked for or stored */
   GBytes **parts;    /* a StoreSegments': each segment's bytes; NULL otherwise */
+  gboolean *cold;    /* a StoreSegments': each segment's cold flag; NULL otherwise */
   GCancellable *cancellable;
   gboolean sent_ok;
   Sent sent;
@@ -795,6 +797,7 @@ node_call_free (TsrNodeCall *call)
     for (guint i = 0; call->segment_ids[i] != NULL; i++)
       g_bytes_unref (call->parts[i]);
   g_free (call->parts);
+  g_free (call->cold);
   g_object_unref (call->client);
   g_strfreev (call->segment_ids);
   g_clear_object (&call->cancellable);
@@ -967,6 +970,7 @@ tsr_node_client_store_many_begin (TsrNodeClient *self, const char *const *segmen
   Tessera__StoreSegmentsRequest req = TESSERA__STORE_SEGMENTS_REQUEST__INIT;
   g_autofree Tessera__SegmentRef *refs = NULL;
   g_autofree Tessera__SegmentRef **ptrs = NULL;
+  TsrNodeCall *call;
 
   g_return_val_if_fail (TSR_IS_NODE_CLIENT (self), NULL);
   g_return_val_if_fail (n > 0 && n <= TSR_NODE_STORE_BATCH_MAX, NULL);
@@ -983,15 +987,20 @@ tsr_node_client_store_many_begin (TsrNodeClient *self, const char *const *segmen
     }
   req.n_segments = n;
   req.segments = ptrs;
-  return node_call_begin (self, TSR_MSG_STORE_SEGMENTS_REQUEST, &req.base, segment_ids, data, n,
+  call = node_call_begin (self, TSR_MSG_STORE_SEGMENTS_REQUEST, &req.base, segment_ids, data, n,
                           cancellable);
+  /* For the one-by-one way, should the batch as a whole fail. */
+  if (cold != NULL)
+    call->cold = g_memdup2 (cold, sizeof *cold * n);
+  return call;
 }
 
 static gboolean
 store_one (TsrNodeCall *call, guint i, gpointer user_data, GError **error)
 {
   return tsr_node_client_store_segment (call->client, call->segment_ids[i], call->parts[i],
-                                        call->cancellable, error);
+                                        call->cold != NULL && call->cold[i], call->cancellable,
+                                        error);
 }
 
 /**

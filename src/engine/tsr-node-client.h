@@ -60,7 +60,7 @@ TsrFrame *tsr_node_client_call (TsrNodeClient *self, TsrMessageType type,
                                 GCancellable *cancellable, GError **error);
 
 gboolean tsr_node_client_store_segment (TsrNodeClient *self, const char *segment_id, GBytes *data,
-                                        GCancellable *cancellable, GError **error);
+                                        gboolean cold, GCancellable *cancellable, GError **error);
 GBytes *tsr_node_client_retrieve_segment (TsrNodeClient *self, const char *segment_id,
                                           GCancellable *cancellable, GError **error);
 GBytes *tsr_node_client_retrieve_segment_unverified (TsrNodeClient *self, const char *segment_id,

@@ -724,7 +724,10 @@ handle_request (TsrNode *self, Conn *conn, TsrFrame *frame)
           gboolean ok;
 
           begin_wait (self);
-          ok = tsr_segment_store_put (self->store, frame->payload, req->segment_id, NULL, &error);
+          ok = tsr_segment_store_put_full (self->store, frame->payload, req->segment_id,
+                                           req->has_cold && req->cold ? TSR_SEGMENT_PUT_COLD
+                                                                      : TSR_SEGMENT_PUT_NONE,
+                                           NULL, &error);
           end_wait (self);
           if (!ok)
             tsr_status_set_error (&status, error);

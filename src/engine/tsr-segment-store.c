@@ -1220,8 +1220,12 @@ read_direct (TsrSegmentStore *self, int fd, GByteArray *out, guint start, gsize 
   return FALSE;
 }
 
-/* cachestat(2), Linux 6.5 and later: neither glibc nor Debian 12's kernel headers have it. */
-#ifndef __NR_cachestat
+/* cachestat(2), Linux 6.5 and later: neither glibc nor Debian 12's kernel headers have it. Its
+ * number is 451 where system calls share the generic table's numbers; elsewhere (alpha, MIPS)
+ * mincore() answers. */
+#if !defined(__NR_cachestat) &&                                                                    \
+    (defined(__x86_64__) || defined(__i386__) || defined(__aarch64__) || defined(__arm__) ||       \
+     defined(__riscv) || defined(__powerpc__) || defined(__s390__) || defined(__loongarch__))
 #define __NR_cachestat 451
 #endif
 
@@ -1271,20 +1275,21 @@ all_cached_mincore (int fd, gsize size, gsize page)
 static gboolean
 all_cached (int fd, gsize size)
 {
-  static gsize page;
-  CachestatRange range = { 0, 0 };
-  Cachestat cs = { 0 };
+  gsize page = (gsize)getpagesize ();
 
-  if (page == 0)
-    page = (gsize)sysconf (_SC_PAGESIZE);
+#ifdef __NR_cachestat
   if (!g_atomic_int_get (&cachestat_missing))
     {
+      CachestatRange range = { 0, size };
+      Cachestat cs = { 0 };
+
       if (syscall (__NR_cachestat, fd, &range, &cs, 0) == 0)
         return cs.nr_cache >= (size + page - 1) / page;
       if (errno != ENOSYS && errno != EPERM)
         return FALSE;
       g_atomic_int_set (&cachestat_missing, TRUE);
     }
+#endif
   return all_cached_mincore (fd, size, page);
 }
 
