@@ -73,9 +73,8 @@ tsr_chunker_new_for_file (GFile *file, gsize chunk_size, GCancellable *cancellab
   if (!tsr_chunk_size_is_valid (chunk_size))
     {
       g_set_error (error, TSR_ERROR, TSR_ERROR_INVALID_ARGUMENT,
-                   "Chunk size %" G_GSIZE_FORMAT " is outside %" G_GSIZE_FORMAT "–%" G_GSIZE_FORMAT
-                   " bytes",
-                   chunk_size, TSR_CHUNK_SIZE_MIN, TSR_CHUNK_SIZE_MAX);
+                   _ ("Chunk size %llu is outside %llu–%llu bytes"), (unsigned long long)chunk_size,
+                   (unsigned long long)TSR_CHUNK_SIZE_MIN, (unsigned long long)TSR_CHUNK_SIZE_MAX);
       return NULL;
     }
 

@@ -56,8 +56,8 @@ tsr_key_new_from_bytes (const guint8 *bytes, gsize len, GError **error)
 
   if (len != TSR_KEY_LEN)
     {
-      g_set_error (error, TSR_ERROR, TSR_ERROR_CORRUPT,
-                   "A key must be %d bytes, not %" G_GSIZE_FORMAT, TSR_KEY_LEN, len);
+      g_set_error (error, TSR_ERROR, TSR_ERROR_CORRUPT, _ ("A key must be %d bytes, not %llu"),
+                   TSR_KEY_LEN, (unsigned long long)len);
       return NULL;
     }
   key = key_alloc ();
@@ -269,8 +269,8 @@ tsr_chunk_decrypt (const TsrKey *key, TsrChunkCipher cipher, guint64 index, cons
 
   if (len < TSR_CHUNK_OVERHEAD)
     {
-      g_set_error (error, TSR_ERROR, TSR_ERROR_CORRUPT, "Chunk %" G_GUINT64_FORMAT " is too short",
-                   index);
+      g_set_error (error, TSR_ERROR, TSR_ERROR_CORRUPT, _ ("Chunk %llu is too short"),
+                   (unsigned long long)index);
       return NULL;
     }
   chunk_nonce (index, nonce, ad);
@@ -289,7 +289,8 @@ tsr_chunk_decrypt (const TsrKey *key, TsrChunkCipher cipher, guint64 index, cons
     {
       g_free (out);
       g_set_error (error, TSR_ERROR, TSR_ERROR_CORRUPT,
-                   "Chunk %" G_GUINT64_FORMAT " failed authentication: it was altered", index);
+                   _ ("Chunk %llu failed authentication: it was altered"),
+                   (unsigned long long)index);
       return NULL;
     }
   return g_bytes_new_take (out, out_len);

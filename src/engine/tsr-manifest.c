@@ -502,8 +502,8 @@ fail:
     g_set_error (error, TSR_ERROR, TSR_ERROR_CORRUPT, _ ("Manifest is damaged: bad %s"), why);
   else
     g_set_error (error, TSR_ERROR, TSR_ERROR_CORRUPT,
-                 "Manifest is not valid JSON (at byte %" G_GSIZE_FORMAT ")",
-                 (gsize)(r.p - r.start));
+                 _ ("Manifest is not valid JSON (at byte %llu)"),
+                 (unsigned long long)(r.p - r.start));
   return NULL;
 }
 

@@ -836,11 +836,12 @@ tsr_netem_link_transmit (TsrNetemLink *link, TsrNetemDirection direction, TsrNet
       if (!tsr_netem_link_is_active (link))
         return TRUE;
       g_set_error (error, TSR_ERROR, TSR_ERROR_TIMEOUT,
-                   "The emulated link to %s lost packet %" G_GUINT64_FORMAT " of %" G_GUINT64_FORMAT
-                   " on each of its %u tries (%g %% loss) and gave up after %" G_GINT64_FORMAT
-                   " ms; lower the loss with `tessera-cli netem set` or turn it off",
-                   link->node_id, failed_packet, packets, s.max_retransmits + 1,
-                   s.loss_ppm / 10000.0, tsr_netem_settings_give_up_us (&s) / 1000);
+                   _ ("The emulated link to %s lost packet %llu of %llu on each of its %u tries "
+                      "(%g %% loss) and gave up after %lld ms; lower the loss with `tessera-cli "
+                      "netem set` or turn it off"),
+                   link->node_id, (unsigned long long)failed_packet, (unsigned long long)packets,
+                   s.max_retransmits + 1, s.loss_ppm / 10000.0,
+                   (long long)(tsr_netem_settings_give_up_us (&s) / 1000));
       return FALSE;
     }
   return sleep_until (link, done, cancellable, error);

@@ -1088,8 +1088,8 @@ tsr_segment_store_put_full (TsrSegmentStore *self, GBytes *data, const char *exp
   if (len > TSR_SEGMENT_MAX_SIZE)
     {
       g_set_error (error, TSR_ERROR, TSR_ERROR_TOO_LARGE,
-                   "A segment of %" G_GSIZE_FORMAT " bytes exceeds the limit of %" G_GSIZE_FORMAT,
-                   len, TSR_SEGMENT_MAX_SIZE);
+                   _ ("A segment of %llu bytes exceeds the limit of %llu"), (unsigned long long)len,
+                   (unsigned long long)TSR_SEGMENT_MAX_SIZE);
       return FALSE;
     }
   if (expected_id != NULL && !tsr_segment_id_is_valid (expected_id))
@@ -1344,9 +1344,8 @@ read_segment (TsrSegmentStore *self, const char *id, gboolean verify, gboolean f
     {
       close (fd);
       g_set_error (error, TSR_ERROR, TSR_ERROR_TOO_LARGE,
-                   "Segment %s (%" G_GUINT64_FORMAT " bytes) does not fit in %" G_GSIZE_FORMAT
-                   " bytes",
-                   id, (guint64)st.st_size, limit);
+                   _ ("Segment %s (%llu bytes) does not fit in %llu bytes"), id,
+                   (unsigned long long)st.st_size, (unsigned long long)limit);
       return FALSE;
     }
   /* Pages already cached cost nothing to copy; only a read from the disk goes around them. */
