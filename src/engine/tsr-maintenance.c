@@ -903,6 +903,7 @@ tsr_cluster_remove_node (TsrCluster *self, const char *node_id, TsrProgressFunc 
   const TsrClusterConfig *config;
   TsrRepairReport local;
   guint64 left = 0;
+  gboolean removed = FALSE;
 
   g_return_val_if_fail (TSR_IS_CLUSTER (self), FALSE);
   g_return_val_if_fail (node_id != NULL, FALSE);
@@ -931,28 +932,22 @@ tsr_cluster_remove_node (TsrCluster *self, const char *node_id, TsrProgressFunc 
   _tsr_cluster_set_draining (self, node_id, TRUE);
   _tsr_cluster_lock_segments (self, TRUE);
   _tsr_cluster_unlock_segments (self, TRUE);
-  if (!tsr_cluster_check_health (self, cancellable, error) ||
-      !repair_full (self, node_id, progress, user_data, cancellable, report, &left, error))
+  if (tsr_cluster_check_health (self, cancellable, error) &&
+      repair_full (self, node_id, progress, user_data, cancellable, report, &left, error))
     {
-      _tsr_cluster_set_draining (self, node_id, FALSE);
-      return FALSE;
+      if (left > 0)
+        g_set_error (error, TSR_ERROR, TSR_ERROR_NO_SPACE,
+                     _ ("Cannot remove %s yet: %llu chunks could not be given their copies "
+                        "elsewhere (are the other nodes up, and do they have room?); nothing was "
+                        "removed"),
+                     node_id, (unsigned long long)left);
+      else
+        removed = _tsr_cluster_remove_member (self, node_id, error);
     }
-  if (left > 0)
-    {
-      _tsr_cluster_set_draining (self, node_id, FALSE);
-      g_set_error (error, TSR_ERROR, TSR_ERROR_NO_SPACE,
-                   _ ("Cannot remove %s yet: %llu chunks could not be given their copies "
-                      "elsewhere (are the other nodes up, and do they have room?); nothing was "
-                      "removed"),
-                   node_id, (unsigned long long)left);
-      return FALSE;
-    }
-  if (!_tsr_cluster_remove_member (self, node_id, error))
-    {
-      _tsr_cluster_set_draining (self, node_id, FALSE);
-      return FALSE;
-    }
-  return TRUE;
+  /* Not removed: it takes copies again. */
+  if (!removed)
+    _tsr_cluster_set_draining (self, node_id, FALSE);
+  return removed;
 }
 
 /* ---- rebalance ---- */
