@@ -620,6 +620,119 @@ test_sigkill_during_puts (Fixture *f, gconstpointer data)
     }
 }
 
+static char *
+read_text (const char *path)
+{
+  g_autoptr (GError) error = NULL;
+  char *text = NULL;
+
+  g_assert_true (g_file_get_contents (path, &text, NULL, &error));
+  g_assert_no_error (error);
+  return text;
+}
+
+static void
+put_and_sync (TsrSegmentStore *store, GRand *rand)
+{
+  g_autoptr (GBytes) blob = tsr_test_random_bytes (rand, 1 + g_rand_int_range (rand, 0, 4096));
+  g_autoptr (GError) error = NULL;
+
+  g_free (put_ok (store, blob));
+  g_assert_true (tsr_segment_store_sync (store, &error));
+  g_assert_no_error (error);
+}
+
+/* A sync makes puts durable without rewriting metadata.json, which lists every segment: it is
+ * saved once a quarter of its entries changed, at a checkpoint after a quiet spell and at
+ * close. A crash in between costs a recount and loses nothing. */
+static void
+test_sync_saves_index_when_due (Fixture *f, gconstpointer data)
+{
+  g_autoptr (GPtrArray) ids = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr (TsrSegmentStore) store = NULL;
+  g_autoptr (GBytes) late = tsr_test_random_bytes (f->rand, 3000);
+  g_autofree char *late_id = g_compute_checksum_for_bytes (G_CHECKSUM_SHA256, late);
+  g_autofree char *meta = g_build_filename (f->dir, "metadata.json", NULL);
+  g_autofree char *marker = g_build_filename (f->dir, "metadata.dirty", NULL);
+  g_autofree char *saved = NULL;
+  g_autoptr (GError) error = NULL;
+  guint64 total = fill_and_close (f, ids); /* 20 segments */
+  int status;
+  pid_t pid;
+
+  /* A process that puts one segment, syncs and dies. */
+  saved = read_text (meta);
+  pid = fork ();
+  g_assert_cmpint (pid, >=, 0);
+  if (pid == 0)
+    {
+      TsrSegmentStore *child =
+          tsr_segment_store_open (f->dir, TSR_SEGMENT_STORE_DEFAULT_CAPACITY, NULL);
+      _exit (child != NULL && tsr_segment_store_put (child, late, NULL, NULL, NULL) &&
+                     tsr_segment_store_sync (child, NULL)
+                 ? 0
+                 : 1);
+    }
+  g_assert_cmpint (waitpid (pid, &status, 0), ==, pid);
+  g_assert_true (WIFEXITED (status) && WEXITSTATUS (status) == 0);
+  {
+    g_autofree char *after = read_text (meta);
+    g_assert_true (g_str_equal (after, saved)); /* not printed: it is long */
+  }
+  g_assert_true (g_file_test (marker, G_FILE_TEST_EXISTS));
+
+  /* The recount finds what the sync made durable, and saves it. */
+  store = open_store (f, TSR_SEGMENT_STORE_DEFAULT_CAPACITY);
+  g_assert_true (tsr_segment_store_was_rebuilt (store));
+  g_assert_cmpuint (tsr_segment_store_get_segment_count (store), ==, 21);
+  g_assert_cmpuint (tsr_segment_store_get_used (store), ==, total + 3000);
+  g_assert_true (tsr_segment_store_has (store, late_id));
+  g_assert_false (g_file_test (marker, G_FILE_TEST_EXISTS));
+
+  /* 21 listed: due once 5 changed (at 26 segments, 26 / 4 = 6: at the sixth). */
+  g_free (saved);
+  saved = read_text (meta);
+  for (guint i = 1; i <= 5; i++)
+    {
+      g_autofree char *after = NULL;
+
+      put_and_sync (store, f->rand);
+      after = read_text (meta);
+      g_assert_true (g_str_equal (after, saved)); /* not printed: it is long */
+      g_assert_true (g_file_test (marker, G_FILE_TEST_EXISTS));
+    }
+  put_and_sync (store, f->rand);
+  g_assert_false (g_file_test (marker, G_FILE_TEST_EXISTS));
+  {
+    g_autoptr (GHashTable) table = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+    g_autofree char *text = read_text (meta);
+    guint64 used = 0;
+
+    g_assert_true (tsr_segment_store_parse_metadata (text, strlen (text), table, &used, &error));
+    g_assert_no_error (error);
+    g_assert_cmpuint (g_hash_table_size (table), ==, 27);
+    g_assert_cmpuint (used, ==, tsr_segment_store_get_used (store));
+  }
+
+  /* A checkpoint saves it once nothing changed for as long as it asks, and not before. */
+  put_and_sync (store, f->rand);
+  g_assert_true (tsr_segment_store_checkpoint (store, 3600, &error));
+  g_assert_true (g_file_test (marker, G_FILE_TEST_EXISTS));
+  g_assert_true (tsr_segment_store_checkpoint (store, 0, &error));
+  g_assert_no_error (error);
+  g_assert_false (g_file_test (marker, G_FILE_TEST_EXISTS));
+
+  /* And so does a close. */
+  put_and_sync (store, f->rand);
+  g_assert_true (g_file_test (marker, G_FILE_TEST_EXISTS));
+  close_ok (store);
+  g_clear_object (&store);
+  g_assert_false (g_file_test (marker, G_FILE_TEST_EXISTS));
+  store = open_store (f, TSR_SEGMENT_STORE_DEFAULT_CAPACITY);
+  g_assert_false (tsr_segment_store_was_rebuilt (store));
+  g_assert_cmpuint (tsr_segment_store_get_segment_count (store), ==, 29);
+}
+
 /* Cold puts (copies read only when another is missing) leave the page cache once written
  * back, and read back intact; ordinary puts stay cached (which shows the check sees pages). */
 static void
@@ -1017,6 +1130,7 @@ main (int argc, char **argv)
   ADD ("metadata-empty", test_metadata_empty);
   ADD ("metadata-wrong-types", test_metadata_wrong_types);
   ADD ("sigkill-during-puts", test_sigkill_during_puts);
+  ADD ("sync-saves-index-when-due", test_sync_saves_index_when_due);
   ADD ("cold-puts-leave-cache", test_cold_puts_leave_cache);
   ADD ("background-writeback", test_background_writeback);
   ADD ("reads-leave-no-cache", test_reads_leave_no_cache);

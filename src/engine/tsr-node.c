@@ -472,7 +472,9 @@ count_scrub (TsrNode *self, const TsrScrubResult *result)
   g_mutex_unlock (&self->lock);
 }
 
-/* One slice of the background scrub: re-hashes at most rate x interval bytes, continuing
+/* Every TSR_NODE_SCRUB_INTERVAL seconds: saves the store's index once nothing has changed for
+ * an interval (a sync saves it only now and then: see tsr_segment_store_sync()), then runs one
+ * slice of the background scrub. A slice re-hashes at most rate x interval bytes, continuing
  * where the last slice stopped and wrapping around at the end, so the whole store is read
  * once every (size / rate) seconds and never faster. */
 static gboolean
@@ -482,6 +484,14 @@ on_scrub_timer (gpointer data)
   g_autoptr (GError) error = NULL;
   TsrScrubResult result = { 0 };
   guint64 budget;
+
+  begin_wait (self);
+  if (!tsr_segment_store_checkpoint (self->store, TSR_NODE_SCRUB_INTERVAL, &error))
+    {
+      g_message ("%s: saving its index: %s", self->node_id, error->message);
+      g_clear_error (&error);
+    }
+  end_wait (self);
 
   g_mutex_lock (&self->lock);
   budget = self->scrub_rate * TSR_NODE_SCRUB_INTERVAL;

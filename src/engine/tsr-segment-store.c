@@ -3,7 +3,7 @@
  * Layout under the root directory:
  *   segments/ab/<id>   one file per segment, fanned out by the first two hex digits of its id
  *   segments/ab/.<id>.XXXXXX   a segment being written, where unnamed files cannot be linked in
- *   metadata.json      the seed's per-node metadata: segment sizes and usage, saved on sync
+ *   metadata.json      the seed's per-node metadata: segment sizes and usage (the index)
  *   metadata.dirty     exists while there are mutations that metadata.json does not record
  *   lock               flock()ed by the owning process
  *
@@ -13,10 +13,13 @@
  * .<id>.XXXXXX beside its final name and renames it into place. (A shared tmp/ directory was
  * measured: every put then contends for that one directory's lock, and concurrent puts ran at
  * half the speed.) Durability is
- * batched: tsr_segment_store_sync() makes every put and delete so far durable with one syncfs() and
- * then saves metadata.json, so an upload of 16,000 segments pays for one flush, not 16,000 fsyncs.
- * metadata.dirty is made durable before the first mutation after a sync; finding it on open means a
- * crash happened with unsynced mutations, and the index is recounted from the files.
+ * batched: tsr_segment_store_sync() makes every put and delete so far durable with one syncfs(),
+ * so an upload of 16,000 segments pays for one flush, not 16,000 fsyncs. metadata.json, the index,
+ * is saved when the store closes, after a quiet spell (tsr_segment_store_checkpoint()) and by a
+ * sync once a quarter of its entries have changed, not by every sync: saving it writes a line per
+ * segment. metadata.dirty is made durable before the first mutation after metadata.json was
+ * saved; finding it on open means the index is behind (a crash), and it is recounted from the
+ * files, which are the truth.
  *
  * Writeback starts early: after every TSR_SEGMENT_STORE_FLUSH_EVERY bytes of puts (16 MiB), the
  * store's own thread calls syncfs() on a descriptor of its own. Without it the kernel wrote
@@ -96,7 +99,8 @@ struct _TsrSegmentStore
   /* Mutations hold this for reading, sync holds it for writing, so the metadata a sync saves
    * never records a segment that the syncfs() before it did not cover. */
   GRWLock sync_lock;
-  /* Serialises creating metadata.dirty; held across its fsync, so kept apart from @mutex. */
+  /* Serialises creating metadata.dirty; held across its fsync, so kept apart from @mutex.
+   * @dirty: the marker exists, so metadata.json is behind. */
   GMutex dirty_mutex;
   gboolean dirty;
 
@@ -107,6 +111,13 @@ struct _TsrSegmentStore
   guint64 reserved; /* bytes of puts in progress, counted against capacity */
   gboolean rebuilt;
   gboolean closed;
+  /* Mutations since the last syncfs(); since metadata.json was saved; when the last one was;
+   * whether a checkpoint failed after the mutation at @checkpoint_failed_at. */
+  gboolean unsynced;
+  guint64 unsaved;
+  gint64 last_mutation;
+  gboolean checkpoint_failed;
+  gint64 checkpoint_failed_at;
   /* A sync's flush failed. syncfs() reports a writeback error once: a second sync would
    * succeed over writes that never reached the disk, so every later sync fails instead. */
   gboolean flush_failed;
@@ -816,7 +827,17 @@ check_open (TsrSegmentStore *self, GError **error)
   return TRUE;
 }
 
-/* Called with sync_lock held for reading, before the first mutation after a sync. */
+/* Called with @mutex held, for each put, delete or quarantine. */
+static void
+note_mutation (TsrSegmentStore *self)
+{
+  self->unsynced = TRUE;
+  self->unsaved++;
+  self->last_mutation = g_get_monotonic_time ();
+}
+
+/* Called with sync_lock held for reading, before the first mutation after metadata.json was
+ * saved. */
 static gboolean
 ensure_dirty_marker (TsrSegmentStore *self, GError **error)
 {
@@ -1138,6 +1159,7 @@ tsr_segment_store_put_full (TsrSegmentStore *self, GBytes *data, const char *exp
     {
       g_hash_table_insert (self->segments, g_strdup (id), GSIZE_TO_POINTER (len));
       self->used += len;
+      note_mutation (self);
     }
   g_mutex_unlock (&self->mutex);
 
@@ -1525,6 +1547,7 @@ tsr_segment_store_delete (TsrSegmentStore *self, const char *id, GError **error)
     }
   g_hash_table_remove (self->segments, id);
   self->used -= GPOINTER_TO_SIZE (size);
+  note_mutation (self);
   g_mutex_unlock (&self->mutex);
   ok = TRUE;
 
@@ -1665,6 +1688,7 @@ quarantine (TsrSegmentStore *self, const char *id, GError **error)
       g_hash_table_remove (self->segments, id);
       self->used -= GPOINTER_TO_SIZE (size);
     }
+  note_mutation (self);
   g_mutex_unlock (&self->mutex);
   ok = TRUE;
 
@@ -1739,21 +1763,64 @@ tsr_scrub_result_clear (TsrScrubResult *result)
   g_clear_pointer (&result->next, g_free);
 }
 
-/**
- * tsr_segment_store_sync:
- *
- * Makes every put and delete so far durable with one file-system sync, then saves
- * metadata.json durably. Cheap when nothing changed.
- */
-gboolean
-tsr_segment_store_sync (TsrSegmentStore *self, GError **error)
+/* Whether metadata.json is due: it leaves out as many mutations as a quarter of the segments it
+ * would list. Saving it writes a line per segment, so a sync that saved it every time cost as
+ * much as the whole index (16 MB and 0.1 s for a full 10 GB node) even for a file of a few
+ * bytes; saved this way, it costs at most four entries per mutation. Called with sync_lock held
+ * for writing. */
+static gboolean
+index_is_due (TsrSegmentStore *self)
+{
+  gboolean due;
+
+  g_mutex_lock (&self->mutex);
+  due = self->unsaved >= g_hash_table_size (self->segments) / 4;
+  g_mutex_unlock (&self->mutex);
+  return due;
+}
+
+/* Saves metadata.json and removes the marker. Called with sync_lock held for writing, after a
+ * flush that covered every mutation. */
+static gboolean
+save_index (TsrSegmentStore *self, GError **error)
+{
+  if (!save_metadata (self, error))
+    return FALSE;
+  if (g_unlink (self->dirty_path) != 0 && errno != ENOENT)
+    {
+      tsr_set_error_from_errno (error, errno, _ ("Cannot remove %s"), self->dirty_path);
+      return FALSE;
+    }
+  g_mutex_lock (&self->mutex);
+  self->unsaved = 0;
+  g_mutex_unlock (&self->mutex);
+  g_mutex_lock (&self->dirty_mutex);
+  self->dirty = FALSE;
+  g_mutex_unlock (&self->dirty_mutex);
+  return TRUE;
+}
+
+typedef enum
+{
+  SAVE_WHEN_DUE, /* metadata.json when index_is_due() */
+  SAVE_ALWAYS,   /* metadata.json whenever it is behind */
+} SaveIndex;
+
+/* Flushes, then saves metadata.json as @save says. The flush is what makes mutations durable;
+ * metadata.json only spares the next open a recount, so failing to save it (a full disk) does
+ * not fail the sync: it goes to @save_error, or to a message when that is %NULL, and the marker
+ * stays. */
+static gboolean
+sync_store (TsrSegmentStore *self, SaveIndex save, GError **save_error, GError **error)
 {
   g_autoptr (GPtrArray) cold = NULL;
-  gboolean ok = TRUE;
-
-  g_return_val_if_fail (TSR_IS_SEGMENT_STORE (self), FALSE);
+  g_autoptr (GError) local_error = NULL;
+  gboolean ok = TRUE, unsynced;
 
   g_rw_lock_writer_lock (&self->sync_lock);
+  g_mutex_lock (&self->mutex);
+  unsynced = self->unsynced;
+  g_mutex_unlock (&self->mutex);
   if (!check_open (self, error))
     ok = FALSE;
   else if (self->flush_failed)
@@ -1765,23 +1832,28 @@ tsr_segment_store_sync (TsrSegmentStore *self, GError **error)
                    self->root);
       ok = FALSE;
     }
-  else if (self->dirty)
+  else if (unsynced && syncfs (self->root_fd) != 0)
     {
-      if (syncfs (self->root_fd) != 0)
+      tsr_set_error_from_errno (error, errno, _ ("Cannot flush node store %s"), self->root);
+      self->flush_failed = TRUE;
+      ok = FALSE;
+    }
+  else
+    {
+      /* Under the writer lock nothing can have changed since the flag was read. */
+      g_mutex_lock (&self->mutex);
+      self->unsynced = FALSE;
+      g_mutex_unlock (&self->mutex);
+      if (self->dirty && (save == SAVE_ALWAYS || index_is_due (self)) &&
+          !save_index (self, &local_error))
         {
-          tsr_set_error_from_errno (error, errno, _ ("Cannot flush node store %s"), self->root);
-          self->flush_failed = TRUE;
-          ok = FALSE;
+          if (save_error == NULL)
+            g_message ("Node store %s keeps its index in memory only (%s); its next open "
+                       "recounts the segment files",
+                       self->root, local_error->message);
+          else
+            g_propagate_error (save_error, g_steal_pointer (&local_error));
         }
-      else if (!save_metadata (self, error))
-        ok = FALSE;
-      else if (g_unlink (self->dirty_path) != 0 && errno != ENOENT)
-        {
-          tsr_set_error_from_errno (error, errno, _ ("Cannot remove %s"), self->dirty_path);
-          ok = FALSE;
-        }
-      else
-        self->dirty = FALSE;
     }
   cold = take_cold_for_sync (self);
   g_rw_lock_writer_unlock (&self->sync_lock);
@@ -1790,6 +1862,62 @@ tsr_segment_store_sync (TsrSegmentStore *self, GError **error)
   if (ok)
     drop_all_cached_pages (cold);
   return ok;
+}
+
+/**
+ * tsr_segment_store_sync:
+ *
+ * Makes every put and delete so far durable with one file-system sync. metadata.json, the
+ * index, is saved too once enough has changed since it was (see index_is_due()); until then
+ * metadata.dirty stays, and a crash costs a recount from the segment files when the store next
+ * opens. Cheap when nothing changed.
+ */
+gboolean
+tsr_segment_store_sync (TsrSegmentStore *self, GError **error)
+{
+  g_return_val_if_fail (TSR_IS_SEGMENT_STORE (self), FALSE);
+
+  return sync_store (self, SAVE_WHEN_DUE, NULL, error);
+}
+
+/**
+ * tsr_segment_store_checkpoint:
+ * @quiet_for: seconds without a mutation the store must have had
+ *
+ * Syncs and saves metadata.json when it is behind and nothing has changed for @quiet_for
+ * seconds, so that a crash after a quiet spell does not cost a recount. For a node's idle
+ * timer: it is not called while a transfer keeps the store busy.
+ */
+gboolean
+tsr_segment_store_checkpoint (TsrSegmentStore *self, guint quiet_for, GError **error)
+{
+  g_autoptr (GError) save_error = NULL;
+  gboolean due, behind;
+  gint64 since;
+
+  g_return_val_if_fail (TSR_IS_SEGMENT_STORE (self), FALSE);
+
+  g_mutex_lock (&self->mutex);
+  since = self->last_mutation;
+  /* After a failure (a full disk, a failed flush), not again until something changes: one
+   * message per quiet spell, not one per tick. */
+  due = g_get_monotonic_time () - since >= (gint64)quiet_for * G_USEC_PER_SEC &&
+        !(self->checkpoint_failed && self->checkpoint_failed_at == since);
+  g_mutex_unlock (&self->mutex);
+  g_mutex_lock (&self->dirty_mutex);
+  behind = self->dirty;
+  g_mutex_unlock (&self->dirty_mutex);
+  if (!due || !behind)
+    return TRUE;
+  if (sync_store (self, SAVE_ALWAYS, &save_error, error) && save_error == NULL)
+    return TRUE;
+  if (save_error != NULL)
+    g_propagate_error (error, g_steal_pointer (&save_error));
+  g_mutex_lock (&self->mutex);
+  self->checkpoint_failed = TRUE;
+  self->checkpoint_failed_at = since;
+  g_mutex_unlock (&self->mutex);
+  return FALSE;
 }
 
 /**
@@ -1806,7 +1934,7 @@ tsr_segment_store_close (TsrSegmentStore *self, GError **error)
 
   if (self->closed)
     return TRUE;
-  ok = tsr_segment_store_sync (self, error);
+  ok = sync_store (self, SAVE_ALWAYS, NULL, error);
   g_rw_lock_writer_lock (&self->sync_lock);
   self->closed = TRUE;
   g_clear_pointer (&self->lock, tsr_lock_file_release);

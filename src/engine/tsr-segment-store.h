@@ -73,6 +73,7 @@ gboolean tsr_segment_store_has (TsrSegmentStore *self, const char *id);
 gboolean tsr_segment_store_delete (TsrSegmentStore *self, const char *id, GError **error);
 GPtrArray *tsr_segment_store_list (TsrSegmentStore *self);
 gboolean tsr_segment_store_sync (TsrSegmentStore *self, GError **error);
+gboolean tsr_segment_store_checkpoint (TsrSegmentStore *self, guint quiet_for, GError **error);
 gboolean tsr_segment_store_close (TsrSegmentStore *self, GError **error);
 
 gboolean tsr_segment_store_reconstruct (TsrSegmentStore *self, const char *const *ids,
