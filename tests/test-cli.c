@@ -146,6 +146,63 @@ test_upload_list_download_json (Fixture *f, gconstpointer data)
     }
 }
 
+/* A folder's worth of small files in one command (uploaded several at a time): each line of
+ * output is its own argument's, in the order given, and a path that cannot be uploaded fails
+ * on its own line without taking the others with it. */
+static void
+test_upload_many_files (Fixture *f, gconstpointer data)
+{
+  const guint n = 40, bad = 17;
+  g_autoptr (GPtrArray) argv = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr (GPtrArray) contents = g_ptr_array_new_with_free_func ((GDestroyNotify)g_bytes_unref);
+  g_auto (GStrv) lines = NULL;
+  g_auto (GStrv) err_lines = NULL;
+  g_auto (TsrTestRun) up = { 0 };
+  g_auto (TsrTestRun) list = { 0 };
+  g_autoptr (JsonNode) list_json = NULL;
+  g_autofree char *missing = g_build_filename (f->dir, "not there.txt", NULL);
+
+  g_ptr_array_add (argv, g_strdup ("upload"));
+  for (guint i = 0; i < n; i++)
+    {
+      g_autofree char *name = g_strdup_printf ("note-%02u.txt", i);
+      GBytes *content;
+
+      if (i == bad)
+        g_ptr_array_add (argv, g_strdup (missing));
+      g_ptr_array_add (argv,
+                       write_random (f, name, 1 + g_rand_int_range (f->rand, 0, 70000), &content));
+      g_ptr_array_add (contents, content);
+    }
+  g_ptr_array_add (argv, NULL);
+  tsr_test_cli_argv (f->data_dir, f->dir, &up, NULL, (const char *const *)argv->pdata);
+  g_assert_cmpint (up.status, ==, 1);
+  g_assert_nonnull (strstr (up.err, "not there.txt"));
+  err_lines = g_strsplit (up.err, "\n", -1);
+  g_assert_cmpuint (g_strv_length (err_lines), ==, 2); /* one line, and after it nothing */
+
+  lines = g_strsplit (g_strchomp (up.out), "\n", -1);
+  g_assert_cmpuint (g_strv_length (lines), ==, n);
+  for (guint i = 0; i < n; i++)
+    {
+      g_auto (GStrv) fields = g_strsplit (lines[i], "  ", 2);
+      g_autofree char *out = g_strdup_printf ("%s/back-%02u", f->dir, i);
+      const char *path = argv->pdata[1 + i + (i >= bad)];
+      g_auto (TsrTestRun) down = { 0 };
+
+      g_assert_cmpuint (g_strv_length (fields), ==, 2);
+      g_assert_true (tsr_file_id_is_valid (fields[0]));
+      g_assert_cmpstr (fields[1], ==, path);
+      cli (f, &down, NULL, "download", fields[0], "--output", out, NULL);
+      g_assert_cmpint (down.status, ==, 0);
+      assert_file_equals (out, contents->pdata[i]);
+    }
+
+  cli (f, &list, NULL, "--json", "list", NULL);
+  list_json = tsr_test_parse_json (list.out);
+  g_assert_cmpuint (json_array_get_length (json_node_get_array (list_json)), ==, n);
+}
+
 static void
 test_exit_codes (Fixture *f, gconstpointer data)
 {
@@ -1000,6 +1057,7 @@ main (int argc, char **argv)
 #define ADD(path, fn)                                                                              \
   g_test_add ("/tessera/cli/" path, Fixture, NULL, fixture_setup, fn, fixture_teardown)
   ADD ("upload-list-download-json", test_upload_list_download_json);
+  ADD ("upload-many-files", test_upload_many_files);
   ADD ("exit-codes", test_exit_codes);
   ADD ("health-with-disabled-node", test_health_with_disabled_node);
   ADD ("storage-and-delete", test_storage_and_delete);

@@ -487,18 +487,31 @@ tsr_test_cli_valist (const char *data_dir, const char *cwd, TsrTestRun *r, const
                      va_list args)
 {
   g_autoptr (GPtrArray) argv = g_ptr_array_new ();
+  const char *arg;
+
+  while ((arg = va_arg (args, const char *)) != NULL)
+    g_ptr_array_add (argv, (char *)arg);
+  g_ptr_array_add (argv, NULL);
+  tsr_test_cli_argv (data_dir, cwd, r, input, (const char *const *)argv->pdata);
+}
+
+/* Like tsr_test_cli_valist(), with the arguments in a %NULL-terminated array. */
+void
+tsr_test_cli_argv (const char *data_dir, const char *cwd, TsrTestRun *r, const char *input,
+                   const char *const *args)
+{
+  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
   g_autoptr (GError) error = NULL;
   g_autoptr (GSubprocessLauncher) launcher =
       g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE |
                                  G_SUBPROCESS_FLAGS_STDIN_PIPE);
   g_autoptr (GSubprocess) proc = NULL;
-  const char *arg;
 
   g_ptr_array_add (argv, (char *)g_getenv ("TESSERA_CLI"));
   g_ptr_array_add (argv, "--data-dir");
   g_ptr_array_add (argv, (char *)data_dir);
-  while ((arg = va_arg (args, const char *)) != NULL)
-    g_ptr_array_add (argv, (char *)arg);
+  for (; *args != NULL; args++)
+    g_ptr_array_add (argv, (char *)*args);
   g_ptr_array_add (argv, NULL);
 
   g_subprocess_launcher_set_cwd (launcher, cwd);

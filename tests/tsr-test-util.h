@@ -60,6 +60,8 @@ G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (TsrTestRun, tsr_test_run_clear)
 
 void tsr_test_cli_valist (const char *data_dir, const char *cwd, TsrTestRun *r, const char *input,
                           va_list args);
+void tsr_test_cli_argv (const char *data_dir, const char *cwd, TsrTestRun *r, const char *input,
+                        const char *const *args);
 JsonNode *tsr_test_parse_json (const char *text);
 
 /* Clusters through the engine's API. */

@@ -111,16 +111,32 @@ print_pair_object (const char *k1, const char *v1, const char *k2, const char *v
 
 /* ---- progress on a terminal ---- */
 
+/* One file of an upload command. */
+typedef struct
+{
+  const char *arg;
+  GFile *file;
+  guint64 size;
+  GCancellable *cancellable; /* its own, cancelled with the command's */
+  gulong cancel_handler;
+  GAsyncResult *result;
+  guint64 done; /* bytes, as its last progress said */
+} UploadJob;
+
 typedef struct
 {
   gboolean shown;
+  /* An upload of several files: one bar for all of them. */
+  UploadJob *jobs;
+  guint n_jobs;
+  guint finished;
+  guint64 total;
+  gint64 started;
 } Progress;
 
 static void
-on_progress (TsrCluster *cluster, GCancellable *cancellable, const char *name, guint64 done,
-             guint64 total, double rate, gpointer data)
+show_progress (Progress *p, const char *label, guint64 done, guint64 total, double rate)
 {
-  Progress *p = data;
   g_autofree char *rate_str = g_format_size ((guint64)rate);
   int width = 30, filled = total > 0 ? (int)(width * (double)done / total) : width;
   char bar[64];
@@ -128,10 +144,35 @@ on_progress (TsrCluster *cluster, GCancellable *cancellable, const char *name, g
   memset (bar, '#', filled);
   memset (bar + filled, '-', width - filled);
   bar[width] = '\0';
-  fprintf (stderr, "\r%-24.24s [%s] %3d%%  %s/s ", name, bar,
+  fprintf (stderr, "\r%-24.24s [%s] %3d%%  %s/s ", label, bar,
            total > 0 ? (int)(100.0 * done / total) : 100, rate_str);
   fflush (stderr);
   p->shown = TRUE;
+}
+
+static void
+on_progress (TsrCluster *cluster, GCancellable *cancellable, const char *name, guint64 done,
+             guint64 total, double rate, gpointer data)
+{
+  Progress *p = data;
+  g_autofree char *label = NULL;
+  guint64 all = 0;
+
+  if (p->n_jobs <= 1)
+    {
+      show_progress (p, name, done, total, rate);
+      return;
+    }
+  for (guint i = 0; i < p->n_jobs; i++)
+    {
+      if (p->jobs[i].cancellable == cancellable)
+        p->jobs[i].done = done;
+      all += p->jobs[i].done;
+    }
+  /* TRANSLATORS: progress of an upload of several files: those finished, of how many */
+  label = g_strdup_printf (_ ("%u of %u files"), p->finished, p->n_jobs);
+  show_progress (p, label, all, p->total,
+                 all / MAX (1e-3, (g_get_monotonic_time () - p->started) / 1e6));
 }
 
 static void
@@ -140,14 +181,21 @@ on_async_done (GObject *source, GAsyncResult *result, gpointer data)
   *(GAsyncResult **)data = g_object_ref (result);
 }
 
+static void
+clear_progress (Progress *p)
+{
+  if (p->shown)
+    fprintf (stderr, "\r%*s\r", 80, "");
+  p->shown = FALSE;
+}
+
 /* Runs the main loop until the async call completes, showing progress on a terminal. */
 static GAsyncResult *
 wait_with_progress (TsrCli *cli, GAsyncResult **slot, Progress *p)
 {
   while (*slot == NULL)
     g_main_context_iteration (NULL, TRUE);
-  if (p->shown)
-    fprintf (stderr, "\r%*s\r", 80, "");
+  clear_progress (p);
   return *slot;
 }
 
@@ -179,13 +227,59 @@ add_file_json (JsonBuilder *b, TsrCluster *cluster, const TsrManifest *m)
   json_builder_end_object (b);
 }
 
+/* Several small files are uploaded at once: each one's upload waits mostly for its nodes'
+ * flushes and its manifest's, which overlap. A file bigger than the byte budget goes alone,
+ * so that a big one's memory stays what it is on its own. */
+#define UPLOAD_FILES_IN_FLIGHT 8
+#define UPLOAD_BYTES_IN_FLIGHT ((guint64)16 << 20)
+
+static void
+cancel_job (GCancellable *command, gpointer job_cancellable)
+{
+  g_cancellable_cancel (job_cancellable);
+}
+
+static void
+upload_job_clear (TsrCli *cli, UploadJob *job)
+{
+  if (job->cancel_handler != 0)
+    g_cancellable_disconnect (cli->cancellable, job->cancel_handler);
+  g_clear_object (&job->cancellable);
+  g_clear_object (&job->file);
+  g_clear_object (&job->result);
+}
+
+static void
+upload_job_init (UploadJob *job, const char *arg)
+{
+  g_autoptr (GFileInfo) info = NULL;
+
+  job->arg = arg;
+  job->file = g_file_new_for_commandline_arg (arg);
+  /* A file that cannot be looked at fails in the upload itself, with the reason. */
+  info = g_file_query_info (job->file, G_FILE_ATTRIBUTE_STANDARD_SIZE, G_FILE_QUERY_INFO_NONE, NULL,
+                            NULL);
+  job->size = info != NULL ? (guint64)g_file_info_get_size (info) : 0;
+}
+
+static void
+start_upload (TsrCli *cli, TsrCluster *cluster, UploadJob *job)
+{
+  job->cancellable = g_cancellable_new ();
+  job->cancel_handler =
+      g_cancellable_connect (cli->cancellable, G_CALLBACK (cancel_job), job->cancellable, NULL);
+  tsr_cluster_upload_async (cluster, job->file, job->cancellable, on_async_done, &job->result);
+}
+
 int
 tsr_cli_cmd_upload (TsrCli *cli, int argc, char **argv)
 {
   g_autoptr (JsonBuilder) b = json_builder_new ();
+  g_autofree UploadJob *jobs = NULL;
   TsrCluster *cluster;
   int ret = TSR_EXIT_OK;
   Progress p = { 0 };
+  guint n, started = 0, reported = 0;
   gulong handler;
 
   if (argc < 2)
@@ -195,30 +289,67 @@ tsr_cli_cmd_upload (TsrCli *cli, int argc, char **argv)
     return TSR_EXIT_FAILED;
   if ((ret = tsr_cli_use_session (cli, cluster)) != TSR_EXIT_OK)
     return ret;
+
+  n = argc - 1;
+  jobs = g_new0 (UploadJob, n);
+  for (guint i = 0; i < n; i++)
+    {
+      upload_job_init (&jobs[i], argv[i + 1]);
+      p.total += jobs[i].size;
+    }
+  p.jobs = jobs;
+  p.n_jobs = n;
+  p.started = g_get_monotonic_time ();
   handler = connect_progress (cli, cluster, &p);
 
+  /* Starts files while the budget allows, and reports them in the order given. */
   json_builder_begin_array (b);
-  for (int i = 1; i < argc && !g_cancellable_is_cancelled (cli->cancellable); i++)
+  while (reported < n)
     {
-      g_autoptr (GFile) file = g_file_new_for_commandline_arg (argv[i]);
-      g_autoptr (GAsyncResult) result = NULL;
-      g_autoptr (GError) error = NULL;
-      g_autoptr (TsrManifest) m = NULL;
+      guint64 bytes = 0;
+      guint running = 0;
 
-      p.shown = FALSE;
-      tsr_cluster_upload_async (cluster, file, cli->cancellable, on_async_done, &result);
-      wait_with_progress (cli, &result, &p);
-      m = tsr_cluster_upload_finish (cluster, result, &error);
-      if (m == NULL)
+      for (guint i = reported; i < started; i++)
+        if (jobs[i].result == NULL)
+          {
+            running++;
+            bytes += jobs[i].size;
+          }
+      while (started < n && !g_cancellable_is_cancelled (cli->cancellable) &&
+             (running == 0 || (running < UPLOAD_FILES_IN_FLIGHT && bytes < UPLOAD_BYTES_IN_FLIGHT)))
         {
-          ret = tsr_cli_fail (cli, error);
+          start_upload (cli, cluster, &jobs[started]);
+          bytes += jobs[started].size;
+          running++;
+          started++;
+        }
+      if (reported == started)
+        break; /* cancelled before the rest started */
+      if (jobs[reported].result == NULL)
+        {
+          g_main_context_iteration (NULL, TRUE);
           continue;
         }
-      if (cli->json)
-        add_file_json (b, cluster, m);
-      else
-        printf ("%s  %s\n", m->file_id, argv[i]);
+
+      {
+        UploadJob *job = &jobs[reported++];
+        g_autoptr (GError) error = NULL;
+        g_autoptr (TsrManifest) m = tsr_cluster_upload_finish (cluster, job->result, &error);
+
+        p.finished++;
+        job->done = job->size; /* its last progress may have been before its end */
+        clear_progress (&p);
+        if (m == NULL)
+          ret = tsr_cli_fail (cli, error);
+        else if (cli->json)
+          add_file_json (b, cluster, m);
+        else
+          printf ("%s  %s\n", m->file_id, job->arg);
+        upload_job_clear (cli, job);
+      }
     }
+  for (guint i = reported; i < n; i++) /* cancelled before they started */
+    upload_job_clear (cli, &jobs[i]);
   json_builder_end_array (b);
   if (handler != 0)
     g_signal_handler_disconnect (cluster, handler);
