@@ -118,6 +118,7 @@ struct _TsrSegmentStore
   gint64 last_mutation;
   gboolean checkpoint_failed;
   gint64 checkpoint_failed_at;
+  gboolean save_failed; /* the last save failed: syncs leave it to checkpoints and the close */
   /* A sync's flush failed. syncfs() reports a writeback error once: a second sync would
    * succeed over writes that never reached the disk, so every later sync fails instead. */
   gboolean flush_failed;
@@ -682,11 +683,21 @@ tsr_segment_store_initable_init (GInitable *initable, GCancellable *cancellable,
         return FALSE;
     }
 
-  /* Persist the recount before anything else changes, then drop the marker. On a full disk
-   * that cannot be done; the store opens all the same (its files are whole, and a node that
-   * cannot start cannot serve them or delete any to make room), and the next open recounts
-   * again: metadata.dirty stays, or metadata.json stays unusable. */
+  /* Persist the recount before anything else changes, then drop the marker. The files it
+   * counted may be in the page cache only (a process that died, not the machine): flushed
+   * first, so that metadata.json never lists what a power cut could still take. A failed flush
+   * is final, as at a sync. On a full disk the save cannot be done; the store opens all the
+   * same (its files are whole, and a node that cannot start cannot serve them or delete any to
+   * make room), and the next open recounts again: metadata.dirty stays, or metadata.json stays
+   * unusable. */
   g_clear_error (&local_error);
+  if (syncfs (self->root_fd) != 0)
+    {
+      g_message ("Node store %s cannot flush its recount: %s", self->root, g_strerror (errno));
+      self->flush_failed = TRUE;
+      self->dirty = g_file_test (self->dirty_path, G_FILE_TEST_EXISTS);
+      return TRUE;
+    }
   if (!save_metadata (self, &local_error))
     {
       if (!g_error_matches (local_error, TSR_ERROR, TSR_ERROR_NO_SPACE))
@@ -1774,7 +1785,7 @@ index_is_due (TsrSegmentStore *self)
   gboolean due;
 
   g_mutex_lock (&self->mutex);
-  due = self->unsaved >= g_hash_table_size (self->segments) / 4;
+  due = !self->save_failed && self->unsaved >= g_hash_table_size (self->segments) / 4;
   g_mutex_unlock (&self->mutex);
   return due;
 }
@@ -1784,16 +1795,21 @@ index_is_due (TsrSegmentStore *self)
 static gboolean
 save_index (TsrSegmentStore *self, GError **error)
 {
-  if (!save_metadata (self, error))
-    return FALSE;
-  if (g_unlink (self->dirty_path) != 0 && errno != ENOENT)
+  gboolean ok = save_metadata (self, error);
+
+  if (ok && g_unlink (self->dirty_path) != 0 && errno != ENOENT)
     {
       tsr_set_error_from_errno (error, errno, _ ("Cannot remove %s"), self->dirty_path);
-      return FALSE;
+      ok = FALSE;
     }
   g_mutex_lock (&self->mutex);
-  self->unsaved = 0;
+  /* Rewriting the whole index at every sync on a full disk would only fail again. */
+  self->save_failed = !ok;
+  if (ok)
+    self->unsaved = 0;
   g_mutex_unlock (&self->mutex);
+  if (!ok)
+    return FALSE;
   g_mutex_lock (&self->dirty_mutex);
   self->dirty = FALSE;
   g_mutex_unlock (&self->dirty_mutex);
@@ -1923,7 +1939,9 @@ tsr_segment_store_checkpoint (TsrSegmentStore *self, guint quiet_for, GError **e
 /**
  * tsr_segment_store_close:
  *
- * Syncs and releases the lock. Later calls on the store fail with %TSR_ERROR_STOPPED.
+ * Syncs, saves metadata.json and releases the lock. Later calls on the store fail with
+ * %TSR_ERROR_STOPPED. Fails only when the flush does: a save that fails (a full disk) leaves
+ * metadata.dirty, a message says so, and the next open recounts.
  */
 gboolean
 tsr_segment_store_close (TsrSegmentStore *self, GError **error)
