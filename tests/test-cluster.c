@@ -600,6 +600,97 @@ test_cancelled_upload_leaves_nothing (Fixture *f, gconstpointer data)
   g_object_unref (s.cancel);
 }
 
+/* Threads of this process named @name. */
+static guint
+count_threads (const char *name)
+{
+  g_autoptr (GDir) dir = g_dir_open ("/proc/self/task", 0, NULL);
+  const char *tid;
+  guint n = 0;
+
+  g_assert_nonnull (dir);
+  while ((tid = g_dir_read_name (dir)) != NULL)
+    {
+      g_autofree char *path = g_strdup_printf ("/proc/self/task/%s/comm", tid);
+      g_autofree char *comm = NULL;
+
+      if (g_file_get_contents (path, &comm, NULL, NULL) && g_str_equal (g_strchomp (comm), name))
+        n++;
+    }
+  return n;
+}
+
+static void
+on_many_done (GObject *source, GAsyncResult *result, gpointer data)
+{
+  GAsyncResult **slot = data;
+
+  *slot = g_object_ref (result);
+}
+
+/* A folder's worth of files dropped at once: a few uploads run together, each on a thread of
+ * its own, the rest wait their turn; a file too big for the budget goes alone; one cancelled
+ * while it waits ends at once; every other one is stored whole. */
+static void
+test_uploads_wait_their_turn (Fixture *f, gconstpointer data)
+{
+  const guint n_small = 40, n_big = 3, n = n_small + n_big + 1;
+  const gsize big = 17 << 20; /* past the 16 MiB the uploads running together may have */
+  g_autoptr (GPtrArray) contents = g_ptr_array_new_with_free_func ((GDestroyNotify)g_bytes_unref);
+  g_autoptr (GCancellable) keep = g_cancellable_new ();
+  g_autoptr (GCancellable) drop = g_cancellable_new ();
+  g_autofree GAsyncResult **results = g_new0 (GAsyncResult *, n);
+  g_autoptr (GError) error = NULL;
+  guint before = count_threads ("tsr-task"), peak_uploads, done_before_cancel = 0;
+  guint64 peak_bytes;
+
+  for (guint i = 0; i < n; i++)
+    {
+      g_autofree char *name = g_strdup_printf ("file-%02u.bin", i);
+      gsize len = i < n_big ? big : (gsize)g_rand_int_range (f->rand, 1, 200000);
+      GBytes *content = tsr_test_random_bytes (f->rand, len);
+      g_autofree char *path = write_file (f, name, content);
+      g_autoptr (GFile) file = g_file_new_for_path (path);
+
+      g_ptr_array_add (contents, content);
+      tsr_cluster_upload_async (f->cluster, file, i == n - 1 ? drop : keep, on_many_done,
+                                &results[i]);
+    }
+  /* Every upload was asked for, and only a few threads exist for them. */
+  g_assert_cmpuint (count_threads ("tsr-task") - before, <=, 8);
+
+  /* The last one waits behind the others; cancelled, it ends before any of them. */
+  g_cancellable_cancel (drop);
+  while (results[n - 1] == NULL)
+    g_main_context_iteration (NULL, TRUE);
+  for (guint i = 0; i < n - 1; i++)
+    done_before_cancel += results[i] != NULL;
+  g_assert_cmpuint (done_before_cancel, ==, 0);
+  g_assert_null (tsr_cluster_upload_finish (f->cluster, results[n - 1], &error));
+  g_assert_error (error, TSR_ERROR, TSR_ERROR_CANCELLED);
+  g_clear_error (&error);
+
+  for (guint i = 0; i < n - 1; i++)
+    {
+      g_autoptr (TsrManifest) m = NULL;
+
+      while (results[i] == NULL)
+        g_main_context_iteration (NULL, TRUE);
+      m = tsr_cluster_upload_finish (f->cluster, results[i], &error);
+      g_assert_no_error (error);
+      g_assert_cmpuint (m->size, ==, g_bytes_get_size (contents->pdata[i]));
+      if (i == 0 || i == n - 2)
+        download_and_compare (f, m->file_id, contents->pdata[i]);
+    }
+  /* Several ran together, never more than eight, and a big one with nothing else. */
+  _tsr_cluster_get_upload_peak (f->cluster, &peak_uploads, &peak_bytes);
+  g_assert_cmpuint (peak_uploads, >, 1);
+  g_assert_cmpuint (peak_uploads, <=, 8);
+  g_assert_cmpuint (peak_bytes, ==, big);
+  for (guint i = 0; i < n; i++)
+    g_object_unref (results[i]);
+}
+
 static void
 test_download_refuses_to_overwrite (Fixture *f, gconstpointer data)
 {
@@ -1149,6 +1240,7 @@ main (int argc, char **argv)
   ADD ("nodes-never-see-plaintext", test_nodes_never_see_plaintext);
   ADD ("download-with-any-node-disabled", test_download_with_any_node_disabled);
   ADD ("delete-restores-usage", test_delete_restores_usage);
+  ADD ("uploads-wait-their-turn", test_uploads_wait_their_turn);
   ADD ("cancelled-upload-leaves-nothing", test_cancelled_upload_leaves_nothing);
   ADD ("download-refuses-to-overwrite", test_download_refuses_to_overwrite);
   ADD ("second-process-refused", test_second_process_refused);

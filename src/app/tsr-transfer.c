@@ -16,6 +16,7 @@ struct _TsrTransfer
   GCancellable *cancellable;
   guint64 done, total;
   double rate;
+  gboolean started; /* its first progress came: uploads wait their turn (tsr-cluster.c) */
 };
 
 G_DEFINE_FINAL_TYPE (TsrTransfer, tsr_transfer, G_TYPE_OBJECT)
@@ -40,6 +41,9 @@ status_text (TsrTransfer *self)
 
   if (g_cancellable_is_cancelled (self->cancellable))
     return g_strdup (_ ("Cancelling…"));
+  if (!self->started)
+    /* Translators: a transfer that waits for others to finish */
+    return g_strdup (_ ("Waiting…"));
   /* Translators: "12 MB of 1.0 GB · 85 MB/s" */
   return g_strdup_printf (_ ("%s of %s · %s/s"), done, total, rate);
 }
@@ -147,6 +151,7 @@ void
 tsr_transfer_set_progress (TsrTransfer *self, guint64 done, guint64 total, double rate)
 {
   g_return_if_fail (TSR_IS_TRANSFER (self));
+  self->started = TRUE;
   self->done = done;
   self->total = total;
   self->rate = rate;

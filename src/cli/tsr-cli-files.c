@@ -138,8 +138,11 @@ static void
 show_progress (Progress *p, const char *label, guint64 done, guint64 total, double rate)
 {
   g_autofree char *rate_str = g_format_size ((guint64)rate);
-  int width = 30, filled = total > 0 ? (int)(width * (double)done / total) : width;
+  int width = 30, filled;
   char bar[64];
+
+  done = MIN (done, total); /* a file that grew since its size was taken */
+  filled = total > 0 ? (int)(width * (double)done / total) : width;
 
   memset (bar, '#', filled);
   memset (bar + filled, '-', width - filled);
@@ -163,11 +166,22 @@ on_progress (TsrCluster *cluster, GCancellable *cancellable, const char *name, g
       show_progress (p, name, done, total, rate);
       return;
     }
+  if (cancellable == NULL)
+    return; /* not one of these uploads (a repair's, say) */
   for (guint i = 0; i < p->n_jobs; i++)
     {
-      if (p->jobs[i].cancellable == cancellable)
-        p->jobs[i].done = done;
-      all += p->jobs[i].done;
+      UploadJob *job = &p->jobs[i];
+
+      if (job->cancellable == cancellable)
+        {
+          job->done = done;
+          if (total > job->size) /* it grew since its size was taken */
+            {
+              p->total += total - job->size;
+              job->size = total;
+            }
+        }
+      all += job->done;
     }
   /* TRANSLATORS: progress of an upload of several files: those finished, of how many */
   label = g_strdup_printf (_ ("%u of %u files"), p->finished, p->n_jobs);
@@ -227,12 +241,6 @@ add_file_json (JsonBuilder *b, TsrCluster *cluster, const TsrManifest *m)
   json_builder_end_object (b);
 }
 
-/* Several small files are uploaded at once: each one's upload waits mostly for its nodes'
- * flushes and its manifest's, which overlap. A file bigger than the byte budget goes alone,
- * so that a big one's memory stays what it is on its own. */
-#define UPLOAD_FILES_IN_FLIGHT 8
-#define UPLOAD_BYTES_IN_FLIGHT ((guint64)16 << 20)
-
 static void
 cancel_job (GCancellable *command, gpointer job_cancellable)
 {
@@ -279,7 +287,7 @@ tsr_cli_cmd_upload (TsrCli *cli, int argc, char **argv)
   TsrCluster *cluster;
   int ret = TSR_EXIT_OK;
   Progress p = { 0 };
-  guint n, started = 0, reported = 0;
+  guint n, cancelled = 0;
   gulong handler;
 
   if (argc < 2)
@@ -302,54 +310,46 @@ tsr_cli_cmd_upload (TsrCli *cli, int argc, char **argv)
   p.started = g_get_monotonic_time ();
   handler = connect_progress (cli, cluster, &p);
 
-  /* Starts files while the budget allows, and reports them in the order given. */
+  /* All of them asked for at once: the cluster runs several small ones together and a big one
+   * alone (see tsr_cluster_upload_async()). Reported in the order given. */
+  for (guint i = 0; i < n; i++)
+    start_upload (cli, cluster, &jobs[i]);
   json_builder_begin_array (b);
-  while (reported < n)
+  for (guint i = 0; i < n; i++)
     {
-      guint64 bytes = 0;
-      guint running = 0;
+      UploadJob *job = &jobs[i];
+      g_autoptr (GError) error = NULL;
+      g_autoptr (TsrManifest) m = NULL;
 
-      for (guint i = reported; i < started; i++)
-        if (jobs[i].result == NULL)
-          {
-            running++;
-            bytes += jobs[i].size;
-          }
-      while (started < n && !g_cancellable_is_cancelled (cli->cancellable) &&
-             (running == 0 || (running < UPLOAD_FILES_IN_FLIGHT && bytes < UPLOAD_BYTES_IN_FLIGHT)))
+      while (job->result == NULL)
+        g_main_context_iteration (NULL, TRUE);
+      m = tsr_cluster_upload_finish (cluster, job->result, &error);
+      p.finished++;
+      job->done = job->size; /* its last progress may have been before its end */
+      clear_progress (&p);
+      /* After Ctrl+C the files still waiting end cancelled too: said once, then counted. */
+      if (m == NULL && cancelled > 0 && g_error_matches (error, TSR_ERROR, TSR_ERROR_CANCELLED))
+        cancelled++;
+      else if (m == NULL)
         {
-          start_upload (cli, cluster, &jobs[started]);
-          bytes += jobs[started].size;
-          running++;
-          started++;
-        }
-      if (reported == started)
-        break; /* cancelled before the rest started */
-      if (jobs[reported].result == NULL)
-        {
-          g_main_context_iteration (NULL, TRUE);
-          continue;
-        }
-
-      {
-        UploadJob *job = &jobs[reported++];
-        g_autoptr (GError) error = NULL;
-        g_autoptr (TsrManifest) m = tsr_cluster_upload_finish (cluster, job->result, &error);
-
-        p.finished++;
-        job->done = job->size; /* its last progress may have been before its end */
-        clear_progress (&p);
-        if (m == NULL)
+          cancelled += g_error_matches (error, TSR_ERROR, TSR_ERROR_CANCELLED);
           ret = tsr_cli_fail (cli, error);
-        else if (cli->json)
-          add_file_json (b, cluster, m);
-        else
-          printf ("%s  %s\n", m->file_id, job->arg);
-        upload_job_clear (cli, job);
-      }
+        }
+      else if (cli->json)
+        add_file_json (b, cluster, m);
+      else
+        printf ("%s  %s\n", m->file_id, job->arg);
+      upload_job_clear (cli, job);
     }
-  for (guint i = reported; i < n; i++) /* cancelled before they started */
-    upload_job_clear (cli, &jobs[i]);
+  if (cancelled > 1)
+    {
+      g_autoptr (GError) error =
+          g_error_new (TSR_ERROR, TSR_ERROR_CANCELLED,
+                       ngettext ("%u more file was not uploaded: cancelled",
+                                 "%u more files were not uploaded: cancelled", cancelled - 1),
+                       cancelled - 1);
+      tsr_cli_fail (cli, error);
+    }
   json_builder_end_array (b);
   if (handler != 0)
     g_signal_handler_disconnect (cluster, handler);

@@ -34,6 +34,7 @@ void _tsr_cluster_top_up (TsrCluster *self, TsrManifest *manifest, guint replica
 void _tsr_task_run_in_own_thread (GTask *task, GTaskThreadFunc func);
 void _tsr_cluster_set_chunk_cipher (TsrCluster *self, TsrChunkCipher cipher);
 void _tsr_cluster_set_cache_budget (TsrCluster *self, guint64 bytes);
+void _tsr_cluster_get_upload_peak (TsrCluster *self, guint *uploads, guint64 *bytes);
 gboolean _tsr_cluster_remove_member (TsrCluster *self, const char *node_id, GError **error);
 void _tsr_cluster_set_draining (TsrCluster *self, const char *node_id, gboolean draining);
 gboolean _tsr_cluster_is_draining (TsrCluster *self, const char *node_id);

@@ -88,6 +88,17 @@ struct _TsrCluster
   GRWLock segments_lock; /* see _tsr_cluster_lock_segments */
   GMutex catalog_lock;   /* see _tsr_cluster_lock_catalog */
   guint64 cache_budget;  /* bytes of an upload's first copies nodes keep in the page cache */
+
+  /* Uploads at once: see admit_upload() and tsr_cluster_upload_async(). */
+  GMutex uploads_mutex; /* protects what follows */
+  GCond uploads_cond;
+  GQueue admissions;     /* of Admission*, in the order they asked */
+  guint uploads_running; /* admitted and not done */
+  guint64 upload_bytes;  /* the sizes of those files */
+  guint upload_threads;  /* threads running async uploads */
+  GQueue pending;        /* of PendingUpload*: async uploads no thread took yet */
+  guint peak_uploads;    /* the most uploads and bytes admitted at once (tests) */
+  guint64 peak_upload_bytes;
 };
 
 G_DEFINE_FINAL_TYPE (TsrCluster, tsr_cluster, G_TYPE_OBJECT)
@@ -1818,6 +1829,92 @@ check_space (TsrCluster *self, const char *name, guint64 size, GError **error)
   return FALSE;
 }
 
+/* ---- how many uploads at once ----
+ *
+ * A folder's worth of files dropped on the window, or named to `tessera-cli upload`, starts an
+ * upload each. Each small file's upload waits mostly on flushes (its nodes' syncfs, its
+ * manifest's fsync), which overlap, so several at once go faster: 1000 files of up to 32 KiB
+ * took 1.35 s one at a time and 0.74 s eight at a time (four: 0.96 s; sixteen: 0.78 s). A big
+ * file's upload keeps the processors and the disk busy on its own, and takes memory for its
+ * chunks in flight: it goes alone. So an upload runs when it is the first in line and nothing
+ * else runs, or fewer than UPLOADS_AT_ONCE run and its file fits in UPLOAD_BYTES_AT_ONCE with
+ * theirs. In line means in the order they asked: a big file is not overtaken forever. */
+#define UPLOADS_AT_ONCE      8
+#define UPLOAD_BYTES_AT_ONCE ((guint64)16 << 20)
+
+typedef struct
+{
+  guint64 size;
+} Admission;
+
+static void
+wake_admissions (GCancellable *cancellable, TsrCluster *self)
+{
+  g_mutex_lock (&self->uploads_mutex);
+  g_cond_broadcast (&self->uploads_cond);
+  g_mutex_unlock (&self->uploads_mutex);
+}
+
+static gboolean
+may_run (TsrCluster *self, Admission *a)
+{
+  return g_queue_peek_head (&self->admissions) == a &&
+         (self->uploads_running == 0 || (self->uploads_running < UPLOADS_AT_ONCE &&
+                                         self->upload_bytes + a->size <= UPLOAD_BYTES_AT_ONCE));
+}
+
+/* Waits for the upload of a file of @size bytes to be let run (see above). %FALSE when
+ * @cancellable was cancelled first. */
+static gboolean
+admit_upload (TsrCluster *self, guint64 size, GCancellable *cancellable)
+{
+  Admission a = { size };
+  gulong handler = 0;
+  gboolean admitted;
+
+  if (cancellable != NULL)
+    handler = g_cancellable_connect (cancellable, G_CALLBACK (wake_admissions), self, NULL);
+  g_mutex_lock (&self->uploads_mutex);
+  g_queue_push_tail (&self->admissions, &a);
+  while (!may_run (self, &a) && !g_cancellable_is_cancelled (cancellable))
+    g_cond_wait (&self->uploads_cond, &self->uploads_mutex);
+  admitted = may_run (self, &a);
+  g_queue_remove (&self->admissions, &a);
+  if (admitted)
+    {
+      self->uploads_running++;
+      self->upload_bytes += size;
+      self->peak_uploads = MAX (self->peak_uploads, self->uploads_running);
+      self->peak_upload_bytes = MAX (self->peak_upload_bytes, self->upload_bytes);
+    }
+  /* The next in line may run now, or may be first now. */
+  g_cond_broadcast (&self->uploads_cond);
+  g_mutex_unlock (&self->uploads_mutex);
+  if (handler != 0)
+    g_cancellable_disconnect (cancellable, handler);
+  return admitted;
+}
+
+static void
+upload_done (TsrCluster *self, guint64 size)
+{
+  g_mutex_lock (&self->uploads_mutex);
+  self->uploads_running--;
+  self->upload_bytes -= size;
+  g_cond_broadcast (&self->uploads_cond);
+  g_mutex_unlock (&self->uploads_mutex);
+}
+
+/* For tests: the most uploads, and bytes of their files, that ran at once so far. */
+void
+_tsr_cluster_get_upload_peak (TsrCluster *self, guint *uploads, guint64 *bytes)
+{
+  g_mutex_lock (&self->uploads_mutex);
+  *uploads = self->peak_uploads;
+  *bytes = self->peak_upload_bytes;
+  g_mutex_unlock (&self->uploads_mutex);
+}
+
 /**
  * tsr_cluster_upload:
  * @file: a regular file
@@ -1891,6 +1988,11 @@ tsr_cluster_upload (TsrCluster *self, GFile *file, GCancellable *cancellable, GE
   name = g_file_get_basename (file);
   if (!check_space (self, name, g_file_info_get_size (info), error))
     return NULL;
+  if (!admit_upload (self, g_file_info_get_size (info), cancellable))
+    {
+      g_set_error (error, TSR_ERROR, TSR_ERROR_CANCELLED, _ ("Upload of %s was cancelled"), name);
+      return NULL;
+    }
 
   begin_op (self);
   _tsr_cluster_lock_segments (self, FALSE);
@@ -2025,34 +2127,156 @@ tsr_cluster_upload (TsrCluster *self, GFile *file, GCancellable *cancellable, GE
   g_free (up.used);
   _tsr_cluster_unlock_segments (self, FALSE);
   end_op (self);
+  upload_done (self, g_file_info_get_size (info));
   return result;
 }
 
-static void
-upload_thread (GTask *task, gpointer source, gpointer data, GCancellable *cancellable)
+/* An async upload no thread has taken yet, shared (g_atomic_rc_box) by the queue and the handler
+ * on its cancellable: a cancel while it waits ends it at once. */
+typedef struct
 {
+  TsrCluster *self; /* a reference */
+  GTask *task;      /* until a thread or the cancel takes it; under uploads_mutex */
+  gulong handler;   /* on the task's cancellable; 0: none */
+} PendingUpload;
+
+static void
+pending_clear (gpointer data)
+{
+  PendingUpload *p = data;
+
+  g_clear_object (&p->task);
+  g_object_unref (p->self);
+}
+
+static void
+pending_release (gpointer p)
+{
+  g_atomic_rc_box_release_full (p, pending_clear);
+}
+
+static void
+run_upload (GTask *task)
+{
+  TsrCluster *self = g_task_get_source_object (task);
   GError *error = NULL;
   TsrManifest *m;
 
-  tsr_priority_enter_worker ();
-  m = tsr_cluster_upload (source, data, cancellable, &error);
+  m = tsr_cluster_upload (self, g_task_get_task_data (task), g_task_get_cancellable (task), &error);
   if (m == NULL)
     g_task_return_error (task, error);
   else
     g_task_return_pointer (task, m, (GDestroyNotify)tsr_manifest_free);
 }
 
+static void
+return_cancelled (GTask *task)
+{
+  g_autofree char *name = g_file_get_basename (g_task_get_task_data (task));
+
+  g_task_return_new_error (task, TSR_ERROR, TSR_ERROR_CANCELLED, _ ("Upload of %s was cancelled"),
+                           name);
+}
+
+/* On the thread that cancelled. Takes the queue's share of @p if it is still queued; the
+ * handler's share goes when the handler does (a handler cannot disconnect itself). */
+static void
+on_pending_cancelled (GCancellable *cancellable, PendingUpload *p)
+{
+  g_autoptr (GTask) task = NULL;
+  gboolean queued;
+
+  g_mutex_lock (&p->self->uploads_mutex);
+  queued = g_queue_remove (&p->self->pending, p);
+  if (queued)
+    task = g_steal_pointer (&p->task);
+  g_mutex_unlock (&p->self->uploads_mutex);
+  if (queued)
+    {
+      return_cancelled (task);
+      pending_release (p);
+    }
+}
+
+/* Runs @task, then the pending ones, until none is left. */
+static void
+upload_thread (GTask *task, gpointer source, gpointer data, GCancellable *cancellable)
+{
+  TsrCluster *self = source;
+
+  run_upload (task);
+  for (;;)
+    {
+      g_autoptr (GTask) next = NULL;
+      PendingUpload *p;
+
+      g_mutex_lock (&self->uploads_mutex);
+      p = g_queue_pop_head (&self->pending);
+      if (p == NULL)
+        self->upload_threads--;
+      else
+        next = g_steal_pointer (&p->task);
+      g_mutex_unlock (&self->uploads_mutex);
+      if (p == NULL)
+        return;
+      /* Waits for a handler running on another thread, and drops its share. */
+      if (p->handler != 0)
+        g_cancellable_disconnect (g_task_get_cancellable (next), p->handler);
+      pending_release (p); /* the queue's share */
+      run_upload (next);
+    }
+}
+
+/**
+ * tsr_cluster_upload_async:
+ *
+ * Uploads run UPLOADS_AT_ONCE at most, each on a thread of its own; the others wait, in the order
+ * they were asked for, and one cancelled while it waits ends at once.
+ */
 void
 tsr_cluster_upload_async (TsrCluster *self, GFile *file, GCancellable *cancellable,
                           GAsyncReadyCallback callback, gpointer user_data)
 {
   g_autoptr (GTask) task = g_task_new (self, cancellable, callback, user_data);
+  PendingUpload *p = g_atomic_rc_box_new0 (PendingUpload);
+  gboolean start = FALSE, queued = FALSE, cancelled = FALSE;
 
   g_task_set_source_tag (task, tsr_cluster_upload_async);
   /* Our own TSR_ERROR_CANCELLED, not GTask's G_IO_ERROR_CANCELLED. */
   g_task_set_check_cancellable (task, FALSE);
   g_task_set_task_data (task, g_object_ref (file), g_object_unref);
-  _tsr_task_run_in_own_thread (task, upload_thread);
+
+  /* Connected before it can be queued, with a share of its own (dropped at once when the
+   * cancellable is cancelled already: the handler then finds nothing queued). */
+  p->self = g_object_ref (self);
+  if (cancellable != NULL)
+    p->handler = g_cancellable_connect (cancellable, G_CALLBACK (on_pending_cancelled),
+                                        g_atomic_rc_box_acquire (p), pending_release);
+  g_mutex_lock (&self->uploads_mutex);
+  if (g_cancellable_is_cancelled (cancellable))
+    cancelled = TRUE;
+  else if (self->upload_threads < UPLOADS_AT_ONCE)
+    {
+      self->upload_threads++;
+      start = TRUE;
+    }
+  else
+    {
+      p->task = g_object_ref (task);
+      g_queue_push_tail (&self->pending, p); /* with this function's share */
+      queued = TRUE;
+    }
+  g_mutex_unlock (&self->uploads_mutex);
+
+  if (queued)
+    return;
+  if (p->handler != 0)
+    g_cancellable_disconnect (cancellable, p->handler);
+  pending_release (p);
+  if (cancelled)
+    return_cancelled (task);
+  else if (start)
+    _tsr_task_run_in_own_thread (task, upload_thread);
 }
 
 TsrManifest *
@@ -2903,6 +3127,8 @@ tsr_cluster_finalize (GObject *object)
   g_cond_clear (&self->idle_cond);
   g_rw_lock_clear (&self->segments_lock);
   g_mutex_clear (&self->catalog_lock);
+  g_mutex_clear (&self->uploads_mutex);
+  g_cond_clear (&self->uploads_cond);
   G_OBJECT_CLASS (tsr_cluster_parent_class)->finalize (object);
 }
 
@@ -2950,6 +3176,8 @@ tsr_cluster_init (TsrCluster *self)
   g_cond_init (&self->idle_cond);
   g_rw_lock_init (&self->segments_lock);
   g_mutex_init (&self->catalog_lock);
+  g_mutex_init (&self->uploads_mutex);
+  g_cond_init (&self->uploads_cond);
   self->members = g_ptr_array_new_with_free_func ((GDestroyNotify)member_free);
   self->netem = tsr_netem_new ();
   /* A sixteenth of the memory: 1.5 GiB on 24 GiB, 512 MiB on 8 GiB. */

@@ -592,6 +592,69 @@ test_cancel_upload (Fixture *f, gconstpointer data)
   g_assert_cmpuint (tsr_app_test_n_files (f->window), ==, 0);
 }
 
+static gboolean
+is_row_titled (GtkWidget *w, gconstpointer title)
+{
+  return ADW_IS_ACTION_ROW (w) && gtk_widget_get_mapped (w) &&
+         g_strcmp0 (adw_preferences_row_get_title (ADW_PREFERENCES_ROW (w)), title) == 0;
+}
+
+typedef struct
+{
+  GtkWidget *root;
+  const char *title;
+  const char *subtitle;
+} RowWait;
+
+static gboolean
+row_says (gpointer data)
+{
+  RowWait *w = data;
+  GtkWidget *row = find_widget (w->root, is_row_titled, w->title);
+
+  return row != NULL &&
+         g_strcmp0 (adw_action_row_get_subtitle (ADW_ACTION_ROW (row)), w->subtitle) == 0;
+}
+
+static gboolean
+two_finished (gpointer names)
+{
+  return ((GPtrArray *)names)->len == 2;
+}
+
+static void
+on_finished_record (TsrBackend *backend, TsrTransfer *transfer, const GError *error,
+                    GPtrArray *names)
+{
+  g_assert_no_error (error);
+  g_ptr_array_add (names, g_strdup (tsr_transfer_get_name (transfer)));
+}
+
+/* Dropped together, a big file goes alone: the small one's row says it waits, and it is
+ * stored after the big one. */
+static void
+test_small_upload_waits_for_big (Fixture *f, gconstpointer data)
+{
+  g_autoptr (GBytes) film = NULL, notes = NULL;
+  g_autoptr (GFile) a = write_file (f, "film.mkv", 64 * 1024 * 1024, &film);
+  g_autoptr (GFile) b = write_file (f, "notes.txt", 2000, &notes);
+  g_autoptr (GPtrArray) finished = g_ptr_array_new_with_free_func (g_free);
+  GFile *both[] = { a, b };
+  TsrBackend *backend = tsr_window_get_backend (f->window);
+  RowWait waiting = { GTK_WIDGET (f->window), "notes.txt", "Waiting…" };
+
+  sign_in (f);
+  g_signal_connect (backend, "transfer-finished", G_CALLBACK (on_finished_record), finished);
+  tsr_app_test_drop_files (f->window, both, 2);
+  g_assert_true (tsr_app_test_wait (row_says, &waiting, 30));
+  g_assert_true (tsr_app_test_wait (two_finished, finished, 120));
+  g_signal_handlers_disconnect_by_data (backend, finished);
+  g_assert_cmpstr (finished->pdata[0], ==, "film.mkv");
+  g_assert_cmpstr (finished->pdata[1], ==, "notes.txt");
+  wait_for_files (f, 2);
+  download_and_compare (f, "notes.txt", notes);
+}
+
 /* ---- nodes ---- */
 
 typedef struct
@@ -1252,6 +1315,7 @@ main (int argc, char **argv)
   ADD ("/tessera/app/enroll", test_enroll);
   ADD ("/tessera/app/drop-upload-download", test_drop_upload_download);
   ADD ("/tessera/app/cancel-upload", test_cancel_upload);
+  ADD ("/tessera/app/small-upload-waits-for-big", test_small_upload_waits_for_big);
   ADD ("/tessera/app/stop-node", test_stop_node);
   ADD ("/tessera/app/topology-and-storage", test_topology_and_storage);
   ADD ("/tessera/app/storage-even-out", test_storage_even_out);
