@@ -1101,6 +1101,34 @@ test_timeout_and_cancel (Fixture *f, gconstpointer data)
   g_object_unref (s.cancel);
 }
 
+/* A sync leaves the index behind until enough has changed; a node that then has nothing to do
+ * for an interval saves it, so that a crash later costs no recount. */
+static void
+test_saves_its_index_when_quiet (Fixture *f, gconstpointer data)
+{
+  g_autofree char *marker =
+      g_build_filename (tsr_segment_store_get_root (f->store), "metadata.dirty", NULL);
+  g_autoptr (GError) error = NULL;
+  gint64 deadline;
+
+  for (guint i = 0; i < 8; i++)
+    g_free (store_random (f, f->client, 1000, NULL));
+  g_assert_true (tsr_node_client_sync (f->client, NULL, &error));
+  g_assert_no_error (error);
+  /* Eight of eight changed: due, and saved by that sync. */
+  g_assert_false (g_file_test (marker, G_FILE_TEST_EXISTS));
+  g_free (store_random (f, f->client, 1000, NULL));
+  g_assert_true (tsr_node_client_sync (f->client, NULL, &error));
+  g_assert_true (g_file_test (marker, G_FILE_TEST_EXISTS));
+
+  /* Two to three intervals of its timer, and a loaded machine's slack. */
+  deadline = g_get_monotonic_time () + (3 * TSR_NODE_SCRUB_INTERVAL + 20) * G_USEC_PER_SEC;
+  while (g_file_test (marker, G_FILE_TEST_EXISTS) && g_get_monotonic_time () < deadline)
+    g_usleep (100000);
+  g_assert_false (g_file_test (marker, G_FILE_TEST_EXISTS));
+  g_assert_cmpuint (tsr_segment_store_get_segment_count (f->store), ==, 9);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -1129,6 +1157,7 @@ main (int argc, char **argv)
   ADD ("store-many", test_store_many);
   ADD ("store-many-from-earlier-version", test_store_many_from_earlier_version);
   ADD ("timeout-and-cancel", test_timeout_and_cancel);
+  ADD ("saves-its-index-when-quiet", test_saves_its_index_when_quiet);
 #undef ADD
 
   return g_test_run ();
