@@ -37,6 +37,7 @@ struct _TsrBackend
   gboolean files_loading;
   gboolean files_dirty;
   GCancellable *cancellable; /* background work, cancelled at shutdown */
+  GQueue dropped;            /* GFile: files to upload, looked at one after another */
 };
 
 G_DEFINE_FINAL_TYPE (TsrBackend, tsr_backend, G_TYPE_OBJECT)
@@ -771,6 +772,8 @@ start_upload (TsrBackend *self, GFile *file, GFileInfo *info)
                             on_uploaded, g_object_ref (transfer));
 }
 
+static void look_at_next_dropped (TsrBackend *self);
+
 static void
 on_upload_info (GObject *source, GAsyncResult *result, gpointer data)
 {
@@ -779,6 +782,12 @@ on_upload_info (GObject *source, GAsyncResult *result, gpointer data)
   g_autoptr (GFileInfo) info = g_file_query_info_finish (G_FILE (source), result, &error);
   g_autofree char *message = NULL;
 
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    {
+      /* Shutting down: the rest are not looked at either. */
+      g_queue_clear_full (&self->dropped, g_object_unref);
+      return;
+    }
   if (info == NULL)
     {
       g_autofree char *name = g_file_get_parse_name (G_FILE (source));
@@ -799,6 +808,23 @@ on_upload_info (GObject *source, GAsyncResult *result, gpointer data)
     message = g_strdup (_ ("The nodes are still starting; try again in a moment."));
   if (message != NULL)
     g_signal_emit (self, signals[SIGNAL_NOTICE], 0, message);
+  g_object_unref (g_queue_pop_head (&self->dropped));
+  look_at_next_dropped (self);
+}
+
+/* One at a time, so that the uploads start, and their rows appear, in the order dropped. */
+static void
+look_at_next_dropped (TsrBackend *self)
+{
+  GFile *file = g_queue_peek_head (&self->dropped);
+
+  if (file != NULL)
+    g_file_query_info_async (file,
+                             G_FILE_ATTRIBUTE_STANDARD_TYPE
+                             "," G_FILE_ATTRIBUTE_STANDARD_SIZE
+                             "," G_FILE_ATTRIBUTE_STANDARD_DISPLAY_NAME,
+                             G_FILE_QUERY_INFO_NONE, G_PRIORITY_DEFAULT, self->cancellable,
+                             on_upload_info, g_object_ref (self));
 }
 
 /**
@@ -810,15 +836,15 @@ on_upload_info (GObject *source, GAsyncResult *result, gpointer data)
 void
 tsr_backend_upload_files (TsrBackend *self, GList *files)
 {
+  gboolean idle;
+
   g_return_if_fail (TSR_IS_BACKEND (self));
 
+  idle = g_queue_is_empty (&self->dropped);
   for (GList *l = files; l != NULL; l = l->next)
-    g_file_query_info_async (l->data,
-                             G_FILE_ATTRIBUTE_STANDARD_TYPE
-                             "," G_FILE_ATTRIBUTE_STANDARD_SIZE
-                             "," G_FILE_ATTRIBUTE_STANDARD_DISPLAY_NAME,
-                             G_FILE_QUERY_INFO_NONE, G_PRIORITY_DEFAULT, self->cancellable,
-                             on_upload_info, g_object_ref (self));
+    g_queue_push_tail (&self->dropped, g_object_ref (l->data));
+  if (idle)
+    look_at_next_dropped (self);
 }
 
 static void
@@ -1186,6 +1212,7 @@ tsr_backend_finalize (GObject *object)
   g_clear_object (&self->files);
   g_clear_object (&self->transfers);
   g_clear_object (&self->cancellable);
+  g_queue_clear_full (&self->dropped, g_object_unref);
   g_clear_pointer (&self->nodes, g_ptr_array_unref);
   g_free (self->up_nodes);
   g_free (self->data_dir);

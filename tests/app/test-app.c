@@ -616,12 +616,6 @@ row_says (gpointer data)
          g_strcmp0 (adw_action_row_get_subtitle (ADW_ACTION_ROW (row)), w->subtitle) == 0;
 }
 
-static gboolean
-two_finished (gpointer names)
-{
-  return ((GPtrArray *)names)->len == 2;
-}
-
 static void
 on_finished_record (TsrBackend *backend, TsrTransfer *transfer, const GError *error,
                     GPtrArray *names)
@@ -630,29 +624,77 @@ on_finished_record (TsrBackend *backend, TsrTransfer *transfer, const GError *er
   g_ptr_array_add (names, g_strdup (tsr_transfer_get_name (transfer)));
 }
 
-/* Dropped together, a big file goes alone: the small one's row says it waits, and it is
- * stored after the big one. */
+/* Dropped together, a big file goes alone: the small ones' rows say they wait, in the order
+ * dropped, and they are stored after the big one. However many there are, the list of
+ * transfers scrolls rather than pushing the window's own buttons out of it. */
 static void
-test_small_upload_waits_for_big (Fixture *f, gconstpointer data)
+on_transfer_added (GListModel *model, guint position, guint removed, guint added, GPtrArray *names)
 {
-  g_autoptr (GBytes) film = NULL, notes = NULL;
-  g_autoptr (GFile) a = write_file (f, "film.mkv", 64 * 1024 * 1024, &film);
-  g_autoptr (GFile) b = write_file (f, "notes.txt", 2000, &notes);
-  g_autoptr (GPtrArray) finished = g_ptr_array_new_with_free_func (g_free);
-  GFile *both[] = { a, b };
-  TsrBackend *backend = tsr_window_get_backend (f->window);
-  RowWait waiting = { GTK_WIDGET (f->window), "notes.txt", "Waiting…" };
+  for (guint i = position; i < position + added; i++)
+    {
+      g_autoptr (TsrTransfer) t = g_list_model_get_item (model, i);
+      g_ptr_array_add (names, g_strdup (tsr_transfer_get_name (t)));
+    }
+}
 
+static gboolean
+all_finished (gpointer names)
+{
+  return ((GPtrArray *)names)->len == 21;
+}
+
+static void
+test_small_uploads_wait_for_big (Fixture *f, gconstpointer data)
+{
+  g_autoptr (GBytes) film = NULL;
+  GBytes *notes[20];
+  g_autoptr (GPtrArray) finished = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr (GPtrArray) shown = g_ptr_array_new_with_free_func (g_free);
+  GFile *dropped[21];
+  TsrBackend *backend = tsr_window_get_backend (f->window);
+  GListModel *transfers = tsr_backend_get_transfers (backend);
+  RowWait waiting = { GTK_WIDGET (f->window), "note-20.txt", "Waiting…" };
+  GtkWidget *download;
+  graphene_rect_t bounds;
+  int height;
+
+  dropped[0] = write_file (f, "film.mkv", 64 * 1024 * 1024, &film);
+  for (guint i = 0; i < 20; i++)
+    {
+      g_autofree char *name = g_strdup_printf ("note-%02u.txt", i + 1);
+      dropped[i + 1] = write_file (f, name, 2000, &notes[i]);
+    }
   sign_in (f);
+  height = gtk_widget_get_height (GTK_WIDGET (f->window));
   g_signal_connect (backend, "transfer-finished", G_CALLBACK (on_finished_record), finished);
-  tsr_app_test_drop_files (f->window, both, 2);
+  g_signal_connect (transfers, "items-changed", G_CALLBACK (on_transfer_added), shown);
+  tsr_app_test_drop_files (f->window, dropped, 21);
   g_assert_true (tsr_app_test_wait (row_says, &waiting, 30));
-  g_assert_true (tsr_app_test_wait (two_finished, finished, 120));
+
+  /* The window kept its size, and its own buttons are still in it. */
+  tsr_app_test_spin (0.3);
+  g_assert_cmpint (gtk_widget_get_height (GTK_WIDGET (f->window)), ==, height);
+  download = find_button (GTK_WIDGET (f->window), "_Download…");
+  g_assert_nonnull (download);
+  g_assert_true (gtk_widget_compute_bounds (download, GTK_WIDGET (f->window), &bounds));
+  g_assert_cmpfloat (bounds.origin.y + bounds.size.height, <=, height);
+
+  g_assert_true (tsr_app_test_wait (all_finished, finished, 120));
   g_signal_handlers_disconnect_by_data (backend, finished);
+  g_signal_handlers_disconnect_by_data (transfers, shown);
   g_assert_cmpstr (finished->pdata[0], ==, "film.mkv");
-  g_assert_cmpstr (finished->pdata[1], ==, "notes.txt");
-  wait_for_files (f, 2);
-  download_and_compare (f, "notes.txt", notes);
+  g_assert_cmpuint (shown->len, ==, 21);
+  for (guint i = 0; i < 21; i++)
+    {
+      g_autofree char *name = g_file_get_basename (dropped[i]);
+      g_assert_cmpstr (shown->pdata[i], ==, name);
+    }
+  wait_for_files (f, 21);
+  download_and_compare (f, "note-20.txt", notes[19]);
+  for (guint i = 0; i < 21; i++)
+    g_object_unref (dropped[i]);
+  for (guint i = 0; i < 20; i++)
+    g_bytes_unref (notes[i]);
 }
 
 /* ---- nodes ---- */
@@ -1315,7 +1357,7 @@ main (int argc, char **argv)
   ADD ("/tessera/app/enroll", test_enroll);
   ADD ("/tessera/app/drop-upload-download", test_drop_upload_download);
   ADD ("/tessera/app/cancel-upload", test_cancel_upload);
-  ADD ("/tessera/app/small-upload-waits-for-big", test_small_upload_waits_for_big);
+  ADD ("/tessera/app/small-uploads-wait-for-big", test_small_uploads_wait_for_big);
   ADD ("/tessera/app/stop-node", test_stop_node);
   ADD ("/tessera/app/topology-and-storage", test_topology_and_storage);
   ADD ("/tessera/app/storage-even-out", test_storage_even_out);
