@@ -691,6 +691,46 @@ test_uploads_wait_their_turn (Fixture *f, gconstpointer data)
     g_object_unref (results[i]);
 }
 
+/* The app quits while a folder's worth of uploads waits: each ends, stored or refused because
+ * the cluster stopped, and none runs on without its nodes. */
+static void
+test_stop_with_uploads_waiting (Fixture *f, gconstpointer data)
+{
+  const guint n = 24;
+  g_autofree GAsyncResult **results = g_new0 (GAsyncResult *, n);
+  guint stored = 0, stopped = 0;
+
+  for (guint i = 0; i < n; i++)
+    {
+      g_autofree char *name = g_strdup_printf ("file-%02u.bin", i);
+      g_autoptr (GBytes) content = tsr_test_random_bytes (f->rand, 3 << 20);
+      g_autofree char *path = write_file (f, name, content);
+      g_autoptr (GFile) file = g_file_new_for_path (path);
+
+      tsr_cluster_upload_async (f->cluster, file, NULL, on_many_done, &results[i]);
+    }
+  tsr_cluster_stop (f->cluster);
+  for (guint i = 0; i < n; i++)
+    {
+      g_autoptr (GError) error = NULL;
+      g_autoptr (TsrManifest) m = NULL;
+
+      while (results[i] == NULL)
+        g_main_context_iteration (NULL, TRUE);
+      m = tsr_cluster_upload_finish (f->cluster, results[i], &error);
+      if (m != NULL)
+        stored++;
+      else
+        {
+          g_assert_error (error, TSR_ERROR, TSR_ERROR_STOPPED);
+          stopped++;
+        }
+      g_object_unref (results[i]);
+    }
+  g_assert_cmpuint (stored + stopped, ==, n);
+  g_assert_cmpuint (stopped, >, 0);
+}
+
 static void
 test_download_refuses_to_overwrite (Fixture *f, gconstpointer data)
 {
@@ -1241,6 +1281,7 @@ main (int argc, char **argv)
   ADD ("download-with-any-node-disabled", test_download_with_any_node_disabled);
   ADD ("delete-restores-usage", test_delete_restores_usage);
   ADD ("uploads-wait-their-turn", test_uploads_wait_their_turn);
+  ADD ("stop-with-uploads-waiting", test_stop_with_uploads_waiting);
   ADD ("cancelled-upload-leaves-nothing", test_cancelled_upload_leaves_nothing);
   ADD ("download-refuses-to-overwrite", test_download_refuses_to_overwrite);
   ADD ("second-process-refused", test_second_process_refused);

@@ -455,6 +455,23 @@ begin_op (TsrCluster *self)
   g_mutex_unlock (&self->lock);
 }
 
+/* begin_op() unless the cluster was stopped: tsr_cluster_stop() clears the flag before it waits
+ * for running operations, and clears the members after. */
+static gboolean
+begin_op_if_started (TsrCluster *self, GError **error)
+{
+  gboolean started;
+
+  g_mutex_lock (&self->lock);
+  started = self->started;
+  if (started)
+    self->active++;
+  g_mutex_unlock (&self->lock);
+  if (!started)
+    g_set_error (error, TSR_ERROR, TSR_ERROR_STOPPED, _ ("The cluster is not started"));
+  return started;
+}
+
 static void
 end_op (TsrCluster *self)
 {
@@ -564,8 +581,8 @@ tsr_cluster_stop (TsrCluster *self)
     }
   /* Cleared first: background maintenance counts itself as running and then checks this, so
    * it either finishes before the members go or does not start. */
-  self->started = FALSE;
   g_mutex_lock (&self->lock);
+  self->started = FALSE;
   while (self->active > 0)
     g_cond_wait (&self->idle_cond, &self->lock);
   g_mutex_unlock (&self->lock);
@@ -1986,15 +2003,24 @@ tsr_cluster_upload (TsrCluster *self, GFile *file, GCancellable *cancellable, GE
   if (chunker == NULL)
     return NULL;
   name = g_file_get_basename (file);
-  if (!check_space (self, name, g_file_info_get_size (info), error))
-    return NULL;
   if (!admit_upload (self, g_file_info_get_size (info), cancellable))
     {
       g_set_error (error, TSR_ERROR, TSR_ERROR_CANCELLED, _ ("Upload of %s was cancelled"), name);
       return NULL;
     }
+  /* The cluster may have stopped while this waited its turn. */
+  if (!begin_op_if_started (self, error))
+    {
+      upload_done (self, g_file_info_get_size (info));
+      return NULL;
+    }
+  if (!check_space (self, name, g_file_info_get_size (info), error))
+    {
+      end_op (self);
+      upload_done (self, g_file_info_get_size (info));
+      return NULL;
+    }
 
-  begin_op (self);
   _tsr_cluster_lock_segments (self, FALSE);
   transfer_init (&up.t, self, name, g_file_info_get_size (info), cancellable);
   up.n_members = self->members->len;
