@@ -634,34 +634,19 @@ list_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *can
     g_task_return_pointer (task, files, (GDestroyNotify)g_ptr_array_unref);
 }
 
-static gboolean
-manifests_have (GPtrArray *manifests, const char *file_id)
-{
-  for (guint i = 0; i < manifests->len; i++)
-    if (g_strcmp0 (((TsrManifest *)manifests->pdata[i])->file_id, file_id) == 0)
-      return TRUE;
-  return FALSE;
-}
-
-static TsrFileItem *
-store_find (GListStore *store, const char *file_id)
-{
-  for (guint i = 0; i < g_list_model_get_n_items (G_LIST_MODEL (store)); i++)
-    {
-      g_autoptr (TsrFileItem) item = g_list_model_get_item (G_LIST_MODEL (store), i);
-      if (g_strcmp0 (tsr_file_item_get_file_id (item), file_id) == 0)
-        return g_steal_pointer (&item);
-    }
-  return NULL;
-}
-
-/* Merges by file id so the selection and scroll position survive a reload. */
+/* Merges by file id so the selection and scroll position survive a reload: items of files
+ * that are gone are removed, the others take their new manifest (a repair may have moved
+ * copies), and new files are appended in one change. By hash, not by search: after each upload
+ * of a folder's worth of files the whole list is merged again. */
 static void
 on_list_done (GObject *source, GAsyncResult *result, gpointer data)
 {
   TsrBackend *self = TSR_BACKEND (source);
   g_autoptr (GError) error = NULL;
   g_autoptr (GPtrArray) manifests = g_task_propagate_pointer (G_TASK (result), &error);
+  g_autoptr (GHashTable) fresh = NULL; /* file id -> its index in @manifests */
+  g_autoptr (GPtrArray) added = NULL;
+  GListModel *model = G_LIST_MODEL (self->files);
   guint i = 0;
 
   self->files_loading = FALSE;
@@ -672,33 +657,36 @@ on_list_done (GObject *source, GAsyncResult *result, gpointer data)
     }
   else if (self->username != NULL)
     {
-      while (i < g_list_model_get_n_items (G_LIST_MODEL (self->files)))
+      fresh = g_hash_table_new (g_str_hash, g_str_equal);
+      for (guint k = 0; k < manifests->len; k++)
+        g_hash_table_insert (fresh, ((TsrManifest *)manifests->pdata[k])->file_id,
+                             GUINT_TO_POINTER (k));
+      while (i < g_list_model_get_n_items (model))
         {
-          g_autoptr (TsrFileItem) item = g_list_model_get_item (G_LIST_MODEL (self->files), i);
-          if (manifests_have (manifests, tsr_file_item_get_file_id (item)))
-            i++;
-          else
-            g_list_store_remove (self->files, i);
-        }
-      for (i = 0; i < manifests->len; i++)
-        {
-          TsrManifest *m = manifests->pdata[i];
-          g_autoptr (TsrFileItem) item = store_find (self->files, m->file_id);
+          g_autoptr (TsrFileItem) item = g_list_model_get_item (model, i);
+          gpointer k;
 
-          manifests->pdata[i] = NULL; /* the item owns it now */
-          if (item != NULL)
+          if (!g_hash_table_steal_extended (fresh, tsr_file_item_get_file_id (item), NULL, &k))
             {
-              /* A repair may have moved copies since. */
-              tsr_file_item_set_manifest (item, m);
-              tsr_file_item_update_health (item, self->cluster);
+              g_list_store_remove (self->files, i);
+              continue;
             }
-          else
-            {
-              item = tsr_file_item_new (m);
-              tsr_file_item_update_health (item, self->cluster);
-              g_list_store_append (self->files, item);
-            }
+          /* The item owns it now. */
+          tsr_file_item_set_manifest (item, g_steal_pointer (&manifests->pdata[GPOINTER_TO_UINT (k)]));
+          tsr_file_item_update_health (item, self->cluster);
+          i++;
         }
+      added = g_ptr_array_new_with_free_func (g_object_unref);
+      for (guint k = 0; k < manifests->len; k++)
+        if (manifests->pdata[k] != NULL)
+          {
+            TsrFileItem *item = tsr_file_item_new (g_steal_pointer (&manifests->pdata[k]));
+
+            tsr_file_item_update_health (item, self->cluster);
+            g_ptr_array_add (added, item);
+          }
+      g_list_store_splice (self->files, g_list_model_get_n_items (model), 0, added->pdata,
+                           added->len);
     }
   if (self->files_dirty)
     reload_files (self);

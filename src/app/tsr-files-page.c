@@ -22,6 +22,8 @@ struct _TsrFilesPage
   GtkColumnViewColumn *created_column;
   GtkRevealer *transfers_revealer;
   GtkListBox *transfers_list;
+  GtkLabel *more_transfers_label;
+  GListStore *shown_transfers; /* the first TRANSFER_ROWS of the backend's, one row each */
   GtkLabel *summary_label;
 
   TsrBackend *backend;
@@ -219,11 +221,58 @@ create_transfer_row (gpointer item, gpointer data)
   return row;
 }
 
+/* A row for each of the first TRANSFER_ROWS transfers (those running and the next to go: the
+ * cluster runs uploads in the order asked), and a line for the rest. A folder's worth of files
+ * dropped at once wait their turn, and a row each cost the window 2.3 s of its main thread
+ * for 1000 files (benchmarks/bench-app-stall --files). */
+#define TRANSFER_ROWS 20
+
+static gboolean
+model_has (GListModel *model, guint limit, gpointer item)
+{
+  for (guint i = 0; i < MIN (limit, g_list_model_get_n_items (model)); i++)
+    {
+      g_autoptr (GObject) other = g_list_model_get_item (model, i);
+      if (other == item)
+        return TRUE;
+    }
+  return FALSE;
+}
+
 static void
 on_transfers_changed (GListModel *model, guint position, guint removed, guint added,
                       TsrFilesPage *self)
 {
-  gtk_revealer_set_reveal_child (self->transfers_revealer, g_list_model_get_n_items (model) > 0);
+  GListModel *shown = G_LIST_MODEL (self->shown_transfers);
+  guint n = g_list_model_get_n_items (model);
+
+  /* Transfers end anywhere and begin at the end: rows go as theirs end, and the next ones come
+   * after the last, so no row is made twice (GtkSliceListModel remade the rows after any
+   * change, and stalled the window for a second). */
+  for (guint i = 0; i < g_list_model_get_n_items (shown);)
+    {
+      g_autoptr (GObject) item = g_list_model_get_item (shown, i);
+      if (model_has (model, TRANSFER_ROWS, item))
+        i++;
+      else
+        g_list_store_remove (self->shown_transfers, i);
+    }
+  for (guint i = 0; i < MIN (n, TRANSFER_ROWS); i++)
+    {
+      g_autoptr (GObject) item = g_list_model_get_item (model, i);
+      if (!model_has (shown, TRANSFER_ROWS, item))
+        g_list_store_append (self->shown_transfers, item);
+    }
+
+  gtk_revealer_set_reveal_child (self->transfers_revealer, n > 0);
+  gtk_widget_set_visible (GTK_WIDGET (self->more_transfers_label), n > TRANSFER_ROWS);
+  if (n > TRANSFER_ROWS)
+    {
+      g_autofree char *text = g_strdup_printf (
+          ngettext ("%u more file waiting", "%u more files waiting", n - TRANSFER_ROWS),
+          n - TRANSFER_ROWS);
+      gtk_label_set_text (self->more_transfers_label, text);
+    }
 }
 
 /* ---- the object ---- */
@@ -240,6 +289,7 @@ tsr_files_page_dispose (GObject *object)
     }
   g_clear_object (&self->backend);
   gtk_widget_dispose_template (GTK_WIDGET (self), TSR_TYPE_FILES_PAGE);
+  g_clear_object (&self->shown_transfers);
   G_OBJECT_CLASS (tsr_files_page_parent_class)->dispose (object);
 }
 
@@ -261,6 +311,7 @@ tsr_files_page_class_init (TsrFilesPageClass *klass)
   gtk_widget_class_bind_template_child (widget_class, TsrFilesPage, created_column);
   gtk_widget_class_bind_template_child (widget_class, TsrFilesPage, transfers_revealer);
   gtk_widget_class_bind_template_child (widget_class, TsrFilesPage, transfers_list);
+  gtk_widget_class_bind_template_child (widget_class, TsrFilesPage, more_transfers_label);
   gtk_widget_class_bind_template_child (widget_class, TsrFilesPage, summary_label);
   gtk_widget_class_install_action (widget_class, "files.download", NULL, download_action);
   gtk_widget_class_install_action (widget_class, "files.delete", NULL, delete_action);
@@ -302,7 +353,8 @@ tsr_files_page_set_backend (TsrFilesPage *self, TsrBackend *backend)
   g_signal_connect_swapped (self->filtered, "items-changed", G_CALLBACK (update_page), self);
   g_signal_connect_swapped (self->selection, "notify::selected-item", G_CALLBACK (update_actions),
                             self);
-  gtk_list_box_bind_model (self->transfers_list, tsr_backend_get_transfers (backend),
+  self->shown_transfers = g_list_store_new (TSR_TYPE_TRANSFER);
+  gtk_list_box_bind_model (self->transfers_list, G_LIST_MODEL (self->shown_transfers),
                            create_transfer_row, NULL, NULL);
   g_signal_connect (tsr_backend_get_transfers (backend), "items-changed",
                     G_CALLBACK (on_transfers_changed), self);

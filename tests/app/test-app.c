@@ -599,6 +599,19 @@ is_row_titled (GtkWidget *w, gconstpointer title)
          g_strcmp0 (adw_preferences_row_get_title (ADW_PREFERENCES_ROW (w)), title) == 0;
 }
 
+static gboolean
+is_label_with_text (GtkWidget *w, gconstpointer text)
+{
+  return GTK_IS_LABEL (w) && gtk_widget_get_mapped (w) &&
+         g_strcmp0 (gtk_label_get_text (GTK_LABEL (w)), text) == 0;
+}
+
+static gboolean
+one_more_waiting (gpointer window)
+{
+  return find_widget (window, is_label_with_text, "1 more file waiting") != NULL;
+}
+
 typedef struct
 {
   GtkWidget *root;
@@ -626,7 +639,8 @@ on_finished_record (TsrBackend *backend, TsrTransfer *transfer, const GError *er
 
 /* Dropped together, a big file goes alone: the small ones' rows say they wait, in the order
  * dropped, and they are stored after the big one. However many there are, the list of
- * transfers scrolls rather than pushing the window's own buttons out of it. */
+ * transfers shows twenty and counts the rest, and scrolls rather than pushing the window's
+ * own buttons out of it. */
 static void
 on_transfer_added (GListModel *model, guint position, guint removed, guint added, GPtrArray *names)
 {
@@ -653,7 +667,7 @@ test_small_uploads_wait_for_big (Fixture *f, gconstpointer data)
   GFile *dropped[21];
   TsrBackend *backend = tsr_window_get_backend (f->window);
   GListModel *transfers = tsr_backend_get_transfers (backend);
-  RowWait waiting = { GTK_WIDGET (f->window), "note-20.txt", "Waiting…" };
+  RowWait waiting = { GTK_WIDGET (f->window), "note-19.txt", "Waiting…" };
   GtkWidget *download;
   graphene_rect_t bounds;
   int height;
@@ -671,7 +685,10 @@ test_small_uploads_wait_for_big (Fixture *f, gconstpointer data)
   tsr_app_test_drop_files (f->window, dropped, 21);
   g_assert_true (tsr_app_test_wait (row_says, &waiting, 30));
 
-  /* The window kept its size, and its own buttons are still in it. */
+  /* A row each for the first twenty, a line for the rest; the window kept its size, and its
+   * own buttons are still in it. */
+  g_assert_true (tsr_app_test_wait (one_more_waiting, f->window, 30));
+  g_assert_null (find_widget (GTK_WIDGET (f->window), is_row_titled, "note-20.txt"));
   tsr_app_test_spin (0.3);
   g_assert_cmpint (gtk_widget_get_height (GTK_WIDGET (f->window)), ==, height);
   download = find_button (GTK_WIDGET (f->window), "_Download…");
