@@ -628,6 +628,23 @@ on_many_done (GObject *source, GAsyncResult *result, gpointer data)
   *slot = g_object_ref (result);
 }
 
+/* An upload's result, and how many ended before it. */
+typedef struct
+{
+  GAsyncResult *result;
+  guint rank;
+  guint *ended;
+} Ranked;
+
+static void
+on_ranked_done (GObject *source, GAsyncResult *result, gpointer data)
+{
+  Ranked *r = data;
+
+  r->result = g_object_ref (result);
+  r->rank = (*r->ended)++;
+}
+
 /* A folder's worth of files dropped at once: a few uploads run together, each on a thread of
  * its own, the rest wait their turn; a file too big for the budget goes alone; one cancelled
  * while it waits ends at once; every other one is stored whole. */
@@ -639,9 +656,10 @@ test_uploads_wait_their_turn (Fixture *f, gconstpointer data)
   g_autoptr (GPtrArray) contents = g_ptr_array_new_with_free_func ((GDestroyNotify)g_bytes_unref);
   g_autoptr (GCancellable) keep = g_cancellable_new ();
   g_autoptr (GCancellable) drop = g_cancellable_new ();
-  g_autofree GAsyncResult **results = g_new0 (GAsyncResult *, n);
+  g_autofree Ranked *ranked = g_new0 (Ranked, n);
+  g_autoptr (GPtrArray) files = g_ptr_array_new_with_free_func (g_object_unref);
   g_autoptr (GError) error = NULL;
-  guint before = count_threads ("tsr-task"), peak_uploads, done_before_cancel = 0;
+  guint before = count_threads ("tsr-task"), peak_uploads, done_before_cancel = 0, ended = 0;
   guint64 peak_bytes;
 
   for (guint i = 0; i < n; i++)
@@ -650,23 +668,28 @@ test_uploads_wait_their_turn (Fixture *f, gconstpointer data)
       gsize len = i < n_big ? big : (gsize)g_rand_int_range (f->rand, 1, 200000);
       GBytes *content = tsr_test_random_bytes (f->rand, len);
       g_autofree char *path = write_file (f, name, content);
-      g_autoptr (GFile) file = g_file_new_for_path (path);
 
       g_ptr_array_add (contents, content);
-      tsr_cluster_upload_async (f->cluster, file, i == n - 1 ? drop : keep, on_many_done,
-                                &results[i]);
+      g_ptr_array_add (files, g_file_new_for_path (path));
+    }
+  /* All asked for at once, as when they are dropped together. */
+  for (guint i = 0; i < n; i++)
+    {
+      ranked[i].ended = &ended;
+      tsr_cluster_upload_async (f->cluster, files->pdata[i], i == n - 1 ? drop : keep,
+                                on_ranked_done, &ranked[i]);
     }
   /* Every upload was asked for, and only a few threads exist for them. */
   g_assert_cmpuint (count_threads ("tsr-task") - before, <=, 8);
 
   /* The last one waits behind the others; cancelled, it ends before any of them. */
   g_cancellable_cancel (drop);
-  while (results[n - 1] == NULL)
+  while (ranked[n - 1].result == NULL)
     g_main_context_iteration (NULL, TRUE);
   for (guint i = 0; i < n - 1; i++)
-    done_before_cancel += results[i] != NULL;
+    done_before_cancel += ranked[i].result != NULL;
   g_assert_cmpuint (done_before_cancel, ==, 0);
-  g_assert_null (tsr_cluster_upload_finish (f->cluster, results[n - 1], &error));
+  g_assert_null (tsr_cluster_upload_finish (f->cluster, ranked[n - 1].result, &error));
   g_assert_error (error, TSR_ERROR, TSR_ERROR_CANCELLED);
   g_clear_error (&error);
 
@@ -674,21 +697,26 @@ test_uploads_wait_their_turn (Fixture *f, gconstpointer data)
     {
       g_autoptr (TsrManifest) m = NULL;
 
-      while (results[i] == NULL)
+      while (ranked[i].result == NULL)
         g_main_context_iteration (NULL, TRUE);
-      m = tsr_cluster_upload_finish (f->cluster, results[i], &error);
+      m = tsr_cluster_upload_finish (f->cluster, ranked[i].result, &error);
       g_assert_no_error (error);
       g_assert_cmpuint (m->size, ==, g_bytes_get_size (contents->pdata[i]));
       if (i == 0 || i == n - 2)
         download_and_compare (f, m->file_id, contents->pdata[i]);
     }
+  /* In the order asked: after the cancelled one, the big ones, each alone, before any small
+   * one. */
+  g_assert_cmpuint (ranked[n - 1].rank, ==, 0);
+  for (guint i = 0; i < n - 1; i++)
+    g_assert_cmpuint (ranked[i].rank <= n_big, ==, i < n_big);
   /* Several ran together, never more than eight, and a big one with nothing else. */
   _tsr_cluster_get_upload_peak (f->cluster, &peak_uploads, &peak_bytes);
   g_assert_cmpuint (peak_uploads, >, 1);
   g_assert_cmpuint (peak_uploads, <=, 8);
   g_assert_cmpuint (peak_bytes, ==, big);
   for (guint i = 0; i < n; i++)
-    g_object_unref (results[i]);
+    g_object_unref (ranked[i].result);
 }
 
 /* The app quits while a folder's worth of uploads waits: each ends, stored or refused because

@@ -38,6 +38,7 @@ struct _TsrBackend
   gboolean files_dirty;
   GCancellable *cancellable; /* background work, cancelled at shutdown */
   GQueue dropped;            /* GFile: files to upload, looked at one after another */
+  gboolean dropped_stale;    /* the head's look was under way when its user signed out */
 };
 
 G_DEFINE_FINAL_TYPE (TsrBackend, tsr_backend, G_TYPE_OBJECT)
@@ -504,6 +505,11 @@ tsr_backend_sign_out (TsrBackend *self)
       g_autoptr (TsrTransfer) t = g_list_model_get_item (G_LIST_MODEL (self->transfers), i);
       tsr_transfer_cancel (t);
     }
+  /* Files dropped and not yet looked at are not uploaded, least of all into the catalog of
+   * whoever signs in next; the one being looked at ends when its look does. */
+  while (g_queue_get_length (&self->dropped) > 1)
+    g_object_unref (g_queue_pop_tail (&self->dropped));
+  self->dropped_stale = !g_queue_is_empty (&self->dropped);
   g_list_store_remove_all (self->files);
   set_username (self, NULL);
   if (self->token == NULL)
@@ -672,7 +678,8 @@ on_list_done (GObject *source, GAsyncResult *result, gpointer data)
               continue;
             }
           /* The item owns it now. */
-          tsr_file_item_set_manifest (item, g_steal_pointer (&manifests->pdata[GPOINTER_TO_UINT (k)]));
+          tsr_file_item_set_manifest (item,
+                                      g_steal_pointer (&manifests->pdata[GPOINTER_TO_UINT (k)]));
           tsr_file_item_update_health (item, self->cluster);
           i++;
         }
@@ -776,7 +783,9 @@ on_upload_info (GObject *source, GAsyncResult *result, gpointer data)
       g_queue_clear_full (&self->dropped, g_object_unref);
       return;
     }
-  if (info == NULL)
+  if (self->dropped_stale)
+    self->dropped_stale = FALSE; /* dropped before a sign-out: not uploaded, nothing said */
+  else if (info == NULL)
     {
       g_autofree char *name = g_file_get_parse_name (G_FILE (source));
       message = g_strdup_printf (_ ("Cannot upload “%s”: %s"), name, error->message);

@@ -92,7 +92,8 @@ struct _TsrCluster
   /* Uploads at once: see admit_upload() and tsr_cluster_upload_async(). */
   GMutex uploads_mutex; /* protects what follows */
   GCond uploads_cond;
-  GQueue admissions;     /* of Admission*, in the order they asked */
+  gsize next_ticket;
+  GQueue tickets; /* uploads asked for and not yet let run, in the order asked (GSIZE_TO_POINTER) */
   guint uploads_running; /* admitted and not done */
   guint64 upload_bytes;  /* the sizes of those files */
   guint upload_threads;  /* threads running async uploads */
@@ -1855,14 +1856,38 @@ check_space (TsrCluster *self, const char *name, guint64 size, GError **error)
  * file's upload keeps the processors and the disk busy on its own, and takes memory for its
  * chunks in flight: it goes alone. So an upload runs when it is the first in line and nothing
  * else runs, or fewer than UPLOADS_AT_ONCE run and its file fits in UPLOAD_BYTES_AT_ONCE with
- * theirs. In line means in the order they asked: a big file is not overtaken forever. */
+ * theirs. In line means in the order they asked (a ticket taken when asked, not when the
+ * upload's thread gets to it): a big file is not overtaken. */
 #define UPLOADS_AT_ONCE      8
 #define UPLOAD_BYTES_AT_ONCE ((guint64)16 << 20)
 
 typedef struct
 {
-  guint64 size;
-} Admission;
+  gsize number;
+  gboolean used; /* let run, or given up */
+} Ticket;
+
+static gsize
+take_ticket (TsrCluster *self)
+{
+  gsize number;
+
+  g_mutex_lock (&self->uploads_mutex);
+  number = ++self->next_ticket;
+  g_queue_push_tail (&self->tickets, GSIZE_TO_POINTER (number));
+  g_mutex_unlock (&self->uploads_mutex);
+  return number;
+}
+
+/* Gives up a place in line: the next may be first now. */
+static void
+drop_ticket (TsrCluster *self, gsize number)
+{
+  g_mutex_lock (&self->uploads_mutex);
+  g_queue_remove (&self->tickets, GSIZE_TO_POINTER (number));
+  g_cond_broadcast (&self->uploads_cond);
+  g_mutex_unlock (&self->uploads_mutex);
+}
 
 static void
 wake_admissions (GCancellable *cancellable, TsrCluster *self)
@@ -1873,30 +1898,29 @@ wake_admissions (GCancellable *cancellable, TsrCluster *self)
 }
 
 static gboolean
-may_run (TsrCluster *self, Admission *a)
+may_run (TsrCluster *self, gsize number, guint64 size)
 {
-  return g_queue_peek_head (&self->admissions) == a &&
+  return GPOINTER_TO_SIZE (g_queue_peek_head (&self->tickets)) == number &&
          (self->uploads_running == 0 || (self->uploads_running < UPLOADS_AT_ONCE &&
-                                         self->upload_bytes + a->size <= UPLOAD_BYTES_AT_ONCE));
+                                         self->upload_bytes + size <= UPLOAD_BYTES_AT_ONCE));
 }
 
-/* Waits for the upload of a file of @size bytes to be let run (see above). %FALSE when
- * @cancellable was cancelled first. */
+/* Waits for the upload of a file of @size bytes to be let run (see above), and uses @ticket up
+ * either way. %FALSE when @cancellable was cancelled first. */
 static gboolean
-admit_upload (TsrCluster *self, guint64 size, GCancellable *cancellable)
+admit_upload (TsrCluster *self, Ticket *ticket, guint64 size, GCancellable *cancellable)
 {
-  Admission a = { size };
   gulong handler = 0;
   gboolean admitted;
 
   if (cancellable != NULL)
     handler = g_cancellable_connect (cancellable, G_CALLBACK (wake_admissions), self, NULL);
   g_mutex_lock (&self->uploads_mutex);
-  g_queue_push_tail (&self->admissions, &a);
-  while (!may_run (self, &a) && !g_cancellable_is_cancelled (cancellable))
+  while (!may_run (self, ticket->number, size) && !g_cancellable_is_cancelled (cancellable))
     g_cond_wait (&self->uploads_cond, &self->uploads_mutex);
-  admitted = may_run (self, &a);
-  g_queue_remove (&self->admissions, &a);
+  admitted = may_run (self, ticket->number, size);
+  g_queue_remove (&self->tickets, GSIZE_TO_POINTER (ticket->number));
+  ticket->used = TRUE;
   if (admitted)
     {
       self->uploads_running++;
@@ -1932,18 +1956,10 @@ _tsr_cluster_get_upload_peak (TsrCluster *self, guint *uploads, guint64 *bytes)
   g_mutex_unlock (&self->uploads_mutex);
 }
 
-/**
- * tsr_cluster_upload:
- * @file: a regular file
- *
- * The seed's File Upload Flow, streaming and encrypted. Blocks: call it on a worker thread,
- * or use tsr_cluster_upload_async(). Emits transfer-progress. A failed or cancelled upload
- * leaves no manifest and removes the segments it stored.
- *
- * Returns: (transfer full): the new file's manifest
- */
-TsrManifest *
-tsr_cluster_upload (TsrCluster *self, GFile *file, GCancellable *cancellable, GError **error)
+/* tsr_cluster_upload(), in its turn (see admit_upload()). */
+static TsrManifest *
+upload_file (TsrCluster *self, GFile *file, Ticket *ticket, GCancellable *cancellable,
+             GError **error)
 {
   g_autoptr (TsrChunker) chunker = NULL;
   g_autoptr (TsrManifest) manifest = tsr_manifest_new ();
@@ -1959,9 +1975,6 @@ tsr_cluster_upload (TsrCluster *self, GFile *file, GCancellable *cancellable, GE
   Upload up = { 0 };
   StoreJob *job = NULL;
   GBytes *plain;
-
-  g_return_val_if_fail (TSR_IS_CLUSTER (self), NULL);
-  g_return_val_if_fail (G_IS_FILE (file), NULL);
 
   if (!self->started)
     {
@@ -2003,7 +2016,7 @@ tsr_cluster_upload (TsrCluster *self, GFile *file, GCancellable *cancellable, GE
   if (chunker == NULL)
     return NULL;
   name = g_file_get_basename (file);
-  if (!admit_upload (self, g_file_info_get_size (info), cancellable))
+  if (!admit_upload (self, ticket, g_file_info_get_size (info), cancellable))
     {
       g_set_error (error, TSR_ERROR, TSR_ERROR_CANCELLED, _ ("Upload of %s was cancelled"), name);
       return NULL;
@@ -2157,13 +2170,46 @@ tsr_cluster_upload (TsrCluster *self, GFile *file, GCancellable *cancellable, GE
   return result;
 }
 
+static TsrManifest *
+upload_with_ticket (TsrCluster *self, GFile *file, gsize number, GCancellable *cancellable,
+                    GError **error)
+{
+  Ticket ticket = { number, FALSE };
+  TsrManifest *m = upload_file (self, file, &ticket, cancellable, error);
+
+  if (!ticket.used) /* it failed before its turn */
+    drop_ticket (self, number);
+  return m;
+}
+
+/**
+ * tsr_cluster_upload:
+ * @file: a regular file
+ *
+ * The seed's File Upload Flow, streaming and encrypted. Blocks: call it on a worker thread,
+ * or use tsr_cluster_upload_async(). Emits transfer-progress. A failed or cancelled upload
+ * leaves no manifest and removes the segments it stored.
+ *
+ * Returns: (transfer full): the new file's manifest
+ */
+TsrManifest *
+tsr_cluster_upload (TsrCluster *self, GFile *file, GCancellable *cancellable, GError **error)
+{
+  g_return_val_if_fail (TSR_IS_CLUSTER (self), NULL);
+  g_return_val_if_fail (G_IS_FILE (file), NULL);
+
+  return upload_with_ticket (self, file, take_ticket (self), cancellable, error);
+}
+
 /* An async upload no thread has taken yet, shared (g_atomic_rc_box) by the queue and the handler
  * on its cancellable: a cancel while it waits ends it at once. */
 typedef struct
 {
-  TsrCluster *self; /* a reference */
-  GTask *task;      /* until a thread or the cancel takes it; under uploads_mutex */
-  gulong handler;   /* on the task's cancellable; 0: none */
+  /* Weak: the handler's share may outlive the upload, and must not keep the cluster. While
+   * queued, the task holds the cluster. */
+  GWeakRef self;
+  GTask *task;    /* until a thread or the cancel takes it; under uploads_mutex */
+  gulong handler; /* on the task's cancellable; 0: none */
 } PendingUpload;
 
 static void
@@ -2172,7 +2218,21 @@ pending_clear (gpointer data)
   PendingUpload *p = data;
 
   g_clear_object (&p->task);
-  g_object_unref (p->self);
+  g_weak_ref_clear (&p->self);
+}
+
+/* What an async upload's task carries. */
+typedef struct
+{
+  GFile *file;
+  gsize ticket; /* its place in line, taken when it was asked for */
+} UploadRequest;
+
+static void
+upload_request_free (UploadRequest *request)
+{
+  g_object_unref (request->file);
+  g_free (request);
 }
 
 static void
@@ -2185,21 +2245,26 @@ static void
 run_upload (GTask *task)
 {
   TsrCluster *self = g_task_get_source_object (task);
+  UploadRequest *request = g_task_get_task_data (task);
   GError *error = NULL;
   TsrManifest *m;
 
-  m = tsr_cluster_upload (self, g_task_get_task_data (task), g_task_get_cancellable (task), &error);
+  m = upload_with_ticket (self, request->file, request->ticket, g_task_get_cancellable (task),
+                          &error);
   if (m == NULL)
     g_task_return_error (task, error);
   else
     g_task_return_pointer (task, m, (GDestroyNotify)tsr_manifest_free);
 }
 
+/* Gives up @task's place in line, and says it was cancelled. */
 static void
 return_cancelled (GTask *task)
 {
-  g_autofree char *name = g_file_get_basename (g_task_get_task_data (task));
+  UploadRequest *request = g_task_get_task_data (task);
+  g_autofree char *name = g_file_get_basename (request->file);
 
+  drop_ticket (g_task_get_source_object (task), request->ticket);
   g_task_return_new_error (task, TSR_ERROR, TSR_ERROR_CANCELLED, _ ("Upload of %s was cancelled"),
                            name);
 }
@@ -2209,14 +2274,17 @@ return_cancelled (GTask *task)
 static void
 on_pending_cancelled (GCancellable *cancellable, PendingUpload *p)
 {
+  g_autoptr (TsrCluster) self = g_weak_ref_get (&p->self);
   g_autoptr (GTask) task = NULL;
   gboolean queued;
 
-  g_mutex_lock (&p->self->uploads_mutex);
-  queued = g_queue_remove (&p->self->pending, p);
+  if (self == NULL) /* long gone: so is the upload */
+    return;
+  g_mutex_lock (&self->uploads_mutex);
+  queued = g_queue_remove (&self->pending, p);
   if (queued)
     task = g_steal_pointer (&p->task);
-  g_mutex_unlock (&p->self->uploads_mutex);
+  g_mutex_unlock (&self->uploads_mutex);
   if (queued)
     {
       return_cancelled (task);
@@ -2265,16 +2333,19 @@ tsr_cluster_upload_async (TsrCluster *self, GFile *file, GCancellable *cancellab
 {
   g_autoptr (GTask) task = g_task_new (self, cancellable, callback, user_data);
   PendingUpload *p = g_atomic_rc_box_new0 (PendingUpload);
+  UploadRequest *request = g_new0 (UploadRequest, 1);
   gboolean start = FALSE, queued = FALSE, cancelled = FALSE;
 
   g_task_set_source_tag (task, tsr_cluster_upload_async);
   /* Our own TSR_ERROR_CANCELLED, not GTask's G_IO_ERROR_CANCELLED. */
   g_task_set_check_cancellable (task, FALSE);
-  g_task_set_task_data (task, g_object_ref (file), g_object_unref);
+  request->file = g_object_ref (file);
+  request->ticket = take_ticket (self);
+  g_task_set_task_data (task, request, (GDestroyNotify)upload_request_free);
 
   /* Connected before it can be queued, with a share of its own (dropped at once when the
    * cancellable is cancelled already: the handler then finds nothing queued). */
-  p->self = g_object_ref (self);
+  g_weak_ref_init (&p->self, self);
   if (cancellable != NULL)
     p->handler = g_cancellable_connect (cancellable, G_CALLBACK (on_pending_cancelled),
                                         g_atomic_rc_box_acquire (p), pending_release);

@@ -708,6 +708,7 @@ tsr_segment_store_initable_init (GInitable *initable, GCancellable *cancellable,
       g_message ("Node store %s keeps its recount in memory only: %s", self->root,
                  local_error->message);
       self->dirty = g_file_test (self->dirty_path, G_FILE_TEST_EXISTS);
+      self->save_failed = TRUE; /* as after a failed save at a sync: see index_is_due() */
       return TRUE;
     }
   if (g_unlink (self->dirty_path) != 0 && errno != ENOENT)
@@ -1775,10 +1776,11 @@ tsr_scrub_result_clear (TsrScrubResult *result)
 }
 
 /* Whether metadata.json is due: it leaves out as many mutations as a quarter of the segments it
- * would list. Saving it writes a line per segment, so a sync that saved it every time cost as
- * much as the whole index (16 MB and 0.1 s for a full 10 GB node) even for a file of a few
- * bytes; saved this way, it costs at most four entries per mutation. Called with sync_lock held
- * for writing. */
+ * would list, and the last save did not fail (after one, only a checkpoint after a quiet spell
+ * or the close tries again: a node never quiet then saves at its close). Saving it writes a line
+ * per segment, so a sync that saved it every time cost as much as the whole index (16 MB and 0.1 s
+ * for a full 10 GB node) even for a file of a few bytes; saved this way, it costs at most four
+ * entries per mutation. Called with sync_lock held for writing. */
 static gboolean
 index_is_due (TsrSegmentStore *self)
 {

@@ -714,6 +714,41 @@ test_small_uploads_wait_for_big (Fixture *f, gconstpointer data)
     g_bytes_unref (notes[i]);
 }
 
+/* Files dropped just before signing out are not uploaded, and nothing is said about them;
+ * signing in again shows none of them arriving later. */
+static void
+test_sign_out_drops_waiting_files (Fixture *f, gconstpointer data)
+{
+  TsrBackend *backend = tsr_window_get_backend (f->window);
+  GFile *dropped[60];
+  Notice notice = { NULL };
+  guint n_before;
+
+  for (guint i = 0; i < G_N_ELEMENTS (dropped); i++)
+    {
+      g_autofree char *name = g_strdup_printf ("draft-%02u.txt", i);
+      g_autoptr (GBytes) content = NULL;
+      dropped[i] = write_file (f, name, 1000, &content);
+    }
+  sign_in (f);
+  g_signal_connect (backend, "notice", G_CALLBACK (on_notice), &notice);
+  tsr_app_test_drop_files (f->window, dropped, G_N_ELEMENTS (dropped));
+  tsr_backend_sign_out (backend);
+  tsr_app_test_spin (1);
+  g_assert_null (notice.message);
+
+  sign_in (f);
+  tsr_app_test_spin (1);
+  n_before = tsr_app_test_n_files (f->window);
+  g_assert_cmpuint (n_before, <, 5); /* at most what began before the sign-out */
+  tsr_app_test_spin (1);
+  g_assert_cmpuint (tsr_app_test_n_files (f->window), ==, n_before);
+  g_assert_null (notice.message);
+  g_signal_handlers_disconnect_by_data (backend, &notice);
+  for (guint i = 0; i < G_N_ELEMENTS (dropped); i++)
+    g_object_unref (dropped[i]);
+}
+
 /* ---- nodes ---- */
 
 typedef struct
@@ -1375,6 +1410,7 @@ main (int argc, char **argv)
   ADD ("/tessera/app/drop-upload-download", test_drop_upload_download);
   ADD ("/tessera/app/cancel-upload", test_cancel_upload);
   ADD ("/tessera/app/small-uploads-wait-for-big", test_small_uploads_wait_for_big);
+  ADD ("/tessera/app/sign-out-drops-waiting-files", test_sign_out_drops_waiting_files);
   ADD ("/tessera/app/stop-node", test_stop_node);
   ADD ("/tessera/app/topology-and-storage", test_topology_and_storage);
   ADD ("/tessera/app/storage-even-out", test_storage_even_out);
