@@ -34,6 +34,8 @@ struct _TsrBackend
   GPtrArray *nodes;      /* TsrNodeStatus, the last snapshot */
   char *up_nodes;        /* which nodes counted as up when file health was last computed */
   guint nodes_source;
+  guint files_source;       /* a reload waiting out TSR_BACKEND_COALESCE_MS */
+  gint64 files_reloaded_at; /* when the last reload began */
   gboolean files_loading;
   gboolean files_dirty;
   GCancellable *cancellable; /* background work, cancelled at shutdown */
@@ -255,10 +257,30 @@ on_cluster_signal (TsrBackend *self)
   queue_nodes_update (self);
 }
 
+static gboolean
+files_timeout (gpointer data)
+{
+  TsrBackend *self = data;
+
+  self->files_source = 0;
+  reload_files (self);
+  return G_SOURCE_REMOVE;
+}
+
+/* After each upload of a folder's worth of files: reloading the list means reading every
+ * file's manifest summary, so at most every 250 ms (the first one at once). */
 static void
 on_files_changed (TsrBackend *self)
 {
-  reload_files (self);
+  gint64 since = (g_get_monotonic_time () - self->files_reloaded_at) / 1000;
+
+  if (self->files_source != 0)
+    return;
+  if (since >= TSR_BACKEND_COALESCE_MS)
+    reload_files (self);
+  else
+    self->files_source =
+        g_timeout_add ((guint)(TSR_BACKEND_COALESCE_MS - since), files_timeout, self);
 }
 
 static TsrTransfer *
@@ -355,6 +377,7 @@ tsr_backend_shutdown (TsrBackend *self)
       tsr_transfer_cancel (t);
     }
   g_clear_handle_id (&self->nodes_source, g_source_remove);
+  g_clear_handle_id (&self->files_source, g_source_remove);
   if (self->cluster != NULL)
     tsr_cluster_stop (self->cluster);
 }
@@ -713,6 +736,7 @@ reload_files (TsrBackend *self)
     }
   self->files_loading = TRUE;
   self->files_dirty = FALSE;
+  self->files_reloaded_at = g_get_monotonic_time ();
   task = g_task_new (self, self->cancellable, on_list_done, NULL);
   g_task_run_in_thread (task, list_thread);
 }
