@@ -269,8 +269,8 @@ on_transfers_changed (GListModel *model, guint position, guint removed, guint ad
   if (n > TRANSFER_ROWS)
     {
       g_autofree char *text = g_strdup_printf (
-          ngettext ("%u more file waiting", "%u more files waiting", n - TRANSFER_ROWS),
-          n - TRANSFER_ROWS);
+          /* Mostly uploads waiting their turn; a download started meanwhile may be one. */
+          ngettext ("%u more transfer", "%u more transfers", n - TRANSFER_ROWS), n - TRANSFER_ROWS);
       gtk_label_set_text (self->more_transfers_label, text);
     }
 }

@@ -609,7 +609,7 @@ is_label_with_text (GtkWidget *w, gconstpointer text)
 static gboolean
 one_more_waiting (gpointer window)
 {
-  return find_widget (window, is_label_with_text, "1 more file waiting") != NULL;
+  return find_widget (window, is_label_with_text, "1 more transfer") != NULL;
 }
 
 typedef struct
