@@ -620,14 +620,6 @@ count_threads (const char *name)
   return n;
 }
 
-static void
-on_many_done (GObject *source, GAsyncResult *result, gpointer data)
-{
-  GAsyncResult **slot = data;
-
-  *slot = g_object_ref (result);
-}
-
 /* An upload's result, and how many ended before it. */
 typedef struct
 {
@@ -725,8 +717,8 @@ static void
 test_stop_with_uploads_waiting (Fixture *f, gconstpointer data)
 {
   const guint n = 24;
-  g_autofree GAsyncResult **results = g_new0 (GAsyncResult *, n);
-  guint stored = 0, stopped = 0;
+  g_autofree Ranked *ranked = g_new0 (Ranked, n);
+  guint stored = 0, stopped = 0, ended = 0;
 
   for (guint i = 0; i < n; i++)
     {
@@ -735,7 +727,8 @@ test_stop_with_uploads_waiting (Fixture *f, gconstpointer data)
       g_autofree char *path = write_file (f, name, content);
       g_autoptr (GFile) file = g_file_new_for_path (path);
 
-      tsr_cluster_upload_async (f->cluster, file, NULL, on_many_done, &results[i]);
+      ranked[i].ended = &ended;
+      tsr_cluster_upload_async (f->cluster, file, NULL, on_ranked_done, &ranked[i]);
     }
   tsr_cluster_stop (f->cluster);
   for (guint i = 0; i < n; i++)
@@ -743,9 +736,9 @@ test_stop_with_uploads_waiting (Fixture *f, gconstpointer data)
       g_autoptr (GError) error = NULL;
       g_autoptr (TsrManifest) m = NULL;
 
-      while (results[i] == NULL)
+      while (ranked[i].result == NULL)
         g_main_context_iteration (NULL, TRUE);
-      m = tsr_cluster_upload_finish (f->cluster, results[i], &error);
+      m = tsr_cluster_upload_finish (f->cluster, ranked[i].result, &error);
       if (m != NULL)
         stored++;
       else
@@ -753,7 +746,7 @@ test_stop_with_uploads_waiting (Fixture *f, gconstpointer data)
           g_assert_error (error, TSR_ERROR, TSR_ERROR_STOPPED);
           stopped++;
         }
-      g_object_unref (results[i]);
+      g_object_unref (ranked[i].result);
     }
   g_assert_cmpuint (stored + stopped, ==, n);
   g_assert_cmpuint (stopped, >, 0);

@@ -195,21 +195,15 @@ on_async_done (GObject *source, GAsyncResult *result, gpointer data)
   *(GAsyncResult **)data = g_object_ref (result);
 }
 
-static void
-clear_progress (Progress *p)
-{
-  if (p->shown)
-    fprintf (stderr, "\r%*s\r", 80, "");
-  p->shown = FALSE;
-}
-
 /* Runs the main loop until the async call completes, showing progress on a terminal. */
 static GAsyncResult *
 wait_with_progress (TsrCli *cli, GAsyncResult **slot, Progress *p)
 {
   while (*slot == NULL)
     g_main_context_iteration (NULL, TRUE);
-  clear_progress (p);
+  if (p->shown)
+    fprintf (stderr, "\r%*s\r", 80, "");
+  p->shown = FALSE;
   return *slot;
 }
 
@@ -321,12 +315,9 @@ tsr_cli_cmd_upload (TsrCli *cli, int argc, char **argv)
       g_autoptr (GError) error = NULL;
       g_autoptr (TsrManifest) m = NULL;
 
-      while (job->result == NULL)
-        g_main_context_iteration (NULL, TRUE);
-      m = tsr_cluster_upload_finish (cluster, job->result, &error);
+      m = tsr_cluster_upload_finish (cluster, wait_with_progress (cli, &job->result, &p), &error);
       p.finished++;
       job->done = job->size; /* its last progress may have been before its end */
-      clear_progress (&p);
       /* After Ctrl+C the files still waiting end cancelled too: said once, then counted. */
       if (m == NULL && cancelled > 0 && g_error_matches (error, TSR_ERROR, TSR_ERROR_CANCELLED))
         cancelled++;

@@ -112,11 +112,10 @@ struct _TsrSegmentStore
   gboolean rebuilt;
   gboolean closed;
   /* Mutations since the last syncfs(); since metadata.json was saved; when the last one was;
-   * whether a checkpoint failed after the mutation at @checkpoint_failed_at. */
+   * the @last_mutation after which a checkpoint last failed (-1: none did). */
   gboolean unsynced;
   guint64 unsaved;
   gint64 last_mutation;
-  gboolean checkpoint_failed;
   gint64 checkpoint_failed_at;
   gboolean save_failed; /* the last save failed: syncs leave it to checkpoints and the close */
   /* A sync's flush failed. syncfs() reports a writeback error once: a second sync would
@@ -1920,7 +1919,7 @@ tsr_segment_store_checkpoint (TsrSegmentStore *self, guint quiet_for, GError **e
   /* After a failure (a full disk, a failed flush), not again until something changes: one
    * message per quiet spell, not one per tick. */
   due = g_get_monotonic_time () - since >= (gint64)quiet_for * G_USEC_PER_SEC &&
-        !(self->checkpoint_failed && self->checkpoint_failed_at == since);
+        self->checkpoint_failed_at != since;
   g_mutex_unlock (&self->mutex);
   g_mutex_lock (&self->dirty_mutex);
   behind = self->dirty;
@@ -1932,7 +1931,6 @@ tsr_segment_store_checkpoint (TsrSegmentStore *self, guint quiet_for, GError **e
   if (save_error != NULL)
     g_propagate_error (error, g_steal_pointer (&save_error));
   g_mutex_lock (&self->mutex);
-  self->checkpoint_failed = TRUE;
   self->checkpoint_failed_at = since;
   g_mutex_unlock (&self->mutex);
   return FALSE;
@@ -2088,6 +2086,7 @@ static void
 tsr_segment_store_init (TsrSegmentStore *self)
 {
   self->root_fd = -1;
+  self->checkpoint_failed_at = -1; /* monotonic time is never negative */
   self->capacity = TSR_SEGMENT_STORE_DEFAULT_CAPACITY;
   self->segments = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   g_rw_lock_init (&self->sync_lock);
