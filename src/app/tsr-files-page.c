@@ -10,6 +10,7 @@
 #include <glib/gi18n.h>
 
 #include "tsr-files-page.h"
+#include "tsr-window.h"
 
 struct _TsrFilesPage
 {
@@ -137,13 +138,9 @@ on_deleted (GObject *source, GAsyncResult *result, gpointer data)
 {
   g_autoptr (TsrFilesPage) self = data;
   g_autoptr (GError) error = NULL;
-  GtkWidget *overlay;
 
-  if (tsr_backend_delete_finish (TSR_BACKEND (source), result, &error))
-    return;
-  overlay = gtk_widget_get_ancestor (GTK_WIDGET (self), ADW_TYPE_TOAST_OVERLAY);
-  if (overlay != NULL)
-    adw_toast_overlay_add_toast (ADW_TOAST_OVERLAY (overlay), adw_toast_new (error->message));
+  if (!tsr_backend_delete_finish (TSR_BACKEND (source), result, &error))
+    tsr_window_toast_for (GTK_WIDGET (self), error->message);
 }
 
 static void
@@ -203,6 +200,8 @@ create_transfer_row (gpointer item, gpointer data)
   gboolean up = tsr_transfer_get_kind (transfer) == TSR_TRANSFER_UPLOAD;
 
   adw_action_row_set_icon_name (ADW_ACTION_ROW (row), up ? "go-up-symbolic" : "go-down-symbolic");
+  /* A file's name is not markup ("Tom & Jerry.mkv"). */
+  adw_preferences_row_set_use_markup (ADW_PREFERENCES_ROW (row), FALSE);
   g_object_bind_property (transfer, "name", row, "title", G_BINDING_SYNC_CREATE);
   g_object_bind_property (transfer, "status", row, "subtitle", G_BINDING_SYNC_CREATE);
   g_object_bind_property (transfer, "fraction", bar, "fraction", G_BINDING_SYNC_CREATE);

@@ -7,6 +7,7 @@
 #include <glib/gi18n.h>
 
 #include "tsr-nodes-page.h"
+#include "tsr-window.h"
 
 struct _TsrNodesPage
 {
@@ -26,16 +27,11 @@ on_toggled (GObject *source, GAsyncResult *result, gpointer data)
 {
   g_autoptr (TsrNodesPage) self = data;
   g_autoptr (GError) error = NULL;
-  GtkWidget *overlay;
 
   if (tsr_backend_set_node_enabled_finish (TSR_BACKEND (source), result, &error))
-    {
-      tsr_backend_refresh (self->backend);
-      return;
-    }
-  overlay = gtk_widget_get_ancestor (GTK_WIDGET (self), ADW_TYPE_TOAST_OVERLAY);
-  if (overlay != NULL)
-    adw_toast_overlay_add_toast (ADW_TOAST_OVERLAY (overlay), adw_toast_new (error->message));
+    tsr_backend_refresh (self->backend);
+  else
+    tsr_window_toast_for (GTK_WIDGET (self), error->message);
 }
 
 static void

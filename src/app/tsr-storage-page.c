@@ -11,6 +11,7 @@
 #include <glib/gi18n.h>
 
 #include "tsr-storage-page.h"
+#include "tsr-window.h"
 
 struct _TsrStoragePage
 {
@@ -137,7 +138,6 @@ on_rebalanced (GObject *source, GAsyncResult *result, gpointer data)
   g_autoptr (TsrStoragePage) self = data;
   g_autoptr (GError) error = NULL;
   TsrRebalanceReport r;
-  GtkWidget *overlay;
 
   if (!tsr_cluster_rebalance_finish (TSR_CLUSTER (source), result, &r, &error))
     {
@@ -169,13 +169,7 @@ on_rebalanced (GObject *source, GAsyncResult *result, gpointer data)
     return;
   stop_showing_progress (self);
   set_rebalancing (self, FALSE);
-  overlay = gtk_widget_get_ancestor (GTK_WIDGET (self), ADW_TYPE_TOAST_OVERLAY);
-  if (overlay != NULL)
-    {
-      /* A toast's title is markup; an error message may hold "<" or "&". */
-      g_autofree char *escaped = g_markup_escape_text (self->rebalance_result, -1);
-      adw_toast_overlay_add_toast (ADW_TOAST_OVERLAY (overlay), adw_toast_new (escaped));
-    }
+  tsr_window_toast_for (GTK_WIDGET (self), self->rebalance_result);
   tsr_backend_refresh (self->backend);
 }
 

@@ -1,17 +1,36 @@
 /* tsr-window.c: the main window
  *
  * Sign-in first, then four pages: files, nodes, topology and storage. Files dropped anywhere
- * on the window upload; transfers end in a toast. The window holds the actions behind the
- * header bar, the menu and the shortcuts.
+ * on the window upload; transfers end in a toast, one for all those that end alike while it
+ * shows (a folder's worth of files dropped at once would otherwise queue a toast each, four
+ * seconds apiece). The window holds the actions behind the header bar, the menu and the
+ * shortcuts.
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
 #include "config.h"
 
 #include <glib/gi18n.h>
+#include <string.h>
 
 #include "tsr-settings.h"
 #include "tsr-window.h"
+
+/* How a transfer ended; transfers of one kind that end alike share a toast. */
+enum
+{
+  OUTCOME_DONE,
+  OUTCOME_CANCELLED,
+  OUTCOME_FAILED,
+  N_OUTCOMES
+};
+#define N_KINDS 2 /* TsrTransferKind */
+
+typedef struct
+{
+  AdwToast *toast; /* in toasts, until dismissed */
+  guint count;     /* transfers it tells of */
+} Summary;
 
 struct _TsrWindow
 {
@@ -35,17 +54,101 @@ struct _TsrWindow
   TsrEnrollDialog *enroll_dialog;    /* weak */
   TsrAddNodeDialog *add_node_dialog; /* weak */
   GSettings *settings;               /* NULL when the schema is not installed */
+  GPtrArray *toasts;                 /* AdwToast: showing or waiting their turn */
+  Summary summaries[N_KINDS][N_OUTCOMES];
 };
 
 G_DEFINE_FINAL_TYPE (TsrWindow, tsr_window, ADW_TYPE_APPLICATION_WINDOW)
 
+/* ---- toasts ---- */
+
+#define TOAST_SECONDS 4
+
+static void
+on_toast_dismissed (AdwToast *toast, TsrWindow *self)
+{
+  for (guint k = 0; k < N_KINDS; k++)
+    for (guint o = 0; o < N_OUTCOMES; o++)
+      if (self->summaries[k][o].toast == toast)
+        self->summaries[k][o] = (Summary){ NULL, 0 };
+  g_signal_handlers_disconnect_by_data (toast, self);
+  g_ptr_array_remove (self->toasts, toast);
+}
+
+/* Shows @toast (its title is plain text), or, when it shows already, shows it for its whole
+ * time again; one waiting its turn comes next. */
+static void
+show_toast (TsrWindow *self, AdwToast *toast, const char *title)
+{
+  /* libadwaita 1.2 takes a toast's title as markup, and a file name or an error message may
+   * hold "&" or "<": unescaped, the toast showed nothing. */
+  g_autofree char *escaped = g_markup_escape_text (title, -1);
+
+  adw_toast_set_title (toast, escaped);
+  if (!g_ptr_array_find (self->toasts, toast, NULL))
+    {
+      g_ptr_array_add (self->toasts, g_object_ref (toast));
+      g_signal_connect (toast, "dismissed", G_CALLBACK (on_toast_dismissed), self);
+    }
+  adw_toast_overlay_add_toast (self->toast_overlay, g_object_ref (toast));
+}
+
+/**
+ * tsr_window_toast:
+ * @message: plain text
+ *
+ * Shows @message in a toast; the same message again, while its toast shows or waits, only
+ * shows that one longer (files dropped while the nodes start get one notice, not one each).
+ */
 void
 tsr_window_toast (TsrWindow *self, const char *message)
 {
-  AdwToast *toast = adw_toast_new (message);
+  g_autoptr (AdwToast) toast = NULL;
 
-  adw_toast_set_timeout (toast, 4);
-  adw_toast_overlay_add_toast (self->toast_overlay, toast);
+  for (guint i = 0; i < self->toasts->len; i++)
+    {
+      AdwToast *shown = self->toasts->pdata[i];
+      if (g_strcmp0 (g_object_get_data (G_OBJECT (shown), "message"), message) == 0)
+        {
+          show_toast (self, shown, message);
+          return;
+        }
+    }
+  toast = adw_toast_new ("");
+  adw_toast_set_timeout (toast, TOAST_SECONDS);
+  g_object_set_data_full (G_OBJECT (toast), "message", g_strdup (message), g_free);
+  show_toast (self, toast, message);
+}
+
+/* Shows @message in the toast of @widget's window, if it is in one. */
+void
+tsr_window_toast_for (GtkWidget *widget, const char *message)
+{
+  GtkRoot *root = gtk_widget_get_root (widget);
+
+  if (TSR_IS_WINDOW (root))
+    tsr_window_toast (TSR_WINDOW (root), message);
+}
+
+/**
+ * tsr_window_get_toast_titles:
+ *
+ * Returns: (transfer full): the titles, as shown, of the toasts showing or waiting their turn,
+ *   in the order they were first shown
+ */
+GStrv
+tsr_window_get_toast_titles (TsrWindow *self)
+{
+  g_autoptr (GStrvBuilder) builder = g_strv_builder_new ();
+
+  for (guint i = 0; i < self->toasts->len; i++)
+    {
+      g_autofree char *text = NULL;
+      pango_parse_markup (adw_toast_get_title (self->toasts->pdata[i]), -1, 0, NULL, &text, NULL,
+                          NULL);
+      g_strv_builder_add (builder, text != NULL ? text : "");
+    }
+  return g_strv_builder_end (builder);
 }
 
 static void
@@ -335,22 +438,53 @@ on_drop_leave (GtkDropTarget *target, TsrWindow *self)
 static void
 on_transfer_finished (TsrWindow *self, TsrTransfer *transfer, const GError *error)
 {
+  TsrTransferKind kind = tsr_transfer_get_kind (transfer);
+  gboolean up = kind == TSR_TRANSFER_UPLOAD;
+  const char *name = tsr_transfer_get_name (transfer);
   g_autofree char *message = NULL;
-  gboolean up = tsr_transfer_get_kind (transfer) == TSR_TRANSFER_UPLOAD;
+  g_autoptr (AdwToast) toast = NULL;
+  Summary *summary;
+  guint outcome, n;
 
   if (error == NULL)
-    message = g_strdup_printf (up ? _ ("“%s” is stored") : _ ("“%s” is downloaded"),
-                               tsr_transfer_get_name (transfer));
+    outcome = OUTCOME_DONE;
   else if (g_error_matches (error, TSR_ERROR, TSR_ERROR_CANCELLED) ||
            g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-    message =
-        g_strdup_printf (up ? _ ("Upload of “%s” cancelled") : _ ("Download of “%s” cancelled"),
-                         tsr_transfer_get_name (transfer));
+    outcome = OUTCOME_CANCELLED;
   else
+    outcome = OUTCOME_FAILED;
+  summary = &self->summaries[kind][outcome];
+  n = ++summary->count;
+
+  if (n == 1 && outcome == OUTCOME_DONE)
+    message = g_strdup_printf (up ? _ ("“%s” is stored") : _ ("“%s” is downloaded"), name);
+  else if (n == 1 && outcome == OUTCOME_CANCELLED)
+    message = g_strdup_printf (
+        up ? _ ("Upload of “%s” cancelled") : _ ("Download of “%s” cancelled"), name);
+  else if (n == 1)
     message =
         g_strdup_printf (up ? _ ("Could not upload “%s”: %s") : _ ("Could not download “%s”: %s"),
-                         tsr_transfer_get_name (transfer), error->message);
-  tsr_window_toast (self, message);
+                         name, error->message);
+  else if (outcome == OUTCOME_DONE)
+    message =
+        g_strdup_printf (up ? ngettext ("%u file is stored", "%u files are stored", n)
+                            : ngettext ("%u file is downloaded", "%u files are downloaded", n),
+                         n);
+  else if (outcome == OUTCOME_CANCELLED)
+    message = g_strdup_printf (up ? ngettext ("%u upload cancelled", "%u uploads cancelled", n)
+                                  : ngettext ("%u download cancelled", "%u downloads cancelled", n),
+                               n);
+  else /* the latest reason: those ending together mostly share one (a node down) */
+    message = g_strdup_printf (
+        up ? ngettext ("Could not upload %u file: %s", "Could not upload %u files: %s", n)
+           : ngettext ("Could not download %u file: %s", "Could not download %u files: %s", n),
+        n, error->message);
+  if (summary->toast == NULL)
+    {
+      summary->toast = toast = adw_toast_new ("");
+      adw_toast_set_timeout (toast, TOAST_SECONDS);
+    }
+  show_toast (self, summary->toast, message);
 }
 
 static void
@@ -418,6 +552,10 @@ tsr_window_dispose (GObject *object)
   if (self->backend != NULL)
     g_signal_handlers_disconnect_by_data (self->backend, self);
   g_clear_object (&self->backend);
+  for (guint i = 0; self->toasts != NULL && i < self->toasts->len; i++)
+    g_signal_handlers_disconnect_by_data (self->toasts->pdata[i], self);
+  g_clear_pointer (&self->toasts, g_ptr_array_unref);
+  memset (self->summaries, 0, sizeof self->summaries);
   g_clear_object (&self->settings);
   gtk_widget_dispose_template (GTK_WIDGET (self), TSR_TYPE_WINDOW);
   G_OBJECT_CLASS (tsr_window_parent_class)->dispose (object);
@@ -473,6 +611,7 @@ tsr_window_init (TsrWindow *self)
   GType types[] = { GDK_TYPE_FILE_LIST, G_TYPE_FILE };
 
   gtk_widget_init_template (GTK_WIDGET (self));
+  self->toasts = g_ptr_array_new_with_free_func (g_object_unref);
 
   /* Files first: G_TYPE_FILE alone would keep only the first of several dropped files. */
   self->drop_target = gtk_drop_target_new (G_TYPE_INVALID, GDK_ACTION_COPY);

@@ -35,5 +35,7 @@ GtkDropTarget *tsr_window_get_drop_target (TsrWindow *self);
 TsrEnrollDialog *tsr_window_get_enroll_dialog (TsrWindow *self);
 TsrAddNodeDialog *tsr_window_get_add_node_dialog (TsrWindow *self);
 void tsr_window_toast (TsrWindow *self, const char *message);
+void tsr_window_toast_for (GtkWidget *widget, const char *message);
+GStrv tsr_window_get_toast_titles (TsrWindow *self);
 
 G_END_DECLS

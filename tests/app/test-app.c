@@ -749,6 +749,99 @@ test_sign_out_drops_waiting_files (Fixture *f, gconstpointer data)
     g_object_unref (dropped[i]);
 }
 
+/* Toasts: transfers that end while a toast about them shows share it (a toast each, of four
+ * seconds, queued up for minutes after a folder's worth of files); a name with "&" or "<"
+ * shows as it is, in its transfer's row and in its toast; a notice given again while it shows
+ * is one toast. */
+static gboolean
+no_toasts (gpointer window)
+{
+  g_auto (GStrv) titles = tsr_window_get_toast_titles (window);
+  return titles[0] == NULL;
+}
+
+typedef struct
+{
+  GtkWidget *root;
+  const char *text;
+} LabelWait;
+
+static gboolean
+label_shown (gpointer data)
+{
+  LabelWait *w = data;
+  return find_widget (w->root, is_label_with_text, w->text) != NULL;
+}
+
+static void
+count_notice (TsrBackend *backend, const char *message, guint *n)
+{
+  (*n)++;
+}
+
+static gboolean
+three_notices (gpointer n)
+{
+  return *(guint *)n == 3;
+}
+
+static void
+test_toasts_sum_up (Fixture *f, gconstpointer data)
+{
+  const char *stored = "“Tom & Jerry <1>.txt” is stored";
+  g_autoptr (GBytes) content = NULL;
+  g_autoptr (GFile) first = write_file (f, "Tom & Jerry <1>.txt", 1000, &content);
+  g_autofree char *folder_path = g_build_filename (f->work_dir, "R&D", NULL);
+  g_autoptr (GFile) folder = g_file_new_for_path (folder_path);
+  GFile *folders[] = { folder, folder, folder };
+  GFile *dropped[12];
+  GtkWidget *label;
+  LabelWait waiting_row = { GTK_WIDGET (f->window), "Tom & Jerry <13>.txt" };
+  guint notices = 0;
+  g_auto (GStrv) titles = NULL;
+
+  for (guint i = 0; i < G_N_ELEMENTS (dropped); i++)
+    {
+      g_autofree char *name = g_strdup_printf ("Tom & Jerry <%u>.txt", i + 2);
+      g_autoptr (GBytes) ignored = NULL;
+      /* The first is big: the others' rows wait behind it, long enough to be looked at. */
+      dropped[i] = write_file (f, name, i == 0 ? 64 * 1024 * 1024 : 1000 + i, &ignored);
+    }
+  sign_in (f);
+  tsr_app_test_drop_files (f->window, &first, 1);
+  wait_for_files (f, 1);
+  label = find_widget (GTK_WIDGET (f->window), is_label_with_text, stored);
+  g_assert_nonnull (label);
+  titles = tsr_window_get_toast_titles (f->window);
+  g_assert_cmpstrv (titles, ((const char *[]){ stored, NULL }));
+  g_clear_pointer (&titles, g_strfreev);
+  g_assert_true (tsr_app_test_wait (no_toasts, f->window, 30));
+
+  /* Twelve together: one toast, counting them; each row showed its name as it is (a row whose
+   * title failed to parse as markup logs a warning, which fails the test). */
+  tsr_app_test_drop_files (f->window, dropped, G_N_ELEMENTS (dropped));
+  g_assert_true (tsr_app_test_wait (label_shown, &waiting_row, 30));
+  wait_for_files (f, 13);
+  tsr_app_test_spin (0.3);
+  titles = tsr_window_get_toast_titles (f->window);
+  g_assert_cmpstrv (titles, ((const char *[]){ "12 files are stored", NULL }));
+  g_clear_pointer (&titles, g_strfreev);
+  g_assert_true (tsr_app_test_wait (no_toasts, f->window, 30));
+
+  /* The same folder three times: three notices, one toast. */
+  g_assert_cmpint (g_mkdir (folder_path, 0700), ==, 0);
+  g_signal_connect (tsr_window_get_backend (f->window), "notice", G_CALLBACK (count_notice),
+                    &notices);
+  tsr_app_test_drop_files (f->window, folders, G_N_ELEMENTS (folders));
+  g_assert_true (tsr_app_test_wait (three_notices, &notices, 30));
+  g_signal_handlers_disconnect_by_data (tsr_window_get_backend (f->window), &notices);
+  titles = tsr_window_get_toast_titles (f->window);
+  g_assert_cmpuint (g_strv_length (titles), ==, 1);
+  g_assert_true (g_str_has_prefix (titles[0], "“R&D” is a folder."));
+  for (guint i = 0; i < G_N_ELEMENTS (dropped); i++)
+    g_object_unref (dropped[i]);
+}
+
 /* ---- nodes ---- */
 
 typedef struct
@@ -1411,6 +1504,7 @@ main (int argc, char **argv)
   ADD ("/tessera/app/cancel-upload", test_cancel_upload);
   ADD ("/tessera/app/small-uploads-wait-for-big", test_small_uploads_wait_for_big);
   ADD ("/tessera/app/sign-out-drops-waiting-files", test_sign_out_drops_waiting_files);
+  ADD ("/tessera/app/toasts-sum-up", test_toasts_sum_up);
   ADD ("/tessera/app/stop-node", test_stop_node);
   ADD ("/tessera/app/topology-and-storage", test_topology_and_storage);
   ADD ("/tessera/app/storage-even-out", test_storage_even_out);
