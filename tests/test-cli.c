@@ -5,7 +5,9 @@
 #include "tessera.h"
 #include "tsr-test-util.h"
 
+#include <signal.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <glib/gstdio.h>
@@ -1043,6 +1045,100 @@ test_init (Fixture *f, gconstpointer data)
       ==, 1000000000);
 }
 
+/* Where a download may go. A name as long as a name can be still downloads (its temporary
+ * file's name once made it too long). A link, a device or a pipe is never replaced, not even
+ * with --force (as root, /dev/null became a plain file holding the plaintext). A download
+ * killed halfway leaves nothing in the folder: no hidden part of the plaintext. */
+static void
+test_download_destinations (Fixture *f, gconstpointer data)
+{
+  g_autofree char *long_name = g_strnfill (240, 'n');
+  g_autofree char *out_dir = g_build_filename (f->dir, "out", NULL);
+  g_autofree char *long_out = g_build_filename (out_dir, long_name, NULL);
+  g_autofree char *target = g_build_filename (f->dir, "target.txt", NULL);
+  g_autofree char *link = g_build_filename (f->dir, "link.txt", NULL);
+  g_autofree char *fifo = g_build_filename (f->dir, "pipe", NULL);
+  g_autofree char *killed_out = g_build_filename (out_dir, "film.bin", NULL);
+  g_autoptr (GBytes) small = NULL, big = NULL;
+  g_autofree char *small_path = write_random (f, long_name, 70000, &small);
+  g_autofree char *big_path = write_random (f, "film.bin", 24 * 1024 * 1024, &big);
+  g_auto (TsrTestRun) up = { 0 };
+  g_auto (TsrTestRun) down = { 0 };
+  g_auto (TsrTestRun) to_link = { 0 };
+  g_auto (TsrTestRun) to_fifo = { 0 };
+  g_auto (TsrTestRun) slow = { 0 };
+  g_auto (GStrv) ids = NULL;
+  g_autofree char *link_points_to = NULL;
+  g_autoptr (GDir) listing = NULL;
+  const char *cli_path = g_getenv ("TESSERA_CLI");
+  GPid pid;
+  int status;
+
+  cli (f, &up, NULL, "upload", small_path, big_path, NULL);
+  g_assert_cmpint (up.status, ==, 0);
+  ids = g_strsplit (g_strchomp (up.out), "\n", -1);
+  g_assert_cmpuint (g_strv_length (ids), ==, 2);
+  ids[0][16] = ids[1][16] = '\0'; /* the file ids, without the names after them */
+
+  g_assert_cmpint (g_mkdir (out_dir, 0700), ==, 0);
+  cli (f, &down, NULL, "download", ids[0], "--output", long_out, NULL);
+  g_assert_cmpstr (down.err, ==, "");
+  g_assert_cmpint (down.status, ==, 0);
+  assert_file_equals (long_out, small);
+
+  /* A folder that is not there is not a file's name. */
+  {
+    g_autofree char *no_dir = g_build_filename (f->dir, "new", NULL);
+    g_autofree char *no_dir_slash = g_strconcat (no_dir, G_DIR_SEPARATOR_S, NULL);
+    g_auto (TsrTestRun) to_dir = { 0 };
+
+    cli (f, &to_dir, NULL, "download", ids[0], "--output", no_dir_slash, NULL);
+    g_assert_cmpint (to_dir.status, ==, 1);
+    g_assert_nonnull (strstr (to_dir.err, "There is no folder"));
+    g_assert_false (g_file_test (no_dir, G_FILE_TEST_EXISTS));
+  }
+
+  g_assert_true (g_file_set_contents (target, "mine", -1, NULL));
+  g_assert_cmpint (symlink (target, link), ==, 0);
+  cli (f, &to_link, NULL, "download", ids[0], "--output", link, "--force", NULL);
+  g_assert_cmpint (to_link.status, ==, 1);
+  g_assert_nonnull (strstr (to_link.err, "not a regular file"));
+  link_points_to = g_file_read_link (link, NULL);
+  g_assert_cmpstr (link_points_to, ==, target);
+  {
+    g_autoptr (GBytes) mine = g_bytes_new_static ("mine", 4);
+    assert_file_equals (target, mine);
+  }
+  g_assert_cmpint (mkfifo (fifo, 0600), ==, 0);
+  cli (f, &to_fifo, NULL, "download", ids[0], "--output", fifo, "--force", NULL);
+  g_assert_cmpint (to_fifo.status, ==, 1);
+  g_assert_nonnull (strstr (to_fifo.err, "not a regular file"));
+  g_assert_true (g_file_test (fifo, G_FILE_TEST_EXISTS) &&
+                 !g_file_test (fifo, G_FILE_TEST_IS_REGULAR));
+
+  /* 24 MiB at 4 MiB/s: killed after a second, well before the end. */
+  cli (f, &slow, NULL, "netem", "set", "--bandwidth", "4MiB/s", NULL);
+  g_assert_cmpint (slow.status, ==, 0);
+  {
+    const char *argv[] = { cli_path, "--data-dir", f->data_dir, "download",
+                           ids[1],   "--output",   killed_out,  NULL };
+    g_autoptr (GError) error = NULL;
+
+    g_assert_true (g_spawn_async (f->dir, (char **)argv, NULL, G_SPAWN_DO_NOT_REAP_CHILD, NULL,
+                                  NULL, &pid, &error));
+    g_assert_no_error (error);
+  }
+  g_usleep (G_USEC_PER_SEC);
+  g_assert_cmpint (kill (pid, SIGKILL), ==, 0);
+  g_assert_cmpint (waitpid (pid, &status, 0), ==, pid);
+  g_assert_true (WIFSIGNALED (status)); /* still running when killed, or the test shows nothing */
+  g_spawn_close_pid (pid);
+  listing = g_dir_open (out_dir, 0, NULL);
+  g_assert_nonnull (listing);
+  g_assert_cmpstr (g_dir_read_name (listing), ==, long_name);
+  g_assert_null (g_dir_read_name (listing));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -1070,6 +1166,7 @@ main (int argc, char **argv)
   ADD ("sign-in-notice", test_sign_in_notice);
   ADD ("self-healing", test_self_healing);
   ADD ("rebalance", test_rebalance);
+  ADD ("download-destinations", test_download_destinations);
 #undef ADD
   /* Before anyone registers: an empty data dir. */
   g_test_add ("/tessera/cli/init", Fixture, GINT_TO_POINTER (1), fixture_setup, test_init,

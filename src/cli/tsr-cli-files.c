@@ -398,6 +398,12 @@ tsr_cli_cmd_download (TsrCli *cli, int argc, char **argv)
       g_autoptr (GFile) inside = g_file_get_child (dest, m->name);
       g_set_object (&dest, inside);
     }
+  else if (output != NULL && g_str_has_suffix (output, G_DIR_SEPARATOR_S))
+    {
+      /* "--output new/" meant a folder: not a file named "new". */
+      g_set_error (&error, TSR_ERROR, TSR_ERROR_NOT_FOUND, _ ("There is no folder %s"), output);
+      return tsr_cli_fail (cli, error);
+    }
   /* Only its name was needed; the download loads its own copy, and a large file's manifest is
    * a few MB (about 270 bytes a chunk) that need not be held twice while it runs. */
   g_clear_pointer (&m, tsr_manifest_free);

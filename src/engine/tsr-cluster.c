@@ -2622,6 +2622,139 @@ push_fetch (TsrCluster *self, Download *down, guint64 first)
   pool_push (self, JOB_FETCH, job);
 }
 
+/* Whether a download may go to @dest: nothing there, or a regular file when @overwrite. Never a
+ * link, a device or a pipe: replacing /dev/null or a link with the file is not what anyone
+ * asking to overwrite meant. */
+static gboolean
+check_destination (const char *dest, gboolean overwrite, GError **error)
+{
+  struct stat st;
+
+  if (lstat (dest, &st) != 0)
+    return TRUE; /* nothing there; a missing folder is reported when the file is made */
+  if (S_ISDIR (st.st_mode))
+    g_set_error (error, TSR_ERROR, TSR_ERROR_INVALID_ARGUMENT,
+                 _ ("%s is a folder; give a file name to download to"), dest);
+  else if (!S_ISREG (st.st_mode))
+    g_set_error (error, TSR_ERROR, TSR_ERROR_INVALID_ARGUMENT,
+                 _ ("%s is not a regular file (a link, a device or a pipe); not replacing it"),
+                 dest);
+  else if (!overwrite)
+    g_set_error (error, TSR_ERROR, TSR_ERROR_EXISTS,
+                 _ ("%s already exists; choose another name or allow overwriting"), dest);
+  else
+    return TRUE;
+  return FALSE;
+}
+
+/* Opens the file a download is written to, in @dir: an unnamed one (O_TMPFILE), linked in only
+ * once the whole file is there and checked, so that a download killed halfway leaves no part
+ * of the plaintext behind. Where the file system has no unnamed files, a hidden one whose
+ * name goes to *@tmp (short: a file's own name may be as long as a name can be). */
+static int
+open_download_file (const char *dir, char **tmp, GError **error)
+{
+  gboolean proc = g_file_test ("/proc/self/fd", G_FILE_TEST_IS_DIR);
+  int fd = -1;
+
+  *tmp = NULL;
+  /* Readable too: where it cannot be linked in after all, it is copied (copy_to_hidden()). */
+  if (proc)
+    fd = open (dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0644);
+  if (!proc || (fd < 0 && tsr_tmpfile_refused (errno)))
+    {
+      *tmp = g_build_filename (dir, ".tessera-XXXXXX", NULL);
+      fd = g_mkstemp_full (*tmp, O_WRONLY | O_CLOEXEC, 0644);
+      if (fd < 0)
+        g_clear_pointer (tmp, g_free);
+    }
+  if (fd < 0)
+    tsr_set_error_from_errno (error, errno, _ ("Cannot write into %s"), dir);
+  return fd;
+}
+
+/* Copies the unnamed file open on @fd to a hidden file in @dir, made durable, whose name goes
+ * to *@tmp. */
+static gboolean
+copy_to_hidden (int fd, const char *dir, char **tmp, GError **error)
+{
+  g_autofree char *path = g_build_filename (dir, ".tessera-XXXXXX", NULL);
+  g_autofree guint8 *buf = g_malloc (1024 * 1024);
+  int out = g_mkstemp_full (path, O_WRONLY | O_CLOEXEC, 0644);
+  off_t at = 0;
+  ssize_t n = 0;
+  gboolean ok;
+  int saved;
+
+  if (out < 0)
+    {
+      tsr_set_error_from_errno (error, errno, _ ("Cannot write into %s"), dir);
+      return FALSE;
+    }
+  fcntl (fd, F_SETFL, fcntl (fd, F_GETFL) & ~O_DIRECT); /* the writer may have set it */
+  while ((n = pread (fd, buf, 1024 * 1024, at)) != 0)
+    {
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n < 0 || !tsr_write_all (out, buf, n))
+        break;
+      at += n;
+    }
+  ok = n == 0 && fsync (out) == 0;
+  saved = errno;
+  if (close (out) != 0 && ok)
+    {
+      ok = FALSE;
+      saved = errno;
+    }
+  if (!ok)
+    {
+      tsr_set_error_from_errno (error, saved, _ ("Cannot write into %s"), dir);
+      g_unlink (path);
+      return FALSE;
+    }
+  *tmp = g_steal_pointer (&path);
+  return TRUE;
+}
+
+/* Puts the finished download open on @fd at @dest: the hidden file *@tmp renamed or linked,
+ * or the unnamed one linked in. Without @overwrite, a file that appeared at @dest meanwhile is
+ * left alone (link() refuses it). Where an unnamed file cannot be linked in after all (a
+ * sandbox refusing linkat()), it is copied to a hidden one first. */
+static void
+place_download (int fd, const char *dir, char **tmp, const char *dest, gboolean overwrite,
+                GError **error)
+{
+  gboolean ok;
+
+  if (*tmp == NULL)
+    {
+      if (tsr_link_unnamed (fd, dir, "tessera", dest, overwrite))
+        return;
+      if (errno != EEXIST && tsr_link_refused (errno) && copy_to_hidden (fd, dir, tmp, error))
+        {
+          place_download (fd, dir, tmp, dest, overwrite, error);
+          return;
+        }
+      ok = FALSE;
+    }
+  else if (overwrite)
+    ok = g_rename (*tmp, dest) == 0;
+  else
+    {
+      ok = link (*tmp, dest) == 0;
+      if (ok)
+        g_unlink (*tmp);
+    }
+  if (ok || (error != NULL && *error != NULL))
+    return;
+  if (errno == EEXIST && !overwrite)
+    g_set_error (error, TSR_ERROR, TSR_ERROR_EXISTS,
+                 _ ("%s appeared while downloading; not overwriting it"), dest);
+  else
+    tsr_set_error_from_errno (error, errno, _ ("Cannot create %s"), dest);
+}
+
 /**
  * tsr_cluster_download:
  * @destination: where the file goes; must be a local path
@@ -2639,7 +2772,6 @@ do_download (TsrCluster *self, const char *file_id, GFile *destination, gboolean
   g_autoptr (TsrSha256) hasher = tsr_sha256_new ();
   g_autofree char *dest = g_file_get_path (destination);
   g_autofree char *dir = NULL;
-  g_autofree char *base = NULL;
   g_autofree char *tmp = NULL;
   char actual[TSR_SHA256_HEX_LEN + 1];
   Download down = { 0 };
@@ -2664,31 +2796,16 @@ do_download (TsrCluster *self, const char *file_id, GFile *destination, gboolean
                    _ ("Downloads need a local destination"));
       return FALSE;
     }
-  if (g_file_test (dest, G_FILE_TEST_IS_DIR))
-    {
-      g_set_error (error, TSR_ERROR, TSR_ERROR_INVALID_ARGUMENT,
-                   _ ("%s is a folder; give a file name to download to"), dest);
-      return FALSE;
-    }
-  if (!overwrite && g_file_test (dest, G_FILE_TEST_EXISTS))
-    {
-      g_set_error (error, TSR_ERROR, TSR_ERROR_EXISTS,
-                   _ ("%s already exists; choose another name or allow overwriting"), dest);
-      return FALSE;
-    }
+  if (!check_destination (dest, overwrite, error))
+    return FALSE;
   key = tsr_key_unseal (kek (self), manifest->sealed_key, error);
   if (key == NULL)
     return FALSE;
 
   dir = g_path_get_dirname (dest);
-  base = g_path_get_basename (dest);
-  tmp = g_strdup_printf ("%s/.%s.tessera-XXXXXX", dir, base);
-  fd = g_mkstemp_full (tmp, O_WRONLY | O_CLOEXEC, 0644);
+  fd = open_download_file (dir, &tmp, error);
   if (fd < 0)
-    {
-      tsr_set_error_from_errno (error, errno, _ ("Cannot write into %s"), dir);
-      return FALSE;
-    }
+    return FALSE;
 
   writer = tsr_file_writer_new (fd, dest);
   transfer_init (&down.t, self, manifest->name, manifest->size, cancellable);
@@ -2752,13 +2869,6 @@ do_download (TsrCluster *self, const char *file_id, GFile *destination, gboolean
       down.t.error = g_error_new (TSR_ERROR, TSR_ERROR_CANCELLED,
                                   _ ("Download of %s was cancelled"), manifest->name);
     }
-  /* Replacing a file the user had: make the new one durable first, so a crash cannot leave
-   * an empty file where a good one was. A new file is not synced: the cluster still has it. */
-  if (down.t.error == NULL && overwrite && g_file_test (dest, G_FILE_TEST_EXISTS) &&
-      fsync (fd) != 0)
-    tsr_set_error_from_errno (&down.t.error, errno, _ ("Cannot write %s"), dest);
-  if (close (fd) != 0 && down.t.error == NULL)
-    tsr_set_error_from_errno (&down.t.error, errno, _ ("Cannot write %s"), dest);
   if (down.t.error == NULL)
     {
       tsr_sha256_finish (hasher, actual);
@@ -2767,26 +2877,23 @@ do_download (TsrCluster *self, const char *file_id, GFile *destination, gboolean
             g_error_new (TSR_ERROR, TSR_ERROR_CORRUPT,
                          _ ("%s came back different from what was uploaded"), manifest->name);
     }
-  if (down.t.error == NULL && overwrite && g_rename (tmp, dest) != 0)
-    tsr_set_error_from_errno (&down.t.error, errno, _ ("Cannot create %s"), dest);
-  /* Without overwrite, link(2) refuses a file that appeared at the destination meanwhile. */
-  if (down.t.error == NULL && !overwrite)
+  /* Replacing a file the user had: make the new one durable first, so a crash cannot leave
+   * an empty file where a good one was. A new file is not synced: the cluster still has it. */
+  if (down.t.error == NULL && overwrite && g_file_test (dest, G_FILE_TEST_EXISTS) &&
+      fsync (fd) != 0)
+    tsr_set_error_from_errno (&down.t.error, errno, _ ("Cannot write %s"), dest);
+  if (down.t.error == NULL)
+    place_download (fd, dir, &tmp, dest, overwrite, &down.t.error);
+  if (close (fd) != 0 && down.t.error == NULL)
     {
-      if (link (tmp, dest) != 0)
-        {
-          if (errno == EEXIST)
-            down.t.error =
-                g_error_new (TSR_ERROR, TSR_ERROR_EXISTS,
-                             _ ("%s appeared while downloading; not overwriting it"), dest);
-          else
-            tsr_set_error_from_errno (&down.t.error, errno, _ ("Cannot create %s"), dest);
-        }
-      g_unlink (tmp);
+      tsr_set_error_from_errno (&down.t.error, errno, _ ("Cannot write %s"), dest);
+      g_unlink (dest);
     }
 
   if (down.t.error != NULL)
     {
-      g_unlink (tmp);
+      if (tmp != NULL)
+        g_unlink (tmp);
       g_propagate_error (error, g_steal_pointer (&down.t.error));
       transfer_clear (&down.t);
       return FALSE;

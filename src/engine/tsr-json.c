@@ -8,7 +8,9 @@
 #include "tsr-error.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <unistd.h>
+#include <glib/gstdio.h>
 
 /* The member's string, or NULL when it is missing or not a string. */
 const char *
@@ -89,6 +91,60 @@ tsr_write_all (int fd, const void *data, gsize len)
       len -= n;
     }
   return TRUE;
+}
+
+/**
+ * tsr_link_unnamed:
+ * @fd: a file opened with O_TMPFILE in @dir
+ * @hint: the start of the temporary name used to replace a file (".@hint.XXXXXX")
+ * @final: its name to be
+ * @replace: replace a file already at @final, as rename() would; else fail with EEXIST
+ *
+ * Links an unnamed file in: until then a crash or a kill leaves nothing behind. errno says why
+ * it failed; tsr_link_refused() tells whether unnamed files cannot be linked in here at all.
+ */
+gboolean
+tsr_link_unnamed (int fd, const char *dir, const char *hint, const char *final, gboolean replace)
+{
+  char proc[32];
+
+  g_snprintf (proc, sizeof proc, "/proc/self/fd/%d", fd);
+  if (linkat (AT_FDCWD, proc, AT_FDCWD, final, AT_SYMLINK_FOLLOW) == 0)
+    return TRUE;
+  for (guint tries = 0; replace && errno == EEXIST && tries < 16; tries++)
+    {
+      g_autofree char *tmp =
+          g_strdup_printf ("%s/.%s.%06x", dir, hint, g_random_int_range (0, 1 << 24));
+
+      if (linkat (AT_FDCWD, proc, AT_FDCWD, tmp, AT_SYMLINK_FOLLOW) == 0)
+        {
+          int saved;
+
+          if (g_rename (tmp, final) == 0)
+            return TRUE;
+          saved = errno;
+          g_unlink (tmp);
+          errno = saved;
+          return FALSE;
+        }
+    }
+  return FALSE;
+}
+
+/* Whether linkat() failing with @err says that unnamed files cannot be linked in here at all:
+ * /proc is missing, or a sandbox or the file system refuses the link. */
+gboolean
+tsr_link_refused (int err)
+{
+  return err == EPERM || err == EACCES || err == EOPNOTSUPP || err == ENOSYS || err == EXDEV ||
+         (err == ENOENT && !g_file_test ("/proc/self/fd", G_FILE_TEST_IS_DIR));
+}
+
+/* Whether open(O_TMPFILE) failing with @err says that this file system has no unnamed files. */
+gboolean
+tsr_tmpfile_refused (int err)
+{
+  return err == EOPNOTSUPP || err == EISDIR || err == EINVAL;
 }
 
 /* Writers of one member each, for the JSON the engine builds. */

@@ -16,6 +16,10 @@ gboolean tsr_json_get_uint (JsonObject *object, const char *member, guint64 max,
 gboolean tsr_json_get_bool (JsonObject *object, const char *member, gboolean *out);
 char *tsr_read_file (const char *path, gsize *len, GError **error);
 gboolean tsr_write_all (int fd, const void *data, gsize len);
+gboolean tsr_link_unnamed (int fd, const char *dir, const char *hint, const char *final,
+                           gboolean replace);
+gboolean tsr_link_refused (int err);
+gboolean tsr_tmpfile_refused (int err);
 
 void tsr_json_set_int (JsonBuilder *builder, const char *member, gint64 value);
 void tsr_json_set_double (JsonBuilder *builder, const char *member, double value);

@@ -973,45 +973,6 @@ refuse_tmpfile (TsrSegmentStore *self)
           "no unnamed files here (O_TMPFILE, /proc); segments are written under temporary names");
 }
 
-/* Links the unnamed file open on @fd in as @final. A file already there is replaced, as rename()
- * would: the index does not know it (a crash may have left it), so it is no segment stored. */
-static gboolean
-link_unnamed (int fd, const char *dir, const char *id, const char *final)
-{
-  char proc[32];
-
-  g_snprintf (proc, sizeof proc, "/proc/self/fd/%d", fd);
-  if (linkat (AT_FDCWD, proc, AT_FDCWD, final, AT_SYMLINK_FOLLOW) == 0)
-    return TRUE;
-  for (guint tries = 0; errno == EEXIST && tries < 16; tries++)
-    {
-      g_autofree char *tmp =
-          g_strdup_printf ("%s/.%s.%06x", dir, id, g_random_int_range (0, 1 << 24));
-
-      if (linkat (AT_FDCWD, proc, AT_FDCWD, tmp, AT_SYMLINK_FOLLOW) == 0)
-        {
-          int saved;
-
-          if (g_rename (tmp, final) == 0)
-            return TRUE;
-          saved = errno;
-          g_unlink (tmp);
-          errno = saved;
-          return FALSE;
-        }
-    }
-  return FALSE;
-}
-
-/* Whether linkat() failing with @err says that unnamed files cannot be linked in here at all:
- * /proc is missing, or a sandbox or the file system refuses the link. */
-static gboolean
-link_refused (int err)
-{
-  return err == EPERM || err == EACCES || err == EOPNOTSUPP || err == ENOSYS || err == EXDEV ||
-         (err == ENOENT && !g_file_test ("/proc/self/fd", G_FILE_TEST_IS_DIR));
-}
-
 /* Writes the segment to an unnamed file (O_TMPFILE) and links it in under its id: against a
  * temporary name renamed into place, that spares directory look-ups, an entry added and one
  * removed, and a crash leaves nothing behind. With cold puts keeping their descriptors (so that
@@ -1031,7 +992,7 @@ write_segment_file (TsrSegmentStore *self, const char *id, const guint8 *data, g
   if (!g_atomic_int_get (&self->tmpfile_refused))
     {
       fd = open (dir, O_TMPFILE | O_WRONLY | O_CLOEXEC, 0644);
-      if (fd < 0 && (errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL))
+      if (fd < 0 && tsr_tmpfile_refused (errno))
         refuse_tmpfile (self);
     }
   if (fd < 0 && g_atomic_int_get (&self->tmpfile_refused))
@@ -1053,13 +1014,15 @@ write_segment_file (TsrSegmentStore *self, const char *id, const guint8 *data, g
       tsr_set_error_from_errno (error, saved, _ ("Cannot write segment %s"), id);
       return FALSE;
     }
-  if (tmp != NULL ? g_rename (tmp, final) != 0 : !link_unnamed (fd, dir, id, final))
+  /* A file already at @final is replaced, as rename() would: the index does not know it (a
+   * crash may have left it), so it is no segment stored. */
+  if (tmp != NULL ? g_rename (tmp, final) != 0 : !tsr_link_unnamed (fd, dir, id, final, TRUE))
     {
       int saved = errno;
       close (fd);
       if (tmp != NULL)
         g_unlink (tmp);
-      else if (link_refused (saved))
+      else if (tsr_link_refused (saved))
         {
           refuse_tmpfile (self);
           return write_segment_file (self, id, data, len, flags, error);
