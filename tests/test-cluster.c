@@ -7,7 +7,9 @@
 #include "tsr-node-private.h"
 #include "tsr-test-util.h"
 
+#include <fcntl.h>
 #include <string.h>
+#include <unistd.h>
 #include <glib/gstdio.h>
 
 typedef struct
@@ -598,6 +600,87 @@ test_cancelled_upload_leaves_nothing (Fixture *f, gconstpointer data)
   g_signal_handlers_disconnect_by_data (f->cluster, &s);
   g_object_unref (s.result);
   g_object_unref (s.cancel);
+}
+
+/* A file written to while it uploads (an editor saving it, a download still running into it) is
+ * not stored: its chunks would mix two versions, a file that never existed whole. The upload
+ * fails with CHANGED, naming it, and leaves no manifest and no copies. */
+typedef struct
+{
+  const char *path;
+  gboolean written;
+  GAsyncResult *result;
+} ChangeState;
+
+static void
+change_at_quarter (TsrCluster *cluster, GCancellable *cancellable, const char *name, guint64 done,
+                   guint64 total, double rate, gpointer data)
+{
+  ChangeState *s = data;
+
+  if (!s->written && done >= total / 4 && done < total)
+    {
+      /* In place, the size kept: only the modification time tells. */
+      int fd = open (s->path, O_WRONLY);
+
+      g_assert_cmpint (fd, >=, 0);
+      g_assert_cmpint (pwrite (fd, "edit", 4, (off_t)total - 4), ==, 4);
+      g_assert_cmpint (close (fd), ==, 0);
+      s->written = TRUE;
+    }
+}
+
+static void
+on_change_done (GObject *source, GAsyncResult *result, gpointer data)
+{
+  ((ChangeState *)data)->result = g_object_ref (result);
+}
+
+static void
+test_file_changed_during_upload (Fixture *f, gconstpointer data)
+{
+  g_autoptr (GBytes) content = tsr_test_random_bytes (f->rand, 24 * 1024 * 1024);
+  g_autofree char *path = write_file (f, "draft.odt", content);
+  g_autoptr (GFile) file = g_file_new_for_path (path);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GPtrArray) files = NULL;
+  ChangeState s = { path, FALSE, NULL };
+  TsrNetemSettings slow;
+  guint64 before = 0, after = 0;
+  TsrManifest *m;
+
+  /* As in cancelled-upload-leaves-nothing: slow enough for progress to be seen halfway. */
+  tsr_netem_settings_init_off (&slow);
+  slow.enabled = TRUE;
+  slow.bandwidth = 16 * 1000 * 1000;
+  g_assert_true (tsr_cluster_set_netem (f->cluster, NULL, &slow, &error));
+  g_assert_no_error (error);
+  for (guint k = 1; k <= 5; k++)
+    before += node_used (f, k);
+  g_signal_connect (f->cluster, "transfer-progress", G_CALLBACK (change_at_quarter), &s);
+  tsr_cluster_upload_async (f->cluster, file, NULL, on_change_done, &s);
+  while (s.result == NULL)
+    g_main_context_iteration (NULL, TRUE);
+  g_signal_handlers_disconnect_by_data (f->cluster, &s);
+  g_assert_true (s.written);
+  m = tsr_cluster_upload_finish (f->cluster, s.result, &error);
+  g_assert_null (m);
+  g_assert_error (error, TSR_ERROR, TSR_ERROR_CHANGED);
+  g_assert_nonnull (strstr (error->message, "draft.odt"));
+  g_clear_object (&s.result);
+
+  files = tsr_cluster_list_files (f->cluster, NULL);
+  g_assert_cmpuint (files->len, ==, 0);
+  for (guint k = 1; k <= 5; k++)
+    after += node_used (f, k);
+  g_assert_cmpuint (after, ==, before);
+
+  /* Left alone, it uploads. */
+  g_clear_error (&error);
+  m = tsr_cluster_upload (f->cluster, file, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (m);
+  tsr_manifest_free (m);
 }
 
 /* Threads of this process named @name. */
@@ -1303,6 +1386,7 @@ main (int argc, char **argv)
   ADD ("delete-restores-usage", test_delete_restores_usage);
   ADD ("uploads-wait-their-turn", test_uploads_wait_their_turn);
   ADD ("stop-with-uploads-waiting", test_stop_with_uploads_waiting);
+  ADD ("file-changed-during-upload", test_file_changed_during_upload);
   ADD ("cancelled-upload-leaves-nothing", test_cancelled_upload_leaves_nothing);
   ADD ("download-refuses-to-overwrite", test_download_refuses_to_overwrite);
   ADD ("second-process-refused", test_second_process_refused);

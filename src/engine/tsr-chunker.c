@@ -20,7 +20,12 @@ struct _TsrChunker
   guint64 index;  /* of the next chunk */
   guint64 offset; /* bytes handed out so far */
   gboolean eof;
+  GFileInfo *opened; /* size and modification time when opened (a file's only) */
 };
+
+#define STAMP_ATTRIBUTES                                                                           \
+  G_FILE_ATTRIBUTE_STANDARD_SIZE "," G_FILE_ATTRIBUTE_TIME_MODIFIED                                \
+                                 "," G_FILE_ATTRIBUTE_TIME_MODIFIED_USEC
 
 G_DEFINE_FINAL_TYPE (TsrChunker, tsr_chunker, G_TYPE_OBJECT)
 
@@ -67,6 +72,7 @@ tsr_chunker_new_for_file (GFile *file, gsize chunk_size, GCancellable *cancellab
 {
   g_autoptr (GFileInputStream) in = NULL;
   g_autoptr (GError) local_error = NULL;
+  TsrChunker *self;
 
   g_return_val_if_fail (G_IS_FILE (file), NULL);
 
@@ -93,7 +99,43 @@ tsr_chunker_new_for_file (GFile *file, gsize chunk_size, GCancellable *cancellab
       g_set_error (error, TSR_ERROR, code, _ ("Cannot read %s: %s"), name, local_error->message);
       return NULL;
     }
-  return tsr_chunker_new (G_INPUT_STREAM (in), chunk_size);
+  self = tsr_chunker_new (G_INPUT_STREAM (in), chunk_size);
+  /* fstat() of the open file; where it fails, changes go unnoticed. */
+  self->opened = g_file_input_stream_query_info (in, STAMP_ATTRIBUTES, cancellable, NULL);
+  return self;
+}
+
+/**
+ * tsr_chunker_check_unchanged:
+ * @name: the file's name, for the message
+ *
+ * Fails with %TSR_ERROR_CHANGED when the file open for reading no longer has the size and the
+ * modification time it had when opened: something wrote to it while it was read, so the
+ * chunks handed out may mix two versions, or hold one that never existed whole.
+ */
+gboolean
+tsr_chunker_check_unchanged (TsrChunker *self, const char *name, GError **error)
+{
+  g_autoptr (GFileInfo) now = NULL;
+
+  g_return_val_if_fail (TSR_IS_CHUNKER (self), FALSE);
+
+  if (self->opened == NULL)
+    return TRUE;
+  now = g_file_input_stream_query_info (G_FILE_INPUT_STREAM (self->stream), STAMP_ATTRIBUTES, NULL,
+                                        NULL);
+  if (now != NULL && g_file_info_get_size (now) == g_file_info_get_size (self->opened) &&
+      (!self->eof || self->offset == (guint64)g_file_info_get_size (now)) &&
+      g_file_info_get_attribute_uint64 (now, G_FILE_ATTRIBUTE_TIME_MODIFIED) ==
+          g_file_info_get_attribute_uint64 (self->opened, G_FILE_ATTRIBUTE_TIME_MODIFIED) &&
+      g_file_info_get_attribute_uint32 (now, G_FILE_ATTRIBUTE_TIME_MODIFIED_USEC) ==
+          g_file_info_get_attribute_uint32 (self->opened, G_FILE_ATTRIBUTE_TIME_MODIFIED_USEC))
+    return TRUE;
+  g_set_error (error, TSR_ERROR, TSR_ERROR_CHANGED,
+               _ ("%s changed while it was being uploaded; upload it again once nothing writes "
+                  "to it"),
+               name);
+  return FALSE;
 }
 
 gsize
@@ -167,6 +209,7 @@ tsr_chunker_finalize (GObject *object)
   TsrChunker *self = TSR_CHUNKER (object);
 
   g_clear_object (&self->stream);
+  g_clear_object (&self->opened);
   G_OBJECT_CLASS (tsr_chunker_parent_class)->finalize (object);
 }
 

@@ -26,5 +26,6 @@ gsize tsr_chunker_get_chunk_size (TsrChunker *self);
 guint64 tsr_chunker_get_index (TsrChunker *self);
 guint64 tsr_chunker_get_offset (TsrChunker *self);
 GBytes *tsr_chunker_next (TsrChunker *self, GCancellable *cancellable, GError **error);
+gboolean tsr_chunker_check_unchanged (TsrChunker *self, const char *name, GError **error);
 
 G_END_DECLS

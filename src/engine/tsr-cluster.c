@@ -2083,6 +2083,10 @@ upload_file (TsrCluster *self, GFile *file, Ticket *ticket, GCancellable *cancel
           pool_push (self, JOB_STORE, g_steal_pointer (&job));
         }
     }
+  /* A file written to while it was read would be stored as a version that never existed
+   * whole: fail rather than keep it. */
+  if (local_error == NULL && !tsr_chunker_check_unchanged (chunker, name, &local_error))
+    g_debug ("Upload of %s: the file changed while it was read", name);
   if (local_error != NULL)
     transfer_fail (&up.t, g_steal_pointer (&local_error));
   if (job != NULL)

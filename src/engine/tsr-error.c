@@ -53,6 +53,8 @@ tsr_error_code_to_string (TsrError code)
         return "HOST_KEY_UNKNOWN";
       case TSR_ERROR_KEY_LOCKED:
         return "KEY_LOCKED";
+      case TSR_ERROR_CHANGED:
+        return "CHANGED";
       default:
         return "UNKNOWN";
     }

@@ -33,6 +33,8 @@ G_BEGIN_DECLS
  *   show its fingerprint, and connect again with it if the user accepts it
  * @TSR_ERROR_KEY_LOCKED: an SSH key is encrypted and its passphrase was not given, or was
  *   wrong: ask the user for it, and try again with it
+ * @TSR_ERROR_CHANGED: a file changed while it was read (an upload): try again once nothing
+ *   writes to it
  */
 typedef enum
 {
@@ -55,6 +57,7 @@ typedef enum
   TSR_ERROR_EXISTS,
   TSR_ERROR_HOST_KEY_UNKNOWN,
   TSR_ERROR_KEY_LOCKED,
+  TSR_ERROR_CHANGED,
 } TsrError;
 
 GQuark tsr_error_quark (void);
