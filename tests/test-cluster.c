@@ -1143,6 +1143,61 @@ test_restart_keeps_files (Fixture *f, gconstpointer data)
   download_and_compare (f, file_id, content);
 }
 
+/* A node whose identity file is damaged does not start, and says why; the others start, every
+ * file is still read back (each has a copy elsewhere), and new files go to the four. */
+static void
+test_node_that_cannot_start (Fixture *f, gconstpointer data)
+{
+  g_autoptr (GBytes) content = tsr_test_random_bytes (f->rand, 5 * 65536 + 3);
+  g_autoptr (GBytes) later = tsr_test_random_bytes (f->rand, 3 * 65536);
+  g_autofree char *path = write_file (f, "before.bin", content);
+  g_autofree char *later_path = write_file (f, "after.bin", later);
+  g_autoptr (TsrManifest) m = upload_path (f, path);
+  g_autoptr (TsrManifest) m2 = NULL;
+  g_autofree char *identity =
+      g_build_filename (f->data_dir, "nodes", "Node_03", "identity.pem", NULL);
+  g_autoptr (GPtrArray) nodes = NULL;
+
+  tsr_cluster_stop (f->cluster);
+  g_assert_finalize_object (f->cluster);
+  g_assert_true (g_file_set_contents (identity, "not a certificate", -1, NULL));
+  open_cluster (f);
+
+  nodes = tsr_cluster_dup_node_status (f->cluster);
+  for (guint i = 0; i < nodes->len; i++)
+    {
+      TsrNodeStatus *s = nodes->pdata[i];
+
+      if (g_str_equal (s->node_id, "Node_03"))
+        {
+          g_assert_false (s->alive);
+          g_assert_nonnull (s->problem);
+          g_assert_nonnull (strstr (s->problem, "identity.pem"));
+        }
+      else
+        {
+          g_assert_true (s->alive);
+          g_assert_null (s->problem);
+        }
+    }
+  download_and_compare (f, m->file_id, content);
+  m2 = upload_path (f, later_path);
+  for (guint i = 0; i < m2->chunks->len; i++)
+    {
+      TsrManifestChunk *c = m2->chunks->pdata[i];
+      g_assert_cmpuint (c->nodes->len, ==, 2);
+      for (guint k = 0; k < c->nodes->len; k++)
+        g_assert_cmpstr (c->nodes->pdata[k], !=, "Node_03");
+    }
+  download_and_compare (f, m2->file_id, later);
+  /* The file was left as it was, for the user to restore or move away. */
+  {
+    g_autofree char *text = NULL;
+    g_assert_true (g_file_get_contents (identity, &text, NULL, NULL));
+    g_assert_cmpstr (text, ==, "not a certificate");
+  }
+}
+
 /* The manifest loader reads the text without a JSON tree: members it does not know are skipped
  * whatever their shape, escapes are decoded, and what a damaged manifest can look like is
  * refused as CORRUPT rather than half-read. */
@@ -1387,6 +1442,7 @@ main (int argc, char **argv)
   ADD ("uploads-wait-their-turn", test_uploads_wait_their_turn);
   ADD ("stop-with-uploads-waiting", test_stop_with_uploads_waiting);
   ADD ("file-changed-during-upload", test_file_changed_during_upload);
+  ADD ("node-that-cannot-start", test_node_that_cannot_start);
   ADD ("cancelled-upload-leaves-nothing", test_cancelled_upload_leaves_nothing);
   ADD ("download-refuses-to-overwrite", test_download_refuses_to_overwrite);
   ADD ("second-process-refused", test_second_process_refused);

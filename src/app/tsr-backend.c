@@ -243,6 +243,20 @@ on_start_done (GObject *source, GAsyncResult *result, gpointer data)
       return;
     }
   self->cluster_ready = TRUE;
+  {
+    g_autoptr (GPtrArray) nodes = tsr_cluster_dup_node_status (self->cluster);
+
+    for (guint i = 0; i < nodes->len; i++)
+      {
+        TsrNodeStatus *s = nodes->pdata[i];
+        if (s->problem != NULL)
+          {
+            g_autofree char *message =
+                g_strdup_printf (_ ("%s is not running: %s"), s->node_id, s->problem);
+            g_signal_emit (self, signals[SIGNAL_NOTICE], 0, message);
+          }
+      }
+  }
   /* tsr_cluster_start() set the engine's default interval; the user's choice wins. */
   tsr_cluster_set_health_interval (self->cluster, self->health_interval);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_CLUSTER_READY]);

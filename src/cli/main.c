@@ -111,10 +111,24 @@ tsr_cli_cluster (TsrCli *cli, gboolean start)
           return NULL;
         }
     }
-  if (start && !tsr_cluster_start (cli->cluster, &error))
+  if (start && !cli->started)
     {
-      tsr_cli_fail (cli, error);
-      return NULL;
+      g_autoptr (GPtrArray) nodes = NULL;
+
+      if (!tsr_cluster_start (cli->cluster, &error))
+        {
+          tsr_cli_fail (cli, error);
+          return NULL;
+        }
+      cli->started = TRUE;
+      /* Said once, on stderr: the command goes on with the other nodes. */
+      nodes = tsr_cluster_dup_node_status (cli->cluster);
+      for (guint i = 0; i < nodes->len; i++)
+        {
+          TsrNodeStatus *s = nodes->pdata[i];
+          if (s->problem != NULL)
+            fprintf (stderr, _ ("tessera-cli: %s is not running: %s\n"), s->node_id, s->problem);
+        }
     }
   return cli->cluster;
 }

@@ -24,6 +24,7 @@ typedef struct
   gboolean json;
   gboolean interactive; /* inside `shell`: the cluster stays up between commands */
   TsrCluster *cluster;
+  gboolean started; /* the cluster's nodes were started by this process */
   GCancellable *cancellable;
 } TsrCli;
 

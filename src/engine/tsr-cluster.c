@@ -123,6 +123,7 @@ tsr_node_status_free (TsrNodeStatus *status)
   g_free (status->node_id);
   g_free (status->address);
   g_free (status->virtual_address);
+  g_free (status->problem);
   g_free (status);
 }
 
@@ -143,6 +144,7 @@ member_free (Member *m)
     }
   g_free (m->status.node_id);
   g_free (m->status.address);
+  g_free (m->status.problem);
   g_free (m);
 }
 
@@ -529,11 +531,14 @@ collect_after_crash (TsrCluster *self)
  * tsr_cluster_start:
  *
  * Starts the enabled embedded nodes (each a thread serving TLS on its address), connects to
- * every enabled node and runs a first health check.
+ * every enabled node and runs a first health check. An embedded node that cannot start stays
+ * down, its reason in its status's problem.
  */
 gboolean
 tsr_cluster_start (TsrCluster *self, GError **error)
 {
+  g_autoptr (GError) local_error = NULL;
+
   g_return_val_if_fail (TSR_IS_CLUSTER (self), FALSE);
 
   if (self->started)
@@ -549,8 +554,20 @@ tsr_cluster_start (TsrCluster *self, GError **error)
       m->link = tsr_netem_add_link (self->netem, m->config->node_id, &m->config->netem);
       g_ptr_array_add (self->members, m);
 
-      if (m->config->enabled && m->config->embedded && !start_embedded (self, m, error))
-        return FALSE;
+      if (m->config->enabled && m->config->embedded && !start_embedded (self, m, &local_error))
+        {
+          /* Another process holding the data dir stops everything. A node that cannot start
+           * (a damaged identity, a store it cannot open) stays down, as if its machine were
+           * off, and says why: the others still serve every file with a copy on them. */
+          if (g_error_matches (local_error, TSR_ERROR, TSR_ERROR_BUSY))
+            {
+              g_propagate_error (error, g_steal_pointer (&local_error));
+              return FALSE;
+            }
+          m->status.problem = g_strdup (local_error->message);
+          g_clear_error (&local_error);
+          continue;
+        }
       if (m->config->enabled && m->config->identity != NULL)
         make_client (self, m);
     }
@@ -699,6 +716,7 @@ tsr_cluster_dup_node_status (TsrCluster *self)
       s->embedded = m->config->embedded;
       s->enabled = m->config->enabled;
       s->virtual_address = g_strdup (tsr_netem_link_get_virtual_address (m->link));
+      s->problem = g_strdup (m->status.problem);
       tsr_netem_link_get_settings (m->link, &s->netem);
       tsr_netem_link_get_stats (m->link, &s->link);
       g_ptr_array_add (ret, s);

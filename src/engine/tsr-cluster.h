@@ -41,6 +41,7 @@ typedef struct
   char *virtual_address;   /* the emulated network's 192.168.1.x; NULL before start */
   TsrNetemSettings netem;  /* its link's shaping */
   TsrNetemStats link;      /* its link's statistics, live, from this client's side */
+  char *problem;           /* why an embedded node is not running (it could not start), or NULL */
 } TsrNodeStatus;
 
 void tsr_node_status_free (TsrNodeStatus *status);
