@@ -287,6 +287,42 @@ test_scrub_repairs_corruption (Fixture *f, gconstpointer data)
   g_assert_cmpuint (r.repaired, ==, 0);
 }
 
+/* Every copy of a chunk rotted: scrub puts both aside and cannot make it again, and from then
+ * on the file shows as lost (it showed as healthy, its manifest still naming both nodes, while
+ * a download failed), and a download says the chunk is lost. */
+static void
+test_rotten_chunk_shows_as_lost (Fixture *f, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (TsrManifest) a = upload_random (f, 3 * 65536);
+  g_autoptr (TsrManifest) after = NULL;
+  g_autofree char *out = g_build_filename (f->dir, "back.bin", NULL);
+  g_autoptr (GFile) dest = g_file_new_for_path (out);
+  TsrManifestChunk *c = a->chunks->pdata[1];
+  TsrScrubReport r;
+  TsrFileHealthInfo h;
+
+  for (guint i = 0; i < c->nodes->len; i++)
+    {
+      g_autofree char *path =
+          tsr_segment_store_segment_path (store_of (f, c->nodes->pdata[i]), c->segment_id);
+      flip_byte (path, f->rand);
+    }
+  g_assert_true (tsr_cluster_scrub (f->cluster, NULL, NULL, NULL, &r, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (r.corrupt, ==, 2);
+  g_assert_cmpuint (r.lost, ==, 1);
+
+  get_health (f, a->file_id, &h);
+  g_assert_cmpstr (tsr_file_health_state_to_string (h.state), ==, "lost");
+  g_assert_cmpuint (h.lost_chunks, ==, 1);
+  after = tsr_cluster_get_file (f->cluster, a->file_id, &error);
+  g_assert_cmpuint (((TsrManifestChunk *)after->chunks->pdata[1])->nodes->len, ==, 0);
+  g_assert_false (tsr_cluster_download (f->cluster, a->file_id, dest, FALSE, NULL, &error));
+  g_assert_nonnull (strstr (error->message, "Chunk 1 of file-0.bin is lost"));
+  g_assert_false (g_file_test (out, G_FILE_TEST_EXISTS));
+}
+
 /* A node's directory deleted while the process was down: it starts empty, and repair finds
  * every copy it should hold missing and makes them again. */
 static void
@@ -1127,6 +1163,7 @@ main (int argc, char **argv)
   ADD ("repair-after-node-loss", test_repair_after_node_loss, NULL);
   ADD ("lost-file-comes-back", test_lost_file_comes_back, NULL);
   ADD ("scrub-repairs-corruption", test_scrub_repairs_corruption, NULL);
+  ADD ("rotten-chunk-shows-as-lost", test_rotten_chunk_shows_as_lost, NULL);
   ADD ("deleted-node-directory", test_deleted_node_directory, NULL);
   ADD ("gc-collects-orphans", test_gc_collects_orphans, NULL);
   ADD ("gc-refuses-damaged-manifest", test_gc_refuses_damaged_manifest, NULL);

@@ -2531,8 +2531,12 @@ fetch_chunk_from_any_copy (Download *down, guint64 index, Member *tried, GError 
     {
       g_autoptr (GString) msg = g_string_new (NULL);
 
-      g_string_printf (msg, _ ("Chunk %llu of %s could not be read from any of its %u copies"),
-                       (unsigned long long)index, down->manifest->name, chunk->nodes->len);
+      if (chunk->nodes->len == 0)
+        g_string_printf (msg, _ ("Chunk %llu of %s is lost: no node holds a copy any more"),
+                         (unsigned long long)index, down->manifest->name);
+      else
+        g_string_printf (msg, _ ("Chunk %llu of %s could not be read from any of its %u copies"),
+                         (unsigned long long)index, down->manifest->name, chunk->nodes->len);
       if (last_error != NULL)
         g_string_append_printf (msg, ": %s", last_error->message);
       if (disabled->len > 0)

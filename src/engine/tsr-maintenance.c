@@ -385,12 +385,20 @@ repair_chunk (TsrCluster *self, GPtrArray *views, const char *drain, guint repli
     report->chunks_lost++;
   else if (have->len < replicas)
     report->chunks_degraded++;
-  /* Short of copies: keep listing the nodes that are down too, so the file is readable
-   * again if they come back. With all copies, list exactly where they are. */
+  /* Short of copies: keep listing the nodes that are down too (and one being drained that
+   * holds it), so the file is readable again if they come back. A node that is up and listed
+   * its segments without this one has lost its copy (a scrub put it aside, a disk was wiped):
+   * listing it still made a lost chunk look healthy. With all copies, list exactly where they
+   * are. */
   if (have->len < replicas)
     for (guint i = 0; i < chunk->nodes->len; i++)
-      if (!str_in (have, chunk->nodes->pdata[i]))
-        g_ptr_array_add (have, g_strdup (chunk->nodes->pdata[i]));
+      {
+        const char *id = chunk->nodes->pdata[i];
+        NodeView *v = find_view (views, id);
+
+        if (!str_in (have, id) && (v == NULL || !v->up || view_holds (v, chunk->segment_id)))
+          g_ptr_array_add (have, g_strdup (id));
+      }
 
   changed = have->len != chunk->nodes->len;
   for (guint i = 0; !changed && i < have->len; i++)
