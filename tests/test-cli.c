@@ -862,6 +862,65 @@ test_two_factor_with_qr (Fixture *f, gconstpointer data)
   g_assert_cmpint (replay.status, ==, 3);
 }
 
+/* --qr-png never replaces what is at its path (a mistyped path must not destroy a file), and a
+ * refused path starts no enrollment. */
+static void
+test_two_factor_qr_png_no_overwrite (Fixture *f, gconstpointer data)
+{
+  g_autofree char *precious = g_build_filename (f->dir, "precious.txt", NULL);
+  g_autofree char *dangling = g_build_filename (f->dir, "dangling.png", NULL);
+  g_autofree char *target = g_build_filename (f->dir, "target.png", NULL);
+  g_autofree char *no_dir = g_build_filename (f->dir, "no such folder", "qr.png", NULL);
+  g_autofree char *fresh = g_build_filename (f->dir, "fresh.png", NULL);
+  g_autofree char *contents = NULL;
+  g_auto (TsrTestRun) over_file = { 0 };
+  g_auto (TsrTestRun) over_link = { 0 };
+  g_auto (TsrTestRun) missing_dir = { 0 };
+  g_auto (TsrTestRun) confirm = { 0 };
+  g_auto (TsrTestRun) ok = { 0 };
+  gsize len = 0;
+  GStatBuf st;
+
+  g_assert_true (g_file_set_contents (precious, "precious\n", -1, NULL));
+  cli (f, &over_file, NULL, "otp", "enable", "--qr-png", precious, NULL);
+  g_assert_cmpint (over_file.status, ==, 1);
+  g_assert_nonnull (strstr (over_file.err, "already exists"));
+  g_assert_true (g_file_get_contents (precious, &contents, NULL, NULL));
+  g_assert_cmpstr (contents, ==, "precious\n");
+
+  /* Not through a symlink either, even one that points nowhere yet. */
+  g_assert_cmpint (symlink (target, dangling), ==, 0);
+  cli (f, &over_link, NULL, "otp", "enable", "--qr-png", dangling, NULL);
+  g_assert_cmpint (over_link.status, ==, 1);
+  g_assert_false (g_file_test (target, G_FILE_TEST_EXISTS));
+  g_assert_true (g_file_test (dangling, G_FILE_TEST_IS_SYMLINK));
+
+  cli (f, &missing_dir, NULL, "otp", "enable", "--qr-png", no_dir, NULL);
+  g_assert_cmpint (missing_dir.status, ==, 1);
+  g_assert_nonnull (strstr (missing_dir.err, "Cannot write"));
+
+  /* None of these started an enrollment. */
+  cli (f, &confirm, NULL, "otp", "confirm", "123456", NULL);
+  g_assert_cmpint (confirm.status, ==, 1);
+  g_assert_nonnull (strstr (confirm.err, "not started"));
+
+  cli (f, &ok, NULL, "otp", "enable", "--qr-png", fresh, NULL);
+  g_assert_cmpint (ok.status, ==, 0);
+  g_clear_pointer (&contents, g_free);
+  g_assert_true (g_file_get_contents (fresh, &contents, &len, NULL));
+  g_assert_cmpuint (len, >, 8);
+  g_assert_cmpmem (contents, 4, "\x89PNG", 4);
+  g_assert_cmpint (g_stat (fresh, &st), ==, 0);
+  g_assert_cmpint (st.st_mode & 0777, ==, 0600);
+  /* No temporary file left beside it. */
+  {
+    g_autoptr (GDir) d = g_dir_open (f->dir, 0, NULL);
+    const char *name;
+    while ((name = g_dir_read_name (d)) != NULL)
+      g_assert_false (g_str_has_prefix (name, ".fresh.png."));
+  }
+}
+
 /* Files are per user: B cannot list, download or delete A's file, even knowing its id. */
 static void
 test_users_are_isolated (Fixture *f, gconstpointer data)
@@ -1162,6 +1221,7 @@ main (int argc, char **argv)
   ADD ("netem", test_netem);
   ADD ("accounts", test_accounts);
   ADD ("two-factor-with-qr", test_two_factor_with_qr);
+  ADD ("two-factor-qr-png-no-overwrite", test_two_factor_qr_png_no_overwrite);
   ADD ("users-are-isolated", test_users_are_isolated);
   ADD ("sign-in-notice", test_sign_in_notice);
   ADD ("self-healing", test_self_healing);

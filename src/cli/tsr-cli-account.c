@@ -426,13 +426,22 @@ tsr_cli_cmd_otp (TsrCli *cli, int argc, char **argv)
 
   if (strcmp (argv[1], "enable") == 0)
     {
-      g_autoptr (TsrOtpEnrollment) e = tsr_accounts_otp_begin (accounts, login->username, &error);
       const char *png = option_value (argc, argv, "--qr-png");
+      g_autoptr (TsrOtpEnrollment) e = NULL;
+      g_autoptr (GError) png_error = NULL;
 
+      /* Before the enrollment starts: it replaces the backup codes, and a refused path should
+       * leave everything as it was. */
+      if (png != NULL && !tsr_cli_check_qr_png_path (png, &error))
+        return tsr_cli_fail (cli, error);
+      e = tsr_accounts_otp_begin (accounts, login->username, &error);
       if (e == NULL)
         return tsr_cli_fail (cli, error);
-      if (png != NULL && !tsr_cli_write_qr_png (e->uri, png, &error))
-        return tsr_cli_fail (cli, error);
+      /* Should the image still fail (a file appeared, the disk filled), the enrollment has
+       * happened: its secret and backup codes are shown all the same, then the failure. */
+      if (png != NULL && !tsr_cli_write_qr_png (e->uri, png, &png_error))
+        g_prefix_error (&png_error, _ ("The QR code was not saved (the secret and backup codes "
+                                       "above are valid): "));
       if (cli->json)
         {
           g_autoptr (JsonBuilder) b = json_builder_new ();
@@ -459,6 +468,11 @@ tsr_cli_cmd_otp (TsrCli *cli, int argc, char **argv)
           for (guint i = 0; e->backup_codes[i] != NULL; i++)
             printf ("  %s\n", e->backup_codes[i]);
           printf (_ ("\nThen turn it on with: tessera-cli otp confirm CODE\n"));
+        }
+      if (png_error != NULL)
+        {
+          fflush (stdout);
+          return tsr_cli_fail (cli, png_error);
         }
       return TSR_EXIT_OK;
     }

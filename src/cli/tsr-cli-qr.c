@@ -7,9 +7,12 @@
 #include <glib/gi18n.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <qrencode.h>
 #include <string.h>
+#include <unistd.h>
 #include <zlib.h>
+#include <glib/gstdio.h>
 
 #include "tsr-cli.h"
 
@@ -70,14 +73,144 @@ png_chunk (GByteArray *png, const char *type, const guint8 *data, guint32 len)
   g_byte_array_append (png, be, 4);
 }
 
-/* A grayscale PNG, written atomically, crisp: whole pixels per module. */
+static void
+set_exists_error (GError **error, const char *path)
+{
+  g_set_error (error, TSR_ERROR, TSR_ERROR_EXISTS,
+               _ ("%s already exists: not overwriting it; choose another path for the QR code, or "
+                  "remove the file first"),
+               path);
+}
+
+static void
+set_write_error (GError **error, const char *path, int saved_errno)
+{
+  g_set_error (error, TSR_ERROR, TSR_ERROR_IO, _ ("Cannot write %s: %s"), path,
+               g_strerror (saved_errno));
+}
+
+static gboolean
+write_fd (int fd, const guint8 *data, gsize len)
+{
+  while (len > 0)
+    {
+      gssize n = write (fd, data, len);
+
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n <= 0)
+        return FALSE;
+      data += n;
+      len -= n;
+    }
+  return fsync (fd) == 0;
+}
+
+/* Creates @path with @data, never replacing what is there: the enrollment QR code must not
+ * destroy a file (or a device, or a symlink's target) that a mistyped path names. The image is
+ * written to a temporary file beside it and hard-linked into place, which fails when anything
+ * has the name, and leaves no half-written file under it. Where hard links are not supported
+ * (FAT, some network filesystems), an exclusive create does the same minus the atomicity. */
+static gboolean
+write_new_file (const char *path, const guint8 *data, gsize len, GError **error)
+{
+  g_autofree char *dir = g_path_get_dirname (path);
+  g_autofree char *base = g_path_get_basename (path);
+  g_autofree char *tmp_name = g_strdup_printf (".%s.XXXXXX", base);
+  g_autofree char *tmp = g_build_filename (dir, tmp_name, NULL);
+  int fd, saved_errno;
+
+  fd = g_mkstemp_full (tmp, O_WRONLY | O_CLOEXEC, 0600);
+  if (fd < 0)
+    {
+      set_write_error (error, path, errno);
+      return FALSE;
+    }
+  if (!write_fd (fd, data, len))
+    {
+      saved_errno = errno;
+      close (fd);
+      g_unlink (tmp);
+      set_write_error (error, path, saved_errno);
+      return FALSE;
+    }
+  close (fd);
+  if (link (tmp, path) == 0)
+    {
+      g_unlink (tmp);
+      return TRUE;
+    }
+  saved_errno = errno;
+  g_unlink (tmp);
+  if (saved_errno == EEXIST)
+    {
+      set_exists_error (error, path);
+      return FALSE;
+    }
+  if (saved_errno != EPERM && saved_errno != EOPNOTSUPP && saved_errno != ENOSYS &&
+      saved_errno != EMLINK)
+    {
+      set_write_error (error, path, saved_errno);
+      return FALSE;
+    }
+
+  fd = open (path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (fd < 0)
+    {
+      saved_errno = errno;
+      if (saved_errno == EEXIST)
+        set_exists_error (error, path);
+      else
+        set_write_error (error, path, saved_errno);
+      return FALSE;
+    }
+  if (!write_fd (fd, data, len))
+    {
+      saved_errno = errno;
+      close (fd);
+      g_unlink (path); /* ours: it was created just now */
+      set_write_error (error, path, saved_errno);
+      return FALSE;
+    }
+  close (fd);
+  return TRUE;
+}
+
+/* Whether a QR code could be written to @path: nothing has that name and its folder can be
+ * written. Asked before the enrollment starts, so that a mistyped path costs nothing;
+ * tsr_cli_write_qr_png() still refuses to replace a file that appears in the meantime. */
+gboolean
+tsr_cli_check_qr_png_path (const char *path, GError **error)
+{
+  g_autofree char *dir = g_path_get_dirname (path);
+  GStatBuf st;
+
+  if (g_lstat (path, &st) == 0)
+    {
+      set_exists_error (error, path);
+      return FALSE;
+    }
+  if (errno != ENOENT)
+    {
+      set_write_error (error, path, errno);
+      return FALSE;
+    }
+  if (g_access (dir, W_OK) != 0)
+    {
+      set_write_error (error, path, errno);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* A grayscale PNG, crisp: whole pixels per module; never over an existing file (TSR_ERROR_EXISTS).
+ */
 gboolean
 tsr_cli_write_qr_png (const char *text, const char *path, GError **error)
 {
   static const guint8 signature[8] = { 0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n' };
   g_autoptr (QRcode) qr = QRcode_encodeString (text, 0, QR_ECLEVEL_M, QR_MODE_8, 1);
   g_autoptr (GByteArray) png = g_byte_array_new ();
-  g_autoptr (GError) local_error = NULL;
   g_autofree guint8 *raw = NULL;
   g_autofree guint8 *packed = NULL;
   guint32 side, row_len;
@@ -123,12 +256,5 @@ tsr_cli_write_qr_png (const char *text, const char *path, GError **error)
   png_chunk (png, "IDAT", packed, packed_len);
   png_chunk (png, "IEND", NULL, 0);
 
-  if (!g_file_set_contents_full (path, (const char *)png->data, png->len,
-                                 G_FILE_SET_CONTENTS_CONSISTENT, 0600, &local_error))
-    {
-      g_set_error (error, TSR_ERROR, TSR_ERROR_IO, _ ("Cannot write %s: %s"), path,
-                   local_error->message);
-      return FALSE;
-    }
-  return TRUE;
+  return write_new_file (path, png->data, png->len, error);
 }

@@ -83,6 +83,7 @@ int tsr_cli_cmd_id (TsrCli *cli, int argc, char **argv);
 int tsr_cli_cmd_node_add (TsrCli *cli, int argc, char **argv);
 int tsr_cli_cmd_remote (TsrCli *cli, int argc, char **argv);
 void tsr_cli_print_qr (const char *text, FILE *out);
+gboolean tsr_cli_check_qr_png_path (const char *path, GError **error);
 gboolean tsr_cli_write_qr_png (const char *text, const char *path, GError **error);
 
 G_END_DECLS
