@@ -787,6 +787,53 @@ test_accounts (Fixture *f, gconstpointer data)
   g_assert_cmpint (whoami_after.status, ==, 3);
 }
 
+/* A session that expired, or a session file that is damaged, is wiped when a command finds
+ * it so: the unwrapped data key does not stay on disk until the next login. */
+static void
+test_expired_session_is_wiped (Fixture *f, gconstpointer data)
+{
+  g_autofree char *accounts = g_build_filename (f->data_dir, "accounts.json", NULL);
+  g_autofree char *session = g_build_filename (f->data_dir, "session.json", NULL);
+  g_autofree char *contents = NULL;
+  g_autofree char *key_b64 = NULL;
+  g_autoptr (JsonNode) root = NULL;
+  g_autoptr (JsonNode) s = NULL;
+  g_auto (TsrTestRun) login = { 0 };
+  g_auto (TsrTestRun) list = { 0 };
+  g_auto (TsrTestRun) relogin = { 0 };
+  g_auto (TsrTestRun) who = { 0 };
+
+  g_assert_true (g_file_get_contents (accounts, &contents, NULL, NULL));
+  root = tsr_test_parse_json (contents);
+  json_object_set_int_member (json_node_get_object (root), "session_idle_seconds", 2);
+  g_clear_pointer (&contents, g_free);
+  contents = json_to_string (root, FALSE);
+  g_assert_true (g_file_set_contents (accounts, contents, -1, NULL));
+  g_clear_pointer (&contents, g_free);
+
+  cli (f, &login, PASSWORD "\n", "login", "tester", "--password-stdin", NULL);
+  g_assert_cmpint (login.status, ==, 0);
+  g_assert_true (g_file_get_contents (session, &contents, NULL, NULL));
+  s = tsr_test_parse_json (contents);
+  key_b64 = g_strdup (json_object_get_string_member (json_node_get_object (s), "data_key"));
+  g_usleep (3 * G_USEC_PER_SEC);
+
+  cli (f, &list, NULL, "list", NULL);
+  g_assert_cmpint (list.status, ==, 3);
+  g_assert_nonnull (strstr (list.err, "expired"));
+  g_assert_false (g_file_test (session, G_FILE_TEST_EXISTS));
+  g_assert_false (tree_has (f->data_dir, key_b64, strlen (key_b64)));
+
+  /* A damaged one likewise. */
+  cli (f, &relogin, PASSWORD "\n", "login", "tester", "--password-stdin", NULL);
+  g_assert_cmpint (relogin.status, ==, 0);
+  g_assert_true (g_file_set_contents (session, "{\"token\": 1, \"data_key\": \"AAAA\"}", -1, NULL));
+  cli (f, &who, NULL, "whoami", NULL);
+  g_assert_cmpint (who.status, ==, 3);
+  g_assert_nonnull (strstr (who.err, "damaged"));
+  g_assert_false (g_file_test (session, G_FILE_TEST_EXISTS));
+}
+
 static char *
 oathtool_code (const char *secret, gint64 t)
 {
@@ -1220,6 +1267,7 @@ main (int argc, char **argv)
   ADD ("shell", test_shell);
   ADD ("netem", test_netem);
   ADD ("accounts", test_accounts);
+  ADD ("expired-session-is-wiped", test_expired_session_is_wiped);
   ADD ("two-factor-with-qr", test_two_factor_with_qr);
   ADD ("two-factor-qr-png-no-overwrite", test_two_factor_qr_png_no_overwrite);
   ADD ("users-are-isolated", test_users_are_isolated);

@@ -212,9 +212,28 @@ wipe_session (TsrCli *cli)
   g_unlink (path);
 }
 
-/* Reads and validates the session file. */
+static TsrLogin *read_session (TsrCli *cli, TsrAccounts *accounts, GError **error);
+
+/* Reads and validates the session file. One that is no longer valid (expired, ended by a
+ * password change or a logout elsewhere, damaged) is wiped: it would keep the unwrapped data
+ * key on disk for nothing, since only a new login helps. */
 static TsrLogin *
 load_session (TsrCli *cli, TsrAccounts *accounts, GError **error)
+{
+  g_autoptr (GError) local_error = NULL;
+  TsrLogin *login = read_session (cli, accounts, &local_error);
+
+  if (login == NULL)
+    {
+      if (g_error_matches (local_error, TSR_ERROR, TSR_ERROR_AUTH))
+        wipe_session (cli);
+      g_propagate_error (error, g_steal_pointer (&local_error));
+    }
+  return login;
+}
+
+static TsrLogin *
+read_session (TsrCli *cli, TsrAccounts *accounts, GError **error)
 {
   g_autofree char *path = data_path (cli, "session.json");
   g_autoptr (JsonParser) parser = json_parser_new ();
@@ -246,10 +265,14 @@ load_session (TsrCli *cli, TsrAccounts *accounts, GError **error)
   if (who == NULL)
     return NULL;
   key = g_base64_decode (json_object_get_string_member (o, "data_key"), &key_len);
-  login->data_key = tsr_key_new_from_bytes (key, key_len, error);
+  login->data_key = tsr_key_new_from_bytes (key, key_len, NULL);
   sodium_memzero (key, key_len);
   if (login->data_key == NULL)
-    return NULL;
+    {
+      g_set_error (error, TSR_ERROR, TSR_ERROR_AUTH,
+                   _ ("The session file is damaged: log in again"));
+      return NULL;
+    }
   login->username = g_steal_pointer (&who);
   login->token = g_strdup (json_object_get_string_member (o, "token"));
   return g_steal_pointer (&login);
