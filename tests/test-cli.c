@@ -148,6 +148,41 @@ test_upload_list_download_json (Fixture *f, gconstpointer data)
     }
 }
 
+/* After --, a name that starts with - is a file to upload, not an option. */
+static void
+test_upload_after_double_dash (Fixture *f, gconstpointer data)
+{
+  g_autoptr (GBytes) content = NULL;
+  g_autofree char *path = write_random (f, "-weird-name.txt", 1000, &content);
+  g_autofree char *out = g_build_filename (f->dir, "back.txt", NULL);
+  g_autoptr (JsonNode) json = NULL;
+  g_auto (GStrv) fields = NULL;
+  g_auto (TsrTestRun) no_dashes = { 0 };
+  g_auto (TsrTestRun) up = { 0 };
+  g_auto (TsrTestRun) list = { 0 };
+  g_auto (TsrTestRun) down = { 0 };
+
+  /* Relative, as typed in the folder that holds it (the CLI runs in f->dir). */
+  cli (f, &no_dashes, NULL, "upload", "-weird-name.txt", NULL);
+  g_assert_cmpint (no_dashes.status, ==, 2);
+  g_assert_nonnull (strstr (no_dashes.err, "--"));
+
+  cli (f, &up, NULL, "upload", "--", "-weird-name.txt", NULL);
+  g_assert_cmpint (up.status, ==, 0);
+  fields = g_strsplit (g_strchomp (up.out), "  ", 2);
+  g_assert_cmpuint (g_strv_length (fields), ==, 2);
+  g_assert_cmpstr (fields[1], ==, "-weird-name.txt");
+  cli (f, &list, NULL, "--json", "list", NULL);
+  json = tsr_test_parse_json (list.out);
+  g_assert_cmpuint (json_array_get_length (json_node_get_array (json)), ==, 1);
+  g_assert_cmpstr (json_object_get_string_member (
+                       json_array_get_object_element (json_node_get_array (json), 0), "name"),
+                   ==, "-weird-name.txt");
+  cli (f, &down, NULL, "download", "-o", out, "--", fields[0], NULL);
+  g_assert_cmpint (down.status, ==, 0);
+  assert_file_equals (out, content);
+}
+
 /* A folder's worth of small files in one command (uploaded several at a time): each line of
  * output is its own argument's, in the order given, and a path that cannot be uploaded fails
  * on its own line without taking the others with it. */
@@ -230,6 +265,38 @@ test_exit_codes (Fixture *f, gconstpointer data)
   cli (f, &help, NULL, "--help", NULL);
   g_assert_cmpint (help.status, ==, 0);
   g_assert_nonnull (strstr (help.out, "upload"));
+  /* `help` is what people type first: the same as --help. */
+  {
+    g_auto (TsrTestRun) help_cmd = { 0 };
+    g_auto (TsrTestRun) help_upload = { 0 };
+
+    cli (f, &help_cmd, NULL, "help", NULL);
+    g_assert_cmpint (help_cmd.status, ==, 0);
+    g_assert_cmpstr (help_cmd.out, ==, help.out);
+    cli (f, &help_upload, NULL, "help", "upload", NULL);
+    g_assert_cmpint (help_upload.status, ==, 0);
+    g_assert_nonnull (strstr (help_upload.out, "tessera-cli upload"));
+  }
+  /* An unknown option is a usage error wherever it is given, never taken for a name. */
+  {
+    const char *const *cases[] = {
+      (const char *const[]){ "upload", "--bogus", NULL },
+      (const char *const[]){ "download", "0123456789abcdef", "--bogus", NULL },
+      (const char *const[]){ "delete", "--bogus", NULL },
+      (const char *const[]){ "login", "tester", "--password-stdin", "--bogus", NULL },
+      (const char *const[]){ "otp", "enable", "--bogus", NULL },
+      (const char *const[]){ "node", "disable", "--bogus", NULL },
+    };
+
+    for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+      {
+        g_auto (TsrTestRun) r = { 0 };
+
+        tsr_test_cli_argv (f->data_dir, f->dir, &r, PASSWORD "\n", cases[i]);
+        g_assert_cmpint (r.status, ==, 2);
+        g_assert_nonnull (strstr (r.err, "unknown option “--bogus”"));
+      }
+  }
   /* A dropped folder gets a clear refusal. */
   cli (f, &dir, NULL, "upload", f->dir, NULL);
   g_assert_cmpint (dir.status, ==, 1);
@@ -1260,6 +1327,7 @@ main (int argc, char **argv)
   g_test_add ("/tessera/cli/" path, Fixture, NULL, fixture_setup, fn, fixture_teardown)
   ADD ("upload-list-download-json", test_upload_list_download_json);
   ADD ("upload-many-files", test_upload_many_files);
+  ADD ("upload-after-double-dash", test_upload_after_double_dash);
   ADD ("exit-codes", test_exit_codes);
   ADD ("health-with-disabled-node", test_health_with_disabled_node);
   ADD ("storage-and-delete", test_storage_and_delete);

@@ -14,11 +14,14 @@
 
 #include "tsr-cli.h"
 
+static int tsr_cli_cmd_help (TsrCli *cli, int argc, char **argv);
+
 static const TsrCliCommand commands[] = {
+  { "help", "[COMMAND]", N_ ("this help, or a command's"), tsr_cli_cmd_help },
   { "init", "[--nodes N] [--capacity SIZE] [--chunk-size SIZE] [--replicas R]",
     N_ ("create the cluster (optional: the first command creates the default one)"),
     tsr_cli_cmd_init },
-  { "upload", "PATH...", N_ ("upload files; prints each file id"), tsr_cli_cmd_upload },
+  { "upload", "[--] PATH...", N_ ("upload files; prints each file id"), tsr_cli_cmd_upload },
   { "download", "FILE_ID [--output PATH] [--force]", N_ ("download a file"), tsr_cli_cmd_download },
   { "list", "", N_ ("list the stored files"), tsr_cli_cmd_list },
   { "delete", "FILE_ID", N_ ("delete a file from every node"), tsr_cli_cmd_delete },
@@ -78,22 +81,77 @@ tsr_cli_print_usage (FILE *out)
               "authentication failed."));
 }
 
+static const TsrCliCommand *
+find_command (const char *name)
+{
+  for (guint i = 0; i < G_N_ELEMENTS (commands); i++)
+    if (strcmp (name, commands[i].name) == 0)
+      return &commands[i];
+  return NULL;
+}
+
+static void
+print_command_usage (const TsrCliCommand *c)
+{
+  printf (_ ("Usage: tessera-cli %s %s\n  %s\n"), c->name, c->args, _ (c->summary));
+}
+
+static int
+unknown_command (const char *name)
+{
+  fprintf (stderr, _ ("tessera-cli: unknown command “%s”; see tessera-cli --help\n"), name);
+  return TSR_EXIT_USAGE;
+}
+
+/* `help` is what a user types first; `help COMMAND` is `COMMAND --help`. */
+static int
+tsr_cli_cmd_help (TsrCli *cli, int argc, char **argv)
+{
+  const TsrCliCommand *c;
+
+  if (argc == 1)
+    {
+      tsr_cli_print_usage (stdout);
+      return TSR_EXIT_OK;
+    }
+  if (argc > 2)
+    return tsr_cli_usage_error ("help", _ ("use: help [COMMAND]"));
+  c = find_command (argv[1]);
+  if (c == NULL)
+    return unknown_command (argv[1]);
+  print_command_usage (c);
+  return TSR_EXIT_OK;
+}
+
 int
 tsr_cli_dispatch (TsrCli *cli, int argc, char **argv)
 {
-  for (guint i = 0; i < G_N_ELEMENTS (commands); i++)
-    if (strcmp (argv[0], commands[i].name) == 0)
-      {
-        if (argc > 1 && (strcmp (argv[1], "--help") == 0 || strcmp (argv[1], "-h") == 0))
-          {
-            printf (_ ("Usage: tessera-cli %s %s\n  %s\n"), commands[i].name, commands[i].args,
-                    _ (commands[i].summary));
-            return TSR_EXIT_OK;
-          }
-        return commands[i].func (cli, argc, argv);
-      }
-  fprintf (stderr, _ ("tessera-cli: unknown command “%s”; see tessera-cli --help\n"), argv[0]);
-  return TSR_EXIT_USAGE;
+  const TsrCliCommand *c = find_command (argv[0]);
+
+  if (c == NULL)
+    return unknown_command (argv[0]);
+  if (argc > 1 && (strcmp (argv[1], "--help") == 0 || strcmp (argv[1], "-h") == 0))
+    {
+      print_command_usage (c);
+      return TSR_EXIT_OK;
+    }
+  return c->func (cli, argc, argv);
+}
+
+/* Whether @arg is written as an option: "-x" or "--x", but not "-" alone (by custom a path,
+ * standard input) nor "--", which ends the options. */
+gboolean
+tsr_cli_is_option (const char *arg)
+{
+  return arg[0] == '-' && arg[1] != '\0' && strcmp (arg, "--") != 0;
+}
+
+/* An option @command does not know: a usage error (exit status 2), never taken for a name. */
+int
+tsr_cli_unknown_option (const char *command, const char *arg)
+{
+  return tsr_cli_usage_error (command, _ ("unknown option “%s”; see tessera-cli %s --help"), arg,
+                              command);
 }
 
 /* Opens the data dir's cluster once per process; starts its nodes when @start. */

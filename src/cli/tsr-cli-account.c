@@ -135,6 +135,40 @@ positional (int argc, char **argv, const char *const *valued)
   return NULL;
 }
 
+/* Refuses what looks like an option but is not one of @flags or @valued (exit status 2), and a
+ * valued option without its value; looks from argv[@first] on. */
+static int
+check_options (const char *command, int argc, char **argv, int first, const char *const *flags,
+               const char *const *valued)
+{
+  for (int i = first; i < argc; i++)
+    {
+      if (!tsr_cli_is_option (argv[i]) || (flags != NULL && g_strv_contains (flags, argv[i])))
+        continue;
+      if (valued != NULL && g_strv_contains (valued, argv[i]))
+        {
+          if (i + 1 >= argc)
+            return tsr_cli_usage_error (command, _ ("%s needs a value"), argv[i]);
+          i++;
+          continue;
+        }
+      return tsr_cli_unknown_option (command, argv[i]);
+    }
+  return TSR_EXIT_OK;
+}
+
+static int
+check_no_arguments (const char *command, int argc, char **argv)
+{
+  if (argc > 1 && tsr_cli_is_option (argv[1]))
+    return tsr_cli_unknown_option (command, argv[1]);
+  if (argc > 1)
+    return tsr_cli_usage_error (command, _ ("takes no arguments"));
+  return TSR_EXIT_OK;
+}
+
+static const char *const password_stdin[] = { "--password-stdin", NULL };
+
 /* An email notice, when DATA_DIR/smtp.json configures one. A failure is reported and does not
  * change the command's outcome: the login (or the change) has already happened. */
 static void
@@ -304,7 +338,10 @@ tsr_cli_cmd_register (TsrCli *cli, int argc, char **argv)
   g_autoptr (GError) error = NULL;
   g_autoptr (TsrAccounts) accounts = NULL;
   g_autoptr (char_secret) password = NULL;
+  int ret;
 
+  if ((ret = check_options ("register", argc, argv, 1, password_stdin, valued)) != TSR_EXIT_OK)
+    return ret;
   if (user == NULL || email == NULL)
     return tsr_cli_usage_error ("register", _ ("use: register USER --email EMAIL"));
   accounts = open_accounts (cli, &error);
@@ -343,7 +380,10 @@ tsr_cli_cmd_login (TsrCli *cli, int argc, char **argv)
   g_autoptr (TsrLogin) login = NULL;
   g_autoptr (char_secret) password = NULL;
   g_autoptr (char_secret) asked = NULL;
+  int ret;
 
+  if ((ret = check_options ("login", argc, argv, 1, password_stdin, valued)) != TSR_EXIT_OK)
+    return ret;
   if (user == NULL)
     return tsr_cli_usage_error ("login", _ ("use: login USER [--password-stdin] [--otp CODE]"));
   accounts = open_accounts (cli, &error);
@@ -371,9 +411,13 @@ int
 tsr_cli_cmd_logout (TsrCli *cli, int argc, char **argv)
 {
   g_autoptr (GError) error = NULL;
-  g_autoptr (TsrAccounts) accounts = open_accounts (cli, &error);
+  g_autoptr (TsrAccounts) accounts = NULL;
   g_autoptr (TsrLogin) login = NULL;
+  int ret;
 
+  if ((ret = check_no_arguments ("logout", argc, argv)) != TSR_EXIT_OK)
+    return ret;
+  accounts = open_accounts (cli, &error);
   if (accounts == NULL)
     return tsr_cli_fail (cli, error);
   login = load_session (cli, accounts, NULL);
@@ -389,9 +433,13 @@ int
 tsr_cli_cmd_whoami (TsrCli *cli, int argc, char **argv)
 {
   g_autoptr (GError) error = NULL;
-  g_autoptr (TsrAccounts) accounts = open_accounts (cli, &error);
+  g_autoptr (TsrAccounts) accounts = NULL;
   g_autoptr (TsrLogin) login = NULL;
+  int ret;
 
+  if ((ret = check_no_arguments ("whoami", argc, argv)) != TSR_EXIT_OK)
+    return ret;
+  accounts = open_accounts (cli, &error);
   if (accounts == NULL)
     return tsr_cli_fail (cli, error);
   login = load_session (cli, accounts, &error);
@@ -409,11 +457,15 @@ tsr_cli_cmd_passwd (TsrCli *cli, int argc, char **argv)
 {
   gboolean from_stdin = has_flag (argc, argv, "--password-stdin");
   g_autoptr (GError) error = NULL;
-  g_autoptr (TsrAccounts) accounts = open_accounts (cli, &error);
+  g_autoptr (TsrAccounts) accounts = NULL;
   g_autoptr (TsrLogin) login = NULL;
   g_autoptr (char_secret) old_password = NULL;
   g_autoptr (char_secret) new_password = NULL;
+  int ret;
 
+  if ((ret = check_options ("passwd", argc, argv, 1, password_stdin, NULL)) != TSR_EXIT_OK)
+    return ret;
+  accounts = open_accounts (cli, &error);
   if (accounts == NULL)
     return tsr_cli_fail (cli, error);
   login = load_session (cli, accounts, &error);
@@ -440,6 +492,16 @@ tsr_cli_cmd_otp (TsrCli *cli, int argc, char **argv)
                    strcmp (argv[1], "disable") != 0))
     return tsr_cli_usage_error ("otp", _ ("use: otp enable [--qr-png PATH], otp confirm CODE, or "
                                           "otp disable [--otp CODE] [--password-stdin]"));
+  {
+    const char *const qr_png[] = { "--qr-png", NULL };
+    const char *const otp[] = { "--otp", NULL };
+    int ret = strcmp (argv[1], "enable") == 0 ? check_options ("otp", argc, argv, 2, NULL, qr_png)
+              : strcmp (argv[1], "disable") == 0
+                  ? check_options ("otp", argc, argv, 2, password_stdin, otp)
+                  : check_options ("otp", argc, argv, 2, NULL, NULL);
+    if (ret != TSR_EXIT_OK)
+      return ret;
+  }
   accounts = open_accounts (cli, &error);
   if (accounts == NULL)
     return tsr_cli_fail (cli, error);

@@ -277,14 +277,30 @@ int
 tsr_cli_cmd_upload (TsrCli *cli, int argc, char **argv)
 {
   g_autoptr (JsonBuilder) b = json_builder_new ();
+  g_autoptr (GPtrArray) paths = g_ptr_array_new ();
   g_autofree UploadJob *jobs = NULL;
   TsrCluster *cluster;
   int ret = TSR_EXIT_OK;
   Progress p = { 0 };
   guint n, cancelled = 0;
+  gboolean options_ended = FALSE;
   gulong handler;
 
-  if (argc < 2)
+  /* upload takes no options yet: a mistyped one is a usage error, not a file that is missing.
+   * After --, everything is a path (a file named -notes.txt). */
+  for (int i = 1; i < argc; i++)
+    {
+      if (!options_ended && strcmp (argv[i], "--") == 0)
+        options_ended = TRUE;
+      else if (!options_ended && tsr_cli_is_option (argv[i]))
+        return tsr_cli_usage_error ("upload",
+                                    _ ("unknown option “%s” (to upload a file whose name starts "
+                                       "with “-”, put -- before it)"),
+                                    argv[i]);
+      else
+        g_ptr_array_add (paths, argv[i]);
+    }
+  if (paths->len == 0)
     return tsr_cli_usage_error ("upload", _ ("name at least one file to upload"));
   cluster = tsr_cli_cluster (cli, TRUE);
   if (cluster == NULL)
@@ -292,11 +308,11 @@ tsr_cli_cmd_upload (TsrCli *cli, int argc, char **argv)
   if ((ret = tsr_cli_use_session (cli, cluster)) != TSR_EXIT_OK)
     return ret;
 
-  n = argc - 1;
+  n = paths->len;
   jobs = g_new0 (UploadJob, n);
   for (guint i = 0; i < n; i++)
     {
-      upload_job_init (&jobs[i], argv[i + 1]);
+      upload_job_init (&jobs[i], paths->pdata[i]);
       p.total += jobs[i].size;
     }
   p.jobs = jobs;
@@ -355,7 +371,7 @@ int
 tsr_cli_cmd_download (TsrCli *cli, int argc, char **argv)
 {
   const char *file_id = NULL, *output = NULL;
-  gboolean force = FALSE;
+  gboolean force = FALSE, options_ended = FALSE;
   g_autoptr (TsrManifest) m = NULL;
   g_autoptr (GFile) dest = NULL;
   g_autoptr (GAsyncResult) result = NULL;
@@ -367,15 +383,19 @@ tsr_cli_cmd_download (TsrCli *cli, int argc, char **argv)
 
   for (int i = 1; i < argc; i++)
     {
-      if (strcmp (argv[i], "--force") == 0)
+      if (!options_ended && strcmp (argv[i], "--") == 0)
+        options_ended = TRUE;
+      else if (!options_ended && strcmp (argv[i], "--force") == 0)
         force = TRUE;
-      else if (strcmp (argv[i], "--output") == 0 || strcmp (argv[i], "-o") == 0)
+      else if (!options_ended && (strcmp (argv[i], "--output") == 0 || strcmp (argv[i], "-o") == 0))
         {
           if (++i >= argc)
             return tsr_cli_usage_error ("download", _ ("--output needs a path"));
           output = argv[i];
         }
-      else if (file_id == NULL && argv[i][0] != '-')
+      else if (!options_ended && tsr_cli_is_option (argv[i]))
+        return tsr_cli_unknown_option ("download", argv[i]);
+      else if (file_id == NULL)
         file_id = argv[i];
       else
         return tsr_cli_usage_error ("download", _ ("unexpected argument “%s”"), argv[i]);
@@ -488,6 +508,8 @@ tsr_cli_cmd_delete (TsrCli *cli, int argc, char **argv)
   TsrCluster *cluster;
   int ret;
 
+  if (argc == 2 && tsr_cli_is_option (argv[1]))
+    return tsr_cli_unknown_option ("delete", argv[1]);
   if (argc != 2)
     return tsr_cli_usage_error ("delete", _ ("name exactly one FILE_ID"));
   cluster = tsr_cli_cluster (cli, TRUE);

@@ -339,6 +339,8 @@ tsr_cli_cmd_node (TsrCli *cli, int argc, char **argv)
     return tsr_cli_cmd_node_remove (cli, argc, argv);
   if (argc != 3 || (strcmp (argv[1], "enable") != 0 && strcmp (argv[1], "disable") != 0))
     return tsr_cli_usage_error ("node", _ ("use: node disable NODE_ID, or node enable NODE_ID"));
+  if (tsr_cli_is_option (argv[2]))
+    return tsr_cli_unknown_option ("node", argv[2]);
   enable = strcmp (argv[1], "enable") == 0;
   cluster = tsr_cli_cluster (cli, FALSE);
   if (cluster == NULL)

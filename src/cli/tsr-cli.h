@@ -44,6 +44,8 @@ void tsr_cli_print_usage (FILE *out);
 TsrCluster *tsr_cli_cluster (TsrCli *cli, gboolean start);
 int tsr_cli_fail (TsrCli *cli, const GError *error);
 int tsr_cli_usage_error (const char *command, const char *format, ...) G_GNUC_PRINTF (2, 3);
+gboolean tsr_cli_is_option (const char *arg);
+int tsr_cli_unknown_option (const char *command, const char *arg);
 void tsr_cli_print_json (JsonNode *node);
 void tsr_cli_print_builder (JsonBuilder *b);
 char *tsr_cli_format_time (gint64 unix_seconds);
