@@ -5,7 +5,10 @@
 #include "tessera.h"
 #include "tsr-test-util.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -181,6 +184,126 @@ test_upload_after_double_dash (Fixture *f, gconstpointer data)
   cli (f, &down, NULL, "download", "-o", out, "--", fields[0], NULL);
   g_assert_cmpint (down.status, ==, 0);
   assert_file_equals (out, content);
+}
+
+/* Runs tessera-cli with its standard output and error on a pseudo-terminal, as a person
+ * would: what it shows only on a terminal (the progress bar) is in r->out, as written. */
+static void
+cli_on_terminal (Fixture *f, TsrTestRun *r, const char *const *args)
+{
+  g_autoptr (GSubprocessLauncher) launcher =
+      g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDIN_PIPE);
+  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
+  g_autoptr (GSubprocess) proc = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GString) out = g_string_new (NULL);
+  int master, slave;
+  char buf[4096];
+  gssize n;
+
+  master = posix_openpt (O_RDWR | O_NOCTTY | O_CLOEXEC);
+  g_assert_cmpint (master, >=, 0);
+  g_assert_cmpint (grantpt (master), ==, 0);
+  g_assert_cmpint (unlockpt (master), ==, 0);
+  slave = open (ptsname (master), O_RDWR | O_NOCTTY | O_CLOEXEC);
+  g_assert_cmpint (slave, >=, 0);
+
+  g_ptr_array_add (argv, (char *)g_getenv ("TESSERA_CLI"));
+  g_ptr_array_add (argv, "--data-dir");
+  g_ptr_array_add (argv, f->data_dir);
+  for (; *args != NULL; args++)
+    g_ptr_array_add (argv, (char *)*args);
+  g_ptr_array_add (argv, NULL);
+  g_subprocess_launcher_set_cwd (launcher, f->dir);
+  g_subprocess_launcher_take_stdout_fd (launcher, dup (slave));
+  g_subprocess_launcher_take_stderr_fd (launcher, slave);
+  proc = g_subprocess_launcher_spawnv (launcher, (const char *const *)argv->pdata, &error);
+  g_assert_no_error (error);
+  g_clear_object (&launcher); /* closes our copies of the terminal's side */
+
+  /* Until the last writer is gone: EIO on Linux. */
+  while ((n = read (master, buf, sizeof buf)) > 0 || (n < 0 && errno == EINTR))
+    if (n > 0)
+      g_string_append_len (out, buf, n);
+  close (master);
+  g_assert_true (g_subprocess_wait (proc, NULL, &error));
+  g_assert_no_error (error);
+  r->status = g_subprocess_get_exit_status (proc);
+  r->out = g_strdup (out->str);
+  r->err = g_strdup ("");
+}
+
+/* A file's name is shown with its control characters escaped, in every line a person reads:
+ * a crafted name sends no terminal escape sequence and fakes no extra row. --json keeps it as
+ * it is (JSON escapes it). */
+static void
+test_names_are_escaped (Fixture *f, gconstpointer data)
+{
+  g_autoptr (GBytes) c1 = NULL;
+  g_autoptr (GBytes) c2 = NULL;
+  g_autoptr (GBytes) c3 = NULL;
+  g_autofree char *esc = write_random (f, "esc\x1b[31m.txt", 100, &c1);
+  g_autofree char *newline = write_random (f, "new\nline.txt", 100, &c2);
+  /* Big enough for the progress bar to show its name. */
+  g_autofree char *big = write_random (f, "big\x1b]0;owned\x07 \xe2\x80\xae.bin", 400000, &c3);
+  g_autoptr (JsonNode) json = NULL;
+  g_auto (GStrv) up_lines = NULL;
+  g_auto (TsrTestRun) up = { 0 };
+  g_auto (TsrTestRun) list = { 0 };
+  g_auto (TsrTestRun) list_json = { 0 };
+  g_auto (TsrTestRun) term = { 0 };
+  g_auto (TsrTestRun) down = { 0 };
+  const char *const up_big[] = { "upload", "big\x1b]0;owned\x07 \xe2\x80\xae.bin", NULL };
+
+  cli (f, &up, NULL, "upload", esc, newline, NULL);
+  g_assert_cmpint (up.status, ==, 0);
+  g_assert_null (strchr (up.out, 0x1b));
+  up_lines = g_strsplit (g_strchomp (up.out), "\n", -1);
+  g_assert_cmpuint (g_strv_length (up_lines), ==, 2);
+  g_assert_true (g_str_has_suffix (up_lines[0], "esc\\x1b[31m.txt"));
+  g_assert_true (g_str_has_suffix (up_lines[1], "new\\nline.txt"));
+
+  cli (f, &list, NULL, "list", NULL);
+  g_assert_cmpint (list.status, ==, 0);
+  g_assert_null (strchr (list.out, 0x1b));
+  g_assert_nonnull (strstr (list.out, "  esc\\x1b[31m.txt\n"));
+  g_assert_nonnull (strstr (list.out, "  new\\nline.txt\n"));
+  /* A header, then two lines a file. */
+  {
+    g_auto (GStrv) rows = g_strsplit (g_strchomp (list.out), "\n", -1);
+    g_assert_cmpuint (g_strv_length (rows), ==, 5);
+  }
+
+  cli (f, &list_json, NULL, "--json", "list", NULL);
+  json = tsr_test_parse_json (list_json.out);
+  {
+    JsonArray *items = json_node_get_array (json);
+    gboolean seen = FALSE;
+    for (guint i = 0; i < json_array_get_length (items); i++)
+      seen |= g_strcmp0 (
+                  json_object_get_string_member (json_array_get_object_element (items, i), "name"),
+                  "esc\x1b[31m.txt") == 0;
+    g_assert_true (seen);
+  }
+
+  /* On a terminal: the progress bar and the id line; the bidi override shows as \u202e. */
+  cli_on_terminal (f, &term, up_big);
+  g_assert_cmpint (term.status, ==, 0);
+  g_assert_null (strchr (term.out, 0x1b));
+  g_assert_null (strchr (term.out, 0x07));
+  g_assert_nonnull (strstr (term.out, "big\\x1b]0;owned\\x07 \\u202e.bin"));
+  g_assert_nonnull (strstr (term.out, "] 100%"));
+  /* Downloading by the stored name prints that path, escaped too. */
+  {
+    g_auto (GStrv) fields = g_strsplit (up_lines[0], "  ", 2);
+    g_autofree char *dir = g_build_filename (f->dir, "back", NULL);
+
+    g_assert_cmpint (g_mkdir (dir, 0700), ==, 0);
+    cli (f, &down, NULL, "download", fields[0], "-o", dir, NULL);
+    g_assert_cmpint (down.status, ==, 0);
+    g_assert_null (strchr (down.out, 0x1b));
+    g_assert_true (g_str_has_suffix (g_strchomp (down.out), "/back/esc\\x1b[31m.txt"));
+  }
 }
 
 /* A folder's worth of small files in one command (uploaded several at a time): each line of
@@ -1328,6 +1451,7 @@ main (int argc, char **argv)
   ADD ("upload-list-download-json", test_upload_list_download_json);
   ADD ("upload-many-files", test_upload_many_files);
   ADD ("upload-after-double-dash", test_upload_after_double_dash);
+  ADD ("names-are-escaped", test_names_are_escaped);
   ADD ("exit-codes", test_exit_codes);
   ADD ("health-with-disabled-node", test_health_with_disabled_node);
   ADD ("storage-and-delete", test_storage_and_delete);

@@ -99,7 +99,9 @@ print_command_usage (const TsrCliCommand *c)
 static int
 unknown_command (const char *name)
 {
-  fprintf (stderr, _ ("tessera-cli: unknown command “%s”; see tessera-cli --help\n"), name);
+  g_autofree char *shown = tsr_cli_escape (name);
+
+  fprintf (stderr, _ ("tessera-cli: unknown command “%s”; see tessera-cli --help\n"), shown);
   return TSR_EXIT_USAGE;
 }
 
@@ -211,7 +213,11 @@ tsr_cli_fail (TsrCli *cli, const GError *error)
       fprintf (stderr, "%s\n", text);
     }
   else
-    fprintf (stderr, "tessera-cli: %s\n", error->message);
+    {
+      /* Messages name files and hosts, and carry what remote programs said. */
+      g_autofree char *message = tsr_cli_escape_lines (error->message);
+      fprintf (stderr, "tessera-cli: %s\n", message);
+    }
   return g_error_matches (error, TSR_ERROR, TSR_ERROR_AUTH) ||
                  g_error_matches (error, TSR_ERROR, TSR_ERROR_KEY_LOCKED)
              ? TSR_EXIT_AUTH
@@ -222,12 +228,14 @@ int
 tsr_cli_usage_error (const char *command, const char *format, ...)
 {
   g_autofree char *msg = NULL;
+  g_autofree char *shown = NULL;
   va_list args;
 
   va_start (args, format);
   msg = g_strdup_vprintf (format, args);
   va_end (args);
-  fprintf (stderr, "tessera-cli %s: %s\n", command, msg);
+  shown = tsr_cli_escape_lines (msg); /* they quote the arguments given */
+  fprintf (stderr, "tessera-cli %s: %s\n", command, shown);
   return TSR_EXIT_USAGE;
 }
 
@@ -245,6 +253,99 @@ tsr_cli_print_builder (JsonBuilder *b)
 {
   g_autoptr (JsonNode) root = json_builder_get_root (b);
   tsr_cli_print_json (root);
+}
+
+static gboolean
+must_escape (gunichar c)
+{
+  switch (g_unichar_type (c))
+    {
+      case G_UNICODE_CONTROL:             /* C0, DEL, C1 */
+      case G_UNICODE_LINE_SEPARATOR:      /* U+2028: a line break to some terminals */
+      case G_UNICODE_PARAGRAPH_SEPARATOR: /* U+2029 */
+      case G_UNICODE_SURROGATE:
+        return TRUE;
+      case G_UNICODE_FORMAT:
+        /* Bidi overrides and isolates reorder what follows them on the screen; the joiners are
+         * part of how some scripts and emoji are written. */
+        return c != 0x200c && c != 0x200d;
+      default:
+        return FALSE;
+    }
+}
+
+static char *
+escape (const char *text, gboolean keep_newlines)
+{
+  GString *out;
+  const char *p, *end;
+
+  if (text == NULL)
+    return g_strdup ("");
+  out = g_string_sized_new (strlen (text));
+  end = text + strlen (text);
+  for (p = text; p < end;)
+    {
+      guchar b = *p;
+      gunichar c;
+
+      if (b < 0x80)
+        {
+          if (b == '\n' && keep_newlines)
+            g_string_append_c (out, '\n');
+          else if (b == '\n')
+            g_string_append (out, "\\n");
+          else if (b == '\t')
+            g_string_append (out, "\\t");
+          else if (b == '\r')
+            g_string_append (out, "\\r");
+          else if (b < 0x20 || b == 0x7f)
+            g_string_append_printf (out, "\\x%02x", b);
+          else
+            g_string_append_c (out, b);
+          p++;
+          continue;
+        }
+      c = g_utf8_get_char_validated (p, end - p);
+      if (c == (gunichar)-1 || c == (gunichar)-2)
+        {
+          /* Not UTF-8 (a name from a Latin-1 file system, say): each byte, visibly. */
+          g_string_append_printf (out, "\\x%02x", b);
+          p++;
+          continue;
+        }
+      if (must_escape (c))
+        g_string_append_printf (out, c > 0xffff ? "\\U%08x" : "\\u%04x", c);
+      else
+        g_string_append_len (out, p, g_utf8_next_char (p) - p);
+      p = g_utf8_next_char (p);
+    }
+  return g_string_free (out, FALSE);
+}
+
+/**
+ * tsr_cli_escape:
+ * @text: (nullable): a file name, address or other text that did not come from us
+ *
+ * @text as human output may show it: control characters (C0, DEL, C1), line and paragraph
+ * separators, bidi controls and bytes that are not UTF-8 are written as visible escapes
+ * (`\n`, `\x1b`, `\u202e`), so that a crafted name can neither send a terminal escape
+ * sequence nor pose as extra rows of a table. Escape before padding: the result is what a
+ * column's width is measured on. --json output needs none of this (JSON escapes).
+ *
+ * Returns: (transfer full): the text to print
+ */
+char *
+tsr_cli_escape (const char *text)
+{
+  return escape (text, FALSE);
+}
+
+/* Like tsr_cli_escape(), but keeps line breaks: for messages of several lines. */
+char *
+tsr_cli_escape_lines (const char *text)
+{
+  return escape (text, TRUE);
 }
 
 char *

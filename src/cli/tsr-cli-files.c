@@ -134,10 +134,35 @@ typedef struct
   gint64 started;
 } Progress;
 
+/* @text cut or padded to @columns columns of a terminal: whole characters, wide ones (CJK)
+ * counted twice, so a name neither breaks a UTF-8 sequence nor shifts the bar. */
+static char *
+fit_columns (const char *text, int columns)
+{
+  GString *out = g_string_new (NULL);
+  int used = 0;
+
+  for (const char *p = text; *p != '\0'; p = g_utf8_next_char (p))
+    {
+      gunichar c = g_utf8_get_char (p);
+      int w = g_unichar_iszerowidth (c) ? 0 : g_unichar_iswide (c) ? 2 : 1;
+
+      if (used + w > columns)
+        break;
+      g_string_append_len (out, p, g_utf8_next_char (p) - p);
+      used += w;
+    }
+  for (; used < columns; used++)
+    g_string_append_c (out, ' ');
+  return g_string_free (out, FALSE);
+}
+
 static void
 show_progress (Progress *p, const char *label, guint64 done, guint64 total, double rate)
 {
   g_autofree char *rate_str = g_format_size ((guint64)rate);
+  g_autofree char *shown = tsr_cli_escape (label); /* a file's name */
+  g_autofree char *fitted = fit_columns (shown, 24);
   int width = 30, filled;
   char bar[64];
 
@@ -147,7 +172,7 @@ show_progress (Progress *p, const char *label, guint64 done, guint64 total, doub
   memset (bar, '#', filled);
   memset (bar + filled, '-', width - filled);
   bar[width] = '\0';
-  fprintf (stderr, "\r%-24.24s [%s] %3d%%  %s/s ", label, bar,
+  fprintf (stderr, "\r%s [%s] %3d%%  %s/s ", fitted, bar,
            total > 0 ? (int)(100.0 * done / total) : 100, rate_str);
   fflush (stderr);
   p->shown = TRUE;
@@ -345,7 +370,10 @@ tsr_cli_cmd_upload (TsrCli *cli, int argc, char **argv)
       else if (cli->json)
         add_file_json (b, cluster, m);
       else
-        printf ("%s  %s\n", m->file_id, job->arg);
+        {
+          g_autofree char *shown = tsr_cli_escape (job->arg);
+          printf ("%s  %s\n", m->file_id, shown);
+        }
       upload_job_clear (cli, job);
     }
   if (cancelled > 1)
@@ -445,7 +473,10 @@ tsr_cli_cmd_download (TsrCli *cli, int argc, char **argv)
     if (cli->json)
       print_pair_object ("file_id", file_id, "path", path);
     else
-      printf ("%s\n", path);
+      {
+        g_autofree char *shown = tsr_cli_escape (path); /* named by the file's stored name */
+        printf ("%s\n", shown);
+      }
   }
   return TSR_EXIT_OK;
 }
@@ -494,8 +525,9 @@ tsr_cli_cmd_list (TsrCli *cli, int argc, char **argv)
       g_autofree char *size = g_format_size (m->size);
       g_autofree char *created = tsr_cli_format_time (m->created_at);
       g_autofree char *health = tsr_cli_describe_health (cluster, m);
+      g_autofree char *name = tsr_cli_escape (m->name);
       printf ("%-16s  %10s  %7" G_GUINT64_FORMAT "  %-20s  %s\n", m->file_id, size, m->chunk_count,
-              created, m->name);
+              created, name);
       printf ("%-16s  %s\n", "", health);
     }
   return TSR_EXIT_OK;

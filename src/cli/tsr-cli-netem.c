@@ -41,8 +41,11 @@ netem_show (TsrCli *cli)
     {
       TsrNodeStatus *s = nodes->pdata[i];
       g_autofree char *link = tsr_netem_settings_describe (&s->netem);
+      g_autofree char *id = tsr_cli_escape (s->node_id);
+      g_autofree char *virt = tsr_cli_escape (s->virtual_address);
+      g_autofree char *address = tsr_cli_escape (s->address);
 
-      printf ("%-10s  %-13s  %-21s  %s\n", s->node_id, s->virtual_address, s->address, link);
+      printf ("%-10s  %-13s  %-21s  %s\n", id, virt, address, link);
     }
   {
     /* Counts go in as text: xgettext cannot read G_GUINT64_FORMAT inside a msgid. */

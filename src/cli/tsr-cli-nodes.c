@@ -88,8 +88,11 @@ tsr_cli_cmd_nodes (TsrCli *cli, int argc, char **argv)
         {
           g_autofree char *used = g_format_size (s->used_bytes);
           g_autofree char *cap = g_format_size (s->capacity_bytes);
-          printf ("%-10s  %-13s  %-21s  %-8s  %10s  %10s  %9" G_GUINT64_FORMAT "  %s%s\n",
-                  s->node_id, s->virtual_address, s->address, state, used, cap, s->segment_count,
+          g_autofree char *id = tsr_cli_escape (s->node_id);
+          g_autofree char *virt = tsr_cli_escape (s->virtual_address);
+          g_autofree char *address = tsr_cli_escape (s->address);
+          printf ("%-10s  %-13s  %-21s  %-8s  %10s  %10s  %9" G_GUINT64_FORMAT "  %s%s\n", id, virt,
+                  address, state, used, cap, s->segment_count,
                   s->embedded ? _ ("embedded") : _ ("remote"), s->enabled ? "" : _ (", disabled"));
         }
     }
@@ -127,8 +130,9 @@ tsr_cli_cmd_health (TsrCli *cli, int argc, char **argv)
       else
         {
           char latency[32];
+          g_autofree char *id = tsr_cli_escape (s->node_id);
           g_snprintf (latency, sizeof latency, "%.1f ms", s->latency_ms);
-          printf ("%-10s  %-5s  %-8s  %s\n", s->node_id, s->alive ? _ ("alive") : _ ("DOWN"),
+          printf ("%-10s  %-5s  %-8s  %s\n", id, s->alive ? _ ("alive") : _ ("DOWN"),
                   tsr_node_state_to_string (s->state),
                   s->alive ? latency : (s->enabled ? _ ("no answer") : _ ("disabled")));
         }
@@ -180,7 +184,8 @@ tsr_cli_cmd_storage (TsrCli *cli, int argc, char **argv)
           g_autofree char *u = g_format_size (s->used_bytes);
           g_autofree char *c = g_format_size (s->capacity_bytes);
           g_autofree char *a = g_format_size (avail);
-          printf ("%-10s  %10s  %10s  %10s  %5.1f%%\n", s->node_id, u, c, a, util);
+          g_autofree char *id = tsr_cli_escape (s->node_id);
+          printf ("%-10s  %10s  %10s  %10s  %5.1f%%\n", id, u, c, a, util);
         }
     }
   json_builder_end_array (b);
@@ -236,14 +241,18 @@ tsr_cli_cmd_topology (TsrCli *cli, int argc, char **argv)
       else
         {
           g_autofree char *link = tsr_netem_settings_describe (&s->netem);
+          g_autofree char *id = tsr_cli_escape (s->node_id);
+          g_autofree char *virt = tsr_cli_escape (s->virtual_address);
+          g_autofree char *address = tsr_cli_escape (s->address);
 
-          printf ("%s (%s, %s, %s)\n", s->node_id, s->virtual_address, s->address,
-                  tsr_node_state_to_string (s->state));
+          printf ("%s (%s, %s, %s)\n", id, virt, address, tsr_node_state_to_string (s->state));
           printf (_ ("  link from this client (%s): %s\n"), TSR_NETEM_CLIENT_ADDRESS, link);
           for (guint j = 0; peers && j < peers->len; j++)
             {
               TsrPeerInfo *p = peers->pdata[j];
-              printf (_ ("  └─ %s at %s\n"), p->node_id, p->address);
+              g_autofree char *peer_id = tsr_cli_escape (p->node_id); /* as the peer says */
+              g_autofree char *peer_address = tsr_cli_escape (p->address);
+              printf (_ ("  └─ %s at %s\n"), peer_id, peer_address);
             }
         }
     }
@@ -273,10 +282,12 @@ add_stats (JsonBuilder *b, const TsrNetemStats *st)
 static void
 print_stats_row (const char *name, const TsrNetemStats *st)
 {
+  g_autofree char *shown = tsr_cli_escape (name);
+
   printf ("%-10s  %10" G_GUINT64_FORMAT "  %10" G_GUINT64_FORMAT "  %12" G_GUINT64_FORMAT
           "  %12" G_GUINT64_FORMAT "  %6" G_GUINT64_FORMAT "  %6" G_GUINT64_FORMAT
           "  %7.1f  %7.1f\n",
-          name, st->packets_sent, st->packets_received, st->bytes_sent, st->bytes_received,
+          shown, st->packets_sent, st->packets_received, st->bytes_sent, st->bytes_received,
           st->packets_lost, st->packets_retransmitted, st->delivery_ms_mean, st->delivery_ms_p95);
 }
 

@@ -413,8 +413,13 @@ remote_list (TsrCli *cli, int argc, char **argv)
 
       tsr_remote_to_json (b, r);
       if (!cli->json)
-        printf ("%-12s  %-32s  %-8s  %s\n", r->name, ssh, r->service,
-                r->node_id ? r->node_id : "-");
+        {
+          g_autofree char *name = tsr_cli_escape (r->name);
+          g_autofree char *ssh_shown = tsr_cli_escape (ssh);
+          g_autofree char *service = tsr_cli_escape (r->service);
+          g_autofree char *node_id = tsr_cli_escape (r->node_id ? r->node_id : "-");
+          printf ("%-12s  %-32s  %-8s  %s\n", name, ssh_shown, service, node_id);
+        }
     }
   json_builder_end_array (b);
   if (cli->json)
@@ -517,7 +522,9 @@ remote_exec (TsrCli *cli, int argc, char **argv)
       build_reply (b, reply);
       if (reply->result == NULL)
         {
-          fprintf (stderr, "tessera-cli: %s: %s\n", reply->name, reply->error->message);
+          g_autofree char *message = tsr_cli_escape_lines (reply->error->message);
+
+          fprintf (stderr, "tessera-cli: %s: %s\n", reply->name, message);
           status = TSR_EXIT_FAILED;
           continue;
         }
@@ -651,13 +658,18 @@ remote_status (TsrCli *cli, int argc, char **argv)
       if (!cli->json)
         {
           /* The words --json has stay as they are there; the table is for people. */
-          printf ("%-12s  %-6s  %-10s  %s\n", r->name, ssh_error ? _ ("ERROR") : _ ("ok"),
-                  daemon ? daemon : "?",
+          g_autofree char *name = tsr_cli_escape (r->name);
+          g_autofree char *daemon_shown = tsr_cli_escape (daemon ? daemon : "?"); /* remote */
+          printf ("%-12s  %-6s  %-10s  %s\n", name, ssh_error ? _ ("ERROR") : _ ("ok"),
+                  daemon_shown,
                   g_strcmp0 (node, "alive") == 0  ? _ ("alive")
                   : g_strcmp0 (node, "DOWN") == 0 ? _ ("DOWN")
                                                   : node);
           if (ssh_error != NULL)
-            fprintf (stderr, "tessera-cli: %s: %s\n", r->name, ssh_error->message);
+            {
+              g_autofree char *message = tsr_cli_escape_lines (ssh_error->message);
+              fprintf (stderr, "tessera-cli: %s: %s\n", name, message);
+            }
         }
     }
   json_builder_end_array (b);

@@ -49,6 +49,8 @@ int tsr_cli_unknown_option (const char *command, const char *arg);
 void tsr_cli_print_json (JsonNode *node);
 void tsr_cli_print_builder (JsonBuilder *b);
 char *tsr_cli_format_time (gint64 unix_seconds);
+char *tsr_cli_escape (const char *text);
+char *tsr_cli_escape_lines (const char *text);
 
 int tsr_cli_cmd_init (TsrCli *cli, int argc, char **argv);
 int tsr_cli_cmd_upload (TsrCli *cli, int argc, char **argv);
