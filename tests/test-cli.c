@@ -1435,6 +1435,40 @@ test_download_destinations (Fixture *f, gconstpointer data)
   g_assert_null (g_dir_read_name (listing));
 }
 
+/* A node whose identity file is damaged: every command says so once on stderr and goes on
+ * without it; files with copies elsewhere still download. */
+static void
+test_node_that_cannot_start (Fixture *f, gconstpointer data)
+{
+  g_autoptr (GBytes) content = NULL;
+  g_autofree char *path = write_random (f, "notes.txt", 3 * 65536, &content);
+  g_autofree char *identity =
+      g_build_filename (f->data_dir, "nodes", "Node_03", "identity.pem", NULL);
+  g_autofree char *out = g_build_filename (f->dir, "back.txt", NULL);
+  g_auto (TsrTestRun) up = { 0 };
+  g_auto (TsrTestRun) health = { 0 };
+  g_auto (TsrTestRun) down = { 0 };
+  g_auto (GStrv) err_lines = NULL;
+
+  cli (f, &up, NULL, "upload", path, NULL);
+  g_assert_cmpint (up.status, ==, 0);
+  up.out[16] = '\0';
+  g_assert_true (g_file_set_contents (identity, "not a certificate", -1, NULL));
+
+  cli (f, &health, NULL, "health", NULL);
+  g_assert_cmpint (health.status, ==, 1); /* a node is not alive */
+  g_assert_true (g_str_has_prefix (health.err, "tessera-cli: Node_03 is not running: "));
+  g_assert_nonnull (strstr (health.err, "identity.pem"));
+  err_lines = g_strsplit (g_strchomp (health.err), "\n", -1);
+  g_assert_cmpuint (g_strv_length (err_lines), ==, 1);
+  g_assert_nonnull (strstr (health.out, "4 of 5 nodes alive"));
+
+  cli (f, &down, NULL, "download", up.out, "--output", out, NULL);
+  g_assert_cmpint (down.status, ==, 0);
+  g_assert_nonnull (strstr (down.err, "Node_03 is not running"));
+  assert_file_equals (out, content);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -1467,6 +1501,7 @@ main (int argc, char **argv)
   ADD ("self-healing", test_self_healing);
   ADD ("rebalance", test_rebalance);
   ADD ("download-destinations", test_download_destinations);
+  ADD ("node-that-cannot-start", test_node_that_cannot_start);
 #undef ADD
   /* Before anyone registers: an empty data dir. */
   g_test_add ("/tessera/cli/init", Fixture, GINT_TO_POINTER (1), fixture_setup, test_init,

@@ -186,8 +186,12 @@ tsr_cli_cluster (TsrCli *cli, gboolean start)
       for (guint i = 0; i < nodes->len; i++)
         {
           TsrNodeStatus *s = nodes->pdata[i];
-          if (s->problem != NULL)
-            fprintf (stderr, _ ("tessera-cli: %s is not running: %s\n"), s->node_id, s->problem);
+          g_autofree char *problem = NULL;
+
+          if (s->problem == NULL)
+            continue;
+          problem = tsr_cli_escape_lines (s->problem);
+          fprintf (stderr, _ ("tessera-cli: %s is not running: %s\n"), s->node_id, problem);
         }
     }
   return cli->cluster;
