@@ -6,7 +6,10 @@
 #include "tsr-accounts.h"
 #include "tsr-test-util.h"
 
+#include <errno.h>
+#include <signal.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <glib/gstdio.h>
 
@@ -326,6 +329,111 @@ test_damaged_file_is_kept (Fixture *f, gconstpointer data)
     }
 }
 
+/* A six-digit code valid at none of the steps around @t. */
+static char *
+wrong_code_for (const char *secret_b32, gint64 t)
+{
+  g_autofree char *before = code_for (secret_b32, t - 30);
+  g_autofree char *at = code_for (secret_b32, t);
+  g_autofree char *after = code_for (secret_b32, t + 30);
+
+  for (guint n = 0;; n++)
+    {
+      g_autofree char *code = g_strdup_printf ("%06u", n);
+      if (strcmp (code, before) != 0 && strcmp (code, at) != 0 && strcmp (code, after) != 0)
+        return g_steal_pointer (&code);
+    }
+}
+
+/* One `tessera-cli login`: a new process that knows only what the file says. */
+static TsrLogin *
+login_afresh (Fixture *f, const char *username, const char *password, const char *code,
+              GError **error)
+{
+  g_autoptr (TsrAccounts) process = reload (f);
+
+  tsr_accounts_set_now (process, 1800000000);
+  return tsr_accounts_login (process, username, password, code, "local", error);
+}
+
+/* A failure count that cannot be saved must not turn into free guesses, each login being a new
+ * process that starts from the file. The kernel refuses the writes for real: a file size limit
+ * of 0 (EFBIG, the way a full disk gives ENOSPC), which binds root too. With @data set, the
+ * guesses are two-factor codes after the right password. */
+static void
+test_lockout_fails_closed (Fixture *f, gconstpointer data)
+{
+  gboolean codes = GPOINTER_TO_INT (data);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (TsrOtpEnrollment) e = NULL;
+  g_autofree char *wrong_code = NULL;
+  g_autofree char *right_code = NULL;
+  const char *guess = codes ? PASSWORD : "wrong password!";
+  struct rlimit saved, none;
+
+  /* The limit holds for the whole process, so a child takes it; its output goes to pipes. */
+  if (!g_test_subprocess ())
+    {
+      g_test_trap_subprocess (NULL, 0, G_TEST_SUBPROCESS_DEFAULT);
+      g_test_trap_assert_passed ();
+      return;
+    }
+
+  if (codes)
+    {
+      e = tsr_accounts_otp_begin (f->accounts, "alice", &error);
+      g_assert_no_error (error);
+      right_code = code_for (e->secret, 1800000000);
+      g_assert_true (tsr_accounts_otp_confirm (f->accounts, "alice", right_code, &error));
+      g_assert_no_error (error);
+      wrong_code = wrong_code_for (e->secret, 1800000000);
+    }
+
+  g_assert_cmpint (getrlimit (RLIMIT_FSIZE, &saved), ==, 0);
+  none = saved;
+  none.rlim_cur = 0;
+  signal (SIGXFSZ, SIG_IGN);
+  g_assert_cmpint (setrlimit (RLIMIT_FSIZE, &none), ==, 0);
+
+  /* Every attempt is refused unjudged, saying why: the right password gets the same answer as
+   * a wrong guess. */
+  for (int i = 0; i < 3 * TSR_ACCOUNTS_MAX_FAILURES; i++)
+    {
+      g_assert_null (login_afresh (f, "alice", guess, wrong_code, &error));
+      g_assert_error (error, TSR_ERROR, TSR_ERROR_IO);
+      g_assert_nonnull (strstr (error->message, "could not be recorded"));
+      g_assert_nonnull (strstr (error->message, g_strerror (EFBIG)));
+      g_clear_error (&error);
+    }
+  g_assert_null (login_afresh (f, "alice", PASSWORD, right_code, &error));
+  g_assert_error (error, TSR_ERROR, TSR_ERROR_IO);
+  g_clear_error (&error);
+
+  /* Writes work again: none of those attempts was a guess, and MAX_FAILURES guesses in all
+   * lock the account. */
+  g_assert_cmpint (setrlimit (RLIMIT_FSIZE, &saved), ==, 0);
+  /* Being asked for the code is no guess, however often. */
+  for (int i = 0; codes && i < 2 * TSR_ACCOUNTS_MAX_FAILURES; i++)
+    {
+      g_assert_null (login_afresh (f, "alice", PASSWORD, NULL, &error));
+      g_assert_error (error, TSR_ERROR, TSR_ERROR_AUTH);
+      g_assert_nonnull (strstr (error->message, "give a code"));
+      g_clear_error (&error);
+    }
+  for (int i = 0; i < TSR_ACCOUNTS_MAX_FAILURES; i++)
+    {
+      g_assert_null (login_afresh (f, "alice", guess, wrong_code, &error));
+      g_assert_error (error, TSR_ERROR, TSR_ERROR_AUTH);
+      g_assert_null (strstr (error->message, "try again"));
+      g_clear_error (&error);
+    }
+  g_assert_null (login_afresh (f, "alice", PASSWORD, right_code, &error));
+  g_assert_error (error, TSR_ERROR, TSR_ERROR_AUTH);
+  g_assert_nonnull (strstr (error->message, "try again in 30 seconds"));
+  /* The lockout names what was wrong only as far as both guesses share it. */
+  g_assert_null (strstr (error->message, "passwords"));
+}
+
 static gboolean
 file_contains (const char *path, const char *needle)
 {
@@ -368,6 +476,10 @@ main (int argc, char **argv)
   ADD ("register-and-login", test_register_and_login);
   ADD ("registration-rules", test_registration_rules);
   ADD ("lockout-survives-restart", test_lockout_survives_restart);
+  g_test_add ("/tessera/accounts/lockout-fails-closed", Fixture, GINT_TO_POINTER (FALSE),
+              fixture_setup, test_lockout_fails_closed, fixture_teardown);
+  g_test_add ("/tessera/accounts/code-lockout-fails-closed", Fixture, GINT_TO_POINTER (TRUE),
+              fixture_setup, test_lockout_fails_closed, fixture_teardown);
   ADD ("two-factor", test_two_factor);
   ADD ("sessions-expire-and-logout", test_sessions_expire_and_logout);
   ADD ("change-password-keeps-data-key", test_change_password_keeps_data_key);

@@ -683,13 +683,43 @@ check_password (User *u, const char *password)
          crypto_pwhash_str_verify (u->password_hash, password, strlen (password)) == 0;
 }
 
+/* Counts a sign-in attempt as a failure and saves that before the password or code is judged;
+ * the right ones take it back. Judging first and saving after would fail open: where the save
+ * fails (a full disk) the count never reaches the file, and every `tessera-cli login` is a new
+ * process that reads it, so the guesses would never end. An attempt that cannot be saved is
+ * refused unjudged and not counted. Called locked. */
+static gboolean
+count_attempt (TsrAccounts *self, User *u, gint64 t, GError **error)
+{
+  g_autoptr (GError) local_error = NULL;
+  guint failures = u->failures;
+  gint64 locked_until = u->locked_until;
+
+  u->failures++;
+  if (u->failures >= TSR_ACCOUNTS_MAX_FAILURES)
+    {
+      guint shift = MIN (u->failures - TSR_ACCOUNTS_MAX_FAILURES, 16);
+      u->locked_until = t + MIN ((gint64)TSR_ACCOUNTS_LOCKOUT_SECONDS << shift, MAX_LOCKOUT);
+    }
+  if (save (self, &local_error))
+    return TRUE;
+  u->failures = failures;
+  u->locked_until = locked_until;
+  g_set_error (error, TSR_ERROR, TSR_ERROR_IO,
+               _ ("The sign-in attempt could not be recorded, so it was refused: %s"),
+               local_error->message);
+  return FALSE;
+}
+
 /**
  * tsr_accounts_login:
  * @code: (nullable): a TOTP code or a backup code, needed when the account has two-factor
  * @origin: where the login comes from ("local", or a peer address)
  *
- * After %TSR_ACCOUNTS_MAX_FAILURES wrong passwords the account is locked for 30 s, doubling
- * with each further failure (at most a day), across restarts; the error says how long.
+ * After %TSR_ACCOUNTS_MAX_FAILURES wrong passwords or two-factor codes the account is locked
+ * for 30 s, doubling with each further failure (at most a day), across restarts; the error says
+ * how long. Each attempt is saved before it is judged: one that cannot be saved is refused with
+ * %TSR_ERROR_IO and does not count.
  *
  * Returns: (transfer full): the session and the unwrapped data key, or %NULL with
  * %TSR_ERROR_AUTH
@@ -703,7 +733,8 @@ tsr_accounts_login (TsrAccounts *self, const char *username, const char *passwor
   guint8 token[32];
   char token_hex[65], token_hash[TSR_SHA256_HEX_LEN + 1];
   User *u;
-  gint64 t;
+  gint64 t, locked_until, last_login;
+  guint failures;
   Session *s;
 
   g_return_val_if_fail (TSR_IS_ACCOUNTS (self), NULL);
@@ -721,35 +752,37 @@ tsr_accounts_login (TsrAccounts *self, const char *username, const char *passwor
     {
       gint64 wait = u->locked_until - t;
       g_mutex_unlock (&self->lock);
-      g_set_error (
-          error, TSR_ERROR, TSR_ERROR_AUTH,
-          g_dngettext (GETTEXT_PACKAGE, "Too many wrong passwords for %s: try again in %d second",
-                       "Too many wrong passwords for %s: try again in %d seconds", (gulong)wait),
-          username, (int)wait);
+      g_set_error (error, TSR_ERROR, TSR_ERROR_AUTH,
+                   g_dngettext (GETTEXT_PACKAGE,
+                                "Too many failed sign-in attempts for %s: try again in %d second",
+                                "Too many failed sign-in attempts for %s: try again in %d seconds",
+                                (gulong)wait),
+                   username, (int)wait);
+      return NULL;
+    }
+  failures = u->failures;
+  locked_until = u->locked_until;
+  if (!count_attempt (self, u, t, error))
+    {
+      g_mutex_unlock (&self->lock);
       return NULL;
     }
   if (!check_password (u, password))
     {
-      u->failures++;
-      if (u->failures >= TSR_ACCOUNTS_MAX_FAILURES)
-        {
-          guint shift = MIN (u->failures - TSR_ACCOUNTS_MAX_FAILURES, 16);
-          u->locked_until = t + MIN ((gint64)TSR_ACCOUNTS_LOCKOUT_SECONDS << shift, MAX_LOCKOUT);
-        }
-      save (self, NULL);
       g_mutex_unlock (&self->lock);
       g_set_error (error, TSR_ERROR, TSR_ERROR_AUTH, _ ("Wrong username or password"));
       return NULL;
     }
   if (u->otp_enabled && !check_second_factor (self, u, u->otp_secret, code, TRUE))
     {
-      /* Wrong codes count towards the lockout too, or six digits could be guessed. */
-      if (code != NULL && ++u->failures >= TSR_ACCOUNTS_MAX_FAILURES)
+      /* Wrong codes count, or six digits could be guessed; asking for the code does not. A
+       * count that cannot be taken back stays: too strict, never too lenient. */
+      if (code == NULL)
         {
-          guint shift = MIN (u->failures - TSR_ACCOUNTS_MAX_FAILURES, 16);
-          u->locked_until = t + MIN ((gint64)TSR_ACCOUNTS_LOCKOUT_SECONDS << shift, MAX_LOCKOUT);
+          u->failures = failures;
+          u->locked_until = locked_until;
+          save (self, NULL);
         }
-      save (self, NULL);
       g_mutex_unlock (&self->lock);
       g_set_error (error, TSR_ERROR, TSR_ERROR_AUTH,
                    code == NULL ? _ ("%s has two-factor authentication: give a code from the "
@@ -775,12 +808,19 @@ tsr_accounts_login (TsrAccounts *self, const char *username, const char *passwor
   s->created_at = s->last_used = t;
   s->origin = g_strdup (origin ? origin : "local");
   g_ptr_array_add (u->sessions, s);
+  failures = u->failures;
+  locked_until = u->locked_until;
+  last_login = u->last_login;
   u->failures = 0;
   u->locked_until = 0;
   u->last_login = t;
   if (!save (self, error))
     {
+      /* As the file has it: the attempt counted. */
       g_ptr_array_remove (u->sessions, s);
+      u->failures = failures;
+      u->locked_until = locked_until;
+      u->last_login = last_login;
       g_mutex_unlock (&self->lock);
       return NULL;
     }
