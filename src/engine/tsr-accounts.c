@@ -21,6 +21,7 @@
 
 #include <glib/gi18n-lib.h>
 
+#include "tsr-accounts-private.h"
 #include "tsr-accounts.h"
 #include "tsr-error.h"
 #include "tsr-hash.h"
@@ -676,35 +677,80 @@ check_second_factor (TsrAccounts *self, User *u, const char *secret_b32, const c
   return FALSE;
 }
 
+/* What an unknown username's password is checked against: an Argon2id string with the cost of
+ * the real ones (crypto_pwhash_str's, INTERACTIVE) and a random salt and hash, which no password
+ * matches. Written out rather than made by crypto_pwhash_str: that would cost a whole hash, and
+ * every `tessera-cli login` is a new process that would pay it before its only check. */
+static const char *
+dummy_password_hash (void)
+{
+  static char *hash = NULL;
+
+  if (g_once_init_enter (&hash))
+    {
+      guint8 salt[crypto_pwhash_SALTBYTES];
+      guint8 out[32]; /* the length crypto_pwhash_str writes */
+      char salt_b64[sodium_base64_ENCODED_LEN (sizeof salt,
+                                               sodium_base64_VARIANT_ORIGINAL_NO_PADDING)];
+      char out_b64[sodium_base64_ENCODED_LEN (sizeof out,
+                                              sodium_base64_VARIANT_ORIGINAL_NO_PADDING)];
+
+      randombytes_buf (salt, sizeof salt);
+      randombytes_buf (out, sizeof out);
+      sodium_bin2base64 (salt_b64, sizeof salt_b64, salt, sizeof salt,
+                         sodium_base64_VARIANT_ORIGINAL_NO_PADDING);
+      sodium_bin2base64 (out_b64, sizeof out_b64, out, sizeof out,
+                         sodium_base64_VARIANT_ORIGINAL_NO_PADDING);
+      g_once_init_leave (
+          &hash, g_strdup_printf ("%sv=19$m=%zu,t=%zu,p=1$%s$%s", crypto_pwhash_argon2id_STRPREFIX,
+                                  (gsize)crypto_pwhash_MEMLIMIT_INTERACTIVE / 1024,
+                                  (gsize)crypto_pwhash_OPSLIMIT_INTERACTIVE, salt_b64, out_b64));
+    }
+  return hash;
+}
+
+const char *
+_tsr_accounts_get_dummy_password_hash (void)
+{
+  return dummy_password_hash ();
+}
+
+/* @u may be %NULL, an unknown name: the same hash is run, against one nothing matches, so the
+ * time taken does not tell which names exist. */
 static gboolean
 check_password (User *u, const char *password)
 {
-  return password != NULL &&
-         crypto_pwhash_str_verify (u->password_hash, password, strlen (password)) == 0;
+  const char *hash = u != NULL ? u->password_hash : dummy_password_hash ();
+
+  return password != NULL && crypto_pwhash_str_verify (hash, password, strlen (password)) == 0 &&
+         u != NULL;
 }
 
 /* Counts a sign-in attempt as a failure and saves that before the password or code is judged;
  * the right ones take it back. Judging first and saving after would fail open: where the save
  * fails (a full disk) the count never reaches the file, and every `tessera-cli login` is a new
  * process that reads it, so the guesses would never end. An attempt that cannot be saved is
- * refused unjudged and not counted. Called locked. */
+ * refused unjudged and not counted. For an unknown name (@u %NULL) the file is saved all the
+ * same, so that the time and a failure are those of a real name. Called locked. */
 static gboolean
 count_attempt (TsrAccounts *self, User *u, gint64 t, GError **error)
 {
   g_autoptr (GError) local_error = NULL;
-  guint failures = u->failures;
-  gint64 locked_until = u->locked_until;
+  guint failures = u != NULL ? u->failures : 0;
+  gint64 locked_until = u != NULL ? u->locked_until : 0;
 
-  u->failures++;
-  if (u->failures >= TSR_ACCOUNTS_MAX_FAILURES)
+  if (u != NULL && ++u->failures >= TSR_ACCOUNTS_MAX_FAILURES)
     {
       guint shift = MIN (u->failures - TSR_ACCOUNTS_MAX_FAILURES, 16);
       u->locked_until = t + MIN ((gint64)TSR_ACCOUNTS_LOCKOUT_SECONDS << shift, MAX_LOCKOUT);
     }
   if (save (self, &local_error))
     return TRUE;
-  u->failures = failures;
-  u->locked_until = locked_until;
+  if (u != NULL)
+    {
+      u->failures = failures;
+      u->locked_until = locked_until;
+    }
   g_set_error (error, TSR_ERROR, TSR_ERROR_IO,
                _ ("The sign-in attempt could not be recorded, so it was refused: %s"),
                local_error->message);
@@ -742,13 +788,7 @@ tsr_accounts_login (TsrAccounts *self, const char *username, const char *passwor
   g_mutex_lock (&self->lock);
   t = now (self);
   u = find_user (self, username);
-  if (u == NULL)
-    {
-      g_mutex_unlock (&self->lock);
-      g_set_error (error, TSR_ERROR, TSR_ERROR_AUTH, _ ("Wrong username or password"));
-      return NULL;
-    }
-  if (u->locked_until > t)
+  if (u != NULL && u->locked_until > t)
     {
       gint64 wait = u->locked_until - t;
       g_mutex_unlock (&self->lock);
@@ -760,14 +800,15 @@ tsr_accounts_login (TsrAccounts *self, const char *username, const char *passwor
                    username, (int)wait);
       return NULL;
     }
-  failures = u->failures;
-  locked_until = u->locked_until;
+  failures = u != NULL ? u->failures : 0;
+  locked_until = u != NULL ? u->locked_until : 0;
   if (!count_attempt (self, u, t, error))
     {
       g_mutex_unlock (&self->lock);
       return NULL;
     }
-  if (!check_password (u, password))
+  /* An unknown name takes the same path to the same answer. */
+  if (!check_password (u, password) || u == NULL)
     {
       g_mutex_unlock (&self->lock);
       g_set_error (error, TSR_ERROR, TSR_ERROR_AUTH, _ ("Wrong username or password"));
@@ -937,7 +978,7 @@ tsr_accounts_change_password (TsrAccounts *self, const char *username, const cha
     }
   g_mutex_lock (&self->lock);
   u = find_user (self, username);
-  if (u == NULL || !check_password (u, old_password))
+  if (!check_password (u, old_password) || u == NULL)
     {
       g_mutex_unlock (&self->lock);
       g_set_error (error, TSR_ERROR, TSR_ERROR_AUTH, _ ("Wrong username or password"));
@@ -1068,7 +1109,7 @@ tsr_accounts_otp_disable (TsrAccounts *self, const char *username, const char *p
 
   g_mutex_lock (&self->lock);
   u = find_user (self, username);
-  if (u == NULL || !check_password (u, password) || !u->otp_enabled ||
+  if (!check_password (u, password) || u == NULL || !u->otp_enabled ||
       !check_second_factor (self, u, u->otp_secret, code, TRUE))
     {
       if (u != NULL)
