@@ -1143,6 +1143,23 @@ test_restart_keeps_files (Fixture *f, gconstpointer data)
   download_and_compare (f, file_id, content);
 }
 
+/* A file whose name is not UTF-8 (from an old Latin-1 disk) is stored under its name with the
+ * stray bytes shown as U+FFFD: before, its manifest could not be read back, and the file
+ * vanished from the list right after its upload succeeded. */
+static void
+test_name_not_utf8 (Fixture *f, gconstpointer data)
+{
+  g_autoptr (GBytes) content = tsr_test_random_bytes (f->rand, 70000);
+  g_autofree char *path = write_file (f, "caf\xe9 cr\xe8me.txt", content);
+  g_autoptr (TsrManifest) m = upload_path (f, path);
+  g_autoptr (GPtrArray) files = tsr_cluster_list_files (f->cluster, NULL);
+
+  g_assert_cmpstr (m->name, ==, "caf\uFFFD cr\uFFFDme.txt");
+  g_assert_cmpuint (files->len, ==, 1);
+  g_assert_cmpstr (((TsrManifest *)files->pdata[0])->name, ==, m->name);
+  download_and_compare (f, m->file_id, content);
+}
+
 /* A node whose identity file is damaged does not start, and says why; the others start, every
  * file is still read back (each has a copy elsewhere), and new files go to the four. */
 static void
@@ -1443,6 +1460,7 @@ main (int argc, char **argv)
   ADD ("stop-with-uploads-waiting", test_stop_with_uploads_waiting);
   ADD ("file-changed-during-upload", test_file_changed_during_upload);
   ADD ("node-that-cannot-start", test_node_that_cannot_start);
+  ADD ("name-not-utf8", test_name_not_utf8);
   ADD ("cancelled-upload-leaves-nothing", test_cancelled_upload_leaves_nothing);
   ADD ("download-refuses-to-overwrite", test_download_refuses_to_overwrite);
   ADD ("second-process-refused", test_second_process_refused);

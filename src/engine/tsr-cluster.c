@@ -2033,7 +2033,12 @@ upload_file (TsrCluster *self, GFile *file, Ticket *ticket, GCancellable *cancel
   chunker = tsr_chunker_new_for_file (file, self->config->chunk_size, cancellable, error);
   if (chunker == NULL)
     return NULL;
-  name = g_file_get_basename (file);
+  /* The manifest's name is UTF-8: bytes that are not (a name from an old Latin-1 disk) become
+   * U+FFFD, or the manifest could not be read back and the file would vanish from the list. */
+  {
+    g_autofree char *base = g_file_get_basename (file);
+    name = g_filename_display_name (base);
+  }
   if (!admit_upload (self, ticket, g_file_info_get_size (info), cancellable))
     {
       g_set_error (error, TSR_ERROR, TSR_ERROR_CANCELLED, _ ("Upload of %s was cancelled"), name);
