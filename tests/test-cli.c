@@ -1469,6 +1469,36 @@ test_node_that_cannot_start (Fixture *f, gconstpointer data)
   assert_file_equals (out, content);
 }
 
+/* The file id is the content's hash: the same content under another name is the file stored
+ * already. upload says so instead of printing the id beside the new name as if it were
+ * stored under it, and the list keeps the first name. */
+static void
+test_same_content_other_name (Fixture *f, gconstpointer data)
+{
+  g_autoptr (GBytes) content = NULL;
+  g_autofree char *first = write_random (f, "report.pdf", 5000, &content);
+  g_autofree char *second = g_build_filename (f->dir, "report copy.pdf", NULL);
+  g_auto (TsrTestRun) up1 = { 0 };
+  g_auto (TsrTestRun) up2 = { 0 };
+  g_auto (TsrTestRun) list = { 0 };
+  g_autofree char *expected = NULL;
+
+  g_assert_true (g_file_set_contents (second, g_bytes_get_data (content, NULL),
+                                      g_bytes_get_size (content), NULL));
+  cli (f, &up1, NULL, "upload", "report.pdf", NULL);
+  g_assert_cmpint (up1.status, ==, 0);
+  cli (f, &up2, NULL, "upload", "report copy.pdf", NULL);
+  g_assert_cmpint (up2.status, ==, 0);
+  up1.out[16] = '\0';
+  expected = g_strdup_printf (
+      "%s  report copy.pdf  (the same content as “report.pdf”, stored already under that name)\n",
+      up1.out);
+  g_assert_cmpstr (up2.out, ==, expected);
+  cli (f, &list, NULL, "list", NULL);
+  g_assert_nonnull (strstr (list.out, "report.pdf"));
+  g_assert_null (strstr (list.out, "report copy.pdf"));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -1502,6 +1532,7 @@ main (int argc, char **argv)
   ADD ("rebalance", test_rebalance);
   ADD ("download-destinations", test_download_destinations);
   ADD ("node-that-cannot-start", test_node_that_cannot_start);
+  ADD ("same-content-other-name", test_same_content_other_name);
 #undef ADD
   /* Before anyone registers: an empty data dir. */
   g_test_add ("/tessera/cli/init", Fixture, GINT_TO_POINTER (1), fixture_setup, test_init,

@@ -789,6 +789,15 @@ on_uploaded (GObject *source, GAsyncResult *result, gpointer data)
 
   manifest = tsr_cluster_upload_finish (TSR_CLUSTER (source), result, &error);
   self = g_object_get_data (G_OBJECT (transfer), "backend");
+  /* The file id is the content's hash: the same content under another name is the file stored
+   * already, under its first name, and the list shows that one. */
+  if (manifest != NULL && g_strcmp0 (manifest->name, tsr_transfer_get_name (transfer)) != 0)
+    {
+      g_autofree char *message =
+          g_strdup_printf (_ ("“%s” has the same content as “%s”, which is stored already"),
+                           tsr_transfer_get_name (transfer), manifest->name);
+      g_signal_emit (self, signals[SIGNAL_NOTICE], 0, message);
+    }
   transfer_finished (self, transfer, error);
 }
 

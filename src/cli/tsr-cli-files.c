@@ -372,7 +372,18 @@ tsr_cli_cmd_upload (TsrCli *cli, int argc, char **argv)
       else
         {
           g_autofree char *shown = tsr_cli_escape (job->arg);
-          printf ("%s  %s\n", m->file_id, shown);
+          g_autofree char *base = g_filename_display_basename (job->arg);
+
+          /* The file id is the content's hash: the same content under another name is the
+           * file stored already, and keeps its first name. */
+          if (g_strcmp0 (base, m->name) != 0)
+            {
+              g_autofree char *stored = tsr_cli_escape (m->name);
+              printf (_ ("%s  %s  (the same content as “%s”, stored already under that name)\n"),
+                      m->file_id, shown, stored);
+            }
+          else
+            printf ("%s  %s\n", m->file_id, shown);
         }
       upload_job_clear (cli, job);
     }

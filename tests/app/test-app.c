@@ -534,9 +534,26 @@ test_drop_upload_download (Fixture *f, gconstpointer data)
   tsr_app_test_drop_files (f->window, dirs, 1);
   g_assert_true (tsr_app_test_wait (noticed, &notice, 30));
   g_assert_nonnull (strstr (notice.message, "is a folder"));
-  g_signal_handlers_disconnect_by_data (backend, &notice);
-  g_free (notice.message);
+  g_clear_pointer (&notice.message, g_free);
   g_assert_cmpuint (tsr_app_test_n_files (f->window), ==, 2);
+
+  /* The same content under another name is the file stored already: said, and not listed
+   * twice. */
+  {
+    g_autofree char *copy_path = g_build_filename (f->work_dir, "beta copy.txt", NULL);
+    g_autoptr (GFile) copy = g_file_new_for_path (copy_path);
+
+    g_assert_true (g_file_set_contents (copy_path, g_bytes_get_data (beta, NULL),
+                                        g_bytes_get_size (beta), NULL));
+    tsr_app_test_drop_files (f->window, &copy, 1);
+    g_assert_true (tsr_app_test_wait (noticed, &notice, 30));
+    g_assert_cmpstr (notice.message, ==,
+                     "“beta copy.txt” has the same content as “beta.txt”, which is stored already");
+    g_clear_pointer (&notice.message, g_free);
+    tsr_app_test_spin (0.5);
+    g_assert_cmpuint (tsr_app_test_n_files (f->window), ==, 2);
+  }
+  g_signal_handlers_disconnect_by_data (backend, &notice);
 
   /* The search entry filters by name. */
   tsr_files_page_search (tsr_window_get_files_page (f->window), "alp");
