@@ -424,6 +424,28 @@ test_exit_codes (Fixture *f, gconstpointer data)
   cli (f, &dir, NULL, "upload", f->dir, NULL);
   g_assert_cmpint (dir.status, ==, 1);
   g_assert_nonnull (strstr (dir.err, "folder"));
+  /* With --json every error is an object on standard error, usage errors too; and the
+   * account commands print an object. */
+  {
+    g_auto (TsrTestRun) usage = { 0 };
+    g_auto (TsrTestRun) command = { 0 };
+    g_auto (TsrTestRun) login = { 0 };
+    g_autoptr (JsonNode) u = NULL, c = NULL, l = NULL;
+
+    cli (f, &usage, NULL, "--json", "download", NULL);
+    g_assert_cmpint (usage.status, ==, 2);
+    u = tsr_test_parse_json (usage.err);
+    g_assert_cmpstr (json_object_get_string_member (json_node_get_object (u), "code"), ==, "USAGE");
+    cli (f, &command, NULL, "--json", "frobnicate", NULL);
+    g_assert_cmpint (command.status, ==, 2);
+    c = tsr_test_parse_json (command.err);
+    g_assert_cmpstr (json_object_get_string_member (json_node_get_object (c), "code"), ==, "USAGE");
+    cli (f, &login, PASSWORD "\n", "--json", "login", "tester", "--password-stdin", NULL);
+    g_assert_cmpint (login.status, ==, 0);
+    l = tsr_test_parse_json (login.out);
+    g_assert_cmpstr (json_object_get_string_member (json_node_get_object (l), "username"), ==,
+                     "tester");
+  }
 }
 
 static void

@@ -13,6 +13,7 @@
 #include <glib-unix.h>
 
 #include "tsr-cli.h"
+#include "tsr-json.h"
 
 static int tsr_cli_cmd_help (TsrCli *cli, int argc, char **argv);
 
@@ -96,11 +97,27 @@ print_command_usage (const TsrCliCommand *c)
   printf (_ ("Usage: tessera-cli %s %s\n  %s\n"), c->name, c->args, _ (c->summary));
 }
 
+/* With --json, usage errors too are {"error", "code": "USAGE"}: set by main(). */
+static gboolean json_errors;
+
+/* Prints the error object @b built, on one line of standard error. */
+static void
+print_json_error (JsonBuilder *b)
+{
+  g_autoptr (JsonNode) node = json_builder_get_root (b);
+  g_autofree char *text = json_to_string (node, FALSE);
+
+  fprintf (stderr, "%s\n", text);
+}
+
 static int
 unknown_command (const char *name)
 {
-  g_autofree char *shown = tsr_cli_escape (name);
+  g_autofree char *shown = NULL;
 
+  if (json_errors)
+    return tsr_cli_usage_error (name, _ ("unknown command; see tessera-cli --help"));
+  shown = tsr_cli_escape (name);
   fprintf (stderr, _ ("tessera-cli: unknown command “%s”; see tessera-cli --help\n"), shown);
   return TSR_EXIT_USAGE;
 }
@@ -203,18 +220,14 @@ tsr_cli_fail (TsrCli *cli, const GError *error)
   if (cli->json)
     {
       g_autoptr (JsonBuilder) b = json_builder_new ();
-      g_autoptr (JsonNode) node = NULL;
 
       json_builder_begin_object (b);
-      json_builder_set_member_name (b, "error");
-      json_builder_add_string_value (b, error->message);
-      json_builder_set_member_name (b, "code");
-      json_builder_add_string_value (
-          b, error->domain == TSR_ERROR ? tsr_error_code_to_string (error->code) : "FAILED");
+      tsr_json_set_string (b, "error", error->message);
+      tsr_json_set_string (b, "code",
+                           error->domain == TSR_ERROR ? tsr_error_code_to_string (error->code)
+                                                      : "FAILED");
       json_builder_end_object (b);
-      node = json_builder_get_root (b);
-      g_autofree char *text = json_to_string (node, FALSE);
-      fprintf (stderr, "%s\n", text);
+      print_json_error (b);
     }
   else
     {
@@ -238,6 +251,18 @@ tsr_cli_usage_error (const char *command, const char *format, ...)
   va_start (args, format);
   msg = g_strdup_vprintf (format, args);
   va_end (args);
+  if (json_errors)
+    {
+      g_autoptr (JsonBuilder) b = json_builder_new ();
+      g_autofree char *text = g_strdup_printf ("%s: %s", command, msg);
+
+      json_builder_begin_object (b);
+      tsr_json_set_string (b, "error", text);
+      tsr_json_set_string (b, "code", "USAGE");
+      json_builder_end_object (b);
+      print_json_error (b);
+      return TSR_EXIT_USAGE;
+    }
   shown = tsr_cli_escape_lines (msg); /* they quote the arguments given */
   fprintf (stderr, "tessera-cli %s: %s\n", command, shown);
   return TSR_EXIT_USAGE;
@@ -405,7 +430,7 @@ main (int argc, char **argv)
   for (i = 1; i < argc && argv[i][0] == '-'; i++)
     {
       if (strcmp (argv[i], "--json") == 0)
-        cli.json = TRUE;
+        cli.json = json_errors = TRUE;
       else if (strcmp (argv[i], "--data-dir") == 0 && i + 1 < argc)
         {
           g_free (cli.data_dir);

@@ -363,7 +363,9 @@ tsr_cli_cmd_register (TsrCli *cli, int argc, char **argv)
     }
   if (!tsr_accounts_register (accounts, user, email, password, &error))
     return tsr_cli_fail (cli, error);
-  if (!cli->json)
+  if (cli->json)
+    printf ("{\"username\": \"%s\"}\n", user); /* usernames are [a-z0-9._-] */
+  else
     printf (_ ("Registered %s. Log in with: tessera-cli login %s\n"), user, user);
   return TSR_EXIT_OK;
 }
@@ -399,7 +401,9 @@ tsr_cli_cmd_login (TsrCli *cli, int argc, char **argv)
   login = tsr_accounts_login (accounts, user, password, otp, "local", &error);
   if (login == NULL || !save_session (cli, login, &error))
     return tsr_cli_fail (cli, error);
-  if (!cli->json)
+  if (cli->json)
+    printf ("{\"username\": \"%s\"}\n", login->username);
+  else
     printf (_ ("Logged in as %s\n"), login->username);
   fflush (stdout);
   notify (cli, accounts, login->username, _ ("New sign-in to Tessera"),
@@ -424,7 +428,9 @@ tsr_cli_cmd_logout (TsrCli *cli, int argc, char **argv)
   if (login != NULL)
     tsr_accounts_logout (accounts, login->token, NULL);
   wipe_session (cli);
-  if (!cli->json)
+  if (cli->json)
+    printf ("{}\n");
+  else
     printf (_ ("Logged out\n"));
   return TSR_EXIT_OK;
 }
