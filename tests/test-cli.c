@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <glib/gstdio.h>
@@ -1521,6 +1522,41 @@ test_same_content_other_name (Fixture *f, gconstpointer data)
   g_assert_null (strstr (list.out, "report copy.pdf"));
 }
 
+/* A node's capacity is a quota on a disk it shares (five embedded nodes share one): storage
+ * says what it can still take, which is less than the quota left when the disk has less
+ * free. A 1000 TB quota on this disk showed 1000 TB available. */
+static void
+test_storage_counts_the_disk (Fixture *f, gconstpointer data)
+{
+  g_auto (TsrTestRun) init = { 0 };
+  g_auto (TsrTestRun) storage = { 0 };
+  g_autoptr (JsonNode) json = NULL;
+  JsonArray *nodes;
+  struct statvfs fs;
+  guint64 disk_free;
+
+  cli (f, &init, NULL, "init", "--capacity", "1000TB", NULL);
+  g_assert_cmpint (init.status, ==, 0);
+  cli (f, &storage, NULL, "--json", "storage", NULL);
+  g_assert_cmpint (storage.status, ==, 0);
+  g_assert_cmpint (statvfs (f->data_dir, &fs), ==, 0);
+  disk_free = (guint64)fs.f_bavail * fs.f_frsize;
+  json = tsr_test_parse_json (storage.out);
+  nodes = json_object_get_array_member (json_node_get_object (json), "nodes");
+  g_assert_cmpuint (json_array_get_length (nodes), ==, 5);
+  for (guint i = 0; i < 5; i++)
+    {
+      JsonObject *n = json_array_get_object_element (nodes, i);
+      gint64 available = json_object_get_int_member (n, "available_bytes");
+
+      g_assert_cmpint (json_object_get_int_member (n, "capacity_bytes"), ==,
+                       G_GINT64_CONSTANT (1000000000000000));
+      /* The disk's free space, give or take what others wrote meanwhile. */
+      g_assert_cmpint (available, >, 0);
+      g_assert_cmpint (available, <=, (gint64)(disk_free + disk_free / 10));
+    }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -1559,6 +1595,8 @@ main (int argc, char **argv)
   /* Before anyone registers: an empty data dir. */
   g_test_add ("/tessera/cli/init", Fixture, GINT_TO_POINTER (1), fixture_setup, test_init,
               fixture_teardown);
+  g_test_add ("/tessera/cli/storage-counts-the-disk", Fixture, GINT_TO_POINTER (1), fixture_setup,
+              test_storage_counts_the_disk, fixture_teardown);
 
   return g_test_run ();
 }

@@ -35,12 +35,18 @@ struct _TsrStoragePage
 G_DEFINE_FINAL_TYPE (TsrStoragePage, tsr_storage_page, ADW_TYPE_BIN)
 
 static char *
-usage_text (guint64 used, guint64 capacity)
+usage_text (const TsrNodeStatus *s)
 {
+  guint64 used = s->used_bytes, capacity = s->capacity_bytes;
+  guint64 available = tsr_node_status_get_available (s);
   g_autofree char *u = g_format_size (used);
   g_autofree char *c = g_format_size (capacity);
-  g_autofree char *f = g_format_size (capacity > used ? capacity - used : 0);
+  g_autofree char *f = g_format_size (available);
 
+  if (available < (capacity > used ? capacity - used : 0))
+    /* Translators: "1.2 GB of 10 GB · 12.0 % · 20 MB free: its disk is nearly full" */
+    return g_strdup_printf (_ ("%s of %s · %.1f %% · %s free: its disk is nearly full"), u, c,
+                            capacity > 0 ? 100.0 * used / capacity : 0.0, f);
   /* Translators: "1.2 GB of 10 GB · 12.0 % · 8.8 GB free" */
   return g_strdup_printf (_ ("%s of %s · %.1f %% · %s free"), u, c,
                           capacity > 0 ? 100.0 * used / capacity : 0.0, f);
@@ -78,7 +84,7 @@ on_nodes_changed (TsrStoragePage *self)
       const TsrNodeStatus *s = nodes->pdata[i];
       GtkWidget *row = self->rows->pdata[i];
       GtkLevelBar *bar = g_object_get_data (G_OBJECT (row), "bar");
-      g_autofree char *text = usage_text (s->used_bytes, s->capacity_bytes);
+      g_autofree char *text = usage_text (s);
 
       adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), s->node_id);
       adw_action_row_set_subtitle (ADW_ACTION_ROW (row), text);

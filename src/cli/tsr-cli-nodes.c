@@ -164,7 +164,7 @@ tsr_cli_cmd_storage (TsrCli *cli, int argc, char **argv)
   for (guint i = 0; i < nodes->len; i++)
     {
       TsrNodeStatus *s = nodes->pdata[i];
-      guint64 avail = s->capacity_bytes > s->used_bytes ? s->capacity_bytes - s->used_bytes : 0;
+      guint64 avail = tsr_node_status_get_available (s); /* its disk may have less */
       double util = s->capacity_bytes ? 100.0 * s->used_bytes / s->capacity_bytes : 0;
 
       used += s->used_bytes;

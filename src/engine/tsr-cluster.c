@@ -115,6 +115,17 @@ enum
 
 static guint signals[N_SIGNALS];
 
+/* What a node can still take: what is left of its capacity, or less when its disk has less
+ * free (a quota on a disk others fill too). */
+guint64
+tsr_node_status_get_available (const TsrNodeStatus *status)
+{
+  guint64 left =
+      status->capacity_bytes > status->used_bytes ? status->capacity_bytes - status->used_bytes : 0;
+
+  return MIN (left, status->disk_free_bytes);
+}
+
 void
 tsr_node_status_free (TsrNodeStatus *status)
 {
@@ -551,6 +562,7 @@ tsr_cluster_start (TsrCluster *self, GError **error)
       m->status.node_id = g_strdup (m->config->node_id);
       m->status.state = TSR_NODE_STATE_STOPPED;
       m->status.capacity_bytes = m->config->capacity;
+      m->status.disk_free_bytes = G_MAXUINT64;
       m->link = tsr_netem_add_link (self->netem, m->config->node_id, &m->config->netem);
       g_ptr_array_add (self->members, m);
 
@@ -767,6 +779,7 @@ tsr_cluster_check_health (TsrCluster *self, GCancellable *cancellable, GError **
           m->status.alive = h->is_alive;
           m->status.used_bytes = h->used_bytes;
           m->status.capacity_bytes = h->capacity_bytes;
+          m->status.disk_free_bytes = h->disk_free_bytes;
           m->status.segment_count = h->segment_count;
           m->status.latency_ms = h->latency_ms;
           m->status.uptime_seconds = h->uptime_seconds;
@@ -950,6 +963,7 @@ tsr_cluster_add_remote_node (TsrCluster *self, const char *node_id, const char *
       m->status.node_id = g_strdup (c->node_id);
       m->status.state = TSR_NODE_STATE_STOPPED;
       m->status.capacity_bytes = c->capacity;
+      m->status.disk_free_bytes = G_MAXUINT64;
       m->link = tsr_netem_add_link (self->netem, c->node_id, &c->netem);
       g_ptr_array_add (self->members, m);
       g_mutex_unlock (&self->lock);
@@ -1843,9 +1857,7 @@ check_space (TsrCluster *self, const char *name, guint64 size, GError **error)
 
       up += takes;
       if (takes)
-        avail += MIN (per_copy, m->status.capacity_bytes > m->status.used_bytes
-                                    ? m->status.capacity_bytes - m->status.used_bytes
-                                    : 0);
+        avail += MIN (per_copy, tsr_node_status_get_available (&m->status));
     }
   g_mutex_unlock (&self->lock);
   /* Too few nodes up is another problem, which the upload itself reports. */

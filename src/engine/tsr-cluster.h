@@ -34,6 +34,7 @@ typedef struct
   gboolean alive;
   guint64 used_bytes;
   guint64 capacity_bytes;
+  guint64 disk_free_bytes; /* free on its disk at the last health check; G_MAXUINT64: unknown */
   guint64 segment_count;
   double latency_ms;
   double uptime_seconds;
@@ -45,6 +46,7 @@ typedef struct
 } TsrNodeStatus;
 
 void tsr_node_status_free (TsrNodeStatus *status);
+guint64 tsr_node_status_get_available (const TsrNodeStatus *status);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (TsrNodeStatus, tsr_node_status_free)
 
 #define TSR_TYPE_CLUSTER (tsr_cluster_get_type ())

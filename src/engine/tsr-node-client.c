@@ -1204,6 +1204,8 @@ tsr_node_client_health_check_full (TsrNodeClient *self, guint timeout_ms, guint 
   health->used_bytes = h->used_bytes;
   health->capacity_bytes = h->capacity_bytes;
   health->segment_count = h->segment_count;
+  /* Nodes before it did not say. */
+  health->disk_free_bytes = h->has_disk_free_bytes ? h->disk_free_bytes : G_MAXUINT64;
   health->stats.packets_sent = h->stats->packets_sent;
   health->stats.packets_received = h->stats->packets_received;
   health->stats.bytes_sent = h->stats->bytes_sent;

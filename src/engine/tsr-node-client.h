@@ -33,6 +33,7 @@ typedef struct
   guint64 used_bytes;
   guint64 capacity_bytes;
   guint64 segment_count;
+  guint64 disk_free_bytes; /* free on its disk; G_MAXUINT64 when it did not say */
   TsrInterfaceStats stats;
   double latency_ms;
 } TsrNodeHealth;

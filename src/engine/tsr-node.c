@@ -451,6 +451,8 @@ fill_health (TsrNode *self, Tessera__HealthCheckResponse *resp, Tessera__Interfa
   resp->used_bytes = info.used_bytes;
   resp->capacity_bytes = info.capacity_bytes;
   resp->segment_count = info.segment_count;
+  resp->has_disk_free_bytes = info.disk_free_bytes != G_MAXUINT64;
+  resp->disk_free_bytes = info.disk_free_bytes;
   ps->packets_sent = stats.packets_sent;
   ps->packets_received = stats.packets_received;
   ps->bytes_sent = stats.bytes_sent;

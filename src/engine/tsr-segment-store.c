@@ -74,6 +74,7 @@
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 #include <glib/gstdio.h>
@@ -805,6 +806,8 @@ tsr_segment_store_get_segment_count (TsrSegmentStore *self)
 void
 tsr_segment_store_get_info (TsrSegmentStore *self, TsrStorageInfo *info)
 {
+  struct statvfs fs;
+
   g_return_if_fail (TSR_IS_SEGMENT_STORE (self));
   g_return_if_fail (info != NULL);
 
@@ -815,6 +818,12 @@ tsr_segment_store_get_info (TsrSegmentStore *self, TsrStorageInfo *info)
   g_mutex_unlock (&self->mutex);
   info->available_bytes =
       info->capacity_bytes > info->used_bytes ? info->capacity_bytes - info->used_bytes : 0;
+  /* The capacity is a quota on a disk others use too (five embedded nodes share one): the
+   * disk can run out first. What an unprivileged writer gets, as a segment's write does. */
+  info->disk_free_bytes = G_MAXUINT64;
+  if (statvfs (self->root, &fs) == 0)
+    info->disk_free_bytes = (guint64)fs.f_bavail * fs.f_frsize;
+  info->available_bytes = MIN (info->available_bytes, info->disk_free_bytes);
   info->utilization =
       info->capacity_bytes > 0 ? 100.0 * (double)info->used_bytes / info->capacity_bytes : 0.0;
 }

@@ -21,6 +21,8 @@ G_BEGIN_DECLS
  * TsrStorageInfo:
  *
  * The seed's get_storage_info. Byte counts are exact; utilization is a percentage.
+ * available_bytes is what is left of the capacity, or less when the file system holding the
+ * store has less free (disk_free_bytes, %G_MAXUINT64 when it cannot be asked).
  */
 typedef struct
 {
@@ -29,6 +31,7 @@ typedef struct
   guint64 available_bytes;
   guint64 segment_count;
   double utilization;
+  guint64 disk_free_bytes;
 } TsrStorageInfo;
 
 JsonNode *tsr_storage_info_to_json (const TsrStorageInfo *info);
