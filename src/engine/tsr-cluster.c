@@ -1857,7 +1857,22 @@ check_space (TsrCluster *self, const char *name, guint64 size, GError **error)
 
       up += takes;
       if (takes)
-        avail += MIN (per_copy, tsr_node_status_get_available (&m->status));
+        {
+          guint64 left = m->status.capacity_bytes > m->status.used_bytes
+                             ? m->status.capacity_bytes - m->status.used_bytes
+                             : 0;
+
+          /* An embedded node's disk is asked now: what the last health check saw may be stale
+           * (space freed since would be refused). A remote node's disk is left to the upload,
+           * which fails cleanly if it fills. */
+          if (m->store != NULL)
+            {
+              TsrStorageInfo info;
+              tsr_segment_store_get_info (m->store, &info);
+              left = MIN (left, info.disk_free_bytes);
+            }
+          avail += MIN (per_copy, left);
+        }
     }
   g_mutex_unlock (&self->lock);
   /* Too few nodes up is another problem, which the upload itself reports. */
