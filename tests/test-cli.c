@@ -1350,6 +1350,14 @@ test_init (Fixture *f, gconstpointer data)
 
   cli (f, &bad, NULL, "init", "--nodes", "2", "--replicas", "3", NULL);
   g_assert_cmpint (bad.status, ==, 2);
+  /* A value out of range says which would do. */
+  {
+    g_auto (TsrTestRun) small = { 0 };
+
+    cli (f, &small, NULL, "init", "--chunk-size", "100", NULL);
+    g_assert_cmpint (small.status, ==, 2);
+    g_assert_nonnull (strstr (small.err, "give 4.0\u00a0KiB to 16.0\u00a0MiB"));
+  }
   cli (f, &init, NULL, "init", "--nodes", "3", "--capacity", "1GB", "--chunk-size", "4KiB",
        "--replicas", "2", NULL);
   g_assert_cmpint (init.status, ==, 0);
@@ -1557,6 +1565,32 @@ test_storage_counts_the_disk (Fixture *f, gconstpointer data)
     }
 }
 
+/* topology draws each node's peers as a tree: branches, and the last one closing it. */
+static void
+test_topology_tree (Fixture *f, gconstpointer data)
+{
+  g_auto (TsrTestRun) topo = { 0 };
+  g_auto (GStrv) lines = NULL;
+  guint branches = 0, ends = 0;
+
+  cli (f, &topo, NULL, "topology", NULL);
+  g_assert_cmpint (topo.status, ==, 0);
+  lines = g_strsplit (g_strchomp (topo.out), "\n", -1);
+  for (guint i = 0; lines[i] != NULL; i++)
+    {
+      gboolean branch = g_str_has_prefix (lines[i], "  ├─ ");
+      gboolean end = g_str_has_prefix (lines[i], "  └─ ");
+
+      branches += branch;
+      ends += end;
+      /* After the end of a tree comes the next node, or nothing. */
+      if (end && lines[i + 1] != NULL)
+        g_assert_true (g_str_has_prefix (lines[i + 1], "Node_"));
+    }
+  g_assert_cmpuint (ends, ==, 5);      /* one per node */
+  g_assert_cmpuint (branches, ==, 15); /* its other three peers */
+}
+
 int
 main (int argc, char **argv)
 {
@@ -1591,6 +1625,7 @@ main (int argc, char **argv)
   ADD ("download-destinations", test_download_destinations);
   ADD ("node-that-cannot-start", test_node_that_cannot_start);
   ADD ("same-content-other-name", test_same_content_other_name);
+  ADD ("topology-tree", test_topology_tree);
 #undef ADD
   /* Before anyone registers: an empty data dir. */
   g_test_add ("/tessera/cli/init", Fixture, GINT_TO_POINTER (1), fixture_setup, test_init,

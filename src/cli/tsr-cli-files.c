@@ -21,7 +21,18 @@ parse_uint_option (const char *command, const char *name, const char *value, gui
 
   if (!ok || v < min || v > max)
     {
-      tsr_cli_usage_error (command, _ ("invalid value “%s” for %s"), value ? value : "", name);
+      /* Say what would do: sizes in bytes with their units, counts as numbers. */
+      g_autofree char *lo = size ? g_format_size_full (min, G_FORMAT_SIZE_IEC_UNITS)
+                                 : g_strdup_printf ("%llu", (unsigned long long)min);
+      g_autofree char *hi = size ? g_format_size_full (max, G_FORMAT_SIZE_IEC_UNITS)
+                                 : g_strdup_printf ("%llu", (unsigned long long)max);
+
+      if (max == G_MAXINT64)
+        tsr_cli_usage_error (command, _ ("invalid value “%s” for %s: give %s or more"),
+                             value ? value : "", name, lo);
+      else
+        tsr_cli_usage_error (command, _ ("invalid value “%s” for %s: give %s to %s"),
+                             value ? value : "", name, lo, hi);
       return FALSE;
     }
   *out = v;

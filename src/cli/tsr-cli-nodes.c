@@ -252,7 +252,9 @@ tsr_cli_cmd_topology (TsrCli *cli, int argc, char **argv)
               TsrPeerInfo *p = peers->pdata[j];
               g_autofree char *peer_id = tsr_cli_escape (p->node_id); /* as the peer says */
               g_autofree char *peer_address = tsr_cli_escape (p->address);
-              printf (_ ("  └─ %s at %s\n"), peer_id, peer_address);
+              /* A tree: the last peer closes it. */
+              printf (_ ("  %s %s at %s\n"), j + 1 < peers->len ? "├─" : "└─", peer_id,
+                      peer_address);
             }
         }
     }
