@@ -474,6 +474,115 @@ test_lockout_fails_closed (Fixture *f, gconstpointer data)
   g_assert_null (strstr (error->message, "passwords"));
 }
 
+/* `tessera-cli passwd` or `otp disable`: a new process, on a session that may be stolen. */
+static gboolean
+on_session_afresh (Fixture *f, gboolean disable, const char *password, const char *code,
+                   GError **error)
+{
+  g_autoptr (TsrAccounts) process = reload (f);
+
+  tsr_accounts_set_now (process, 1800000000);
+  if (disable)
+    return tsr_accounts_otp_disable (process, "alice", password, code, error);
+  return tsr_accounts_change_password (process, "alice", password, "a brand new passphrase", error);
+}
+
+/* Whoever holds a session can change the password or turn two-factor off, and both need the
+ * password: unless they count as logins do, a stolen session guesses it without end. So they
+ * share the login's count and lockout, and its fail-closed rule. With @data set, turning
+ * two-factor off, where wrong codes count too. */
+static void
+test_session_guesses_locked_out (Fixture *f, gconstpointer data)
+{
+  gboolean disable = GPOINTER_TO_INT (data);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (TsrOtpEnrollment) e = NULL;
+  g_autoptr (TsrAccounts) after = NULL;
+  g_autofree char *wrong_code = NULL;
+  g_autofree char *right_code = NULL;
+  struct rlimit saved, none;
+
+  if (!g_test_subprocess ())
+    {
+      g_test_trap_subprocess (NULL, 0, G_TEST_SUBPROCESS_DEFAULT);
+      g_test_trap_assert_passed ();
+      return;
+    }
+
+  if (disable)
+    {
+      g_autofree char *confirm = NULL;
+
+      e = tsr_accounts_otp_begin (f->accounts, "alice", &error);
+      g_assert_no_error (error);
+      confirm = code_for (e->secret, 1800000000 - 30);
+      g_assert_true (tsr_accounts_otp_confirm (f->accounts, "alice", confirm, &error));
+      g_assert_no_error (error);
+      right_code = code_for (e->secret, 1800000000);
+      wrong_code = wrong_code_for (e->secret, 1800000000);
+    }
+
+  /* Saves fail: every try is refused unjudged, the right one too, and counts for nothing. */
+  g_assert_cmpint (getrlimit (RLIMIT_FSIZE, &saved), ==, 0);
+  none = saved;
+  none.rlim_cur = 0;
+  signal (SIGXFSZ, SIG_IGN);
+  g_assert_cmpint (setrlimit (RLIMIT_FSIZE, &none), ==, 0);
+  for (int i = 0; i < 2 * TSR_ACCOUNTS_MAX_FAILURES; i++)
+    {
+      g_assert_false (on_session_afresh (f, disable, i % 2 ? "wrong password!" : PASSWORD,
+                                         i % 2 ? right_code : wrong_code, &error));
+      g_assert_error (error, TSR_ERROR, TSR_ERROR_IO);
+      g_assert_nonnull (strstr (error->message, "could not be recorded"));
+      g_clear_error (&error);
+    }
+  g_assert_cmpint (setrlimit (RLIMIT_FSIZE, &saved), ==, 0);
+
+  /* Being asked for the code is no guess. */
+  for (int i = 0; disable && i < 2 * TSR_ACCOUNTS_MAX_FAILURES; i++)
+    {
+      g_assert_false (on_session_afresh (f, disable, PASSWORD, NULL, &error));
+      g_assert_error (error, TSR_ERROR, TSR_ERROR_AUTH);
+      g_assert_nonnull (strstr (error->message, "give a code"));
+      g_clear_error (&error);
+    }
+  /* Wrong passwords (and codes) answered as a login answers them, until the lockout... */
+  for (int i = 0; i < TSR_ACCOUNTS_MAX_FAILURES; i++)
+    {
+      gboolean wrong_password = !disable || i % 2 == 0;
+
+      g_assert_false (on_session_afresh (f, disable, wrong_password ? "wrong password!" : PASSWORD,
+                                         wrong_password ? right_code : wrong_code, &error));
+      g_assert_error (error, TSR_ERROR, TSR_ERROR_AUTH);
+      g_assert_nonnull (strstr (error->message, wrong_password ? "Wrong username or password"
+                                                               : "Wrong or already used"));
+      g_clear_error (&error);
+    }
+  /* ...which refuses the right ones, here and at login. */
+  g_assert_false (on_session_afresh (f, disable, PASSWORD, right_code, &error));
+  g_assert_error (error, TSR_ERROR, TSR_ERROR_AUTH);
+  g_assert_nonnull (strstr (error->message, "try again in 30 seconds"));
+  g_clear_error (&error);
+  g_assert_null (login_afresh (f, "alice", PASSWORD, right_code, &error));
+  g_assert_error (error, TSR_ERROR, TSR_ERROR_AUTH);
+  g_assert_nonnull (strstr (error->message, "try again in 30 seconds"));
+  g_clear_error (&error);
+
+  /* Nothing changed; after the wait the right ones work. */
+  after = reload (f);
+  g_assert_cmpint (tsr_accounts_user_has_otp (after, "alice"), ==, disable);
+  tsr_accounts_set_now (after, 1800000000 + 30);
+  if (disable)
+    {
+      g_autofree char *code = code_for (e->secret, 1800000000 + 30);
+      g_assert_true (tsr_accounts_otp_disable (after, "alice", PASSWORD, code, &error));
+    }
+  else
+    g_assert_true (
+        tsr_accounts_change_password (after, "alice", PASSWORD, "a brand new passphrase", &error));
+  g_assert_no_error (error);
+}
+
 static gboolean
 file_contains (const char *path, const char *needle)
 {
@@ -521,6 +630,10 @@ main (int argc, char **argv)
               fixture_setup, test_lockout_fails_closed, fixture_teardown);
   g_test_add ("/tessera/accounts/code-lockout-fails-closed", Fixture, GINT_TO_POINTER (TRUE),
               fixture_setup, test_lockout_fails_closed, fixture_teardown);
+  g_test_add ("/tessera/accounts/passwd-lockout", Fixture, GINT_TO_POINTER (FALSE), fixture_setup,
+              test_session_guesses_locked_out, fixture_teardown);
+  g_test_add ("/tessera/accounts/otp-disable-lockout", Fixture, GINT_TO_POINTER (TRUE),
+              fixture_setup, test_session_guesses_locked_out, fixture_teardown);
   ADD ("two-factor", test_two_factor);
   ADD ("sessions-expire-and-logout", test_sessions_expire_and_logout);
   ADD ("change-password-keeps-data-key", test_change_password_keeps_data_key);

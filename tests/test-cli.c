@@ -1000,6 +1000,34 @@ test_accounts (Fixture *f, gconstpointer data)
   g_assert_cmpint (whoami_after.status, ==, 3);
 }
 
+/* passwd on a session (perhaps someone else's) counts wrong passwords as login does: exit
+ * status 3, the login's messages, and a lockout that also stops the right password and logins.
+ * The session stays, as nothing changed. */
+static void
+test_passwd_lockout (Fixture *f, gconstpointer data)
+{
+  g_autofree char *session = g_build_filename (f->data_dir, "session.json", NULL);
+  g_auto (TsrTestRun) right = { 0 };
+  g_auto (TsrTestRun) login = { 0 };
+
+  for (int i = 0; i < TSR_ACCOUNTS_MAX_FAILURES; i++)
+    {
+      g_auto (TsrTestRun) wrong = { 0 };
+
+      cli (f, &wrong, "not my password\nanother good password\n", "passwd", "--password-stdin",
+           NULL);
+      g_assert_cmpint (wrong.status, ==, 3);
+      g_assert_nonnull (strstr (wrong.err, "Wrong username or password"));
+    }
+  cli (f, &right, PASSWORD "\nanother good password\n", "passwd", "--password-stdin", NULL);
+  g_assert_cmpint (right.status, ==, 3);
+  g_assert_nonnull (strstr (right.err, "Too many failed sign-in attempts for tester"));
+  g_assert_true (g_file_test (session, G_FILE_TEST_EXISTS));
+  cli (f, &login, PASSWORD "\n", "login", "tester", "--password-stdin", NULL);
+  g_assert_cmpint (login.status, ==, 3);
+  g_assert_nonnull (strstr (login.err, "try again in"));
+}
+
 /* A session that expired, or a session file that is damaged, is wiped when a command finds
  * it so: the unwrapped data key does not stay on disk until the next login. */
 static void
@@ -1615,6 +1643,7 @@ main (int argc, char **argv)
   ADD ("shell", test_shell);
   ADD ("netem", test_netem);
   ADD ("accounts", test_accounts);
+  ADD ("passwd-lockout", test_passwd_lockout);
   ADD ("expired-session-is-wiped", test_expired_session_is_wiped);
   ADD ("two-factor-with-qr", test_two_factor_with_qr);
   ADD ("two-factor-qr-png-no-overwrite", test_two_factor_qr_png_no_overwrite);

@@ -757,6 +757,62 @@ count_attempt (TsrAccounts *self, User *u, gint64 t, GError **error)
   return FALSE;
 }
 
+/* Judges a password, and with @with_code a TOTP or backup code of the enabled two-factor, for
+ * whatever needs them: a login, and on a session (which may be stolen) a password change or
+ * turning two-factor off. All of them share one failure count and lockout, or the guessing
+ * would move to whichever does not count. A locked account is refused unjudged, with the wait;
+ * otherwise the attempt is counted and saved before it is judged (count_attempt()). On success
+ * the count stays, for the caller to reset in the save of what it does; an attempt only asked
+ * for its code is taken back. @u may be %NULL, an unknown name. Called locked. */
+static gboolean
+authenticate (TsrAccounts *self, User *u, const char *username, const char *password,
+              gboolean with_code, const char *code, GError **error)
+{
+  gint64 t = now (self);
+  guint failures;
+  gint64 locked_until;
+
+  if (u != NULL && u->locked_until > t)
+    {
+      gint64 wait = u->locked_until - t;
+      g_set_error (error, TSR_ERROR, TSR_ERROR_AUTH,
+                   g_dngettext (GETTEXT_PACKAGE,
+                                "Too many failed sign-in attempts for %s: try again in %d second",
+                                "Too many failed sign-in attempts for %s: try again in %d seconds",
+                                (gulong)wait),
+                   username, (int)wait);
+      return FALSE;
+    }
+  failures = u != NULL ? u->failures : 0;
+  locked_until = u != NULL ? u->locked_until : 0;
+  if (!count_attempt (self, u, t, error))
+    return FALSE;
+  /* An unknown name takes the same path to the same answer. */
+  if (!check_password (u, password) || u == NULL)
+    {
+      g_set_error (error, TSR_ERROR, TSR_ERROR_AUTH, _ ("Wrong username or password"));
+      return FALSE;
+    }
+  if (with_code && !check_second_factor (self, u, u->otp_secret, code, TRUE))
+    {
+      /* Wrong codes count, or six digits could be guessed; asking for the code does not. A
+       * count that cannot be taken back stays: too strict, never too lenient. */
+      if (code == NULL)
+        {
+          u->failures = failures;
+          u->locked_until = locked_until;
+          save (self, NULL);
+        }
+      g_set_error (error, TSR_ERROR, TSR_ERROR_AUTH,
+                   code == NULL ? _ ("%s has two-factor authentication: give a code from the "
+                                     "authenticator app or a backup code")
+                                : _ ("Wrong or already used two-factor code for %s"),
+                   username);
+      return FALSE;
+    }
+  return TRUE;
+}
+
 /**
  * tsr_accounts_login:
  * @code: (nullable): a TOTP code or a backup code, needed when the account has two-factor
@@ -765,7 +821,8 @@ count_attempt (TsrAccounts *self, User *u, gint64 t, GError **error)
  * After %TSR_ACCOUNTS_MAX_FAILURES wrong passwords or two-factor codes the account is locked
  * for 30 s, doubling with each further failure (at most a day), across restarts; the error says
  * how long. Each attempt is saved before it is judged: one that cannot be saved is refused with
- * %TSR_ERROR_IO and does not count.
+ * %TSR_ERROR_IO and does not count. Password changes and turning two-factor off share the
+ * count and the lockout.
  *
  * Returns: (transfer full): the session and the unwrapped data key, or %NULL with
  * %TSR_ERROR_AUTH
@@ -788,48 +845,9 @@ tsr_accounts_login (TsrAccounts *self, const char *username, const char *passwor
   g_mutex_lock (&self->lock);
   t = now (self);
   u = find_user (self, username);
-  if (u != NULL && u->locked_until > t)
-    {
-      gint64 wait = u->locked_until - t;
-      g_mutex_unlock (&self->lock);
-      g_set_error (error, TSR_ERROR, TSR_ERROR_AUTH,
-                   g_dngettext (GETTEXT_PACKAGE,
-                                "Too many failed sign-in attempts for %s: try again in %d second",
-                                "Too many failed sign-in attempts for %s: try again in %d seconds",
-                                (gulong)wait),
-                   username, (int)wait);
-      return NULL;
-    }
-  failures = u != NULL ? u->failures : 0;
-  locked_until = u != NULL ? u->locked_until : 0;
-  if (!count_attempt (self, u, t, error))
+  if (!authenticate (self, u, username, password, u != NULL && u->otp_enabled, code, error))
     {
       g_mutex_unlock (&self->lock);
-      return NULL;
-    }
-  /* An unknown name takes the same path to the same answer. */
-  if (!check_password (u, password) || u == NULL)
-    {
-      g_mutex_unlock (&self->lock);
-      g_set_error (error, TSR_ERROR, TSR_ERROR_AUTH, _ ("Wrong username or password"));
-      return NULL;
-    }
-  if (u->otp_enabled && !check_second_factor (self, u, u->otp_secret, code, TRUE))
-    {
-      /* Wrong codes count, or six digits could be guessed; asking for the code does not. A
-       * count that cannot be taken back stays: too strict, never too lenient. */
-      if (code == NULL)
-        {
-          u->failures = failures;
-          u->locked_until = locked_until;
-          save (self, NULL);
-        }
-      g_mutex_unlock (&self->lock);
-      g_set_error (error, TSR_ERROR, TSR_ERROR_AUTH,
-                   code == NULL ? _ ("%s has two-factor authentication: give a code from the "
-                                     "authenticator app or a backup code")
-                                : _ ("Wrong or already used two-factor code for %s"),
-                   username);
       return NULL;
     }
 
@@ -952,8 +970,13 @@ tsr_accounts_logout (TsrAccounts *self, const char *token, GError **error)
   return ok;
 }
 
-/* Rewraps the data key under the new password: no file needs re-encrypting. Ends the user's
- * other sessions. */
+/**
+ * tsr_accounts_change_password:
+ *
+ * Rewraps the data key under the new password: no file needs re-encrypting. Ends all the
+ * user's sessions. The old password is judged as a login judges it (the same failure count and
+ * lockout, the attempt saved first), since whoever asks holds a session, which may be stolen.
+ */
 gboolean
 tsr_accounts_change_password (TsrAccounts *self, const char *username, const char *old_password,
                               const char *new_password, GError **error)
@@ -963,8 +986,13 @@ tsr_accounts_change_password (TsrAccounts *self, const char *username, const cha
   g_autoptr (TsrKey) new_kek = NULL;
   g_autoptr (TsrKey) data_key = NULL;
   g_autofree char *new_salt = NULL;
+  g_autofree char *old_hash = NULL;
+  g_autofree char *old_salt = NULL;
+  g_autofree char *old_wrapped = NULL;
+  g_autoptr (GPtrArray) old_sessions = NULL;
   User *u;
-  gboolean ok;
+  guint failures;
+  gint64 locked_until;
 
   g_return_val_if_fail (TSR_IS_ACCOUNTS (self), FALSE);
 
@@ -978,10 +1006,9 @@ tsr_accounts_change_password (TsrAccounts *self, const char *username, const cha
     }
   g_mutex_lock (&self->lock);
   u = find_user (self, username);
-  if (!check_password (u, old_password) || u == NULL)
+  if (!authenticate (self, u, username, old_password, FALSE, NULL, error))
     {
       g_mutex_unlock (&self->lock);
-      g_set_error (error, TSR_ERROR, TSR_ERROR_AUTH, _ ("Wrong username or password"));
       return FALSE;
     }
   old_kek = derive_kek (old_password, u->key_salt, error);
@@ -997,16 +1024,37 @@ tsr_accounts_change_password (TsrAccounts *self, const char *username, const cha
         g_set_error (error, TSR_ERROR, TSR_ERROR_FAILED, _ ("Out of memory hashing the password"));
       return FALSE;
     }
-  g_free (u->password_hash);
+  old_hash = g_steal_pointer (&u->password_hash);
   u->password_hash = g_strdup (hash);
-  g_free (u->key_salt);
+  sodium_memzero (hash, sizeof hash);
+  old_salt = g_steal_pointer (&u->key_salt);
   u->key_salt = g_steal_pointer (&new_salt);
-  g_free (u->wrapped_key);
+  old_wrapped = g_steal_pointer (&u->wrapped_key);
   u->wrapped_key = tsr_key_seal (new_kek, data_key);
-  g_ptr_array_set_size (u->sessions, 0);
-  ok = save (self, error);
+  old_sessions = g_steal_pointer (&u->sessions);
+  u->sessions = g_ptr_array_new_with_free_func ((GDestroyNotify)session_free);
+  failures = u->failures;
+  locked_until = u->locked_until;
+  u->failures = 0;
+  u->locked_until = 0;
+  if (!save (self, error))
+    {
+      /* As the file has it: the old password, and the attempt counted. */
+      g_free (u->password_hash);
+      u->password_hash = g_steal_pointer (&old_hash);
+      g_free (u->key_salt);
+      u->key_salt = g_steal_pointer (&old_salt);
+      g_free (u->wrapped_key);
+      u->wrapped_key = g_steal_pointer (&old_wrapped);
+      g_ptr_array_unref (u->sessions);
+      u->sessions = g_steal_pointer (&old_sessions);
+      u->failures = failures;
+      u->locked_until = locked_until;
+      g_mutex_unlock (&self->lock);
+      return FALSE;
+    }
   g_mutex_unlock (&self->lock);
-  return ok;
+  return TRUE;
 }
 
 /**
@@ -1098,34 +1146,65 @@ tsr_accounts_otp_confirm (TsrAccounts *self, const char *username, const char *c
   return ok;
 }
 
+/**
+ * tsr_accounts_otp_disable:
+ * @code: (nullable): a TOTP code or a backup code
+ *
+ * Needs the password and a code, judged as a login judges them: the same failure count,
+ * lockout and messages, each attempt saved before it is judged.
+ */
 gboolean
 tsr_accounts_otp_disable (TsrAccounts *self, const char *username, const char *password,
                           const char *code, GError **error)
 {
+  g_autofree char *old_secret = NULL;
+  g_autofree char *old_pending = NULL;
+  g_autoptr (GPtrArray) old_codes = NULL;
   User *u;
-  gboolean ok;
+  guint failures;
+  gint64 locked_until;
 
   g_return_val_if_fail (TSR_IS_ACCOUNTS (self), FALSE);
 
   g_mutex_lock (&self->lock);
   u = find_user (self, username);
-  if (!check_password (u, password) || u == NULL || !u->otp_enabled ||
-      !check_second_factor (self, u, u->otp_secret, code, TRUE))
+  /* No guess is judged where there is nothing to turn off. */
+  if (u == NULL || !u->otp_enabled)
     {
-      if (u != NULL)
-        save (self, NULL); /* a spent step or backup code stays spent */
       g_mutex_unlock (&self->lock);
       g_set_error (error, TSR_ERROR, TSR_ERROR_AUTH,
                    _ ("Turning two-factor off needs the password and a valid code"));
       return FALSE;
     }
+  if (!authenticate (self, u, username, password, TRUE, code, error))
+    {
+      g_mutex_unlock (&self->lock);
+      return FALSE;
+    }
   u->otp_enabled = FALSE;
-  g_clear_pointer (&u->otp_secret, g_free);
-  g_clear_pointer (&u->otp_pending, g_free);
-  g_ptr_array_set_size (u->backup_codes, 0);
-  ok = save (self, error);
+  old_secret = g_steal_pointer (&u->otp_secret);
+  old_pending = g_steal_pointer (&u->otp_pending);
+  old_codes = g_steal_pointer (&u->backup_codes);
+  u->backup_codes = g_ptr_array_new_with_free_func (g_free);
+  failures = u->failures;
+  locked_until = u->locked_until;
+  u->failures = 0;
+  u->locked_until = 0;
+  if (!save (self, error))
+    {
+      /* As the file has it: still on, and the attempt counted (a code it spent stays spent). */
+      u->otp_enabled = TRUE;
+      u->otp_secret = g_steal_pointer (&old_secret);
+      u->otp_pending = g_steal_pointer (&old_pending);
+      g_ptr_array_unref (u->backup_codes);
+      u->backup_codes = g_steal_pointer (&old_codes);
+      u->failures = failures;
+      u->locked_until = locked_until;
+      g_mutex_unlock (&self->lock);
+      return FALSE;
+    }
   g_mutex_unlock (&self->lock);
-  return ok;
+  return TRUE;
 }
 
 gboolean
