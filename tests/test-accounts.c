@@ -271,6 +271,110 @@ test_two_factor (Fixture *f, gconstpointer data)
   g_assert_no_error (error);
 }
 
+/* Logs in on @a at @t with @code, and says whether that worked. */
+static gboolean
+login_with_code (TsrAccounts *a, gint64 t, const char *code)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (TsrLogin) login = NULL;
+
+  tsr_accounts_set_now (a, t);
+  login = tsr_accounts_login (a, "alice", PASSWORD, code, "local", &error);
+  g_assert_true ((login != NULL) == (error == NULL));
+  return login != NULL;
+}
+
+/* `otp enable` again while two-factor is on, then not confirmed (abandoned, or someone else on
+ * the session): the working secret and backup codes must go on working, and the new ones only
+ * once confirmed, or a stray enrollment locks the user out of their own account. */
+static void
+test_reenrollment_waits_for_confirm (Fixture *f, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (TsrOtpEnrollment) first = NULL;
+  g_autoptr (TsrOtpEnrollment) second = NULL;
+  g_autoptr (TsrAccounts) again = NULL;
+  g_autofree char *code = NULL;
+  gint64 t = 1800000000;
+
+  first = tsr_accounts_otp_begin (f->accounts, "alice", &error);
+  g_assert_no_error (error);
+  code = code_for (first->secret, t);
+  g_assert_true (tsr_accounts_otp_confirm (f->accounts, "alice", code, &error));
+  g_assert_no_error (error);
+
+  second = tsr_accounts_otp_begin (f->accounts, "alice", &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (second->secret, !=, first->secret);
+
+  /* In a new process: the first enrollment's codes work, the pending one's do not. */
+  again = reload (f);
+  g_assert_true (tsr_accounts_user_has_otp (again, "alice"));
+  g_assert_true (login_with_code (again, t + 30, first->backup_codes[0]));
+  g_clear_pointer (&code, g_free);
+  code = code_for (first->secret, t + 60);
+  g_assert_true (login_with_code (again, t + 60, code));
+  g_assert_false (login_with_code (again, t + 60, second->backup_codes[0]));
+  g_clear_pointer (&code, g_free);
+  code = code_for (second->secret, t + 90);
+  g_assert_false (login_with_code (again, t + 90, code));
+
+  /* Confirming switches: the new secret and codes work, the old ones no more. */
+  g_clear_pointer (&code, g_free);
+  code = code_for (second->secret, t + 120);
+  tsr_accounts_set_now (again, t + 120);
+  g_assert_true (tsr_accounts_otp_confirm (again, "alice", code, &error));
+  g_assert_no_error (error);
+  g_clear_object (&again);
+  again = reload (f);
+  g_assert_false (login_with_code (again, t + 150, first->backup_codes[1]));
+  g_clear_pointer (&code, g_free);
+  code = code_for (first->secret, t + 150);
+  g_assert_false (login_with_code (again, t + 150, code));
+  g_assert_true (login_with_code (again, t + 150, second->backup_codes[0]));
+  g_clear_pointer (&code, g_free);
+  code = code_for (second->secret, t + 180);
+  g_assert_true (login_with_code (again, t + 180, code));
+}
+
+/* A file from before pending enrollments kept their own codes: beginning put the new codes
+ * straight into backup_codes. Such a file loads, and confirming keeps those codes, the ones
+ * the user was shown. */
+static void
+test_old_pending_enrollment_loads (Fixture *f, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (TsrOtpEnrollment) e = tsr_accounts_otp_begin (f->accounts, "alice", &error);
+  g_autoptr (JsonParser) parser = json_parser_new ();
+  g_autoptr (JsonGenerator) gen = json_generator_new ();
+  g_autoptr (TsrAccounts) old = NULL;
+  g_autofree char *code = NULL;
+  JsonObject *user;
+
+  g_assert_no_error (error);
+  g_assert_true (json_parser_load_from_file (parser, f->path, NULL));
+  user = json_array_get_object_element (
+      json_object_get_array_member (json_node_get_object (json_parser_get_root (parser)), "users"),
+      0);
+  json_object_set_member (user, "code_salt",
+                          json_node_copy (json_object_get_member (user, "otp_pending_code_salt")));
+  json_object_set_member (
+      user, "backup_codes",
+      json_node_copy (json_object_get_member (user, "otp_pending_backup_codes")));
+  json_object_remove_member (user, "otp_pending_code_salt");
+  json_object_remove_member (user, "otp_pending_backup_codes");
+  json_generator_set_root (gen, json_parser_get_root (parser));
+  g_assert_true (json_generator_to_file (gen, f->path, NULL));
+
+  old = reload (f);
+  g_assert_false (tsr_accounts_user_has_otp (old, "alice"));
+  tsr_accounts_set_now (old, 1800000000);
+  code = code_for (e->secret, 1800000000);
+  g_assert_true (tsr_accounts_otp_confirm (old, "alice", code, &error));
+  g_assert_no_error (error);
+  g_assert_true (login_with_code (old, 1800000030, e->backup_codes[2]));
+}
+
 static void
 test_sessions_expire_and_logout (Fixture *f, gconstpointer data)
 {
@@ -635,6 +739,8 @@ main (int argc, char **argv)
   g_test_add ("/tessera/accounts/otp-disable-lockout", Fixture, GINT_TO_POINTER (TRUE),
               fixture_setup, test_session_guesses_locked_out, fixture_teardown);
   ADD ("two-factor", test_two_factor);
+  ADD ("reenrollment-waits-for-confirm", test_reenrollment_waits_for_confirm);
+  ADD ("old-pending-enrollment-loads", test_old_pending_enrollment_loads);
   ADD ("sessions-expire-and-logout", test_sessions_expire_and_logout);
   ADD ("change-password-keeps-data-key", test_change_password_keeps_data_key);
   ADD ("damaged-file-is-kept", test_damaged_file_is_kept);

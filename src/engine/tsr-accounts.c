@@ -5,7 +5,14 @@
  *    "session_absolute_seconds": 604800, "users": [{username, email, password_hash,
  *    created_at, last_login, failures, locked_until, key_salt, wrapped_key, otp_enabled,
  *    otp_secret, otp_pending, otp_last_step, code_salt, backup_codes: [hash...],
+ *    otp_pending_code_salt, otp_pending_backup_codes: [hash...] or null,
  *    sessions: [{token_hash, created_at, last_used, origin}]}]}
+ *
+ * A two-factor enrollment is pending until confirmed: otp_pending and the otp_pending_* members
+ * hold its secret and backup codes, apart from the working ones (otp_secret, code_salt,
+ * backup_codes), which confirming replaces. Files from before the otp_pending_* members lack
+ * them: their enrollment put its codes straight into backup_codes, and a pending one without
+ * codes of its own keeps those on confirming, as it did then.
  *
  * Passwords: Argon2id through crypto_pwhash_str with libsodium's INTERACTIVE limits (64 MiB,
  * 2 passes: ~0.1 s here), the level libsodium recommends for logins a person waits for.
@@ -61,6 +68,8 @@ typedef struct
   gint64 otp_last_step;
   char *code_salt;
   GPtrArray *backup_codes; /* hex hashes of the unused ones */
+  char *pending_code_salt;
+  GPtrArray *pending_backup_codes; /* the pending enrollment's; %NULL: it keeps the working ones */
   GPtrArray *sessions;
 } User;
 
@@ -122,6 +131,8 @@ user_free (User *u)
   g_free (u->otp_pending);
   g_free (u->code_salt);
   g_ptr_array_unref (u->backup_codes);
+  g_free (u->pending_code_salt);
+  g_clear_pointer (&u->pending_backup_codes, g_ptr_array_unref);
   g_ptr_array_unref (u->sessions);
   g_free (u);
 }
@@ -249,6 +260,17 @@ save (TsrAccounts *self, GError **error)
       for (guint j = 0; j < u->backup_codes->len; j++)
         json_builder_add_string_value (b, u->backup_codes->pdata[j]);
       json_builder_end_array (b);
+      set_str (b, "otp_pending_code_salt", u->pending_code_salt);
+      json_builder_set_member_name (b, "otp_pending_backup_codes");
+      if (u->pending_backup_codes != NULL)
+        {
+          json_builder_begin_array (b);
+          for (guint j = 0; j < u->pending_backup_codes->len; j++)
+            json_builder_add_string_value (b, u->pending_backup_codes->pdata[j]);
+          json_builder_end_array (b);
+        }
+      else
+        json_builder_add_null_value (b);
       json_builder_set_member_name (b, "sessions");
       json_builder_begin_array (b);
       for (guint j = 0; j < u->sessions->len; j++)
@@ -368,6 +390,18 @@ parse_user (JsonNode *node)
   u->otp_enabled = json_node_get_boolean (n);
   if (u->otp_enabled && u->otp_secret == NULL)
     goto fail;
+  /* Optional (older files lack them); codes belong to a pending secret and come with a salt. */
+  if (json_object_has_member (o, "otp_pending_code_salt") &&
+      !get_str (o, "otp_pending_code_salt", TRUE, &u->pending_code_salt))
+    goto fail;
+  n = json_object_get_member (o, "otp_pending_backup_codes");
+  if (n != NULL && !JSON_NODE_HOLDS_NULL (n))
+    {
+      u->pending_backup_codes = g_ptr_array_new_with_free_func (g_free);
+      if (!get_string_array (o, "otp_pending_backup_codes", u->pending_backup_codes) ||
+          u->otp_pending == NULL || u->pending_code_salt == NULL)
+        goto fail;
+    }
 
   n = json_object_get_member (o, "sessions");
   if (n == NULL || !JSON_NODE_HOLDS_ARRAY (n))
@@ -1061,7 +1095,10 @@ tsr_accounts_change_password (TsrAccounts *self, const char *username, const cha
  * tsr_accounts_otp_begin:
  *
  * The first step of enrollment: a new secret and backup codes, pending until confirmed with a
- * valid code. Until then login does not ask for codes.
+ * valid code. Until then nothing changes for login: it does not ask for codes, or, when
+ * two-factor is on, it goes on taking the working secret and backup codes (an enrollment begun
+ * and abandoned, or begun by someone else on the session, must not lock the user out or spend
+ * their codes). Beginning again replaces only a pending enrollment.
  */
 TsrOtpEnrollment *
 tsr_accounts_otp_begin (TsrAccounts *self, const char *username, GError **error)
@@ -1069,6 +1106,11 @@ tsr_accounts_otp_begin (TsrAccounts *self, const char *username, GError **error)
   guint8 secret[TSR_TOTP_SECRET_LEN];
   g_autoptr (TsrOtpEnrollment) e = g_new0 (TsrOtpEnrollment, 1);
   g_autoptr (GPtrArray) codes = g_ptr_array_new ();
+  g_autoptr (GPtrArray) hashes = NULL;
+  g_autoptr (GPtrArray) old_codes = NULL;
+  g_autofree char *salt = NULL;
+  g_autofree char *old_salt = NULL;
+  g_autofree char *old_pending = NULL;
   User *u;
 
   g_return_val_if_fail (TSR_IS_ACCOUNTS (self), NULL);
@@ -1086,11 +1128,8 @@ tsr_accounts_otp_begin (TsrAccounts *self, const char *username, GError **error)
   sodium_memzero (secret, sizeof secret);
   e->uri = tsr_totp_uri ("Tessera", username, e->secret);
 
-  g_free (u->otp_pending);
-  u->otp_pending = g_strdup (e->secret);
-  g_free (u->code_salt);
-  u->code_salt = random_b64 (16);
-  g_ptr_array_set_size (u->backup_codes, 0);
+  salt = random_b64 (16);
+  hashes = g_ptr_array_new_with_free_func (g_free);
   for (guint i = 0; i < TSR_ACCOUNTS_BACKUP_CODES; i++)
     {
       guint8 raw[8];
@@ -1099,12 +1138,25 @@ tsr_accounts_otp_begin (TsrAccounts *self, const char *username, GError **error)
       randombytes_buf (raw, sizeof raw);
       b32 = tsr_base32_encode (raw, sizeof raw); /* 13 characters; 12 shown: 60 bits */
       g_ptr_array_add (codes, g_strdup_printf ("%.4s-%.4s-%.4s", b32, b32 + 4, b32 + 8));
-      g_ptr_array_add (u->backup_codes, hash_code (u->code_salt, codes->pdata[i]));
+      g_ptr_array_add (hashes, hash_code (salt, codes->pdata[i]));
     }
   g_ptr_array_add (codes, NULL);
   e->backup_codes = (char **)g_ptr_array_free (g_steal_pointer (&codes), FALSE);
+
+  old_pending = g_steal_pointer (&u->otp_pending);
+  u->otp_pending = g_strdup (e->secret);
+  old_salt = g_steal_pointer (&u->pending_code_salt);
+  u->pending_code_salt = g_steal_pointer (&salt);
+  old_codes = g_steal_pointer (&u->pending_backup_codes);
+  u->pending_backup_codes = g_steal_pointer (&hashes);
   if (!save (self, error))
     {
+      g_free (u->otp_pending);
+      u->otp_pending = g_steal_pointer (&old_pending);
+      g_free (u->pending_code_salt);
+      u->pending_code_salt = g_steal_pointer (&old_salt);
+      g_ptr_array_unref (u->pending_backup_codes);
+      u->pending_backup_codes = g_steal_pointer (&old_codes);
       g_mutex_unlock (&self->lock);
       return NULL;
     }
@@ -1112,12 +1164,16 @@ tsr_accounts_otp_begin (TsrAccounts *self, const char *username, GError **error)
   return g_steal_pointer (&e);
 }
 
-/* The second step: a valid code from the new secret turns two-factor on. */
+/* The second step: a valid code from the new secret turns two-factor on, or, when it is on
+ * already, replaces the secret and backup codes. */
 gboolean
 tsr_accounts_otp_confirm (TsrAccounts *self, const char *username, const char *code, GError **error)
 {
+  g_autofree char *old_secret = NULL;
+  g_autofree char *old_salt = NULL;
+  g_autoptr (GPtrArray) old_codes = NULL;
+  gboolean was_enabled;
   User *u;
-  gboolean ok;
 
   g_return_val_if_fail (TSR_IS_ACCOUNTS (self), FALSE);
 
@@ -1138,12 +1194,36 @@ tsr_accounts_otp_confirm (TsrAccounts *self, const char *username, const char *c
                       "next code"));
       return FALSE;
     }
-  g_free (u->otp_secret);
+  was_enabled = u->otp_enabled;
+  old_secret = g_steal_pointer (&u->otp_secret);
   u->otp_secret = g_steal_pointer (&u->otp_pending);
+  if (u->pending_backup_codes != NULL) /* else a file from before: the codes are in place */
+    {
+      old_salt = g_steal_pointer (&u->code_salt);
+      u->code_salt = g_steal_pointer (&u->pending_code_salt);
+      old_codes = g_steal_pointer (&u->backup_codes);
+      u->backup_codes = g_steal_pointer (&u->pending_backup_codes);
+    }
+  g_clear_pointer (&u->pending_code_salt, g_free);
   u->otp_enabled = TRUE;
-  ok = save (self, error);
+  if (!save (self, error))
+    {
+      /* As the file has it: still pending (the code's step stays spent). */
+      u->otp_enabled = was_enabled;
+      u->otp_pending = g_steal_pointer (&u->otp_secret);
+      u->otp_secret = g_steal_pointer (&old_secret);
+      if (old_codes != NULL)
+        {
+          u->pending_code_salt = g_steal_pointer (&u->code_salt);
+          u->code_salt = g_steal_pointer (&old_salt);
+          u->pending_backup_codes = g_steal_pointer (&u->backup_codes);
+          u->backup_codes = g_steal_pointer (&old_codes);
+        }
+      g_mutex_unlock (&self->lock);
+      return FALSE;
+    }
   g_mutex_unlock (&self->lock);
-  return ok;
+  return TRUE;
 }
 
 /**
@@ -1159,7 +1239,9 @@ tsr_accounts_otp_disable (TsrAccounts *self, const char *username, const char *p
 {
   g_autofree char *old_secret = NULL;
   g_autofree char *old_pending = NULL;
+  g_autofree char *old_pending_salt = NULL;
   g_autoptr (GPtrArray) old_codes = NULL;
+  g_autoptr (GPtrArray) old_pending_codes = NULL;
   User *u;
   guint failures;
   gint64 locked_until;
@@ -1186,6 +1268,8 @@ tsr_accounts_otp_disable (TsrAccounts *self, const char *username, const char *p
   old_pending = g_steal_pointer (&u->otp_pending);
   old_codes = g_steal_pointer (&u->backup_codes);
   u->backup_codes = g_ptr_array_new_with_free_func (g_free);
+  old_pending_salt = g_steal_pointer (&u->pending_code_salt);
+  old_pending_codes = g_steal_pointer (&u->pending_backup_codes);
   failures = u->failures;
   locked_until = u->locked_until;
   u->failures = 0;
@@ -1198,6 +1282,8 @@ tsr_accounts_otp_disable (TsrAccounts *self, const char *username, const char *p
       u->otp_pending = g_steal_pointer (&old_pending);
       g_ptr_array_unref (u->backup_codes);
       u->backup_codes = g_steal_pointer (&old_codes);
+      u->pending_code_salt = g_steal_pointer (&old_pending_salt);
+      u->pending_backup_codes = g_steal_pointer (&old_pending_codes);
       u->failures = failures;
       u->locked_until = locked_until;
       g_mutex_unlock (&self->lock);
