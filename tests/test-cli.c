@@ -1107,6 +1107,9 @@ test_two_factor_with_qr (Fixture *f, gconstpointer data)
   g_auto (TsrTestRun) no_code = { 0 };
   g_auto (TsrTestRun) with_code = { 0 };
   g_auto (TsrTestRun) replay = { 0 };
+  g_auto (TsrTestRun) again = { 0 };
+  g_auto (TsrTestRun) out_again = { 0 };
+  g_auto (TsrTestRun) with_backup = { 0 };
   const char *uri, *secret;
   gint64 now;
 
@@ -1148,6 +1151,18 @@ test_two_factor_with_qr (Fixture *f, gconstpointer data)
   g_assert_cmpint (with_code.status, ==, 0);
   cli (f, &replay, PASSWORD "\n", "login", "tester", "--password-stdin", "--otp", next, NULL);
   g_assert_cmpint (replay.status, ==, 3);
+
+  /* Enabling again without confirming changes nothing yet: a backup code from the first
+   * enrollment still signs in. */
+  cli (f, &again, NULL, "otp", "enable", NULL);
+  g_assert_cmpint (again.status, ==, 0);
+  g_assert_nonnull (strstr (again.out, "keep working"));
+  cli (f, &out_again, NULL, "logout", NULL);
+  cli (f, &with_backup, PASSWORD "\n", "login", "tester", "--password-stdin", "--otp",
+       json_array_get_string_element (
+           json_object_get_array_member (json_node_get_object (json), "backup_codes"), 0),
+       NULL);
+  g_assert_cmpint (with_backup.status, ==, 0);
 }
 
 /* --qr-png never replaces what is at its path (a mistyped path must not destroy a file), and a

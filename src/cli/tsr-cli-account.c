@@ -518,10 +518,11 @@ tsr_cli_cmd_otp (TsrCli *cli, int argc, char **argv)
   if (strcmp (argv[1], "enable") == 0)
     {
       const char *png = option_value (argc, argv, "--qr-png");
+      gboolean was_on = tsr_accounts_user_has_otp (accounts, login->username);
       g_autoptr (TsrOtpEnrollment) e = NULL;
       g_autoptr (GError) png_error = NULL;
 
-      /* Before the enrollment starts: it replaces the backup codes, and a refused path should
+      /* Before the enrollment starts: it replaces any pending one, and a refused path should
        * leave everything as it was. */
       if (png != NULL && !tsr_cli_check_qr_png_path (png, &error))
         return tsr_cli_fail (cli, error);
@@ -558,7 +559,11 @@ tsr_cli_cmd_otp (TsrCli *cli, int argc, char **argv)
                   e->uri);
           for (guint i = 0; e->backup_codes[i] != NULL; i++)
             printf ("  %s\n", e->backup_codes[i]);
-          printf (_ ("\nThen turn it on with: tessera-cli otp confirm CODE\n"));
+          if (was_on)
+            printf (_ ("\nThen switch to them with: tessera-cli otp confirm CODE\nUntil then, "
+                       "the current authenticator app and backup codes keep working.\n"));
+          else
+            printf (_ ("\nThen turn it on with: tessera-cli otp confirm CODE\n"));
         }
       if (png_error != NULL)
         {
@@ -569,6 +574,8 @@ tsr_cli_cmd_otp (TsrCli *cli, int argc, char **argv)
     }
   if (strcmp (argv[1], "confirm") == 0)
     {
+      gboolean was_on = tsr_accounts_user_has_otp (accounts, login->username);
+
       if (argc != 3)
         return tsr_cli_usage_error ("otp", _ ("use: otp confirm CODE"));
       if (!tsr_accounts_otp_confirm (accounts, login->username, argv[2], &error))
@@ -576,8 +583,13 @@ tsr_cli_cmd_otp (TsrCli *cli, int argc, char **argv)
       if (!cli->json)
         printf (_ ("Two-factor authentication is on for %s\n"), login->username);
       fflush (stdout);
-      notify (cli, accounts, login->username, _ ("Two-factor authentication turned on"),
-              _ ("Two-factor authentication was turned on for your Tessera account"));
+      if (was_on)
+        notify (cli, accounts, login->username, _ ("Two-factor authentication changed"),
+                _ ("Your Tessera account's two-factor authentication was switched to a new "
+                   "secret and new backup codes"));
+      else
+        notify (cli, accounts, login->username, _ ("Two-factor authentication turned on"),
+                _ ("Two-factor authentication was turned on for your Tessera account"));
       return TSR_EXIT_OK;
     }
   {
