@@ -308,6 +308,10 @@ test_rotten_chunk_shows_as_lost (Fixture *f, gconstpointer data)
           tsr_segment_store_segment_path (store_of (f, c->nodes->pdata[i]), c->segment_id);
       flip_byte (path, f->rand);
     }
+  /* Found a second or more after the upload, as rot is: a manifest committed in the second
+   * its nodes were listed (created_at has seconds) may name copies stored after the list,
+   * and keeps them (repair-beside-uploads). */
+  g_usleep (1100 * 1000);
   g_assert_true (tsr_cluster_scrub (f->cluster, NULL, NULL, NULL, &r, &error));
   g_assert_no_error (error);
   g_assert_cmpuint (r.corrupt, ==, 2);
@@ -321,6 +325,113 @@ test_rotten_chunk_shows_as_lost (Fixture *f, gconstpointer data)
   g_assert_false (tsr_cluster_download (f->cluster, a->file_id, dest, FALSE, NULL, &error));
   g_assert_nonnull (strstr (error->message, "Chunk 1 of file-0.bin is lost"));
   g_assert_false (g_file_test (out, G_FILE_TEST_EXISTS));
+}
+
+/* Repair walks the catalog beside uploads (both hold the segments lock shared): an upload may
+ * store a chunk on a node after repair listed that node's segments, and commit its manifest
+ * before repair lists the manifests. Its copies are not lost: repair must leave them listed
+ * (a second reader's reproduction stripped every node from such a chunk). */
+typedef struct
+{
+  TsrCluster *cluster;
+  gint stop;
+  guint64 lost;
+  guint runs;
+  guint stripped; /* chunks a run left listing fewer than two nodes */
+} RepairLoop;
+
+static gpointer
+repair_loop (gpointer data)
+{
+  RepairLoop *l = data;
+
+  while (!g_atomic_int_get (&l->stop))
+    {
+      g_autoptr (GError) error = NULL;
+      g_autoptr (GPtrArray) files = NULL;
+      TsrRepairReport r;
+
+      g_assert_true (tsr_cluster_repair (l->cluster, NULL, NULL, NULL, &r, &error));
+      l->lost += r.chunks_lost;
+      l->runs++;
+      /* Looked at before the next run, which would adopt the copies again: uploads commit
+       * every chunk with two nodes, so only a run can have listed fewer. */
+      files = tsr_cluster_list_files (l->cluster, &error);
+      g_assert_no_error (error);
+      for (guint i = 0; i < files->len; i++)
+        {
+          TsrManifest *m = files->pdata[i];
+          for (guint c = 0; c < m->chunks->len; c++)
+            l->stripped += ((TsrManifestChunk *)m->chunks->pdata[c])->nodes->len < 2;
+        }
+    }
+  return NULL;
+}
+
+static void
+keep_result (GObject *source, GAsyncResult *result, gpointer data)
+{
+  *(GAsyncResult **)data = g_object_ref (result);
+}
+
+static void
+test_repair_beside_uploads (Fixture *f, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  RepairLoop loop = { f->cluster, 0, 0, 0, 0 };
+  TsrNetemSettings slow;
+  GThread *thread;
+
+  /* Latency widens the window between a node's list and the manifests' list. */
+  tsr_netem_settings_init_off (&slow);
+  slow.enabled = TRUE;
+  slow.latency_min_us = slow.latency_max_us = 40000;
+  g_assert_true (tsr_cluster_set_netem (f->cluster, NULL, &slow, &error));
+  g_assert_no_error (error);
+  thread = g_thread_new ("repair", repair_loop, &loop);
+  /* Eight at a time, as a dropped folder goes: more commits fall in each repair's window. */
+  for (guint round = 0; round < 6; round++)
+    {
+      GAsyncResult *results[8] = { NULL };
+
+      for (guint i = 0; i < G_N_ELEMENTS (results); i++)
+        {
+          g_autoptr (GBytes) content = tsr_test_random_bytes (f->rand, 3000);
+          g_autofree char *name = g_strdup_printf ("file-%u.bin", f->n_files++);
+          g_autofree char *path = write_file (f, name, content);
+          g_autoptr (GFile) file = g_file_new_for_path (path);
+
+          g_ptr_array_add (f->contents, g_bytes_ref (content));
+          tsr_cluster_upload_async (f->cluster, file, NULL, keep_result, &results[i]);
+        }
+      for (guint i = 0; i < G_N_ELEMENTS (results); i++)
+        {
+          g_autoptr (TsrManifest) m = NULL;
+
+          while (results[i] == NULL)
+            g_main_context_iteration (NULL, TRUE);
+          m = tsr_cluster_upload_finish (f->cluster, results[i], &error);
+          g_assert_no_error (error);
+          g_ptr_array_add (f->ids, g_strdup (m->file_id));
+          g_object_unref (results[i]);
+        }
+    }
+  g_atomic_int_set (&loop.stop, 1);
+  g_thread_join (thread);
+  g_assert_cmpuint (loop.runs, >, 0);
+  g_test_message ("%u repairs ran beside the uploads; they counted %" G_GUINT64_FORMAT
+                  " chunks without a listed copy",
+                  loop.runs, loop.lost);
+  g_assert_cmpuint (loop.stripped, ==, 0);
+  for (guint i = 0; i < f->ids->len; i++)
+    {
+      g_autoptr (TsrManifest) m = tsr_cluster_get_file (f->cluster, f->ids->pdata[i], &error);
+
+      g_assert_no_error (error);
+      for (guint c = 0; c < m->chunks->len; c++)
+        g_assert_cmpuint (((TsrManifestChunk *)m->chunks->pdata[c])->nodes->len, ==, 2);
+    }
+  check_every_file (f);
 }
 
 /* A node's directory deleted while the process was down: it starts empty, and repair finds
@@ -1164,6 +1275,7 @@ main (int argc, char **argv)
   ADD ("lost-file-comes-back", test_lost_file_comes_back, NULL);
   ADD ("scrub-repairs-corruption", test_scrub_repairs_corruption, NULL);
   ADD ("rotten-chunk-shows-as-lost", test_rotten_chunk_shows_as_lost, NULL);
+  ADD ("repair-beside-uploads", test_repair_beside_uploads, NULL);
   ADD ("deleted-node-directory", test_deleted_node_directory, NULL);
   ADD ("gc-collects-orphans", test_gc_collects_orphans, NULL);
   ADD ("gc-refuses-damaged-manifest", test_gc_refuses_damaged_manifest, NULL);

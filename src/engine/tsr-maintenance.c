@@ -193,6 +193,7 @@ typedef struct
   gboolean target;      /* may receive copies: up, not being drained, not full */
   gboolean needs_sync;  /* received or adopted copies since its last sync */
   GHashTable *segments; /* ids it holds; NULL when it could not be listed */
+  gint64 listed_at;     /* when it was listed, in seconds since 1970 (a manifest's created_at) */
   guint64 used;         /* rebalance: bytes of the copies manifests list on it (count_listed()) */
   guint64 capacity;
 } NodeView;
@@ -225,6 +226,8 @@ view_nodes (TsrCluster *self, const char *drain, GCancellable *cancellable)
           g_autoptr (GPtrArray) list = NULL;
           g_autoptr (GError) error = NULL;
 
+          /* Before the list: a copy stored while it is made may be missing from it. */
+          v->listed_at = g_get_real_time () / G_USEC_PER_SEC;
           if (client != NULL)
             list = tsr_node_client_list_segments (client, cancellable, &error);
           if (list == NULL)
@@ -309,11 +312,22 @@ fetch_copy (TsrCluster *self, GPtrArray *views, TsrManifestChunk *chunk, GPtrArr
   return NULL;
 }
 
-/* Brings one chunk back to @replicas copies on nodes that are up. Returns whether its node
- * list changed. */
+/* Whether @v, a node that is up, has lost its copy of @segment_id: it listed its segments
+ * without it, and after the manifest was committed (@created_at). A manifest committed since
+ * (an upload running beside the walk, which holds the segments lock shared too) may name
+ * copies stored after the list was made: those are not missing. */
+static gboolean
+view_lost (NodeView *v, const char *segment_id, gint64 created_at)
+{
+  return v != NULL && v->up && !view_holds (v, segment_id) && created_at < v->listed_at;
+}
+
+/* Brings one chunk of a manifest committed at @created_at back to @replicas copies on nodes
+ * that are up. Returns whether its node list changed. */
 static gboolean
 repair_chunk (TsrCluster *self, GPtrArray *views, const char *drain, guint replicas,
-              TsrManifestChunk *chunk, GCancellable *cancellable, TsrRepairReport *report)
+              gint64 created_at, TsrManifestChunk *chunk, GCancellable *cancellable,
+              TsrRepairReport *report)
 {
   g_autoptr (GPtrArray) have = g_ptr_array_new_with_free_func (g_free);
   g_autoptr (GPtrArray) sources = g_ptr_array_new ();
@@ -396,7 +410,7 @@ repair_chunk (TsrCluster *self, GPtrArray *views, const char *drain, guint repli
         const char *id = chunk->nodes->pdata[i];
         NodeView *v = find_view (views, id);
 
-        if (!str_in (have, id) && (v == NULL || !v->up || view_holds (v, chunk->segment_id)))
+        if (!str_in (have, id) && !view_lost (v, chunk->segment_id, created_at))
           g_ptr_array_add (have, g_strdup (id));
       }
 
@@ -449,8 +463,11 @@ _tsr_cluster_top_up (TsrCluster *self, TsrManifest *manifest, guint replicas,
   g_autoptr (GPtrArray) views = view_nodes (self, NULL, cancellable);
   TsrRepairReport report = { 0 };
 
+  /* Not committed: no copy counts as lost (G_MAXINT64); those that cannot be made durable are
+   * dropped below. */
   for (guint c = 0; c < manifest->chunks->len; c++)
-    repair_chunk (self, views, NULL, replicas, manifest->chunks->pdata[c], cancellable, &report);
+    repair_chunk (self, views, NULL, replicas, G_MAXINT64, manifest->chunks->pdata[c], cancellable,
+                  &report);
   for (guint i = 0; i < views->len; i++)
     {
       NodeView *v = views->pdata[i];
@@ -599,8 +616,8 @@ repair_step (TsrCluster *self, GPtrArray *views, TsrManifest *m, const char *pat
   for (guint c = 0; c < m->chunks->len; c++)
     {
       TsrManifestChunk *chunk = m->chunks->pdata[c];
-      changed |=
-          repair_chunk (self, views, w->drain, MAX (m->replicas, 1), chunk, cancellable, w->report);
+      changed |= repair_chunk (self, views, w->drain, MAX (m->replicas, 1), m->created_at, chunk,
+                               cancellable, w->report);
       if (w->drain_left != NULL && str_in (chunk->nodes, w->drain))
         (*w->drain_left)++;
     }
