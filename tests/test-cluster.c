@@ -1143,6 +1143,57 @@ test_restart_keeps_files (Fixture *f, gconstpointer data)
   download_and_compare (f, file_id, content);
 }
 
+/* The fallbacks of a download's file: a file system without unnamed files (a hidden file with
+ * a short name, beside a destination whose name is as long as a name can be) and a sandbox
+ * refusing to link one (copied to such a file). Each makes the file, refuses to overwrite
+ * without being asked, replaces it when asked, and leaves nothing else in the folder. */
+static void
+test_download_fallbacks (Fixture *f, gconstpointer data)
+{
+  const TsrDownloadFile ways[] = { TSR_DOWNLOAD_FILE_NAMED, TSR_DOWNLOAD_FILE_COPIED };
+  g_autoptr (GBytes) first = tsr_test_random_bytes (f->rand, 3 * 65536 + 5);
+  g_autoptr (GBytes) second = tsr_test_random_bytes (f->rand, 70000);
+  g_autofree char *first_path = write_file (f, "first.bin", first);
+  g_autofree char *second_path = write_file (f, "second.bin", second);
+  g_autoptr (TsrManifest) a = upload_path (f, first_path);
+  g_autoptr (TsrManifest) b = upload_path (f, second_path);
+  g_autofree char *long_name = g_strnfill (250, 'd');
+
+  for (guint w = 0; w < G_N_ELEMENTS (ways); w++)
+    {
+      g_autofree char *name = g_strdup_printf ("out-%u", w);
+      g_autofree char *dir = g_build_filename (f->dir, name, NULL);
+      g_autofree char *out = g_build_filename (dir, long_name, NULL);
+      g_autoptr (GFile) dest = g_file_new_for_path (out);
+      g_autoptr (GError) error = NULL;
+      g_autoptr (GDir) listing = NULL;
+      g_autoptr (GBytes) got = NULL;
+      g_autofree char *contents = NULL;
+      gsize len;
+
+      g_assert_cmpint (g_mkdir (dir, 0700), ==, 0);
+      _tsr_cluster_force_download_file (f->cluster, ways[w]);
+      g_assert_true (tsr_cluster_download (f->cluster, a->file_id, dest, FALSE, NULL, &error));
+      g_assert_no_error (error);
+      g_assert_true (g_file_get_contents (out, &contents, &len, NULL));
+      g_assert_cmpmem (contents, len, g_bytes_get_data (first, NULL), g_bytes_get_size (first));
+      g_clear_pointer (&contents, g_free);
+
+      g_assert_false (tsr_cluster_download (f->cluster, b->file_id, dest, FALSE, NULL, &error));
+      g_assert_error (error, TSR_ERROR, TSR_ERROR_EXISTS);
+      g_clear_error (&error);
+      g_assert_true (tsr_cluster_download (f->cluster, b->file_id, dest, TRUE, NULL, &error));
+      g_assert_no_error (error);
+      g_assert_true (g_file_get_contents (out, &contents, &len, NULL));
+      g_assert_cmpmem (contents, len, g_bytes_get_data (second, NULL), g_bytes_get_size (second));
+
+      listing = g_dir_open (dir, 0, NULL);
+      g_assert_cmpstr (g_dir_read_name (listing), ==, long_name);
+      g_assert_null (g_dir_read_name (listing));
+    }
+  _tsr_cluster_force_download_file (f->cluster, TSR_DOWNLOAD_FILE_UNNAMED);
+}
+
 /* A file whose name is not UTF-8 (from an old Latin-1 disk) is stored under its name with the
  * stray bytes shown as U+FFFD: before, its manifest could not be read back, and the file
  * vanished from the list right after its upload succeeded. */
@@ -1461,6 +1512,7 @@ main (int argc, char **argv)
   ADD ("file-changed-during-upload", test_file_changed_during_upload);
   ADD ("node-that-cannot-start", test_node_that_cannot_start);
   ADD ("name-not-utf8", test_name_not_utf8);
+  ADD ("download-fallbacks", test_download_fallbacks);
   ADD ("cancelled-upload-leaves-nothing", test_cancelled_upload_leaves_nothing);
   ADD ("download-refuses-to-overwrite", test_download_refuses_to_overwrite);
   ADD ("second-process-refused", test_second_process_refused);

@@ -34,6 +34,17 @@ void _tsr_cluster_top_up (TsrCluster *self, TsrManifest *manifest, guint replica
 void _tsr_task_run_in_own_thread (GTask *task, GTaskThreadFunc func);
 void _tsr_cluster_set_chunk_cipher (TsrCluster *self, TsrChunkCipher cipher);
 void _tsr_cluster_set_cache_budget (TsrCluster *self, guint64 bytes);
+
+/* How a download's file is made: tests force the fallbacks of file systems without unnamed
+ * files (NAMED) and of sandboxes refusing to link them (COPIED). */
+typedef enum
+{
+  TSR_DOWNLOAD_FILE_UNNAMED,
+  TSR_DOWNLOAD_FILE_NAMED,
+  TSR_DOWNLOAD_FILE_COPIED,
+} TsrDownloadFile;
+
+void _tsr_cluster_force_download_file (TsrCluster *self, TsrDownloadFile how);
 void _tsr_cluster_get_upload_peak (TsrCluster *self, guint *uploads, guint64 *bytes);
 gboolean _tsr_cluster_remove_member (TsrCluster *self, const char *node_id, GError **error);
 void _tsr_cluster_set_draining (TsrCluster *self, const char *node_id, gboolean draining);

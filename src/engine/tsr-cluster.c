@@ -88,6 +88,7 @@ struct _TsrCluster
   GRWLock segments_lock; /* see _tsr_cluster_lock_segments */
   GMutex catalog_lock;   /* see _tsr_cluster_lock_catalog */
   guint64 cache_budget;  /* bytes of an upload's first copies nodes keep in the page cache */
+  TsrDownloadFile download_file; /* tests: a fallback forced */
 
   /* Uploads at once: see admit_upload() and tsr_cluster_upload_async(). */
   GMutex uploads_mutex; /* protects what follows */
@@ -2710,9 +2711,10 @@ check_destination (const char *dest, gboolean overwrite, GError **error)
  * of the plaintext behind. Where the file system has no unnamed files, a hidden one whose
  * name goes to *@tmp (short: a file's own name may be as long as a name can be). */
 static int
-open_download_file (const char *dir, char **tmp, GError **error)
+open_download_file (const char *dir, TsrDownloadFile how, char **tmp, GError **error)
 {
-  gboolean proc = g_file_test ("/proc/self/fd", G_FILE_TEST_IS_DIR);
+  gboolean proc =
+      how != TSR_DOWNLOAD_FILE_NAMED && g_file_test ("/proc/self/fd", G_FILE_TEST_IS_DIR);
   int fd = -1;
 
   *tmp = NULL;
@@ -2780,18 +2782,20 @@ copy_to_hidden (int fd, const char *dir, char **tmp, GError **error)
  * left alone (link() refuses it). Where an unnamed file cannot be linked in after all (a
  * sandbox refusing linkat()), it is copied to a hidden one first. */
 static void
-place_download (int fd, const char *dir, char **tmp, const char *dest, gboolean overwrite,
-                GError **error)
+place_download (int fd, const char *dir, TsrDownloadFile how, char **tmp, const char *dest,
+                gboolean overwrite, GError **error)
 {
   gboolean ok;
 
   if (*tmp == NULL)
     {
-      if (tsr_link_unnamed (fd, dir, "tessera", dest, overwrite))
+      if (how == TSR_DOWNLOAD_FILE_COPIED)
+        errno = EPERM; /* as a sandbox refusing linkat() says */
+      else if (tsr_link_unnamed (fd, dir, "tessera", dest, overwrite))
         return;
       if (errno != EEXIST && tsr_link_refused (errno) && copy_to_hidden (fd, dir, tmp, error))
         {
-          place_download (fd, dir, tmp, dest, overwrite, error);
+          place_download (fd, dir, how, tmp, dest, overwrite, error);
           return;
         }
       ok = FALSE;
@@ -2836,6 +2840,7 @@ do_download (TsrCluster *self, const char *file_id, GFile *destination, gboolean
   TsrFileWriter *writer;
   GError *local_error = NULL;
   guint64 next = 0;
+  gboolean replacing;
   int fd;
 
   g_return_val_if_fail (TSR_IS_CLUSTER (self), FALSE);
@@ -2861,7 +2866,7 @@ do_download (TsrCluster *self, const char *file_id, GFile *destination, gboolean
     return FALSE;
 
   dir = g_path_get_dirname (dest);
-  fd = open_download_file (dir, &tmp, error);
+  fd = open_download_file (dir, self->download_file, &tmp, error);
   if (fd < 0)
     return FALSE;
 
@@ -2937,15 +2942,22 @@ do_download (TsrCluster *self, const char *file_id, GFile *destination, gboolean
     }
   /* Replacing a file the user had: make the new one durable first, so a crash cannot leave
    * an empty file where a good one was. A new file is not synced: the cluster still has it. */
-  if (down.t.error == NULL && overwrite && g_file_test (dest, G_FILE_TEST_EXISTS) &&
-      fsync (fd) != 0)
+  replacing = overwrite && g_file_test (dest, G_FILE_TEST_EXISTS);
+  if (down.t.error == NULL && replacing && fsync (fd) != 0)
+    tsr_set_error_from_errno (&down.t.error, errno, _ ("Cannot write %s"), dest);
+  /* close() may report a write the file system deferred (NFS): a hidden file is closed before
+   * it takes the name. An unnamed one can only be linked while open; one that fails after
+   * taking a new name is removed again, but never one that replaced the user's file (the
+   * fsync above already reported what close() could). */
+  if (tmp != NULL && close (g_steal_fd (&fd)) != 0 && down.t.error == NULL)
     tsr_set_error_from_errno (&down.t.error, errno, _ ("Cannot write %s"), dest);
   if (down.t.error == NULL)
-    place_download (fd, dir, &tmp, dest, overwrite, &down.t.error);
-  if (close (fd) != 0 && down.t.error == NULL)
+    place_download (fd, dir, self->download_file, &tmp, dest, overwrite, &down.t.error);
+  if (fd >= 0 && close (fd) != 0 && down.t.error == NULL)
     {
       tsr_set_error_from_errno (&down.t.error, errno, _ ("Cannot write %s"), dest);
-      g_unlink (dest);
+      if (!replacing)
+        g_unlink (dest);
     }
 
   if (down.t.error != NULL)
@@ -3457,6 +3469,12 @@ void
 _tsr_cluster_set_cache_budget (TsrCluster *self, guint64 bytes)
 {
   self->cache_budget = bytes;
+}
+
+void
+_tsr_cluster_force_download_file (TsrCluster *self, TsrDownloadFile how)
+{
+  self->download_file = how;
 }
 
 /* Tests use it to make files the way a machine without AES-NI (or an older Tessera) did. */
