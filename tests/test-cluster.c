@@ -1226,8 +1226,13 @@ test_node_that_cannot_start (Fixture *f, gconstpointer data)
       g_build_filename (f->data_dir, "nodes", "Node_03", "identity.pem", NULL);
   g_autoptr (GPtrArray) nodes = NULL;
 
+  g_autofree char *good = NULL;
+  gsize good_len;
+  g_autoptr (GError) error = NULL;
+
   tsr_cluster_stop (f->cluster);
   g_assert_finalize_object (f->cluster);
+  g_assert_true (g_file_get_contents (identity, &good, &good_len, NULL));
   g_assert_true (g_file_set_contents (identity, "not a certificate", -1, NULL));
   open_cluster (f);
 
@@ -1264,6 +1269,23 @@ test_node_that_cannot_start (Fixture *f, gconstpointer data)
     g_assert_true (g_file_get_contents (identity, &text, NULL, NULL));
     g_assert_cmpstr (text, ==, "not a certificate");
   }
+
+  /* Enabling it again tries again: still damaged, it says so; restored, it runs. */
+  g_assert_false (tsr_cluster_set_node_enabled (f->cluster, "Node_03", TRUE, &error));
+  g_assert_nonnull (strstr (error->message, "identity.pem"));
+  g_clear_error (&error);
+  g_assert_true (g_file_set_contents (identity, good, good_len, NULL));
+  g_assert_true (tsr_cluster_set_node_enabled (f->cluster, "Node_03", TRUE, &error));
+  g_assert_no_error (error);
+  g_clear_pointer (&nodes, g_ptr_array_unref);
+  nodes = tsr_cluster_dup_node_status (f->cluster);
+  for (guint i = 0; i < nodes->len; i++)
+    {
+      TsrNodeStatus *s = nodes->pdata[i];
+      g_assert_true (s->alive);
+      g_assert_null (s->problem);
+    }
+  download_and_compare (f, m2->file_id, later);
 }
 
 /* The manifest loader reads the text without a JSON tree: members it does not know are skipped

@@ -791,7 +791,8 @@ on_uploaded (GObject *source, GAsyncResult *result, gpointer data)
   self = g_object_get_data (G_OBJECT (transfer), "backend");
   /* The file id is the content's hash: the same content under another name is the file stored
    * already, under its first name, and the list shows that one. */
-  if (manifest != NULL && g_strcmp0 (manifest->name, tsr_transfer_get_name (transfer)) != 0)
+  if (manifest != NULL &&
+      g_strcmp0 (manifest->name, g_object_get_data (G_OBJECT (transfer), "stored-name")) != 0)
     {
       g_autofree char *message =
           g_strdup_printf (_ ("“%s” has the same content as “%s”, which is stored already"),
@@ -809,6 +810,11 @@ start_upload (TsrBackend *self, GFile *file, GFileInfo *info)
   transfer = tsr_transfer_new (TSR_TRANSFER_UPLOAD, g_file_info_get_display_name (info),
                                g_file_info_get_size (info));
   g_object_set_data_full (G_OBJECT (transfer), "backend", g_object_ref (self), g_object_unref);
+  /* The name the upload stores it under, as the engine makes it: GIO's display name says
+   * " (invalid encoding)" where the engine's shows U+FFFD. */
+  if (g_file_peek_path (file) != NULL)
+    g_object_set_data_full (G_OBJECT (transfer), "stored-name",
+                            g_filename_display_basename (g_file_peek_path (file)), g_free);
   g_list_store_append (self->transfers, transfer);
   tsr_cluster_upload_async (self->cluster, file, tsr_transfer_get_cancellable (transfer),
                             on_uploaded, g_object_ref (transfer));

@@ -850,6 +850,8 @@ gboolean
 tsr_cluster_set_node_enabled (TsrCluster *self, const char *node_id, gboolean enabled,
                               GError **error)
 {
+  g_autoptr (GError) local_error = NULL;
+  gboolean retry;
   Member *m;
 
   g_return_val_if_fail (TSR_IS_CLUSTER (self), FALSE);
@@ -866,7 +868,9 @@ tsr_cluster_set_node_enabled (TsrCluster *self, const char *node_id, gboolean en
       c->enabled = enabled; /* not started: just remember it */
       return tsr_cluster_config_save (self->config, self->config_path, error);
     }
-  if (m->config->enabled == enabled)
+  /* Enabling an embedded node that could not start tries again (its identity restored). */
+  retry = enabled && m->config->enabled && m->config->embedded && m->node == NULL;
+  if (m->config->enabled == enabled && !retry)
     return TRUE;
 
   m->config->enabled = enabled;
@@ -876,6 +880,7 @@ tsr_cluster_set_node_enabled (TsrCluster *self, const char *node_id, gboolean en
 
       g_mutex_lock (&self->lock);
       client = g_steal_pointer (&m->client);
+      g_clear_pointer (&m->status.problem, g_free); /* down because it was asked to be */
       g_mutex_unlock (&self->lock);
       g_clear_object (&client);
       if (m->node != NULL)
@@ -884,11 +889,23 @@ tsr_cluster_set_node_enabled (TsrCluster *self, const char *node_id, gboolean en
     }
   else
     {
-      if (m->config->embedded && !start_embedded (self, m, error))
+      if (m->config->embedded && !start_embedded (self, m, &local_error))
         {
-          m->config->enabled = FALSE;
+          g_mutex_lock (&self->lock);
+          if (retry)
+            {
+              g_free (m->status.problem);
+              m->status.problem = g_strdup (local_error->message);
+            }
+          g_mutex_unlock (&self->lock);
+          if (!retry)
+            m->config->enabled = FALSE;
+          g_propagate_error (error, g_steal_pointer (&local_error));
           return FALSE;
         }
+      g_mutex_lock (&self->lock);
+      g_clear_pointer (&m->status.problem, g_free);
+      g_mutex_unlock (&self->lock);
       make_client (self, m);
       introduce_peers (self);
     }

@@ -578,6 +578,22 @@ test_drop_upload_download (Fixture *f, gconstpointer data)
   }
   wait_for_files (f, 1);
   g_assert_null (find_item (f, "beta.txt"));
+
+  /* A name that is not UTF-8 is stored with U+FFFD for its stray byte, and is no other file
+   * (GIO's display name of it says " (invalid encoding)"; it was taken for another name). */
+  {
+    g_autoptr (GBytes) latin1_content = NULL;
+    g_autoptr (GFile) latin1 = write_file (f, "caf\xe9.txt", 1234, &latin1_content);
+    Notice other = { NULL };
+
+    g_signal_connect (backend, "notice", G_CALLBACK (on_notice), &other);
+    tsr_app_test_drop_files (f->window, &latin1, 1);
+    wait_for_files (f, 2);
+    tsr_app_test_spin (0.3);
+    g_signal_handlers_disconnect_by_data (backend, &other);
+    g_assert_null (other.message);
+    g_assert_nonnull (find_item (f, "caf\uFFFD.txt"));
+  }
 }
 
 static gboolean
