@@ -5,6 +5,10 @@
 #include "tessera.h"
 #include "tsr-test-util.h"
 
+#include <fcntl.h>
+#include <string.h>
+#include <unistd.h>
+
 typedef struct
 {
   char *dir;
@@ -168,6 +172,64 @@ test_reconstruct_through_store (Fixture *f, gconstpointer data)
   g_assert_true (g_bytes_equal (rebuilt, content));
 }
 
+/* What counts as a change: one made while the file is read (grown, shrunk, or rewritten in
+ * place with its size kept). One made after the open but before the first read is not: an
+ * upload waits its turn between the two. */
+static gboolean
+read_all (TsrChunker *chunker, const char *path, gboolean append_after_first)
+{
+  g_autoptr (GError) error = NULL;
+  GBytes *chunk;
+  gboolean ok;
+
+  while ((chunk = tsr_chunker_next (chunker, NULL, &error)) != NULL)
+    {
+      if (append_after_first && tsr_chunker_get_index (chunker) == 1)
+        {
+          g_autoptr (GFile) file = g_file_new_for_path (path);
+          g_autoptr (GFileOutputStream) out = g_file_append_to (file, 0, NULL, NULL);
+          g_assert_true (
+              g_output_stream_write_all (G_OUTPUT_STREAM (out), "more", 4, NULL, NULL, NULL));
+        }
+      g_bytes_unref (chunk);
+    }
+  g_assert_no_error (error);
+  ok = tsr_chunker_check_unchanged (chunker, "doc.bin", &error);
+  if (!ok)
+    {
+      g_assert_error (error, TSR_ERROR, TSR_ERROR_CHANGED);
+      g_assert_nonnull (strstr (error->message, "doc.bin"));
+    }
+  return ok;
+}
+
+static void
+test_changed_while_read (Fixture *f, gconstpointer data)
+{
+  g_autoptr (GBytes) content = tsr_test_random_bytes (f->rand, 3 * 65536 + 7);
+  g_autofree char *path = g_build_filename (f->dir, "doc.bin", NULL);
+  g_autoptr (GFile) file = g_file_new_for_path (path);
+  g_autoptr (TsrChunker) untouched = NULL, waited = NULL, grown = NULL;
+
+  g_assert_true (g_file_set_contents (path, g_bytes_get_data (content, NULL),
+                                      g_bytes_get_size (content), NULL));
+  untouched = tsr_chunker_new_for_file (file, TSR_CHUNK_SIZE_DEFAULT, NULL, NULL);
+  g_assert_true (read_all (untouched, path, FALSE));
+
+  /* Edited in place after the open, before the first read: what is read is one version. */
+  waited = tsr_chunker_new_for_file (file, TSR_CHUNK_SIZE_DEFAULT, NULL, NULL);
+  g_usleep (20 * 1000);
+  {
+    int fd = open (path, O_WRONLY);
+    g_assert_cmpint (pwrite (fd, "edit", 4, 0), ==, 4);
+    g_assert_cmpint (close (fd), ==, 0);
+  }
+  g_assert_true (read_all (waited, path, FALSE));
+
+  grown = tsr_chunker_new_for_file (file, TSR_CHUNK_SIZE_DEFAULT, NULL, NULL);
+  g_assert_false (read_all (grown, path, TRUE));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -179,6 +241,7 @@ main (int argc, char **argv)
   ADD ("chunk-size-limits", test_chunk_size_limits);
   ADD ("refuses-directory-and-missing", test_refuses_directory_and_missing);
   ADD ("reconstruct-through-store", test_reconstruct_through_store);
+  ADD ("changed-while-read", test_changed_while_read);
 #undef ADD
 
   return g_test_run ();

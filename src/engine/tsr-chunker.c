@@ -20,7 +20,8 @@ struct _TsrChunker
   guint64 index;  /* of the next chunk */
   guint64 offset; /* bytes handed out so far */
   gboolean eof;
-  GFileInfo *opened; /* size and modification time when opened (a file's only) */
+  gboolean is_file;  /* opened by tsr_chunker_new_for_file() */
+  GFileInfo *opened; /* its size and modification time before the first read */
 };
 
 #define STAMP_ATTRIBUTES                                                                           \
@@ -100,8 +101,7 @@ tsr_chunker_new_for_file (GFile *file, gsize chunk_size, GCancellable *cancellab
       return NULL;
     }
   self = tsr_chunker_new (G_INPUT_STREAM (in), chunk_size);
-  /* fstat() of the open file; where it fails, changes go unnoticed. */
-  self->opened = g_file_input_stream_query_info (in, STAMP_ATTRIBUTES, cancellable, NULL);
+  self->is_file = TRUE;
   return self;
 }
 
@@ -110,7 +110,7 @@ tsr_chunker_new_for_file (GFile *file, gsize chunk_size, GCancellable *cancellab
  * @name: the file's name, for the message
  *
  * Fails with %TSR_ERROR_CHANGED when the file open for reading no longer has the size and the
- * modification time it had when opened: something wrote to it while it was read, so the
+ * modification time it had at the first read: something wrote to it while it was read, so the
  * chunks handed out may mix two versions, or hold one that never existed whole.
  */
 gboolean
@@ -179,6 +179,12 @@ tsr_chunker_next (TsrChunker *self, GCancellable *cancellable, GError **error)
 
   if (self->eof)
     return NULL;
+  /* fstat() of the open file at the first read, not at the open: an upload may wait its turn
+   * for minutes after opening, and a change then is no change while reading. Where it fails,
+   * changes go unnoticed. */
+  if (self->is_file && self->index == 0 && self->opened == NULL)
+    self->opened = g_file_input_stream_query_info (G_FILE_INPUT_STREAM (self->stream),
+                                                   STAMP_ATTRIBUTES, cancellable, NULL);
 
   buf = g_malloc (self->chunk_size);
   if (!g_input_stream_read_all (self->stream, buf, self->chunk_size, &got, cancellable,
