@@ -775,6 +775,17 @@ test_second_process_busy (Fixture *f, gconstpointer data)
   g_assert_cmpint (list.status, ==, 1);
   g_assert_nonnull (strstr (list.err, "in use by process"));
   g_assert_nonnull (strstr (list.err, g_subprocess_get_identifier (shell)));
+  /* An account command says it once, too (it added "The data dir is not available"). */
+  {
+    g_auto (TsrTestRun) login = { 0 };
+    g_auto (GStrv) lines = NULL;
+
+    cli (f, &login, PASSWORD "\n", "login", "tester", "--password-stdin", NULL);
+    g_assert_cmpint (login.status, ==, 1);
+    lines = g_strsplit (g_strchomp (login.err), "\n", -1);
+    g_assert_cmpuint (g_strv_length (lines), ==, 1);
+    g_assert_nonnull (strstr (lines[0], "in use by process"));
+  }
 
   in = g_subprocess_get_stdin_pipe (shell);
   g_assert_true (g_output_stream_write_all (in, "exit\n", 5, NULL, NULL, &error));

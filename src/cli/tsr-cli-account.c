@@ -31,12 +31,10 @@ open_accounts (TsrCli *cli, GError **error)
 {
   g_autofree char *path = data_path (cli, "accounts.json");
 
-  /* Owning the data dir (its lock) before touching the accounts. */
-  if (tsr_cli_cluster (cli, FALSE) == NULL)
-    {
-      g_set_error (error, TSR_ERROR, TSR_ERROR_BUSY, _ ("The data dir is not available"));
-      return NULL;
-    }
+  /* Owning the data dir (its lock) before touching the accounts: one process at a time counts
+   * sign-in attempts. Its error ("in use by process PID") is the caller's to print. */
+  if (cli->cluster == NULL && (cli->cluster = tsr_cluster_open (cli->data_dir, error)) == NULL)
+    return NULL;
   return tsr_accounts_load (path, error);
 }
 
