@@ -1860,39 +1860,64 @@ upload_cache_from (TsrCluster *self, guint64 size)
 /* Refuses at once, saying how much is needed, an upload that cannot fit in the space the
  * last health check saw free on the nodes that are up (each chunk's copies go to different
  * nodes, so a node counts for at most one copy's share). */
+/* One file system under embedded nodes' stores (check_space()). */
+typedef struct
+{
+  guint64 free;   /* what it has free */
+  guint64 wanted; /* what the nodes on it could take of a file's copies, each within its quota */
+} Disk;
+
 static gboolean
 check_space (TsrCluster *self, const char *name, guint64 size, GError **error)
 {
   guint64 need = stored_size (self, size), per_copy = need / MAX (self->config->replicas, 1);
   guint64 avail = 0;
   guint up = 0;
+  /* disk id -> Disk: embedded nodes on one disk share its free space */
+  g_autoptr (GHashTable) disks =
+      g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, g_free);
+  GHashTableIter iter;
+  Disk *disk;
 
   g_mutex_lock (&self->lock);
   for (guint i = 0; i < self->members->len; i++)
     {
       Member *m = self->members->pdata[i];
       gboolean takes = m->config->enabled && m->status.alive && !m->draining;
+      guint64 left;
+      TsrStorageInfo info;
 
       up += takes;
-      if (takes)
+      if (!takes)
+        continue;
+      left = m->status.capacity_bytes > m->status.used_bytes
+                 ? MIN (per_copy, m->status.capacity_bytes - m->status.used_bytes)
+                 : 0;
+      /* An embedded node's disk is asked now: what the last health check saw may be stale
+       * (space freed since would be refused). A remote node's disk is left to the upload, which
+       * fails cleanly if it fills, rather than refusing on a figure that may be stale. */
+      if (m->store == NULL)
         {
-          guint64 left = m->status.capacity_bytes > m->status.used_bytes
-                             ? m->status.capacity_bytes - m->status.used_bytes
-                             : 0;
-
-          /* An embedded node's disk is asked now: what the last health check saw may be stale
-           * (space freed since would be refused). A remote node's disk is left to the upload,
-           * which fails cleanly if it fills. */
-          if (m->store != NULL)
-            {
-              TsrStorageInfo info;
-              tsr_segment_store_get_info (m->store, &info);
-              left = MIN (left, info.disk_free_bytes);
-            }
-          avail += MIN (per_copy, left);
+          avail += left;
+          continue;
         }
+      tsr_segment_store_get_info (m->store, &info);
+      disk = g_hash_table_lookup (disks, &info.disk_id);
+      if (disk == NULL)
+        {
+          gint64 *key = g_new (gint64, 1);
+
+          *key = (gint64)info.disk_id;
+          disk = g_new0 (Disk, 1);
+          disk->free = info.disk_free_bytes;
+          g_hash_table_insert (disks, key, disk);
+        }
+      disk->wanted += left;
     }
   g_mutex_unlock (&self->lock);
+  g_hash_table_iter_init (&iter, disks);
+  while (g_hash_table_iter_next (&iter, NULL, (gpointer *)&disk))
+    avail += MIN (disk->wanted, disk->free);
   /* Too few nodes up is another problem, which the upload itself reports. */
   if (need <= avail || up < self->config->replicas)
     return TRUE;

@@ -821,8 +821,12 @@ tsr_segment_store_get_info (TsrSegmentStore *self, TsrStorageInfo *info)
   /* The capacity is a quota on a disk others use too (five embedded nodes share one): the
    * disk can run out first. What an unprivileged writer gets, as a segment's write does. */
   info->disk_free_bytes = G_MAXUINT64;
+  info->disk_id = 0;
   if (statvfs (self->root, &fs) == 0)
-    info->disk_free_bytes = (guint64)fs.f_bavail * fs.f_frsize;
+    {
+      info->disk_free_bytes = (guint64)fs.f_bavail * fs.f_frsize;
+      info->disk_id = fs.f_fsid;
+    }
   info->available_bytes = MIN (info->available_bytes, info->disk_free_bytes);
   info->utilization =
       info->capacity_bytes > 0 ? 100.0 * (double)info->used_bytes / info->capacity_bytes : 0.0;

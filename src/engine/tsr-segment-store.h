@@ -32,6 +32,7 @@ typedef struct
   guint64 segment_count;
   double utilization;
   guint64 disk_free_bytes;
+  guint64 disk_id; /* the file system's id (statvfs f_fsid): stores that share a disk share it */
 } TsrStorageInfo;
 
 JsonNode *tsr_storage_info_to_json (const TsrStorageInfo *info);

@@ -56,6 +56,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/statvfs.h>
 #include <sys/resource.h>
 #include <unistd.h>
 #include <glib/gstdio.h>
@@ -428,6 +429,38 @@ fill (const char *work_dir, const char *out_dir)
     if (m->size != MIN (g_bytes_get_size (small), 20000) ||
         !tsr_cluster_delete (cluster, m->file_id, NULL, &error))
       g_error ("The upload after freeing space is wrong");
+  }
+
+  /* A file whose two copies need more than the disk has free is refused before anything is
+   * written, although each of the five nodes on that disk could take one copy: they share
+   * its free space (it was counted once per node, and the upload filled the disk). */
+  {
+    struct statvfs fs;
+    guint64 free_bytes, size;
+    g_autoptr (GBytes) big = NULL;
+    g_autofree char *path = g_build_filename (out_dir, "f-4244-0.bin", NULL);
+    g_autoptr (GFile) file = g_file_new_for_path (path);
+    g_autoptr (TsrManifest) m = NULL;
+
+    if (statvfs (data_dir, &fs) != 0)
+      g_error ("statvfs: %s", g_strerror (errno));
+    free_bytes = (guint64)fs.f_bavail * fs.f_frsize;
+    size = free_bytes * 3 / 4; /* two copies: 1.5 times what is free */
+    big = fault_content (4244, 0);
+    {
+      g_autofree guint8 *data = g_malloc (size);
+      for (guint64 i = 0; i < size; i++)
+        data[i] = ((const guint8 *)g_bytes_get_data (big, NULL))[i % g_bytes_get_size (big)];
+      g_assert_true (g_file_set_contents (path, (const char *)data, size, NULL));
+    }
+    m = tsr_cluster_upload (cluster, file, NULL, &error);
+    if (m != NULL)
+      g_error ("An upload needing more than the disk has free was stored");
+    if (!g_error_matches (error, TSR_ERROR, TSR_ERROR_NO_SPACE) ||
+        !g_str_has_prefix (error->message, "Not enough space to upload"))
+      g_error ("An upload needing more than the disk has free was refused as: %s", error->message);
+    g_print ("refused up front: %s\n", error->message);
+    g_clear_error (&error);
   }
 
   /* A restart recounts the nodes and finds every committed file whole. */
