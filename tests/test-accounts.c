@@ -497,6 +497,26 @@ login_afresh (Fixture *f, const char *username, const char *password, const char
   return tsr_accounts_login (process, username, password, code, "local", error);
 }
 
+/* Makes every write of this process fail (EFBIG) until allow_writes(): a file size limit of 0,
+ * which binds root too. Tests using it run in a subprocess. */
+static void
+forbid_writes (struct rlimit *saved)
+{
+  struct rlimit none;
+
+  g_assert_cmpint (getrlimit (RLIMIT_FSIZE, saved), ==, 0);
+  none = *saved;
+  none.rlim_cur = 0;
+  signal (SIGXFSZ, SIG_IGN);
+  g_assert_cmpint (setrlimit (RLIMIT_FSIZE, &none), ==, 0);
+}
+
+static void
+allow_writes (const struct rlimit *saved)
+{
+  g_assert_cmpint (setrlimit (RLIMIT_FSIZE, saved), ==, 0);
+}
+
 /* A failure count that cannot be saved must not turn into free guesses, each login being a new
  * process that starts from the file. The kernel refuses the writes for real: a file size limit
  * of 0 (EFBIG, the way a full disk gives ENOSPC), which binds root too. With @data set, the
@@ -510,7 +530,7 @@ test_lockout_fails_closed (Fixture *f, gconstpointer data)
   g_autofree char *wrong_code = NULL;
   g_autofree char *right_code = NULL;
   const char *guess = codes ? PASSWORD : "wrong password!";
-  struct rlimit saved, none;
+  struct rlimit saved;
 
   /* The limit holds for the whole process, so a child takes it; its output goes to pipes. */
   if (!g_test_subprocess ())
@@ -530,11 +550,7 @@ test_lockout_fails_closed (Fixture *f, gconstpointer data)
       wrong_code = wrong_code_for (e->secret, 1800000000);
     }
 
-  g_assert_cmpint (getrlimit (RLIMIT_FSIZE, &saved), ==, 0);
-  none = saved;
-  none.rlim_cur = 0;
-  signal (SIGXFSZ, SIG_IGN);
-  g_assert_cmpint (setrlimit (RLIMIT_FSIZE, &none), ==, 0);
+  forbid_writes (&saved);
 
   /* Every attempt is refused unjudged, saying why: the right password and an unknown name get
    * the same answer as a wrong guess. */
@@ -555,7 +571,7 @@ test_lockout_fails_closed (Fixture *f, gconstpointer data)
 
   /* Writes work again: none of those attempts was a guess, and MAX_FAILURES guesses in all
    * lock the account. */
-  g_assert_cmpint (setrlimit (RLIMIT_FSIZE, &saved), ==, 0);
+  allow_writes (&saved);
   /* Being asked for the code is no guess, however often. */
   for (int i = 0; codes && i < 2 * TSR_ACCOUNTS_MAX_FAILURES; i++)
     {
@@ -604,7 +620,7 @@ test_session_guesses_locked_out (Fixture *f, gconstpointer data)
   g_autoptr (TsrAccounts) after = NULL;
   g_autofree char *wrong_code = NULL;
   g_autofree char *right_code = NULL;
-  struct rlimit saved, none;
+  struct rlimit saved;
 
   if (!g_test_subprocess ())
     {
@@ -627,11 +643,7 @@ test_session_guesses_locked_out (Fixture *f, gconstpointer data)
     }
 
   /* Saves fail: every try is refused unjudged, the right one too, and counts for nothing. */
-  g_assert_cmpint (getrlimit (RLIMIT_FSIZE, &saved), ==, 0);
-  none = saved;
-  none.rlim_cur = 0;
-  signal (SIGXFSZ, SIG_IGN);
-  g_assert_cmpint (setrlimit (RLIMIT_FSIZE, &none), ==, 0);
+  forbid_writes (&saved);
   for (int i = 0; i < 2 * TSR_ACCOUNTS_MAX_FAILURES; i++)
     {
       g_assert_false (on_session_afresh (f, disable, i % 2 ? "wrong password!" : PASSWORD,
@@ -640,7 +652,7 @@ test_session_guesses_locked_out (Fixture *f, gconstpointer data)
       g_assert_nonnull (strstr (error->message, "could not be recorded"));
       g_clear_error (&error);
     }
-  g_assert_cmpint (setrlimit (RLIMIT_FSIZE, &saved), ==, 0);
+  allow_writes (&saved);
 
   /* Being asked for the code is no guess. */
   for (int i = 0; disable && i < 2 * TSR_ACCOUNTS_MAX_FAILURES; i++)
