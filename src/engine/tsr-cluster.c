@@ -1857,9 +1857,6 @@ upload_cache_from (TsrCluster *self, guint64 size)
   return (size - self->cache_budget + chunk - 1) / chunk;
 }
 
-/* Refuses at once, saying how much is needed, an upload that cannot fit in the space the
- * last health check saw free on the nodes that are up (each chunk's copies go to different
- * nodes, so a node counts for at most one copy's share). */
 /* One file system under embedded nodes' stores (check_space()). */
 typedef struct
 {
@@ -1867,6 +1864,10 @@ typedef struct
   guint64 wanted; /* what the nodes on it could take of a file's copies, each within its quota */
 } Disk;
 
+/* Refuses at once, saying how much is needed, an upload that cannot fit on the nodes that are
+ * up: each within what is left of its quota (each chunk's copies go to different nodes, so a
+ * node counts for at most one copy's share), and the embedded ones on one file system within
+ * what it has free together. */
 static gboolean
 check_space (TsrCluster *self, const char *name, guint64 size, GError **error)
 {
