@@ -550,13 +550,6 @@ cancel_at_half (TsrCluster *cluster, GCancellable *cancellable, const char *name
     g_cancellable_cancel (s->cancel);
 }
 
-/* Keeps an async call's result in the GAsyncResult * that @data points to. */
-static void
-keep_result (GObject *source, GAsyncResult *result, gpointer data)
-{
-  *(GAsyncResult **)data = g_object_ref (result);
-}
-
 static void
 test_cancelled_upload_leaves_nothing (Fixture *f, gconstpointer data)
 {
@@ -582,7 +575,7 @@ test_cancelled_upload_leaves_nothing (Fixture *f, gconstpointer data)
   for (guint k = 1; k <= 5; k++)
     before += node_used (f, k);
   g_signal_connect (f->cluster, "transfer-progress", G_CALLBACK (cancel_at_half), &s);
-  tsr_cluster_upload_async (f->cluster, file, s.cancel, keep_result, &s.result);
+  tsr_cluster_upload_async (f->cluster, file, s.cancel, tsr_test_keep_result, &s.result);
   while (s.result == NULL)
     g_main_context_iteration (NULL, TRUE);
   m = tsr_cluster_upload_finish (f->cluster, s.result, &error);
@@ -653,7 +646,7 @@ test_file_changed_during_upload (Fixture *f, gconstpointer data)
   for (guint k = 1; k <= 5; k++)
     before += node_used (f, k);
   g_signal_connect (f->cluster, "transfer-progress", G_CALLBACK (change_at_quarter), &s);
-  tsr_cluster_upload_async (f->cluster, file, NULL, keep_result, &s.result);
+  tsr_cluster_upload_async (f->cluster, file, NULL, tsr_test_keep_result, &s.result);
   while (s.result == NULL)
     g_main_context_iteration (NULL, TRUE);
   g_signal_handlers_disconnect_by_data (f->cluster, &s);

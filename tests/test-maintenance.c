@@ -369,12 +369,6 @@ repair_loop (gpointer data)
 }
 
 static void
-keep_result (GObject *source, GAsyncResult *result, gpointer data)
-{
-  *(GAsyncResult **)data = g_object_ref (result);
-}
-
-static void
 test_repair_beside_uploads (Fixture *f, gconstpointer data)
 {
   g_autoptr (GError) error = NULL;
@@ -402,7 +396,7 @@ test_repair_beside_uploads (Fixture *f, gconstpointer data)
           g_autoptr (GFile) file = g_file_new_for_path (path);
 
           g_ptr_array_add (f->contents, g_bytes_ref (content));
-          tsr_cluster_upload_async (f->cluster, file, NULL, keep_result, &results[i]);
+          tsr_cluster_upload_async (f->cluster, file, NULL, tsr_test_keep_result, &results[i]);
         }
       for (guint i = 0; i < G_N_ELEMENTS (results); i++)
         {
@@ -625,12 +619,6 @@ test_repair_copies_leave_cache (Fixture *f, gconstpointer data)
   g_assert_cmpuint (checked, ==, r.copies_made);
 }
 
-static void
-on_result (GObject *source, GAsyncResult *result, gpointer data)
-{
-  *(GAsyncResult **)data = g_object_ref (result);
-}
-
 /* A node removed while an upload is storing copies on it: the removal waits for the upload, so
  * that the drain sees its manifest, and no file is left listing the removed node. */
 static void
@@ -651,7 +639,7 @@ test_remove_node_waits_for_uploads (Fixture *f, gconstpointer data)
   slow.bandwidth = 8 * 1000 * 1000;
   g_assert_true (tsr_cluster_set_netem (f->cluster, NULL, &slow, &error));
   g_assert_no_error (error);
-  tsr_cluster_upload_async (f->cluster, file, NULL, on_result, &result);
+  tsr_cluster_upload_async (f->cluster, file, NULL, tsr_test_keep_result, &result);
   /* The upload has stored copies on Node_05 when the removal begins. */
   while (tsr_segment_store_get_used (store_of (f, "Node_05")) == 0)
     {

@@ -367,12 +367,6 @@ test_exec (Fixture *f, gconstpointer data)
   g_assert_cmpuint (big->err_len, ==, 300000);
 }
 
-static void
-on_async_done (GObject *source, GAsyncResult *result, gpointer data)
-{
-  *(GAsyncResult **)data = g_object_ref (result);
-}
-
 static GAsyncResult *
 wait_result (GAsyncResult **slot)
 {
@@ -397,9 +391,9 @@ test_async (Fixture *f, gconstpointer data)
   s = new_session (f, f->sshd);
   fp = tsr_test_ssh_fingerprint (f->sshd->host_key);
   tsr_ssh_session_set_accepted_host_key (s, fp);
-  tsr_ssh_session_connect_async (s, NULL, on_async_done, &connected);
+  tsr_ssh_session_connect_async (s, NULL, tsr_test_keep_result, &connected);
   /* Queued behind the connect on the session's one worker. */
-  tsr_ssh_session_exec_async (s, "echo async; exit 5", NULL, on_async_done, &executed);
+  tsr_ssh_session_exec_async (s, "echo async; exit 5", NULL, tsr_test_keep_result, &executed);
   g_assert_true (tsr_ssh_session_connect_finish (s, wait_result (&connected), &error));
   g_assert_no_error (error);
   r = tsr_ssh_session_exec_finish (s, wait_result (&executed), &error);
@@ -432,7 +426,7 @@ test_sftp_round_trip (Fixture *f, gconstpointer data)
   g_assert_true (g_file_set_contents (local, g_bytes_get_data (content, NULL),
                                       g_bytes_get_size (content), NULL));
 
-  tsr_ssh_session_upload_async (s, local, remote, 0640, NULL, on_async_done, &up);
+  tsr_ssh_session_upload_async (s, local, remote, 0640, NULL, tsr_test_keep_result, &up);
   g_assert_true (tsr_ssh_session_upload_finish (s, wait_result (&up), &error));
   g_assert_no_error (error);
   /* The "remote" is this machine: the bytes on its disk are the bytes sent. */
@@ -521,7 +515,7 @@ test_broadcast (Fixture *f, gconstpointer data)
   dead_port = tsr_test_free_port ();
   g_assert_nonnull (
       tsr_ssh_manager_add_host (m, "gone", g_get_user_name (), "127.0.0.1", dead_port, NULL, NULL));
-  tsr_ssh_manager_broadcast_async (m, "echo up", NULL, on_async_done, &done);
+  tsr_ssh_manager_broadcast_async (m, "echo up", NULL, tsr_test_keep_result, &done);
   g_clear_pointer (&replies, g_ptr_array_unref);
   replies = tsr_ssh_manager_broadcast_finish (m, wait_result (&done), &error);
   g_assert_no_error (error);
@@ -574,7 +568,7 @@ test_provision_async (Fixture *f, gconstpointer data)
   options.remote_dir = remote_dir;
   options.local_tesserad = g_getenv ("TESSERAD");
   options.listen = listen;
-  tsr_ssh_provision_tesserad_async (s, &options, NULL, on_async_done, &done);
+  tsr_ssh_provision_tesserad_async (s, &options, NULL, tsr_test_keep_result, &done);
   r = tsr_ssh_provision_tesserad_finish (s, wait_result (&done), &error);
   g_assert_no_error (error);
   g_assert_true (tsr_segment_id_is_valid (r->node_id));

@@ -566,6 +566,14 @@ tsr_test_sshd_start_for_key (const char *dir, char **user_key, char **skip_reaso
   return sshd;
 }
 
+/* A GAsyncReadyCallback that keeps the result in the GAsyncResult * @result_ptr points to: the
+ * test iterates the main context until it is set. */
+void
+tsr_test_keep_result (GObject *source, GAsyncResult *result, gpointer result_ptr)
+{
+  *(GAsyncResult **)result_ptr = g_object_ref (result);
+}
+
 /* Opens and starts the cluster in @data_dir; the test fails if it cannot. */
 TsrCluster *
 tsr_test_open_cluster (const char *data_dir)

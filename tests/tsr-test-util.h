@@ -65,6 +65,7 @@ void tsr_test_cli_argv (const char *data_dir, const char *cwd, TsrTestRun *r, co
 JsonNode *tsr_test_parse_json (const char *text);
 
 /* Clusters through the engine's API. */
+void tsr_test_keep_result (GObject *source, GAsyncResult *result, gpointer result_ptr);
 TsrCluster *tsr_test_open_cluster (const char *data_dir);
 void tsr_test_close_cluster (TsrCluster *cluster);
 void tsr_test_download_and_compare (TsrCluster *cluster, const char *dir, const char *file_id,

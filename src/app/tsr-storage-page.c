@@ -43,7 +43,7 @@ usage_text (const TsrNodeStatus *s)
   g_autofree char *c = g_format_size (capacity);
   g_autofree char *f = g_format_size (available);
 
-  if (available < (capacity > used ? capacity - used : 0))
+  if (available < tsr_node_status_get_quota_left (s))
     /* Translators: "1.2 GB of 10 GB · 12.0 % · 20 MB free: its disk is nearly full" */
     return g_strdup_printf (_ ("%s of %s · %.1f %% · %s free: its disk is nearly full"), u, c,
                             capacity > 0 ? 100.0 * used / capacity : 0.0, f);

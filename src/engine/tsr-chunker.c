@@ -20,8 +20,7 @@ struct _TsrChunker
   guint64 index;  /* of the next chunk */
   guint64 offset; /* bytes handed out so far */
   gboolean eof;
-  gboolean is_file;  /* opened by tsr_chunker_new_for_file() */
-  GFileInfo *opened; /* its size and modification time before the first read */
+  GFileInfo *opened; /* a file's size and modification time before the first read */
 };
 
 #define STAMP_ATTRIBUTES                                                                           \
@@ -73,7 +72,6 @@ tsr_chunker_new_for_file (GFile *file, gsize chunk_size, GCancellable *cancellab
 {
   g_autoptr (GFileInputStream) in = NULL;
   g_autoptr (GError) local_error = NULL;
-  TsrChunker *self;
 
   g_return_val_if_fail (G_IS_FILE (file), NULL);
 
@@ -100,9 +98,7 @@ tsr_chunker_new_for_file (GFile *file, gsize chunk_size, GCancellable *cancellab
       g_set_error (error, TSR_ERROR, code, _ ("Cannot read %s: %s"), name, local_error->message);
       return NULL;
     }
-  self = tsr_chunker_new (G_INPUT_STREAM (in), chunk_size);
-  self->is_file = TRUE;
-  return self;
+  return tsr_chunker_new (G_INPUT_STREAM (in), chunk_size);
 }
 
 /**
@@ -182,7 +178,7 @@ tsr_chunker_next (TsrChunker *self, GCancellable *cancellable, GError **error)
   /* fstat() of the open file at the first read, not at the open: an upload may wait its turn
    * for minutes after opening, and a change then is no change while reading. Where it fails,
    * changes go unnoticed. */
-  if (self->is_file && self->index == 0 && self->opened == NULL)
+  if (self->index == 0 && G_IS_FILE_INPUT_STREAM (self->stream))
     self->opened = g_file_input_stream_query_info (G_FILE_INPUT_STREAM (self->stream),
                                                    STAMP_ATTRIBUTES, cancellable, NULL);
 

@@ -116,15 +116,31 @@ enum
 
 static guint signals[N_SIGNALS];
 
-/* What a node can still take: what is left of its capacity, or less when its disk has less
- * free (a quota on a disk others fill too). */
+/* What is left of a node's capacity (its quota). */
+guint64
+tsr_node_status_get_quota_left (const TsrNodeStatus *status)
+{
+  return status->capacity_bytes > status->used_bytes ? status->capacity_bytes - status->used_bytes
+                                                     : 0;
+}
+
+/* What a node can still take: what is left of its quota, or less when its disk has less free
+ * (a quota on a disk others fill too). */
 guint64
 tsr_node_status_get_available (const TsrNodeStatus *status)
 {
-  guint64 left =
-      status->capacity_bytes > status->used_bytes ? status->capacity_bytes - status->used_bytes : 0;
+  return MIN (tsr_node_status_get_quota_left (status), status->disk_free_bytes);
+}
 
-  return MIN (left, status->disk_free_bytes);
+/* Why @m, an embedded node, is not running (NULL: it runs, or is down because it was asked to
+ * be); takes @problem. */
+static void
+set_problem (TsrCluster *self, Member *m, char *problem)
+{
+  g_mutex_lock (&self->lock);
+  g_free (m->status.problem);
+  m->status.problem = problem;
+  g_mutex_unlock (&self->lock);
 }
 
 void
@@ -577,7 +593,7 @@ tsr_cluster_start (TsrCluster *self, GError **error)
               g_propagate_error (error, g_steal_pointer (&local_error));
               return FALSE;
             }
-          m->status.problem = g_strdup (local_error->message);
+          set_problem (self, m, g_strdup (local_error->message));
           g_clear_error (&local_error);
           continue;
         }
@@ -880,8 +896,8 @@ tsr_cluster_set_node_enabled (TsrCluster *self, const char *node_id, gboolean en
 
       g_mutex_lock (&self->lock);
       client = g_steal_pointer (&m->client);
-      g_clear_pointer (&m->status.problem, g_free); /* down because it was asked to be */
       g_mutex_unlock (&self->lock);
+      set_problem (self, m, NULL); /* down because it was asked to be */
       g_clear_object (&client);
       if (m->node != NULL)
         tsr_node_stop (m->node);
@@ -891,21 +907,14 @@ tsr_cluster_set_node_enabled (TsrCluster *self, const char *node_id, gboolean en
     {
       if (m->config->embedded && !start_embedded (self, m, &local_error))
         {
-          g_mutex_lock (&self->lock);
           if (retry)
-            {
-              g_free (m->status.problem);
-              m->status.problem = g_strdup (local_error->message);
-            }
-          g_mutex_unlock (&self->lock);
-          if (!retry)
+            set_problem (self, m, g_strdup (local_error->message));
+          else
             m->config->enabled = FALSE;
           g_propagate_error (error, g_steal_pointer (&local_error));
           return FALSE;
         }
-      g_mutex_lock (&self->lock);
-      g_clear_pointer (&m->status.problem, g_free);
-      g_mutex_unlock (&self->lock);
+      set_problem (self, m, NULL);
       make_client (self, m);
       introduce_peers (self);
     }
@@ -1877,6 +1886,8 @@ check_space (TsrCluster *self, const char *name, guint64 size, GError **error)
   /* disk id -> Disk: embedded nodes on one disk share its free space */
   g_autoptr (GHashTable) disks =
       g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, g_free);
+  g_autoptr (GPtrArray) stores = g_ptr_array_new_with_free_func (g_object_unref);
+  g_autoptr (GArray) store_left = g_array_new (FALSE, FALSE, sizeof (guint64));
   GHashTableIter iter;
   Disk *disk;
 
@@ -1885,24 +1896,27 @@ check_space (TsrCluster *self, const char *name, guint64 size, GError **error)
     {
       Member *m = self->members->pdata[i];
       gboolean takes = m->config->enabled && m->status.alive && !m->draining;
-      guint64 left;
-      TsrStorageInfo info;
+      guint64 left = MIN (per_copy, tsr_node_status_get_quota_left (&m->status));
 
       up += takes;
-      if (!takes)
-        continue;
-      left = m->status.capacity_bytes > m->status.used_bytes
-                 ? MIN (per_copy, m->status.capacity_bytes - m->status.used_bytes)
-                 : 0;
-      /* An embedded node's disk is asked now: what the last health check saw may be stale
-       * (space freed since would be refused). A remote node's disk is left to the upload, which
-       * fails cleanly if it fills, rather than refusing on a figure that may be stale. */
-      if (m->store == NULL)
+      /* An embedded node's disk is asked below, now, outside the lock: what the last health
+       * check saw may be stale (space freed since would be refused). A remote node's disk is
+       * left to the upload, which fails cleanly if it fills, rather than refusing on a figure
+       * that may be stale. */
+      if (takes && m->store != NULL)
         {
-          avail += left;
-          continue;
+          g_ptr_array_add (stores, g_object_ref (m->store));
+          g_array_append_val (store_left, left);
         }
-      tsr_segment_store_get_info (m->store, &info);
+      else if (takes)
+        avail += left;
+    }
+  g_mutex_unlock (&self->lock);
+  for (guint i = 0; i < stores->len; i++)
+    {
+      TsrStorageInfo info;
+
+      tsr_segment_store_get_info (stores->pdata[i], &info);
       disk = g_hash_table_lookup (disks, &info.disk_id);
       if (disk == NULL)
         {
@@ -1913,9 +1927,8 @@ check_space (TsrCluster *self, const char *name, guint64 size, GError **error)
           disk->free = info.disk_free_bytes;
           g_hash_table_insert (disks, key, disk);
         }
-      disk->wanted += left;
+      disk->wanted += g_array_index (store_left, guint64, i);
     }
-  g_mutex_unlock (&self->lock);
   g_hash_table_iter_init (&iter, disks);
   while (g_hash_table_iter_next (&iter, NULL, (gpointer *)&disk))
     avail += MIN (disk->wanted, disk->free);

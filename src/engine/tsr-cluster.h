@@ -46,6 +46,7 @@ typedef struct
 } TsrNodeStatus;
 
 void tsr_node_status_free (TsrNodeStatus *status);
+guint64 tsr_node_status_get_quota_left (const TsrNodeStatus *status);
 guint64 tsr_node_status_get_available (const TsrNodeStatus *status);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (TsrNodeStatus, tsr_node_status_free)
 
