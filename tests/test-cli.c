@@ -1586,7 +1586,8 @@ test_same_content_other_name (Fixture *f, gconstpointer data)
 
 /* A node's capacity is a quota on a disk it shares (five embedded nodes share one): storage
  * says what it can still take, which is less than the quota left when the disk has less
- * free. A 1000 TB quota on this disk showed 1000 TB available. */
+ * free. A 1000 TB quota on this disk showed 1000 TB available; the total counts the disk
+ * once. */
 static void
 test_storage_counts_the_disk (Fixture *f, gconstpointer data)
 {
@@ -1596,6 +1597,7 @@ test_storage_counts_the_disk (Fixture *f, gconstpointer data)
   JsonArray *nodes;
   struct statvfs fs;
   guint64 disk_free;
+  gint64 total;
 
   cli (f, &init, NULL, "init", "--capacity", "1000TB", NULL);
   g_assert_cmpint (init.status, ==, 0);
@@ -1617,6 +1619,11 @@ test_storage_counts_the_disk (Fixture *f, gconstpointer data)
       g_assert_cmpint (available, >, 0);
       g_assert_cmpint (available, <=, (gint64)(disk_free + disk_free / 10));
     }
+  /* The five share the disk: together they can take what it has free, not five times that. */
+  total = json_object_get_int_member (json_node_get_object (json), "total_available_bytes");
+  g_assert_cmpint (total, >, 0);
+  g_assert_cmpint (total, <=, (gint64)(disk_free + disk_free / 10));
+  g_assert_cmpint (total, >=, (gint64)(disk_free - disk_free / 10));
 }
 
 /* topology draws each node's peers as a tree: branches, and the last one closing it. */

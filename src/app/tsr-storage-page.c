@@ -56,7 +56,7 @@ static void
 on_nodes_changed (TsrStoragePage *self)
 {
   GPtrArray *nodes = tsr_backend_get_nodes (self->backend);
-  guint64 used = 0, capacity = 0;
+  guint64 used = 0, capacity = 0, available;
   g_autofree char *u = NULL, *c = NULL, *f = NULL, *total = NULL, *percent = NULL,
                   *free_text = NULL;
 
@@ -95,12 +95,18 @@ on_nodes_changed (TsrStoragePage *self)
       used += s->used_bytes;
       capacity += s->capacity_bytes;
     }
+  /* Not the quotas left: nodes on one disk share what it has free. */
+  available = tsr_node_status_sum_available (nodes);
   u = g_format_size (used);
   c = g_format_size (capacity);
-  f = g_format_size (capacity > used ? capacity - used : 0);
+  f = g_format_size (available);
   total = g_strdup_printf (_ ("%s used of %s"), u, c);
   percent = g_strdup_printf (_ ("%.1f %% used"), capacity > 0 ? 100.0 * used / capacity : 0.0);
-  free_text = g_strdup_printf (_ ("%s free"), f);
+  if (available < (capacity > used ? capacity - used : 0))
+    /* Translators: "20 GB free: the disk holds less than the nodes' quotas" */
+    free_text = g_strdup_printf (_ ("%s free: the disk holds less than the nodes’ quotas"), f);
+  else
+    free_text = g_strdup_printf (_ ("%s free"), f);
   gtk_label_set_text (self->total_label, total);
   gtk_level_bar_set_value (self->total_bar, capacity > 0 ? MIN (1.0, (double)used / capacity) : 0);
   gtk_label_set_text (self->percent_label, percent);
@@ -264,6 +270,13 @@ tsr_storage_page_get_total_text (TsrStoragePage *self)
 {
   g_return_val_if_fail (TSR_IS_STORAGE_PAGE (self), NULL);
   return gtk_label_get_text (self->total_label);
+}
+
+const char *
+tsr_storage_page_get_free_text (TsrStoragePage *self)
+{
+  g_return_val_if_fail (TSR_IS_STORAGE_PAGE (self), NULL);
+  return gtk_label_get_text (self->free_label);
 }
 
 double

@@ -16,6 +16,7 @@ G_DECLARE_FINAL_TYPE (TsrStoragePage, tsr_storage_page, TSR, STORAGE_PAGE, AdwBi
 void tsr_storage_page_set_backend (TsrStoragePage *self, TsrBackend *backend);
 const char *tsr_storage_page_get_total_text (TsrStoragePage *self);
 double tsr_storage_page_get_total_fraction (TsrStoragePage *self);
+const char *tsr_storage_page_get_free_text (TsrStoragePage *self);
 
 gboolean tsr_storage_page_is_rebalancing (TsrStoragePage *self);
 const char *tsr_storage_page_get_rebalance_result (TsrStoragePage *self);

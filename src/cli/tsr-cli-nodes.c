@@ -151,10 +151,11 @@ tsr_cli_cmd_storage (TsrCli *cli, int argc, char **argv)
 {
   g_autoptr (GPtrArray) nodes = node_status (cli, argc, "storage");
   g_autoptr (JsonBuilder) b = json_builder_new ();
-  guint64 used = 0, capacity = 0;
+  guint64 used = 0, capacity = 0, available;
 
   if (nodes == NULL)
     return argc > 1 ? TSR_EXIT_USAGE : TSR_EXIT_FAILED;
+  available = tsr_node_status_sum_available (nodes);
   json_builder_begin_object (b);
   json_builder_set_member_name (b, "nodes");
   json_builder_begin_array (b);
@@ -191,6 +192,8 @@ tsr_cli_cmd_storage (TsrCli *cli, int argc, char **argv)
   json_builder_end_array (b);
   SET_INT (b, "total_used_bytes", used);
   SET_INT (b, "total_capacity_bytes", capacity);
+  /* Not the sum of the rows: nodes on one disk share what it has free. */
+  SET_INT (b, "total_available_bytes", MIN (available, G_MAXINT64));
   json_builder_end_object (b);
   if (cli->json)
     tsr_cli_print_builder (b);
@@ -198,7 +201,8 @@ tsr_cli_cmd_storage (TsrCli *cli, int argc, char **argv)
     {
       g_autofree char *u = g_format_size (used);
       g_autofree char *c = g_format_size (capacity);
-      printf ("%-10s  %10s  %10s  %10s  %5.1f%%\n", _ ("total"), u, c, "",
+      g_autofree char *a = g_format_size (available);
+      printf ("%-10s  %10s  %10s  %10s  %5.1f%%\n", _ ("total"), u, c, a,
               capacity ? 100.0 * used / capacity : 0);
     }
   return TSR_EXIT_OK;

@@ -132,6 +132,104 @@ tsr_node_status_get_available (const TsrNodeStatus *status)
   return MIN (tsr_node_status_get_quota_left (status), status->disk_free_bytes);
 }
 
+/* ---- free space by disk ----
+ *
+ * Nodes whose stores share a file system (the embedded ones, as a rule) share its free space:
+ * five quotas of 10 GB on a disk with 20 GB free can take 20 GB, not 50. A tally adds up what
+ * nodes could take, each disk's share within what that disk has free. */
+
+static guint64
+add_saturating (guint64 a, guint64 b)
+{
+  guint64 sum;
+
+  return g_uint64_checked_add (&sum, a, b) ? sum : G_MAXUINT64;
+}
+
+/* One file system under nodes' stores. */
+typedef struct
+{
+  guint64 free;   /* what it has free */
+  guint64 wanted; /* what the nodes on it could take, each within its quota */
+} Disk;
+
+typedef struct
+{
+  GHashTable *disks; /* disk id -> Disk */
+  guint64 alone;     /* what the nodes of unknown disks could take, each within its disk */
+} SpaceTally;
+
+static void
+space_tally_init (SpaceTally *tally)
+{
+  tally->disks = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, g_free);
+  tally->alone = 0;
+}
+
+/* A node on the disk @disk_id (0: unknown, counted on its own) with @free free, which could
+ * take @wanted within its quota. */
+static void
+space_tally_add (SpaceTally *tally, guint64 disk_id, guint64 wanted, guint64 free)
+{
+  Disk *disk;
+
+  if (disk_id == 0)
+    {
+      tally->alone = add_saturating (tally->alone, MIN (wanted, free));
+      return;
+    }
+  disk = g_hash_table_lookup (tally->disks, &disk_id);
+  if (disk == NULL)
+    {
+      gint64 *key = g_new (gint64, 1);
+
+      *key = (gint64)disk_id;
+      disk = g_new0 (Disk, 1);
+      disk->free = free;
+      g_hash_table_insert (tally->disks, key, disk);
+    }
+  /* Its nodes asked at different moments: the least they saw free. */
+  disk->free = MIN (disk->free, free);
+  disk->wanted = add_saturating (disk->wanted, wanted);
+}
+
+/* What the nodes added could take together; clears @tally. */
+static guint64
+space_tally_finish (SpaceTally *tally)
+{
+  guint64 total = tally->alone;
+  GHashTableIter iter;
+  Disk *disk;
+
+  g_hash_table_iter_init (&iter, tally->disks);
+  while (g_hash_table_iter_next (&iter, NULL, (gpointer *)&disk))
+    total = add_saturating (total, MIN (disk->wanted, disk->free));
+  g_clear_pointer (&tally->disks, g_hash_table_unref);
+  return total;
+}
+
+/**
+ * tsr_node_status_sum_available:
+ * @statuses: (element-type TsrNodeStatus): nodes
+ *
+ * What @statuses could still take together: each within what is left of its quota, and the
+ * nodes on one disk within what that disk has free, counted once.
+ */
+guint64
+tsr_node_status_sum_available (GPtrArray *statuses)
+{
+  SpaceTally tally;
+
+  space_tally_init (&tally);
+  for (guint i = 0; i < statuses->len; i++)
+    {
+      const TsrNodeStatus *s = statuses->pdata[i];
+
+      space_tally_add (&tally, s->disk_id, tsr_node_status_get_quota_left (s), s->disk_free_bytes);
+    }
+  return space_tally_finish (&tally);
+}
+
 /* Why @m, an embedded node, is not running (NULL: it runs, or is down because it was asked to
  * be); takes @problem. */
 static void
@@ -418,9 +516,15 @@ start_embedded (TsrCluster *self, Member *m, GError **error)
 
   if (m->store == NULL)
     {
+      TsrStorageInfo info;
+
       m->store = tsr_segment_store_open (dir, m->config->capacity, error);
       if (m->store == NULL)
         return FALSE;
+      tsr_segment_store_get_info (m->store, &info);
+      g_mutex_lock (&self->lock);
+      m->status.disk_id = info.disk_id;
+      g_mutex_unlock (&self->lock);
     }
   if (!tsr_trust_store_add (trusted, tsr_identity_get_id (self->identity), "this client", error))
     return FALSE;
@@ -1866,13 +1970,6 @@ upload_cache_from (TsrCluster *self, guint64 size)
   return (size - self->cache_budget + chunk - 1) / chunk;
 }
 
-/* One file system under embedded nodes' stores (check_space()). */
-typedef struct
-{
-  guint64 free;   /* what it has free */
-  guint64 wanted; /* what the nodes on it could take of a file's copies, each within its quota */
-} Disk;
-
 /* Refuses at once, saying how much is needed, an upload that cannot fit on the nodes that are
  * up: each within what is left of its quota (each chunk's copies go to different nodes, so a
  * node counts for at most one copy's share), and the embedded ones on one file system within
@@ -1881,16 +1978,13 @@ static gboolean
 check_space (TsrCluster *self, const char *name, guint64 size, GError **error)
 {
   guint64 need = stored_size (self, size), per_copy = need / MAX (self->config->replicas, 1);
-  guint64 avail = 0;
+  guint64 avail;
   guint up = 0;
-  /* disk id -> Disk: embedded nodes on one disk share its free space */
-  g_autoptr (GHashTable) disks =
-      g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, g_free);
   g_autoptr (GPtrArray) stores = g_ptr_array_new_with_free_func (g_object_unref);
   g_autoptr (GArray) store_left = g_array_new (FALSE, FALSE, sizeof (guint64));
-  GHashTableIter iter;
-  Disk *disk;
+  SpaceTally tally;
 
+  space_tally_init (&tally);
   g_mutex_lock (&self->lock);
   for (guint i = 0; i < self->members->len; i++)
     {
@@ -1909,7 +2003,7 @@ check_space (TsrCluster *self, const char *name, guint64 size, GError **error)
           g_array_append_val (store_left, left);
         }
       else if (takes)
-        avail += left;
+        space_tally_add (&tally, 0, left, G_MAXUINT64);
     }
   g_mutex_unlock (&self->lock);
   for (guint i = 0; i < stores->len; i++)
@@ -1917,21 +2011,10 @@ check_space (TsrCluster *self, const char *name, guint64 size, GError **error)
       TsrStorageInfo info;
 
       tsr_segment_store_get_info (stores->pdata[i], &info);
-      disk = g_hash_table_lookup (disks, &info.disk_id);
-      if (disk == NULL)
-        {
-          gint64 *key = g_new (gint64, 1);
-
-          *key = (gint64)info.disk_id;
-          disk = g_new0 (Disk, 1);
-          disk->free = info.disk_free_bytes;
-          g_hash_table_insert (disks, key, disk);
-        }
-      disk->wanted += g_array_index (store_left, guint64, i);
+      space_tally_add (&tally, info.disk_id, g_array_index (store_left, guint64, i),
+                       info.disk_free_bytes);
     }
-  g_hash_table_iter_init (&iter, disks);
-  while (g_hash_table_iter_next (&iter, NULL, (gpointer *)&disk))
-    avail += MIN (disk->wanted, disk->free);
+  avail = space_tally_finish (&tally);
   /* Too few nodes up is another problem, which the upload itself reports. */
   if (need <= avail || up < self->config->replicas)
     return TRUE;
@@ -3331,6 +3414,8 @@ tsr_cluster_get_system_info (TsrCluster *self)
   json_builder_add_int_value (b, (gint64)used);
   json_builder_set_member_name (b, "total_capacity_bytes");
   json_builder_add_int_value (b, (gint64)capacity);
+  json_builder_set_member_name (b, "total_available_bytes");
+  json_builder_add_int_value (b, (gint64)MIN (tsr_node_status_sum_available (status), G_MAXINT64));
   json_builder_end_object (b);
   return json_builder_get_root (b);
 }

@@ -35,6 +35,7 @@ typedef struct
   guint64 used_bytes;
   guint64 capacity_bytes;
   guint64 disk_free_bytes; /* free on its disk at the last health check; G_MAXUINT64: unknown */
+  guint64 disk_id;         /* its disk (an embedded node's file system id); 0: unknown */
   guint64 segment_count;
   double latency_ms;
   double uptime_seconds;
@@ -48,6 +49,7 @@ typedef struct
 void tsr_node_status_free (TsrNodeStatus *status);
 guint64 tsr_node_status_get_quota_left (const TsrNodeStatus *status);
 guint64 tsr_node_status_get_available (const TsrNodeStatus *status);
+guint64 tsr_node_status_sum_available (GPtrArray *statuses);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (TsrNodeStatus, tsr_node_status_free)
 
 #define TSR_TYPE_CLUSTER (tsr_cluster_get_type ())

@@ -14,6 +14,8 @@
 #include <string.h>
 
 #include "tsr-app-test-util.h"
+
+#include <sys/statvfs.h>
 #include "tsr-test-util.h"
 
 #define USER     "ada"
@@ -35,8 +37,10 @@ fixture_setup (Fixture *f, gconstpointer data)
   f->data_dir = tsr_test_make_tmpdir ();
   f->work_dir = tsr_test_make_tmpdir ();
   f->rand = g_rand_new_with_seed (0x7e55e7a);
-  /* Small capacities keep the storage figures readable; one node per card row. */
-  tsr_cluster_init_data_dir (f->data_dir, 5, 256 * 1024 * 1024, 64 * 1024, 2, &error);
+  /* Small capacities keep the storage figures readable; one node per card row. A test may
+   * ask for others. */
+  tsr_cluster_init_data_dir (f->data_dir, 5, data != NULL ? *(const guint64 *)data : 256 << 20,
+                             64 * 1024, 2, &error);
   g_assert_no_error (error);
   tsr_app_test_make_account (f->data_dir, USER, PASSWORD);
   f->window = tsr_app_test_open_window (f->data_dir);
@@ -1050,6 +1054,42 @@ test_topology_and_storage (Fixture *f, gconstpointer data)
       strstr (tsr_topology_view_get_details (tsr_topology_page_get_view (topo)), "Node_02"));
   g_free (w.before);
 }
+static gboolean
+free_space_known (gpointer page)
+{
+  return strstr (tsr_storage_page_get_free_text (page), "disk") != NULL;
+}
+
+/* The five embedded nodes share one disk: the storage page's free space is what that disk has
+ * free, said to be less than the quotas, not five quotas of 1000 TB. */
+static void
+test_storage_counts_the_disk (Fixture *f, gconstpointer data)
+{
+  TsrStoragePage *storage = tsr_window_get_storage_page (f->window);
+  g_autofree char *quotas = g_format_size (*(const guint64 *)data * 5);
+  g_autofree char *free_text = NULL;
+  struct statvfs fs;
+
+  sign_in (f);
+  tsr_window_set_visible_page (f->window, "storage");
+  tsr_backend_refresh (tsr_window_get_backend (f->window));
+  g_assert_true (tsr_app_test_wait (free_space_known, storage, 30));
+  free_text = g_strdup (tsr_storage_page_get_free_text (storage));
+  g_assert_null (strstr (free_text, quotas));
+  g_assert_cmpint (statvfs (f->data_dir, &fs), ==, 0);
+  {
+    /* The disk's free space, as the page rounds it, give or take what others write. */
+    g_autofree char *disk = g_format_size ((guint64)fs.f_bavail * fs.f_frsize);
+    char *shown_unit, *expected_unit;
+    double shown = g_ascii_strtod (free_text, &shown_unit);
+    double expected = g_ascii_strtod (disk, &expected_unit);
+
+    g_assert_true (g_str_has_prefix (shown_unit, expected_unit)); /* " GB" */
+    g_assert_cmpfloat (shown, >, expected * 0.9);
+    g_assert_cmpfloat (shown, <, expected * 1.1);
+  }
+}
+
 static void
 on_node_enabled (GObject *source, GAsyncResult *result, gpointer data)
 {
@@ -1589,6 +1629,11 @@ main (int argc, char **argv)
   ADD ("/tessera/app/stop-node", test_stop_node);
   ADD ("/tessera/app/topology-and-storage", test_topology_and_storage);
   ADD ("/tessera/app/storage-even-out", test_storage_even_out);
+  {
+    static const guint64 petabyte = G_GUINT64_CONSTANT (1000000000000000);
+    g_test_add ("/tessera/app/storage-counts-the-disk", Fixture, &petabyte, fixture_setup,
+                test_storage_counts_the_disk, fixture_teardown);
+  }
   ADD ("/tessera/app/settings-restore", test_settings_restore);
   ADD ("/tessera/app/network", test_network);
   ADD ("/tessera/app/add-node", test_add_node);
