@@ -492,10 +492,10 @@ test_metadata_wrong_types (Fixture *f, gconstpointer data)
 static gboolean
 parse_metadata (const char *data, gsize len, GError **error)
 {
-  g_autoptr (GHashTable) table = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  g_autoptr (TsrSegmentIndex) index = tsr_segment_index_new ();
   guint64 used = 0;
 
-  return tsr_segment_store_parse_metadata (data, len, table, &used, error);
+  return tsr_segment_store_parse_metadata (data, len, index, &used, error);
 }
 
 static void
@@ -704,13 +704,13 @@ test_sync_saves_index_when_due (Fixture *f, gconstpointer data)
   put_and_sync (store, f->rand);
   g_assert_false (g_file_test (marker, G_FILE_TEST_EXISTS));
   {
-    g_autoptr (GHashTable) table = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+    g_autoptr (TsrSegmentIndex) index = tsr_segment_index_new ();
     g_autofree char *text = read_text (meta);
     guint64 used = 0;
 
-    g_assert_true (tsr_segment_store_parse_metadata (text, strlen (text), table, &used, &error));
+    g_assert_true (tsr_segment_store_parse_metadata (text, strlen (text), index, &used, &error));
     g_assert_no_error (error);
-    g_assert_cmpuint (g_hash_table_size (table), ==, 27);
+    g_assert_cmpuint (tsr_segment_index_size (index), ==, 27);
     g_assert_cmpuint (used, ==, tsr_segment_store_get_used (store));
   }
 

@@ -24,6 +24,7 @@
 #include "tsr-priority.h"
 #include "tsr-remote-add.h"
 #include "tsr-remotes.h"
+#include "tsr-segment-index.h"
 #include "tsr-segment-store.h"
 #include "tsr-ssh-key.h"
 #include "tsr-ssh-manager.h"

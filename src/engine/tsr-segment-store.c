@@ -84,6 +84,7 @@
 /* O_DIRECT wants the buffer, offset and length aligned to the device's logical block: 4096
  * covers the devices in use (512 and 4096 bytes); a coarser one makes reads fall back. */
 #define DIRECT_ALIGN 4096
+#define SCRUB_PAGE   1024 /* ids looked up at a time; a scrub step reads a few megabytes */
 G_STATIC_ASSERT (TSR_SEGMENT_READ_SLACK >= 2 * DIRECT_ALIGN);
 
 struct _TsrSegmentStore
@@ -105,8 +106,8 @@ struct _TsrSegmentStore
   GMutex dirty_mutex;
   gboolean dirty;
 
-  GMutex mutex;         /* protects everything below */
-  GHashTable *segments; /* id -> size (GSIZE_TO_POINTER) */
+  GMutex mutex;              /* protects everything below */
+  TsrSegmentIndex *segments; /* every segment held, and its size */
   guint64 capacity;
   guint64 used;
   guint64 reserved; /* bytes of puts in progress, counted against capacity */
@@ -284,10 +285,7 @@ save_metadata (TsrSegmentStore *self, GError **error)
   g_autofree char *now_str = g_date_time_format_iso8601 (now);
   g_autofree char *tmp = g_strconcat (self->metadata_path, ".XXXXXX", NULL);
   g_autofree char *buf = g_malloc (64 * 1024);
-  GHashTableIter iter;
-  gpointer key, value;
   guint64 capacity, used;
-  gboolean first = TRUE;
   FILE *f;
   int fd, dfd, saved;
 
@@ -313,14 +311,15 @@ save_metadata (TsrSegmentStore *self, GError **error)
            "{\"format\":\"" METADATA_FORMAT "\",\"version\":%d,\"updated_at\":\"%s\","
            "\"capacity_bytes\":%" G_GUINT64_FORMAT ",\"used_bytes\":%" G_GUINT64_FORMAT
            ",\"segment_count\":%u,\"segments\":{",
-           METADATA_VERSION, now_str, capacity, used, g_hash_table_size (self->segments));
-  g_hash_table_iter_init (&iter, self->segments);
-  while (g_hash_table_iter_next (&iter, &key, &value))
+           METADATA_VERSION, now_str, capacity, used, tsr_segment_index_size (self->segments));
+  for (guint i = 0; i < tsr_segment_index_size (self->segments); i++)
     {
-      /* Ids are 64 hex digits (checked on the way in): nothing to escape. */
-      fprintf (f, "%s\"%s\":%" G_GSIZE_FORMAT, first ? "" : ",", (const char *)key,
-               GPOINTER_TO_SIZE (value));
-      first = FALSE;
+      char id[TSR_SHA256_HEX_LEN + 1];
+      gsize size;
+
+      /* Ids are 64 hex digits: nothing to escape. */
+      tsr_segment_index_get (self->segments, i, id, &size);
+      fprintf (f, "%s\"%s\":%" G_GSIZE_FORMAT, i == 0 ? "" : ",", id, size);
     }
   fputs ("}}", f);
   if (fflush (f) != 0 || ferror (f) || fsync (fileno (f)) != 0)
@@ -359,7 +358,7 @@ save_metadata (TsrSegmentStore *self, GError **error)
  * segment files, which are the truth, so strictness never loses anything. */
 
 static gboolean
-read_segments (TsrJsonReader *r, GHashTable *table, guint64 *sum, const char **why)
+read_segments (TsrJsonReader *r, TsrSegmentIndex *index, guint64 *sum, const char **why)
 {
   *why = "segments is not an object";
   if (!tsr_json_reader_accept (r, '{'))
@@ -381,7 +380,7 @@ read_segments (TsrJsonReader *r, GHashTable *table, guint64 *sum, const char **w
       if (!tsr_json_reader_read_uint (r, TSR_SEGMENT_MAX_SIZE, &size))
         return FALSE;
       *why = "a segment is listed twice";
-      if (!g_hash_table_insert (table, g_strdup (id), GSIZE_TO_POINTER ((gsize)size)))
+      if (!tsr_segment_index_insert (index, id, size))
         return FALSE;
       *sum += size;
     }
@@ -400,8 +399,8 @@ read_segments (TsrJsonReader *r, GHashTable *table, guint64 *sum, const char **w
  * parser; the libFuzzer target tests/fuzz/fuzz-metadata.c exercises it.
  */
 gboolean
-tsr_segment_store_parse_metadata (const char *data, gsize len, GHashTable *table, guint64 *out_used,
-                                  GError **error)
+tsr_segment_store_parse_metadata (const char *data, gsize len, TsrSegmentIndex *index,
+                                  guint64 *out_used, GError **error)
 {
   g_autoptr (GString) str = g_string_new (NULL);
   TsrJsonReader r = { data, data, data + len, str };
@@ -452,7 +451,7 @@ tsr_segment_store_parse_metadata (const char *data, gsize len, GHashTable *table
             }
           else if (strcmp (key, "segments") == 0)
             {
-              if (have_segments || !read_segments (&r, table, &sum, &why))
+              if (have_segments || !read_segments (&r, index, &sum, &why))
                 goto fail;
               have_segments = TRUE;
             }
@@ -486,7 +485,7 @@ tsr_segment_store_parse_metadata (const char *data, gsize len, GHashTable *table
       why = "segments is not an object";
       goto fail;
     }
-  if (sum != used || count != g_hash_table_size (table))
+  if (sum != used || count != tsr_segment_index_size (index))
     {
       why = "usage totals do not match the segment list";
       goto fail;
@@ -500,7 +499,7 @@ fail:
 }
 
 static gboolean
-load_metadata (TsrSegmentStore *self, GHashTable *table, guint64 *out_used, GError **error)
+load_metadata (TsrSegmentStore *self, TsrSegmentIndex *index, guint64 *out_used, GError **error)
 {
   /* Mapped, not read: millions of segments make tens of megabytes, and a copy of them into
    * new memory was an eighth of opening a store. Written by rename, so never cut short under
@@ -513,14 +512,14 @@ load_metadata (TsrSegmentStore *self, GHashTable *table, guint64 *out_used, GErr
   /* An empty file maps to NULL. */
   data = g_mapped_file_get_contents (mapped);
   return tsr_segment_store_parse_metadata (
-      data != NULL ? data : "", g_mapped_file_get_length (mapped), table, out_used, error);
+      data != NULL ? data : "", g_mapped_file_get_length (mapped), index, out_used, error);
 }
 
 /* The seed's "load_metadata: recover from disk": the segment files are the truth. */
 static gboolean
 rescan (TsrSegmentStore *self, GError **error)
 {
-  g_autoptr (GHashTable) table = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  g_autoptr (TsrSegmentIndex) index = tsr_segment_index_new ();
   guint64 used = 0;
 
   for (guint fan = 0; fan < 256; fan++)
@@ -559,14 +558,14 @@ rescan (TsrSegmentStore *self, GError **error)
               g_message ("Ignoring %s: not a segment file", path);
               continue;
             }
-          g_hash_table_insert (table, g_strdup (name), GSIZE_TO_POINTER ((gsize)st.st_size));
+          tsr_segment_index_insert (index, name, st.st_size);
           used += st.st_size;
         }
     }
 
   g_mutex_lock (&self->mutex);
-  g_clear_pointer (&self->segments, g_hash_table_unref);
-  self->segments = g_steal_pointer (&table);
+  g_clear_pointer (&self->segments, tsr_segment_index_free);
+  self->segments = g_steal_pointer (&index);
   self->used = used;
   self->rebuilt = TRUE;
   g_mutex_unlock (&self->mutex);
@@ -663,17 +662,17 @@ tsr_segment_store_initable_init (GInitable *initable, GCancellable *cancellable,
         return FALSE;
       g_message ("Node store %s was not closed cleanly; recounted %u segments, %" G_GUINT64_FORMAT
                  " bytes",
-                 self->root, g_hash_table_size (self->segments), self->used);
+                 self->root, tsr_segment_index_size (self->segments), self->used);
     }
   else
     {
-      g_autoptr (GHashTable) table = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+      g_autoptr (TsrSegmentIndex) index = tsr_segment_index_new ();
       guint64 used = 0;
 
-      if (load_metadata (self, table, &used, &local_error))
+      if (load_metadata (self, index, &used, &local_error))
         {
-          g_hash_table_unref (self->segments);
-          self->segments = g_steal_pointer (&table);
+          tsr_segment_index_free (self->segments);
+          self->segments = g_steal_pointer (&index);
           self->used = used;
           return TRUE;
         }
@@ -798,7 +797,7 @@ tsr_segment_store_get_segment_count (TsrSegmentStore *self)
 
   g_return_val_if_fail (TSR_IS_SEGMENT_STORE (self), 0);
   g_mutex_lock (&self->mutex);
-  ret = g_hash_table_size (self->segments);
+  ret = tsr_segment_index_size (self->segments);
   g_mutex_unlock (&self->mutex);
   return ret;
 }
@@ -814,7 +813,7 @@ tsr_segment_store_get_info (TsrSegmentStore *self, TsrStorageInfo *info)
   g_mutex_lock (&self->mutex);
   info->capacity_bytes = self->capacity;
   info->used_bytes = self->used;
-  info->segment_count = g_hash_table_size (self->segments);
+  info->segment_count = tsr_segment_index_size (self->segments);
   g_mutex_unlock (&self->mutex);
   info->available_bytes =
       info->capacity_bytes > info->used_bytes ? info->capacity_bytes - info->used_bytes : 0;
@@ -1119,7 +1118,7 @@ tsr_segment_store_put_full (TsrSegmentStore *self, GBytes *data, const char *exp
     goto out;
 
   g_mutex_lock (&self->mutex);
-  if (g_hash_table_contains (self->segments, id))
+  if (tsr_segment_index_lookup (self->segments, id, NULL))
     {
       g_mutex_unlock (&self->mutex);
       ok = TRUE;
@@ -1142,9 +1141,8 @@ tsr_segment_store_put_full (TsrSegmentStore *self, GBytes *data, const char *exp
 
   g_mutex_lock (&self->mutex);
   self->reserved -= len;
-  if (ok && !g_hash_table_contains (self->segments, id))
+  if (ok && tsr_segment_index_insert (self->segments, id, len))
     {
-      g_hash_table_insert (self->segments, g_strdup (id), GSIZE_TO_POINTER (len));
       self->used += len;
       note_mutation (self);
     }
@@ -1406,17 +1404,17 @@ read_segment (TsrSegmentStore *self, const char *id, gboolean verify, gboolean f
 static GByteArray *
 array_for_segment (TsrSegmentStore *self, const char *id)
 {
-  gpointer size = NULL;
+  gsize size = 0;
   gsize room;
   GByteArray *out;
 
   g_mutex_lock (&self->mutex);
   if (self->segments != NULL)
-    g_hash_table_lookup_extended (self->segments, id, NULL, &size);
+    tsr_segment_index_lookup (self->segments, id, &size);
   g_mutex_unlock (&self->mutex);
-  if (GPOINTER_TO_SIZE (size) == 0 || GPOINTER_TO_SIZE (size) > TSR_SEGMENT_MAX_SIZE)
+  if (size == 0 || size > TSR_SEGMENT_MAX_SIZE)
     return g_byte_array_new ();
-  room = (GPOINTER_TO_SIZE (size) + DIRECT_ALIGN - 1) / DIRECT_ALIGN * DIRECT_ALIGN + DIRECT_ALIGN;
+  room = (size + DIRECT_ALIGN - 1) / DIRECT_ALIGN * DIRECT_ALIGN + DIRECT_ALIGN;
   out = g_byte_array_new_take (g_malloc (room), room);
   g_byte_array_set_size (out, 0);
   return out;
@@ -1488,7 +1486,7 @@ tsr_segment_store_has (TsrSegmentStore *self, const char *id)
   if (!tsr_segment_id_is_valid (id))
     return FALSE;
   g_mutex_lock (&self->mutex);
-  ret = g_hash_table_contains (self->segments, id);
+  ret = tsr_segment_index_lookup (self->segments, id, NULL);
   g_mutex_unlock (&self->mutex);
   return ret;
 }
@@ -1503,7 +1501,7 @@ gboolean
 tsr_segment_store_delete (TsrSegmentStore *self, const char *id, GError **error)
 {
   g_autofree char *path = NULL;
-  gpointer size;
+  gsize size;
   gboolean ok = FALSE;
 
   g_return_val_if_fail (TSR_IS_SEGMENT_STORE (self), FALSE);
@@ -1518,7 +1516,7 @@ tsr_segment_store_delete (TsrSegmentStore *self, const char *id, GError **error)
   /* Unlink under the mutex: a concurrent put of the same content must either see the segment
    * and keep it, or not see it and write it again, never see it and then lose it. */
   g_mutex_lock (&self->mutex);
-  if (!g_hash_table_lookup_extended (self->segments, id, NULL, &size))
+  if (!tsr_segment_index_lookup (self->segments, id, &size))
     {
       g_mutex_unlock (&self->mutex);
       g_set_error (error, TSR_ERROR, TSR_ERROR_NOT_FOUND,
@@ -1532,8 +1530,8 @@ tsr_segment_store_delete (TsrSegmentStore *self, const char *id, GError **error)
       tsr_set_error_from_errno (error, saved, _ ("Cannot delete segment %s"), id);
       goto out;
     }
-  g_hash_table_remove (self->segments, id);
-  self->used -= GPOINTER_TO_SIZE (size);
+  tsr_segment_index_remove (self->segments, id, NULL);
+  self->used -= size;
   note_mutation (self);
   g_mutex_unlock (&self->mutex);
   ok = TRUE;
@@ -1543,10 +1541,17 @@ out:
   return ok;
 }
 
-static int
-compare_ids (gconstpointer a, gconstpointer b)
+/* At most @limit ids after @after (from the first when NULL), sorted; *@more: whether others
+ * follow. */
+static GPtrArray *
+ids_after (TsrSegmentStore *self, const char *after, guint limit, gboolean *more)
 {
-  return strcmp (*(const char *const *)a, *(const char *const *)b);
+  GPtrArray *ids;
+
+  g_mutex_lock (&self->mutex);
+  ids = tsr_segment_index_page (self->segments, after, limit, more);
+  g_mutex_unlock (&self->mutex);
+  return ids;
 }
 
 /**
@@ -1557,21 +1562,8 @@ compare_ids (gconstpointer a, gconstpointer b)
 GPtrArray *
 tsr_segment_store_list (TsrSegmentStore *self)
 {
-  GPtrArray *ids;
-  GHashTableIter iter;
-  gpointer key;
-
   g_return_val_if_fail (TSR_IS_SEGMENT_STORE (self), NULL);
-
-  g_mutex_lock (&self->mutex);
-  ids = g_ptr_array_new_full (g_hash_table_size (self->segments), g_free);
-  g_hash_table_iter_init (&iter, self->segments);
-  while (g_hash_table_iter_next (&iter, &key, NULL))
-    g_ptr_array_add (ids, g_strdup (key));
-  g_mutex_unlock (&self->mutex);
-
-  g_ptr_array_sort (ids, compare_ids);
-  return ids;
+  return ids_after (self, NULL, G_MAXUINT, NULL);
 }
 
 void
@@ -1581,20 +1573,6 @@ tsr_segment_info_free (TsrSegmentInfo *info)
     return;
   g_free (info->id);
   g_free (info);
-}
-
-/* The sorted ids after @after (all when NULL). */
-static GPtrArray *
-ids_after (TsrSegmentStore *self, const char *after)
-{
-  g_autoptr (GPtrArray) ids = tsr_segment_store_list (self);
-  guint first = 0;
-
-  if (after != NULL)
-    while (first < ids->len && strcmp (ids->pdata[first], after) <= 0)
-      first++;
-  g_ptr_array_remove_range (ids, 0, first);
-  return g_steal_pointer (&ids);
 }
 
 /**
@@ -1617,19 +1595,19 @@ tsr_segment_store_list_page (TsrSegmentStore *self, const char *after, guint lim
 
   g_return_val_if_fail (TSR_IS_SEGMENT_STORE (self), page);
 
-  ids = ids_after (self, after);
-  for (guint i = 0; i < ids->len && page->len < limit; i++)
+  ids = ids_after (self, after, limit, more);
+  for (guint i = 0; i < ids->len; i++)
     {
       g_autofree char *path = tsr_segment_store_segment_path (self, ids->pdata[i]);
       TsrSegmentInfo *info = g_new0 (TsrSegmentInfo, 1);
       GStatBuf st;
-      gpointer size = NULL;
+      gsize size = 0;
 
       info->id = g_strdup (ids->pdata[i]);
       g_mutex_lock (&self->mutex);
-      g_hash_table_lookup_extended (self->segments, info->id, NULL, &size);
+      tsr_segment_index_lookup (self->segments, info->id, &size); /* 0: deleted meanwhile */
       g_mutex_unlock (&self->mutex);
-      info->size = GPOINTER_TO_SIZE (size);
+      info->size = size;
       /* A file that vanished is reported as old: scrub will find it missing anyway. A file
        * from the future (clock steps) counts as new. */
       if (g_stat (path, &st) != 0)
@@ -1638,8 +1616,6 @@ tsr_segment_store_list_page (TsrSegmentStore *self, const char *after, guint lim
         info->age_seconds = st.st_mtime < now ? (guint64)(now - st.st_mtime) : 0;
       g_ptr_array_add (page, info);
     }
-  if (more != NULL)
-    *more = page->len < ids->len;
   return page;
 }
 
@@ -1651,7 +1627,7 @@ quarantine (TsrSegmentStore *self, const char *id, GError **error)
   g_autofree char *path = tsr_segment_store_segment_path (self, id);
   g_autofree char *qdir = g_build_filename (self->root, "quarantine", NULL);
   g_autofree char *qpath = g_build_filename (qdir, id, NULL);
-  gpointer size;
+  gsize size;
   gboolean ok = FALSE;
 
   g_rw_lock_reader_lock (&self->sync_lock);
@@ -1670,11 +1646,8 @@ quarantine (TsrSegmentStore *self, const char *id, GError **error)
       tsr_set_error_from_errno (error, saved, _ ("Cannot quarantine segment %s"), id);
       goto out;
     }
-  if (g_hash_table_lookup_extended (self->segments, id, NULL, &size))
-    {
-      g_hash_table_remove (self->segments, id);
-      self->used -= GPOINTER_TO_SIZE (size);
-    }
+  if (tsr_segment_index_remove (self->segments, id, &size))
+    self->used -= size;
   note_mutation (self);
   g_mutex_unlock (&self->mutex);
   ok = TRUE;
@@ -1700,6 +1673,7 @@ tsr_segment_store_scrub (TsrSegmentStore *self, const char *after, guint64 max_b
                          TsrScrubResult *result, GError **error)
 {
   g_autoptr (GPtrArray) ids = NULL;
+  gboolean more = FALSE;
   guint i;
 
   g_return_val_if_fail (TSR_IS_SEGMENT_STORE (self), FALSE);
@@ -1707,13 +1681,24 @@ tsr_segment_store_scrub (TsrSegmentStore *self, const char *after, guint64 max_b
 
   memset (result, 0, sizeof *result);
   result->corrupt = g_ptr_array_new_with_free_func (g_free);
-  ids = ids_after (self, after);
-  for (i = 0; i < ids->len && result->bytes < MAX (max_bytes, 1); i++)
+  ids = ids_after (self, after, SCRUB_PAGE, &more);
+  for (i = 0; result->bytes < MAX (max_bytes, 1); i++)
     {
-      const char *id = ids->pdata[i];
+      const char *id;
       g_autoptr (GBytes) data = NULL;
       g_autoptr (GError) local_error = NULL;
 
+      if (i == ids->len && more && ids->len > 0)
+        {
+          g_autofree char *last = g_strdup (ids->pdata[ids->len - 1]);
+
+          g_ptr_array_unref (ids);
+          ids = ids_after (self, last, SCRUB_PAGE, &more);
+          i = 0;
+        }
+      if (i == ids->len)
+        break;
+      id = ids->pdata[i];
       if (!check_open (self, error))
         return FALSE;
       /* From the disk: a copy in the page cache says nothing of the one on the disk. */
@@ -1739,7 +1724,8 @@ tsr_segment_store_scrub (TsrSegmentStore *self, const char *after, guint64 max_b
         return FALSE;
       g_ptr_array_add (result->corrupt, g_strdup (id));
     }
-  result->next = i < ids->len && i > 0 ? g_strdup (ids->pdata[i - 1]) : NULL;
+  /* Stopped before the end: the next run goes on after the last one checked. */
+  result->next = (i < ids->len || more) && i > 0 ? g_strdup (ids->pdata[i - 1]) : NULL;
   return TRUE;
 }
 
@@ -1762,7 +1748,7 @@ index_is_due (TsrSegmentStore *self)
   gboolean due;
 
   g_mutex_lock (&self->mutex);
-  due = !self->save_failed && self->unsaved >= g_hash_table_size (self->segments) / 4;
+  due = !self->save_failed && self->unsaved >= tsr_segment_index_size (self->segments) / 4;
   g_mutex_unlock (&self->mutex);
   return due;
 }
@@ -1991,7 +1977,7 @@ tsr_segment_store_finalize (GObject *object)
     g_thread_pool_free (self->flusher, FALSE, TRUE);
   g_ptr_array_unref (self->cold);
   g_cond_clear (&self->flushed);
-  g_clear_pointer (&self->segments, g_hash_table_unref);
+  g_clear_pointer (&self->segments, tsr_segment_index_free);
   g_free (self->root);
   g_free (self->segments_dir);
   g_free (self->metadata_path);
@@ -2064,7 +2050,7 @@ tsr_segment_store_init (TsrSegmentStore *self)
   self->root_fd = -1;
   self->checkpoint_failed_at = -1; /* monotonic time is never negative */
   self->capacity = TSR_SEGMENT_STORE_DEFAULT_CAPACITY;
-  self->segments = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  self->segments = tsr_segment_index_new ();
   g_rw_lock_init (&self->sync_lock);
   g_cond_init (&self->flushed);
   self->cold = g_ptr_array_new_with_free_func ((GDestroyNotify)cold_put_free);

@@ -7,6 +7,8 @@
 #include <gio/gio.h>
 #include <json-glib/json-glib.h>
 
+#include "tsr-segment-index.h"
+
 G_BEGIN_DECLS
 
 /* The seed's 10 GB node; SI units, as GNOME shows sizes. */
@@ -86,7 +88,7 @@ gboolean tsr_segment_store_reconstruct (TsrSegmentStore *self, const char *const
 
 char *tsr_segment_store_segment_path (TsrSegmentStore *self, const char *id);
 
-gboolean tsr_segment_store_parse_metadata (const char *data, gsize len, GHashTable *table,
+gboolean tsr_segment_store_parse_metadata (const char *data, gsize len, TsrSegmentIndex *index,
                                            guint64 *out_used, GError **error);
 
 /**

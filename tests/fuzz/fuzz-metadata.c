@@ -26,22 +26,23 @@ int
 LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
 {
   g_autoptr (GError) error = NULL;
-  g_autoptr (GHashTable) table = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
-  GHashTableIter iter;
-  gpointer key, value;
+  g_autoptr (TsrSegmentIndex) index = tsr_segment_index_new ();
   guint64 used = 0, sum = 0;
 
-  if (!tsr_segment_store_parse_metadata ((const char *)data, size, table, &used, &error))
+  if (!tsr_segment_store_parse_metadata ((const char *)data, size, index, &used, &error))
     {
       g_assert_error (error, TSR_ERROR, TSR_ERROR_CORRUPT);
       return 0;
     }
-  g_hash_table_iter_init (&iter, table);
-  while (g_hash_table_iter_next (&iter, &key, &value))
+  for (guint i = 0; i < tsr_segment_index_size (index); i++)
     {
-      g_assert_true (tsr_segment_id_is_valid (key));
-      g_assert_cmpuint (GPOINTER_TO_SIZE (value), <=, TSR_SEGMENT_MAX_SIZE);
-      sum += GPOINTER_TO_SIZE (value);
+      char id[TSR_SHA256_HEX_LEN + 1];
+      gsize seg_size;
+
+      tsr_segment_index_get (index, i, id, &seg_size);
+      g_assert_true (tsr_segment_id_is_valid (id));
+      g_assert_cmpuint (seg_size, <=, TSR_SEGMENT_MAX_SIZE);
+      sum += seg_size;
     }
   g_assert_cmpuint (sum, ==, used);
   return 0;
