@@ -1626,6 +1626,63 @@ test_storage_counts_the_disk (Fixture *f, gconstpointer data)
   g_assert_cmpint (total, >=, (gint64)(disk_free - disk_free / 10));
 }
 
+/* --json prints fractions as short as they read back exactly: json-glib alone printed
+ * 17 significant digits, "utilization" : 0.56666666666666665. */
+static void
+test_json_numbers_short (Fixture *f, gconstpointer data)
+{
+  g_auto (TsrTestRun) init = { 0 };
+  g_auto (TsrTestRun) reg = { 0 };
+  g_auto (TsrTestRun) login = { 0 };
+  g_auto (TsrTestRun) up = { 0 };
+  g_auto (TsrTestRun) storage = { 0 };
+  g_autoptr (GBytes) content = NULL;
+  g_autofree char *path = write_random (f, "one-byte.bin", 1, &content);
+  g_autoptr (JsonNode) json = NULL;
+  JsonArray *nodes;
+  const char *p;
+  guint checked = 0;
+
+  cli (f, &init, NULL, "init", "--capacity", "3000", NULL);
+  g_assert_cmpint (init.status, ==, 0);
+  cli (f, &reg, PASSWORD "\n", "register", "tester", "--email", "tester@example.org",
+       "--password-stdin", NULL);
+  g_assert_cmpint (reg.status, ==, 0);
+  cli (f, &login, PASSWORD "\n", "login", "tester", "--password-stdin", NULL);
+  g_assert_cmpint (login.status, ==, 0);
+  cli (f, &up, NULL, "upload", path, NULL);
+  g_assert_cmpint (up.status, ==, 0);
+  cli (f, &storage, NULL, "--json", "storage", NULL);
+  g_assert_cmpint (storage.status, ==, 0);
+  json = tsr_test_parse_json (storage.out);
+  nodes = json_object_get_array_member (json_node_get_object (json), "nodes");
+  /* Each node's figure as printed, in node order, against what it stands for. */
+  p = storage.out;
+  for (guint i = 0; i < json_array_get_length (nodes); i++)
+    {
+      JsonObject *n = json_array_get_object_element (nodes, i);
+      double expected = 100.0 * json_object_get_int_member (n, "used_bytes") /
+                        json_object_get_int_member (n, "capacity_bytes");
+      g_autofree char *token = NULL;
+      guint digits = 0;
+
+      p = strstr (p, "\"utilization\" : ");
+      g_assert_nonnull (p);
+      p += strlen ("\"utilization\" : ");
+      token = g_strndup (p, strcspn (p, ",\n }"));
+      g_assert_cmpfloat (g_ascii_strtod (token, NULL), ==, expected);
+      /* Significant digits: from the first that is not 0. */
+      for (const char *c = token + strspn (token, "-0."); *c != '\0' && *c != 'e'; c++)
+        digits += g_ascii_isdigit (*c);
+      if (expected == 0)
+        continue;
+      /* 100 * 41 / 3000 and the like: 16 digits at most read back exactly. */
+      g_assert_cmpuint (digits, <=, 16);
+      checked++;
+    }
+  g_assert_cmpuint (checked, >=, 2); /* the nodes holding the byte's two copies */
+}
+
 /* topology draws each node's peers as a tree: branches, and the last one closing it. */
 static void
 test_topology_tree (Fixture *f, gconstpointer data)
@@ -1694,6 +1751,8 @@ main (int argc, char **argv)
               fixture_teardown);
   g_test_add ("/tessera/cli/storage-counts-the-disk", Fixture, GINT_TO_POINTER (1), fixture_setup,
               test_storage_counts_the_disk, fixture_teardown);
+  g_test_add ("/tessera/cli/json-numbers-short", Fixture, GINT_TO_POINTER (1), fixture_setup,
+              test_json_numbers_short, fixture_teardown);
 
   return g_test_run ();
 }

@@ -268,12 +268,75 @@ tsr_cli_usage_error (const char *command, const char *format, ...)
   return TSR_EXIT_USAGE;
 }
 
+/* The fewest significant digits that read back as @d, and a fraction kept a fraction. */
+static void
+append_short_double (GString *out, double d)
+{
+  char buf[G_ASCII_DTOSTR_BUF_SIZE];
+
+  for (int digits = 1; digits <= 17; digits++)
+    {
+      char format[8];
+
+      g_snprintf (format, sizeof format, "%%.%dg", digits);
+      g_ascii_formatd (buf, sizeof buf, format, d);
+      if (g_ascii_strtod (buf, NULL) == d)
+        break;
+    }
+  g_string_append (out, buf);
+  if (strpbrk (buf, ".eE") == NULL)
+    g_string_append (out, ".0");
+}
+
+/* json-glib prints every double with 17 significant digits ("latency_ms" : 1.3180000000000001).
+ * Each number with a fraction or an exponent in @json is printed again in the fewest digits
+ * that read back as the same double, as JavaScript and Python print them; strings are copied
+ * as they are. */
+static char *
+shorten_numbers (const char *json)
+{
+  GString *out = g_string_sized_new (strlen (json));
+  const char *p = json;
+
+  while (*p != '\0')
+    {
+      const char *start = p;
+
+      if (*p == '"')
+        {
+          for (p++; *p != '\0' && *p != '"'; p++)
+            if (*p == '\\' && p[1] != '\0')
+              p++;
+          if (*p == '"')
+            p++;
+          g_string_append_len (out, start, p - start);
+        }
+      else if (*p == '-' || g_ascii_isdigit (*p))
+        {
+          g_autofree char *token = NULL;
+
+          while (*p != '\0' && strchr ("0123456789+-.eE", *p) != NULL)
+            p++;
+          token = g_strndup (start, p - start);
+          if (strpbrk (token, ".eE") != NULL)
+            append_short_double (out, g_ascii_strtod (token, NULL));
+          else
+            g_string_append (out, token);
+        }
+      else
+        g_string_append_c (out, *p++);
+    }
+  return g_string_free (out, FALSE);
+}
+
 /* Prints @node, pretty, on stdout: every command's --json output. */
 void
 tsr_cli_print_json (JsonNode *node)
 {
   g_autofree char *text = json_to_string (node, TRUE);
-  printf ("%s\n", text);
+  g_autofree char *shown = shorten_numbers (text);
+
+  printf ("%s\n", shown);
 }
 
 /* Prints what @b built. */
