@@ -227,10 +227,16 @@ test_two_factor (Fixture *f, gconstpointer data)
   g_assert_no_error (error);
   g_assert_true (tsr_accounts_user_has_otp (f->accounts, "alice"));
 
-  /* The password alone is not enough now. */
+  /* The password alone is not enough now: a code is asked for. A wrong password is just
+   * wrong: it does not tell that the account has two-factor. */
   g_assert_null (tsr_accounts_login (f->accounts, "alice", PASSWORD, NULL, "local", &error));
-  g_assert_error (error, TSR_ERROR, TSR_ERROR_AUTH);
+  g_assert_error (error, TSR_ERROR, TSR_ERROR_CODE_NEEDED);
   g_assert_nonnull (strstr (error->message, "two-factor"));
+  g_clear_error (&error);
+  g_assert_null (
+      tsr_accounts_login (f->accounts, "alice", "not the password", NULL, "local", &error));
+  g_assert_error (error, TSR_ERROR, TSR_ERROR_AUTH);
+  g_assert_null (strstr (error->message, "two-factor"));
   g_clear_error (&error);
   /* The code used to confirm is spent (replay), as is any code two steps old. */
   g_assert_null (tsr_accounts_login (f->accounts, "alice", PASSWORD, code, "local", &error));
@@ -576,7 +582,7 @@ test_lockout_fails_closed (Fixture *f, gconstpointer data)
   for (int i = 0; codes && i < 2 * TSR_ACCOUNTS_MAX_FAILURES; i++)
     {
       g_assert_null (login_afresh (f, "alice", PASSWORD, NULL, &error));
-      g_assert_error (error, TSR_ERROR, TSR_ERROR_AUTH);
+      g_assert_error (error, TSR_ERROR, TSR_ERROR_CODE_NEEDED);
       g_assert_nonnull (strstr (error->message, "give a code"));
       g_clear_error (&error);
     }
@@ -658,7 +664,7 @@ test_session_guesses_locked_out (Fixture *f, gconstpointer data)
   for (int i = 0; disable && i < 2 * TSR_ACCOUNTS_MAX_FAILURES; i++)
     {
       g_assert_false (on_session_afresh (f, disable, PASSWORD, NULL, &error));
-      g_assert_error (error, TSR_ERROR, TSR_ERROR_AUTH);
+      g_assert_error (error, TSR_ERROR, TSR_ERROR_CODE_NEEDED);
       g_assert_nonnull (strstr (error->message, "give a code"));
       g_clear_error (&error);
     }

@@ -62,11 +62,22 @@ update_sensitivity (TsrSignInPage *self)
   gtk_spinner_set_spinning (self->spinner, self->busy || !ready);
 }
 
+/* Shows @message under the form (none when NULL): in red unless it only asks for more. */
 static void
-show_error (TsrSignInPage *self, const char *message)
+show_message (TsrSignInPage *self, const char *message, gboolean is_error)
 {
   gtk_label_set_text (self->error_label, message != NULL ? message : "");
   gtk_widget_set_visible (GTK_WIDGET (self->error_label), message != NULL);
+  if (is_error)
+    gtk_widget_add_css_class (GTK_WIDGET (self->error_label), "error");
+  else
+    gtk_widget_remove_css_class (GTK_WIDGET (self->error_label), "error");
+}
+
+static void
+show_error (TsrSignInPage *self, const char *message)
+{
+  show_message (self, message, TRUE);
 }
 
 static void
@@ -111,16 +122,21 @@ on_submitted (GObject *source, GAsyncResult *result, gpointer data)
   update_sensitivity (self);
   if (!ok)
     {
-      const char *name = gtk_editable_get_text (GTK_EDITABLE (self->username_row));
-      show_error (self, error->message);
-      /* The code field appears once it is needed; it is not shown to strangers up front. */
-      if (!created && tsr_backend_user_has_otp (self->backend, name))
+      gboolean code_needed = g_error_matches (error, TSR_ERROR, TSR_ERROR_CODE_NEEDED);
+
+      show_message (self, error->message, !code_needed);
+      if (created)
+        return;
+      /* The code field appears once the password was right: a wrong one does not tell
+       * whether the account has two-factor. A wrong code clears the code, a wrong password
+       * the password. */
+      if (code_needed || gtk_widget_get_visible (GTK_WIDGET (self->code_row)))
         {
           gtk_widget_set_visible (GTK_WIDGET (self->code_row), TRUE);
           gtk_editable_set_text (GTK_EDITABLE (self->code_row), "");
           gtk_widget_grab_focus (GTK_WIDGET (self->code_row));
         }
-      else if (!created)
+      else
         {
           gtk_editable_set_text (GTK_EDITABLE (self->password_row), "");
           gtk_widget_grab_focus (GTK_WIDGET (self->password_row));
@@ -194,7 +210,22 @@ switch_mode (GtkWidget *widget, const char *action, GVariant *param)
   gtk_button_set_label (self->switch_button,
                         to_register ? _ ("_Back to Sign In") : _ ("_Create an Account"));
   show_error (self, NULL);
+  /* A name typed in one form is not typed again in the other. */
+  if (to_register && *gtk_editable_get_text (GTK_EDITABLE (self->new_username_row)) == '\0')
+    gtk_editable_set_text (GTK_EDITABLE (self->new_username_row),
+                           gtk_editable_get_text (GTK_EDITABLE (self->username_row)));
   gtk_widget_grab_focus (GTK_WIDGET (to_register ? self->new_username_row : self->username_row));
+}
+
+/* The code field belongs to the name and password that were found right: another name or
+ * password hides it again, so that an error with it showing is about the code. */
+static void
+on_credentials_changed (TsrSignInPage *self)
+{
+  if (!gtk_widget_get_visible (GTK_WIDGET (self->code_row)))
+    return;
+  gtk_widget_set_visible (GTK_WIDGET (self->code_row), FALSE);
+  gtk_editable_set_text (GTK_EDITABLE (self->code_row), "");
 }
 
 static void
@@ -267,6 +298,10 @@ tsr_sign_in_page_init (TsrSignInPage *self)
   /* Enter in any field submits the form. */
   for (guint i = 0; i < G_N_ELEMENTS (rows); i++)
     g_signal_connect_swapped (rows[i], "entry-activated", G_CALLBACK (on_entry_activated), self);
+  g_signal_connect_swapped (self->username_row, "changed", G_CALLBACK (on_credentials_changed),
+                            self);
+  g_signal_connect_swapped (self->password_row, "changed", G_CALLBACK (on_credentials_changed),
+                            self);
   update_sensitivity (self);
 }
 
@@ -304,4 +339,12 @@ tsr_sign_in_page_get_error (TsrSignInPage *self)
   return gtk_widget_get_visible (GTK_WIDGET (self->error_label))
              ? gtk_label_get_text (self->error_label)
              : NULL;
+}
+
+/* The label under the form: red for an error, plain when it only asks for a code. */
+GtkLabel *
+tsr_sign_in_page_get_error_label (TsrSignInPage *self)
+{
+  g_return_val_if_fail (TSR_IS_SIGN_IN_PAGE (self), NULL);
+  return self->error_label;
 }

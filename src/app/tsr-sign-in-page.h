@@ -16,5 +16,6 @@ G_DECLARE_FINAL_TYPE (TsrSignInPage, tsr_sign_in_page, TSR, SIGN_IN_PAGE, AdwBin
 void tsr_sign_in_page_set_backend (TsrSignInPage *self, TsrBackend *backend);
 void tsr_sign_in_page_reset (TsrSignInPage *self);
 const char *tsr_sign_in_page_get_error (TsrSignInPage *self);
+GtkLabel *tsr_sign_in_page_get_error_label (TsrSignInPage *self);
 
 G_END_DECLS

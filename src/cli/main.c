@@ -236,6 +236,7 @@ tsr_cli_fail (TsrCli *cli, const GError *error)
       fprintf (stderr, "tessera-cli: %s\n", message);
     }
   return g_error_matches (error, TSR_ERROR, TSR_ERROR_AUTH) ||
+                 g_error_matches (error, TSR_ERROR, TSR_ERROR_CODE_NEEDED) ||
                  g_error_matches (error, TSR_ERROR, TSR_ERROR_KEY_LOCKED)
              ? TSR_EXIT_AUTH
              : TSR_EXIT_FAILED;

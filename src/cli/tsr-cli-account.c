@@ -392,11 +392,18 @@ tsr_cli_cmd_login (TsrCli *cli, int argc, char **argv)
   password = read_secret (_ ("Password: "), from_stdin, &error);
   if (password == NULL)
     return tsr_cli_fail (cli, error);
-  /* On a terminal, ask for the code rather than failing for the lack of --otp. */
-  if (otp == NULL && !from_stdin && tsr_accounts_user_has_otp (accounts, user) &&
-      isatty (STDIN_FILENO))
-    otp = asked = read_secret (_ ("Two-factor code (or a backup code): "), FALSE, &error);
   login = tsr_accounts_login (accounts, user, password, otp, "local", &error);
+  /* On a terminal, ask for the code rather than failing for the lack of --otp: once the
+   * password was found right, so that a wrong one does not tell the account has two-factor. */
+  if (login == NULL && otp == NULL && !from_stdin && isatty (STDIN_FILENO) &&
+      g_error_matches (error, TSR_ERROR, TSR_ERROR_CODE_NEEDED))
+    {
+      g_clear_error (&error);
+      otp = asked = read_secret (_ ("Two-factor code (or a backup code): "), FALSE, &error);
+      if (otp == NULL)
+        return tsr_cli_fail (cli, error);
+      login = tsr_accounts_login (accounts, user, password, otp, "local", &error);
+    }
   if (login == NULL || !save_session (cli, login, &error))
     return tsr_cli_fail (cli, error);
   if (cli->json)

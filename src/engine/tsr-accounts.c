@@ -837,7 +837,9 @@ authenticate (TsrAccounts *self, User *u, const char *username, const char *pass
           u->locked_until = locked_until;
           save (self, NULL);
         }
-      g_set_error (error, TSR_ERROR, TSR_ERROR_AUTH,
+      /* Only now, the password known right, is it said that a code is wanted: a wrong
+       * password does not tell whether the account has two-factor. */
+      g_set_error (error, TSR_ERROR, code == NULL ? TSR_ERROR_CODE_NEEDED : TSR_ERROR_AUTH,
                    code == NULL ? _ ("%s has two-factor authentication: give a code from the "
                                      "authenticator app or a backup code")
                                 : _ ("Wrong or already used two-factor code for %s"),

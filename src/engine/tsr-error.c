@@ -55,6 +55,8 @@ tsr_error_code_to_string (TsrError code)
         return "KEY_LOCKED";
       case TSR_ERROR_CHANGED:
         return "CHANGED";
+      case TSR_ERROR_CODE_NEEDED:
+        return "CODE_NEEDED";
       default:
         return "UNKNOWN";
     }

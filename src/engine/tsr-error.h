@@ -35,6 +35,8 @@ G_BEGIN_DECLS
  *   wrong: ask the user for it, and try again with it
  * @TSR_ERROR_CHANGED: a file changed while it was read (an upload): try again once nothing
  *   writes to it
+ * @TSR_ERROR_CODE_NEEDED: the password was right, and the account also wants a two-factor
+ *   code, which was not given: ask for one and try again
  */
 typedef enum
 {
@@ -58,6 +60,7 @@ typedef enum
   TSR_ERROR_HOST_KEY_UNKNOWN,
   TSR_ERROR_KEY_LOCKED,
   TSR_ERROR_CHANGED,
+  TSR_ERROR_CODE_NEEDED,
 } TsrError;
 
 GQuark tsr_error_quark (void);

@@ -63,6 +63,22 @@ error_shown (gpointer window)
   return tsr_sign_in_page_get_error (tsr_window_get_sign_in_page (window)) != NULL;
 }
 
+static gboolean
+wrong_code_said (gpointer window)
+{
+  const char *shown = tsr_sign_in_page_get_error (tsr_window_get_sign_in_page (window));
+
+  return shown != NULL && g_str_has_prefix (shown, "Wrong or already used");
+}
+
+static gboolean
+code_asked (gpointer window)
+{
+  const char *shown = tsr_sign_in_page_get_error (tsr_window_get_sign_in_page (window));
+
+  return shown != NULL && strstr (shown, "two-factor authentication") != NULL;
+}
+
 static void
 sign_in (Fixture *f)
 {
@@ -457,12 +473,38 @@ test_enroll (Fixture *f, gconstpointer data)
   g_assert_cmpuint (g_strv_length (backup), ==, TSR_ACCOUNTS_BACKUP_CODES);
   gtk_window_destroy (GTK_WINDOW (dialog));
 
-  /* Signing in again asks for the code, and takes it. */
+  /* A wrong password does not tell that the account has two-factor: no code field, and the
+   * password is cleared for another try. */
   gtk_widget_activate_action (GTK_WIDGET (f->window), "win.sign-out", NULL);
-  tsr_app_test_sign_in (f->window, USER, PASSWORD, NULL);
+  tsr_app_test_sign_in (f->window, USER, "not the password", NULL);
   g_assert_true (tsr_app_test_wait (error_shown, f->window, 30));
+  g_assert_cmpstr (tsr_sign_in_page_get_error (tsr_window_get_sign_in_page (f->window)), ==,
+                   "Wrong username or password");
+  g_assert_null (tsr_app_test_find_row (GTK_WIDGET (f->window), "Two-Factor Code or Backup Code"));
+  g_assert_cmpstr (gtk_editable_get_text (
+                       GTK_EDITABLE (tsr_app_test_find_row (GTK_WIDGET (f->window), "Password"))),
+                   ==, "");
+
+  /* The right one asks for the code (not as an error), and takes it. */
+  tsr_app_test_sign_in (f->window, USER, PASSWORD, NULL);
+  g_assert_true (tsr_app_test_wait (code_asked, f->window, 30));
   g_assert_true (gtk_widget_get_visible (
       tsr_app_test_find_row (GTK_WIDGET (f->window), "Two-Factor Code or Backup Code")));
+  g_assert_false (gtk_widget_has_css_class (
+      GTK_WIDGET (tsr_sign_in_page_get_error_label (tsr_window_get_sign_in_page (f->window))),
+      "error"));
+  /* A wrong code clears the code, not the password that was right. */
+  tsr_app_test_type_into (GTK_WIDGET (f->window), "Two-Factor Code or Backup Code", "000000");
+  g_signal_emit_by_name (
+      tsr_app_test_find_row (GTK_WIDGET (f->window), "Two-Factor Code or Backup Code"),
+      "entry-activated");
+  g_assert_true (tsr_app_test_wait (wrong_code_said, f->window, 30));
+  g_assert_cmpstr (gtk_editable_get_text (
+                       GTK_EDITABLE (tsr_app_test_find_row (GTK_WIDGET (f->window), "Password"))),
+                   ==, PASSWORD);
+  g_assert_cmpstr (gtk_editable_get_text (GTK_EDITABLE (tsr_app_test_find_row (
+                       GTK_WIDGET (f->window), "Two-Factor Code or Backup Code"))),
+                   ==, "");
   tsr_app_test_spin (31); /* a fresh time step: a used code is refused */
   g_free (code);
   code = run_capture ((const char *const[]){ "oathtool", "--totp", "-b", secret, NULL });

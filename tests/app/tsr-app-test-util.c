@@ -189,7 +189,15 @@ tsr_app_test_add_node_idle (gpointer dialog)
   return !tsr_add_node_dialog_is_busy (dialog);
 }
 
-/* Types into the sign-in form and presses Enter in the password field. */
+static gboolean
+code_row_shown (gpointer window)
+{
+  return tsr_app_test_find_row (window, "Two-Factor Code or Backup Code") != NULL;
+}
+
+/* Types into the sign-in form and presses Enter in the password field; with @code, waits
+ * for the code field (shown once the password was found right), types the code there and
+ * presses Enter again. */
 void
 tsr_app_test_sign_in (TsrWindow *window, const char *username, const char *password,
                       const char *code)
@@ -198,9 +206,14 @@ tsr_app_test_sign_in (TsrWindow *window, const char *username, const char *passw
 
   tsr_app_test_type_into (GTK_WIDGET (window), "Username", username);
   tsr_app_test_type_into (GTK_WIDGET (window), "Password", password);
-  if (code != NULL)
-    tsr_app_test_type_into (GTK_WIDGET (window), "Two-Factor Code or Backup Code", code);
   row = tsr_app_test_find_row (GTK_WIDGET (window), "Password");
+  g_signal_emit_by_name (row, "entry-activated");
+  if (code == NULL)
+    return;
+  if (!tsr_app_test_wait (code_row_shown, window, 30))
+    g_error ("The sign-in page did not ask for a code");
+  tsr_app_test_type_into (GTK_WIDGET (window), "Two-Factor Code or Backup Code", code);
+  row = tsr_app_test_find_row (GTK_WIDGET (window), "Two-Factor Code or Backup Code");
   g_signal_emit_by_name (row, "entry-activated");
 }
 
