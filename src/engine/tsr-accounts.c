@@ -676,38 +676,50 @@ tsr_accounts_register (TsrAccounts *self, const char *username, const char *emai
   return ok;
 }
 
-/* Checks a TOTP code (refusing a step already used) or spends a backup code. Called locked. */
+/* Whether @code is @secret_b32's TOTP code now, of a time step after the last one accepted;
+ * @step gets that step, for the caller to spend. Called locked. */
 static gboolean
-check_second_factor (TsrAccounts *self, User *u, const char *secret_b32, const char *code,
-                     gboolean allow_backup)
+verify_totp (TsrAccounts *self, User *u, const char *secret_b32, const char *code, gint64 *step)
 {
   g_autofree guint8 *secret = NULL;
   gsize secret_len = 0;
+  gboolean ok;
+
+  if (code == NULL || secret_b32 == NULL ||
+      (secret = tsr_base32_decode (secret_b32, &secret_len)) == NULL)
+    return FALSE;
+  ok = tsr_totp_verify (secret, secret_len, code, now (self), 1, step);
+  sodium_memzero (secret, secret_len);
+  /* Each time step is accepted once: a code seen over a shoulder is already spent. */
+  return ok && *step > u->otp_last_step;
+}
+
+/* Checks a code of the working two-factor: a TOTP code (spending its step) or a backup code
+ * (spending it). Called locked. */
+static gboolean
+check_second_factor (TsrAccounts *self, User *u, const char *code)
+{
+  g_autofree char *h = NULL;
   gint64 step = 0;
 
-  if (code == NULL || secret_b32 == NULL)
+  if (code == NULL)
     return FALSE;
-  secret = tsr_base32_decode (secret_b32, &secret_len);
-  if (secret != NULL && tsr_totp_verify (secret, secret_len, code, now (self), 1, &step))
+  if (verify_totp (self, u, u->otp_secret, code, &step))
     {
-      sodium_memzero (secret, secret_len);
-      /* Each time step is accepted once: a code seen over a shoulder is already spent. */
-      if (step <= u->otp_last_step)
-        return FALSE;
       u->otp_last_step = step;
       return TRUE;
     }
-  if (allow_backup && u->code_salt != NULL)
-    {
-      g_autofree char *h = hash_code (u->code_salt, code);
-      for (guint i = 0; i < u->backup_codes->len; i++)
-        if (sodium_memcmp (h, u->backup_codes->pdata[i], strlen (h)) == 0 &&
-            strlen (u->backup_codes->pdata[i]) == strlen (h))
-          {
-            g_ptr_array_remove_index (u->backup_codes, i);
-            return TRUE;
-          }
-    }
+  if (u->code_salt == NULL)
+    return FALSE;
+  h = hash_code (u->code_salt, code);
+  for (guint i = 0; i < u->backup_codes->len; i++)
+    /* The length first: a stored hash cut short (an edited file) is not read past its end. */
+    if (strlen (u->backup_codes->pdata[i]) == strlen (h) &&
+        sodium_memcmp (h, u->backup_codes->pdata[i], strlen (h)) == 0)
+      {
+        g_ptr_array_remove_index (u->backup_codes, i);
+        return TRUE;
+      }
   return FALSE;
 }
 
@@ -827,7 +839,7 @@ authenticate (TsrAccounts *self, User *u, const char *username, const char *pass
       g_set_error (error, TSR_ERROR, TSR_ERROR_AUTH, _ ("Wrong username or password"));
       return FALSE;
     }
-  if (with_code && !check_second_factor (self, u, u->otp_secret, code, TRUE))
+  if (with_code && !check_second_factor (self, u, code))
     {
       /* Wrong codes count, or six digits could be guessed; asking for the code does not. A
        * count that cannot be taken back stays: too strict, never too lenient. */
@@ -1175,6 +1187,7 @@ tsr_accounts_otp_confirm (TsrAccounts *self, const char *username, const char *c
   g_autofree char *old_salt = NULL;
   g_autoptr (GPtrArray) old_codes = NULL;
   gboolean was_enabled;
+  gint64 step = 0;
   User *u;
 
   g_return_val_if_fail (TSR_IS_ACCOUNTS (self), FALSE);
@@ -1188,7 +1201,7 @@ tsr_accounts_otp_confirm (TsrAccounts *self, const char *username, const char *c
                    _ ("Two-factor enrollment was not started for %s"), username);
       return FALSE;
     }
-  if (!check_second_factor (self, u, u->otp_pending, code, FALSE))
+  if (!verify_totp (self, u, u->otp_pending, code, &step))
     {
       g_mutex_unlock (&self->lock);
       g_set_error (error, TSR_ERROR, TSR_ERROR_AUTH,
@@ -1196,6 +1209,7 @@ tsr_accounts_otp_confirm (TsrAccounts *self, const char *username, const char *c
                       "next code"));
       return FALSE;
     }
+  u->otp_last_step = step;
   was_enabled = u->otp_enabled;
   old_secret = g_steal_pointer (&u->otp_secret);
   u->otp_secret = g_steal_pointer (&u->otp_pending);
