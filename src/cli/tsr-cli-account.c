@@ -167,6 +167,26 @@ check_no_arguments (const char *command, int argc, char **argv)
 
 static const char *const password_stdin[] = { "--password-stdin", NULL };
 
+/* The password, from the terminal or with --password-stdin from standard input, and when
+ * @need_code a two-factor code: --otp's, else asked on the terminal (from standard input there
+ * is no asking; the engine refuses the missing code). What `otp disable` and `otp confirm`
+ * need, since a session alone may be stolen. */
+static char *
+read_password_and_code (int argc, char **argv, gboolean need_code, const char *code_prompt,
+                        const char **code, char **asked, GError **error)
+{
+  gboolean from_stdin = has_flag (argc, argv, "--password-stdin");
+  g_autoptr (char_secret) password = read_secret (_ ("Password: "), from_stdin, error);
+
+  *code = option_value (argc, argv, "--otp");
+  if (password == NULL)
+    return NULL;
+  if (need_code && *code == NULL && !from_stdin &&
+      (*code = *asked = read_secret (code_prompt, FALSE, error)) == NULL)
+    return NULL;
+  return g_steal_pointer (&password);
+}
+
 /* An email notice, when DATA_DIR/smtp.json configures one. A failure is reported and does not
  * change the command's outcome: the login (or the change) has already happened. */
 static void
@@ -598,16 +618,13 @@ tsr_cli_cmd_otp (TsrCli *cli, int argc, char **argv)
       return TSR_EXIT_OK;
     }
   {
-    gboolean from_stdin = has_flag (argc, argv, "--password-stdin");
-    const char *code = option_value (argc, argv, "--otp");
-    g_autoptr (char_secret) password = read_secret (_ ("Password: "), from_stdin, &error);
+    const char *code = NULL;
     g_autoptr (char_secret) asked = NULL;
+    g_autoptr (char_secret) password = read_password_and_code (
+        argc, argv, TRUE, _ ("Two-factor code (or a backup code): "), &code, &asked, &error);
 
-    if (password == NULL)
-      return tsr_cli_fail (cli, error);
-    if (code == NULL && !from_stdin)
-      code = asked = read_secret (_ ("Two-factor code (or a backup code): "), FALSE, &error);
-    if (!tsr_accounts_otp_disable (accounts, login->username, password, code, &error))
+    if (password == NULL ||
+        !tsr_accounts_otp_disable (accounts, login->username, password, code, &error))
       return tsr_cli_fail (cli, error);
     if (!cli->json)
       printf (_ ("Two-factor authentication is off for %s\n"), login->username);
