@@ -219,11 +219,12 @@ test_two_factor (Fixture *f, gconstpointer data)
   g_assert_cmpuint (g_strv_length (e->backup_codes), ==, TSR_ACCOUNTS_BACKUP_CODES);
   /* Pending: login does not ask yet; a wrong code does not confirm. */
   g_assert_false (tsr_accounts_user_has_otp (f->accounts, "alice"));
-  g_assert_false (tsr_accounts_otp_confirm (f->accounts, "alice", "000000", &error));
+  g_assert_false (
+      tsr_accounts_otp_confirm (f->accounts, "alice", PASSWORD, NULL, "000000", &error));
   g_clear_error (&error);
 
   code = code_for (e->secret, t);
-  g_assert_true (tsr_accounts_otp_confirm (f->accounts, "alice", code, &error));
+  g_assert_true (tsr_accounts_otp_confirm (f->accounts, "alice", PASSWORD, NULL, code, &error));
   g_assert_no_error (error);
   g_assert_true (tsr_accounts_user_has_otp (f->accounts, "alice"));
 
@@ -306,7 +307,7 @@ test_reenrollment_waits_for_confirm (Fixture *f, gconstpointer data)
   first = tsr_accounts_otp_begin (f->accounts, "alice", &error);
   g_assert_no_error (error);
   code = code_for (first->secret, t);
-  g_assert_true (tsr_accounts_otp_confirm (f->accounts, "alice", code, &error));
+  g_assert_true (tsr_accounts_otp_confirm (f->accounts, "alice", PASSWORD, NULL, code, &error));
   g_assert_no_error (error);
 
   second = tsr_accounts_otp_begin (f->accounts, "alice", &error);
@@ -325,11 +326,15 @@ test_reenrollment_waits_for_confirm (Fixture *f, gconstpointer data)
   code = code_for (second->secret, t + 90);
   g_assert_false (login_with_code (again, t + 90, code));
 
-  /* Confirming switches: the new secret and codes work, the old ones no more. */
+  /* Confirming switches: the new secret and codes work, the old ones no more. It takes a code
+   * of the old secret, and both apps show the same time step's. */
   g_clear_pointer (&code, g_free);
   code = code_for (second->secret, t + 120);
   tsr_accounts_set_now (again, t + 120);
-  g_assert_true (tsr_accounts_otp_confirm (again, "alice", code, &error));
+  {
+    g_autofree char *current = code_for (first->secret, t + 120);
+    g_assert_true (tsr_accounts_otp_confirm (again, "alice", PASSWORD, current, code, &error));
+  }
   g_assert_no_error (error);
   g_clear_object (&again);
   again = reload (f);
@@ -376,7 +381,7 @@ test_old_pending_enrollment_loads (Fixture *f, gconstpointer data)
   g_assert_false (tsr_accounts_user_has_otp (old, "alice"));
   tsr_accounts_set_now (old, 1800000000);
   code = code_for (e->secret, 1800000000);
-  g_assert_true (tsr_accounts_otp_confirm (old, "alice", code, &error));
+  g_assert_true (tsr_accounts_otp_confirm (old, "alice", PASSWORD, NULL, code, &error));
   g_assert_no_error (error);
   g_assert_true (login_with_code (old, 1800000030, e->backup_codes[2]));
 }
@@ -551,7 +556,8 @@ test_lockout_fails_closed (Fixture *f, gconstpointer data)
       e = tsr_accounts_otp_begin (f->accounts, "alice", &error);
       g_assert_no_error (error);
       right_code = code_for (e->secret, 1800000000);
-      g_assert_true (tsr_accounts_otp_confirm (f->accounts, "alice", right_code, &error));
+      g_assert_true (
+          tsr_accounts_otp_confirm (f->accounts, "alice", PASSWORD, NULL, right_code, &error));
       g_assert_no_error (error);
       wrong_code = wrong_code_for (e->secret, 1800000000);
     }
@@ -600,32 +606,52 @@ test_lockout_fails_closed (Fixture *f, gconstpointer data)
   g_assert_null (strstr (error->message, "passwords"));
 }
 
-/* `tessera-cli passwd` or `otp disable`: a new process, on a session that may be stolen. */
+/* What a session can do that needs the password. */
+typedef enum
+{
+  ON_SESSION_PASSWD,
+  ON_SESSION_OTP_DISABLE,
+  ON_SESSION_OTP_SWITCH, /* confirming an enrollment while two-factor is on */
+} OnSession;
+
+/* `tessera-cli passwd`, `otp disable` or `otp confirm`: a new process, on a session that may be
+ * stolen. @new_code is the pending enrollment's, for confirming it. */
 static gboolean
-on_session_afresh (Fixture *f, gboolean disable, const char *password, const char *code,
-                   GError **error)
+on_session_afresh (Fixture *f, OnSession what, const char *password, const char *code,
+                   const char *new_code, GError **error)
 {
   g_autoptr (TsrAccounts) process = reload (f);
 
   tsr_accounts_set_now (process, 1800000000);
-  if (disable)
-    return tsr_accounts_otp_disable (process, "alice", password, code, error);
-  return tsr_accounts_change_password (process, "alice", password, "a brand new passphrase", error);
+  switch (what)
+    {
+      case ON_SESSION_OTP_DISABLE:
+        return tsr_accounts_otp_disable (process, "alice", password, code, error);
+      case ON_SESSION_OTP_SWITCH:
+        return tsr_accounts_otp_confirm (process, "alice", password, code, new_code, error);
+      case ON_SESSION_PASSWD:
+      default:
+        return tsr_accounts_change_password (process, "alice", password, "a brand new passphrase",
+                                             error);
+    }
 }
 
-/* Whoever holds a session can change the password or turn two-factor off, and both need the
- * password: unless they count as logins do, a stolen session guesses it without end. So they
- * share the login's count and lockout, and its fail-closed rule. With @data set, turning
- * two-factor off, where wrong codes count too. */
+/* Whoever holds a session can change the password, turn two-factor off or switch it to another
+ * authenticator, and each needs the password: unless they count as logins do, a stolen session
+ * guesses it without end. So they share the login's count and lockout, and its fail-closed
+ * rule. With two-factor (@data is not ON_SESSION_PASSWD), wrong codes count too. */
 static void
 test_session_guesses_locked_out (Fixture *f, gconstpointer data)
 {
-  gboolean disable = GPOINTER_TO_INT (data);
+  OnSession what = GPOINTER_TO_INT (data);
+  gboolean two_factor = what != ON_SESSION_PASSWD;
   g_autoptr (GError) error = NULL;
   g_autoptr (TsrOtpEnrollment) e = NULL;
+  g_autoptr (TsrOtpEnrollment) pending = NULL;
   g_autoptr (TsrAccounts) after = NULL;
   g_autofree char *wrong_code = NULL;
   g_autofree char *right_code = NULL;
+  g_autofree char *new_code = NULL;
   struct rlimit saved;
 
   if (!g_test_subprocess ())
@@ -635,25 +661,32 @@ test_session_guesses_locked_out (Fixture *f, gconstpointer data)
       return;
     }
 
-  if (disable)
+  if (two_factor)
     {
       g_autofree char *confirm = NULL;
 
       e = tsr_accounts_otp_begin (f->accounts, "alice", &error);
       g_assert_no_error (error);
       confirm = code_for (e->secret, 1800000000 - 30);
-      g_assert_true (tsr_accounts_otp_confirm (f->accounts, "alice", confirm, &error));
+      g_assert_true (
+          tsr_accounts_otp_confirm (f->accounts, "alice", PASSWORD, NULL, confirm, &error));
       g_assert_no_error (error);
       right_code = code_for (e->secret, 1800000000);
       wrong_code = wrong_code_for (e->secret, 1800000000);
+    }
+  if (what == ON_SESSION_OTP_SWITCH)
+    {
+      pending = tsr_accounts_otp_begin (f->accounts, "alice", &error);
+      g_assert_no_error (error);
+      new_code = code_for (pending->secret, 1800000000);
     }
 
   /* Saves fail: every try is refused unjudged, the right one too, and counts for nothing. */
   forbid_writes (&saved);
   for (int i = 0; i < 2 * TSR_ACCOUNTS_MAX_FAILURES; i++)
     {
-      g_assert_false (on_session_afresh (f, disable, i % 2 ? "wrong password!" : PASSWORD,
-                                         i % 2 ? right_code : wrong_code, &error));
+      g_assert_false (on_session_afresh (f, what, i % 2 ? "wrong password!" : PASSWORD,
+                                         i % 2 ? right_code : wrong_code, new_code, &error));
       g_assert_error (error, TSR_ERROR, TSR_ERROR_IO);
       g_assert_nonnull (strstr (error->message, "could not be recorded"));
       g_clear_error (&error);
@@ -661,9 +694,9 @@ test_session_guesses_locked_out (Fixture *f, gconstpointer data)
   allow_writes (&saved);
 
   /* Being asked for the code is no guess. */
-  for (int i = 0; disable && i < 2 * TSR_ACCOUNTS_MAX_FAILURES; i++)
+  for (int i = 0; two_factor && i < 2 * TSR_ACCOUNTS_MAX_FAILURES; i++)
     {
-      g_assert_false (on_session_afresh (f, disable, PASSWORD, NULL, &error));
+      g_assert_false (on_session_afresh (f, what, PASSWORD, NULL, new_code, &error));
       g_assert_error (error, TSR_ERROR, TSR_ERROR_CODE_NEEDED);
       g_assert_nonnull (strstr (error->message, "give a code"));
       g_clear_error (&error);
@@ -671,17 +704,18 @@ test_session_guesses_locked_out (Fixture *f, gconstpointer data)
   /* Wrong passwords (and codes) answered as a login answers them, until the lockout... */
   for (int i = 0; i < TSR_ACCOUNTS_MAX_FAILURES; i++)
     {
-      gboolean wrong_password = !disable || i % 2 == 0;
+      gboolean wrong_password = !two_factor || i % 2 == 0;
 
-      g_assert_false (on_session_afresh (f, disable, wrong_password ? "wrong password!" : PASSWORD,
-                                         wrong_password ? right_code : wrong_code, &error));
+      g_assert_false (on_session_afresh (f, what, wrong_password ? "wrong password!" : PASSWORD,
+                                         wrong_password ? right_code : wrong_code, new_code,
+                                         &error));
       g_assert_error (error, TSR_ERROR, TSR_ERROR_AUTH);
       g_assert_nonnull (strstr (error->message, wrong_password ? "Wrong username or password"
                                                                : "Wrong or already used"));
       g_clear_error (&error);
     }
   /* ...which refuses the right ones, here and at login. */
-  g_assert_false (on_session_afresh (f, disable, PASSWORD, right_code, &error));
+  g_assert_false (on_session_afresh (f, what, PASSWORD, right_code, new_code, &error));
   g_assert_error (error, TSR_ERROR, TSR_ERROR_AUTH);
   g_assert_nonnull (strstr (error->message, "try again in 30 seconds"));
   g_clear_error (&error);
@@ -692,17 +726,129 @@ test_session_guesses_locked_out (Fixture *f, gconstpointer data)
 
   /* Nothing changed; after the wait the right ones work. */
   after = reload (f);
-  g_assert_cmpint (tsr_accounts_user_has_otp (after, "alice"), ==, disable);
+  g_assert_cmpint (tsr_accounts_user_has_otp (after, "alice"), ==, two_factor);
   tsr_accounts_set_now (after, 1800000000 + 30);
-  if (disable)
+  if (two_factor)
     {
       g_autofree char *code = code_for (e->secret, 1800000000 + 30);
-      g_assert_true (tsr_accounts_otp_disable (after, "alice", PASSWORD, code, &error));
+      g_autofree char *next_new_code = NULL;
+
+      if (what == ON_SESSION_OTP_DISABLE)
+        g_assert_true (tsr_accounts_otp_disable (after, "alice", PASSWORD, code, &error));
+      else
+        {
+          /* The enrollment waited through it all. */
+          next_new_code = code_for (pending->secret, 1800000000 + 30);
+          g_assert_true (
+              tsr_accounts_otp_confirm (after, "alice", PASSWORD, code, next_new_code, &error));
+          g_assert_true (login_with_code (after, 1800000000 + 60, pending->backup_codes[0]));
+        }
     }
   else
     g_assert_true (
         tsr_accounts_change_password (after, "alice", PASSWORD, "a brand new passphrase", &error));
   g_assert_no_error (error);
+}
+
+/* Confirming an enrollment puts an authenticator on the account: on a stolen session, the
+ * thief's, who could then sign in (or, with two-factor on, lock the user out of it). So it needs
+ * the password, and a code of the working two-factor when there is one, judged as a login
+ * judges them; whatever is refused leaves the enrollment pending. */
+static void
+test_otp_confirm_needs_the_account_holder (Fixture *f, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (TsrOtpEnrollment) first = NULL;
+  g_autoptr (TsrOtpEnrollment) second = NULL;
+  g_autoptr (TsrAccounts) again = NULL;
+  g_autofree char *code = NULL;
+  g_autofree char *old_code = NULL;
+  g_autofree char *wrong = NULL;
+  gint64 t = 1800000000;
+
+  first = tsr_accounts_otp_begin (f->accounts, "alice", &error);
+  g_assert_no_error (error);
+  code = code_for (first->secret, t);
+
+  /* The session and the new app's code, without the password: refused, and counted... */
+  for (int i = 0; i < TSR_ACCOUNTS_MAX_FAILURES; i++)
+    {
+      g_assert_false (tsr_accounts_otp_confirm (
+          f->accounts, "alice", i == 0 ? NULL : "wrong password!", NULL, code, &error));
+      g_assert_error (error, TSR_ERROR, TSR_ERROR_AUTH);
+      g_assert_cmpstr (error->message, ==, "Wrong username or password");
+      g_clear_error (&error);
+    }
+  g_assert_false (tsr_accounts_user_has_otp (f->accounts, "alice"));
+  /* ...towards the lockout a login shares, in a new process too. */
+  again = reload (f);
+  tsr_accounts_set_now (again, t);
+  g_assert_false (tsr_accounts_otp_confirm (again, "alice", PASSWORD, NULL, code, &error));
+  g_assert_error (error, TSR_ERROR, TSR_ERROR_AUTH);
+  g_assert_nonnull (strstr (error->message, "try again in 30 seconds"));
+  g_clear_error (&error);
+  g_assert_false (login_with_code (again, t, NULL));
+  g_assert_false (tsr_accounts_user_has_otp (again, "alice"));
+
+  /* After the wait, the same enrollment and the password turn it on. */
+  tsr_accounts_set_now (again, t + 30);
+  g_free (code);
+  code = code_for (first->secret, t + 30);
+  g_assert_true (tsr_accounts_otp_confirm (again, "alice", PASSWORD, NULL, code, &error));
+  g_assert_no_error (error);
+  g_assert_true (tsr_accounts_user_has_otp (again, "alice"));
+
+  /* Switching to another app needs a code of the working two-factor as well: none, a wrong
+   * one, the new enrollment's own backup code or app code, or the wrong password, are refused
+   * as a login refuses them. */
+  second = tsr_accounts_otp_begin (again, "alice", &error);
+  g_assert_no_error (error);
+  tsr_accounts_set_now (again, t + 60);
+  g_free (code);
+  code = code_for (second->secret, t + 60);
+  g_assert_false (tsr_accounts_otp_confirm (again, "alice", PASSWORD, NULL, code, &error));
+  g_assert_error (error, TSR_ERROR, TSR_ERROR_AUTH);
+  g_assert_nonnull (strstr (error->message, "give a code"));
+  g_clear_error (&error);
+  wrong = wrong_code_for (first->secret, t + 60);
+  {
+    const char *not_current[] = { wrong, second->backup_codes[0], code };
+
+    for (guint i = 0; i < G_N_ELEMENTS (not_current); i++)
+      {
+        g_assert_false (
+            tsr_accounts_otp_confirm (again, "alice", PASSWORD, not_current[i], code, &error));
+        g_assert_error (error, TSR_ERROR, TSR_ERROR_AUTH);
+        g_assert_cmpstr (error->message, ==, "Wrong or already used two-factor code for alice");
+        g_clear_error (&error);
+      }
+  }
+  g_assert_false (tsr_accounts_otp_confirm (again, "alice", "wrong password!",
+                                            first->backup_codes[0], code, &error));
+  g_assert_error (error, TSR_ERROR, TSR_ERROR_AUTH);
+  g_assert_cmpstr (error->message, ==, "Wrong username or password");
+  g_clear_error (&error);
+
+  /* Still the old app and backup codes (the one given with a wrong password unspent), in a
+   * new process; not the new ones. */
+  g_clear_object (&again);
+  again = reload (f);
+  g_assert_true (login_with_code (again, t + 60, first->backup_codes[0]));
+  old_code = code_for (first->secret, t + 90);
+  g_assert_true (login_with_code (again, t + 90, old_code));
+  g_assert_false (login_with_code (again, t + 90, second->backup_codes[0]));
+
+  /* The password and an old backup code switch; the enrollment waited for them. */
+  tsr_accounts_set_now (again, t + 120);
+  g_free (code);
+  code = code_for (second->secret, t + 120);
+  g_assert_true (
+      tsr_accounts_otp_confirm (again, "alice", PASSWORD, first->backup_codes[1], code, &error));
+  g_assert_no_error (error);
+  g_clear_object (&again);
+  again = reload (f);
+  g_assert_false (login_with_code (again, t + 150, first->backup_codes[2]));
+  g_assert_true (login_with_code (again, t + 150, second->backup_codes[0]));
 }
 
 static gboolean
@@ -752,12 +898,17 @@ main (int argc, char **argv)
               fixture_setup, test_lockout_fails_closed, fixture_teardown);
   g_test_add ("/tessera/accounts/code-lockout-fails-closed", Fixture, GINT_TO_POINTER (TRUE),
               fixture_setup, test_lockout_fails_closed, fixture_teardown);
-  g_test_add ("/tessera/accounts/passwd-lockout", Fixture, GINT_TO_POINTER (FALSE), fixture_setup,
-              test_session_guesses_locked_out, fixture_teardown);
-  g_test_add ("/tessera/accounts/otp-disable-lockout", Fixture, GINT_TO_POINTER (TRUE),
+  g_test_add ("/tessera/accounts/passwd-lockout", Fixture, GINT_TO_POINTER (ON_SESSION_PASSWD),
               fixture_setup, test_session_guesses_locked_out, fixture_teardown);
+  g_test_add ("/tessera/accounts/otp-disable-lockout", Fixture,
+              GINT_TO_POINTER (ON_SESSION_OTP_DISABLE), fixture_setup,
+              test_session_guesses_locked_out, fixture_teardown);
+  g_test_add ("/tessera/accounts/otp-switch-lockout", Fixture,
+              GINT_TO_POINTER (ON_SESSION_OTP_SWITCH), fixture_setup,
+              test_session_guesses_locked_out, fixture_teardown);
   ADD ("two-factor", test_two_factor);
   ADD ("reenrollment-waits-for-confirm", test_reenrollment_waits_for_confirm);
+  ADD ("otp-confirm-needs-the-account-holder", test_otp_confirm_needs_the_account_holder);
   ADD ("old-pending-enrollment-loads", test_old_pending_enrollment_loads);
   ADD ("sessions-expire-and-logout", test_sessions_expire_and_logout);
   ADD ("change-password-keeps-data-key", test_change_password_keeps_data_key);

@@ -1149,7 +1149,7 @@ test_two_factor_with_qr (Fixture *f, gconstpointer data)
 
   now = g_get_real_time () / G_USEC_PER_SEC;
   code = oathtool_code (secret, now);
-  cli (f, &confirm, NULL, "otp", "confirm", code, NULL);
+  cli (f, &confirm, PASSWORD "\n", "otp", "confirm", code, "--password-stdin", NULL);
   g_assert_cmpint (confirm.status, ==, 0);
 
   cli (f, &out, NULL, "logout", NULL);
@@ -1174,6 +1174,99 @@ test_two_factor_with_qr (Fixture *f, gconstpointer data)
            json_object_get_array_member (json_node_get_object (json), "backup_codes"), 0),
        NULL);
   g_assert_cmpint (with_backup.status, ==, 0);
+}
+
+/* `otp enable --json`'s secret and backup codes. */
+static void
+enable_otp (Fixture *f, char **secret, GStrv *backup_codes)
+{
+  g_auto (TsrTestRun) enable = { 0 };
+  g_autoptr (JsonNode) json = NULL;
+  g_autoptr (GStrvBuilder) b = g_strv_builder_new ();
+  JsonObject *o;
+  JsonArray *codes;
+
+  cli (f, &enable, NULL, "--json", "otp", "enable", NULL);
+  g_assert_cmpint (enable.status, ==, 0);
+  json = tsr_test_parse_json (enable.out);
+  o = json_node_get_object (json);
+  *secret = g_strdup (json_object_get_string_member (o, "secret"));
+  codes = json_object_get_array_member (o, "backup_codes");
+  for (guint i = 0; i < json_array_get_length (codes); i++)
+    g_strv_builder_add (b, json_array_get_string_element (codes, i));
+  *backup_codes = g_strv_builder_end (b);
+  g_assert_cmpuint (g_strv_length (*backup_codes), ==, TSR_ACCOUNTS_BACKUP_CODES);
+}
+
+/* session.json is all that someone who copied it has: with it alone they cannot put their own
+ * authenticator on the account, nor switch the user's to theirs. */
+static void
+test_otp_confirm_needs_password (Fixture *f, gconstpointer data)
+{
+  g_autofree char *oath = g_find_program_in_path ("oathtool");
+  g_autofree char *secret = NULL;
+  g_autofree char *new_secret = NULL;
+  g_autofree char *code = NULL;
+  g_autofree char *new_code = NULL;
+  g_auto (GStrv) backup = NULL;
+  g_auto (GStrv) new_backup = NULL;
+  g_auto (TsrTestRun) no_password = { 0 };
+  g_auto (TsrTestRun) wrong_password = { 0 };
+  g_auto (TsrTestRun) still_off = { 0 };
+  g_auto (TsrTestRun) on = { 0 };
+  g_auto (TsrTestRun) no_current = { 0 };
+  g_auto (TsrTestRun) wrong_current = { 0 };
+  g_auto (TsrTestRun) switched = { 0 };
+  g_auto (TsrTestRun) out = { 0 };
+  g_auto (TsrTestRun) old_backup = { 0 };
+  g_auto (TsrTestRun) with_new_backup = { 0 };
+  gint64 now;
+
+  if (oath == NULL)
+    {
+      g_test_skip ("oathtool is missing (build-aux installs it)");
+      return;
+    }
+  enable_otp (f, &secret, &backup);
+  now = g_get_real_time () / G_USEC_PER_SEC;
+  code = oathtool_code (secret, now);
+
+  /* The session and the new app's code: no password, or a wrong one, turns nothing on. */
+  cli (f, &no_password, "", "otp", "confirm", code, "--password-stdin", NULL);
+  g_assert_cmpint (no_password.status, ==, 1);
+  g_assert_nonnull (strstr (no_password.err, "No password was given"));
+  cli (f, &wrong_password, "not my password\n", "otp", "confirm", code, "--password-stdin", NULL);
+  g_assert_cmpint (wrong_password.status, ==, 3);
+  g_assert_nonnull (strstr (wrong_password.err, "Wrong username or password"));
+  cli (f, &still_off, PASSWORD "\n", "login", "tester", "--password-stdin", NULL);
+  g_assert_cmpint (still_off.status, ==, 0);
+  /* The enrollment waited for the password. */
+  cli (f, &on, PASSWORD "\n", "otp", "confirm", code, "--password-stdin", NULL);
+  g_assert_cmpint (on.status, ==, 0);
+  g_assert_nonnull (strstr (on.out, "Two-factor authentication is on for tester"));
+
+  /* Switching to another app needs a code from the working one (or a backup code) as well. */
+  enable_otp (f, &new_secret, &new_backup);
+  new_code = oathtool_code (new_secret, now + 30);
+  cli (f, &no_current, PASSWORD "\n", "otp", "confirm", new_code, "--password-stdin", NULL);
+  g_assert_cmpint (no_current.status, ==, 3);
+  g_assert_nonnull (strstr (no_current.err, "give a code"));
+  cli (f, &wrong_current, PASSWORD "\n", "otp", "confirm", new_code, "--otp", new_backup[0],
+       "--password-stdin", NULL);
+  g_assert_cmpint (wrong_current.status, ==, 3);
+  g_assert_nonnull (strstr (wrong_current.err, "Wrong or already used two-factor code"));
+  cli (f, &switched, PASSWORD "\n", "otp", "confirm", "--otp", backup[0], new_code,
+       "--password-stdin", NULL);
+  g_assert_cmpint (switched.status, ==, 0);
+
+  /* Now the new backup codes sign in, the old ones no more. */
+  cli (f, &out, NULL, "logout", NULL);
+  cli (f, &old_backup, PASSWORD "\n", "login", "tester", "--password-stdin", "--otp", backup[1],
+       NULL);
+  g_assert_cmpint (old_backup.status, ==, 3);
+  cli (f, &with_new_backup, PASSWORD "\n", "login", "tester", "--password-stdin", "--otp",
+       new_backup[0], NULL);
+  g_assert_cmpint (with_new_backup.status, ==, 0);
 }
 
 /* --qr-png never replaces what is at its path (a mistyped path must not destroy a file), and a
@@ -1214,7 +1307,7 @@ test_two_factor_qr_png_no_overwrite (Fixture *f, gconstpointer data)
   g_assert_nonnull (strstr (missing_dir.err, "Cannot write"));
 
   /* None of these started an enrollment. */
-  cli (f, &confirm, NULL, "otp", "confirm", "123456", NULL);
+  cli (f, &confirm, PASSWORD "\n", "otp", "confirm", "123456", "--password-stdin", NULL);
   g_assert_cmpint (confirm.status, ==, 1);
   g_assert_nonnull (strstr (confirm.err, "not started"));
 
@@ -1737,6 +1830,7 @@ main (int argc, char **argv)
   ADD ("expired-session-is-wiped", test_expired_session_is_wiped);
   ADD ("two-factor-with-qr", test_two_factor_with_qr);
   ADD ("two-factor-qr-png-no-overwrite", test_two_factor_qr_png_no_overwrite);
+  ADD ("otp-confirm-needs-password", test_otp_confirm_needs_password);
   ADD ("users-are-isolated", test_users_are_isolated);
   ADD ("sign-in-notice", test_sign_in_notice);
   ADD ("self-healing", test_self_healing);

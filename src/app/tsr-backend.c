@@ -87,7 +87,8 @@ typedef struct
   char *email;
   char *secret; /* password */
   char *code;
-  char *id; /* a node's or a file's */
+  char *current_code; /* confirming a switch of authenticator: one of the working two-factor */
+  char *id;           /* a node's or a file's */
   gboolean enabled;
   TsrNetemSettings netem;
 } TaskData;
@@ -100,6 +101,7 @@ task_data_free (gpointer data)
   g_free (d->email);
   wipe_string (d->secret);
   wipe_string (d->code);
+  wipe_string (d->current_code);
   g_free (d->id);
   g_free (d);
 }
@@ -589,7 +591,8 @@ otp_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *canc
       return;
     }
   if (tag == tsr_backend_otp_confirm_async
-          ? tsr_accounts_otp_confirm (self->accounts, d->username, d->code, &error)
+          ? tsr_accounts_otp_confirm (self->accounts, d->username, d->secret, d->current_code,
+                                      d->code, &error)
           : tsr_accounts_otp_disable (self->accounts, d->username, d->secret, d->code, &error))
     g_task_return_boolean (task, TRUE);
   else
@@ -597,8 +600,9 @@ otp_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *canc
 }
 
 static void
-run_otp_task (TsrBackend *self, gpointer tag, const char *password, const char *code,
-              GCancellable *cancellable, GAsyncReadyCallback callback, gpointer user_data)
+run_otp_task (TsrBackend *self, gpointer tag, const char *password, const char *current_code,
+              const char *code, GCancellable *cancellable, GAsyncReadyCallback callback,
+              gpointer user_data)
 {
   g_autoptr (GTask) task = NULL;
   TaskData *d;
@@ -607,6 +611,7 @@ run_otp_task (TsrBackend *self, gpointer tag, const char *password, const char *
   d->username = g_strdup (self->username);
   d->secret = g_strdup (password);
   d->code = g_strdup (code);
+  d->current_code = current_code != NULL && *current_code != '\0' ? g_strdup (current_code) : NULL;
   if (self->username == NULL)
     g_task_return_new_error (task, TSR_ERROR, TSR_ERROR_AUTH, "%s", _ ("Sign in first"));
   else
@@ -618,7 +623,8 @@ tsr_backend_otp_begin_async (TsrBackend *self, GCancellable *cancellable,
                              GAsyncReadyCallback callback, gpointer user_data)
 {
   g_return_if_fail (TSR_IS_BACKEND (self));
-  run_otp_task (self, tsr_backend_otp_begin_async, NULL, NULL, cancellable, callback, user_data);
+  run_otp_task (self, tsr_backend_otp_begin_async, NULL, NULL, NULL, cancellable, callback,
+                user_data);
 }
 
 TsrOtpEnrollment *
@@ -628,12 +634,24 @@ tsr_backend_otp_begin_finish (TsrBackend *self, GAsyncResult *result, GError **e
   return g_task_propagate_pointer (G_TASK (result), error);
 }
 
+/**
+ * tsr_backend_otp_confirm_async:
+ * @password: the user's password
+ * @current_code: (nullable): when two-factor is on already, a code of the working authenticator
+ *   or a backup code
+ * @code: the new authenticator app's code
+ *
+ * Confirms the enrollment begun with tsr_backend_otp_begin_async() on the worker thread
+ * (tsr_accounts_otp_confirm()); the copies of the password and codes are wiped when it ends.
+ */
 void
-tsr_backend_otp_confirm_async (TsrBackend *self, const char *code, GCancellable *cancellable,
+tsr_backend_otp_confirm_async (TsrBackend *self, const char *password, const char *current_code,
+                               const char *code, GCancellable *cancellable,
                                GAsyncReadyCallback callback, gpointer user_data)
 {
   g_return_if_fail (TSR_IS_BACKEND (self));
-  run_otp_task (self, tsr_backend_otp_confirm_async, NULL, code, cancellable, callback, user_data);
+  run_otp_task (self, tsr_backend_otp_confirm_async, password, current_code, code, cancellable,
+                callback, user_data);
 }
 
 gboolean
@@ -649,7 +667,7 @@ tsr_backend_otp_disable_async (TsrBackend *self, const char *password, const cha
                                gpointer user_data)
 {
   g_return_if_fail (TSR_IS_BACKEND (self));
-  run_otp_task (self, tsr_backend_otp_disable_async, password, code, cancellable, callback,
+  run_otp_task (self, tsr_backend_otp_disable_async, password, NULL, code, cancellable, callback,
                 user_data);
 }
 

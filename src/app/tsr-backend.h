@@ -45,8 +45,10 @@ void tsr_backend_otp_begin_async (TsrBackend *self, GCancellable *cancellable,
                                   GAsyncReadyCallback callback, gpointer user_data);
 TsrOtpEnrollment *tsr_backend_otp_begin_finish (TsrBackend *self, GAsyncResult *result,
                                                 GError **error);
-void tsr_backend_otp_confirm_async (TsrBackend *self, const char *code, GCancellable *cancellable,
-                                    GAsyncReadyCallback callback, gpointer user_data);
+void tsr_backend_otp_confirm_async (TsrBackend *self, const char *password,
+                                    const char *current_code, const char *code,
+                                    GCancellable *cancellable, GAsyncReadyCallback callback,
+                                    gpointer user_data);
 gboolean tsr_backend_otp_confirm_finish (TsrBackend *self, GAsyncResult *result, GError **error);
 void tsr_backend_otp_disable_async (TsrBackend *self, const char *password, const char *code,
                                     GCancellable *cancellable, GAsyncReadyCallback callback,

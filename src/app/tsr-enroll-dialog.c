@@ -1,7 +1,10 @@
 /* tsr-enroll-dialog.c: two-factor enrollment with a QR code and backup codes
  *
  * Enrollment begins when the dialog opens (a new secret each time), is confirmed with a code
- * from the app, and ends on the backup codes, which are shown once, with copy and save.
+ * from the app and the password (and, to switch from a working authenticator, a code from it or
+ * a backup code: a session left open must not be enough to put another app on the account), and
+ * ends on the backup codes, which are shown once, with copy and save. Confirming runs on the
+ * backend's worker thread; the password and codes leave their rows when it ends.
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
@@ -20,11 +23,15 @@ struct _TsrEnrollDialog
   TsrQrCode *qr_code;
   AdwActionRow *secret_row;
   AdwEntryRow *code_row;
+  AdwEntryRow *password_row;
+  AdwEntryRow *current_code_row;
+  GtkButton *confirm_button;
   GtkLabel *error_label;
   GtkLabel *codes_label;
 
   TsrBackend *backend;
   TsrOtpEnrollment *enrollment;
+  gboolean switching; /* two-factor is on: confirming replaces the working authenticator */
   gboolean busy;
 };
 
@@ -35,6 +42,47 @@ show_error (TsrEnrollDialog *self, const char *message)
 {
   gtk_label_set_text (self->error_label, message != NULL ? message : "");
   gtk_widget_set_visible (GTK_WIDGET (self->error_label), message != NULL);
+}
+
+/* The rows confirming needs, in the order they are filled in. */
+static void
+secret_rows (TsrEnrollDialog *self, GtkEditable *rows[3])
+{
+  rows[0] = GTK_EDITABLE (self->code_row);
+  rows[1] = GTK_EDITABLE (self->password_row);
+  rows[2] = self->switching ? GTK_EDITABLE (self->current_code_row) : NULL;
+}
+
+/* The first needed row still empty, or %NULL when all are filled. */
+static GtkEditable *
+empty_row (TsrEnrollDialog *self)
+{
+  GtkEditable *rows[3];
+
+  secret_rows (self, rows);
+  for (guint i = 0; i < G_N_ELEMENTS (rows); i++)
+    if (rows[i] != NULL && *gtk_editable_get_text (rows[i]) == '\0')
+      return rows[i];
+  return NULL;
+}
+
+static void
+update_confirm (TsrEnrollDialog *self)
+{
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "enroll.confirm",
+                                 self->enrollment != NULL && !self->busy &&
+                                     empty_row (self) == NULL);
+}
+
+static void
+clear_secret_rows (TsrEnrollDialog *self)
+{
+  GtkEditable *rows[3];
+
+  secret_rows (self, rows);
+  for (guint i = 0; i < G_N_ELEMENTS (rows); i++)
+    if (rows[i] != NULL)
+      gtk_editable_set_text (rows[i], "");
 }
 
 static char *
@@ -50,8 +98,11 @@ on_begun (GObject *source, GAsyncResult *result, gpointer data)
   g_autoptr (GError) error = NULL;
   g_autofree char *codes = NULL;
 
+  if (self->backend == NULL) /* the dialog was closed */
+    return;
   self->enrollment = tsr_backend_otp_begin_finish (TSR_BACKEND (source), result, &error);
   gtk_stack_set_visible_child_name (self->stack, "scan");
+  update_confirm (self);
   if (self->enrollment == NULL)
     {
       show_error (self, error->message);
@@ -70,39 +121,50 @@ on_confirmed (GObject *source, GAsyncResult *result, gpointer data)
   g_autoptr (TsrEnrollDialog) self = data;
   g_autoptr (GError) error = NULL;
 
+  if (self->backend == NULL) /* the dialog was closed */
+    return;
   self->busy = FALSE;
+  /* Whatever the outcome, the password and the codes are spent or to be typed afresh. */
+  clear_secret_rows (self);
+  update_confirm (self);
   if (!tsr_backend_otp_confirm_finish (TSR_BACKEND (source), result, &error))
     {
       show_error (self, error->message);
-      gtk_editable_set_text (GTK_EDITABLE (self->code_row), "");
+      gtk_widget_grab_focus (GTK_WIDGET (self->code_row));
       return;
     }
   show_error (self, NULL);
   gtk_stack_set_visible_child_name (self->stack, "codes");
 }
 
-/* Confirms with @code, as typing it and pressing the button does. */
-void
-tsr_enroll_dialog_confirm (TsrEnrollDialog *self, const char *code)
-{
-  g_return_if_fail (TSR_IS_ENROLL_DIALOG (self));
-
-  if (self->busy || self->enrollment == NULL)
-    return;
-  code = code != NULL ? code : gtk_editable_get_text (GTK_EDITABLE (self->code_row));
-  if (*code == '\0')
-    {
-      show_error (self, _ ("Enter the 6-digit code the app shows."));
-      return;
-    }
-  self->busy = TRUE;
-  tsr_backend_otp_confirm_async (self->backend, code, NULL, on_confirmed, g_object_ref (self));
-}
-
 static void
 confirm_action (GtkWidget *widget, const char *action, GVariant *param)
 {
-  tsr_enroll_dialog_confirm (TSR_ENROLL_DIALOG (widget), NULL);
+  TsrEnrollDialog *self = TSR_ENROLL_DIALOG (widget);
+  const char *current_code = gtk_editable_get_text (GTK_EDITABLE (self->current_code_row));
+
+  if (self->busy || self->enrollment == NULL || empty_row (self) != NULL)
+    return;
+  self->busy = TRUE;
+  update_confirm (self);
+  show_error (self, NULL);
+  /* The backend takes copies, and wipes them when the check ends. */
+  tsr_backend_otp_confirm_async (
+      self->backend, gtk_editable_get_text (GTK_EDITABLE (self->password_row)),
+      self->switching ? current_code : NULL, gtk_editable_get_text (GTK_EDITABLE (self->code_row)),
+      NULL, on_confirmed, g_object_ref (self));
+}
+
+/* Enter in a row: confirms once all are filled in, else goes on to the next empty one. */
+static void
+on_entry_activated (TsrEnrollDialog *self)
+{
+  GtkEditable *empty = empty_row (self);
+
+  if (empty != NULL)
+    gtk_widget_grab_focus (GTK_WIDGET (empty));
+  else
+    gtk_widget_activate_action (GTK_WIDGET (self), "enroll.confirm", NULL);
 }
 
 static void
@@ -192,6 +254,9 @@ tsr_enroll_dialog_class_init (TsrEnrollDialogClass *klass)
   gtk_widget_class_bind_template_child (widget_class, TsrEnrollDialog, qr_code);
   gtk_widget_class_bind_template_child (widget_class, TsrEnrollDialog, secret_row);
   gtk_widget_class_bind_template_child (widget_class, TsrEnrollDialog, code_row);
+  gtk_widget_class_bind_template_child (widget_class, TsrEnrollDialog, password_row);
+  gtk_widget_class_bind_template_child (widget_class, TsrEnrollDialog, current_code_row);
+  gtk_widget_class_bind_template_child (widget_class, TsrEnrollDialog, confirm_button);
   gtk_widget_class_bind_template_child (widget_class, TsrEnrollDialog, error_label);
   gtk_widget_class_bind_template_child (widget_class, TsrEnrollDialog, codes_label);
   gtk_widget_class_install_action (widget_class, "enroll.confirm", NULL, confirm_action);
@@ -204,16 +269,36 @@ tsr_enroll_dialog_class_init (TsrEnrollDialogClass *klass)
 static void
 tsr_enroll_dialog_init (TsrEnrollDialog *self)
 {
+  AdwEntryRow *rows[3];
+
   gtk_widget_init_template (GTK_WIDGET (self));
-  g_signal_connect_swapped (self->code_row, "entry-activated", G_CALLBACK (confirm_action), self);
+  rows[0] = self->code_row;
+  rows[1] = self->password_row;
+  rows[2] = self->current_code_row;
+  for (guint i = 0; i < G_N_ELEMENTS (rows); i++)
+    {
+      g_signal_connect_swapped (rows[i], "entry-activated", G_CALLBACK (on_entry_activated), self);
+      g_signal_connect_swapped (rows[i], "changed", G_CALLBACK (update_confirm), self);
+    }
+  update_confirm (self);
 }
 
+/**
+ * tsr_enroll_dialog_new:
+ *
+ * Begins an enrollment for the signed-in user. When two-factor is on already, confirming it
+ * switches to the new authenticator and also asks for a code of the working one.
+ */
 TsrEnrollDialog *
 tsr_enroll_dialog_new (GtkWindow *parent, TsrBackend *backend)
 {
   TsrEnrollDialog *self = g_object_new (TSR_TYPE_ENROLL_DIALOG, "transient-for", parent, NULL);
 
   self->backend = g_object_ref (backend);
+  self->switching = tsr_backend_user_has_otp (backend, tsr_backend_get_username (backend));
+  gtk_widget_set_visible (GTK_WIDGET (self->current_code_row), self->switching);
+  if (self->switching)
+    gtk_button_set_label (self->confirm_button, _ ("_Switch to This App"));
   tsr_backend_otp_begin_async (backend, NULL, on_begun, g_object_ref (self));
   return self;
 }

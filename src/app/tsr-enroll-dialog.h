@@ -18,7 +18,6 @@ TsrEnrollDialog *tsr_enroll_dialog_new (GtkWindow *parent, TsrBackend *backend);
 TsrQrCode *tsr_enroll_dialog_get_qr_code (TsrEnrollDialog *self);
 const char *tsr_enroll_dialog_get_secret (TsrEnrollDialog *self);
 const char *tsr_enroll_dialog_get_page (TsrEnrollDialog *self);
-void tsr_enroll_dialog_confirm (TsrEnrollDialog *self, const char *code);
 const char *tsr_enroll_dialog_get_error (TsrEnrollDialog *self);
 const char *tsr_enroll_dialog_get_backup_codes (TsrEnrollDialog *self);
 

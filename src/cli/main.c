@@ -54,8 +54,10 @@ static const TsrCliCommand commands[] = {
   { "whoami", "", N_ ("who is logged in"), tsr_cli_cmd_whoami },
   { "passwd", "[--password-stdin]", N_ ("change the password (stdin: old, then new)"),
     tsr_cli_cmd_passwd },
-  { "otp", "enable [--qr-png PATH] | confirm CODE | disable [--otp CODE]",
-    N_ ("two-factor authentication"), tsr_cli_cmd_otp },
+  { "otp", "enable [--qr-png PATH] | confirm CODE [--otp CURRENT] | disable [--otp CODE]",
+    N_ ("two-factor authentication; confirm and disable ask for the password (or take it with "
+        "--password-stdin)"),
+    tsr_cli_cmd_otp },
 };
 
 void

@@ -166,6 +166,7 @@ check_no_arguments (const char *command, int argc, char **argv)
 }
 
 static const char *const password_stdin[] = { "--password-stdin", NULL };
+static const char *const otp_option[] = { "--otp", NULL };
 
 /* The password, from the terminal or with --password-stdin from standard input, and when
  * @need_code a two-factor code: --otp's, else asked on the terminal (from standard input there
@@ -391,8 +392,7 @@ tsr_cli_cmd_register (TsrCli *cli, int argc, char **argv)
 int
 tsr_cli_cmd_login (TsrCli *cli, int argc, char **argv)
 {
-  const char *valued[] = { "--otp", NULL };
-  const char *user = positional (argc, argv, valued);
+  const char *user = positional (argc, argv, otp_option);
   const char *otp = option_value (argc, argv, "--otp");
   gboolean from_stdin = has_flag (argc, argv, "--password-stdin");
   g_autoptr (GError) error = NULL;
@@ -402,7 +402,7 @@ tsr_cli_cmd_login (TsrCli *cli, int argc, char **argv)
   g_autoptr (char_secret) asked = NULL;
   int ret;
 
-  if ((ret = check_options ("login", argc, argv, 1, password_stdin, valued)) != TSR_EXIT_OK)
+  if ((ret = check_options ("login", argc, argv, 1, password_stdin, otp_option)) != TSR_EXIT_OK)
     return ret;
   if (user == NULL)
     return tsr_cli_usage_error ("login", _ ("use: login USER [--password-stdin] [--otp CODE]"));
@@ -521,15 +521,14 @@ tsr_cli_cmd_otp (TsrCli *cli, int argc, char **argv)
 
   if (argc < 2 || (strcmp (argv[1], "enable") != 0 && strcmp (argv[1], "confirm") != 0 &&
                    strcmp (argv[1], "disable") != 0))
-    return tsr_cli_usage_error ("otp", _ ("use: otp enable [--qr-png PATH], otp confirm CODE, or "
-                                          "otp disable [--otp CODE] [--password-stdin]"));
+    return tsr_cli_usage_error (
+        "otp", _ ("use: otp enable [--qr-png PATH], otp confirm CODE [--otp CURRENT] "
+                  "[--password-stdin], or otp disable [--otp CODE] [--password-stdin]"));
   {
     const char *const qr_png[] = { "--qr-png", NULL };
-    const char *const otp[] = { "--otp", NULL };
-    int ret = strcmp (argv[1], "enable") == 0 ? check_options ("otp", argc, argv, 2, NULL, qr_png)
-              : strcmp (argv[1], "disable") == 0
-                  ? check_options ("otp", argc, argv, 2, password_stdin, otp)
-                  : check_options ("otp", argc, argv, 2, NULL, NULL);
+    int ret = strcmp (argv[1], "enable") == 0
+                  ? check_options ("otp", argc, argv, 2, NULL, qr_png)
+                  : check_options ("otp", argc, argv, 2, password_stdin, otp_option);
     if (ret != TSR_EXIT_OK)
       return ret;
   }
@@ -585,10 +584,12 @@ tsr_cli_cmd_otp (TsrCli *cli, int argc, char **argv)
           for (guint i = 0; e->backup_codes[i] != NULL; i++)
             printf ("  %s\n", e->backup_codes[i]);
           if (was_on)
-            printf (_ ("\nThen switch to them with: tessera-cli otp confirm CODE\nUntil then, "
-                       "the current authenticator app and backup codes keep working.\n"));
+            printf (_ ("\nThen switch to them with: tessera-cli otp confirm CODE (it asks for "
+                       "your password and a code from the current app or a backup code)\nUntil "
+                       "then, the current authenticator app and backup codes keep working.\n"));
           else
-            printf (_ ("\nThen turn it on with: tessera-cli otp confirm CODE\n"));
+            printf (_ ("\nThen turn it on with: tessera-cli otp confirm CODE (it asks for your "
+                       "password)\n"));
         }
       if (png_error != NULL)
         {
@@ -600,10 +601,22 @@ tsr_cli_cmd_otp (TsrCli *cli, int argc, char **argv)
   if (strcmp (argv[1], "confirm") == 0)
     {
       gboolean was_on = tsr_accounts_user_has_otp (accounts, login->username);
+      /* The new app's code: the first argument after "confirm" that is no option or value. */
+      const char *new_code = positional (argc - 1, argv + 1, otp_option);
+      const char *code = NULL;
+      g_autoptr (char_secret) asked = NULL;
+      g_autoptr (char_secret) password = NULL;
 
-      if (argc != 3)
-        return tsr_cli_usage_error ("otp", _ ("use: otp confirm CODE"));
-      if (!tsr_accounts_otp_confirm (accounts, login->username, argv[2], &error))
+      if (new_code == NULL)
+        return tsr_cli_usage_error ("otp",
+                                    _ ("use: otp confirm CODE [--otp CURRENT] [--password-stdin]"));
+      /* Whoever holds the session may not be the user: the password, and to switch from a
+       * working authenticator a code from it, show that they are. */
+      password = read_password_and_code (
+          argc, argv, was_on, _ ("Code from the current authenticator app (or a backup code): "),
+          &code, &asked, &error);
+      if (password == NULL ||
+          !tsr_accounts_otp_confirm (accounts, login->username, password, code, new_code, &error))
         return tsr_cli_fail (cli, error);
       if (!cli->json)
         printf (_ ("Two-factor authentication is on for %s\n"), login->username);

@@ -804,12 +804,13 @@ count_attempt (TsrAccounts *self, User *u, gint64 t, GError **error)
 }
 
 /* Judges a password, and with @with_code a TOTP or backup code of the enabled two-factor, for
- * whatever needs them: a login, and on a session (which may be stolen) a password change or
- * turning two-factor off. All of them share one failure count and lockout, or the guessing
- * would move to whichever does not count. A locked account is refused unjudged, with the wait;
- * otherwise the attempt is counted and saved before it is judged (count_attempt()). On success
- * the count stays, for the caller to reset in the save of what it does; an attempt only asked
- * for its code is taken back. @u may be %NULL, an unknown name. Called locked. */
+ * whatever needs them: a login, and on a session (which may be stolen) a password change,
+ * confirming a two-factor enrollment or turning two-factor off. All of them share one failure count
+ * and lockout, or the guessing would move to whichever does not count. A locked account is refused
+ * unjudged, with the wait; otherwise the attempt is counted and saved before it is judged
+ * (count_attempt()). On success the count stays, for the caller to reset in the save of what it
+ * does; an attempt only asked for its code is taken back. @u may be %NULL, an unknown name. Called
+ * locked. */
 static gboolean
 authenticate (TsrAccounts *self, User *u, const char *username, const char *password,
               gboolean with_code, const char *code, GError **error)
@@ -869,8 +870,8 @@ authenticate (TsrAccounts *self, User *u, const char *username, const char *pass
  * After %TSR_ACCOUNTS_MAX_FAILURES wrong passwords or two-factor codes the account is locked
  * for 30 s, doubling with each further failure (at most a day), across restarts; the error says
  * how long. Each attempt is saved before it is judged: one that cannot be saved is refused with
- * %TSR_ERROR_IO and does not count. Password changes and turning two-factor off share the
- * count and the lockout.
+ * %TSR_ERROR_IO and does not count. Password changes, confirming a two-factor enrollment and
+ * turning two-factor off share the count and the lockout.
  *
  * Returns: (transfer full): the session and the unwrapped data key, or %NULL with
  * %TSR_ERROR_AUTH
@@ -1178,16 +1179,32 @@ tsr_accounts_otp_begin (TsrAccounts *self, const char *username, GError **error)
   return g_steal_pointer (&e);
 }
 
-/* The second step: a valid code from the new secret turns two-factor on, or, when it is on
- * already, replaces the secret and backup codes. */
+/**
+ * tsr_accounts_otp_confirm:
+ * @password: the user's password
+ * @current_code: (nullable): when two-factor is on already, a code from the current
+ *   authenticator app or an unused backup code
+ * @code: a code from the new authenticator app (the pending enrollment's secret)
+ *
+ * The second step of enrollment: turns two-factor on, or, when it is on already, replaces the
+ * secret and backup codes with the pending ones. Whoever asks holds a session, which may be
+ * stolen, and must not put their own authenticator on the account: so the password, and the
+ * current code when two-factor is on, are judged as a login judges them (the same failure
+ * count, lockout and messages, each attempt saved before it is judged). A wrong @code is
+ * refused before that and not counted: it guesses at no secret of the user's. Whatever is
+ * refused, the enrollment stays pending, to be confirmed again.
+ */
 gboolean
-tsr_accounts_otp_confirm (TsrAccounts *self, const char *username, const char *code, GError **error)
+tsr_accounts_otp_confirm (TsrAccounts *self, const char *username, const char *password,
+                          const char *current_code, const char *code, GError **error)
 {
   g_autofree char *old_secret = NULL;
   g_autofree char *old_salt = NULL;
   g_autoptr (GPtrArray) old_codes = NULL;
   gboolean was_enabled;
   gint64 step = 0;
+  guint failures;
+  gint64 locked_until;
   User *u;
 
   g_return_val_if_fail (TSR_IS_ACCOUNTS (self), FALSE);
@@ -1201,6 +1218,7 @@ tsr_accounts_otp_confirm (TsrAccounts *self, const char *username, const char *c
                    _ ("Two-factor enrollment was not started for %s"), username);
       return FALSE;
     }
+  /* Judged before the current code spends its step: the new app shows the same step's code. */
   if (!verify_totp (self, u, u->otp_pending, code, &step))
     {
       g_mutex_unlock (&self->lock);
@@ -1209,7 +1227,12 @@ tsr_accounts_otp_confirm (TsrAccounts *self, const char *username, const char *c
                       "next code"));
       return FALSE;
     }
-  u->otp_last_step = step;
+  if (!authenticate (self, u, username, password, u->otp_enabled, current_code, error))
+    {
+      g_mutex_unlock (&self->lock);
+      return FALSE;
+    }
+  u->otp_last_step = MAX (u->otp_last_step, step);
   was_enabled = u->otp_enabled;
   old_secret = g_steal_pointer (&u->otp_secret);
   u->otp_secret = g_steal_pointer (&u->otp_pending);
@@ -1222,9 +1245,14 @@ tsr_accounts_otp_confirm (TsrAccounts *self, const char *username, const char *c
     }
   g_clear_pointer (&u->pending_code_salt, g_free);
   u->otp_enabled = TRUE;
+  failures = u->failures;
+  locked_until = u->locked_until;
+  u->failures = 0;
+  u->locked_until = 0;
   if (!save (self, error))
     {
-      /* As the file has it: still pending (the code's step stays spent). */
+      /* As the file has it: still pending, and the attempt counted (the codes' steps and a
+       * backup code stay spent). */
       u->otp_enabled = was_enabled;
       u->otp_pending = g_steal_pointer (&u->otp_secret);
       u->otp_secret = g_steal_pointer (&old_secret);
@@ -1235,6 +1263,8 @@ tsr_accounts_otp_confirm (TsrAccounts *self, const char *username, const char *c
           u->pending_backup_codes = g_steal_pointer (&u->backup_codes);
           u->backup_codes = g_steal_pointer (&old_codes);
         }
+      u->failures = failures;
+      u->locked_until = locked_until;
       g_mutex_unlock (&self->lock);
       return FALSE;
     }

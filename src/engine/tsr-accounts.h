@@ -71,8 +71,8 @@ gboolean tsr_accounts_change_password (TsrAccounts *self, const char *username,
                                        GError **error);
 
 TsrOtpEnrollment *tsr_accounts_otp_begin (TsrAccounts *self, const char *username, GError **error);
-gboolean tsr_accounts_otp_confirm (TsrAccounts *self, const char *username, const char *code,
-                                   GError **error);
+gboolean tsr_accounts_otp_confirm (TsrAccounts *self, const char *username, const char *password,
+                                   const char *current_code, const char *code, GError **error);
 gboolean tsr_accounts_otp_disable (TsrAccounts *self, const char *username, const char *password,
                                    const char *code, GError **error);
 

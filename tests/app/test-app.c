@@ -405,6 +405,41 @@ enroll_error_shown (gpointer dialog)
   return tsr_enroll_dialog_get_error (dialog) != NULL;
 }
 
+static gboolean
+enroll_dialog_on_page (gpointer data)
+{
+  void **args = data;
+  return g_strcmp0 (tsr_enroll_dialog_get_page (args[0]), args[1]) == 0 &&
+         gtk_widget_get_mapped (GTK_WIDGET (tsr_enroll_dialog_get_qr_code (args[0])));
+}
+
+/* Fills in the enrollment's rows (those given) and presses its button, @label, as a person
+ * does; fails unless the button can be pressed. */
+static void
+enroll_confirm (TsrEnrollDialog *dialog, const char *label, const char *code, const char *password,
+                const char *current_code)
+{
+  GtkWidget *button = find_button (GTK_WIDGET (dialog), label);
+
+  g_assert_nonnull (button);
+  if (code != NULL)
+    tsr_app_test_type_into (GTK_WIDGET (dialog), "6-Digit Code from the App", code);
+  if (password != NULL)
+    tsr_app_test_type_into (GTK_WIDGET (dialog), "Password", password);
+  if (current_code != NULL)
+    tsr_app_test_type_into (GTK_WIDGET (dialog), "Code from the Current App or a Backup Code",
+                            current_code);
+  g_assert_true (gtk_widget_is_sensitive (button));
+  /* What a click does (activating the button would wait for its pressed look to end). */
+  g_signal_emit_by_name (button, "clicked");
+}
+
+static const char *
+row_text (GtkWidget *root, const char *title)
+{
+  return gtk_editable_get_text (GTK_EDITABLE (tsr_app_test_find_row (root, title)));
+}
+
 static char *
 run_capture (const char *const *argv)
 {
@@ -442,8 +477,10 @@ test_enroll (Fixture *f, gconstpointer data)
   g_autofree char *expected_secret = NULL;
   g_autofree char *secret = NULL;
   g_auto (GStrv) backup = NULL;
+  g_auto (GStrv) new_backup = NULL;
   void *scan[] = { f->window, "scan" };
   void *codes[] = { f->window, "codes" };
+  GtkWidget *button;
 
   sign_in (f);
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (f->window), "win.two-factor", NULL));
@@ -461,12 +498,32 @@ test_enroll (Fixture *f, gconstpointer data)
   g_assert_nonnull (strstr (decoded, expected_secret));
   g_assert_nonnull (strstr (decoded, USER));
 
-  /* A wrong code is refused inline; the authenticator's code turns two-factor on. */
-  tsr_enroll_dialog_confirm (dialog, "000000");
-  g_assert_true (tsr_app_test_wait (enroll_error_shown, dialog, 30));
+  /* The button waits for the new app's code and the password; no current code is asked for,
+   * two-factor being off. */
+  button = find_button (GTK_WIDGET (dialog), "_Turn On Two-Factor");
+  g_assert_nonnull (button);
+  g_assert_false (gtk_widget_is_sensitive (button));
+  g_assert_null (
+      tsr_app_test_find_row (GTK_WIDGET (dialog), "Code from the Current App or a Backup Code"));
   code = run_capture ((const char *const[]){ "oathtool", "--totp", "-b",
                                              tsr_enroll_dialog_get_secret (dialog), NULL });
-  tsr_enroll_dialog_confirm (dialog, code);
+  tsr_app_test_type_into (GTK_WIDGET (dialog), "6-Digit Code from the App", code);
+  g_assert_false (gtk_widget_is_sensitive (button));
+
+  /* A session alone does not turn it on: a wrong password is refused inline, and the rows are
+   * emptied. So is a wrong code; the authenticator's code and the password turn it on. */
+  enroll_confirm (dialog, "_Turn On Two-Factor", NULL, "not the password", NULL);
+  g_assert_true (tsr_app_test_wait (enroll_error_shown, dialog, 30));
+  g_assert_cmpstr (tsr_enroll_dialog_get_error (dialog), ==, "Wrong username or password");
+  g_assert_false (tsr_backend_user_has_otp (tsr_window_get_backend (f->window), USER));
+  g_assert_cmpstr (row_text (GTK_WIDGET (dialog), "Password"), ==, "");
+  g_assert_cmpstr (row_text (GTK_WIDGET (dialog), "6-Digit Code from the App"), ==, "");
+  g_assert_false (gtk_widget_is_sensitive (button));
+  enroll_confirm (dialog, "_Turn On Two-Factor", "000000", PASSWORD, NULL);
+  g_assert_true (tsr_app_test_wait (enroll_error_shown, dialog, 30));
+  g_assert_true (
+      g_str_has_prefix (tsr_enroll_dialog_get_error (dialog), "That code does not match"));
+  enroll_confirm (dialog, "_Turn On Two-Factor", code, PASSWORD, NULL);
   g_assert_true (tsr_app_test_wait (enroll_page_is, codes, 30));
   g_assert_true (tsr_backend_user_has_otp (tsr_window_get_backend (f->window), USER));
   backup = g_strsplit (tsr_enroll_dialog_get_backup_codes (dialog), "\n", -1);
@@ -511,6 +568,37 @@ test_enroll (Fixture *f, gconstpointer data)
   tsr_app_test_sign_in (f->window, USER, PASSWORD, code);
   g_assert_true (tsr_app_test_wait (tsr_app_test_signed_in, f->window, 30));
 
+  /* Switching to another app asks for a code of the working one as well: a wrong one is
+   * refused; a backup code serves, and the new backup codes replace the old ones. */
+  dialog = tsr_enroll_dialog_new (GTK_WINDOW (f->window), tsr_window_get_backend (f->window));
+  gtk_window_present (GTK_WINDOW (dialog));
+  {
+    void *switch_scan[] = { dialog, "scan" };
+    void *switch_codes[] = { dialog, "codes" };
+    /* The next time step: the sign-in above spent this one. */
+    g_autofree char *at =
+        g_strdup_printf ("@%" G_GINT64_FORMAT, g_get_real_time () / G_USEC_PER_SEC + 30);
+
+    g_assert_true (tsr_app_test_wait (enroll_dialog_on_page, switch_scan, 30));
+    g_free (code);
+    code = run_capture ((const char *const[]){ "oathtool", "--totp", "-b", "-N", at,
+                                               tsr_enroll_dialog_get_secret (dialog), NULL });
+    button = find_button (GTK_WIDGET (dialog), "_Switch to This App");
+    g_assert_nonnull (button);
+    tsr_app_test_type_into (GTK_WIDGET (dialog), "6-Digit Code from the App", code);
+    tsr_app_test_type_into (GTK_WIDGET (dialog), "Password", PASSWORD);
+    g_assert_false (gtk_widget_is_sensitive (button));
+    enroll_confirm (dialog, "_Switch to This App", NULL, NULL, "000000");
+    g_assert_true (tsr_app_test_wait (enroll_error_shown, dialog, 30));
+    g_assert_cmpstr (tsr_enroll_dialog_get_error (dialog), ==,
+                     "Wrong or already used two-factor code for " USER);
+    enroll_confirm (dialog, "_Switch to This App", code, PASSWORD, backup[1]);
+    g_assert_true (tsr_app_test_wait (enroll_dialog_on_page, switch_codes, 30));
+    new_backup = g_strsplit (tsr_enroll_dialog_get_backup_codes (dialog), "\n", -1);
+    g_assert_cmpstr (new_backup[0], !=, backup[0]);
+    gtk_window_destroy (GTK_WINDOW (dialog));
+  }
+
   /* Turning it off asks for the password and a code; a backup code serves. */
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (f->window), "win.two-factor", NULL));
   {
@@ -522,7 +610,7 @@ test_enroll (Fixture *f, gconstpointer data)
     g_assert_nonnull (password_row);
     g_assert_nonnull (code_row);
     gtk_editable_set_text (GTK_EDITABLE (password_row), PASSWORD);
-    gtk_editable_set_text (GTK_EDITABLE (code_row), backup[0]);
+    gtk_editable_set_text (GTK_EDITABLE (code_row), new_backup[0]);
     /* What the button does: respond, then close. */
     adw_message_dialog_response (ask, "disable");
     gtk_window_close (GTK_WINDOW (ask));
