@@ -807,7 +807,7 @@ test_otp_confirm_needs_the_account_holder (Fixture *f, gconstpointer data)
   g_free (code);
   code = code_for (second->secret, t + 60);
   g_assert_false (tsr_accounts_otp_confirm (again, "alice", PASSWORD, NULL, code, &error));
-  g_assert_error (error, TSR_ERROR, TSR_ERROR_AUTH);
+  g_assert_error (error, TSR_ERROR, TSR_ERROR_CODE_NEEDED);
   g_assert_nonnull (strstr (error->message, "give a code"));
   g_clear_error (&error);
   wrong = wrong_code_for (first->secret, t + 60);
