@@ -1719,6 +1719,67 @@ test_storage_counts_the_disk (Fixture *f, gconstpointer data)
   g_assert_cmpint (total, >=, (gint64)(disk_free - disk_free / 10));
 }
 
+/* The node's figure @member in `--json storage` (or the total, for @node_id NULL). */
+static gint64
+storage_figure (Fixture *f, const char *node_id, const char *member)
+{
+  g_auto (TsrTestRun) r = { 0 };
+  g_autoptr (JsonNode) json = NULL;
+  JsonObject *o;
+  JsonArray *nodes;
+
+  cli (f, &r, NULL, "--json", "storage", NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  json = tsr_test_parse_json (r.out);
+  o = json_node_get_object (json);
+  if (node_id == NULL)
+    return json_object_get_int_member (o, member);
+  nodes = json_object_get_array_member (o, "nodes");
+  for (guint i = 0; i < json_array_get_length (nodes); i++)
+    {
+      JsonObject *n = json_array_get_object_element (nodes, i);
+      if (g_strcmp0 (json_object_get_string_member (n, "node_id"), node_id) == 0)
+        return json_object_get_int_member (n, member);
+    }
+  g_assert_not_reached ();
+}
+
+/* A disabled node keeps showing what it holds (it showed 0 bytes, as if emptied, once the
+ * next command started without it), and its room no longer counts as free. */
+static void
+test_disabled_node_keeps_its_usage (Fixture *f, gconstpointer data)
+{
+  g_auto (TsrTestRun) init = { 0 };
+  g_auto (TsrTestRun) reg = { 0 };
+  g_auto (TsrTestRun) login = { 0 };
+  g_auto (TsrTestRun) up = { 0 };
+  g_auto (TsrTestRun) disable = { 0 };
+  g_autoptr (GBytes) content = NULL;
+  g_autofree char *path = write_random (f, "kept.bin", 300000, &content);
+  gint64 used3, total, available;
+
+  cli (f, &init, NULL, "init", "--capacity", "100MB", NULL);
+  g_assert_cmpint (init.status, ==, 0);
+  cli (f, &reg, PASSWORD "\n", "register", "tester", "--email", "tester@example.org",
+       "--password-stdin", NULL);
+  cli (f, &login, PASSWORD "\n", "login", "tester", "--password-stdin", NULL);
+  g_assert_cmpint (login.status, ==, 0);
+  cli (f, &up, NULL, "upload", path, NULL);
+  g_assert_cmpint (up.status, ==, 0);
+  used3 = storage_figure (f, "Node_03", "used_bytes");
+  total = storage_figure (f, NULL, "total_used_bytes");
+  available = storage_figure (f, NULL, "total_available_bytes");
+  g_assert_cmpint (used3, >, 0);
+  g_assert_cmpint (available, ==, 5 * 100000000 - total);
+
+  cli (f, &disable, NULL, "node", "disable", "Node_03", NULL);
+  g_assert_cmpint (disable.status, ==, 0);
+  g_assert_cmpint (storage_figure (f, "Node_03", "used_bytes"), ==, used3);
+  g_assert_cmpint (storage_figure (f, NULL, "total_used_bytes"), ==, total);
+  g_assert_cmpint (storage_figure (f, NULL, "total_available_bytes"), ==,
+                   4 * 100000000 - (total - used3));
+}
+
 /* --json prints fractions as short as they read back exactly: json-glib alone printed
  * 17 significant digits, "utilization" : 0.56666666666666665. */
 static void
@@ -1847,6 +1908,8 @@ main (int argc, char **argv)
               test_storage_counts_the_disk, fixture_teardown);
   g_test_add ("/tessera/cli/json-numbers-short", Fixture, GINT_TO_POINTER (1), fixture_setup,
               test_json_numbers_short, fixture_teardown);
+  g_test_add ("/tessera/cli/disabled-node-keeps-its-usage", Fixture, GINT_TO_POINTER (1),
+              fixture_setup, test_disabled_node_keeps_its_usage, fixture_teardown);
 
   return g_test_run ();
 }

@@ -43,6 +43,15 @@ usage_text (const TsrNodeStatus *s)
   g_autofree char *c = g_format_size (capacity);
   g_autofree char *f = g_format_size (available);
 
+  /* Its copies stay and count; its room does not, until it is back. */
+  if (!s->enabled)
+    /* Translators: "Disabled · 1.2 GB of 10 GB · 12.0 %" */
+    return g_strdup_printf (_ ("Disabled · %s of %s · %.1f %%"), u, c,
+                            capacity > 0 ? 100.0 * used / capacity : 0.0);
+  if (!s->alive)
+    /* Translators: "Stopped · 1.2 GB of 10 GB · 12.0 %" */
+    return g_strdup_printf (_ ("Stopped · %s of %s · %.1f %%"), u, c,
+                            capacity > 0 ? 100.0 * used / capacity : 0.0);
   if (available < tsr_node_status_get_quota_left (s))
     /* Translators: "1.2 GB of 10 GB · 12.0 % · 20 MB free: its disk is nearly full" */
     return g_strdup_printf (_ ("%s of %s · %.1f %% · %s free: its disk is nearly full"), u, c,
@@ -56,7 +65,8 @@ static void
 on_nodes_changed (TsrStoragePage *self)
 {
   GPtrArray *nodes = tsr_backend_get_nodes (self->backend);
-  guint64 used = 0, capacity = 0, available;
+  guint64 used = 0, capacity = 0, available, up_left = 0;
+  guint down = 0;
   g_autofree char *u = NULL, *c = NULL, *f = NULL, *total = NULL, *percent = NULL,
                   *free_text = NULL;
 
@@ -94,17 +104,25 @@ on_nodes_changed (TsrStoragePage *self)
                                       -1);
       used += s->used_bytes;
       capacity += s->capacity_bytes;
+      if (s->enabled && s->alive)
+        up_left += tsr_node_status_get_quota_left (s);
+      else
+        down++;
     }
-  /* Not the quotas left: nodes on one disk share what it has free. */
+  /* Not the quotas left: nodes on one disk share what it has free, and those that are down
+   * take nothing. */
   available = tsr_node_status_sum_available (nodes);
   u = g_format_size (used);
   c = g_format_size (capacity);
   f = g_format_size (available);
   total = g_strdup_printf (_ ("%s used of %s"), u, c);
   percent = g_strdup_printf (_ ("%.1f %% used"), capacity > 0 ? 100.0 * used / capacity : 0.0);
-  if (available < (capacity > used ? capacity - used : 0))
+  if (available < up_left)
     /* Translators: "20 GB free: the disk holds less than the nodes' quotas" */
     free_text = g_strdup_printf (_ ("%s free: the disk holds less than the nodes’ quotas"), f);
+  else if (down > 0)
+    /* Translators: "40 GB free on the nodes that are up" */
+    free_text = g_strdup_printf (_ ("%s free on the nodes that are up"), f);
   else
     free_text = g_strdup_printf (_ ("%s free"), f);
   gtk_label_set_text (self->total_label, total);

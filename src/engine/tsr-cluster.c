@@ -212,8 +212,9 @@ space_tally_finish (SpaceTally *tally)
  * tsr_node_status_sum_available:
  * @statuses: (element-type TsrNodeStatus): nodes
  *
- * What @statuses could still take together: each within what is left of its quota, and the
- * nodes on one disk within what that disk has free, counted once.
+ * What the nodes of @statuses that are up could still take together: each within what is left
+ * of its quota, and the nodes on one disk within what that disk has free, counted once. A
+ * node that is down or disabled takes nothing until it is back.
  */
 guint64
 tsr_node_status_sum_available (GPtrArray *statuses)
@@ -225,9 +226,34 @@ tsr_node_status_sum_available (GPtrArray *statuses)
     {
       const TsrNodeStatus *s = statuses->pdata[i];
 
-      space_tally_add (&tally, s->disk_id, tsr_node_status_get_quota_left (s), s->disk_free_bytes);
+      if (s->enabled && s->alive)
+        space_tally_add (&tally, s->disk_id, tsr_node_status_get_quota_left (s),
+                         s->disk_free_bytes);
     }
   return space_tally_finish (&tally);
+}
+
+/* What @m, an embedded node that is disabled (its store not open), holds, as its store last
+ * recorded it: shown as 0 bytes and 0 segments, it looked emptied. */
+static void
+peek_usage (TsrCluster *self, Member *m)
+{
+  g_autofree char *dir = g_build_filename (self->data_dir, "nodes", m->config->node_id, NULL);
+  g_autoptr (GError) local_error = NULL;
+  guint64 used = 0;
+  guint count = 0;
+
+  if (!g_file_test (dir, G_FILE_TEST_IS_DIR))
+    return; /* never started: it holds nothing */
+  if (!tsr_segment_store_peek_usage (dir, &used, &count, &local_error))
+    {
+      g_debug ("Usage of disabled %s unknown: %s", m->config->node_id, local_error->message);
+      return;
+    }
+  g_mutex_lock (&self->lock);
+  m->status.used_bytes = used;
+  m->status.segment_count = count;
+  g_mutex_unlock (&self->lock);
 }
 
 /* Why @m, an embedded node, is not running (NULL: it runs, or is down because it was asked to
@@ -703,6 +729,8 @@ tsr_cluster_start (TsrCluster *self, GError **error)
         }
       if (m->config->enabled && m->config->identity != NULL)
         make_client (self, m);
+      else if (!m->config->enabled && m->config->embedded)
+        peek_usage (self, m);
     }
   if (!tsr_cluster_config_save (self->config, self->config_path, error))
     return FALSE;

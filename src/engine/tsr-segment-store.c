@@ -499,12 +499,12 @@ fail:
 }
 
 static gboolean
-load_metadata (TsrSegmentStore *self, TsrSegmentIndex *index, guint64 *out_used, GError **error)
+load_metadata (const char *path, TsrSegmentIndex *index, guint64 *out_used, GError **error)
 {
   /* Mapped, not read: millions of segments make tens of megabytes, and a copy of them into
    * new memory was an eighth of opening a store. Written by rename, so never cut short under
-   * the mapping; and the store's lock keeps other processes away. */
-  g_autoptr (GMappedFile) mapped = g_mapped_file_new (self->metadata_path, FALSE, error);
+   * the mapping. */
+  g_autoptr (GMappedFile) mapped = g_mapped_file_new (path, FALSE, error);
   const char *data;
 
   if (mapped == NULL)
@@ -669,7 +669,7 @@ tsr_segment_store_initable_init (GInitable *initable, GCancellable *cancellable,
       g_autoptr (TsrSegmentIndex) index = tsr_segment_index_new ();
       guint64 used = 0;
 
-      if (load_metadata (self, index, &used, &local_error))
+      if (load_metadata (self->metadata_path, index, &used, &local_error))
         {
           tsr_segment_index_free (self->segments);
           self->segments = g_steal_pointer (&index);
@@ -722,6 +722,35 @@ static void
 tsr_segment_store_initable_iface_init (GInitableIface *iface)
 {
   iface->init = tsr_segment_store_initable_init;
+}
+
+/**
+ * tsr_segment_store_peek_usage:
+ * @root: a node's directory
+ * @used: (out): the bytes its segments take
+ * @segment_count: (out): how many it holds
+ *
+ * What a store that is not open (a disabled node's) holds, as its metadata.json last
+ * recorded it; nothing is locked or changed. Fails when that record is missing, damaged or
+ * behind (metadata.dirty: a crash), since only a recount, at the next open, would tell.
+ */
+gboolean
+tsr_segment_store_peek_usage (const char *root, guint64 *used, guint *segment_count, GError **error)
+{
+  g_autofree char *path = g_build_filename (root, "metadata.json", NULL);
+  g_autofree char *dirty = g_build_filename (root, "metadata.dirty", NULL);
+  g_autoptr (TsrSegmentIndex) index = tsr_segment_index_new ();
+
+  if (g_file_test (dirty, G_FILE_TEST_EXISTS))
+    {
+      g_set_error (error, TSR_ERROR, TSR_ERROR_CORRUPT,
+                   _ ("%s was not closed cleanly; its usage is known once it opens"), root);
+      return FALSE;
+    }
+  if (!load_metadata (path, index, used, error))
+    return FALSE;
+  *segment_count = tsr_segment_index_size (index);
+  return TRUE;
 }
 
 /**

@@ -87,6 +87,8 @@ gboolean tsr_segment_store_reconstruct (TsrSegmentStore *self, const char *const
                                         GError **error);
 
 char *tsr_segment_store_segment_path (TsrSegmentStore *self, const char *id);
+gboolean tsr_segment_store_peek_usage (const char *root, guint64 *used, guint *segment_count,
+                                       GError **error);
 
 gboolean tsr_segment_store_parse_metadata (const char *data, gsize len, TsrSegmentIndex *index,
                                            guint64 *out_used, GError **error);
