@@ -1719,6 +1719,26 @@ test_storage_counts_the_disk (Fixture *f, gconstpointer data)
   g_assert_cmpint (total, >=, (gint64)(disk_free - disk_free / 10));
 }
 
+/* A data dir of five nodes of @capacity each, signed in, with @path uploaded. */
+static void
+init_and_upload (Fixture *f, const char *capacity, const char *path)
+{
+  g_auto (TsrTestRun) init = { 0 };
+  g_auto (TsrTestRun) reg = { 0 };
+  g_auto (TsrTestRun) login = { 0 };
+  g_auto (TsrTestRun) up = { 0 };
+
+  cli (f, &init, NULL, "init", "--capacity", capacity, NULL);
+  g_assert_cmpint (init.status, ==, 0);
+  cli (f, &reg, PASSWORD "\n", "register", "tester", "--email", "tester@example.org",
+       "--password-stdin", NULL);
+  g_assert_cmpint (reg.status, ==, 0);
+  cli (f, &login, PASSWORD "\n", "login", "tester", "--password-stdin", NULL);
+  g_assert_cmpint (login.status, ==, 0);
+  cli (f, &up, NULL, "upload", path, NULL);
+  g_assert_cmpint (up.status, ==, 0);
+}
+
 /* The node's figure @member in `--json storage` (or the total, for @node_id NULL). */
 static gint64
 storage_figure (Fixture *f, const char *node_id, const char *member)
@@ -1749,23 +1769,12 @@ storage_figure (Fixture *f, const char *node_id, const char *member)
 static void
 test_disabled_node_keeps_its_usage (Fixture *f, gconstpointer data)
 {
-  g_auto (TsrTestRun) init = { 0 };
-  g_auto (TsrTestRun) reg = { 0 };
-  g_auto (TsrTestRun) login = { 0 };
-  g_auto (TsrTestRun) up = { 0 };
   g_auto (TsrTestRun) disable = { 0 };
   g_autoptr (GBytes) content = NULL;
   g_autofree char *path = write_random (f, "kept.bin", 300000, &content);
   gint64 used3, total, available;
 
-  cli (f, &init, NULL, "init", "--capacity", "100MB", NULL);
-  g_assert_cmpint (init.status, ==, 0);
-  cli (f, &reg, PASSWORD "\n", "register", "tester", "--email", "tester@example.org",
-       "--password-stdin", NULL);
-  cli (f, &login, PASSWORD "\n", "login", "tester", "--password-stdin", NULL);
-  g_assert_cmpint (login.status, ==, 0);
-  cli (f, &up, NULL, "upload", path, NULL);
-  g_assert_cmpint (up.status, ==, 0);
+  init_and_upload (f, "100MB", path);
   used3 = storage_figure (f, "Node_03", "used_bytes");
   total = storage_figure (f, NULL, "total_used_bytes");
   available = storage_figure (f, NULL, "total_available_bytes");
@@ -1785,10 +1794,6 @@ test_disabled_node_keeps_its_usage (Fixture *f, gconstpointer data)
 static void
 test_json_numbers_short (Fixture *f, gconstpointer data)
 {
-  g_auto (TsrTestRun) init = { 0 };
-  g_auto (TsrTestRun) reg = { 0 };
-  g_auto (TsrTestRun) login = { 0 };
-  g_auto (TsrTestRun) up = { 0 };
   g_auto (TsrTestRun) storage = { 0 };
   g_autoptr (GBytes) content = NULL;
   g_autofree char *path = write_random (f, "one-byte.bin", 1, &content);
@@ -1797,15 +1802,7 @@ test_json_numbers_short (Fixture *f, gconstpointer data)
   const char *p;
   guint checked = 0;
 
-  cli (f, &init, NULL, "init", "--capacity", "3000", NULL);
-  g_assert_cmpint (init.status, ==, 0);
-  cli (f, &reg, PASSWORD "\n", "register", "tester", "--email", "tester@example.org",
-       "--password-stdin", NULL);
-  g_assert_cmpint (reg.status, ==, 0);
-  cli (f, &login, PASSWORD "\n", "login", "tester", "--password-stdin", NULL);
-  g_assert_cmpint (login.status, ==, 0);
-  cli (f, &up, NULL, "upload", path, NULL);
-  g_assert_cmpint (up.status, ==, 0);
+  init_and_upload (f, "3000", path);
   cli (f, &storage, NULL, "--json", "storage", NULL);
   g_assert_cmpint (storage.status, ==, 0);
   json = tsr_test_parse_json (storage.out);
