@@ -1129,6 +1129,38 @@ test_saves_its_index_when_quiet (Fixture *f, gconstpointer data)
   g_assert_cmpuint (tsr_segment_store_get_segment_count (f->store), ==, 9);
 }
 
+/* The background scrub is no request: the node stays READY while it runs. Its disk reads
+ * once turned the node WAITING every ten seconds with nothing asked of it, which the app
+ * shows in amber. */
+static void
+test_scrub_keeps_ready (Fixture *f, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  guint64 checked = 0, corrupt = 0;
+  guint waiting = 0;
+  const guint n = 400;
+
+  for (guint i = 0; i < n; i++)
+    {
+      g_autoptr (GBytes) seg = tsr_test_random_bytes (f->rand, 65536);
+      g_assert_true (tsr_segment_store_put (f->store, seg, NULL, NULL, &error));
+      g_assert_no_error (error);
+    }
+  g_assert_true (tsr_segment_store_sync (f->store, &error));
+  tsr_node_set_scrub_rate (f->node, G_GUINT64_CONSTANT (1) << 30);
+  /* The first slice comes within one interval; watch the state all through it. */
+  for (gint64 end = g_get_monotonic_time () + (TSR_NODE_SCRUB_INTERVAL + 20) * G_USEC_PER_SEC;
+       checked < n && g_get_monotonic_time () < end;)
+    {
+      waiting += tsr_node_get_state (f->node) != TSR_NODE_STATE_READY;
+      tsr_node_get_scrub_counts (f->node, &checked, &corrupt);
+      g_usleep (50);
+    }
+  g_assert_cmpuint (checked, ==, n);
+  g_assert_cmpuint (corrupt, ==, 0);
+  g_assert_cmpuint (waiting, ==, 0);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -1137,6 +1169,7 @@ main (int argc, char **argv)
 #define ADD(path, fn)                                                                              \
   g_test_add ("/tessera/node/" path, Fixture, NULL, fixture_setup, fn, fixture_teardown)
   ADD ("store-retrieve", test_store_retrieve);
+  ADD ("scrub-keeps-ready", test_scrub_keeps_ready);
   ADD ("wrong-hash-refused", test_wrong_hash_refused);
   ADD ("rotted-segment", test_rotted_segment);
   ADD ("no-space", test_no_space);

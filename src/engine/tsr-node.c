@@ -487,24 +487,21 @@ on_scrub_timer (gpointer data)
   TsrScrubResult result = { 0 };
   guint64 budget;
 
-  begin_wait (self);
+  /* Background work, not a request: the node's state (what requests are doing) stays. */
   if (!tsr_segment_store_checkpoint (self->store, TSR_NODE_SCRUB_INTERVAL, &error))
     {
       g_message ("%s: saving its index: %s", self->node_id, error->message);
       g_clear_error (&error);
     }
-  end_wait (self);
 
   g_mutex_lock (&self->lock);
   budget = self->scrub_rate * TSR_NODE_SCRUB_INTERVAL;
   g_mutex_unlock (&self->lock);
   if (budget == 0)
     return G_SOURCE_CONTINUE;
-  begin_wait (self);
   if (tsr_segment_store_scrub (self->store, self->scrub_cursor, budget, &result, &error) &&
       result.corrupt->len > 0)
     tsr_segment_store_sync (self->store, &error);
-  end_wait (self);
   if (error != NULL)
     g_message ("%s: background scrub: %s", self->node_id, error->message);
   else
