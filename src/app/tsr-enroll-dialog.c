@@ -28,6 +28,7 @@ struct _TsrEnrollDialog
   GtkButton *confirm_button;
   GtkLabel *error_label;
   GtkLabel *codes_label;
+  GtkLabel *saved_label; /* under the codes: where they were saved, or why not */
 
   TsrBackend *backend;
   TsrOtpEnrollment *enrollment;
@@ -189,13 +190,61 @@ copy_codes_action (GtkWidget *widget, const char *action, GVariant *param)
 }
 
 static void
+show_saved (TsrEnrollDialog *self, const char *text, gboolean is_error)
+{
+  gtk_label_set_text (self->saved_label, text);
+  gtk_widget_set_visible (GTK_WIDGET (self->saved_label), TRUE);
+  if (is_error)
+    gtk_widget_add_css_class (GTK_WIDGET (self->saved_label), "error");
+  else
+    gtk_widget_remove_css_class (GTK_WIDGET (self->saved_label), "error");
+}
+
+static void
 on_codes_saved (GObject *source, GAsyncResult *result, gpointer data)
 {
   g_autoptr (TsrEnrollDialog) self = data;
   g_autoptr (GError) error = NULL;
+  g_autofree char *uri = g_file_get_uri (G_FILE (source));
+  g_autofree char *name = NULL;
+  g_autofree char *text = NULL;
 
+  /* The file chooser lists what it saved among the recent files, for anyone at the desktop
+   * to find: backup codes are not to be found that way. */
+  gtk_recent_manager_remove_item (gtk_recent_manager_get_default (), uri, NULL);
   if (!g_file_replace_contents_finish (G_FILE (source), result, NULL, &error))
-    show_error (self, error->message);
+    {
+      show_saved (self, error->message, TRUE);
+      return;
+    }
+  name = g_file_get_parse_name (G_FILE (source));
+  /* Translators: "Saved to /home/ada/tessera-backup-codes.txt" */
+  text = g_strdup_printf (_ ("Saved to %s"), name);
+  show_saved (self, text, FALSE);
+}
+
+/**
+ * tsr_enroll_dialog_save_codes:
+ * @file: where to
+ *
+ * Saves the backup codes to @file, readable by the user alone, one a line; the dialog says
+ * where, or why not. What the Save button does once a file is chosen.
+ */
+void
+tsr_enroll_dialog_save_codes (TsrEnrollDialog *self, GFile *file)
+{
+  g_autofree char *codes = NULL;
+  GBytes *bytes;
+
+  g_return_if_fail (TSR_IS_ENROLL_DIALOG (self));
+  if (self->enrollment == NULL)
+    return;
+  codes = codes_text (self);
+  bytes = g_bytes_new_take (g_strconcat (codes, "\n", NULL), strlen (codes) + 1);
+  /* Private: only the user may read the codes. */
+  g_file_replace_contents_bytes_async (file, bytes, NULL, FALSE, G_FILE_CREATE_PRIVATE, NULL,
+                                       on_codes_saved, g_object_ref (self));
+  g_bytes_unref (bytes);
 }
 
 static void
@@ -203,14 +252,10 @@ on_save_response (GtkNativeDialog *dialog, int response, gpointer data)
 {
   g_autoptr (TsrEnrollDialog) self = data;
 
-  if (response == GTK_RESPONSE_ACCEPT && self->enrollment != NULL)
+  if (response == GTK_RESPONSE_ACCEPT)
     {
       g_autoptr (GFile) file = gtk_file_chooser_get_file (GTK_FILE_CHOOSER (dialog));
-      char *codes = codes_text (self);
-      g_autoptr (GBytes) bytes = g_bytes_new_take (codes, strlen (codes));
-      /* Private: only the user may read the codes. */
-      g_file_replace_contents_bytes_async (file, bytes, NULL, FALSE, G_FILE_CREATE_PRIVATE, NULL,
-                                           on_codes_saved, g_object_ref (self));
+      tsr_enroll_dialog_save_codes (self, file);
     }
   gtk_native_dialog_destroy (dialog);
   g_object_unref (dialog);
@@ -259,6 +304,7 @@ tsr_enroll_dialog_class_init (TsrEnrollDialogClass *klass)
   gtk_widget_class_bind_template_child (widget_class, TsrEnrollDialog, confirm_button);
   gtk_widget_class_bind_template_child (widget_class, TsrEnrollDialog, error_label);
   gtk_widget_class_bind_template_child (widget_class, TsrEnrollDialog, codes_label);
+  gtk_widget_class_bind_template_child (widget_class, TsrEnrollDialog, saved_label);
   gtk_widget_class_install_action (widget_class, "enroll.confirm", NULL, confirm_action);
   gtk_widget_class_install_action (widget_class, "enroll.copy-secret", NULL, copy_secret_action);
   gtk_widget_class_install_action (widget_class, "enroll.copy-codes", NULL, copy_codes_action);
@@ -341,4 +387,14 @@ tsr_enroll_dialog_get_backup_codes (TsrEnrollDialog *self)
 {
   g_return_val_if_fail (TSR_IS_ENROLL_DIALOG (self), NULL);
   return gtk_label_get_text (self->codes_label);
+}
+
+/* What the dialog says of the last save of the codes, or NULL. */
+const char *
+tsr_enroll_dialog_get_saved (TsrEnrollDialog *self)
+{
+  g_return_val_if_fail (TSR_IS_ENROLL_DIALOG (self), NULL);
+  return gtk_widget_get_visible (GTK_WIDGET (self->saved_label))
+             ? gtk_label_get_text (self->saved_label)
+             : NULL;
 }

@@ -20,5 +20,7 @@ const char *tsr_enroll_dialog_get_secret (TsrEnrollDialog *self);
 const char *tsr_enroll_dialog_get_page (TsrEnrollDialog *self);
 const char *tsr_enroll_dialog_get_error (TsrEnrollDialog *self);
 const char *tsr_enroll_dialog_get_backup_codes (TsrEnrollDialog *self);
+const char *tsr_enroll_dialog_get_saved (TsrEnrollDialog *self);
+void tsr_enroll_dialog_save_codes (TsrEnrollDialog *self, GFile *file);
 
 G_END_DECLS

@@ -63,6 +63,28 @@ error_shown (gpointer window)
   return tsr_sign_in_page_get_error (tsr_window_get_sign_in_page (window)) != NULL;
 }
 
+/* Whether the desktop's recent files (as other programs read them) list @uri. */
+static gboolean
+is_recent (gpointer uri)
+{
+  g_autofree char *path = g_build_filename (g_get_user_data_dir (), "recently-used.xbel", NULL);
+  g_autofree char *xbel = NULL;
+
+  return g_file_get_contents (path, &xbel, NULL, NULL) && strstr (xbel, uri) != NULL;
+}
+
+static gboolean
+is_not_recent (gpointer uri)
+{
+  return !is_recent (uri);
+}
+
+static gboolean
+codes_saved (gpointer dialog)
+{
+  return tsr_enroll_dialog_get_saved (dialog) != NULL;
+}
+
 static gboolean
 wrong_code_said (gpointer window)
 {
@@ -528,6 +550,30 @@ test_enroll (Fixture *f, gconstpointer data)
   g_assert_true (tsr_backend_user_has_otp (tsr_window_get_backend (f->window), USER));
   backup = g_strsplit (tsr_enroll_dialog_get_backup_codes (dialog), "\n", -1);
   g_assert_cmpuint (g_strv_length (backup), ==, TSR_ACCOUNTS_BACKUP_CODES);
+
+  /* Saved, the codes are the user's alone, a line each, and the dialog says where; the file
+   * is taken off the recent files, where the file chooser puts what it saved. */
+  {
+    g_autofree char *saved_path = g_build_filename (f->work_dir, "codes.txt", NULL);
+    g_autoptr (GFile) saved = g_file_new_for_path (saved_path);
+    g_autofree char *uri = g_file_get_uri (saved);
+    g_autofree char *expected =
+        g_strconcat (tsr_enroll_dialog_get_backup_codes (dialog), "\n", NULL);
+    g_autofree char *contents = NULL;
+    GtkRecentManager *recent = gtk_recent_manager_get_default ();
+    GStatBuf st;
+
+    g_assert_true (gtk_recent_manager_add_item (recent, uri));
+    g_assert_true (tsr_app_test_wait (is_recent, uri, 30));
+    tsr_enroll_dialog_save_codes (dialog, saved);
+    g_assert_true (tsr_app_test_wait (codes_saved, dialog, 30));
+    g_assert_nonnull (strstr (tsr_enroll_dialog_get_saved (dialog), "codes.txt"));
+    g_assert_true (g_file_get_contents (saved_path, &contents, NULL, NULL));
+    g_assert_cmpstr (contents, ==, expected);
+    g_assert_cmpint (g_stat (saved_path, &st), ==, 0);
+    g_assert_cmpint (st.st_mode & 0777, ==, 0600);
+    g_assert_true (tsr_app_test_wait (is_not_recent, uri, 30));
+  }
   gtk_window_destroy (GTK_WINDOW (dialog));
 
   /* A wrong password does not tell that the account has two-factor: no code field, and the

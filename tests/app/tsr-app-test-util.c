@@ -8,12 +8,28 @@
 #include "config.h"
 
 #include <glib/gi18n.h>
+#include <stdlib.h>
 
 #include "tsr-app-test-util.h"
+#include "tsr-test-util.h"
+
+static char *data_home;
+
+static void
+remove_data_home (void)
+{
+  tsr_test_rmdir (data_home);
+  g_clear_pointer (&data_home, g_free);
+}
 
 void
 tsr_app_test_init (int *argc, char ***argv)
 {
+  /* Hermetic: what GTK keeps for the user (the recent files) goes to a directory of the
+   * test's own, not to the home directory. */
+  data_home = tsr_test_make_tmpdir ();
+  g_setenv ("XDG_DATA_HOME", data_home, TRUE);
+  atexit (remove_data_home);
   gtk_init ();
   adw_init ();
   /* The app's stylesheet, as AdwApplication would load it. */
