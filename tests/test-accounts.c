@@ -250,15 +250,18 @@ test_two_factor (Fixture *f, gconstpointer data)
   code = code_for (e->secret, t + 90);
   login = tsr_accounts_login (f->accounts, "alice", PASSWORD, code, "local", &error);
   g_assert_no_error (error);
+  g_assert_cmpint (login->backup_codes_left, ==, -1); /* an app's code spends none */
   g_clear_pointer (&login, tsr_login_free);
   g_assert_null (tsr_accounts_login (f->accounts, "alice", PASSWORD, code, "local", &error));
   g_clear_error (&error);
 
-  /* Each backup code works exactly once, typed in any case. */
+  /* Each backup code works exactly once, typed in any case; the login says how many are
+   * left. */
   {
     g_autofree char *lower = g_ascii_strdown (e->backup_codes[3], -1);
     login = tsr_accounts_login (f->accounts, "alice", PASSWORD, lower, "local", &error);
     g_assert_no_error (error);
+    g_assert_cmpint (login->backup_codes_left, ==, TSR_ACCOUNTS_BACKUP_CODES - 1);
     g_clear_pointer (&login, tsr_login_free);
     g_assert_null (
         tsr_accounts_login (f->accounts, "alice", PASSWORD, e->backup_codes[3], "local", &error));

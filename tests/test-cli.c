@@ -1174,6 +1174,13 @@ test_two_factor_with_qr (Fixture *f, gconstpointer data)
            json_object_get_array_member (json_node_get_object (json), "backup_codes"), 0),
        NULL);
   g_assert_cmpint (with_backup.status, ==, 0);
+  /* Told how many are left, and how to get new ones. */
+  {
+    g_autofree char *left =
+        g_strdup_printf ("A backup code was used: %d are left", TSR_ACCOUNTS_BACKUP_CODES - 1);
+    g_assert_nonnull (strstr (with_backup.err, left));
+    g_assert_nonnull (strstr (with_backup.err, "tessera-cli otp enable"));
+  }
 }
 
 /* `otp enable --json`'s secret and backup codes. */

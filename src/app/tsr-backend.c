@@ -28,6 +28,7 @@ struct _TsrBackend
 
   char *username;
   char *token;
+  int backup_codes_left; /* after the last sign-in spent a backup code; -1: it spent none */
 
   GListStore *files;     /* TsrFileItem */
   GListStore *transfers; /* TsrTransfer */
@@ -91,6 +92,7 @@ typedef struct
   char *id;           /* a node's or a file's */
   gboolean enabled;
   TsrNetemSettings netem;
+  int backup_codes_left; /* signing in: as TsrLogin's */
 } TaskData;
 
 static void
@@ -422,6 +424,7 @@ login_and_open_catalog (TsrBackend *self, TaskData *d, char **token, GError **er
   if (!tsr_cluster_set_user (self->cluster, login->username, login->data_key, error))
     return FALSE;
   *token = g_strdup (login->token);
+  d->backup_codes_left = login->backup_codes_left;
   return TRUE;
 }
 
@@ -455,6 +458,7 @@ sign_in_finish (TsrBackend *self, GAsyncResult *result, GError **error)
     return FALSE;
   wipe_string (self->token);
   self->token = token;
+  self->backup_codes_left = d->backup_codes_left;
   set_username (self, d->username);
   if (self->cluster_ready)
     reload_files (self);
@@ -563,6 +567,18 @@ tsr_backend_get_username (TsrBackend *self)
 {
   g_return_val_if_fail (TSR_IS_BACKEND (self), NULL);
   return self->username;
+}
+
+/**
+ * tsr_backend_get_backup_codes_left:
+ *
+ * Returns: how many backup codes are left when the last sign-in spent one, or -1
+ */
+int
+tsr_backend_get_backup_codes_left (TsrBackend *self)
+{
+  g_return_val_if_fail (TSR_IS_BACKEND (self), -1);
+  return self->backup_codes_left;
 }
 
 gboolean
@@ -1347,6 +1363,7 @@ tsr_backend_init (TsrBackend *self)
   self->transfers = g_list_store_new (TSR_TYPE_TRANSFER);
   self->cancellable = g_cancellable_new ();
   self->health_interval = TSR_CLUSTER_HEALTH_INTERVAL;
+  self->backup_codes_left = -1;
 }
 
 guint

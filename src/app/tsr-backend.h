@@ -32,6 +32,7 @@ TsrAccounts *tsr_backend_get_accounts (TsrBackend *self);
 /* accounts */
 const char *tsr_backend_get_username (TsrBackend *self);
 gboolean tsr_backend_user_has_otp (TsrBackend *self, const char *username);
+int tsr_backend_get_backup_codes_left (TsrBackend *self);
 void tsr_backend_sign_in_async (TsrBackend *self, const char *username, const char *password,
                                 const char *code, GCancellable *cancellable,
                                 GAsyncReadyCallback callback, gpointer user_data);

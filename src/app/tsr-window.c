@@ -292,11 +292,43 @@ on_offer_response (AdwMessageDialog *dialog, const char *response, gpointer data
     open_enrollment (self);
 }
 
+/* Signed in with a backup code: how many are left, before they run out. */
+static void
+tell_backup_codes_left (TsrWindow *self, int left)
+{
+  g_autofree char *body = NULL;
+  GtkWidget *dialog;
+
+  if (left == 0)
+    body = g_strdup (_ ("That was your last backup code. Set up two-factor authentication "
+                        "again to get new ones, or you may not be able to sign in without "
+                        "your phone."));
+  else
+    body = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE,
+                                         "%d backup code is left. Set up two-factor "
+                                         "authentication again to get new ones.",
+                                         "%d backup codes are left. Set up two-factor "
+                                         "authentication again to get new ones.",
+                                         left),
+                            left);
+  dialog = adw_message_dialog_new (GTK_WINDOW (self), _ ("You Used a Backup Code"), body);
+  adw_message_dialog_add_responses (ADW_MESSAGE_DIALOG (dialog), "later", _ ("_Later"), "enroll",
+                                    _ ("_Set Up Again"), NULL);
+  adw_message_dialog_set_response_appearance (ADW_MESSAGE_DIALOG (dialog), "enroll",
+                                              ADW_RESPONSE_SUGGESTED);
+  adw_message_dialog_set_close_response (ADW_MESSAGE_DIALOG (dialog), "later");
+  g_signal_connect_object (dialog, "response", G_CALLBACK (on_offer_response), self, 0);
+  gtk_window_present (GTK_WINDOW (dialog));
+}
+
 static void
 on_signed_in (TsrWindow *self, gboolean created)
 {
   GtkWidget *dialog;
+  int left = tsr_backend_get_backup_codes_left (self->backend);
 
+  if (left >= 0)
+    tell_backup_codes_left (self, left);
   if (!created)
     return;
   /* A new account is the moment to offer the second factor. */

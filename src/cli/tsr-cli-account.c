@@ -292,6 +292,8 @@ read_session (TsrCli *cli, TsrAccounts *accounts, GError **error)
   g_autoptr (JsonParser) parser = json_parser_new ();
   g_autoptr (TsrLogin) login = g_new0 (TsrLogin, 1);
   g_autofree char *who = NULL;
+
+  login->backup_codes_left = -1;
   g_autofree guint8 *key = NULL;
   JsonObject *o;
   JsonNode *root;
@@ -426,11 +428,26 @@ tsr_cli_cmd_login (TsrCli *cli, int argc, char **argv)
     }
   if (login == NULL || !save_session (cli, login, &error))
     return tsr_cli_fail (cli, error);
-  if (cli->json)
+  if (cli->json && login->backup_codes_left >= 0)
+    printf ("{\"username\": \"%s\", \"backup_codes_left\": %d}\n", login->username,
+            login->backup_codes_left);
+  else if (cli->json)
     printf ("{\"username\": \"%s\"}\n", login->username);
   else
     printf (_ ("Logged in as %s\n"), login->username);
   fflush (stdout);
+  if (!cli->json && login->backup_codes_left >= 0)
+    fprintf (stderr,
+             login->backup_codes_left == 0
+                 ? _ ("That was your last backup code. Make new ones now with: tessera-cli otp "
+                      "enable\n")
+                 : g_dngettext (GETTEXT_PACKAGE,
+                                "A backup code was used: %d is left. New ones come with: "
+                                "tessera-cli otp enable\n",
+                                "A backup code was used: %d are left. New ones come with: "
+                                "tessera-cli otp enable\n",
+                                login->backup_codes_left),
+             login->backup_codes_left);
   notify (cli, accounts, login->username, _ ("New sign-in to Tessera"),
           _ ("Someone signed in to your Tessera account"));
   return TSR_EXIT_OK;

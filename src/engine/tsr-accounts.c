@@ -886,7 +886,7 @@ tsr_accounts_login (TsrAccounts *self, const char *username, const char *passwor
   char token_hex[65], token_hash[TSR_SHA256_HEX_LEN + 1];
   User *u;
   gint64 t, locked_until, last_login;
-  guint failures;
+  guint failures, codes_before;
   Session *s;
 
   g_return_val_if_fail (TSR_IS_ACCOUNTS (self), NULL);
@@ -894,6 +894,7 @@ tsr_accounts_login (TsrAccounts *self, const char *username, const char *passwor
   g_mutex_lock (&self->lock);
   t = now (self);
   u = find_user (self, username);
+  codes_before = u != NULL && u->otp_enabled ? u->backup_codes->len : 0;
   if (!authenticate (self, u, username, password, u != NULL && u->otp_enabled, code, error))
     {
       g_mutex_unlock (&self->lock);
@@ -901,6 +902,9 @@ tsr_accounts_login (TsrAccounts *self, const char *username, const char *passwor
     }
 
   login = g_new0 (TsrLogin, 1);
+  /* A backup code spent: the user is told how many are left, before they run out. */
+  login->backup_codes_left =
+      u->otp_enabled && u->backup_codes->len < codes_before ? (int)u->backup_codes->len : -1;
   kek = derive_kek (password, u->key_salt, error);
   if (kek == NULL || (login->data_key = tsr_key_unseal (kek, u->wrapped_key, error)) == NULL)
     {

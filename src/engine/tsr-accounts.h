@@ -22,12 +22,15 @@ G_BEGIN_DECLS
  * @username: who logged in
  * @token: the session token (64 hex characters); only its hash is stored
  * @data_key: the user's data key, unwrapped with the password
+ * @backup_codes_left: how many backup codes are left when this login spent one; -1 when it
+ *   spent none
  */
 typedef struct
 {
   char *username;
   char *token;
   TsrKey *data_key;
+  int backup_codes_left;
 } TsrLogin;
 
 void tsr_login_free (TsrLogin *login);

@@ -645,6 +645,22 @@ test_enroll (Fixture *f, gconstpointer data)
     gtk_window_destroy (GTK_WINDOW (dialog));
   }
 
+  /* Signing in with a backup code says how many are left, and offers new ones. */
+  gtk_widget_activate_action (GTK_WIDGET (f->window), "win.sign-out", NULL);
+  tsr_app_test_sign_in (f->window, USER, PASSWORD, new_backup[1]);
+  g_assert_true (tsr_app_test_wait (tsr_app_test_signed_in, f->window, 30));
+  {
+    AdwMessageDialog *told = find_message_dialog ();
+    g_autofree char *left =
+        g_strdup_printf ("%d backup codes are left", TSR_ACCOUNTS_BACKUP_CODES - 1);
+
+    g_assert_nonnull (told);
+    g_assert_cmpstr (adw_message_dialog_get_heading (told), ==, "You Used a Backup Code");
+    g_assert_nonnull (strstr (adw_message_dialog_get_body (told), left));
+    adw_message_dialog_response (told, "later");
+    gtk_window_destroy (GTK_WINDOW (told));
+  }
+
   /* Turning it off asks for the password and a code; a backup code serves. */
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (f->window), "win.two-factor", NULL));
   {
