@@ -632,6 +632,48 @@ test_remotes_file (void)
   g_assert_cmpuint (seen, >=, 4);
 }
 
+/* What the Add Node dialog and `remote add` take as an SSH target, and what they refuse with
+ * a clear message rather than pass on to libssh ("Hostname required"). */
+static void
+test_parse_target (void)
+{
+  const char *good[][4] = {
+    { "ada@nas.local", "ada", "nas.local", "22" },
+    { "ada@nas.local:2222", "ada", "nas.local", "2222" },
+    { "ada@192.168.1.20", "ada", "192.168.1.20", "22" },
+    { "ada@[fe80::1%eth0]:22", "ada", "fe80::1%eth0", "22" },
+    { "backup_user@my-server_2", "backup_user", "my-server_2", "22" },
+  };
+  const char *bad[] = { "not a host",       "ada@not a host", "ada@nas local:22", "ada@",
+                        "-oProxyCommand=x", "ada@-x",         "a da@nas",         "ada@nas:0",
+                        "ada@nas:65536",    "ada@fe80::1",    "ada@nas\n",        "ada@[]" };
+
+  for (guint i = 0; i < G_N_ELEMENTS (good); i++)
+    {
+      g_autofree char *user = NULL;
+      g_autofree char *host = NULL;
+      g_autofree char *port = NULL;
+      guint16 p = 0;
+
+      g_assert_true (tsr_parse_ssh_target (good[i][0], &user, &host, &p));
+      port = g_strdup_printf ("%u", p);
+      g_assert_cmpstr (user, ==, good[i][1]);
+      g_assert_cmpstr (host, ==, good[i][2]);
+      g_assert_cmpstr (port, ==, good[i][3]);
+    }
+  for (guint i = 0; i < G_N_ELEMENTS (bad); i++)
+    {
+      char *user = NULL;
+      char *host = NULL;
+      guint16 p = 0;
+
+      if (tsr_parse_ssh_target (bad[i], &user, &host, &p))
+        g_error ("“%s” was taken as %s@%s:%u", bad[i], user, host, p);
+      g_assert_null (user);
+      g_assert_null (host);
+    }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -649,6 +691,7 @@ main (int argc, char **argv)
   ADD ("broadcast", test_broadcast);
   ADD ("provision-async", test_provision_async);
   g_test_add_func ("/tessera/ssh/remotes-file", test_remotes_file);
+  g_test_add_func ("/tessera/ssh/parse-target", test_parse_target);
 #undef ADD
 
   return g_test_run ();

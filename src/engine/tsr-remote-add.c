@@ -90,6 +90,19 @@ wipe_string (char *s)
 
 /* ---- helpers shared with the CLI ---- */
 
+/* Whether @host can name a host: a name or an address, nothing a person typed by mistake
+ * ("not a host" reached libssh, which said only "Hostname required"). */
+static gboolean
+is_host_name (const char *host)
+{
+  if (*host == '\0' || *host == '-')
+    return FALSE;
+  for (const char *c = host; *c != '\0'; c++)
+    if (!g_ascii_isalnum (*c) && strchr (".-_:%", *c) == NULL)
+      return FALSE;
+  return TRUE;
+}
+
 /**
  * tsr_parse_host_port:
  * @port_optional: whether HOST alone (port 0) is accepted
@@ -124,6 +137,11 @@ tsr_parse_host_port (const char *text, char **host, guint16 *port, gboolean port
       if (colon == text)
         return FALSE;
       *host = colon ? g_strndup (text, colon - text) : g_strdup (text);
+    }
+  if (!is_host_name (*host))
+    {
+      g_clear_pointer (host, g_free);
+      return FALSE;
     }
   if (colon == NULL)
     {
@@ -161,6 +179,9 @@ tsr_parse_ssh_target (const char *text, char **user, char **host, guint16 *port)
     return FALSE;
   if (u[0] == '\0' || u[0] == '-' || h[0] == '\0' || h[0] == '-')
     return FALSE;
+  for (const char *c = u; *c != '\0'; c++)
+    if (g_ascii_isspace (*c) || g_ascii_iscntrl (*c))
+      return FALSE;
   if (*port == 0)
     *port = 22;
   *user = g_steal_pointer (&u);
