@@ -813,6 +813,23 @@ transfer_finished (TsrBackend *self, TsrTransfer *transfer, const GError *error)
   g_signal_emit (self, signals[SIGNAL_TRANSFER_FINISHED], 0, transfer, error);
 }
 
+/* Whether the list has a file called @name other than @file_id. */
+static gboolean
+has_other_file_named (TsrBackend *self, const char *name, const char *file_id)
+{
+  guint n = g_list_model_get_n_items (G_LIST_MODEL (self->files));
+
+  for (guint i = 0; i < n; i++)
+    {
+      g_autoptr (TsrFileItem) item = g_list_model_get_item (G_LIST_MODEL (self->files), i);
+
+      if (g_strcmp0 (tsr_file_item_get_name (item), name) == 0 &&
+          g_strcmp0 (tsr_file_item_get_file_id (item), file_id) != 0)
+        return TRUE;
+    }
+  return FALSE;
+}
+
 static void
 on_uploaded (GObject *source, GAsyncResult *result, gpointer data)
 {
@@ -831,6 +848,15 @@ on_uploaded (GObject *source, GAsyncResult *result, gpointer data)
       g_autofree char *message =
           g_strdup_printf (_ ("“%s” has the same content as “%s”, which is stored already"),
                            tsr_transfer_get_name (transfer), manifest->name);
+      g_signal_emit (self, signals[SIGNAL_NOTICE], 0, message);
+    }
+  /* Other content under a name the list has: both are kept, and two rows read the same. */
+  else if (manifest != NULL && has_other_file_named (self, manifest->name, manifest->file_id))
+    {
+      g_autofree char *message = g_strdup_printf (
+          _ ("Another file named “%s” is stored already; both are kept, told apart by when "
+             "they were uploaded"),
+          manifest->name);
       g_signal_emit (self, signals[SIGNAL_NOTICE], 0, message);
     }
   transfer_finished (self, transfer, error);

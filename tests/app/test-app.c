@@ -749,6 +749,42 @@ test_drop_upload_download (Fixture *f, gconstpointer data)
     tsr_app_test_spin (0.5);
     g_assert_cmpuint (tsr_app_test_n_files (f->window), ==, 2);
   }
+  /* Other content under a name that is listed: both are kept, and that is said, since the
+   * two rows read the same. */
+  {
+    g_autofree char *other_dir = g_build_filename (f->work_dir, "other", NULL);
+    g_autofree char *other_path = g_build_filename (other_dir, "beta.txt", NULL);
+    g_autoptr (GFile) other = g_file_new_for_path (other_path);
+
+    g_assert_cmpint (g_mkdir (other_dir, 0700), ==, 0);
+    g_assert_true (g_file_set_contents (other_path, "another beta", -1, NULL));
+    tsr_app_test_drop_files (f->window, &other, 1);
+    g_assert_true (tsr_app_test_wait (noticed, &notice, 30));
+    g_assert_cmpstr (notice.message, ==,
+                     "Another file named “beta.txt” is stored already; both are kept, told "
+                     "apart by when they were uploaded");
+    g_clear_pointer (&notice.message, g_free);
+    wait_for_files (f, 3);
+    /* Taken away again (the small one), for what follows. */
+    {
+      GListModel *files = tsr_backend_get_files (backend);
+      GAsyncResult *deleted = NULL;
+
+      for (guint i = 0; i < g_list_model_get_n_items (files); i++)
+        {
+          g_autoptr (TsrFileItem) listed = g_list_model_get_item (files, i);
+
+          if (tsr_file_item_get_manifest (listed)->size == strlen ("another beta"))
+            tsr_backend_delete_async (backend, tsr_file_item_get_file_id (listed), NULL,
+                                      tsr_test_keep_result, &deleted);
+        }
+      while (deleted == NULL)
+        g_main_context_iteration (NULL, TRUE);
+      g_assert_true (tsr_backend_delete_finish (backend, deleted, NULL));
+      g_object_unref (deleted);
+    }
+    wait_for_files (f, 2);
+  }
   g_signal_handlers_disconnect_by_data (backend, &notice);
 
   /* The search entry filters by name. */
