@@ -151,6 +151,10 @@ void
 tsr_transfer_set_progress (TsrTransfer *self, guint64 done, guint64 total, double rate)
 {
   g_return_if_fail (TSR_IS_TRANSFER (self));
+  /* Cancelled, it says so and stands still: what was in flight may still land, but the bar
+   * moving on read as if the cancel had not been taken. */
+  if (g_cancellable_is_cancelled (self->cancellable))
+    return;
   self->started = TRUE;
   self->done = done;
   self->total = total;

@@ -834,6 +834,18 @@ cancel_shown (gpointer window)
   return find_by_tooltip (window, "Cancel") != NULL;
 }
 
+static gboolean
+transfer_cancelled (gpointer transfer)
+{
+  return g_cancellable_is_cancelled (tsr_transfer_get_cancellable (transfer));
+}
+
+static void
+on_fraction_after_cancel (GObject *transfer, GParamSpec *pspec, double *after)
+{
+  g_object_get (transfer, "fraction", after, NULL);
+}
+
 static void
 test_cancel_upload (Fixture *f, gconstpointer data)
 {
@@ -843,12 +855,37 @@ test_cancel_upload (Fixture *f, gconstpointer data)
   FinishWait w = { 0 };
 
   sign_in (f);
+  /* Slow links, as a user's may be: chunks still land after the cancel. */
+  {
+    TsrNetemSettings slow;
+
+    tsr_netem_settings_init_off (&slow);
+    slow.enabled = TRUE;
+    slow.latency_min_us = slow.latency_max_us = 50000;
+    g_assert_true (tsr_cluster_set_netem (tsr_backend_get_cluster (backend), NULL, &slow, NULL));
+  }
   g_signal_connect (backend, "transfer-finished", G_CALLBACK (on_finished_any), &w);
   tsr_app_test_drop_files (f->window, &file, 1);
-  /* The transfer row appears with its cancel button; pressing it stops the upload. */
+  /* The transfer row appears with its cancel button; pressing it stops the upload. Its bar
+   * stops there too: the chunks still in flight do not move it on. */
   g_assert_true (tsr_app_test_wait (cancel_shown, f->window, 30));
-  gtk_widget_activate (find_by_tooltip (GTK_WIDGET (f->window), "Cancel"));
-  g_assert_true (tsr_app_test_wait (finished, &w, 60));
+  {
+    g_autoptr (TsrTransfer) transfer =
+        g_list_model_get_item (tsr_backend_get_transfers (backend), 0);
+    double fraction;
+    double after = -1;
+
+    gtk_widget_activate (find_by_tooltip (GTK_WIDGET (f->window), "Cancel"));
+    /* A button's activation clicks it a moment later. */
+    g_assert_true (tsr_app_test_wait (transfer_cancelled, transfer, 30));
+    g_object_get (transfer, "fraction", &fraction, NULL);
+    g_signal_connect (transfer, "notify::fraction", G_CALLBACK (on_fraction_after_cancel), &after);
+    g_assert_true (tsr_app_test_wait (finished, &w, 60));
+    g_signal_handlers_disconnect_by_data (transfer, &after);
+    g_assert_cmpfloat (after, ==, -1);
+    g_object_get (transfer, "fraction", &after, NULL);
+    g_assert_cmpfloat (after, ==, fraction);
+  }
   g_signal_handlers_disconnect_by_data (backend, &w);
   g_assert_error (w.error, TSR_ERROR, TSR_ERROR_CANCELLED);
   g_clear_error (&w.error);
