@@ -39,18 +39,32 @@ tsr_application_handle_local_options (GApplication *app, GVariantDict *options)
   return -1;
 }
 
+/**
+ * tsr_application_set_accels:
+ *
+ * Gives @app the app's keyboard shortcuts for app.quit and the shortcuts window (the
+ * window's other keys are its own bindings), as at start-up.
+ */
+void
+tsr_application_set_accels (GtkApplication *app)
+{
+  static const char *quit[] = { "<Control>q", NULL };
+  static const char *help[] = { "<Control>question", NULL };
+
+  g_return_if_fail (GTK_IS_APPLICATION (app));
+  gtk_application_set_accels_for_action (app, "app.quit", quit);
+  gtk_application_set_accels_for_action (app, "win.show-help-overlay", help);
+}
+
 static void
 tsr_application_startup (GApplication *app)
 {
   TsrApplication *self = TSR_APPLICATION (app);
   g_autofree char *dir = NULL;
-  static const char *quit[] = { "<Control>q", NULL };
-  static const char *help[] = { "<Control>question", NULL };
 
   G_APPLICATION_CLASS (tsr_application_parent_class)->startup (app);
 
-  gtk_application_set_accels_for_action (GTK_APPLICATION (app), "app.quit", quit);
-  gtk_application_set_accels_for_action (GTK_APPLICATION (app), "win.show-help-overlay", help);
+  tsr_application_set_accels (GTK_APPLICATION (app));
   dir = self->data_dir != NULL ? g_strdup (self->data_dir) : tsr_default_data_dir ();
   self->backend = tsr_backend_new (dir);
   /* Bound before the start, so the cluster takes the user's interval as soon as it is up;

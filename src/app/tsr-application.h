@@ -15,5 +15,6 @@ G_DECLARE_FINAL_TYPE (TsrApplication, tsr_application, TSR, APPLICATION, AdwAppl
 
 TsrApplication *tsr_application_new (void);
 TsrBackend *tsr_application_get_backend (TsrApplication *self);
+void tsr_application_set_accels (GtkApplication *app);
 
 G_END_DECLS

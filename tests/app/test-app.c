@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "tsr-app-test-util.h"
+#include "tsr-application.h"
 
 #include <sys/statvfs.h>
 #include "tsr-test-util.h"
@@ -1840,6 +1841,60 @@ test_add_node_locked_key (Fixture *f, gconstpointer data)
   g_assert_null (strstr (remotes, passphrase));
 }
 
+/* ---- keys ---- */
+
+static void
+collect_shortcuts (GtkWidget *root, GPtrArray *rows)
+{
+  if (GTK_IS_SHORTCUTS_SHORTCUT (root))
+    g_ptr_array_add (rows, root);
+  for (GtkWidget *c = gtk_widget_get_first_child (root); c != NULL;
+       c = gtk_widget_get_next_sibling (c))
+    collect_shortcuts (c, rows);
+}
+
+/* The shortcuts window, attached as the app attaches it (its accelerators then come from the
+ * application for rows that name an action), shows keys on every row. */
+static void
+test_shortcuts_window (Fixture *f, gconstpointer data)
+{
+  g_autoptr (GtkApplication) app = gtk_application_new (NULL, G_APPLICATION_NON_UNIQUE);
+  g_autoptr (GtkBuilder) builder =
+      gtk_builder_new_from_resource ("/io/github/tessera/Tessera/gtk/help-overlay.ui");
+  GtkShortcutsWindow *overlay =
+      GTK_SHORTCUTS_WINDOW (gtk_builder_get_object (builder, "help_overlay"));
+  g_autoptr (GPtrArray) rows = g_ptr_array_new ();
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GString) titles = g_string_new (NULL);
+
+  g_assert_true (g_application_register (G_APPLICATION (app), NULL, &error));
+  g_assert_no_error (error);
+  tsr_application_set_accels (app);
+  gtk_window_set_application (GTK_WINDOW (f->window), app);
+  gtk_application_window_set_help_overlay (GTK_APPLICATION_WINDOW (f->window), overlay);
+
+  collect_shortcuts (GTK_WIDGET (overlay), rows);
+  g_assert_cmpuint (rows->len, >, 0);
+  for (guint i = 0; i < rows->len; i++)
+    {
+      g_autofree char *title = NULL;
+      g_autofree char *accelerator = NULL;
+
+      g_object_get (rows->pdata[i], "title", &title, "accelerator", &accelerator, NULL);
+      g_string_append_printf (titles, "%s=%s|", title, accelerator != NULL ? accelerator : "");
+      if (accelerator == NULL || *accelerator == '\0')
+        g_error ("The shortcut “%s” shows no keys", title);
+    }
+  /* The window's own bindings are among them. */
+  g_assert_nonnull (strstr (titles->str, "Upload files=<Control>o|"));
+  g_assert_nonnull (strstr (titles->str, "Search files=<Control>f|"));
+  g_assert_nonnull (strstr (titles->str, "Refresh nodes and files=F5|"));
+
+  gtk_application_window_set_help_overlay (GTK_APPLICATION_WINDOW (f->window), NULL);
+  gtk_window_set_application (GTK_WINDOW (f->window), NULL);
+  gtk_window_destroy (GTK_WINDOW (overlay));
+}
+
 /* ---- remembered state ---- */
 
 /* A window closed at a size on a page comes back the same: a second window (as after a
@@ -1900,6 +1955,7 @@ main (int argc, char **argv)
                 test_storage_counts_the_disk, fixture_teardown);
   }
   ADD ("/tessera/app/settings-restore", test_settings_restore);
+  ADD ("/tessera/app/shortcuts-window", test_shortcuts_window);
   ADD ("/tessera/app/network", test_network);
   ADD ("/tessera/app/add-node", test_add_node);
   ADD ("/tessera/app/add-node-locked-key", test_add_node_locked_key);
