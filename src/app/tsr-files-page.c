@@ -380,6 +380,9 @@ tsr_files_page_class_init (TsrFilesPageClass *klass)
   gtk_widget_class_bind_template_child (widget_class, TsrFilesPage, summary_label);
   gtk_widget_class_install_action (widget_class, "files.download", NULL, download_action);
   gtk_widget_class_install_action (widget_class, "files.delete", NULL, delete_action);
+  /* It asks first, so the key is safe to bind; typed in the search entry it deletes text. */
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Delete, 0, "files.delete", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_KP_Delete, 0, "files.delete", NULL);
 }
 
 static void

@@ -203,6 +203,12 @@ is_text (GtkWidget *w, gconstpointer unused)
   return GTK_IS_TEXT (w);
 }
 
+static gboolean
+is_column_view (GtkWidget *w, gconstpointer unused)
+{
+  return GTK_IS_COLUMN_VIEW (w);
+}
+
 static void
 set_true (gboolean *flag)
 {
@@ -797,11 +803,11 @@ test_drop_upload_download (Fixture *f, gconstpointer data)
   download_and_compare (f, "alpha.bin", alpha);
   download_and_compare (f, "beta.txt", beta);
 
-  /* Delete asks first; confirming removes the row. */
+  /* The Delete key in the list asks first; confirming removes the row. */
   tsr_files_page_select (tsr_window_get_files_page (f->window),
                          tsr_file_item_get_file_id (find_item (f, "beta.txt")));
-  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (tsr_window_get_files_page (f->window)),
-                                             "files.delete", NULL));
+  g_assert_true (tsr_app_test_press_key (find_widget (GTK_WIDGET (f->window), is_column_view, NULL),
+                                         GDK_KEY_Delete, 0));
   {
     AdwMessageDialog *dialog = find_message_dialog ();
     g_assert_nonnull (dialog);
@@ -1889,6 +1895,7 @@ test_shortcuts_window (Fixture *f, gconstpointer data)
   g_assert_nonnull (strstr (titles->str, "Upload files=<Control>o|"));
   g_assert_nonnull (strstr (titles->str, "Search files=<Control>f|"));
   g_assert_nonnull (strstr (titles->str, "Refresh nodes and files=F5|"));
+  g_assert_nonnull (strstr (titles->str, "Delete the selected file=Delete|"));
 
   gtk_application_window_set_help_overlay (GTK_APPLICATION_WINDOW (f->window), NULL);
   gtk_window_set_application (GTK_WINDOW (f->window), NULL);

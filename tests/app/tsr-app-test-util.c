@@ -255,6 +255,40 @@ tsr_app_test_drop_files (TsrWindow *window, GFile **files, guint n_files)
   g_assert_true (accepted);
 }
 
+/* Presses @keyval with @mods on @widget as far as its key bindings go: the first shortcut for
+ * those keys on @widget or an ancestor (where the key press bubbles) whose action runs.
+ * Returns whether one ran. */
+gboolean
+tsr_app_test_press_key (GtkWidget *widget, guint keyval, GdkModifierType mods)
+{
+  g_autoptr (GtkShortcutTrigger) pressed = gtk_keyval_trigger_new (keyval, mods);
+
+  for (GtkWidget *w = widget; w != NULL; w = gtk_widget_get_parent (w))
+    {
+      g_autoptr (GListModel) controllers = gtk_widget_observe_controllers (w);
+
+      for (guint i = 0; i < g_list_model_get_n_items (controllers); i++)
+        {
+          g_autoptr (GObject) controller = g_list_model_get_item (controllers, i);
+
+          if (!GTK_IS_SHORTCUT_CONTROLLER (controller))
+            continue;
+          for (guint j = 0; j < g_list_model_get_n_items (G_LIST_MODEL (controller)); j++)
+            {
+              g_autoptr (GtkShortcut) shortcut =
+                  g_list_model_get_item (G_LIST_MODEL (controller), j);
+              GtkShortcutTrigger *trigger = gtk_shortcut_get_trigger (shortcut);
+
+              if (trigger != NULL && gtk_shortcut_trigger_equal (trigger, pressed) &&
+                  gtk_shortcut_action_activate (gtk_shortcut_get_action (shortcut), 0, w,
+                                                gtk_shortcut_get_arguments (shortcut)))
+                return TRUE;
+            }
+        }
+    }
+  return FALSE;
+}
+
 /* The rows the file list shows. */
 guint
 tsr_app_test_n_files (TsrWindow *window)

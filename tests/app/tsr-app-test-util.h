@@ -26,6 +26,7 @@ void tsr_app_test_sign_in (TsrWindow *window, const char *username, const char *
                            const char *code);
 gboolean tsr_app_test_signed_in (gpointer window);
 void tsr_app_test_drop_files (TsrWindow *window, GFile **files, guint n_files);
+gboolean tsr_app_test_press_key (GtkWidget *widget, guint keyval, GdkModifierType mods);
 guint tsr_app_test_n_files (TsrWindow *window);
 GdkTexture *tsr_app_test_render (GtkWidget *widget);
 
