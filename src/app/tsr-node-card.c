@@ -125,9 +125,15 @@ tsr_node_card_update (TsrNodeCard *self, const TsrNodeStatus *s)
   /* The count goes in as text: xgettext cannot read G_GUINT64_FORMAT inside a msgid. */
   segments = g_strdup_printf (ngettext ("%s segment", "%s segments", s->segment_count), count);
   gtk_label_set_text (self->segments_label, segments);
-  rate = g_format_size ((guint64)(s->stats.send_throughput_bps + s->stats.receive_throughput_bps));
-  rate_text = g_strdup_printf (_ ("%s/s"), rate);
-  gtk_label_set_text (self->throughput_label, rate_text);
+  /* A node that is down moves nothing: its statistics are from its last health check. */
+  gtk_widget_set_visible (GTK_WIDGET (self->throughput_label), up);
+  if (up)
+    {
+      rate =
+          g_format_size ((guint64)(s->stats.send_throughput_bps + s->stats.receive_throughput_bps));
+      rate_text = g_strdup_printf (_ ("%s/s"), rate);
+      gtk_label_set_text (self->throughput_label, rate_text);
+    }
 
   gtk_button_set_label (self->toggle_button, s->enabled ? _ ("Stop Node") : _ ("Start Node"));
   /* The target first: a name without its target would not match the action's type. */
@@ -152,6 +158,16 @@ tsr_node_card_get_state_text (TsrNodeCard *self)
 {
   g_return_val_if_fail (TSR_IS_NODE_CARD (self), NULL);
   return gtk_label_get_text (self->state_label);
+}
+
+/* The traffic rate the card shows, or %NULL when it shows none (the node is down). */
+const char *
+tsr_node_card_get_rate_text (TsrNodeCard *self)
+{
+  g_return_val_if_fail (TSR_IS_NODE_CARD (self), NULL);
+  return gtk_widget_get_visible (GTK_WIDGET (self->throughput_label))
+             ? gtk_label_get_text (self->throughput_label)
+             : NULL;
 }
 
 GtkButton *

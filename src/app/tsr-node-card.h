@@ -17,6 +17,7 @@ GtkWidget *tsr_node_card_new (void);
 void tsr_node_card_update (TsrNodeCard *self, const TsrNodeStatus *status);
 const char *tsr_node_card_get_node_id (TsrNodeCard *self);
 const char *tsr_node_card_get_state_text (TsrNodeCard *self);
+const char *tsr_node_card_get_rate_text (TsrNodeCard *self);
 GtkButton *tsr_node_card_get_toggle_button (TsrNodeCard *self);
 const char *tsr_node_state_get_display_name (TsrNodeState state);
 

@@ -274,18 +274,28 @@ update_details (TsrTopologyView *self, TopoNode *n)
 {
   g_autofree char *used = g_format_size (n->used);
   g_autofree char *capacity = g_format_size (n->capacity);
-  g_autofree char *rate = g_format_size ((guint64)n->throughput);
   g_autofree char *count = g_strdup_printf ("%" G_GUINT64_FORMAT, n->segments);
   g_autofree char *text = NULL;
 
   g_autofree char *escaped = NULL;
 
-  /* Translators: a node's details: its id, address, state, usage, segments and traffic */
+  /* Translators: a node's details: its id, address, state, usage and segments */
   text = g_strdup_printf (
-      _ ("<b>%s</b>\n%s\nState: %s\nStored: %s of %s\nSegments: %s\nTraffic: %s/s"), n->node_id,
+      _ ("<b>%s</b>\n%s\nState: %s\nStored: %s of %s\nSegments: %s"), n->node_id,
       n->address != NULL ? n->address : "",
       tsr_node_state_get_display_name (n->alive ? n->state : TSR_NODE_STATE_STOPPED), used,
-      capacity, count, rate);
+      capacity, count);
+  /* A node that is down has no traffic to tell of (see tsr_topology_view_set_nodes()). */
+  if (n->alive)
+    {
+      g_autofree char *rate = g_format_size ((guint64)n->throughput);
+      g_autofree char *more = NULL;
+
+      /* Translators: a node's details, then its traffic per second */
+      more = g_strdup_printf (_ ("%s\nTraffic: %s/s"), text, rate);
+      g_free (text);
+      text = g_steal_pointer (&more);
+    }
   if (n->virtual_address != NULL)
     {
       g_autofree char *more = NULL;
@@ -472,9 +482,11 @@ tsr_topology_view_set_nodes (TsrTopologyView *self, GPtrArray *nodes)
       n->used = s->used_bytes;
       n->capacity = s->capacity_bytes;
       n->segments = s->segment_count;
-      /* The link's own counters are live; the node's come with each health check. */
-      n->throughput = MAX (s->link.send_throughput_bps + s->link.receive_throughput_bps,
-                           s->stats.send_throughput_bps + s->stats.receive_throughput_bps);
+      /* The link's own counters are live; the node's come with each health check, and a node
+       * that is down keeps those of its last one. */
+      if (n->alive)
+        n->throughput = MAX (s->link.send_throughput_bps + s->link.receive_throughput_bps,
+                             s->stats.send_throughput_bps + s->stats.receive_throughput_bps);
       moving |= n->alive && n->throughput > 1024;
       g_ptr_array_add (self->nodes, n);
     }

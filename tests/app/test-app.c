@@ -1223,6 +1223,7 @@ test_stop_node (Fixture *f, gconstpointer data)
   g_autoptr (GFile) file = write_file (f, "report.pdf", 2 * 1024 * 1024, &content);
   StateWait ready = { f->window, "Node_03", "READY" };
   StateWait stopped = { f->window, "Node_03", "STOPPED" };
+  TsrTopologyView *view = tsr_topology_page_get_view (tsr_window_get_topology_page (f->window));
   TsrNodeCard *card;
   guint interval = 2;
 
@@ -1247,9 +1248,18 @@ test_stop_node (Fixture *f, gconstpointer data)
   g_assert_cmpstr (gtk_button_get_label (tsr_node_card_get_toggle_button (card)), ==, "Start Node");
   /* Failover: the file still comes back whole from the other copies. */
   download_and_compare (f, "report.pdf", content);
+  /* A stopped node moves nothing: no traffic rate on its card or in its details (they kept
+   * the rate of its last health check). */
+  g_assert_null (tsr_node_card_get_rate_text (card));
+  tsr_topology_view_show_details (view, "Node_03");
+  g_assert_nonnull (strstr (tsr_topology_view_get_details (view), "STOPPED"));
+  g_assert_null (strstr (tsr_topology_view_get_details (view), "Traffic"));
 
   gtk_widget_activate (GTK_WIDGET (tsr_node_card_get_toggle_button (card)));
   g_assert_true (tsr_app_test_wait (card_shows, &ready, 10 * interval));
+  g_assert_nonnull (tsr_node_card_get_rate_text (card));
+  tsr_topology_view_show_details (view, "Node_03");
+  g_assert_nonnull (strstr (tsr_topology_view_get_details (view), "Traffic"));
 }
 
 /* ---- topology and storage ---- */
