@@ -53,6 +53,7 @@ struct _TsrWindow
   GtkDropTarget *drop_target;
   TsrEnrollDialog *enroll_dialog;    /* weak */
   TsrAddNodeDialog *add_node_dialog; /* weak */
+  AdwMessageDialog *disable_dialog;  /* weak: Turn Off Two-Factor, while open */
   GSettings *settings;               /* NULL when the schema is not installed */
   GPtrArray *toasts;                 /* AdwToast: showing or waiting their turn */
   Summary summaries[N_KINDS][N_OUTCOMES];
@@ -208,39 +209,87 @@ window_from_weak (gpointer data)
   return self;
 }
 
+/* The Turn Off dialog: its fields and its error line. */
+static GtkWidget *
+disable_dialog_part (AdwMessageDialog *dialog, const char *name)
+{
+  return g_object_get_data (G_OBJECT (dialog), name);
+}
+
 static void
 on_otp_disabled (GObject *source, GAsyncResult *result, gpointer data)
 {
   g_autoptr (TsrWindow) self = window_from_weak (data);
   g_autoptr (GError) error = NULL;
   gboolean ok = tsr_backend_otp_disable_finish (TSR_BACKEND (source), result, &error);
+  AdwMessageDialog *dialog;
+  GtkWidget *code, *error_label;
 
   if (self == NULL || gtk_widget_in_destruction (GTK_WIDGET (self)))
     return;
+  dialog = self->disable_dialog;
   if (ok)
-    tsr_window_toast (self, _ ("Two-factor authentication is off"));
-  else
-    tsr_window_toast (self, error->message);
+    {
+      if (dialog != NULL)
+        gtk_window_destroy (GTK_WINDOW (dialog));
+      tsr_window_toast (self, _ ("Two-factor authentication is off"));
+      return;
+    }
+  if (dialog == NULL) /* closed meanwhile */
+    {
+      tsr_window_toast (self, error->message);
+      return;
+    }
+  /* Said where it was typed, which stays: the password is kept, the code is selected for the
+   * next one. */
+  error_label = disable_dialog_part (dialog, "error");
+  code = disable_dialog_part (dialog, "code");
+  gtk_label_set_text (GTK_LABEL (error_label), error->message);
+  gtk_widget_set_visible (error_label, TRUE);
+  adw_message_dialog_set_response_enabled (dialog, "disable", TRUE);
+  gtk_widget_grab_focus (code);
+  gtk_editable_select_region (GTK_EDITABLE (code), 0, -1);
 }
 
 static void
 on_disable_response (AdwMessageDialog *dialog, const char *response, gpointer data)
 {
   TsrWindow *self = data;
-  GtkEditable *password = g_object_get_data (G_OBJECT (dialog), "password");
-  GtkEditable *code = g_object_get_data (G_OBJECT (dialog), "code");
 
-  if (g_strcmp0 (response, "disable") == 0)
-    tsr_backend_otp_disable_async (self->backend, gtk_editable_get_text (password),
-                                   gtk_editable_get_text (code), NULL, on_otp_disabled,
-                                   weak_window (self));
+  if (g_strcmp0 (response, "disable") != 0)
+    {
+      gtk_window_destroy (GTK_WINDOW (dialog));
+      return;
+    }
+  if (!adw_message_dialog_get_response_enabled (dialog, "disable"))
+    return; /* Enter again while it runs */
+  adw_message_dialog_set_response_enabled (dialog, "disable", FALSE);
+  gtk_widget_set_visible (disable_dialog_part (dialog, "error"), FALSE);
+  tsr_backend_otp_disable_async (
+      self->backend,
+      gtk_editable_get_text (GTK_EDITABLE (disable_dialog_part (dialog, "password"))),
+      gtk_editable_get_text (GTK_EDITABLE (disable_dialog_part (dialog, "code"))), NULL,
+      on_otp_disabled, weak_window (self));
+}
+
+/* A message dialog closes before it tells of the button pressed; this one stays, so that a
+ * wrong code can be said in it and typed again. on_disable_response() closes it. */
+static gboolean
+keep_open (GtkWindow *dialog)
+{
+  return TRUE;
 }
 
 static void
 ask_to_disable (TsrWindow *self)
 {
-  GtkWidget *dialog, *box, *password, *code;
+  GtkWidget *dialog, *box, *password, *code, *error;
 
+  if (self->disable_dialog != NULL)
+    {
+      gtk_window_present (GTK_WINDOW (self->disable_dialog));
+      return;
+    }
   dialog = adw_message_dialog_new (GTK_WINDOW (self), _ ("Turn Off Two-Factor?"),
                                    _ ("Signing in will need only your password. Confirm with "
                                       "your password and a code from your authenticator app."));
@@ -257,8 +306,13 @@ ask_to_disable (TsrWindow *self)
                                   _ ("Password"), -1);
   gtk_accessible_update_property (GTK_ACCESSIBLE (code), GTK_ACCESSIBLE_PROPERTY_LABEL,
                                   _ ("Two-Factor Code or Backup Code"), -1);
+  error = gtk_label_new (NULL);
+  gtk_label_set_wrap (GTK_LABEL (error), TRUE);
+  gtk_widget_add_css_class (error, "error");
+  gtk_widget_set_visible (error, FALSE);
   gtk_box_append (GTK_BOX (box), password);
   gtk_box_append (GTK_BOX (box), code);
+  gtk_box_append (GTK_BOX (box), error);
   adw_message_dialog_set_extra_child (ADW_MESSAGE_DIALOG (dialog), box);
   adw_message_dialog_add_responses (ADW_MESSAGE_DIALOG (dialog), "cancel", _ ("_Cancel"), "disable",
                                     _ ("_Turn Off"), NULL);
@@ -267,8 +321,12 @@ ask_to_disable (TsrWindow *self)
   adw_message_dialog_set_close_response (ADW_MESSAGE_DIALOG (dialog), "cancel");
   g_object_set_data (G_OBJECT (dialog), "password", password);
   g_object_set_data (G_OBJECT (dialog), "code", code);
-  /* Held weakly: "response" can come more than once (a button, then the close response). */
+  g_object_set_data (G_OBJECT (dialog), "error", error);
   g_signal_connect_object (dialog, "response", G_CALLBACK (on_disable_response), self, 0);
+  /* After the dialog's own handler, which gives the close response (Escape). */
+  g_signal_connect_after (dialog, "close-request", G_CALLBACK (keep_open), NULL);
+  self->disable_dialog = ADW_MESSAGE_DIALOG (dialog);
+  g_object_add_weak_pointer (G_OBJECT (dialog), (gpointer *)&self->disable_dialog);
   gtk_window_present (GTK_WINDOW (dialog));
 }
 
@@ -589,6 +647,7 @@ tsr_window_dispose (GObject *object)
   g_clear_pointer (&self->toasts, g_ptr_array_unref);
   memset (self->summaries, 0, sizeof self->summaries);
   g_clear_object (&self->settings);
+  g_clear_weak_pointer (&self->disable_dialog);
   gtk_widget_dispose_template (GTK_WIDGET (self), TSR_TYPE_WINDOW);
   G_OBJECT_CLASS (tsr_window_parent_class)->dispose (object);
 }

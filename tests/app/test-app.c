@@ -490,6 +490,36 @@ has_password_entry (gpointer dialog)
 }
 
 static gboolean
+is_error_label (GtkWidget *w, gconstpointer unused)
+{
+  return GTK_IS_LABEL (w) && gtk_widget_get_mapped (w) && gtk_widget_has_css_class (w, "error") &&
+         *gtk_label_get_text (GTK_LABEL (w)) != '\0';
+}
+
+static gboolean
+error_label_shown (gpointer root)
+{
+  return find_widget (root, is_error_label, NULL) != NULL;
+}
+
+static gboolean
+no_message_dialog (gpointer unused)
+{
+  return find_message_dialog () == NULL;
+}
+
+/* Clicks the response button labelled @label, as a person does: the dialog closes unless
+ * asked not to, then tells of the response. */
+static void
+press_response (AdwMessageDialog *dialog, const char *label)
+{
+  GtkWidget *button = find_button (GTK_WIDGET (dialog), label);
+
+  g_assert_nonnull (button);
+  g_signal_emit_by_name (button, "clicked");
+}
+
+static gboolean
 otp_off (gpointer window)
 {
   return !tsr_backend_user_has_otp (tsr_window_get_backend (window), USER);
@@ -668,23 +698,41 @@ test_enroll (Fixture *f, gconstpointer data)
     gtk_window_destroy (GTK_WINDOW (told));
   }
 
-  /* Turning it off asks for the password and a code; a backup code serves. */
+  /* Turning it off asks for the password and a code. A wrong code is said in the dialog,
+   * which stays with what was typed, the code selected for another try; a backup code
+   * serves. */
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (f->window), "win.two-factor", NULL));
   {
-    AdwMessageDialog *ask = find_message_dialog ();
-    g_assert_nonnull (ask);
+    g_autoptr (AdwMessageDialog) ask = g_object_ref (find_message_dialog ());
+    GtkWidget *password_row, *code_row;
+    int start = -1, end = -1;
+
     g_assert_true (tsr_app_test_wait (has_password_entry, ask, 30));
-    GtkWidget *password_row = find_by_placeholder (GTK_WIDGET (ask), "Password");
-    GtkWidget *code_row = find_by_placeholder (GTK_WIDGET (ask), "Two-Factor Code or Backup Code");
+    password_row = find_by_placeholder (GTK_WIDGET (ask), "Password");
+    code_row = find_by_placeholder (GTK_WIDGET (ask), "Two-Factor Code or Backup Code");
     g_assert_nonnull (password_row);
     g_assert_nonnull (code_row);
     gtk_editable_set_text (GTK_EDITABLE (password_row), PASSWORD);
+    gtk_editable_set_text (GTK_EDITABLE (code_row), "000000");
+    press_response (ask, "_Turn Off");
+    g_assert_true (tsr_app_test_wait (error_label_shown, ask, 30));
+    g_assert_true (find_message_dialog () == ask);
+    g_assert_true (gtk_widget_get_mapped (GTK_WIDGET (ask)));
+    g_assert_nonnull (strstr (
+        gtk_label_get_text (GTK_LABEL (find_widget (GTK_WIDGET (ask), is_error_label, NULL))),
+        "two-factor code"));
+    g_assert_cmpstr (gtk_editable_get_text (GTK_EDITABLE (password_row)), ==, PASSWORD);
+    g_assert_true (gtk_editable_get_selection_bounds (GTK_EDITABLE (code_row), &start, &end));
+    g_assert_cmpint (start, ==, 0);
+    g_assert_cmpint (end, ==, 6);
+    g_assert_true (gtk_widget_is_ancestor (gtk_window_get_focus (GTK_WINDOW (ask)), code_row));
+    g_assert_true (tsr_backend_user_has_otp (tsr_window_get_backend (f->window), USER));
+
     gtk_editable_set_text (GTK_EDITABLE (code_row), new_backup[0]);
-    /* What the button does: respond, then close. */
-    adw_message_dialog_response (ask, "disable");
-    gtk_window_close (GTK_WINDOW (ask));
+    press_response (ask, "_Turn Off");
+    g_assert_true (tsr_app_test_wait (otp_off, f->window, 30));
+    g_assert_true (tsr_app_test_wait (no_message_dialog, NULL, 10));
   }
-  g_assert_true (tsr_app_test_wait (otp_off, f->window, 30));
 }
 
 /* ---- files ---- */
