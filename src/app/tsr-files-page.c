@@ -114,6 +114,16 @@ on_save_response (GtkNativeDialog *dialog, int response, gpointer data)
   g_object_unref (dialog);
 }
 
+/* Where the save dialog opens: the user's Downloads folder, else the home folder (GTK's own
+ * choice is the folder the app was started from). */
+static GFile *
+download_folder (void)
+{
+  const char *dir = g_get_user_special_dir (G_USER_DIRECTORY_DOWNLOAD);
+
+  return g_file_new_for_path (dir != NULL ? dir : g_get_home_dir ());
+}
+
 static void
 download_action (GtkWidget *widget, const char *action, GVariant *param)
 {
@@ -121,6 +131,7 @@ download_action (GtkWidget *widget, const char *action, GVariant *param)
   TsrFileItem *item = tsr_files_page_get_selected (self);
   GtkFileChooserNative *dialog;
   GtkRoot *root = gtk_widget_get_root (widget);
+  g_autoptr (GFile) folder = download_folder ();
 
   if (item == NULL)
     return;
@@ -128,6 +139,7 @@ download_action (GtkWidget *widget, const char *action, GVariant *param)
       gtk_file_chooser_native_new (_ ("Download File"), GTK_WINDOW (root),
                                    GTK_FILE_CHOOSER_ACTION_SAVE, _ ("_Download"), _ ("_Cancel"));
   gtk_native_dialog_set_modal (GTK_NATIVE_DIALOG (dialog), TRUE);
+  gtk_file_chooser_set_current_folder (GTK_FILE_CHOOSER (dialog), folder, NULL);
   gtk_file_chooser_set_current_name (GTK_FILE_CHOOSER (dialog), tsr_file_item_get_name (item));
   g_object_set_data_full (G_OBJECT (dialog), "item", g_object_ref (item), g_object_unref);
   g_signal_connect (dialog, "response", G_CALLBACK (on_save_response), g_object_ref (self));

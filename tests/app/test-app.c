@@ -266,18 +266,25 @@ on_finished_any (TsrBackend *backend, TsrTransfer *transfer, const GError *error
   w->error = error != NULL ? g_error_copy (error) : NULL;
 }
 
-static AdwMessageDialog *
-find_message_dialog (void)
+/* The first window of @type that is open, or %NULL. */
+static GtkWidget *
+find_toplevel (GType type)
 {
   GListModel *toplevels = gtk_window_get_toplevels (); /* GTK's own list */
 
   for (guint i = 0; i < g_list_model_get_n_items (toplevels); i++)
     {
       g_autoptr (GObject) w = g_list_model_get_item (toplevels, i);
-      if (ADW_IS_MESSAGE_DIALOG (w))
-        return ADW_MESSAGE_DIALOG (w);
+      if (G_TYPE_CHECK_INSTANCE_TYPE (w, type))
+        return GTK_WIDGET (w);
     }
   return NULL;
+}
+
+static AdwMessageDialog *
+find_message_dialog (void)
+{
+  return (AdwMessageDialog *)find_toplevel (ADW_TYPE_MESSAGE_DIALOG);
 }
 
 static gboolean
@@ -755,6 +762,22 @@ noticed (gpointer data)
   return ((Notice *)data)->message != NULL;
 }
 
+typedef struct
+{
+  GtkWidget *chooser;
+  const char *path;
+} FolderWait;
+
+/* The file chooser shows its folder once it has looked at it. */
+static gboolean
+chooser_shows_folder (gpointer data)
+{
+  FolderWait *w = data;
+  g_autoptr (GFile) folder = gtk_file_chooser_get_current_folder (GTK_FILE_CHOOSER (w->chooser));
+
+  return folder != NULL && g_strcmp0 (g_file_peek_path (folder), w->path) == 0;
+}
+
 static void
 test_drop_upload_download (Fixture *f, gconstpointer data)
 {
@@ -847,6 +870,30 @@ test_drop_upload_download (Fixture *f, gconstpointer data)
   g_assert_cmpuint (tsr_app_test_n_files (f->window), ==, 1);
   tsr_files_page_search (tsr_window_get_files_page (f->window), "");
   g_assert_cmpuint (tsr_app_test_n_files (f->window), ==, 2);
+
+  /* The save dialog opens in the Downloads folder (or home, where there is none), not in the
+   * folder the app was started from. */
+  tsr_files_page_select (tsr_window_get_files_page (f->window),
+                         tsr_file_item_get_file_id (find_item (f, "alpha.bin")));
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (tsr_window_get_files_page (f->window)),
+                                             "files.download", NULL));
+  {
+    const char *downloads = g_get_user_special_dir (G_USER_DIRECTORY_DOWNLOAD);
+    FolderWait w = { find_toplevel (GTK_TYPE_FILE_CHOOSER_DIALOG),
+                     downloads != NULL ? downloads : g_get_home_dir () };
+    GtkWidget *chooser = w.chooser;
+
+    g_assert_nonnull (chooser);
+    if (!tsr_app_test_wait (chooser_shows_folder, &w, 10))
+      {
+        g_autoptr (GFile) shown = gtk_file_chooser_get_current_folder (GTK_FILE_CHOOSER (chooser));
+        g_error ("The save dialog opened in %s",
+                 shown != NULL ? g_file_peek_path (shown) : "(none)");
+      }
+    g_assert_cmpstr (gtk_file_chooser_get_current_name (GTK_FILE_CHOOSER (chooser)), ==,
+                     "alpha.bin");
+    gtk_dialog_response (GTK_DIALOG (chooser), GTK_RESPONSE_CANCEL);
+  }
 
   download_and_compare (f, "alpha.bin", alpha);
   download_and_compare (f, "beta.txt", beta);
