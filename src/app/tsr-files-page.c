@@ -36,12 +36,15 @@ struct _TsrFilesPage
 
 G_DEFINE_FINAL_TYPE (TsrFilesPage, tsr_files_page, ADW_TYPE_BIN)
 
+/* The footer counts the files shown, and says of how many while a search picks some. */
 static void
 update_page (TsrFilesPage *self)
 {
   GListModel *all = tsr_backend_get_files (self->backend);
+  GListModel *shown = G_LIST_MODEL (self->filtered);
   guint n_all = g_list_model_get_n_items (all);
-  guint n_shown = g_list_model_get_n_items (G_LIST_MODEL (self->filtered));
+  guint n_shown = g_list_model_get_n_items (shown);
+  const char *search = gtk_string_filter_get_search (self->filter);
   guint64 total = 0;
   g_autofree char *size = NULL;
   g_autofree char *summary = NULL;
@@ -52,13 +55,19 @@ update_page (TsrFilesPage *self)
     gtk_stack_set_visible_child_name (self->content_stack, "no-results");
   else
     gtk_stack_set_visible_child_name (self->content_stack, "list");
-  for (guint i = 0; i < n_all; i++)
+  for (guint i = 0; i < n_shown; i++)
     {
-      g_autoptr (TsrFileItem) item = g_list_model_get_item (all, i);
+      g_autoptr (TsrFileItem) item = g_list_model_get_item (shown, i);
       total += tsr_file_item_get_manifest (item)->size;
     }
   size = g_format_size (total);
-  summary = g_strdup_printf (ngettext ("%u file · %s", "%u files · %s", n_all), n_all, size);
+  if (search != NULL && *search != '\0')
+    /* Translators: while searching: the files found, of all the files; then the size of
+     * those found. The plural goes with all the files ("2 of 7 files"). */
+    summary = g_strdup_printf (ngettext ("%u of %u file · %s", "%u of %u files · %s", n_all),
+                               n_shown, n_all, size);
+  else
+    summary = g_strdup_printf (ngettext ("%u file · %s", "%u files · %s", n_all), n_all, size);
   gtk_label_set_text (self->summary_label, summary);
 }
 
@@ -76,6 +85,8 @@ on_search_changed (TsrFilesPage *self)
 {
   gtk_string_filter_set_search (self->filter,
                                 gtk_editable_get_text (GTK_EDITABLE (self->search_entry)));
+  /* Also when the files found stay the same ("a" then "al"): the footer says a search runs. */
+  update_page (self);
 }
 
 TsrFileItem *
@@ -448,6 +459,14 @@ tsr_files_page_get_search_bar (TsrFilesPage *self)
 {
   g_return_val_if_fail (TSR_IS_FILES_PAGE (self), NULL);
   return self->search_bar;
+}
+
+/* The footer's summary: how many files, and their size. */
+const char *
+tsr_files_page_get_summary (TsrFilesPage *self)
+{
+  g_return_val_if_fail (TSR_IS_FILES_PAGE (self), NULL);
+  return gtk_label_get_text (self->summary_label);
 }
 
 /* The rows as shown: filtered and sorted. */

@@ -16,6 +16,7 @@ G_DECLARE_FINAL_TYPE (TsrFilesPage, tsr_files_page, TSR, FILES_PAGE, AdwBin)
 void tsr_files_page_set_backend (TsrFilesPage *self, TsrBackend *backend);
 GtkSearchBar *tsr_files_page_get_search_bar (TsrFilesPage *self);
 GListModel *tsr_files_page_get_visible_files (TsrFilesPage *self);
+const char *tsr_files_page_get_summary (TsrFilesPage *self);
 TsrFileItem *tsr_files_page_get_selected (TsrFilesPage *self);
 void tsr_files_page_select (TsrFilesPage *self, const char *file_id);
 void tsr_files_page_search (TsrFilesPage *self, const char *text);

@@ -865,11 +865,22 @@ test_drop_upload_download (Fixture *f, gconstpointer data)
   }
   g_signal_handlers_disconnect_by_data (backend, &notice);
 
-  /* The search entry filters by name. */
-  tsr_files_page_search (tsr_window_get_files_page (f->window), "alp");
-  g_assert_cmpuint (tsr_app_test_n_files (f->window), ==, 1);
-  tsr_files_page_search (tsr_window_get_files_page (f->window), "");
-  g_assert_cmpuint (tsr_app_test_n_files (f->window), ==, 2);
+  /* The search entry filters by name; the footer counts what it shows, of all. */
+  {
+    TsrFilesPage *page = tsr_window_get_files_page (f->window);
+    g_autofree char *alpha_size = g_format_size (g_bytes_get_size (alpha));
+    g_autofree char *both_size = g_format_size (g_bytes_get_size (alpha) + g_bytes_get_size (beta));
+    g_autofree char *found = g_strdup_printf ("1 of 2 files · %s", alpha_size);
+    g_autofree char *all = g_strdup_printf ("2 files · %s", both_size);
+
+    g_assert_cmpstr (tsr_files_page_get_summary (page), ==, all);
+    tsr_files_page_search (page, "alp");
+    g_assert_cmpuint (tsr_app_test_n_files (f->window), ==, 1);
+    g_assert_cmpstr (tsr_files_page_get_summary (page), ==, found);
+    tsr_files_page_search (page, "");
+    g_assert_cmpuint (tsr_app_test_n_files (f->window), ==, 2);
+    g_assert_cmpstr (tsr_files_page_get_summary (page), ==, all);
+  }
 
   /* The save dialog opens in the Downloads folder (or home, where there is none), not in the
    * folder the app was started from. */
