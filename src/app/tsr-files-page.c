@@ -20,6 +20,9 @@ struct _TsrFilesPage
   GtkSearchEntry *search_entry;
   GtkStack *content_stack;
   GtkColumnView *column_view;
+  GtkColumnViewColumn *size_column;
+  GtkColumnViewColumn *chunks_column;
+  GtkColumnViewColumn *health_column;
   GtkColumnViewColumn *created_column;
   GtkRevealer *transfers_revealer;
   GtkListBox *transfers_list;
@@ -27,6 +30,10 @@ struct _TsrFilesPage
   GListStore *shown_transfers; /* the first TRANSFER_ROWS of the backend's, one row each */
   GPtrArray *transfer_rows;    /* AdwActionRow: in the list or free for the next transfer */
   GtkLabel *summary_label;
+  int widths[4];  /* of Chunks, Uploaded, Replicas and Size in the template: band_widths[] */
+  int width;      /* as last allocated */
+  int band;       /* of band_for(): the columns shown fit this, -1 before the first */
+  guint fit_tick; /* fit_columns() waits for the next frame */
 
   TsrBackend *backend;
   GtkStringFilter *filter;
@@ -362,6 +369,78 @@ on_transfers_changed (GListModel *model, guint position, guint removed, guint ad
     }
 }
 
+/* ---- narrow windows ---- */
+
+/* The columns beside the name are as wide as their contents, and a narrow window squeezed the
+ * names to a few letters while Replicas kept its whole text and Uploaded went off the edge.
+ * Below these widths of the page a column goes, the least needed first, then Replicas
+ * narrows, then Size goes, so the names keep about half of the list. (GTK 4.8 and
+ * libadwaita 1.2 have no breakpoints; the page decides as it is given its width.) */
+static const int band_widths[] = {
+  1000, /* Chunks */
+  800,  /* Uploaded */
+  600,  /* Replicas at its full width */
+  400,  /* Size */
+};
+#define REPLICAS_NARROW 150
+
+/* How many of band_widths[] @width reaches. */
+static int
+band_for (int width)
+{
+  int band = 0;
+
+  for (guint i = 0; i < G_N_ELEMENTS (band_widths); i++)
+    band += width >= band_widths[i];
+  return band;
+}
+
+/* Shows @column @width wide, or hides it. Hidden, it is also made 0 wide: GTK 4.8's column
+ * view counts a hidden column's width when it shares out the room, and the name column got
+ * none. Each setter does nothing when the value stays. */
+static void
+show_column (GtkColumnViewColumn *column, gboolean shown, int width)
+{
+  gtk_column_view_column_set_visible (column, shown);
+  gtk_column_view_column_set_fixed_width (column, shown ? width : 0);
+}
+
+static gboolean
+fit_columns (GtkWidget *widget, GdkFrameClock *clock, gpointer data)
+{
+  TsrFilesPage *self = TSR_FILES_PAGE (widget);
+  int band = band_for (self->width);
+
+  self->fit_tick = 0;
+  self->band = band;
+  show_column (self->chunks_column, band >= 4, self->widths[0]);
+  show_column (self->created_column, band >= 3, self->widths[1]);
+  show_column (self->health_column, TRUE, band >= 2 ? self->widths[2] : REPLICAS_NARROW);
+  show_column (self->size_column, band >= 1, self->widths[3]);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+tsr_files_page_measure (GtkWidget *widget, GtkOrientation orientation, int for_size, int *minimum,
+                        int *natural, int *minimum_baseline, int *natural_baseline)
+{
+  gtk_widget_measure (adw_bin_get_child (ADW_BIN (widget)), orientation, for_size, minimum, natural,
+                      minimum_baseline, natural_baseline);
+}
+
+static void
+tsr_files_page_size_allocate (GtkWidget *widget, int width, int height, int baseline)
+{
+  TsrFilesPage *self = TSR_FILES_PAGE (widget);
+
+  /* The columns change before the next frame's layout, not during this one: changed while
+   * the window lays out, the list kept the widths it had. */
+  self->width = width;
+  if (band_for (width) != self->band && self->fit_tick == 0)
+    self->fit_tick = gtk_widget_add_tick_callback (widget, fit_columns, NULL, NULL);
+  gtk_widget_allocate (adw_bin_get_child (ADW_BIN (widget)), width, height, baseline, NULL);
+}
+
 /* ---- the object ---- */
 
 static void
@@ -369,6 +448,9 @@ tsr_files_page_dispose (GObject *object)
 {
   TsrFilesPage *self = TSR_FILES_PAGE (object);
 
+  if (self->fit_tick != 0)
+    gtk_widget_remove_tick_callback (GTK_WIDGET (self), self->fit_tick);
+  self->fit_tick = 0;
   if (self->backend != NULL)
     {
       g_signal_handlers_disconnect_by_data (tsr_backend_get_files (self->backend), self);
@@ -388,6 +470,8 @@ tsr_files_page_class_init (TsrFilesPageClass *klass)
   GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
 
   object_class->dispose = tsr_files_page_dispose;
+  widget_class->measure = tsr_files_page_measure;
+  widget_class->size_allocate = tsr_files_page_size_allocate;
 
   g_type_ensure (TSR_TYPE_FILE_ITEM);
   gtk_widget_class_set_template_from_resource (widget_class,
@@ -396,6 +480,9 @@ tsr_files_page_class_init (TsrFilesPageClass *klass)
   gtk_widget_class_bind_template_child (widget_class, TsrFilesPage, search_entry);
   gtk_widget_class_bind_template_child (widget_class, TsrFilesPage, content_stack);
   gtk_widget_class_bind_template_child (widget_class, TsrFilesPage, column_view);
+  gtk_widget_class_bind_template_child (widget_class, TsrFilesPage, size_column);
+  gtk_widget_class_bind_template_child (widget_class, TsrFilesPage, chunks_column);
+  gtk_widget_class_bind_template_child (widget_class, TsrFilesPage, health_column);
   gtk_widget_class_bind_template_child (widget_class, TsrFilesPage, created_column);
   gtk_widget_class_bind_template_child (widget_class, TsrFilesPage, transfers_revealer);
   gtk_widget_class_bind_template_child (widget_class, TsrFilesPage, transfers_list);
@@ -412,6 +499,14 @@ static void
 tsr_files_page_init (TsrFilesPage *self)
 {
   gtk_widget_init_template (GTK_WIDGET (self));
+  /* AdwBin's layout manager would allocate without asking the page: the page fits its columns
+   * to the width (tsr_files_page_size_allocate()). */
+  gtk_widget_set_layout_manager (GTK_WIDGET (self), NULL);
+  self->band = -1;
+  self->widths[0] = gtk_column_view_column_get_fixed_width (self->chunks_column);
+  self->widths[1] = gtk_column_view_column_get_fixed_width (self->created_column);
+  self->widths[2] = gtk_column_view_column_get_fixed_width (self->health_column);
+  self->widths[3] = gtk_column_view_column_get_fixed_width (self->size_column);
   gtk_search_bar_connect_entry (self->search_bar, GTK_EDITABLE (self->search_entry));
   g_signal_connect_swapped (self->search_entry, "search-changed", G_CALLBACK (on_search_changed),
                             self);

@@ -1963,6 +1963,99 @@ test_add_node_locked_key (Fixture *f, gconstpointer data)
   g_assert_null (strstr (remotes, passphrase));
 }
 
+/* ---- narrow windows ---- */
+
+static gboolean
+is_mapped_label (GtkWidget *w, gconstpointer unused)
+{
+  return GTK_IS_LABEL (w) && gtk_widget_get_mapped (w);
+}
+
+/* The labels under @root that show, into @labels. */
+static void
+collect_labels (GtkWidget *root, GPtrArray *labels)
+{
+  if (is_mapped_label (root, NULL))
+    g_ptr_array_add (labels, root);
+  for (GtkWidget *c = gtk_widget_get_first_child (root); c != NULL;
+       c = gtk_widget_get_next_sibling (c))
+    collect_labels (c, labels);
+}
+
+/* The Files page at @width: everything it shows lies inside it, the list does not scroll
+ * sideways, and @name keeps at least @share of the list's width. Returns the labels shown. */
+static GPtrArray *
+check_files_fit (Fixture *f, int width, const char *name, double share)
+{
+  GtkWidget *page = GTK_WIDGET (tsr_window_get_files_page (f->window));
+  GtkWidget *list = find_widget (page, is_column_view, NULL);
+  GtkAdjustment *h = gtk_scrollable_get_hadjustment (GTK_SCROLLABLE (list));
+  GPtrArray *labels = g_ptr_array_new ();
+  graphene_rect_t b;
+
+  gtk_window_set_default_size (GTK_WINDOW (f->window), width, 600);
+  tsr_app_test_spin (0.5); /* the window takes the size; the columns follow a frame later */
+  g_assert_cmpint (gtk_widget_get_width (GTK_WIDGET (f->window)), <=, width);
+  g_assert_cmpint (gtk_widget_get_width (page), <=, gtk_widget_get_width (GTK_WIDGET (f->window)));
+  g_assert_cmpfloat (gtk_adjustment_get_upper (h), <=, gtk_adjustment_get_page_size (h));
+  collect_labels (list, labels);
+  for (guint i = 0; i < labels->len; i++)
+    {
+      g_assert_true (gtk_widget_compute_bounds (labels->pdata[i], page, &b));
+      if (b.origin.x < 0 || b.origin.x + b.size.width > gtk_widget_get_width (page) + 0.5)
+        g_error ("At %d px, “%s” is off the page (%g to %g of %d)", width,
+                 gtk_label_get_text (labels->pdata[i]), b.origin.x, b.origin.x + b.size.width,
+                 gtk_widget_get_width (page));
+    }
+  g_assert_true (
+      gtk_widget_compute_bounds (find_widget (list, is_label_with_text, name), page, &b));
+  g_assert_cmpfloat (b.size.width, >=, share * gtk_widget_get_width (list));
+  return labels;
+}
+
+static gboolean
+labels_have (GPtrArray *labels, const char *text)
+{
+  for (guint i = 0; i < labels->len; i++)
+    if (g_strcmp0 (gtk_label_get_text (labels->pdata[i]), text) == 0)
+      return TRUE;
+  return FALSE;
+}
+
+/* In a narrow window the file names keep their room: the other columns go, least needed
+ * first, rather than squeeze the names to a few letters and push Uploaded off the edge; the
+ * window can be as narrow as a phone's screen. Wide again, every column is back. */
+static void
+test_narrow_window (Fixture *f, gconstpointer data)
+{
+  const char *name = "Holiday video 2026.mp4";
+  g_autoptr (GBytes) content = NULL;
+  g_autoptr (GFile) file = write_file (f, name, 300 * 1024, &content);
+  g_autoptr (GPtrArray) narrow = NULL;
+  g_autoptr (GPtrArray) wide = NULL;
+  g_autofree char *uploaded = NULL;
+  g_autofree char *size = NULL;
+  int min_width;
+
+  sign_in (f);
+  tsr_app_test_drop_files (f->window, &file, 1);
+  wait_for_files (f, 1);
+  g_object_get (find_item (f, name), "created-text", &uploaded, "size-text", &size, NULL);
+
+  narrow = check_files_fit (f, 480, name, 0.4);
+  g_assert_true (labels_have (narrow, size));
+  g_assert_false (labels_have (narrow, uploaded));
+
+  gtk_widget_measure (GTK_WIDGET (f->window), GTK_ORIENTATION_HORIZONTAL, -1, &min_width, NULL,
+                      NULL, NULL);
+  g_assert_cmpint (min_width, <=, 370);
+  g_ptr_array_unref (check_files_fit (f, 360, name, 0.4));
+
+  wide = check_files_fit (f, 1280, name, 0.25);
+  g_assert_true (labels_have (wide, size));
+  g_assert_true (labels_have (wide, uploaded));
+}
+
 /* ---- keys ---- */
 
 static void
@@ -2079,6 +2172,7 @@ main (int argc, char **argv)
   }
   ADD ("/tessera/app/settings-restore", test_settings_restore);
   ADD ("/tessera/app/shortcuts-window", test_shortcuts_window);
+  ADD ("/tessera/app/narrow-window", test_narrow_window);
   ADD ("/tessera/app/network", test_network);
   ADD ("/tessera/app/add-node", test_add_node);
   ADD ("/tessera/app/add-node-locked-key", test_add_node_locked_key);
