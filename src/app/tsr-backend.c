@@ -531,6 +531,29 @@ logout_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *c
 }
 
 /**
+ * tsr_backend_cancel_transfers:
+ *
+ * Cancels every transfer, and drops the files dropped and not yet looked at: none of them
+ * starts later (least of all into the catalog of whoever signs in next). Each transfer ends
+ * with #TsrBackend::transfer-finished once the engine has undone its part.
+ */
+void
+tsr_backend_cancel_transfers (TsrBackend *self)
+{
+  g_return_if_fail (TSR_IS_BACKEND (self));
+
+  for (guint i = 0; i < g_list_model_get_n_items (G_LIST_MODEL (self->transfers)); i++)
+    {
+      g_autoptr (TsrTransfer) t = g_list_model_get_item (G_LIST_MODEL (self->transfers), i);
+      tsr_transfer_cancel (t);
+    }
+  /* The one being looked at ends when its look does. */
+  while (g_queue_get_length (&self->dropped) > 1)
+    g_object_unref (g_queue_pop_tail (&self->dropped));
+  self->dropped_stale = !g_queue_is_empty (&self->dropped);
+}
+
+/**
  * tsr_backend_sign_out:
  *
  * Cancels the user's transfers, forgets the session and empties the file list.
@@ -543,16 +566,7 @@ tsr_backend_sign_out (TsrBackend *self)
 
   g_return_if_fail (TSR_IS_BACKEND (self));
 
-  for (guint i = 0; i < g_list_model_get_n_items (G_LIST_MODEL (self->transfers)); i++)
-    {
-      g_autoptr (TsrTransfer) t = g_list_model_get_item (G_LIST_MODEL (self->transfers), i);
-      tsr_transfer_cancel (t);
-    }
-  /* Files dropped and not yet looked at are not uploaded, least of all into the catalog of
-   * whoever signs in next; the one being looked at ends when its look does. */
-  while (g_queue_get_length (&self->dropped) > 1)
-    g_object_unref (g_queue_pop_tail (&self->dropped));
-  self->dropped_stale = !g_queue_is_empty (&self->dropped);
+  tsr_backend_cancel_transfers (self);
   g_list_store_remove_all (self->files);
   set_username (self, NULL);
   if (self->token == NULL)

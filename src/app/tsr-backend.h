@@ -61,6 +61,7 @@ GListModel *tsr_backend_get_files (TsrBackend *self);
 GListModel *tsr_backend_get_transfers (TsrBackend *self);
 void tsr_backend_upload_files (TsrBackend *self, GList *files);
 TsrTransfer *tsr_backend_download (TsrBackend *self, TsrFileItem *item, GFile *destination);
+void tsr_backend_cancel_transfers (TsrBackend *self);
 void tsr_backend_delete_async (TsrBackend *self, const char *file_id, GCancellable *cancellable,
                                GAsyncReadyCallback callback, gpointer user_data);
 gboolean tsr_backend_delete_finish (TsrBackend *self, GAsyncResult *result, GError **error);

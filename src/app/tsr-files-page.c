@@ -195,15 +195,10 @@ delete_action (GtkWidget *widget, const char *action, GVariant *param)
   if (item == NULL)
     return;
   heading = g_strdup_printf (_ ("Delete “%s”?"), tsr_file_item_get_name (item));
-  dialog = adw_message_dialog_new (GTK_WINDOW (gtk_widget_get_root (widget)), heading,
-                                   _ ("Its chunks are removed from every node. This cannot be "
-                                      "undone."));
-  adw_message_dialog_add_responses (ADW_MESSAGE_DIALOG (dialog), "cancel", _ ("_Cancel"), "delete",
-                                    _ ("_Delete"), NULL);
-  adw_message_dialog_set_response_appearance (ADW_MESSAGE_DIALOG (dialog), "delete",
-                                              ADW_RESPONSE_DESTRUCTIVE);
-  adw_message_dialog_set_default_response (ADW_MESSAGE_DIALOG (dialog), "cancel");
-  adw_message_dialog_set_close_response (ADW_MESSAGE_DIALOG (dialog), "cancel");
+  dialog = GTK_WIDGET (tsr_window_new_risky_question (
+      GTK_WINDOW (gtk_widget_get_root (widget)), heading,
+      _ ("Its chunks are removed from every node. This cannot be undone."), "delete",
+      _ ("_Delete")));
   g_object_set_data_full (G_OBJECT (dialog), "file-id", g_strdup (tsr_file_item_get_file_id (item)),
                           g_free);
   /* Held weakly: "response" can come more than once (a button, then the close response). */

@@ -54,8 +54,10 @@ struct _TsrWindow
   TsrEnrollDialog *enroll_dialog;    /* weak */
   TsrAddNodeDialog *add_node_dialog; /* weak */
   AdwMessageDialog *disable_dialog;  /* weak: Turn Off Two-Factor, while open */
-  GSettings *settings;               /* NULL when the schema is not installed */
-  GPtrArray *toasts;                 /* AdwToast: showing or waiting their turn */
+  AdwMessageDialog *quit_dialog;     /* weak: Stop Transfers, while open */
+  gboolean quitting;   /* the user chose to stop the transfers: closes once they have ended */
+  GSettings *settings; /* NULL when the schema is not installed */
+  GPtrArray *toasts;   /* AdwToast: showing or waiting their turn */
   Summary summaries[N_KINDS][N_OUTCOMES];
 };
 
@@ -150,6 +152,29 @@ tsr_window_get_toast_titles (TsrWindow *self)
       g_strv_builder_add (builder, text != NULL ? text : "");
     }
   return g_strv_builder_end (builder);
+}
+
+/**
+ * tsr_window_new_risky_question:
+ * @parent: the window it belongs to
+ * @heading: (nullable): plain text
+ * @body: (nullable): plain text
+ * @response: the id of the answer that cannot be taken back, labelled @label
+ *
+ * Returns: (transfer none): a question whose other answer, "cancel", is the default and what
+ *   Escape gives; connect to its "response" and present it
+ */
+AdwMessageDialog *
+tsr_window_new_risky_question (GtkWindow *parent, const char *heading, const char *body,
+                               const char *response, const char *label)
+{
+  AdwMessageDialog *dialog = ADW_MESSAGE_DIALOG (adw_message_dialog_new (parent, heading, body));
+
+  adw_message_dialog_add_responses (dialog, "cancel", _ ("_Cancel"), response, label, NULL);
+  adw_message_dialog_set_response_appearance (dialog, response, ADW_RESPONSE_DESTRUCTIVE);
+  adw_message_dialog_set_default_response (dialog, "cancel");
+  adw_message_dialog_set_close_response (dialog, "cancel");
+  return dialog;
 }
 
 static void
@@ -290,9 +315,11 @@ ask_to_disable (TsrWindow *self)
       gtk_window_present (GTK_WINDOW (self->disable_dialog));
       return;
     }
-  dialog = adw_message_dialog_new (GTK_WINDOW (self), _ ("Turn Off Two-Factor?"),
-                                   _ ("Signing in will need only your password. Confirm with "
-                                      "your password and a code from your authenticator app."));
+  dialog = GTK_WIDGET (tsr_window_new_risky_question (
+      GTK_WINDOW (self), _ ("Turn Off Two-Factor?"),
+      _ ("Signing in will need only your password. Confirm with your password and a code from "
+         "your authenticator app."),
+      "disable", _ ("_Turn Off")));
   /* Plain GtkEntry: GTK 4.8's password entries keep a caps-lock handler on the keyboard that
    * outlives them when a dialog is destroyed, and the next focus change then crashes. */
   box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 6);
@@ -314,11 +341,6 @@ ask_to_disable (TsrWindow *self)
   gtk_box_append (GTK_BOX (box), code);
   gtk_box_append (GTK_BOX (box), error);
   adw_message_dialog_set_extra_child (ADW_MESSAGE_DIALOG (dialog), box);
-  adw_message_dialog_add_responses (ADW_MESSAGE_DIALOG (dialog), "cancel", _ ("_Cancel"), "disable",
-                                    _ ("_Turn Off"), NULL);
-  adw_message_dialog_set_response_appearance (ADW_MESSAGE_DIALOG (dialog), "disable",
-                                              ADW_RESPONSE_DESTRUCTIVE);
-  adw_message_dialog_set_close_response (ADW_MESSAGE_DIALOG (dialog), "cancel");
   g_object_set_data (G_OBJECT (dialog), "password", password);
   g_object_set_data (G_OBJECT (dialog), "code", code);
   g_object_set_data (G_OBJECT (dialog), "error", error);
@@ -612,12 +634,132 @@ restore_state (TsrWindow *self)
   adw_view_stack_set_visible_child_name (self->view_stack, page);
 }
 
+/* ---- closing ---- */
+
+static guint
+n_transfers (TsrWindow *self)
+{
+  return self->backend != NULL
+             ? g_list_model_get_n_items (tsr_backend_get_transfers (self->backend))
+             : 0;
+}
+
+/* What stopping the transfers loses, for the Stop Transfers question. */
+static char *
+describe_transfers (TsrWindow *self)
+{
+  GListModel *transfers = tsr_backend_get_transfers (self->backend);
+  guint n = g_list_model_get_n_items (transfers), up = 0;
+
+  for (guint i = 0; i < n; i++)
+    {
+      g_autoptr (TsrTransfer) t = g_list_model_get_item (transfers, i);
+      up += tsr_transfer_get_kind (t) == TSR_TRANSFER_UPLOAD;
+    }
+  if (up == n)
+    return g_strdup_printf (ngettext ("%u upload is still running. Quitting cancels it; the file "
+                                      "is not stored.",
+                                      "%u uploads are still running. Quitting cancels them; the "
+                                      "files are not stored.",
+                                      n),
+                            n);
+  if (up == 0)
+    return g_strdup_printf (ngettext ("%u download is still running. Quitting cancels it; the "
+                                      "partly downloaded file is removed.",
+                                      "%u downloads are still running. Quitting cancels them; "
+                                      "the partly downloaded files are removed.",
+                                      n),
+                            n);
+  return g_strdup_printf (ngettext ("%u transfer is still running. Quitting cancels it; nothing "
+                                    "half done is kept.",
+                                    "%u transfers are still running. Quitting cancels them; "
+                                    "nothing half done is kept.",
+                                    n),
+                          n);
+}
+
+/* While the window asks about stopping the transfers, or waits for them to stop. */
+static void
+on_transfers_changed (TsrWindow *self)
+{
+  AdwMessageDialog *dialog = self->quit_dialog;
+
+  if (dialog == NULL && !self->quitting)
+    return;
+  if (n_transfers (self) > 0)
+    {
+      if (dialog != NULL)
+        {
+          g_autofree char *body = describe_transfers (self);
+          adw_message_dialog_set_body (dialog, body);
+        }
+      return;
+    }
+  /* All ended: nothing is left to ask about, and the window closes as it was asked to. */
+  if (dialog != NULL)
+    {
+      g_clear_weak_pointer (&self->quit_dialog);
+      gtk_window_destroy (GTK_WINDOW (dialog));
+    }
+  gtk_window_close (GTK_WINDOW (self));
+}
+
+static void
+on_quit_response (AdwMessageDialog *dialog, const char *response, gpointer data)
+{
+  TsrWindow *self = data;
+
+  /* The first response counts: closing the dialog gives the close response after it. */
+  if (self->quit_dialog != dialog)
+    return;
+  g_clear_weak_pointer (&self->quit_dialog);
+  if (g_strcmp0 (response, "quit") != 0)
+    return;
+  /* The engine undoes each cancelled transfer (no manifest for an upload, no partial file for
+   * a download) before it tells of its end, which over slow links takes a few seconds; the
+   * window goes out of sight at once and closes after the last. */
+  self->quitting = TRUE;
+  gtk_widget_set_visible (GTK_WIDGET (self), FALSE);
+  tsr_backend_cancel_transfers (self->backend);
+  on_transfers_changed (self);
+}
+
+/* Asks before closing on running transfers: closing ended them, and what they had done was
+ * lost without a word. */
+static void
+ask_to_stop_transfers (TsrWindow *self)
+{
+  g_autofree char *body = NULL;
+  AdwMessageDialog *dialog;
+
+  if (self->quit_dialog != NULL)
+    {
+      gtk_window_present (GTK_WINDOW (self->quit_dialog));
+      return;
+    }
+  body = describe_transfers (self);
+  dialog = tsr_window_new_risky_question (GTK_WINDOW (self), _ ("Stop Transfers?"), body, "quit",
+                                          _ ("_Quit"));
+  g_signal_connect_object (dialog, "response", G_CALLBACK (on_quit_response), self, 0);
+  self->quit_dialog = dialog;
+  g_object_add_weak_pointer (G_OBJECT (dialog), (gpointer *)&self->quit_dialog);
+  gtk_window_present (GTK_WINDOW (dialog));
+}
+
 static gboolean
 tsr_window_close_request (GtkWindow *window)
 {
   TsrWindow *self = TSR_WINDOW (window);
   int width, height;
 
+  /* The close button, Ctrl+Q and app.quit all come here. Once the user chose to quit, the
+   * window waits for the cancelled transfers to end. */
+  if (n_transfers (self) > 0)
+    {
+      if (!self->quitting)
+        ask_to_stop_transfers (self);
+      return TRUE;
+    }
   if (self->settings != NULL)
     {
       /* The default size follows the window's size while it is neither maximized nor
@@ -640,7 +782,10 @@ tsr_window_dispose (GObject *object)
   TsrWindow *self = TSR_WINDOW (object);
 
   if (self->backend != NULL)
-    g_signal_handlers_disconnect_by_data (self->backend, self);
+    {
+      g_signal_handlers_disconnect_by_data (self->backend, self);
+      g_signal_handlers_disconnect_by_data (tsr_backend_get_transfers (self->backend), self);
+    }
   g_clear_object (&self->backend);
   for (guint i = 0; self->toasts != NULL && i < self->toasts->len; i++)
     g_signal_handlers_disconnect_by_data (self->toasts->pdata[i], self);
@@ -648,6 +793,7 @@ tsr_window_dispose (GObject *object)
   memset (self->summaries, 0, sizeof self->summaries);
   g_clear_object (&self->settings);
   g_clear_weak_pointer (&self->disable_dialog);
+  g_clear_weak_pointer (&self->quit_dialog);
   gtk_widget_dispose_template (GTK_WIDGET (self), TSR_TYPE_WINDOW);
   G_OBJECT_CLASS (tsr_window_parent_class)->dispose (object);
 }
@@ -747,6 +893,8 @@ tsr_window_new (GtkApplication *app, TsrBackend *backend)
   g_signal_connect_swapped (backend, "notify::cluster-ready", G_CALLBACK (update_actions), self);
   g_signal_connect_swapped (backend, "transfer-finished", G_CALLBACK (on_transfer_finished), self);
   g_signal_connect_swapped (backend, "notice", G_CALLBACK (on_notice), self);
+  g_signal_connect_swapped (tsr_backend_get_transfers (backend), "items-changed",
+                            G_CALLBACK (on_transfers_changed), self);
   on_username_changed (self);
   return self;
 }

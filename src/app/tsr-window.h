@@ -37,5 +37,8 @@ TsrAddNodeDialog *tsr_window_get_add_node_dialog (TsrWindow *self);
 void tsr_window_toast (TsrWindow *self, const char *message);
 void tsr_window_toast_for (GtkWidget *widget, const char *message);
 GStrv tsr_window_get_toast_titles (TsrWindow *self);
+AdwMessageDialog *tsr_window_new_risky_question (GtkWindow *parent, const char *heading,
+                                                 const char *body, const char *response,
+                                                 const char *label);
 
 G_END_DECLS

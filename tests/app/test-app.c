@@ -2111,6 +2111,98 @@ test_shortcuts_window (Fixture *f, gconstpointer data)
   gtk_window_destroy (GTK_WINDOW (overlay));
 }
 
+/* ---- quitting ---- */
+
+static gboolean
+message_dialog_shown (gpointer unused)
+{
+  AdwMessageDialog *dialog = find_message_dialog ();
+  return dialog != NULL && gtk_widget_get_mapped (GTK_WIDGET (dialog));
+}
+
+/* Closes @window as its close button, Ctrl+Q and app.quit do, while a transfer runs: the
+ * window stays and asks. */
+static AdwMessageDialog *
+close_and_get_asked (TsrWindow *window)
+{
+  AdwMessageDialog *ask;
+
+  gtk_window_close (GTK_WINDOW (window));
+  g_assert_true (tsr_app_test_wait (message_dialog_shown, NULL, 10));
+  ask = find_message_dialog ();
+  g_assert_cmpstr (adw_message_dialog_get_heading (ask), ==, "Stop Transfers?");
+  g_assert_true (g_str_has_prefix (adw_message_dialog_get_body (ask),
+                                   "1 upload is still running. Quitting cancels it"));
+  g_assert_cmpstr (adw_message_dialog_get_default_response (ask), ==, "cancel");
+  g_assert_true (gtk_widget_get_mapped (GTK_WIDGET (window)));
+  return ask;
+}
+
+/* Closing the window while an upload runs asks first. Cancel keeps the window and the upload;
+ * Quit cancels the upload, which leaves nothing stored, and the window closes once it has
+ * ended. An upload that ends while the question shows leaves nothing to ask about: the window
+ * closes. With nothing running, nothing is asked. */
+static void
+test_quit_during_transfer (Fixture *f, gconstpointer data)
+{
+  g_autoptr (GBytes) content = NULL;
+  g_autoptr (GFile) file = write_file (f, "huge.iso", 8 * 1024 * 1024, &content);
+  g_autoptr (GFile) other = write_file (f, "other.iso", 8 * 1024 * 1024, &content);
+  TsrBackend *backend = g_object_ref (tsr_window_get_backend (f->window));
+  TsrWindow *window = f->window;
+  LinkWait seed = { f->window, TRUE, TSR_NETEM_SEED_BANDWIDTH };
+  FinishWait w = { 0 };
+  gboolean stop = FALSE, destroyed = FALSE;
+
+  sign_in (f);
+  g_signal_emit_by_name (window, "close-request", &stop);
+  g_assert_false (stop);
+  g_assert_null (find_message_dialog ());
+
+  /* The emulated network's slowest links: the uploads take minutes. */
+  tsr_backend_set_netem_async (backend, "seed", NULL, NULL, NULL, NULL);
+  g_assert_true (tsr_app_test_wait (links_are, &seed, 10));
+  g_signal_connect (backend, "transfer-finished", G_CALLBACK (on_finished_any), &w);
+  g_signal_connect_swapped (window, "destroy", G_CALLBACK (set_true), &destroyed);
+  tsr_app_test_drop_files (window, &file, 1);
+  g_assert_true (tsr_app_test_wait (cancel_shown, window, 30));
+
+  press_response (close_and_get_asked (window), "_Cancel");
+  tsr_app_test_spin (0.5);
+  g_assert_null (find_message_dialog ());
+  g_assert_false (destroyed);
+  g_assert_false (w.done);
+
+  press_response (close_and_get_asked (window), "_Quit");
+  g_assert_false (gtk_widget_get_visible (GTK_WIDGET (window))); /* at once */
+  g_assert_true (tsr_app_test_wait (is_true, &destroyed, 60));
+  g_assert_true (w.done); /* ended before the window went */
+  g_assert_error (w.error, TSR_ERROR, TSR_ERROR_CANCELLED);
+  g_clear_error (&w.error);
+  tsr_backend_refresh (backend);
+  tsr_app_test_spin (1);
+  g_assert_cmpuint (g_list_model_get_n_items (tsr_backend_get_files (backend)), ==, 0);
+
+  /* Another window (as the app opens on its next start); the upload ends while it asks. */
+  window = f->window = tsr_window_new (NULL, backend);
+  gtk_window_present (GTK_WINDOW (window));
+  destroyed = w.done = FALSE;
+  g_signal_connect_swapped (window, "destroy", G_CALLBACK (set_true), &destroyed);
+  tsr_app_test_drop_files (window, &other, 1);
+  g_assert_true (tsr_app_test_wait (cancel_shown, window, 30));
+  close_and_get_asked (window);
+  tsr_backend_set_netem_async (backend, "off", NULL, NULL, NULL, NULL);
+  g_assert_true (tsr_app_test_wait (is_true, &destroyed, 60));
+  g_assert_true (w.done);
+  g_assert_no_error (w.error);
+  g_assert_null (find_message_dialog ());
+  g_signal_handlers_disconnect_by_data (backend, &w);
+
+  /* The fixture closes a window of its own. */
+  f->window = tsr_window_new (NULL, backend);
+  g_object_unref (backend);
+}
+
 /* ---- remembered state ---- */
 
 /* A window closed at a size on a page comes back the same: a second window (as after a
@@ -2159,6 +2251,7 @@ main (int argc, char **argv)
   ADD ("/tessera/app/enroll", test_enroll);
   ADD ("/tessera/app/drop-upload-download", test_drop_upload_download);
   ADD ("/tessera/app/cancel-upload", test_cancel_upload);
+  ADD ("/tessera/app/quit-during-transfer", test_quit_during_transfer);
   ADD ("/tessera/app/small-uploads-wait-for-big", test_small_uploads_wait_for_big);
   ADD ("/tessera/app/sign-out-drops-waiting-files", test_sign_out_drops_waiting_files);
   ADD ("/tessera/app/toasts-sum-up", test_toasts_sum_up);
