@@ -1110,6 +1110,37 @@ test_background_writeback (Fixture *f, gconstpointer data)
   close_ok (store);
 }
 
+/* Stores on one file system share its free space: they get one disk id, and another file
+ * system (the in-memory one, where there is one) another. */
+static void
+test_disk_of (void)
+{
+  g_autofree char *a = tsr_test_make_tmpdir ();
+  g_autofree char *b = tsr_test_make_tmpdir ();
+  guint64 free_a, free_b, id_a, id_b;
+  struct stat st_a, st_shm;
+
+  tsr_segment_store_disk_of (a, &free_a, &id_a);
+  tsr_segment_store_disk_of (b, &free_b, &id_b);
+  g_assert_cmpuint (id_a, !=, 0);
+  g_assert_cmpuint (id_a, ==, id_b);
+  g_assert_cmpuint (free_a, >, 0);
+  g_assert_cmpuint (free_a, <, G_MAXUINT64);
+  if (stat (a, &st_a) == 0 && stat ("/dev/shm", &st_shm) == 0 && st_a.st_dev != st_shm.st_dev)
+    {
+      guint64 free_shm, id_shm;
+
+      tsr_segment_store_disk_of ("/dev/shm", &free_shm, &id_shm);
+      g_assert_cmpuint (id_shm, !=, id_a);
+    }
+  /* Nothing there: nothing known, and no id that could group it with another. */
+  tsr_segment_store_disk_of ("/nonexistent/tessera", &free_b, &id_b);
+  g_assert_cmpuint (free_b, ==, G_MAXUINT64);
+  g_assert_cmpuint (id_b, ==, 0);
+  tsr_test_rmdir (a);
+  tsr_test_rmdir (b);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -1141,6 +1172,7 @@ main (int argc, char **argv)
   ADD ("cold-puts-close-their-files", test_cold_puts_close_their_files);
 #undef ADD
   g_test_add_func ("/tessera/segment-store/metadata-corpus", test_metadata_corpus);
+  g_test_add_func ("/tessera/segment-store/disk-of", test_disk_of);
 
   return g_test_run ();
 }

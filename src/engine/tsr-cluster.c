@@ -240,19 +240,25 @@ peek_usage (TsrCluster *self, Member *m)
 {
   g_autofree char *dir = g_build_filename (self->data_dir, "nodes", m->config->node_id, NULL);
   g_autoptr (GError) local_error = NULL;
-  guint64 used = 0;
+  guint64 used = 0, disk_free, disk_id;
   guint count = 0;
+  gboolean known;
 
   if (!g_file_test (dir, G_FILE_TEST_IS_DIR))
     return; /* never started: it holds nothing */
-  if (!tsr_segment_store_peek_usage (dir, &used, &count, &local_error))
-    {
-      g_debug ("Usage of disabled %s unknown: %s", m->config->node_id, local_error->message);
-      return;
-    }
+  known = tsr_segment_store_peek_usage (dir, &used, &count, &local_error);
+  if (!known)
+    g_debug ("Usage of disabled %s unknown: %s", m->config->node_id, local_error->message);
+  /* And its disk, as a health check would tell: what it could take if enabled. */
+  tsr_segment_store_disk_of (dir, &disk_free, &disk_id);
   g_mutex_lock (&self->lock);
-  m->status.used_bytes = used;
-  m->status.segment_count = count;
+  if (known)
+    {
+      m->status.used_bytes = used;
+      m->status.segment_count = count;
+    }
+  m->status.disk_free_bytes = disk_free;
+  m->status.disk_id = disk_id;
   g_mutex_unlock (&self->lock);
 }
 

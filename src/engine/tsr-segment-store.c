@@ -725,6 +725,32 @@ tsr_segment_store_initable_iface_init (GInitableIface *iface)
 }
 
 /**
+ * tsr_segment_store_disk_of:
+ * @path: a file or directory
+ * @free_bytes: (out): what an unprivileged writer may still write on its file system, as a
+ *   segment's write may; %G_MAXUINT64 when that cannot be asked
+ * @disk_id: (out): an id of that file system, the same for every path on it; 0 when unknown
+ *
+ * The file system's id is statvfs's f_fsid; where that is 0 (NFS, FUSE, tmpfs before Linux
+ * 6.7) the device number of @path, marked so it cannot pass for an f_fsid.
+ */
+void
+tsr_segment_store_disk_of (const char *path, guint64 *free_bytes, guint64 *disk_id)
+{
+  struct statvfs fs;
+  GStatBuf st;
+
+  *free_bytes = G_MAXUINT64;
+  *disk_id = 0;
+  if (statvfs (path, &fs) != 0)
+    return;
+  *free_bytes = (guint64)fs.f_bavail * fs.f_frsize;
+  *disk_id = fs.f_fsid;
+  if (*disk_id == 0 && g_stat (path, &st) == 0)
+    *disk_id = (guint64)st.st_dev | G_GUINT64_CONSTANT (1) << 63;
+}
+
+/**
  * tsr_segment_store_peek_usage:
  * @root: a node's directory
  * @used: (out): the bytes its segments take
@@ -834,8 +860,6 @@ tsr_segment_store_get_segment_count (TsrSegmentStore *self)
 void
 tsr_segment_store_get_info (TsrSegmentStore *self, TsrStorageInfo *info)
 {
-  struct statvfs fs;
-
   g_return_if_fail (TSR_IS_SEGMENT_STORE (self));
   g_return_if_fail (info != NULL);
 
@@ -847,14 +871,8 @@ tsr_segment_store_get_info (TsrSegmentStore *self, TsrStorageInfo *info)
   info->available_bytes =
       info->capacity_bytes > info->used_bytes ? info->capacity_bytes - info->used_bytes : 0;
   /* The capacity is a quota on a disk others use too (five embedded nodes share one): the
-   * disk can run out first. What an unprivileged writer gets, as a segment's write does. */
-  info->disk_free_bytes = G_MAXUINT64;
-  info->disk_id = 0;
-  if (statvfs (self->root, &fs) == 0)
-    {
-      info->disk_free_bytes = (guint64)fs.f_bavail * fs.f_frsize;
-      info->disk_id = fs.f_fsid;
-    }
+   * disk can run out first. */
+  tsr_segment_store_disk_of (self->root, &info->disk_free_bytes, &info->disk_id);
   info->available_bytes = MIN (info->available_bytes, info->disk_free_bytes);
   info->utilization =
       info->capacity_bytes > 0 ? 100.0 * (double)info->used_bytes / info->capacity_bytes : 0.0;

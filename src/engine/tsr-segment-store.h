@@ -89,6 +89,7 @@ gboolean tsr_segment_store_reconstruct (TsrSegmentStore *self, const char *const
 char *tsr_segment_store_segment_path (TsrSegmentStore *self, const char *id);
 gboolean tsr_segment_store_peek_usage (const char *root, guint64 *used, guint *segment_count,
                                        GError **error);
+void tsr_segment_store_disk_of (const char *path, guint64 *free_bytes, guint64 *disk_id);
 
 gboolean tsr_segment_store_parse_metadata (const char *data, gsize len, TsrSegmentIndex *index,
                                            guint64 *out_used, GError **error);
