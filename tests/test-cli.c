@@ -1797,19 +1797,26 @@ test_disabled_node_keeps_its_usage (Fixture *f, gconstpointer data)
 }
 
 /* --json prints fractions as short as they read back exactly: json-glib alone printed
- * 17 significant digits, "utilization" : 0.56666666666666665. */
+ * 17 significant digits ("latency_ms" : 1.3180000000000001). Whole values stay fractions
+ * ("10.0", not "1e+01"), and names that look like numbers are left alone. */
 static void
 test_json_numbers_short (Fixture *f, gconstpointer data)
 {
   g_auto (TsrTestRun) storage = { 0 };
+  g_auto (TsrTestRun) health = { 0 };
+  g_auto (TsrTestRun) up = { 0 };
+  g_auto (TsrTestRun) list = { 0 };
   g_autoptr (GBytes) content = NULL;
+  g_autoptr (GBytes) other = NULL;
   g_autofree char *path = write_random (f, "one-byte.bin", 1, &content);
+  g_autofree char *numeric = write_random (f, "1.50000000000000001e+01", 1, &other);
   g_autoptr (JsonNode) json = NULL;
   JsonArray *nodes;
   const char *p;
-  guint checked = 0;
+  guint whole = 0, zero = 0;
 
-  init_and_upload (f, "3000", path);
+  /* A copy of one byte takes 17 bytes: 10 % of 170. */
+  init_and_upload (f, "170", path);
   cli (f, &storage, NULL, "--json", "storage", NULL);
   g_assert_cmpint (storage.status, ==, 0);
   json = tsr_test_parse_json (storage.out);
@@ -1822,23 +1829,47 @@ test_json_numbers_short (Fixture *f, gconstpointer data)
       double expected = 100.0 * json_object_get_int_member (n, "used_bytes") /
                         json_object_get_int_member (n, "capacity_bytes");
       g_autofree char *token = NULL;
-      guint digits = 0;
 
       p = strstr (p, "\"utilization\" : ");
       g_assert_nonnull (p);
       p += strlen ("\"utilization\" : ");
       token = g_strndup (p, strcspn (p, ",\n }"));
       g_assert_cmpfloat (g_ascii_strtod (token, NULL), ==, expected);
-      /* Significant digits: from the first that is not 0. */
+      if (expected == 10)
+        g_assert_cmpstr (token, ==, "10.0");
+      else
+        g_assert_cmpstr (token, ==, "0.0");
+      whole += expected == 10;
+      zero += expected == 0;
+    }
+  g_assert_cmpuint (whole, ==, 2); /* the byte's two copies */
+  g_assert_cmpuint (zero, ==, 3);
+
+  /* Latencies as measured: none has a digit that could go. */
+  cli (f, &health, NULL, "--json", "health", NULL);
+  g_assert_cmpint (health.status, ==, 0);
+  for (p = strstr (health.out, "\"latency_ms\" : "); p != NULL; p = strstr (p, "\"latency_ms\" : "))
+    {
+      g_autofree char *token = NULL;
+      char shorter[G_ASCII_DTOSTR_BUF_SIZE], format[16];
+      guint digits = 0;
+
+      p += strlen ("\"latency_ms\" : ");
+      token = g_strndup (p, strcspn (p, ",\n }"));
       for (const char *c = token + strspn (token, "-0."); *c != '\0' && *c != 'e'; c++)
         digits += g_ascii_isdigit (*c);
-      if (expected == 0)
+      if (digits <= 1)
         continue;
-      /* 100 * 41 / 3000 and the like: 16 digits at most read back exactly. */
-      g_assert_cmpuint (digits, <=, 16);
-      checked++;
+      g_snprintf (format, sizeof format, "%%.%ug", digits - 1);
+      g_ascii_formatd (shorter, sizeof shorter, format, g_ascii_strtod (token, NULL));
+      g_assert_cmpfloat (g_ascii_strtod (shorter, NULL), !=, g_ascii_strtod (token, NULL));
     }
-  g_assert_cmpuint (checked, >=, 2); /* the nodes holding the byte's two copies */
+
+  cli (f, &up, NULL, "upload", numeric, NULL);
+  g_assert_cmpint (up.status, ==, 0);
+  cli (f, &list, NULL, "--json", "list", NULL);
+  g_assert_cmpint (list.status, ==, 0);
+  g_assert_nonnull (strstr (list.out, "\"1.50000000000000001e+01\""));
 }
 
 /* topology draws each node's peers as a tree: branches, and the last one closing it. */

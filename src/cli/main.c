@@ -271,30 +271,43 @@ tsr_cli_usage_error (const char *command, const char *format, ...)
   return TSR_EXIT_USAGE;
 }
 
-/* The fewest significant digits that read back as @d, and a fraction kept a fraction. */
+/* @d in the fewest significant digits that read back as it, written as Python writes floats:
+ * without an exponent from 1e-4 up to 1e16 (10.0, not 1e+01), and a whole number keeps ".0",
+ * so that it still reads as a fraction. */
 static void
 append_short_double (GString *out, double d)
 {
   char buf[G_ASCII_DTOSTR_BUF_SIZE];
+  char format[16];
+  int digits, exponent;
+  const char *e;
 
-  for (int digits = 1; digits <= 17; digits++)
+  for (digits = 1; digits < 17; digits++)
     {
-      char format[8];
-
-      g_snprintf (format, sizeof format, "%%.%dg", digits);
+      g_snprintf (format, sizeof format, "%%.%de", digits - 1);
       g_ascii_formatd (buf, sizeof buf, format, d);
       if (g_ascii_strtod (buf, NULL) == d)
         break;
     }
+  g_snprintf (format, sizeof format, "%%.%de", digits - 1);
+  g_ascii_formatd (buf, sizeof buf, format, d);
+  e = strchr (buf, 'e');
+  exponent = e != NULL ? atoi (e + 1) : 0;
+  if (d != 0 && (exponent < -4 || exponent >= 16))
+    {
+      g_string_append (out, buf);
+      return;
+    }
+  g_snprintf (format, sizeof format, "%%.%df", MAX (digits - 1 - exponent, 0));
+  g_ascii_formatd (buf, sizeof buf, format, d);
   g_string_append (out, buf);
-  if (strpbrk (buf, ".eE") == NULL)
+  if (strchr (buf, '.') == NULL)
     g_string_append (out, ".0");
 }
 
 /* json-glib prints every double with 17 significant digits ("latency_ms" : 1.3180000000000001).
  * Each number with a fraction or an exponent in @json is printed again in the fewest digits
- * that read back as the same double, as JavaScript and Python print them; strings are copied
- * as they are. */
+ * that read back as the same double (append_short_double()); strings are copied as they are. */
 static char *
 shorten_numbers (const char *json)
 {
