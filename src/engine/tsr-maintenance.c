@@ -343,15 +343,7 @@ repair_chunk (TsrCluster *self, GPtrArray *views, const char *drain, guint repli
       NodeView *v = find_view (views, id);
 
       if (!view_holds (v, chunk->segment_id))
-        {
-          /* Stored after its node was listed, most likely (view_lost()): not counted as lost
-           * or degraded below, lest a file committed beside the walk look lost. Copies are
-           * still made where a source is known: a manifest's time is in whole seconds, and a
-           * copy a scrub just put aside may look as new. */
-          unsure += g_strcmp0 (id, drain) != 0 && v != NULL && v->up &&
-                    !view_lost (v, chunk->segment_id, created_at);
-          continue;
-        }
+        continue;
       if (!str_in (sources, id))
         g_ptr_array_add (sources, (gpointer)id);
       if (g_strcmp0 (id, drain) != 0 && !str_in (have, id))
@@ -404,6 +396,19 @@ repair_chunk (TsrCluster *self, GPtrArray *views, const char *drain, guint repli
         v->up = FALSE;
     }
 
+  /* A copy on a node that is up but was listed before the manifest was committed was most
+   * likely stored after the list was made (view_lost()): not counted as lost or degraded,
+   * lest a file committed beside the walk look lost. Copies are still made above where a
+   * source is known: a manifest's time is in whole seconds, and a copy a scrub just put
+   * aside may look as new. Counted once the copies are made: a node may have taken one. */
+  for (guint i = 0; i < chunk->nodes->len; i++)
+    {
+      const char *id = chunk->nodes->pdata[i];
+      NodeView *v = find_view (views, id);
+
+      unsure += g_strcmp0 (id, drain) != 0 && !str_in (have, id) && v != NULL && v->up &&
+                !view_holds (v, chunk->segment_id) && !view_lost (v, chunk->segment_id, created_at);
+    }
   if (have->len + unsure == 0)
     report->chunks_lost++;
   else if (have->len + unsure < replicas)
