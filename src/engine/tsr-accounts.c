@@ -676,10 +676,11 @@ tsr_accounts_register (TsrAccounts *self, const char *username, const char *emai
   return ok;
 }
 
-/* Whether @code is @secret_b32's TOTP code now, of a time step after the last one accepted;
- * @step gets that step, for the caller to spend. Called locked. */
+/* Whether @code is @secret_b32's TOTP code now, of a time step after @last_step (the last one
+ * this secret had accepted); @step gets that step, for the caller to spend. Called locked. */
 static gboolean
-verify_totp (TsrAccounts *self, User *u, const char *secret_b32, const char *code, gint64 *step)
+verify_totp (TsrAccounts *self, gint64 last_step, const char *secret_b32, const char *code,
+             gint64 *step)
 {
   g_autofree guint8 *secret = NULL;
   gsize secret_len = 0;
@@ -691,7 +692,7 @@ verify_totp (TsrAccounts *self, User *u, const char *secret_b32, const char *cod
   ok = tsr_totp_verify (secret, secret_len, code, now (self), 1, step);
   sodium_memzero (secret, secret_len);
   /* Each time step is accepted once: a code seen over a shoulder is already spent. */
-  return ok && *step > u->otp_last_step;
+  return ok && *step > last_step;
 }
 
 /* Checks a code of the working two-factor: a TOTP code (spending its step) or a backup code
@@ -704,7 +705,7 @@ check_second_factor (TsrAccounts *self, User *u, const char *code)
 
   if (code == NULL)
     return FALSE;
-  if (verify_totp (self, u, u->otp_secret, code, &step))
+  if (verify_totp (self, u->otp_last_step, u->otp_secret, code, &step))
     {
       u->otp_last_step = step;
       return TRUE;
@@ -1222,8 +1223,10 @@ tsr_accounts_otp_confirm (TsrAccounts *self, const char *username, const char *p
                    _ ("Two-factor enrollment was not started for %s"), username);
       return FALSE;
     }
-  /* Judged before the current code spends its step: the new app shows the same step's code. */
-  if (!verify_totp (self, u, u->otp_pending, code, &step))
+  /* Judged before the current code spends its step: the new app shows the same step's code.
+   * The steps the working secret spent are not this secret's: a sign-in with the current app
+   * just before must not make the new app's code of that step look used. */
+  if (!verify_totp (self, G_MININT64, u->otp_pending, code, &step))
     {
       g_mutex_unlock (&self->lock);
       g_set_error (error, TSR_ERROR, TSR_ERROR_AUTH,
