@@ -1121,6 +1121,58 @@ test_store_scrub_pages (void)
   tsr_test_rmdir (dir);
 }
 
+/* A store larger than the pages scrub looks ids up in (1024): one call goes over all of it,
+ * and calls whose budgets end mid-page or on a page's last id go on where the last stopped,
+ * each segment checked once a pass. */
+static void
+test_store_scrub_many_pages (void)
+{
+  g_autofree char *dir = tsr_test_make_tmpdir ();
+  g_autoptr (GRand) rand = g_rand_new_with_seed (g_test_rand_int ());
+  g_autoptr (GError) error = NULL;
+  g_autoptr (TsrSegmentStore) store = tsr_segment_store_open (dir, 1 << 30, &error);
+  g_autoptr (GHashTable) seen = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  const guint n = 2600, size = 100;
+  const guint64 budgets[] = { G_MAXUINT64, 1500 * size, 1024 * size, 333 * size };
+  TsrScrubResult r = { 0 };
+
+  g_assert_no_error (error);
+  for (guint i = 0; i < n; i++)
+    {
+      g_autoptr (GBytes) data = tsr_test_random_bytes (rand, size);
+      g_assert_true (tsr_segment_store_put (store, data, NULL, NULL, &error));
+    }
+  g_assert_true (tsr_segment_store_sync (store, &error));
+
+  for (guint b = 0; b < G_N_ELEMENTS (budgets); b++)
+    {
+      g_autofree char *after = NULL;
+      guint64 checked = 0, calls = 0;
+
+      do
+        {
+          g_assert_true (tsr_segment_store_scrub (store, after, budgets[b], &r, &error));
+          g_assert_no_error (error);
+          g_assert_cmpuint (r.corrupt->len, ==, 0);
+          checked += r.checked;
+          /* Each call goes on after the last: its cursor only grows. */
+          if (after != NULL && r.next != NULL)
+            g_assert_cmpstr (r.next, >, after);
+          g_free (after);
+          after = g_steal_pointer (&r.next);
+          tsr_scrub_result_clear (&r);
+          calls++;
+        }
+      while (after != NULL);
+      g_assert_cmpuint (checked, ==, n);
+      /* As many calls as budgets it takes to read the store: one, 2, 3 and 8. */
+      g_assert_cmpuint (calls, ==,
+                        budgets[b] >= n * size ? 1 : (n * size + budgets[b] - 1) / budgets[b]);
+    }
+  g_assert_true (tsr_segment_store_close (store, &error));
+  tsr_test_rmdir (dir);
+}
+
 /* Nodes scrub by themselves, within their budget, and quarantine what they find. Waits for
  * the first background slice (10 s) with a generous bound; asserts no duration. */
 static void
@@ -1282,6 +1334,7 @@ main (int argc, char **argv)
   ADD ("concurrent-transfers-node-restart", test_concurrent_transfers_node_restart, NULL);
   ADD ("background-scrub", test_background_scrub, NULL);
   g_test_add_func ("/tessera/maintenance/store-scrub-pages", test_store_scrub_pages);
+  g_test_add_func ("/tessera/maintenance/store-scrub-many-pages", test_store_scrub_many_pages);
 #undef ADD
 
   return g_test_run ();

@@ -381,8 +381,8 @@ tell_backup_codes_left (TsrWindow *self, int left)
 
   if (left == 0)
     body = g_strdup (_ ("That was your last backup code. Set up two-factor authentication "
-                        "again to get new ones, or you may not be able to sign in without "
-                        "your phone."));
+                        "again to get new ones while you still have the authenticator app: "
+                        "setting it up asks for a code from it."));
   else
     body = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE,
                                          "%d backup code is left. Set up two-factor "
