@@ -372,12 +372,26 @@ on_offer_response (AdwMessageDialog *dialog, const char *response, gpointer data
     open_enrollment (self);
 }
 
+/* Asks whether to set up two-factor authentication now (@set_up) or later. */
+static void
+offer_enrollment (TsrWindow *self, const char *heading, const char *body, const char *set_up)
+{
+  GtkWidget *dialog = adw_message_dialog_new (GTK_WINDOW (self), heading, body);
+
+  adw_message_dialog_add_responses (ADW_MESSAGE_DIALOG (dialog), "later", _ ("_Later"), "enroll",
+                                    set_up, NULL);
+  adw_message_dialog_set_response_appearance (ADW_MESSAGE_DIALOG (dialog), "enroll",
+                                              ADW_RESPONSE_SUGGESTED);
+  adw_message_dialog_set_close_response (ADW_MESSAGE_DIALOG (dialog), "later");
+  g_signal_connect_object (dialog, "response", G_CALLBACK (on_offer_response), self, 0);
+  gtk_window_present (GTK_WINDOW (dialog));
+}
+
 /* Signed in with a backup code: how many are left, before they run out. */
 static void
 tell_backup_codes_left (TsrWindow *self, int left)
 {
   g_autofree char *body = NULL;
-  GtkWidget *dialog;
 
   if (left == 0)
     body = g_strdup (_ ("That was your last backup code. Set up two-factor authentication "
@@ -391,20 +405,12 @@ tell_backup_codes_left (TsrWindow *self, int left)
                                          "authentication again to get new ones.",
                                          left),
                             left);
-  dialog = adw_message_dialog_new (GTK_WINDOW (self), _ ("You Used a Backup Code"), body);
-  adw_message_dialog_add_responses (ADW_MESSAGE_DIALOG (dialog), "later", _ ("_Later"), "enroll",
-                                    _ ("_Set Up Again"), NULL);
-  adw_message_dialog_set_response_appearance (ADW_MESSAGE_DIALOG (dialog), "enroll",
-                                              ADW_RESPONSE_SUGGESTED);
-  adw_message_dialog_set_close_response (ADW_MESSAGE_DIALOG (dialog), "later");
-  g_signal_connect_object (dialog, "response", G_CALLBACK (on_offer_response), self, 0);
-  gtk_window_present (GTK_WINDOW (dialog));
+  offer_enrollment (self, _ ("You Used a Backup Code"), body, _ ("_Set Up Again"));
 }
 
 static void
 on_signed_in (TsrWindow *self, gboolean created)
 {
-  GtkWidget *dialog;
   int left = tsr_backend_get_backup_codes_left (self->backend);
 
   if (left >= 0)
@@ -412,16 +418,10 @@ on_signed_in (TsrWindow *self, gboolean created)
   if (!created)
     return;
   /* A new account is the moment to offer the second factor. */
-  dialog = adw_message_dialog_new (GTK_WINDOW (self), _ ("Protect Your Account?"),
-                                   _ ("With two-factor authentication, signing in also needs a "
-                                      "code from an app on your phone."));
-  adw_message_dialog_add_responses (ADW_MESSAGE_DIALOG (dialog), "later", _ ("_Later"), "enroll",
-                                    _ ("_Set Up"), NULL);
-  adw_message_dialog_set_response_appearance (ADW_MESSAGE_DIALOG (dialog), "enroll",
-                                              ADW_RESPONSE_SUGGESTED);
-  adw_message_dialog_set_close_response (ADW_MESSAGE_DIALOG (dialog), "later");
-  g_signal_connect_object (dialog, "response", G_CALLBACK (on_offer_response), self, 0);
-  gtk_window_present (GTK_WINDOW (dialog));
+  offer_enrollment (self, _ ("Protect Your Account?"),
+                    _ ("With two-factor authentication, signing in also needs a code from an "
+                       "app on your phone."),
+                    _ ("_Set Up"));
 }
 
 /* ---- nodes ---- */
