@@ -759,6 +759,7 @@ noticed (gpointer data)
   return ((Notice *)data)->message != NULL;
 }
 
+#ifndef __SANITIZE_ADDRESS__ /* see test_drop_upload_download() */
 typedef struct
 {
   GtkWidget *chooser;
@@ -774,6 +775,7 @@ chooser_shows_folder (gpointer data)
 
   return folder != NULL && g_strcmp0 (g_file_peek_path (folder), w->path) == 0;
 }
+#endif
 
 static void
 test_drop_upload_download (Fixture *f, gconstpointer data)
@@ -880,7 +882,10 @@ test_drop_upload_download (Fixture *f, gconstpointer data)
   }
 
   /* The save dialog opens in the Downloads folder (or home, where there is none), not in the
-   * folder the app was started from. */
+   * folder the app was started from. Not under AddressSanitizer: GTK's file chooser loads
+   * libcloudproviders, which leaks as it sets up (256 bytes), and LSan's fast stacks end in
+   * GLib, without frame pointers, so no suppression can name it. The plain run checks it. */
+#ifndef __SANITIZE_ADDRESS__
   tsr_files_page_select (tsr_window_get_files_page (f->window),
                          tsr_file_item_get_file_id (find_item (f, "alpha.bin")));
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (tsr_window_get_files_page (f->window)),
@@ -898,10 +903,13 @@ test_drop_upload_download (Fixture *f, gconstpointer data)
         g_error ("The save dialog opened in %s",
                  shown != NULL ? g_file_peek_path (shown) : "(none)");
       }
-    g_assert_cmpstr (gtk_file_chooser_get_current_name (GTK_FILE_CHOOSER (chooser)), ==,
-                     "alpha.bin");
+    {
+      g_autofree char *proposed = gtk_file_chooser_get_current_name (GTK_FILE_CHOOSER (chooser));
+      g_assert_cmpstr (proposed, ==, "alpha.bin");
+    }
     gtk_dialog_response (GTK_DIALOG (chooser), GTK_RESPONSE_CANCEL);
   }
+#endif
 
   download_and_compare (f, "alpha.bin", alpha);
   download_and_compare (f, "beta.txt", beta);
