@@ -789,17 +789,24 @@ test_stop_with_uploads_waiting (Fixture *f, gconstpointer data)
 {
   const guint n = 24;
   g_autofree Ranked *ranked = g_new0 (Ranked, n);
+  g_autoptr (GPtrArray) files = g_ptr_array_new_with_free_func (g_object_unref);
   guint stored = 0, stopped = 0, ended = 0;
 
+  /* Every file written first, then all asked for at once: written in between, on a slow
+   * machine (a sanitizer build) each upload ended before the next was asked for, and none
+   * was left waiting when the cluster stopped. */
   for (guint i = 0; i < n; i++)
     {
       g_autofree char *name = g_strdup_printf ("file-%02u.bin", i);
       g_autoptr (GBytes) content = tsr_test_random_bytes (f->rand, 3 << 20);
       g_autofree char *path = write_file (f, name, content);
-      g_autoptr (GFile) file = g_file_new_for_path (path);
 
+      g_ptr_array_add (files, g_file_new_for_path (path));
+    }
+  for (guint i = 0; i < n; i++)
+    {
       ranked[i].ended = &ended;
-      tsr_cluster_upload_async (f->cluster, file, NULL, on_ranked_done, &ranked[i]);
+      tsr_cluster_upload_async (f->cluster, files->pdata[i], NULL, on_ranked_done, &ranked[i]);
     }
   tsr_cluster_stop (f->cluster);
   for (guint i = 0; i < n; i++)
