@@ -78,16 +78,6 @@ write_random (Fixture *f, const char *name, gsize len, GBytes **content)
 }
 
 static void
-assert_file_equals (const char *path, GBytes *expected)
-{
-  g_autofree char *contents = NULL;
-  gsize len;
-
-  g_assert_true (g_file_get_contents (path, &contents, &len, NULL));
-  g_assert_cmpmem (contents, len, g_bytes_get_data (expected, NULL), g_bytes_get_size (expected));
-}
-
-static void
 test_upload_list_download_json (Fixture *f, gconstpointer data)
 {
   const gsize sizes[] = { 0, 1, 65535, 65536, 65537, 3 * 1024 * 1024 + 7 };
@@ -140,7 +130,7 @@ test_upload_list_download_json (Fixture *f, gconstpointer data)
 
       cli (f, &down, NULL, "download", file_id, "--output", out, NULL);
       g_assert_cmpint (down.status, ==, 0);
-      assert_file_equals (out, contents->pdata[i]);
+      tsr_test_assert_file_equals (out, contents->pdata[i]);
 
       /* Not onto an existing file without --force. */
       cli (f, &again, NULL, "download", file_id, "--output", out, NULL);
@@ -148,7 +138,7 @@ test_upload_list_download_json (Fixture *f, gconstpointer data)
       g_assert_nonnull (strstr (again.err, "--force"));
       cli (f, &forced, NULL, "download", file_id, "--output", out, "--force", NULL);
       g_assert_cmpint (forced.status, ==, 0);
-      assert_file_equals (out, contents->pdata[i]);
+      tsr_test_assert_file_equals (out, contents->pdata[i]);
     }
 }
 
@@ -184,7 +174,7 @@ test_upload_after_double_dash (Fixture *f, gconstpointer data)
                    ==, "-weird-name.txt");
   cli (f, &down, NULL, "download", "-o", out, "--", fields[0], NULL);
   g_assert_cmpint (down.status, ==, 0);
-  assert_file_equals (out, content);
+  tsr_test_assert_file_equals (out, content);
 }
 
 /* Runs tessera-cli with its standard output and error on a pseudo-terminal, as a person
@@ -356,7 +346,7 @@ test_upload_many_files (Fixture *f, gconstpointer data)
       g_assert_cmpstr (fields[1], ==, path);
       cli (f, &down, NULL, "download", fields[0], "--output", out, NULL);
       g_assert_cmpint (down.status, ==, 0);
-      assert_file_equals (out, contents->pdata[i]);
+      tsr_test_assert_file_equals (out, contents->pdata[i]);
     }
 
   cli (f, &list, NULL, "--json", "list", NULL);
@@ -496,7 +486,7 @@ test_health_with_disabled_node (Fixture *f, gconstpointer data)
            json_array_get_object_element (json_node_get_array (up_json), 0), "file_id"),
        "-o", out, NULL);
   g_assert_cmpint (down.status, ==, 0);
-  assert_file_equals (out, content);
+  tsr_test_assert_file_equals (out, content);
 
   cli (f, &enable, NULL, "node", "enable", "Node_02", NULL);
   g_assert_cmpint (enable.status, ==, 0);
@@ -571,7 +561,7 @@ test_rebalance (Fixture *f, gconstpointer data)
   tsr_test_run_clear (&r);
   cli (f, &r, NULL, "download", file_id, "--output", out, NULL);
   g_assert_cmpint (r.status, ==, 0);
-  assert_file_equals (out, content);
+  tsr_test_assert_file_equals (out, content);
 }
 
 /* What a user sees of self-healing: list says a file is degraded when a node is out, repair
@@ -675,7 +665,7 @@ test_self_healing (Fixture *f, gconstpointer data)
   tsr_test_run_clear (&r);
   cli (f, &r, NULL, "download", file_id, "-o", out, NULL);
   g_assert_cmpint (r.status, ==, 0);
-  assert_file_equals (out, content);
+  tsr_test_assert_file_equals (out, content);
   g_unsetenv ("TESSERA_SCRUB_RATE");
 }
 
@@ -1375,7 +1365,7 @@ test_users_are_isolated (Fixture *f, gconstpointer data)
   cli (f, &back, PASSWORD "\n", "login", "tester", "--password-stdin", NULL);
   cli (f, &mine, NULL, "download", file_id, "-o", out, NULL);
   g_assert_cmpint (mine.status, ==, 0);
-  assert_file_equals (out, content);
+  tsr_test_assert_file_equals (out, content);
 }
 
 /* A real SMTP server, as small as the protocol allows, on loopback: it takes one message. */
@@ -1565,7 +1555,7 @@ test_download_destinations (Fixture *f, gconstpointer data)
   cli (f, &down, NULL, "download", ids[0], "--output", long_out, NULL);
   g_assert_cmpstr (down.err, ==, "");
   g_assert_cmpint (down.status, ==, 0);
-  assert_file_equals (long_out, small);
+  tsr_test_assert_file_equals (long_out, small);
 
   /* A folder that is not there is not a file's name. */
   {
@@ -1588,7 +1578,7 @@ test_download_destinations (Fixture *f, gconstpointer data)
   g_assert_cmpstr (link_points_to, ==, target);
   {
     g_autoptr (GBytes) mine = g_bytes_new_static ("mine", 4);
-    assert_file_equals (target, mine);
+    tsr_test_assert_file_equals (target, mine);
   }
   g_assert_cmpint (mkfifo (fifo, 0600), ==, 0);
   cli (f, &to_fifo, NULL, "download", ids[0], "--output", fifo, "--force", NULL);
@@ -1651,7 +1641,7 @@ test_node_that_cannot_start (Fixture *f, gconstpointer data)
   cli (f, &down, NULL, "download", up.out, "--output", out, NULL);
   g_assert_cmpint (down.status, ==, 0);
   g_assert_nonnull (strstr (down.err, "Node_03 is not running"));
-  assert_file_equals (out, content);
+  tsr_test_assert_file_equals (out, content);
 }
 
 /* The file id is the content's hash: the same content under another name is the file stored

@@ -1162,25 +1162,19 @@ test_download_fallbacks (Fixture *f, gconstpointer data)
       g_autoptr (GFile) dest = g_file_new_for_path (out);
       g_autoptr (GError) error = NULL;
       g_autoptr (GDir) listing = NULL;
-      g_autoptr (GBytes) got = NULL;
-      g_autofree char *contents = NULL;
-      gsize len;
 
       g_assert_cmpint (g_mkdir (dir, 0700), ==, 0);
       _tsr_cluster_force_download_file (f->cluster, ways[w]);
       g_assert_true (tsr_cluster_download (f->cluster, a->file_id, dest, FALSE, NULL, &error));
       g_assert_no_error (error);
-      g_assert_true (g_file_get_contents (out, &contents, &len, NULL));
-      g_assert_cmpmem (contents, len, g_bytes_get_data (first, NULL), g_bytes_get_size (first));
-      g_clear_pointer (&contents, g_free);
+      tsr_test_assert_file_equals (out, first);
 
       g_assert_false (tsr_cluster_download (f->cluster, b->file_id, dest, FALSE, NULL, &error));
       g_assert_error (error, TSR_ERROR, TSR_ERROR_EXISTS);
       g_clear_error (&error);
       g_assert_true (tsr_cluster_download (f->cluster, b->file_id, dest, TRUE, NULL, &error));
       g_assert_no_error (error);
-      g_assert_true (g_file_get_contents (out, &contents, &len, NULL));
-      g_assert_cmpmem (contents, len, g_bytes_get_data (second, NULL), g_bytes_get_size (second));
+      tsr_test_assert_file_equals (out, second);
 
       listing = g_dir_open (dir, 0, NULL);
       g_assert_cmpstr (g_dir_read_name (listing), ==, long_name);

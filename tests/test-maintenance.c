@@ -1236,14 +1236,10 @@ on_downloaded (GObject *source, GAsyncResult *result, gpointer data)
 {
   Op *op = data;
   g_autoptr (GError) error = NULL;
-  g_autofree char *contents = NULL;
-  GBytes *expected = op->c->f->contents->pdata[op->index];
-  gsize len;
 
   g_assert_true (tsr_cluster_download_finish (TSR_CLUSTER (source), result, &error));
   g_assert_no_error (error);
-  g_assert_true (g_file_get_contents (op->dest, &contents, &len, NULL));
-  g_assert_cmpmem (contents, len, g_bytes_get_data (expected, NULL), g_bytes_get_size (expected));
+  tsr_test_assert_file_equals (op->dest, op->c->f->contents->pdata[op->index]);
   op->c->pending--;
   g_free (op->dest);
   g_free (op);

@@ -612,15 +612,23 @@ tsr_test_download_and_compare_counting (TsrCluster *cluster, const char *dir, co
   g_autofree char *out = g_build_filename (dir, "downloaded.bin", NULL);
   g_autoptr (GFile) dest = g_file_new_for_path (out);
   g_autoptr (GError) error = NULL;
-  g_autofree char *contents = NULL;
   guint64 before = tsr_test_disk_read_bytes (TRUE);
-  gsize len;
 
   g_assert_true (tsr_cluster_download (cluster, file_id, dest, TRUE, NULL, &error));
   g_assert_no_error (error);
   if (disk_read != NULL)
     *disk_read = tsr_test_disk_read_bytes (TRUE) - before;
-  g_assert_true (g_file_get_contents (out, &contents, &len, NULL));
+  tsr_test_assert_file_equals (out, expected);
+}
+
+/* The file at @path holds @expected, byte for byte. */
+void
+tsr_test_assert_file_equals (const char *path, GBytes *expected)
+{
+  g_autofree char *contents = NULL;
+  gsize len;
+
+  g_assert_true (g_file_get_contents (path, &contents, &len, NULL));
   g_assert_cmpmem (contents, len, g_bytes_get_data (expected, NULL), g_bytes_get_size (expected));
 }
 

@@ -68,6 +68,7 @@ JsonNode *tsr_test_parse_json (const char *text);
 void tsr_test_keep_result (GObject *source, GAsyncResult *result, gpointer result_ptr);
 TsrCluster *tsr_test_open_cluster (const char *data_dir);
 void tsr_test_close_cluster (TsrCluster *cluster);
+void tsr_test_assert_file_equals (const char *path, GBytes *expected);
 void tsr_test_download_and_compare (TsrCluster *cluster, const char *dir, const char *file_id,
                                     GBytes *expected);
 void tsr_test_download_and_compare_counting (TsrCluster *cluster, const char *dir,

@@ -186,7 +186,7 @@ describe_up_nodes (GPtrArray *nodes)
   for (guint i = 0; i < nodes->len; i++)
     {
       const TsrNodeStatus *s = nodes->pdata[i];
-      if (s->enabled && s->alive)
+      if (tsr_node_status_is_up (s))
         g_string_append_printf (up, "%s ", s->node_id);
     }
   return g_string_free (up, FALSE);

@@ -104,7 +104,7 @@ on_nodes_changed (TsrStoragePage *self)
                                       -1);
       used += s->used_bytes;
       capacity += s->capacity_bytes;
-      if (s->enabled && s->alive)
+      if (tsr_node_status_is_up (s))
         up_left += tsr_node_status_get_quota_left (s);
       else
         down++;

@@ -116,6 +116,13 @@ enum
 
 static guint signals[N_SIGNALS];
 
+/* Whether a node takes and serves copies: enabled, and up at the last health check. */
+gboolean
+tsr_node_status_is_up (const TsrNodeStatus *status)
+{
+  return status->enabled && status->alive;
+}
+
 /* What is left of a node's capacity (its quota). */
 guint64
 tsr_node_status_get_quota_left (const TsrNodeStatus *status)
@@ -226,39 +233,56 @@ tsr_node_status_sum_available (GPtrArray *statuses)
     {
       const TsrNodeStatus *s = statuses->pdata[i];
 
-      if (s->enabled && s->alive)
+      if (tsr_node_status_is_up (s))
         space_tally_add (&tally, s->disk_id, tsr_node_status_get_quota_left (s),
                          s->disk_free_bytes);
     }
   return space_tally_finish (&tally);
 }
 
+/* Where embedded node @m keeps its store. */
+static char *
+member_dir (TsrCluster *self, Member *m)
+{
+  return g_build_filename (self->data_dir, "nodes", m->config->node_id, NULL);
+}
+
+/* Notes the disk under @dir, embedded node @m's: the space tally counts the nodes on one
+ * disk once, and a node not started learns no free space from a health check. */
+static void
+note_disk (TsrCluster *self, Member *m, const char *dir)
+{
+  guint64 disk_free, disk_id;
+
+  tsr_segment_store_disk_of (dir, &disk_free, &disk_id);
+  g_mutex_lock (&self->lock);
+  m->status.disk_free_bytes = disk_free;
+  m->status.disk_id = disk_id;
+  g_mutex_unlock (&self->lock);
+}
+
 /* What @m, an embedded node that is disabled (its store not open), holds, as its store last
- * recorded it: shown as 0 bytes and 0 segments, it looked emptied. */
+ * recorded it: shown as 0 bytes and 0 segments, it looked emptied. And its disk: what it could
+ * take if enabled. */
 static void
 peek_usage (TsrCluster *self, Member *m)
 {
-  g_autofree char *dir = g_build_filename (self->data_dir, "nodes", m->config->node_id, NULL);
+  g_autofree char *dir = member_dir (self, m);
   g_autoptr (GError) local_error = NULL;
-  guint64 used = 0, disk_free, disk_id;
+  guint64 used = 0;
   guint count = 0;
-  gboolean known;
 
   if (!g_file_test (dir, G_FILE_TEST_IS_DIR))
     return; /* never started: it holds nothing */
-  known = tsr_segment_store_peek_usage (dir, &used, &count, &local_error);
-  if (!known)
-    g_debug ("Usage of disabled %s unknown: %s", m->config->node_id, local_error->message);
-  /* And its disk, as a health check would tell: what it could take if enabled. */
-  tsr_segment_store_disk_of (dir, &disk_free, &disk_id);
-  g_mutex_lock (&self->lock);
-  if (known)
+  note_disk (self, m, dir);
+  if (!tsr_segment_store_peek_usage (dir, &used, &count, &local_error))
     {
-      m->status.used_bytes = used;
-      m->status.segment_count = count;
+      g_debug ("Usage of disabled %s unknown: %s", m->config->node_id, local_error->message);
+      return;
     }
-  m->status.disk_free_bytes = disk_free;
-  m->status.disk_id = disk_id;
+  g_mutex_lock (&self->lock);
+  m->status.used_bytes = used;
+  m->status.segment_count = count;
   g_mutex_unlock (&self->lock);
 }
 
@@ -531,7 +555,7 @@ set_scrub_rate (TsrNode *node)
 static gboolean
 start_embedded (TsrCluster *self, Member *m, GError **error)
 {
-  g_autofree char *dir = g_build_filename (self->data_dir, "nodes", m->config->node_id, NULL);
+  g_autofree char *dir = member_dir (self, m);
   g_autoptr (TsrIdentity) identity = NULL;
   g_autoptr (TsrTrustStore) trusted = tsr_trust_store_new ();
   g_autoptr (GError) local_error = NULL;
@@ -548,15 +572,10 @@ start_embedded (TsrCluster *self, Member *m, GError **error)
 
   if (m->store == NULL)
     {
-      TsrStorageInfo info;
-
       m->store = tsr_segment_store_open (dir, m->config->capacity, error);
       if (m->store == NULL)
         return FALSE;
-      tsr_segment_store_get_info (m->store, &info);
-      g_mutex_lock (&self->lock);
-      m->status.disk_id = info.disk_id;
-      g_mutex_unlock (&self->lock);
+      note_disk (self, m, dir);
     }
   if (!tsr_trust_store_add (trusted, tsr_identity_get_id (self->identity), "this client", error))
     return FALSE;

@@ -47,6 +47,7 @@ typedef struct
 } TsrNodeStatus;
 
 void tsr_node_status_free (TsrNodeStatus *status);
+gboolean tsr_node_status_is_up (const TsrNodeStatus *status);
 guint64 tsr_node_status_get_quota_left (const TsrNodeStatus *status);
 guint64 tsr_node_status_get_available (const TsrNodeStatus *status);
 guint64 tsr_node_status_sum_available (GPtrArray *statuses);

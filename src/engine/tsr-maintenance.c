@@ -46,12 +46,6 @@ tsr_file_health_state_to_string (TsrFileHealthState state)
     }
 }
 
-static gboolean
-status_is_up (const TsrNodeStatus *s)
-{
-  return s->enabled && s->alive;
-}
-
 static const TsrNodeStatus *
 find_status (GPtrArray *status, const char *node_id)
 {
@@ -85,7 +79,7 @@ static gboolean
 node_is_up (gpointer data, const char *node_id)
 {
   const TsrNodeStatus *s = find_status (data, node_id);
-  return s != NULL && status_is_up (s);
+  return s != NULL && tsr_node_status_is_up (s);
 }
 
 /**
@@ -220,7 +214,7 @@ view_nodes (TsrCluster *self, const char *drain, GCancellable *cancellable)
 
       v->node_id = g_strdup (s->node_id);
       g_ptr_array_add (views, v);
-      if (status_is_up (s))
+      if (tsr_node_status_is_up (s))
         {
           g_autoptr (TsrNodeClient) client = _tsr_cluster_dup_client (self, s->node_id);
           g_autoptr (GPtrArray) list = NULL;
@@ -715,7 +709,8 @@ tsr_cluster_scrub (TsrCluster *self, TsrProgressFunc progress, gpointer user_dat
 
       if (progress != NULL)
         progress ("scrub", i, status->len, user_data);
-      if (!status_is_up (s) || (client = _tsr_cluster_dup_client (self, s->node_id)) == NULL)
+      if (!tsr_node_status_is_up (s) ||
+          (client = _tsr_cluster_dup_client (self, s->node_id)) == NULL)
         continue;
       report->nodes++;
       for (;;)
@@ -872,7 +867,8 @@ tsr_cluster_gc (TsrCluster *self, guint grace_seconds, GCancellable *cancellable
       GHashTable *set = g_hash_table_lookup (listed, s->node_id);
       guint deleted = 0;
 
-      if (!status_is_up (s) || (client = _tsr_cluster_dup_client (self, s->node_id)) == NULL)
+      if (!tsr_node_status_is_up (s) ||
+          (client = _tsr_cluster_dup_client (self, s->node_id)) == NULL)
         continue;
       list = tsr_node_client_list_segments (client, cancellable, &local_error);
       if (list == NULL)
